@@ -1,0 +1,159 @@
+/**
+ * Backends that execute graphs: `ort` (lowered to ONNX, run by onnxruntime-node's native
+ * multi-threaded kernels) and `reference` (the float64 interpreter). A `Runtime` compiles each
+ * distinct graph once and caches the executable; it is an explicit object, not global state.
+ */
+import { createHash } from 'node:crypto';
+import * as os from 'node:os';
+import * as ort from 'onnxruntime-node';
+import type { DType, Graph } from './ir.ts';
+import { size } from './ir.ts';
+import { evaluate } from './reference/interpreter.ts';
+import { lowerToOnnx } from './onnx/lower.ts';
+import { encodeModel } from './onnx/proto.ts';
+import { createSession } from './onnx/session.ts';
+
+export type BackendName = 'ort' | 'reference';
+
+/** Values fed to and returned from graphs, keyed by input/output name. */
+export type Value = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | readonly number[];
+export type Feeds = Record<string, Value>;
+export type Outputs = Record<string, Float32Array | Float64Array>;
+
+/** A compiled graph. `run` accepts feeds of any numeric array type and converts as needed. */
+export interface Executable {
+  readonly backend: BackendName;
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  run(feeds: Feeds): Promise<Outputs>;
+  dispose(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  backend: BackendName;
+  /** Intra-op threads for ort (default: available parallelism). */
+  threads?: number;
+}
+
+/** A stable fingerprint of a graph's structure, shapes and constants. */
+export function graphFingerprint(g: Graph): string {
+  const h = createHash('sha256');
+  for (const n of g.nodes) {
+    const { op } = n;
+    h.update(`${n.id}|${n.dtype}|${n.shape.join(',')}|${n.inputs.join(',')}|`);
+    if (op.kind === 'constant') {
+      h.update('constant|');
+      h.update(new Uint8Array(op.data.buffer, op.data.byteOffset, op.data.byteLength));
+    } else {
+      h.update(JSON.stringify(op));
+    }
+    h.update('\n');
+  }
+  h.update(`in:${g.inputs.join(',')}|out:${g.outputs.map((o) => `${o.name}=${o.id}`).join(',')}`);
+  return h.digest('hex');
+}
+
+function inputSpecs(g: Graph): { name: string; dtype: DType; shape: readonly number[] }[] {
+  return g.inputs.map((id) => {
+    const n = g.nodes[id]!;
+    if (n.op.kind !== 'input') throw new Error('graph input is not an input node');
+    return { name: n.op.name, dtype: n.dtype, shape: n.shape };
+  });
+}
+
+function toOrtTensor(name: string, dtype: DType, shape: readonly number[], v: Value): ort.Tensor {
+  const n = size(shape);
+  if (v.length !== n) throw new Error(`feed '${name}' has ${v.length} values, expected ${n} for shape [${shape.join(', ')}]`);
+  const dims = shape.slice();
+  switch (dtype) {
+    case 'float32':
+      return new ort.Tensor('float32', v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>), dims);
+    case 'float64':
+      return new ort.Tensor('float64', v instanceof Float64Array ? v : Float64Array.from(v as ArrayLike<number>), dims);
+    case 'int64':
+      return new ort.Tensor('int64', v instanceof BigInt64Array ? v : BigInt64Array.from(Array.from(v as ArrayLike<number>, (x) => BigInt(x))), dims);
+    case 'bool':
+      return new ort.Tensor('bool', v instanceof Uint8Array ? v : Uint8Array.from(v as ArrayLike<number>, (x) => (x ? 1 : 0)), dims);
+  }
+}
+
+async function compileOrt(g: Graph, threads: number): Promise<Executable> {
+  const specs = inputSpecs(g);
+  const session = await createSession(encodeModel(lowerToOnnx(g)), { threads });
+  const outputNames = g.outputs.map((o) => o.name);
+  return {
+    backend: 'ort',
+    inputNames: specs.map((s) => s.name),
+    outputNames,
+    async run(feeds) {
+      const f: Record<string, ort.Tensor> = {};
+      for (const s of specs) {
+        const v = feeds[s.name];
+        if (v === undefined) throw new Error(`missing feed for input '${s.name}'`);
+        f[s.name] = toOrtTensor(s.name, s.dtype, s.shape, v);
+      }
+      const res = await session.run(f);
+      const out: Outputs = {};
+      for (const name of outputNames) {
+        const d = res[name]!.data;
+        out[name] = d instanceof Float32Array || d instanceof Float64Array ? d : Float64Array.from(d as ArrayLike<number>, Number);
+      }
+      return out;
+    },
+    dispose: () => session.release(),
+  };
+}
+
+function compileReference(g: Graph): Executable {
+  const specs = inputSpecs(g);
+  return {
+    backend: 'reference',
+    inputNames: specs.map((s) => s.name),
+    outputNames: g.outputs.map((o) => o.name),
+    async run(feeds) {
+      const f: Record<string, ArrayLike<number>> = {};
+      for (const s of specs) {
+        const v = feeds[s.name];
+        if (v === undefined) throw new Error(`missing feed for input '${s.name}'`);
+        f[s.name] = v instanceof BigInt64Array ? Array.from(v, Number) : (v as ArrayLike<number>);
+      }
+      return evaluate(g, f);
+    },
+    dispose: async () => {},
+  };
+}
+
+/** Compiles graphs for one backend, caching executables by graph fingerprint. */
+export class Runtime {
+  readonly backend: BackendName;
+  readonly threads: number;
+  private readonly cache = new Map<string, Promise<Executable>>();
+
+  constructor(options: RuntimeOptions) {
+    this.backend = options.backend;
+    this.threads = options.threads ?? os.availableParallelism();
+  }
+
+  /** The executable for g (compiled on first use; later calls with an identical graph reuse it). */
+  compile(g: Graph): Promise<Executable> {
+    const key = graphFingerprint(g);
+    let e = this.cache.get(key);
+    if (!e) {
+      e = this.backend === 'ort' ? compileOrt(g, this.threads) : Promise.resolve(compileReference(g));
+      this.cache.set(key, e);
+      e.catch(() => this.cache.delete(key));
+    }
+    return e;
+  }
+
+  /** Number of distinct compiled graphs. */
+  get size(): number {
+    return this.cache.size;
+  }
+
+  async dispose(): Promise<void> {
+    const all = [...this.cache.values()];
+    this.cache.clear();
+    for (const e of all) await (await e).dispose();
+  }
+}
