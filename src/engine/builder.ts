@@ -4,7 +4,7 @@
  * functions of tensors. Transforms (vjp, jvp) append to the same builder.
  */
 import {
-  type DType, type Graph, type Node, type Op, type Shape,
+  type ConvAttrs, type DType, type Graph, type Node, type Op, type Shape,
   broadcastShapes, fmtShape, isFloat, shapeEq, size, windowOut,
 } from './ir.ts';
 
@@ -102,6 +102,18 @@ function normAxes(op: Op, axes: readonly number[], rank: number): number[] {
     if (b < 0 || b >= rank) fail(op, `axis ${a} out of range for rank ${rank}`);
     return b;
   });
+}
+
+/** Output shape of a convolution of an NCHW input x by an OIHW weight w. */
+function convOutShape(op: Op & ConvAttrs, x: Shape, w: Shape): number[] {
+  if (x.length !== 4 || w.length !== 4) fail(op, `needs NCHW input and OIHW weight, got ${fmtShape(x)}, ${fmtShape(w)}`);
+  if (x[1] !== w[1]! * op.groups || w[0]! % op.groups !== 0) {
+    fail(op, `channels: input ${fmtShape(x)}, weight ${fmtShape(w)}, groups ${op.groups}`);
+  }
+  const ho = windowOut(x[2]!, w[2]!, op.stride[0], op.pad[0], op.dilation[0]);
+  const wo = windowOut(x[3]!, w[3]!, op.stride[1], op.pad[1], op.dilation[1]);
+  if (ho < 1 || wo < 1) fail(op, `kernel larger than padded input ${fmtShape(x)}`);
+  return [x[0]!, w[0]!, ho, wo];
 }
 
 /** Shape and dtype of a primitive's output; throws a message naming the op on misuse. */
@@ -213,25 +225,23 @@ export function inferShape(op: Op, xs: readonly Tensor[]): [Shape, DType] {
       if (ka !== kb) fail(op, `inner dims differ: ${fmtShape(a)}${op.transA ? 'ᵀ' : ''} x ${fmtShape(b)}${op.transB ? 'ᵀ' : ''}`);
       return [r === 3 ? [a[0]!, m, n] : [m, n], d];
     }
-    case 'conv2d': {
+    case 'conv2d':
+      arity(2);
+      return [convOutShape(op, xs[0]!.shape, xs[1]!.shape), sameDtype(op, xs)];
+    case 'conv2dBackInput': {
       arity(2);
       const d = sameDtype(op, xs);
-      const [x, w] = [xs[0]!.shape, xs[1]!.shape];
-      if (x.length !== 4 || w.length !== 4) fail(op, `needs NCHW input and OIHW weight, got ${fmtShape(x)}, ${fmtShape(w)}`);
-      if (x[1] !== w[1]! * op.groups || w[0]! % op.groups !== 0) {
-        fail(op, `channels: input ${fmtShape(x)}, weight ${fmtShape(w)}, groups ${op.groups}`);
-      }
-      const ho = windowOut(x[2]!, w[2]!, op.stride[0], op.pad[0], op.dilation[0]);
-      const wo = windowOut(x[3]!, w[3]!, op.stride[1], op.pad[1], op.dilation[1]);
-      if (ho < 1 || wo < 1) fail(op, `kernel larger than padded input ${fmtShape(x)}`);
-      return [[x[0]!, w[0]!, ho, wo], d];
+      const want = convOutShape(op, op.inputShape, xs[1]!.shape);
+      if (!shapeEq(want, xs[0]!.shape)) fail(op, `cotangent ${fmtShape(xs[0]!.shape)} is not the conv output shape ${fmtShape(want)}`);
+      return [op.inputShape, d];
     }
-    case 'conv2dBackInput':
+    case 'conv2dBackWeight': {
       arity(2);
-      return [op.inputShape, sameDtype(op, xs)];
-    case 'conv2dBackWeight':
-      arity(2);
-      return [op.weightShape, sameDtype(op, xs)];
+      const d = sameDtype(op, xs);
+      const want = convOutShape(op, xs[0]!.shape, op.weightShape);
+      if (!shapeEq(want, xs[1]!.shape)) fail(op, `cotangent ${fmtShape(xs[1]!.shape)} is not the conv output shape ${fmtShape(want)}`);
+      return [op.weightShape, d];
+    }
     case 'avgPool2d': case 'maxPool2d': {
       arity(1);
       const x = xs[0]!.shape;

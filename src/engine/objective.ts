@@ -1,0 +1,174 @@
+/**
+ * A training objective compiled for a backend: loss (and metrics), gradient, and exact
+ * Hessian-vector products over a flat parameter vector, for one data-chunk shape.
+ *
+ * HVPs are forward-over-reverse. The HVP graph is split by partial evaluation: everything
+ * that does not depend on the direction v (forward activations, backpropagated errors) is
+ * computed once per (θ, data) by `at()`, and each `hvp(v)` runs only the v-dependent part.
+ */
+import { GraphBuilder, Tensor } from './builder.ts';
+import type { DType, Graph, Shape } from './ir.ts';
+import { hvp, valueAndGrad } from './autodiff/transforms.ts';
+import { simplify, splitGraph } from './passes.ts';
+import type { Executable, Feeds, Outputs, Runtime, Value } from './backend.ts';
+import { ParameterLayout, type FloatArray, type ParamSpec } from './params.ts';
+
+export interface DataSpec {
+  readonly name: string;
+  readonly shape: Shape;
+  readonly dtype?: DType;
+}
+
+export type LossOutput = Tensor | { loss: Tensor; metrics?: Record<string, Tensor> };
+
+export interface ObjectiveSpec {
+  readonly params: readonly ParamSpec[];
+  /** Data inputs of one chunk (e.g. x [B, 784], y [B, 10]); float inputs take `dtype`. */
+  readonly data: readonly DataSpec[];
+  readonly dtype: 'float32' | 'float64';
+  /** The scalar loss (and optional scalar metrics) from parameter and data tensors. */
+  loss(params: Record<string, Tensor>, data: Record<string, Tensor>): LossOutput;
+}
+
+export interface Evaluation {
+  loss: number;
+  metrics: Record<string, number>;
+}
+
+export interface GradEvaluation extends Evaluation {
+  /** ∂loss/∂θ, flat, in the layout's order. */
+  grad: FloatArray;
+}
+
+/** HVPs at fixed (θ, data): the v-independent values are already computed. */
+export interface HvpAtPoint {
+  /** H·v for a flat direction v (length = number of parameters). */
+  hvp(v: FloatArray): Promise<FloatArray>;
+}
+
+const TANGENT = 'tangent:';
+
+function normalize(out: LossOutput): { loss: Tensor; metrics: Record<string, Tensor> } {
+  if (out instanceof Tensor) return { loss: out, metrics: {} };
+  return { loss: out.loss, metrics: out.metrics ?? {} };
+}
+
+export class CompiledObjective {
+  readonly layout: ParameterLayout;
+  private valueExe?: Promise<Executable>;
+  private gradExe?: Promise<Executable>;
+  private hvpExes?: Promise<{ prepare: Executable; main: Executable; carried: readonly string[]; passed: readonly string[] }>;
+
+  constructor(readonly runtime: Runtime, readonly spec: ObjectiveSpec) {
+    this.layout = new ParameterLayout(spec.params);
+  }
+
+  /** Traces the loss; `extra` adds outputs (gradient, HVP) from the traced tensors. */
+  private trace(extra: (b: GraphBuilder, p: Tensor[], d: Record<string, Tensor>) => Record<string, Tensor>): Graph {
+    const b = new GraphBuilder();
+    const p = this.spec.params.map((s) => b.input(s.name, s.shape, this.spec.dtype));
+    const d: Record<string, Tensor> = {};
+    for (const s of this.spec.data) d[s.name] = b.input(s.name, s.shape, s.dtype ?? this.spec.dtype);
+    return simplify(b.build(extra(b, p, d)));
+  }
+
+  private lossFn(d: Record<string, Tensor>, metricsOut: Record<string, Tensor>) {
+    return (...ps: Tensor[]): Tensor => {
+      const named: Record<string, Tensor> = {};
+      this.spec.params.forEach((s, i) => (named[s.name] = ps[i]!));
+      const { loss, metrics } = normalize(this.spec.loss(named, d));
+      Object.assign(metricsOut, metrics);
+      return loss;
+    };
+  }
+
+  private feeds(theta: FloatArray, data: Record<string, Value>): Feeds {
+    const f: Feeds = { ...this.layout.split(theta) };
+    for (const s of this.spec.data) {
+      const v = data[s.name];
+      if (v === undefined) throw new Error(`missing data input '${s.name}'`);
+      f[s.name] = v;
+    }
+    return f;
+  }
+
+  private metricsOf(out: Outputs, names: string[]): Record<string, number> {
+    const m: Record<string, number> = {};
+    for (const n of names) m[n] = out[`metric:${n}`]![0]!;
+    return m;
+  }
+
+  private metricNames: string[] = [];
+
+  /** Loss and metrics at θ on one chunk. */
+  async value(theta: FloatArray, data: Record<string, Value>): Promise<Evaluation> {
+    this.valueExe ??= this.runtime.compile(this.trace((_b, p, d) => {
+      const metrics: Record<string, Tensor> = {};
+      const loss = this.lossFn(d, metrics)(...p);
+      this.metricNames = Object.keys(metrics);
+      return { loss, ...Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`metric:${k}`, v])) };
+    }));
+    const out = await (await this.valueExe).run(this.feeds(theta, data));
+    return { loss: out.loss![0]!, metrics: this.metricsOf(out, this.metricNames) };
+  }
+
+  /** Loss, metrics and gradient at θ on one chunk. */
+  async valueAndGrad(theta: FloatArray, data: Record<string, Value>): Promise<GradEvaluation> {
+    this.gradExe ??= this.runtime.compile(this.trace((_b, p, d) => {
+      const metrics: Record<string, Tensor> = {};
+      const { value, grads } = valueAndGrad(this.lossFn(d, metrics), p.map((_, i) => i))(...p);
+      this.metricNames = Object.keys(metrics);
+      const outs: Record<string, Tensor> = { loss: value };
+      for (const [k, v] of Object.entries(metrics)) outs[`metric:${k}`] = v;
+      this.spec.params.forEach((s, i) => (outs[`grad:${s.name}`] = grads[i]!));
+      return outs;
+    }));
+    const out = await (await this.gradExe).run(this.feeds(theta, data));
+    const grad = this.spec.dtype === 'float32' ? new Float32Array(this.layout.size) : new Float64Array(this.layout.size);
+    const pieces: Record<string, ArrayLike<number>> = {};
+    for (const s of this.spec.params) pieces[s.name] = out[`grad:${s.name}`]!;
+    this.layout.gather(pieces, grad);
+    return { loss: out.loss![0]!, metrics: this.metricsOf(out, this.metricNames), grad };
+  }
+
+  /** The graph of H·v (before splitting); exposed for inspection and tests. */
+  hvpGraph(): Graph {
+    return this.trace((b, p, d) => {
+      const vs = this.spec.params.map((s) => b.input(`${TANGENT}${s.name}`, s.shape, this.spec.dtype));
+      const { hvps } = hvp(this.lossFn(d, {}), p.map((_, i) => i))(p, vs);
+      const outs: Record<string, Tensor> = {};
+      this.spec.params.forEach((s, i) => (outs[`hvp:${s.name}`] = hvps[i]!));
+      return outs;
+    });
+  }
+
+  /** Prepares HVPs at (θ, data): runs the v-independent part of the HVP graph once. */
+  async at(theta: FloatArray, data: Record<string, Value>): Promise<HvpAtPoint> {
+    this.hvpExes ??= (async () => {
+      const split = splitGraph(this.hvpGraph(), this.spec.params.map((s) => `${TANGENT}${s.name}`));
+      const [prepare, main] = await Promise.all([this.runtime.compile(split.prepare), this.runtime.compile(split.main)]);
+      return { prepare, main, carried: split.carried, passed: split.passedInputs };
+    })();
+    const { prepare, main, carried, passed } = await this.hvpExes;
+    const base = this.feeds(theta, data);
+    const fixed = carried.length > 0 ? await prepare.run(base) : {};
+    const mainFeeds: Feeds = {};
+    for (const n of carried) mainFeeds[n] = fixed[n]!;
+    for (const n of passed) mainFeeds[n] = base[n]!;
+    const layout = this.layout;
+    const specs = this.spec.params;
+    const dtype = this.spec.dtype;
+    return {
+      async hvp(v: FloatArray): Promise<FloatArray> {
+        const f: Feeds = { ...mainFeeds };
+        const pieces = layout.split(v);
+        for (const s of specs) f[`${TANGENT}${s.name}`] = pieces[s.name]!;
+        const out = await main.run(f);
+        const hv = dtype === 'float32' ? new Float32Array(layout.size) : new Float64Array(layout.size);
+        const res: Record<string, ArrayLike<number>> = {};
+        for (const s of specs) res[s.name] = out[`hvp:${s.name}`]!;
+        return layout.gather(res, hv);
+      },
+    };
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * onnxruntime-node session creation with CPU-throughput defaults.
+ *
+ * Session options and CPU throughput (onnxruntime-node 1.30, measured with bench/gemm.ts):
+ * - intraOpNumThreads is what matters: it sizes the thread pool that splits a single kernel
+ *   (MatMul/Gemm/Conv) across cores (2048³ MatMul best case: ~106 ms with 1 thread, ~53 ms with
+ *   2 on this 2-vCPU box). Use the cores you can spare; more threads than free cores
+ *   oversubscribes, and ORT's spinning workers then slow every run.
+ * - interOpNumThreads only applies with executionMode 'parallel' (independent branches run
+ *   concurrently); for the chain-like graphs we build, 'sequential' with 1 is the right choice.
+ * - graphOptimizationLevel 'all' enables constant folding and operator fusions (e.g. MatMul+Add
+ *   into Gemm, layout transforms for Conv); it costs a little at session creation only.
+ * - enableCpuMemArena and enableMemPattern (both on by default) made no difference beyond noise,
+ *   either for a 2048³ MatMul (the kernel dominates) or for a 64-op chain of 64×64 elementwise ops
+ *   (~1 µs per op, dominated by kernel dispatch), so we leave the defaults. The arena keeps peak
+ *   memory reserved between runs (turn it off to give memory back when shapes vary a lot); the
+ *   memory pattern only applies to fixed input shapes in sequential mode.
+ * - On a shared 2-vCPU VM, host contention changes run times by 2-3x; measure with care.
+ */
+import * as os from 'node:os';
+import * as ort from 'onnxruntime-node';
+
+/** Options for createSession; `threads` = intra-op threads (default: os.availableParallelism()). */
+export interface SessionOptions {
+  threads?: number;
+}
+
+/** Loads serialized ONNX model bytes into a CPU inference session; rejects if onnxruntime cannot load the model. */
+export function createSession(bytes: Uint8Array, options: SessionOptions = {}): Promise<ort.InferenceSession> {
+  const threads = options.threads ?? os.availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1) {
+    return Promise.reject(new RangeError(`threads must be a positive integer, got ${threads}`));
+  }
+  return ort.InferenceSession.create(bytes, {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+  });
+}
