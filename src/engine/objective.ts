@@ -19,7 +19,8 @@ export interface DataSpec {
   readonly dtype?: DType;
 }
 
-export type LossOutput = Tensor | { loss: Tensor; metrics?: Record<string, Tensor> };
+/** A loss alone, or with scalar metrics (e.g. accuracy) and auxiliary tensors (e.g. batch statistics). */
+export type LossOutput = Tensor | { loss: Tensor; metrics?: Record<string, Tensor>; aux?: Record<string, Tensor> };
 
 export interface ObjectiveSpec {
   readonly params: readonly ParamSpec[];
@@ -32,7 +33,10 @@ export interface ObjectiveSpec {
 
 export interface Evaluation {
   loss: number;
+  /** Scalar metrics by name. */
   metrics: Record<string, number>;
+  /** Auxiliary tensors by name (flat). */
+  aux: Record<string, Float32Array | Float64Array>;
 }
 
 export interface GradEvaluation extends Evaluation {
@@ -48,9 +52,15 @@ export interface HvpAtPoint {
 
 const TANGENT = 'tangent:';
 
-function normalize(out: LossOutput): { loss: Tensor; metrics: Record<string, Tensor> } {
-  if (out instanceof Tensor) return { loss: out, metrics: {} };
-  return { loss: out.loss, metrics: out.metrics ?? {} };
+function normalize(out: LossOutput): { loss: Tensor; extras: Record<string, Tensor> } {
+  if (out instanceof Tensor) return { loss: out, extras: {} };
+  const extras: Record<string, Tensor> = {};
+  for (const [k, v] of Object.entries(out.metrics ?? {})) {
+    if (v.size !== 1) throw new Error(`metric '${k}' must be a scalar, got ${v}`);
+    extras[`metric:${k}`] = v;
+  }
+  for (const [k, v] of Object.entries(out.aux ?? {})) extras[`aux:${k}`] = v;
+  return { loss: out.loss, extras };
 }
 
 export class CompiledObjective {
@@ -72,12 +82,12 @@ export class CompiledObjective {
     return simplify(b.build(extra(b, p, d)));
   }
 
-  private lossFn(d: Record<string, Tensor>, metricsOut: Record<string, Tensor>) {
+  private lossFn(d: Record<string, Tensor>, extrasOut: Record<string, Tensor>) {
     return (...ps: Tensor[]): Tensor => {
       const named: Record<string, Tensor> = {};
       this.spec.params.forEach((s, i) => (named[s.name] = ps[i]!));
-      const { loss, metrics } = normalize(this.spec.loss(named, d));
-      Object.assign(metricsOut, metrics);
+      const { loss, extras } = normalize(this.spec.loss(named, d));
+      Object.assign(extrasOut, extras);
       return loss;
     };
   }
@@ -92,34 +102,32 @@ export class CompiledObjective {
     return f;
   }
 
-  private metricsOf(out: Outputs, names: string[]): Record<string, number> {
-    const m: Record<string, number> = {};
-    for (const n of names) m[n] = out[`metric:${n}`]![0]!;
-    return m;
+  private evaluation(out: Outputs): Evaluation {
+    const metrics: Record<string, number> = {};
+    const aux: Record<string, Float32Array | Float64Array> = {};
+    for (const [k, v] of Object.entries(out)) {
+      if (k.startsWith('metric:')) metrics[k.slice(7)] = v[0]!;
+      else if (k.startsWith('aux:')) aux[k.slice(4)] = v;
+    }
+    return { loss: out.loss![0]!, metrics, aux };
   }
 
-  private metricNames: string[] = [];
-
-  /** Loss and metrics at θ on one chunk. */
+  /** Loss, metrics and auxiliary outputs at θ on one chunk. */
   async value(theta: FloatArray, data: Record<string, Value>): Promise<Evaluation> {
     this.valueExe ??= this.runtime.compile(this.trace((_b, p, d) => {
-      const metrics: Record<string, Tensor> = {};
-      const loss = this.lossFn(d, metrics)(...p);
-      this.metricNames = Object.keys(metrics);
-      return { loss, ...Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`metric:${k}`, v])) };
+      const extras: Record<string, Tensor> = {};
+      const loss = this.lossFn(d, extras)(...p);
+      return { loss, ...extras };
     }));
-    const out = await (await this.valueExe).run(this.feeds(theta, data));
-    return { loss: out.loss![0]!, metrics: this.metricsOf(out, this.metricNames) };
+    return this.evaluation(await (await this.valueExe).run(this.feeds(theta, data)));
   }
 
   /** Loss, metrics and gradient at θ on one chunk. */
   async valueAndGrad(theta: FloatArray, data: Record<string, Value>): Promise<GradEvaluation> {
     this.gradExe ??= this.runtime.compile(this.trace((_b, p, d) => {
-      const metrics: Record<string, Tensor> = {};
-      const { value, grads } = valueAndGrad(this.lossFn(d, metrics), p.map((_, i) => i))(...p);
-      this.metricNames = Object.keys(metrics);
-      const outs: Record<string, Tensor> = { loss: value };
-      for (const [k, v] of Object.entries(metrics)) outs[`metric:${k}`] = v;
+      const extras: Record<string, Tensor> = {};
+      const { value, grads } = valueAndGrad(this.lossFn(d, extras), p.map((_, i) => i))(...p);
+      const outs: Record<string, Tensor> = { loss: value, ...extras };
       this.spec.params.forEach((s, i) => (outs[`grad:${s.name}`] = grads[i]!));
       return outs;
     }));
@@ -128,7 +136,7 @@ export class CompiledObjective {
     const pieces: Record<string, ArrayLike<number>> = {};
     for (const s of this.spec.params) pieces[s.name] = out[`grad:${s.name}`]!;
     this.layout.gather(pieces, grad);
-    return { loss: out.loss![0]!, metrics: this.metricsOf(out, this.metricNames), grad };
+    return { ...this.evaluation(out), grad };
   }
 
   /** The graph of H·v (before splitting); exposed for inspection and tests. */

@@ -5,6 +5,8 @@
  */
 import type { Graph, Node, Op } from './ir.ts';
 
+const COMMUTATIVE: ReadonlySet<Op['kind']> = new Set(['add', 'mul']);
+
 function opKey(op: Op, id: number): string {
   if (op.kind === 'constant') {
     // Hash small constants by value; big ones are never merged.
@@ -31,7 +33,9 @@ export function simplify(g: Graph): Graph {
   for (const n of g.nodes) {
     if (!live[n.id]) continue;
     const inputs = n.inputs.map((i) => remap[i]!);
-    const key = `${opKey(n.op, n.id)}|${n.dtype}|${n.shape.join(',')}|${inputs.join(',')}`;
+    // add and mul commute: a·b and b·a are one value (forward-over-reverse makes both).
+    const keyInputs = COMMUTATIVE.has(n.op.kind) ? inputs.slice().sort((a, b) => a - b) : inputs;
+    const key = `${opKey(n.op, n.id)}|${n.dtype}|${n.shape.join(',')}|${keyInputs.join(',')}`;
     const prev = seen.get(key);
     if (prev !== undefined && n.op.kind !== 'input') {
       remap[n.id] = prev;
