@@ -121,7 +121,7 @@ async function checkOrtAgrees(spec64: ObjectiveSpec, spec32: ObjectiveSpec, rt: 
   assert.ok(relErr(got, want) < 1e-4, `ort HVP rel. error ${relErr(got, want)}`);
   const g64 = await obj.valueAndGrad(theta, data);
   const g32 = await fast.valueAndGrad(Float32Array.from(theta), data);
-  assert.ok(Math.abs(g32.loss - g64.loss) < 1e-5 * Math.max(1, Math.abs(g64.loss)));
+  assert.ok(Math.abs(g32.loss - g64.loss) < 1e-5 * Math.max(1, Math.abs(g64.loss)), 'Math.abs(g32.loss - g64.loss) < 1e-5 * Math.max(1, Math.abs(g64.loss))');
   assert.ok(relErr(g32.grad, g64.grad) < 1e-4, `ort gradient rel. error ${relErr(g32.grad, g64.grad)}`);
 }
 

@@ -455,7 +455,7 @@ test('Greater and Where with bool tensors in and out', async () => {
     { a: f32(a, [10]), b: f32(b, [10]), flip: new ort.Tensor('bool', flip, [10]) },
   );
   assert.equal(out.gt.type, 'bool');
-  assert.ok(out.gt.data instanceof Uint8Array);
+  assert.ok(out.gt.data instanceof Uint8Array, 'out.gt.data instanceof Uint8Array');
   assert.deepEqual([...(out.gt.data as Uint8Array)], [...a].map((v, i) => (v > b[i] ? 1 : 0)));
   const ref = [...a].map((v, i) => ((v > b[i]) !== (flip[i] === 1) ? v : b[i]));
   assert.deepEqual([...(out.y.data as Float32Array)], ref);
@@ -499,12 +499,12 @@ test('Cast between float32, int32, int64 and bool', async () => {
     ),
     { x: f32(x, [5]) },
   );
-  assert.ok(out.i64.data instanceof BigInt64Array);
+  assert.ok(out.i64.data instanceof BigInt64Array, 'out.i64.data instanceof BigInt64Array');
   assert.deepEqual([...(out.i64.data as BigInt64Array)], [...x].map((v) => BigInt(v)));
-  assert.ok(out.i32.data instanceof Int32Array);
+  assert.ok(out.i32.data instanceof Int32Array, 'out.i32.data instanceof Int32Array');
   assert.deepEqual([...(out.i32.data as Int32Array)], [...x]);
   assert.deepEqual([...(out.b.data as Uint8Array)], [...x].map((v) => (v !== 0 ? 1 : 0)));
-  assert.ok(out.f64.data instanceof Float64Array);
+  assert.ok(out.f64.data instanceof Float64Array, 'out.f64.data instanceof Float64Array');
   assert.deepEqual([...(out.f64.data as Float64Array)], [...x]);
 });
 
@@ -521,7 +521,7 @@ test('float64 model keeps double precision', async () => {
     ),
     { x: new ort.Tensor('float64', x, [2, 3]) },
   );
-  assert.ok(out.y.data instanceof Float64Array);
+  assert.ok(out.y.data instanceof Float64Array, 'out.y.data instanceof Float64Array');
   // IEEE addition is exactly specified, so the double results must match bit for bit.
   assert.deepEqual([...(out.y.data as Float64Array)], [...x].map((v, i) => v + c[i]));
 });

@@ -31,8 +31,8 @@ describe('transforms on closed forms', () => {
       Ax[i] += A[i * n + j]! * xv[j]!;
       Av[i] += A[i * n + j]! * vv[j]!;
     }
-    assert.ok(relErr(out2.g!, Ax) < 1e-13);
-    assert.ok(relErr(out2.hv!, Av) < 1e-13);
+    assert.ok(relErr(out2.g!, Ax) < 1e-13, 'relErr(out2.g!, Ax) < 1e-13');
+    assert.ok(relErr(out2.hv!, Av) < 1e-13, 'relErr(out2.hv!, Av) < 1e-13');
   });
 
   it('grad of Σ log(1+x²) is 2x/(1+x²); jvp of tanh is (1−tanh²)·v', () => {
@@ -45,8 +45,8 @@ describe('transforms on closed forms', () => {
     const vs = [1, 2, -1, 0.5, 3];
     const out = evaluate(simplify(b.build({ g: g!, dt: dt! })), { x: xs, v: vs });
     xs.forEach((xi, i) => {
-      assert.ok(Math.abs(out.g![i]! - (2 * xi) / (1 + xi * xi)) < 1e-15);
-      assert.ok(Math.abs(out.dt![i]! - (1 - Math.tanh(xi) ** 2) * vs[i]!) < 1e-15);
+      assert.ok(Math.abs(out.g![i]! - (2 * xi) / (1 + xi * xi)) < 1e-15, 'Math.abs(out.g![i]! - (2 * xi) / (1 + xi * xi)) < 1e-15');
+      assert.ok(Math.abs(out.dt![i]! - (1 - Math.tanh(xi) ** 2) * vs[i]!) < 1e-15, 'Math.abs(out.dt![i]! - (1 - Math.tanh(xi) ** 2) * vs[i]!) < 1e-15');
     });
   });
 
@@ -86,7 +86,7 @@ describe('graph passes', () => {
     assert.equal(g.nodes.filter((n) => n.op.kind === 'tanh').length, 1);
     assert.equal(g.nodes.filter((n) => n.op.kind === 'exp').length, 0);
     const out = evaluate(g, { x: [0.1, 0.2, 0.3] });
-    assert.ok(Math.abs(out.y![1]! - 2 * Math.tanh(0.2)) < 1e-15);
+    assert.ok(Math.abs(out.y![1]! - 2 * Math.tanh(0.2)) < 1e-15, 'Math.abs(out.y![1]! - 2 * Math.tanh(0.2)) < 1e-15');
   });
 
   it('splitGraph: prepare + main computes what the whole graph computes', () => {
@@ -99,7 +99,7 @@ describe('graph passes', () => {
     const g = simplify(b.build({ hv: r.hvps[0]! }));
     const s = splitGraph(g, ['v']);
     assert.ok(s.carried.length > 0, 'something is carried over');
-    assert.ok(!s.prepare.nodes.some((n) => n.op.kind === 'input' && (n.op as { name: string }).name === 'v'));
+    assert.ok(!s.prepare.nodes.some((n) => n.op.kind === 'input' && (n.op as { name: string }).name === 'v'), "!s.prepare.nodes.some((n) => n.op.kind === 'input' && (n.op as { name: string })");
     const rng = createRng(4);
     const feeds = { w: normalArray(rng, 12), x: normalArray(rng, 15), v: normalArray(rng, 12) };
     const whole = evaluate(g, feeds).hv!;

@@ -1,0 +1,100 @@
+/**
+ * One curvature measurement during training: top-k Hessian eigenpairs (sharpness), optionally
+ * the Adam-preconditioned sharpness λ1(P^-1/2 H P^-1/2), the smallest eigenvalue, the trace and
+ * the spectral density, and the rotation of the top eigenvectors since the previous
+ * measurement. The start vectors are seeded per measurement, so a run is reproducible.
+ */
+import type { DatasetObjective } from '../train/datasetObjective.ts';
+import type { FloatArray } from '../engine/params.ts';
+import { hessianOperator } from './hessian.ts';
+import { lanczos } from './lanczos.ts';
+import { preconditionedOperator, type LinearOperator } from './operator.ts';
+import { eigenvectorCosine, subspaceOverlap } from './rotation.ts';
+import { hutchinson } from './trace.ts';
+import { slq, spectralDensity } from './density.ts';
+
+export interface MeasureOptions {
+  /** Number of top eigenpairs (≥ 1). */
+  topK: number;
+  /** Lanczos steps (HVPs) per eigen-solve. */
+  iterations: number;
+  /** Seed of the Lanczos start vector(s) for this measurement. */
+  seed: number;
+  /** Convergence tolerance of the reported flags (relative residual); float32 HVPs need ~1e-3. */
+  tol?: number;
+  /** Diagonal P of an adaptive optimizer: also measure λ1(P^-1/2 H P^-1/2). */
+  preconditioner?: Float64Array | null;
+  /** Previous measurement's top eigenvectors, for the rotation measures. */
+  previous?: readonly Float64Array[] | null;
+  /** Also the smallest eigenvalue (negative curvature). */
+  smallest?: boolean;
+  /** Hutchinson probes for the trace (0 = skip). */
+  traceProbes?: number;
+  /** Spectral density by SLQ: probes and Lanczos steps (omit to skip). */
+  density?: { runs: number; steps: number; points?: number } | null;
+}
+
+export interface CurvatureMeasurement {
+  sharpness: number;
+  /** Top-k eigenvalues, descending. */
+  eigs: number[];
+  residuals: number[];
+  converged: boolean[];
+  /** Unit top-k eigenvectors (float64), for rotation tracking and slices. */
+  eigvecs: Float64Array[];
+  /** |cos| between this and the previous top eigenvector; null without a previous one. */
+  eigvec_cos: number | null;
+  /** Mean squared cosine of the principal angles between the top-k eigenspaces. */
+  subspace_overlap: number | null;
+  precond_sharpness?: number;
+  precond_converged?: boolean;
+  lambda_min?: number;
+  trace?: number;
+  trace_stderr?: number;
+  density?: { x: number[]; density: number[] };
+  hvps: number;
+}
+
+/** Measures the curvature of the objective's full-data loss at θ. */
+export async function measureCurvature(objective: DatasetObjective, theta: FloatArray, o: MeasureOptions): Promise<CurvatureMeasurement> {
+  const H = await hessianOperator(objective, theta);
+  const tol = o.tol ?? 1e-3;
+  const top = await lanczos(H, { k: o.topK, iterations: o.iterations, seed: o.seed, tol, earlyStop: false, exactResiduals: false });
+  const m: CurvatureMeasurement = {
+    sharpness: top.eigenvalues[0]!,
+    eigs: top.eigenvalues.slice(),
+    residuals: top.residuals.slice(),
+    converged: top.converged.slice(),
+    eigvecs: top.eigenvectors.slice(),
+    eigvec_cos: null,
+    subspace_overlap: null,
+    hvps: 0,
+  };
+  if (o.previous && o.previous.length > 0) {
+    m.eigvec_cos = eigenvectorCosine(o.previous[0]!, m.eigvecs[0]!);
+    const k = Math.min(o.previous.length, m.eigvecs.length);
+    m.subspace_overlap = subspaceOverlap(o.previous.slice(0, k), m.eigvecs.slice(0, k));
+  }
+  if (o.preconditioner) {
+    const P: LinearOperator = preconditionedOperator(H, o.preconditioner);
+    const pr = await lanczos(P, { k: 1, iterations: o.iterations, seed: o.seed + 1, tol, earlyStop: false, exactResiduals: false });
+    m.precond_sharpness = pr.eigenvalues[0]!;
+    m.precond_converged = pr.converged[0]!;
+  }
+  if (o.smallest) {
+    const sm = await lanczos(H, { k: 1, iterations: o.iterations, seed: o.seed + 2, tol, which: 'smallest', earlyStop: false, exactResiduals: false });
+    m.lambda_min = sm.eigenvalues[0]!;
+  }
+  if (o.traceProbes && o.traceProbes > 0) {
+    const t = await hutchinson(H, { samples: o.traceProbes, seed: o.seed + 3 });
+    m.trace = t.estimate;
+    m.trace_stderr = t.stdError;
+  }
+  if (o.density) {
+    const q = await slq(H, { runs: o.density.runs, steps: o.density.steps, seed: o.seed + 4 });
+    const d = spectralDensity(q, o.density.points ? { grid: { points: o.density.points } } : {});
+    m.density = { x: Array.from(d.x), density: Array.from(d.density) };
+  }
+  m.hvps = H.calls;
+  return m;
+}

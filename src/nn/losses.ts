@@ -1,0 +1,132 @@
+/**
+ * Losses and metrics on logits f [B, K] and targets y [B, K] (one-hot rows for classification,
+ * real values for regression), and `objectiveSpec`, which turns a model and a loss into the
+ * ObjectiveSpec that CompiledObjective compiles (loss, gradient, exact HVPs).
+ *
+ *   cross-entropy  −(1/B) Σ_i Σ_k y_ik log softmax(f_i)_k
+ *   mse            (1/B) Σ_i ½ ‖f_i − y_i‖²   (summed over outputs, as in the edge-of-stability papers)
+ *   accuracy       (1/B) Σ_i [target class of i is an argmax of f_i] / #argmaxes of f_i
+ *                  (ties split evenly, so equal logits score 1/K, not 1)
+ */
+import type { Tensor } from '../engine/builder.ts';
+import type { DataSpec, LossOutput, ObjectiveSpec } from '../engine/objective.ts';
+import * as o from '../engine/ops.ts';
+import type { Mode } from './layers.ts';
+import type { Model } from './model.ts';
+
+export const LOSSES = ['mse', 'cross-entropy'] as const;
+export type LossName = (typeof LOSSES)[number];
+
+/** Mean softmax cross-entropy of logits [B, K] against target distributions y [B, K]. */
+export function crossEntropy(logits: Tensor, y: Tensor): Tensor {
+  return o.neg(o.mean(o.sum(o.mul(o.logSoftmax(logits, 1), y), [1])));
+}
+
+/** ½‖f − y‖² summed over outputs, averaged over samples; f, y [B, K]. */
+export function mse(out: Tensor, y: Tensor): Tensor {
+  const r = o.sub(out, y);
+  return o.mul(o.sum(o.mul(r, r)), 0.5 / out.shape[0]!);
+}
+
+/** The loss function for a name; throws naming the allowed values. */
+export function lossFn(name: string): (f: Tensor, y: Tensor) => Tensor {
+  if (name === 'mse') return mse;
+  if (name === 'cross-entropy') return crossEntropy;
+  throw new Error(`loss: unknown loss '${name}'; allowed: ${LOSSES.join(', ')}`);
+}
+
+/** Fraction of samples whose target class (argmax of the one-hot y) is the argmax of the logits; ties split. */
+export function accuracy(logits: Tensor, y: Tensor): Tensor {
+  const isMax = o.equal(logits, o.broadcastTo(o.max(logits, [1], true), logits.shape));
+  const one = logits.builder.constant(1, [], logits.dtype);
+  const hits = o.sum(o.where(isMax, y, 0), [1]);
+  const ties = o.sum(o.where(isMax, one, 0), [1]);
+  return o.mean(o.div(hits, ties));
+}
+
+/** One-hot rows [n, k] (float64) from integer labels in [0, k). */
+export function oneHot(labels: ArrayLike<number>, k: number): Float64Array {
+  const out = new Float64Array(labels.length * k);
+  for (let i = 0; i < labels.length; i++) {
+    const c = labels[i]!;
+    if (!(Number.isInteger(c) && c >= 0 && c < k)) throw new Error(`label ${c} at ${i} outside [0, ${k})`);
+    out[i * k + c] = 1;
+  }
+  return out;
+}
+
+/**
+ * Data inputs of a model objective for a batch of B samples: x [B, ...inputShape] and
+ * y [B, outputDim]; in eval mode also every buffer ([C] each, by name); in train mode also every
+ * dropout mask ([B, ...] by its name).
+ */
+export function modelDataSpecs(model: Model, batchSize: number, mode: Mode): DataSpec[] {
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batch size must be a positive integer, got ${batchSize}`);
+  const specs: DataSpec[] = [
+    { name: 'x', shape: [batchSize, ...model.inputShape] },
+    { name: 'y', shape: [batchSize, model.outputDim] },
+  ];
+  if (mode === 'eval') for (const b of model.buffers) specs.push({ name: b.name, shape: b.shape });
+  else for (const d of model.dropouts) specs.push({ name: d.name, shape: [batchSize, ...d.shape] });
+  return specs;
+}
+
+/** The feeds besides x and y that `modelDataSpecs` declares: buffers (eval) or dropout masks (train). */
+export function modelFeeds(model: Model, mode: Mode, extra: { buffers?: Float64Array | Float32Array; dropoutMasks?: Record<string, Float64Array> }): Record<string, Float64Array | Float32Array> {
+  if (mode === 'eval') {
+    if (model.buffers.length === 0) return {};
+    if (!extra.buffers) throw new Error('eval mode needs the buffers (BatchNorm running statistics)');
+    return model.bufferLayout.split(extra.buffers);
+  }
+  if (model.dropouts.length === 0) return {};
+  if (!extra.dropoutMasks) throw new Error('train mode needs dropout masks (sampleDropoutMasks)');
+  const out: Record<string, Float64Array> = {};
+  for (const d of model.dropouts) {
+    const m = extra.dropoutMasks[d.name];
+    if (!m) throw new Error(`missing dropout mask '${d.name}'`);
+    out[d.name] = m;
+  }
+  return out;
+}
+
+export interface ObjectiveOptions {
+  /** Report the accuracy metric (default true; turn off for regression targets). */
+  readonly accuracy?: boolean;
+}
+
+/**
+ * Loss (and accuracy metric, and train-mode BatchNorm statistics as aux) of a model on traced
+ * data tensors named as in `modelDataSpecs`.
+ */
+export function modelLoss(model: Model, loss: LossName, mode: Mode, p: Record<string, Tensor>, d: Record<string, Tensor>, opts: ObjectiveOptions = {}): { loss: Tensor; metrics: Record<string, Tensor>; aux: Record<string, Tensor> } {
+  const f = lossFn(loss);
+  const buffers: Record<string, Tensor> = {};
+  const masks: Record<string, Tensor> = {};
+  if (mode === 'eval') for (const b of model.buffers) buffers[b.name] = d[b.name]!;
+  else for (const m of model.dropouts) masks[m.name] = d[m.name]!;
+  const aux: Record<string, Tensor> = {};
+  const x = d.x;
+  const y = d.y;
+  if (!x || !y) throw new Error("model objective needs data inputs 'x' and 'y'");
+  const logits = model.forward(p, x, { mode, buffers, dropoutMasks: masks, aux });
+  const metrics: Record<string, Tensor> = {};
+  if (opts.accuracy ?? true) metrics.accuracy = accuracy(logits, y);
+  return { loss: f(logits, y), metrics, aux };
+}
+
+/**
+ * The ObjectiveSpec of model + loss for chunks of `batchSize` samples in the given mode: data x
+ * [B, ...inputShape], y [B, outputDim] (+ buffers in eval mode, dropout masks in train mode);
+ * outputs the loss, the accuracy metric and (train mode) aux '<bn>.batch_mean' / '.batch_var'.
+ */
+export function objectiveSpec(model: Model, loss: LossName, batchSize: number, mode: Mode, dtype: 'float32' | 'float64' = 'float64', opts: ObjectiveOptions = {}): ObjectiveSpec {
+  lossFn(loss); // validate the name now rather than at trace time
+  return {
+    params: model.params.map((p) => ({ name: p.name, shape: p.shape })),
+    data: modelDataSpecs(model, batchSize, mode),
+    dtype,
+    loss(p, d): LossOutput {
+      return modelLoss(model, loss, mode, p, d, opts);
+    },
+  };
+}

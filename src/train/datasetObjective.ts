@@ -1,0 +1,135 @@
+/**
+ * A training objective over a whole dataset, evaluated in chunks: losses and metrics are
+ * per-sample means, so the full-data value is Σ_c (n_c/N)·value_c — exact, including a smaller
+ * last chunk. Gradients and Hessian-vector products combine the same way. One compiled graph
+ * serves all chunks of the same size.
+ */
+import type { Runtime, Value } from '../engine/backend.ts';
+import { CompiledObjective, type HvpAtPoint, type ObjectiveSpec } from '../engine/objective.ts';
+import type { FloatArray } from '../engine/params.ts';
+
+/** Makes the objective's spec for a chunk of `batchSize` samples. */
+export type SpecForBatch = (batchSize: number) => ObjectiveSpec;
+
+/** Row-major sample data: each named array holds n rows of `rowSize[name]` values. */
+export interface SampleData {
+  readonly n: number;
+  readonly arrays: Readonly<Record<string, Float32Array | Float64Array>>;
+}
+
+export interface DatasetEvaluation {
+  loss: number;
+  metrics: Record<string, number>;
+}
+
+export interface DatasetGradient extends DatasetEvaluation {
+  grad: FloatArray;
+}
+
+interface Chunk {
+  start: number;
+  end: number;
+  data: Record<string, Value>;
+}
+
+export class DatasetObjective {
+  private readonly objectives = new Map<number, CompiledObjective>();
+  private readonly chunks: Chunk[];
+
+  /**
+   * `fixed` are extra inputs shared by every chunk (e.g. BatchNorm running statistics).
+   * chunkSize caps the samples per graph execution (memory vs. per-call overhead).
+   */
+  constructor(
+    readonly runtime: Runtime,
+    readonly specFor: SpecForBatch,
+    readonly samples: SampleData,
+    readonly chunkSize: number,
+    private fixed: Record<string, Value> = {},
+  ) {
+    if (!(chunkSize >= 1)) throw new Error(`chunk size must be ≥ 1, got ${chunkSize}`);
+    if (samples.n < 1) throw new Error('dataset is empty');
+    this.chunks = [];
+    for (let start = 0; start < samples.n; start += chunkSize) {
+      const end = Math.min(samples.n, start + chunkSize);
+      const data: Record<string, Value> = {};
+      for (const [name, arr] of Object.entries(samples.arrays)) {
+        const row = arr.length / samples.n;
+        data[name] = arr.subarray(start * row, end * row);
+      }
+      this.chunks.push({ start, end, data });
+    }
+  }
+
+  get n(): number {
+    return this.samples.n;
+  }
+
+  /** Replaces the shared extra inputs (e.g. after running statistics change). */
+  setFixed(fixed: Record<string, Value>): void {
+    this.fixed = fixed;
+  }
+
+  /** The compiled objective for chunks of b samples. */
+  objective(b: number): CompiledObjective {
+    let o = this.objectives.get(b);
+    if (!o) {
+      o = new CompiledObjective(this.runtime, this.specFor(b));
+      this.objectives.set(b, o);
+    }
+    return o;
+  }
+
+  private feeds(c: Chunk): Record<string, Value> {
+    return { ...c.data, ...this.fixed };
+  }
+
+  /** Loss and metrics averaged over all samples. */
+  async evaluate(theta: FloatArray): Promise<DatasetEvaluation> {
+    let loss = 0;
+    const metrics: Record<string, number> = {};
+    for (const c of this.chunks) {
+      const w = (c.end - c.start) / this.n;
+      const e = await this.objective(c.end - c.start).value(theta, this.feeds(c));
+      loss += w * e.loss;
+      for (const [k, v] of Object.entries(e.metrics)) metrics[k] = (metrics[k] ?? 0) + w * v;
+    }
+    return { loss, metrics };
+  }
+
+  /** Loss, metrics and gradient over all samples (float64 accumulation across chunks). */
+  async lossAndGrad(theta: FloatArray): Promise<DatasetGradient> {
+    let loss = 0;
+    const metrics: Record<string, number> = {};
+    const acc = new Float64Array(theta.length);
+    for (const c of this.chunks) {
+      const w = (c.end - c.start) / this.n;
+      const e = await this.objective(c.end - c.start).valueAndGrad(theta, this.feeds(c));
+      loss += w * e.loss;
+      for (const [k, v] of Object.entries(e.metrics)) metrics[k] = (metrics[k] ?? 0) + w * v;
+      if (this.chunks.length === 1) return { loss, metrics, grad: e.grad };
+      for (let i = 0; i < acc.length; i++) acc[i] += w * e.grad[i]!;
+    }
+    const grad = theta instanceof Float32Array ? Float32Array.from(acc) : acc;
+    return { loss, metrics, grad };
+  }
+
+  /** Prepares exact HVPs of the full-data loss at θ (v-independent work done once per chunk). */
+  async hvpAt(theta: FloatArray): Promise<HvpAtPoint> {
+    const parts: { w: number; at: HvpAtPoint }[] = [];
+    for (const c of this.chunks) {
+      parts.push({ w: (c.end - c.start) / this.n, at: await this.objective(c.end - c.start).at(theta, this.feeds(c)) });
+    }
+    return {
+      async hvp(v: FloatArray): Promise<FloatArray> {
+        if (parts.length === 1) return parts[0]!.at.hvp(v);
+        const acc = new Float64Array(v.length);
+        for (const p of parts) {
+          const hv = await p.at.hvp(v);
+          for (let i = 0; i < acc.length; i++) acc[i] += p.w * hv[i]!;
+        }
+        return v instanceof Float32Array ? Float32Array.from(acc) : acc;
+      },
+    };
+  }
+}
