@@ -18,6 +18,7 @@ export type BackendName = 'ort' | 'reference';
 /** Values fed to and returned from graphs, keyed by input/output name. */
 export type Value = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | readonly number[];
 export type Feeds = Record<string, Value>;
+/** Float outputs as Float32Array/Float64Array; bool outputs as Uint8Array (0/1); int64 as BigInt64Array. */
 export type Outputs = Record<string, Float32Array | Float64Array>;
 
 /** A compiled graph. `run` accepts feeds of any numeric array type and converts as needed. */
@@ -95,8 +96,9 @@ async function compileOrt(g: Graph, threads: number): Promise<Executable> {
       const res = await session.run(f);
       const out: Outputs = {};
       for (const name of outputNames) {
-        const d = res[name]!.data;
-        out[name] = d instanceof Float32Array || d instanceof Float64Array ? d : Float64Array.from(d as ArrayLike<number>, Number);
+        // Non-float outputs (bool masks, int64 indices) pass through in their own typed array,
+        // so that feeding them back (e.g. carried HVP values) costs no conversion.
+        out[name] = res[name]!.data as Float32Array;
       }
       return out;
     },

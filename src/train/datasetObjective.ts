@@ -20,6 +20,8 @@ export interface SampleData {
 export interface DatasetEvaluation {
   loss: number;
   metrics: Record<string, number>;
+  /** Auxiliary outputs (e.g. BatchNorm batch statistics), sample-weighted means over chunks. */
+  aux: Record<string, Float64Array>;
 }
 
 export interface DatasetGradient extends DatasetEvaluation {
@@ -32,8 +34,14 @@ interface Chunk {
   data: Record<string, Value>;
 }
 
+function accumulate(into: Record<string, Float64Array>, from: Record<string, ArrayLike<number>>, w: number): void {
+  for (const [k, v] of Object.entries(from)) {
+    const acc = (into[k] ??= new Float64Array(v.length));
+    for (let i = 0; i < v.length; i++) acc[i] += w * v[i]!;
+  }
+}
+
 export class DatasetObjective {
-  private readonly objectives = new Map<number, CompiledObjective>();
   private readonly chunks: Chunk[];
 
   /**
@@ -46,6 +54,7 @@ export class DatasetObjective {
     readonly samples: SampleData,
     readonly chunkSize: number,
     private fixed: Record<string, Value> = {},
+    private readonly objectives: Map<number, CompiledObjective> = new Map(),
   ) {
     if (!(chunkSize >= 1)) throw new Error(`chunk size must be ≥ 1, got ${chunkSize}`);
     if (samples.n < 1) throw new Error('dataset is empty');
@@ -63,6 +72,11 @@ export class DatasetObjective {
 
   get n(): number {
     return this.samples.n;
+  }
+
+  /** The same objective on other samples (e.g. a minibatch), sharing the compiled graphs. */
+  withSamples(samples: SampleData, fixed: Record<string, Value> = this.fixed): DatasetObjective {
+    return new DatasetObjective(this.runtime, this.specFor, samples, this.chunkSize, fixed, this.objectives);
   }
 
   /** Replaces the shared extra inputs (e.g. after running statistics change). */
@@ -88,30 +102,34 @@ export class DatasetObjective {
   async evaluate(theta: FloatArray): Promise<DatasetEvaluation> {
     let loss = 0;
     const metrics: Record<string, number> = {};
+    const aux: Record<string, Float64Array> = {};
     for (const c of this.chunks) {
       const w = (c.end - c.start) / this.n;
       const e = await this.objective(c.end - c.start).value(theta, this.feeds(c));
       loss += w * e.loss;
       for (const [k, v] of Object.entries(e.metrics)) metrics[k] = (metrics[k] ?? 0) + w * v;
+      accumulate(aux, e.aux, w);
     }
-    return { loss, metrics };
+    return { loss, metrics, aux };
   }
 
   /** Loss, metrics and gradient over all samples (float64 accumulation across chunks). */
   async lossAndGrad(theta: FloatArray): Promise<DatasetGradient> {
     let loss = 0;
     const metrics: Record<string, number> = {};
+    const aux: Record<string, Float64Array> = {};
     const acc = new Float64Array(theta.length);
     for (const c of this.chunks) {
       const w = (c.end - c.start) / this.n;
       const e = await this.objective(c.end - c.start).valueAndGrad(theta, this.feeds(c));
       loss += w * e.loss;
       for (const [k, v] of Object.entries(e.metrics)) metrics[k] = (metrics[k] ?? 0) + w * v;
-      if (this.chunks.length === 1) return { loss, metrics, grad: e.grad };
+      accumulate(aux, e.aux, w);
+      if (this.chunks.length === 1) return { loss, metrics, aux, grad: e.grad };
       for (let i = 0; i < acc.length; i++) acc[i] += w * e.grad[i]!;
     }
     const grad = theta instanceof Float32Array ? Float32Array.from(acc) : acc;
-    return { loss, metrics, grad };
+    return { loss, metrics, aux, grad };
   }
 
   /** Prepares exact HVPs of the full-data loss at θ (v-independent work done once per chunk). */

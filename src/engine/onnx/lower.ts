@@ -5,7 +5,9 @@
  * Indices output with Gather / ScatterElements(add).
  */
 import type { DType, Graph, Node, Shape } from '../ir.ts';
-import { size, windowOut } from '../ir.ts';
+import { broadcastShapes, size, windowOut } from '../ir.ts';
+
+const isFloatType = (d: DType): boolean => d === 'float32' || d === 'float64';
 import type { OnnxAttribute, OnnxElemType, OnnxModel, OnnxNode, OnnxTensorValue } from './proto.ts';
 
 const ELEM: Record<DType, OnnxElemType> = { float32: 'float32', float64: 'float64', int64: 'int64', bool: 'bool' };
@@ -102,7 +104,28 @@ class Lowering {
       case 'erf': return simple('Erf');
       case 'stopGradient': return simple('Identity');
       case 'cast': return simple('Cast', [int('to', CAST_TO[op.to])]);
-      case 'where': return simple('Where');
+      case 'where': {
+        // where(c, a, 0) = a·c: onnxruntime's Mul is vectorized, its broadcasting Where is not.
+        const zero = (id: number) => {
+          const z = this.g.nodes[id]!;
+          return z.op.kind === 'constant' && z.op.data.length === 1 && z.op.data[0] === 0;
+        };
+        const [c, a, b] = n.inputs as [number, number, number];
+        if (isFloatType(n.dtype) && (zero(b) || zero(a))) {
+          let mask = this.one('Cast', [ins[0]!], [int('to', CAST_TO[n.dtype])]);
+          if (zero(a)) mask = this.one('Sub', [this.constant(n.dtype, [], [1]), mask]);
+          const other = zero(b) ? ins[1]! : ins[2]!;
+          // Broadcasting may give a smaller shape than n.shape (when a zero operand was the larger input).
+          const prodShape = broadcastShapes(this.shape(zero(b) ? a : b), this.shape(c));
+          if (prodShape.length === n.shape.length && prodShape.every((d, i) => d === n.shape[i])) {
+            this.one('Mul', [other, mask], [], out);
+          } else {
+            this.one('Expand', [this.one('Mul', [other, mask]), this.i64(n.shape)], [], out);
+          }
+          return;
+        }
+        return simple('Where');
+      }
       case 'reduceSum':
         this.one('ReduceSum', [ins[0]!, this.i64(op.axes)], [int('keepdims', op.keepDims ? 1 : 0)], out);
         return;

@@ -1,0 +1,100 @@
+/**
+ * The `edgewise` command line. Each subcommand is a thin layer over the experiments API;
+ * errors are one line (`edgewise: …`) with a non-zero exit code, never a stack trace
+ * (set EDGEWISE_DEBUG=1 to see one).
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { UsageError } from './util.ts';
+import { commandTrain } from './train.ts';
+import { commandReport } from './report.ts';
+import { commandDemo } from './demo.ts';
+import { commandBench } from './bench.ts';
+import { commandCurvature } from './curvature.ts';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+export function buildProgram(): Command {
+  const program = new Command('edgewise')
+    .description('A laboratory for loss curvature and training instability: exact Hessian-vector products, Lanczos, GD/SGD/Adam at the edge of stability.')
+    .version(pkg.version)
+    .showHelpAfterError('(run edgewise --help for usage)')
+    .exitOverride();
+
+  program.command('train')
+    .description('Train one run from a YAML/JSON config (defaults: fc-tanh MLP on the embedded MNIST digits, GD) and write its run directory.')
+    .argument('[config]', 'config file (.yaml, .yml or .json); omitted = all defaults')
+    .option('--set <key=value>', 'override a config key, e.g. --set optimizer.lr=0.1 (repeatable)', collect, [])
+    .option('--out <dir>', 'run directory (default: runs/<config name>-<time>)')
+    .option('--resume', 'continue the interrupted run in --out from its last resume state')
+    .option('--quiet', 'no progress output')
+    .addHelpText('after', `
+Examples:
+  edgewise train                                   # defaults: GD, lr 0.05, MNIST digits
+  edgewise train eos.yaml --set optimizer.lr=0.02 --out runs/lr0.02
+  edgewise train --out runs/lr0.02 --resume        # after an interruption
+
+The run directory holds config.json, metrics.jsonl (one row per logged step), summary.json
+(status completed | diverged | failed) and checkpoints/ (safetensors).`)
+    .action(async (config: string | undefined, o: { set: string[]; out?: string; resume?: boolean; quiet?: boolean }) => {
+      await commandTrain(config, o);
+    });
+
+
+  program.command('curvature')
+    .description('Full curvature analysis of a saved checkpoint: top-k eigenpairs, λmin, trace, spectral density, loss slices.')
+    .argument('<run_dir>', 'a run directory')
+    .option('--step <n>', 'checkpoint step (default: the latest)')
+    .option('--top-k <k>', 'eigenpairs', '5')
+    .option('--iters <n>', 'Lanczos steps', '40')
+    .action(async (dir: string, o: { step?: string; topK: string; iters: string }) => {
+      await commandCurvature(dir, o);
+    });
+
+  program.command('report')
+    .description('Write a static HTML report (SVG and PNG figures, CSV) for a run or a sweep directory.')
+    .argument('<dir>', 'run or sweep directory')
+    .action(async (dir: string) => {
+      await commandReport(dir);
+    });
+
+
+  program.command('bench')
+    .description('Benchmark the engine and curvature against PyTorch (when python3-torch is installed); writes bench/results/latest.json.')
+    .option('--quick', 'fewer runs, smaller scaling grid')
+    .option('--no-peer', 'skip the PyTorch peer')
+    .addOption(new Option('--threads <n>', 'onnxruntime threads (default: cores)'))
+    .action(async (o: { quick?: boolean; peer: boolean; threads?: string }) => {
+      await commandBench(o);
+    });
+
+  program.command('demo')
+    .description('The edge of stability in a few minutes: GD on the embedded MNIST digits at one learning rate below and one above the threshold, with a report.')
+    .option('--out <dir>', 'output directory', 'runs/demo')
+    .option('--steps <n>', 'GD steps per run', '400')
+    .action(async (o: { out: string; steps: string }) => {
+      await commandDemo(o);
+    });
+
+  return program;
+}
+
+export async function main(argv = process.argv): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    const msg = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`edgewise: ${msg.split('\n')[0]}\n`);
+    if (process.env.EDGEWISE_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    const user = err instanceof UsageError || (err instanceof Error && /^(ConfigError|UsageError)$/.test(err.name));
+    return user ? 2 : 1;
+  }
+}

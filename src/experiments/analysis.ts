@@ -1,0 +1,131 @@
+/**
+ * Full curvature analysis of a saved checkpoint (`edgewise curvature RUN_DIR`): top-k
+ * eigenpairs with exact residuals, the smallest eigenvalue, the Hutchinson trace, the SLQ
+ * spectral density, and loss slices along the top eigenvectors (1D) and on their plane (2D).
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Runtime } from '../engine/backend.ts';
+import { loadDataset, oneHot } from '../data/dataset.ts';
+import { buildModel } from '../nn/model.ts';
+import { modelFeeds, objectiveSpec } from '../nn/losses.ts';
+import { DatasetObjective } from '../train/datasetObjective.ts';
+import { hessianOperator } from '../curvature/hessian.ts';
+import { lanczos } from '../curvature/lanczos.ts';
+import { hutchinson } from '../curvature/trace.ts';
+import { slq, spectralDensity } from '../curvature/density.ts';
+import { RunStore } from './runStore.ts';
+import { writeJsonAtomic } from './atomicWrite.ts';
+
+export interface AnalysisOptions {
+  step?: number;
+  topK?: number;
+  iterations?: number;
+  traceProbes?: number;
+  densityRuns?: number;
+  sliceSteps?: number;
+  log?: (text: string) => void;
+}
+
+export interface Analysis {
+  step: number;
+  eigs: number[];
+  residuals: number[];
+  converged: boolean[];
+  lambda_min: number;
+  trace: number;
+  trace_stderr: number;
+  bn_mode: string;
+  hvps: number;
+  files: string[];
+}
+
+const pad = (s: number) => String(s).padStart(6, '0');
+
+/** Analyses the checkpoint at `step` (default: the latest) and writes results under RUN_DIR/curvature. */
+export async function analyseCheckpoint(dir: string, o: AnalysisOptions = {}): Promise<Analysis> {
+  const log = o.log ?? (() => {});
+  const store = new RunStore(dir);
+  const { config: c } = store.readConfig();
+  const step = o.step ?? store.latestCheckpoint();
+  if (step === null || step === undefined) throw new Error(`${dir}: no checkpoints`);
+  if (!store.listCheckpoints().includes(step)) throw new Error(`${dir}: no checkpoint at step ${step} (have: ${store.listCheckpoints().join(', ')})`);
+  const data = await loadDataset({ ...c.data });
+  const model = buildModel({ ...c.model, init: { ...c.model.init } }, data.train.sampleShape, data.train.numClasses);
+  const dtype = c.backend === 'ort' ? 'float32' : 'float64';
+  const runtime = new Runtime({ backend: c.backend, threads: c.threads > 0 ? c.threads : undefined });
+  const ck = store.readCheckpoint(step);
+  const byName = new Map(ck.tensors.map((t) => [t.name, t.data as unknown as ArrayLike<number>]));
+  const theta = dtype === 'float32' ? new Float32Array(model.layout.size) : new Float64Array(model.layout.size);
+  const pieces: Record<string, ArrayLike<number>> = {};
+  for (const p of model.params) {
+    const t = byName.get(p.name);
+    if (!t) throw new Error(`checkpoint step ${step}: missing tensor '${p.name}'`);
+    pieces[p.name] = t;
+  }
+  model.layout.gather(pieces, theta);
+  const hasBn = model.buffers.length > 0;
+  const mode = hasBn ? c.curvature.bn_mode : 'train';
+  const buffers = byName.get('state.buffers');
+  const n = c.curvature.samples === 'all' ? data.train.n : Math.min(c.curvature.samples, data.train.n);
+  const rowX = data.train.x.length / data.train.n;
+  const y = data.train.targets ?? Float32Array.from(oneHot(data.train.y!, data.train.numClasses));
+  const rowY = y.length / data.train.n;
+  const fixed = mode === 'eval' && hasBn ? modelFeeds(model, 'eval', { buffers: Float64Array.from(buffers ?? []) }) : {};
+  const obj = new DatasetObjective(runtime, (b) => objectiveSpec(model, c.loss, b, mode, dtype), { n, arrays: { x: data.train.x.subarray(0, n * rowX), y: y.subarray(0, n * rowY) } }, c.train.chunk_size, fixed);
+  const H = await hessianOperator(obj, theta);
+  const k = o.topK ?? 5;
+  const iters = Math.max(o.iterations ?? 40, k + 5);
+  log(`top-${k} eigenpairs (${iters} Lanczos steps)…`);
+  const top = await lanczos(H, { k, iterations: iters, seed: 1, tol: 1e-3, earlyStop: false, exactResiduals: true });
+  log('smallest eigenvalue…');
+  const low = await lanczos(H, { k: 1, iterations: iters, seed: 2, tol: 1e-3, which: 'smallest', earlyStop: false, exactResiduals: false });
+  log('trace (Hutchinson)…');
+  const tr = await hutchinson(H, { samples: o.traceProbes ?? 30, seed: 3 });
+  log('spectral density (SLQ)…');
+  const q = await slq(H, { runs: o.densityRuns ?? 4, steps: Math.min(iters, 40), seed: 4 });
+  const d = spectralDensity(q);
+  // Loss slices: L(θ + t·v) along the top eigenvectors, and on their plane.
+  log('loss slices…');
+  const base = (await obj.evaluate(theta)).loss;
+  const T = 3 / Math.sqrt(Math.max(top.eigenvalues[0]!, 1e-8));
+  const m = o.sliceSteps ?? 41;
+  const ts = Array.from({ length: m }, (_, i) => -T + (2 * T * i) / (m - 1));
+  const at = async (a: number, u: Float64Array, b = 0, w: Float64Array | null = null): Promise<number> => {
+    const th = theta.slice();
+    for (let i = 0; i < th.length; i++) th[i] += a * u[i]! + (w ? b * w[i]! : 0);
+    const l = (await obj.evaluate(th)).loss;
+    return Number.isFinite(l) ? l : Number.NaN;
+  };
+  const directions = [];
+  for (let j = 0; j < Math.min(2, top.eigenvectors.length); j++) {
+    const u = top.eigenvectors[j]!;
+    const lossT: number[] = [];
+    for (const t of ts) lossT.push(await at(t, u));
+    directions.push({ name: `eigenvector ${j + 1}`, eigenvalue: top.eigenvalues[j]!, loss: lossT, quadratic: ts.map((t) => base + 0.5 * top.eigenvalues[j]! * t * t) });
+  }
+  let plane: { a: number[]; b: number[]; loss: number[][] } | undefined;
+  if (top.eigenvectors.length >= 2) {
+    const g = 15;
+    const grid = Array.from({ length: g }, (_, i) => -T + (2 * T * i) / (g - 1));
+    const L: number[][] = [];
+    for (const a of grid) {
+      const rowL: number[] = [];
+      for (const b of grid) rowL.push(await at(a, top.eigenvectors[0]!, b, top.eigenvectors[1]!));
+      L.push(rowL);
+    }
+    plane = { a: grid, b: grid, loss: L };
+  }
+  const outDir = join(dir, 'curvature');
+  mkdirSync(outDir, { recursive: true });
+  const files = [join(outDir, `analysis-step-${pad(step)}.json`), join(outDir, `density-step-${pad(step)}.json`), join(outDir, `slices-step-${pad(step)}.json`)];
+  const result: Analysis = {
+    step, eigs: top.eigenvalues.slice(), residuals: top.residuals.slice(), converged: top.converged.slice(),
+    lambda_min: low.eigenvalues[0]!, trace: tr.estimate, trace_stderr: tr.stdError, bn_mode: mode, hvps: H.calls, files,
+  };
+  writeJsonAtomic(files[0]!, result);
+  writeJsonAtomic(files[1]!, { step, x: Array.from(d.x), density: Array.from(d.density), sigma: d.sigma });
+  writeJsonAtomic(files[2]!, { step, base_loss: base, t: ts, directions, ...(plane ? { plane } : {}) });
+  await runtime.dispose();
+  return result;
+}

@@ -1,0 +1,360 @@
+/**
+ * Runs one training run from a resolved config into a run directory: data, model, optimizer,
+ * the training loop with curvature measurements, metrics rows, checkpoints and the summary.
+ *
+ * Determinism: every random choice derives from the config's seeds and the step number (the
+ * minibatch of step t, the Lanczos start vector of the measurement at step t), and the resume
+ * state holds θ, the optimizer's moments, BatchNorm buffers and the previous eigenvectors, so a
+ * resumed run reproduces the uninterrupted one bit for bit on the same machine.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Runtime } from '../engine/backend.ts';
+import type { FloatArray } from '../engine/params.ts';
+import { loadDataset, oneHot } from '../data/dataset.ts';
+import type { Dataset } from '../data/dataset.ts';
+import { buildModel, type Model } from '../nn/model.ts';
+import { objectiveSpec, modelFeeds } from '../nn/losses.ts';
+import { initializeModel } from '../nn/initialize.ts';
+import { updateRunningStats } from '../nn/model.ts';
+import {
+  createOptimizer, createSchedule, createBatchSampler, clipGradNorm, globalNorm, isAdaptive,
+  preconditionerDiagonal, stabilityThreshold, type OptimizerConfig, type OptimizerState,
+} from '../train/index.ts';
+import { DatasetObjective, type SampleData } from '../train/datasetObjective.ts';
+import { measureCurvature } from '../curvature/measure.ts';
+import { createRng } from '../util/random.ts';
+import type { Config } from './config.ts';
+import { RunStore, type FinalMetrics, type RunSummary } from './runStore.ts';
+import { writeJsonAtomic } from './atomicWrite.ts';
+import { readSafetensors, writeSafetensors, type TensorInput } from './safetensors.ts';
+
+/** A metrics row as written to metrics.jsonl. */
+export type MetricRow = Record<string, number | string | boolean | null | number[] | boolean[]>;
+
+export interface RunEvents {
+  /** Once the model and data are ready. */
+  onStart?(info: { steps: number; startStep: number; params: number; trainSize: number; resumed: boolean }): void;
+  /** After each logged metrics row. */
+  onRow?(row: MetricRow): void;
+  /** Informational messages (init, resume). */
+  onMessage?(text: string): void;
+}
+
+export interface RunOptions {
+  /** The run directory (created if needed). */
+  dir: string;
+  /** Continue an interrupted run in `dir` from its resume state. */
+  resume?: boolean;
+  events?: RunEvents;
+  /** Set to stop after the current step (e.g. on SIGINT); the run stays resumable. */
+  signal?: AbortSignal;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Steps between rolling resume states (resume.safetensors). */
+export const RESUME_EVERY = 50;
+const RESUME_FILE = 'resume.safetensors';
+
+interface State {
+  step: number;
+  theta: FloatArray;
+  opt: OptimizerState;
+  buffers: Float64Array;
+  prevEigvecs: Float64Array[] | null;
+  final: Partial<FinalMetrics>;
+}
+
+function optimizerConfig(c: Config): OptimizerConfig {
+  const o = c.optimizer;
+  return { name: o.name, momentum: o.momentum, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weight_decay: o.weight_decay, clip_denominator: o.clip_denominator };
+}
+
+function targetsOf(ds: Dataset): Float32Array {
+  if (ds.targets) return ds.targets;
+  if (!ds.y) throw new Error('dataset has neither labels nor targets');
+  return Float32Array.from(oneHot(ds.y, ds.numClasses));
+}
+
+function rows(ds: Dataset, n: number): SampleData {
+  const m = Math.min(n, ds.n);
+  const rowX = ds.x.length / ds.n;
+  const y = targetsOf(ds);
+  const rowY = y.length / ds.n;
+  return { n: m, arrays: { x: ds.x.subarray(0, m * rowX), y: y.subarray(0, m * rowY) } };
+}
+
+function gatherRows(s: SampleData, idx: Int32Array): SampleData {
+  const arrays: Record<string, Float32Array> = {};
+  for (const [k, a] of Object.entries(s.arrays)) {
+    const row = a.length / s.n;
+    const out = new Float32Array(idx.length * row);
+    idx.forEach((r, i) => out.set(a.subarray(r * row, (r + 1) * row), i * row));
+    arrays[k] = out;
+  }
+  return { n: idx.length, arrays };
+}
+
+const finiteOrNull = (v: number | undefined): number | null => (v === undefined || !Number.isFinite(v) ? null : v);
+
+function stateTensors(model: Model, s: State): { tensors: TensorInput[]; metadata: Record<string, string> } {
+  const tensors: TensorInput[] = [];
+  const views = model.layout.split(s.theta);
+  for (const p of model.params) tensors.push({ name: p.name, shape: p.shape.slice(), data: views[p.name]! });
+  if (model.buffers.length > 0) {
+    const bv = model.bufferLayout.split(s.buffers);
+    for (const b of model.buffers) tensors.push({ name: b.name, shape: b.shape.slice(), data: Float32Array.from(bv[b.name]!) });
+  }
+  const opt = s.opt as unknown as Record<string, unknown>;
+  for (const key of ['buf', 'm', 'v']) {
+    const a = opt[key];
+    if (a instanceof Float64Array) tensors.push({ name: `optimizer.${key}`, shape: [a.length], data: a });
+  }
+  if (model.buffers.length > 0) tensors.push({ name: 'state.buffers', shape: [s.buffers.length], data: s.buffers });
+  (s.prevEigvecs ?? []).forEach((v, i) => tensors.push({ name: `curvature.eigvec.${i}`, shape: [v.length], data: v }));
+  return {
+    tensors,
+    metadata: { step: String(s.step), 'optimizer.t': String(s.opt.t), 'optimizer.kind': s.opt.kind, final: JSON.stringify(s.final) },
+  };
+}
+
+function restoreState(model: Model, file: string, template: State): State {
+  const { tensors, metadata } = readSafetensors(file);
+  const byName = new Map(tensors.map((t) => [t.name, t]));
+  const get = (name: string) => {
+    const t = byName.get(name);
+    if (!t) throw new Error(`${file}: missing tensor '${name}'`);
+    return t.data as unknown as ArrayLike<number>;
+  };
+  const theta = template.theta instanceof Float32Array ? new Float32Array(template.theta.length) : new Float64Array(template.theta.length);
+  const pieces: Record<string, ArrayLike<number>> = {};
+  for (const p of model.params) pieces[p.name] = get(p.name);
+  model.layout.gather(pieces, theta);
+  const opt = template.opt as unknown as Record<string, unknown>;
+  for (const key of ['buf', 'm', 'v']) {
+    if (opt[key] instanceof Float64Array) (opt[key] as Float64Array).set(get(`optimizer.${key}`));
+  }
+  template.opt.t = Number(metadata['optimizer.t']);
+  const buffers = model.buffers.length > 0 ? Float64Array.from(get('state.buffers')) : template.buffers;
+  const prev: Float64Array[] = [];
+  for (let i = 0; byName.has(`curvature.eigvec.${i}`); i++) prev.push(Float64Array.from(get(`curvature.eigvec.${i}`)));
+  return {
+    step: Number(metadata.step),
+    theta,
+    opt: template.opt,
+    buffers,
+    prevEigvecs: prev.length > 0 ? prev : null,
+    final: JSON.parse(metadata.final ?? '{}') as Partial<FinalMetrics>,
+  };
+}
+
+/** Trains one run as configured; returns the summary (divergence is a result, not an error). */
+export async function trainRun(config: Config, opts: RunOptions): Promise<RunSummary> {
+  const store = new RunStore(opts.dir).init();
+  const ev = opts.events ?? {};
+  const resumeFile = join(opts.dir, RESUME_FILE);
+  const resuming = opts.resume === true && existsSync(resumeFile);
+  if (!resuming) store.writeConfig(config);
+  const t0 = performance.now();
+  let state: State | null = null;
+  try {
+    return await runLoop(config, store, opts, ev, resuming, resumeFile, t0, (s) => (state = s));
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    const st = state as State | null;
+    store.finish('failed', msg, st?.step ?? 0, st?.final ?? {});
+    throw err;
+  } finally {
+    store.close();
+  }
+}
+
+async function runLoop(
+  config: Config, store: RunStore, opts: RunOptions, ev: RunEvents, resuming: boolean, resumeFile: string, t0: number,
+  expose: (s: State) => void,
+): Promise<RunSummary> {
+  const c = config;
+  const data = await loadDataset({ ...c.data }, opts.env ?? process.env);
+  const model = buildModel({ ...c.model, init: { ...c.model.init } }, data.train.sampleShape, data.train.numClasses);
+  const dtype = c.backend === 'ort' ? 'float32' : 'float64';
+  const runtime = new Runtime({ backend: c.backend, threads: c.threads > 0 ? c.threads : undefined });
+  const loss = c.loss;
+  const hasBn = model.buffers.length > 0;
+  const train = rows(data.train, data.train.n);
+  const test = rows(data.test, data.test.n);
+  const chunk = c.train.chunk_size;
+  const trainObj = new DatasetObjective(runtime, (b) => objectiveSpec(model, loss, b, 'train', dtype), train, chunk);
+  const evalSpec = (b: number) => objectiveSpec(model, loss, b, 'eval', dtype);
+  const testObj = new DatasetObjective(runtime, evalSpec, test, chunk);
+  const curvSamples = c.curvature.samples === 'all' ? train.n : Math.min(c.curvature.samples, train.n);
+  const curvMode = hasBn ? c.curvature.bn_mode : 'train';
+  const curvObj = new DatasetObjective(runtime, (b) => objectiveSpec(model, loss, b, curvMode, dtype), rows(data.train, curvSamples), chunk);
+  const optCfg = optimizerConfig(c);
+  const optimizer = createOptimizer(optCfg);
+  const schedule = createSchedule({ warmup_steps: c.schedule.warmup_steps, decay: c.schedule.decay, total_steps: c.train.steps, min_lr: c.schedule.min_lr, gamma: c.schedule.gamma, step_size: c.schedule.step_size ?? undefined }, c.optimizer.lr);
+  const full = c.optimizer.batch_size === 'full';
+  const sampler = full ? null : createBatchSampler({ n: train.n, batch_size: c.optimizer.batch_size, seed: c.train.seed });
+  const precond = c.curvature.preconditioned === 'auto' ? isAdaptive(optCfg.name as never) : c.curvature.preconditioned;
+
+  // Initialization (seeded), or the saved resume state.
+  let state: State;
+  if (resuming) {
+    const template: State = { step: 0, theta: dtype === 'float32' ? new Float32Array(model.layout.size) : new Float64Array(model.layout.size), opt: optimizer.init(model.layout.size), buffers: new Float64Array(model.bufferLayout.size), prevEigvecs: null, final: {} };
+    state = restoreState(model, resumeFile, template);
+    store.truncateMetrics(state.step - 1);
+    store.removeCheckpointsAfter(state.step);
+    ev.onMessage?.(`resuming from step ${state.step}`);
+  } else {
+    const rng = createRng(c.train.seed);
+    const initBatch = gatherRows(train, Int32Array.from({ length: Math.min(256, train.n) }, (_, i) => i));
+    const init = await initializeModel(model, { rng, runtime, loss, batch: { x: initBatch.arrays.x!, y: initBatch.arrays.y! } });
+    if (init.metainit) ev.onMessage?.(`MetaInit: gradient quotient ${init.metainit.initialGQ.toPrecision(4)} → ${init.metainit.gq.toPrecision(4)}`);
+    if (init.gradinit) ev.onMessage?.(`GradInit: feasible=${init.gradinit.feasible}`);
+    state = {
+      step: 0,
+      theta: dtype === 'float32' ? Float32Array.from(init.params) : Float64Array.from(init.params),
+      opt: optimizer.init(model.layout.size),
+      buffers: Float64Array.from(init.buffers),
+      prevEigvecs: null,
+      final: {},
+    };
+  }
+  expose(state);
+  store.markRunning(state.step, state.final);
+  ev.onStart?.({ steps: c.train.steps, startStep: state.step, params: model.layout.size, trainSize: train.n, resumed: resuming });
+
+  const saveResume = (s: State) => {
+    const { tensors, metadata } = stateTensors(model, s);
+    writeSafetensors(resumeFile, tensors, metadata);
+  };
+  const checkpoint = (s: State) => {
+    const { tensors, metadata } = stateTensors(model, s);
+    store.writeCheckpoint(s.step, tensors, metadata);
+  };
+  if (!resuming) {
+    checkpoint(state);
+    saveResume(state);
+  }
+  const curvEvery = c.curvature.every;
+  const isCurvStep = (s: number) =>
+    (curvEvery > 0 && s % curvEvery === 0) ||
+    (c.curvature.early_every > 0 && s < c.curvature.early_steps && s % c.curvature.early_every === 0) ||
+    (curvEvery > 0 && s === c.train.steps);
+  const elapsedBase = resuming ? ((store.readSummary()?.elapsed_s ?? 0)) : 0;
+
+  for (let s = state.step; ; s++) {
+    state.step = s;
+    const lr = schedule(s);
+    const evalMode = hasBn ? modelFeeds(model, 'eval', { buffers: state.buffers }) : {};
+    testObj.setFixed(evalMode);
+    if (curvMode === 'eval') curvObj.setFixed(evalMode);
+    // Gradient (and, for full batch, the train metrics at θ_s).
+    let grad: FloatArray;
+    let trainLoss: number;
+    let trainAcc: number | null;
+    let aux: Record<string, Float64Array>;
+    const logStep = s % c.log.every === 0 || s === c.train.steps || isCurvStep(s);
+    if (full) {
+      const g = await trainObj.lossAndGrad(state.theta);
+      grad = g.grad;
+      trainLoss = g.loss;
+      trainAcc = g.metrics.accuracy ?? null;
+      aux = g.aux;
+    } else {
+      const idx = sampler!.batch(s);
+      const g = await trainObj.withSamples(gatherRows(train, idx)).lossAndGrad(state.theta);
+      grad = g.grad;
+      aux = g.aux;
+      if (logStep) {
+        const e = await trainObj.evaluate(state.theta);
+        trainLoss = e.loss;
+        trainAcc = e.metrics.accuracy ?? null;
+      } else {
+        trainLoss = g.loss;
+        trainAcc = g.metrics.accuracy ?? null;
+      }
+    }
+    const gradNorm = globalNorm(grad);
+    const diverged = !Number.isFinite(trainLoss) || !Number.isFinite(gradNorm)
+      ? `non-finite ${Number.isFinite(trainLoss) ? 'gradient' : 'train loss'} at step ${s}`
+      : c.train.divergence_loss !== null && trainLoss > c.train.divergence_loss
+        ? `train loss ${trainLoss.toPrecision(4)} above train.divergence_loss ${c.train.divergence_loss} at step ${s}`
+        : null;
+    const threshold = stabilityThreshold(optCfg, lr);
+    const row: MetricRow = { step: s, lr, train_loss: finiteOrNull(trainLoss), train_acc: trainAcc === null ? null : finiteOrNull(trainAcc), grad_norm: finiteOrNull(gradNorm), param_norm: finiteOrNull(globalNorm(state.theta)) };
+    state.final = { ...state.final, train_loss: finiteOrNull(trainLoss), train_acc: trainAcc };
+    const testStep = c.log.test_every > 0 && (s % c.log.test_every === 0 || s === c.train.steps);
+    if (!diverged && (testStep || s === c.train.steps)) {
+      const e = await testObj.evaluate(state.theta);
+      row.test_loss = finiteOrNull(e.loss);
+      row.test_acc = finiteOrNull(e.metrics.accuracy ?? NaN);
+      state.final = { ...state.final, test_loss: row.test_loss, test_acc: row.test_acc };
+    }
+    if (!diverged && isCurvStep(s)) {
+      const P = precond ? preconditionerDiagonal(optCfg.name, optCfg, state.opt) : null;
+      const m = await measureCurvature(curvObj, state.theta, {
+        topK: c.curvature.top_k,
+        iterations: c.curvature.lanczos_iters,
+        seed: c.train.seed * 100003 + s,
+        preconditioner: P,
+        previous: c.curvature.rotation ? state.prevEigvecs : null,
+        traceProbes: c.curvature.trace_every > 0 && s % c.curvature.trace_every === 0 ? c.curvature.trace_probes : 0,
+        density: c.curvature.density_every > 0 && s % c.curvature.density_every === 0 ? { runs: c.curvature.density_probes, steps: c.curvature.density_iters } : null,
+      });
+      row.sharpness = m.sharpness;
+      row.eigs = m.eigs;
+      row.residuals = m.residuals;
+      if (m.eigvec_cos !== null) row.eigvec_cos = m.eigvec_cos;
+      if (m.subspace_overlap !== null) row.subspace_overlap = m.subspace_overlap;
+      if (m.precond_sharpness !== undefined) row.precond_sharpness = m.precond_sharpness;
+      if (m.trace !== undefined) {
+        row.trace = m.trace;
+        row.trace_stderr = m.trace_stderr ?? null;
+      }
+      if (m.density) {
+        mkdirSync(join(opts.dir, 'curvature'), { recursive: true });
+        writeJsonAtomic(join(opts.dir, 'curvature', `density-step-${String(s).padStart(6, '0')}.json`), { step: s, ...m.density });
+      }
+      if (hasBn) row.bn_mode = curvMode;
+      row.hvps = m.hvps;
+      state.prevEigvecs = c.curvature.rotation ? m.eigvecs : null;
+      state.final = { ...state.final, sharpness: m.sharpness };
+    }
+    if (isCurvStep(s) || logStep) {
+      row.threshold = threshold.value;
+      row.threshold_quantity = threshold.quantity;
+    }
+    row.elapsed_s = elapsedBase + (performance.now() - t0) / 1000;
+    if (logStep || diverged || testStep) {
+      store.appendMetrics(row as never);
+      ev.onRow?.(row);
+    }
+    // Outcomes.
+    if (diverged) {
+      return store.finish('diverged', diverged, s, state.final);
+    }
+    const stopLoss = c.train.stop_train_loss !== null && trainLoss <= c.train.stop_train_loss;
+    const stopAcc = c.train.stop_train_acc !== null && trainAcc !== null && trainAcc >= c.train.stop_train_acc;
+    if (stopLoss || stopAcc || s >= c.train.steps) {
+      checkpoint(state);
+      saveResume(state);
+      const reason = stopLoss ? `train loss ${trainLoss.toPrecision(4)} ≤ train.stop_train_loss at step ${s}`
+        : stopAcc ? `train accuracy ${trainAcc} ≥ train.stop_train_acc at step ${s}` : null;
+      return store.finish('completed', reason, s, state.final);
+    }
+    if (opts.signal?.aborted) {
+      saveResume(state);
+      return store.finish('failed', `interrupted at step ${s} (continue with --resume)`, s, state.final);
+    }
+    // The update θ_s → θ_{s+1}.
+    clipGradNorm(grad, c.clip.max_norm);
+    optimizer.step(state.opt, state.theta, grad, lr);
+    if (hasBn && Object.keys(aux).length > 0) {
+      state.buffers = updateRunningStats(model, state.buffers, aux, full ? Math.min(chunk, train.n) : sampler!.batchSize);
+    }
+    state.step = s + 1;
+    if (c.train.checkpoint_every > 0 && state.step % c.train.checkpoint_every === 0) checkpoint(state);
+    if (state.step % RESUME_EVERY === 0) saveResume(state);
+    if (state.step % 10 === 0) store.markRunning(state.step, state.final);
+  }
+}
