@@ -1,0 +1,71 @@
+/**
+ * Studies: named, reproducible experiments (`edgewise reproduce NAME`). A study is a sweep
+ * file in studies/ (base config + grid, a `quick:` reduction, the claims' tolerances and the
+ * expected run time) plus an evaluator that computes the claims table — claim, measured
+ * evidence, verdict — from the finished runs. Verdicts are computed, never written by hand.
+ */
+import type { Config } from '../experiments/config.ts';
+import type { RunSummary } from '../experiments/runStore.ts';
+import type { MetricRow } from '../experiments/metrics.ts';
+
+export type Verdict = 'held' | 'did not hold' | 'inconclusive';
+
+export interface ClaimResult {
+  /** The claim, as the literature states it. */
+  claim: string;
+  /** What was measured, with the numbers. */
+  evidence: string;
+  verdict: Verdict;
+  /** The numbers behind the verdict (for claims.json and tests). */
+  values?: Record<string, number | string | boolean | null>;
+}
+
+/** One finished run of a study. */
+export interface StudyRun {
+  name: string;
+  /** The run's grid values (dotted key → value). */
+  params: Readonly<Record<string, unknown>>;
+  dir: string;
+  config: Config;
+  summary: RunSummary;
+  rows: MetricRow[];
+}
+
+/** A study file (studies/NAME.yaml), as parsed. */
+export interface StudyFile {
+  name: string;
+  title: string;
+  description?: string;
+  /** Minutes on this project's 2-core machines, for the full and the quick version. */
+  expected_minutes: { full: number; quick: number };
+  base: Record<string, unknown>;
+  grid: Record<string, unknown[]>;
+  /** Replacements for --quick: `base` keys are merged over base, `grid` keys replace grid entries. */
+  quick?: { base?: Record<string, unknown>; grid?: Record<string, unknown[]> };
+  /** Tolerances the claims are judged with (study-specific names). */
+  tolerances: Record<string, number>;
+  /** Tolerances used instead under --quick. */
+  quick_tolerances?: Record<string, number>;
+}
+
+export interface StudyContext {
+  quick: boolean;
+  tolerances: Record<string, number>;
+  file: StudyFile;
+  /** The study's output directory (runs are sub-directories). */
+  out: string;
+  log: (line: string) => void;
+  parallel: number;
+}
+
+export interface StudyDefinition {
+  /** Matches studies/NAME.yaml. */
+  name: string;
+  /** Computes the claims table from the finished runs. */
+  evaluate(runs: StudyRun[], ctx: StudyContext): ClaimResult[] | Promise<ClaimResult[]>;
+  /**
+   * Runs that are not network configs (e.g. a two-parameter toy model) can be produced by the
+   * study itself; default: the sweep's runs by `edgewise train` child processes.
+   */
+  execute?(ctx: StudyContext): Promise<StudyRun[]>;
+}
