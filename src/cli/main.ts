@@ -11,6 +11,7 @@ import { commandReport } from './report.ts';
 import { commandDemo } from './demo.ts';
 import { commandBench } from './bench.ts';
 import { commandCurvature } from './curvature.ts';
+import { commandReproduce } from './reproduce.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -61,6 +62,16 @@ The run directory holds config.json, metrics.jsonl (one row per logged step), su
       await commandReport(dir);
     });
 
+
+  program.command('reproduce')
+    .description('Run a named study (a sweep shipped in studies/) and write its claims table (held / did not hold / inconclusive) and report.')
+    .argument('<name>', 'study name, e.g. eos-gd, eos-adam, rotation, toy-depth, flatness-lr, sgd-batch, adam-clipped, warmup, interventions, catapult')
+    .option('--quick', 'the reduced version (smaller subset, fewer steps)')
+    .option('--out <dir>', 'output directory (default: runs/<name>[-quick])')
+    .option('--parallel <n>', 'runs at once (default: cores)')
+    .action(async (name: string, o: { quick?: boolean; out?: string; parallel?: string }) => {
+      await commandReproduce(name, o);
+    });
 
   program.command('bench')
     .description('Benchmark the engine and curvature against PyTorch (when python3-torch is installed); writes bench/results/latest.json.')

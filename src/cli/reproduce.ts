@@ -1,0 +1,18 @@
+/** `edgewise reproduce NAME [--quick] [--out DIR]`. */
+import * as os from 'node:os';
+import { join, resolve } from 'node:path';
+import { findStudy, STUDIES } from '../studies/registry.ts';
+import { reproduce } from '../studies/run.ts';
+import { UsageError } from './util.ts';
+
+export async function commandReproduce(name: string, o: { quick?: boolean; out?: string; parallel?: string }): Promise<void> {
+  const def = findStudy(name);
+  if (!def) throw new UsageError(`unknown study '${name}' (available: ${STUDIES.map((s) => s.name).join(', ') || 'none'})`);
+  const parallel = o.parallel === undefined ? os.availableParallelism() : Number(o.parallel);
+  if (!(Number.isInteger(parallel) && parallel >= 1)) throw new UsageError(`--parallel must be an integer ≥ 1 (got ${o.parallel})`);
+  const out = resolve(o.out ?? join('runs', `${name}${o.quick ? '-quick' : ''}`));
+  const r = await reproduce(def, { quick: o.quick === true, out, parallel, log: (l) => process.stderr.write(`${l}\n`) });
+  const w = Math.max(...r.claims.map((c) => c.verdict.length));
+  for (const c of r.claims) process.stdout.write(`${c.verdict.padEnd(w)}  ${c.claim}\n${' '.repeat(w + 2)}${c.evidence}\n`);
+  process.stdout.write(`\n${r.runs.length} runs in ${r.elapsed_s.toFixed(0)} s; claims: ${join(out, 'claims.json')}${r.report ? `; report: ${r.report}` : ''}\n`);
+}
