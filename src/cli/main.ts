@@ -12,6 +12,7 @@ import { commandDemo } from './demo.ts';
 import { commandBench } from './bench.ts';
 import { commandCurvature } from './curvature.ts';
 import { commandReproduce } from './reproduce.ts';
+import { commandSweep } from './sweep.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -44,6 +45,28 @@ The run directory holds config.json, metrics.jsonl (one row per logged step), su
       await commandTrain(config, o);
     });
 
+
+  program.command('sweep')
+    .description('Run a sweep file (base: config + grid: key → values) in parallel child processes, skipping finished runs; writes a report at the end.')
+    .argument('<sweep>', 'sweep file (.yaml or .json) with base: and grid:')
+    .option('--out <dir>', 'sweep directory (default: runs/<sweep name>)')
+    .option('--shard <I/N>', 'run only the runs whose index ≡ I (mod N), 0-based (for job arrays)')
+    .option('--shard-from-env', 'take the shard from JOB_COMPLETION_INDEX (Kubernetes, with EDGEWISE_SHARD_COUNT) or SLURM_ARRAY_TASK_ID/COUNT (Slurm)')
+    .option('--parallel <n>', 'runs at once on this machine (default: the CPUs available)')
+    .option('--status', 'only print how many runs are done, running, diverged, failed, missing')
+    .option('--no-report', 'do not write the sweep report when all runs are finished')
+    .addHelpText('after', `
+Example sweep file:
+  base: {optimizer: {name: gd}, train: {steps: 1000}}
+  grid:
+    optimizer.lr: [0.01, 0.02, 0.04]
+    train.seed: [0, 1]
+Runs are the cartesian product in a fixed order, each in a directory named after its values.
+Several workers (e.g. a Kubernetes Indexed Job or a Slurm array, see deploy/) can share one
+--out directory: a lock file with a heartbeat makes sure no run is done twice.`)
+    .action(async (file: string, o: Record<string, unknown>) => {
+      await commandSweep(file, o as never);
+    });
 
   program.command('curvature')
     .description('Full curvature analysis of a saved checkpoint: top-k eigenpairs, λmin, trace, spectral density, loss slices.')

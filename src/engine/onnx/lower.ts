@@ -296,6 +296,9 @@ export function lowerToOnnx(g: Graph, opset = 17): OnnxModel {
   for (const o of g.outputs) {
     if (names[o.id] !== o.name) L.one('Identity', [names[o.id]!], [], o.name);
   }
+  // Initializers that a lowering rule made unnecessary (e.g. where's zero) are left out.
+  const used = new Set<string>(g.outputs.map((o) => o.name));
+  for (const nd of L.nodes) for (const i of nd.inputs) used.add(i);
   return {
     graphName: 'edgewise',
     opset,
@@ -303,6 +306,6 @@ export function lowerToOnnx(g: Graph, opset = 17): OnnxModel {
     nodes: L.nodes,
     inputs: g.inputs.map((id) => ({ name: names[id]!, type: ELEM[g.nodes[id]!.dtype], shape: g.nodes[id]!.shape.slice() })),
     outputs: g.outputs.map((o) => ({ name: o.name, type: ELEM[g.nodes[o.id]!.dtype], shape: g.nodes[o.id]!.shape.slice() })),
-    initializers: L.initializers,
+    initializers: L.initializers.filter((t) => used.has(t.name)),
   };
 }

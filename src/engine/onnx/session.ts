@@ -37,5 +37,7 @@ export function createSession(bytes: Uint8Array, options: SessionOptions = {}): 
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
+    // Errors only: onnxruntime's warnings (e.g. about graph clean-ups) are noise for users.
+    logSeverityLevel: 3,
   });
 }
