@@ -1,8 +1,8 @@
 /**
  * `edgewise demo`: the edge of stability on the embedded MNIST digits, in a few minutes.
  * Measures the sharpness λ0 at initialization, then trains the fc-tanh MLP with full-batch GD
- * at η = 1/λ0 (2/η = 2λ0: below the threshold, classical stable training) and at η = 2.5/λ0
- * (2/η = 0.8λ0: beyond it — the sharpness is pushed down to 2/η and hovers there, the loss
+ * at η = 1/λ0 (2/η = 2λ0: below the threshold, classical stable training) and at η = 3/λ0
+ * (2/η = 0.67λ0: beyond it — the sharpness is pushed down to 2/η and hovers there, the loss
  * falls non-monotonically), tracking the top Hessian eigenvalues, then writes a report.
  */
 import { mkdirSync, rmSync } from 'node:fs';
@@ -45,11 +45,11 @@ export async function commandDemo(o: { out: string; steps: string }): Promise<vo
   process.stderr.write(`λ0 = ${lambda0.toPrecision(4)}: the classical threshold is η = 2/λ0 = ${(2 / lambda0).toPrecision(3)}\n`);
   const runs = [
     { name: 'below-threshold', lr: 1 / lambda0 },
-    { name: 'beyond-threshold', lr: 2.5 / lambda0 },
+    { name: 'beyond-threshold', lr: 3 / lambda0 },
   ];
   writeJsonAtomic(join(out, 'sweep.json'), {
     name: 'demo',
-    description: `GD at η = 1/λ0 and 2.5/λ0 (λ0 = ${lambda0.toPrecision(4)})`,
+    description: `GD at η = 1/λ0 and 3/λ0 (λ0 = ${lambda0.toPrecision(4)})`,
     grid: { 'optimizer.lr': runs.map((r) => r.lr) },
     runs: runs.map((r, i) => ({ index: i, name: r.name, params: { 'optimizer.lr': r.lr } })),
   });

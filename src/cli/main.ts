@@ -108,7 +108,7 @@ Several workers (e.g. a Kubernetes Indexed Job or a Slurm array, see deploy/) ca
   program.command('demo')
     .description('The edge of stability in a few minutes: GD on the embedded MNIST digits at one learning rate below and one above the threshold, with a report.')
     .option('--out <dir>', 'output directory', 'runs/demo')
-    .option('--steps <n>', 'GD steps per run', '400')
+    .option('--steps <n>', 'GD steps per run', '600')
     .action(async (o: { out: string; steps: string }) => {
       await commandDemo(o);
     });
