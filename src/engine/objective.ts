@@ -9,7 +9,7 @@
 import { GraphBuilder, Tensor } from './builder.ts';
 import type { DType, Graph, Shape } from './ir.ts';
 import { hvp, valueAndGrad } from './autodiff/transforms.ts';
-import { simplify, splitGraph } from './passes.ts';
+import { simplify, splitGraph, whereZeroToMul } from './passes.ts';
 import type { Executable, Feeds, Outputs, Runtime, Value } from './backend.ts';
 import { ParameterLayout, type FloatArray, type ParamSpec } from './params.ts';
 
@@ -153,7 +153,10 @@ export class CompiledObjective {
   /** Prepares HVPs at (θ, data): runs the v-independent part of the HVP graph once. */
   async at(theta: FloatArray, data: Record<string, Value>): Promise<HvpAtPoint> {
     this.hvpExes ??= (async () => {
-      const split = splitGraph(this.hvpGraph(), this.spec.params.map((s) => `${TANGENT}${s.name}`));
+      // On onnxruntime, masks become float multipliers before the split so they are carried
+      // ready-made (see whereZeroToMul); the reference backend keeps the graph as traced.
+      const g = this.runtime.backend === 'ort' ? whereZeroToMul(this.hvpGraph()) : this.hvpGraph();
+      const split = splitGraph(g, this.spec.params.map((s) => `${TANGENT}${s.name}`));
       const [prepare, main] = await Promise.all([this.runtime.compile(split.prepare), this.runtime.compile(split.main)]);
       return { prepare, main, carried: split.carried, passed: split.passedInputs };
     })();

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { GraphBuilder } from '../../src/engine/builder.ts';
 import * as o from '../../src/engine/ops.ts';
 import { grad, hvp, jvp, vjp } from '../../src/engine/autodiff/transforms.ts';
-import { simplify, splitGraph } from '../../src/engine/passes.ts';
+import { simplify, splitGraph, whereZeroToMul } from '../../src/engine/passes.ts';
 import { evaluate } from '../../src/engine/reference/interpreter.ts';
 import { createRng, normalArray } from '../../src/util/random.ts';
 import { relErr } from './harness.ts';
@@ -111,6 +111,23 @@ describe('graph passes', () => {
     assert.deepEqual(Array.from(parts), Array.from(whole));
     // The main graph does no work that is independent of v: no tanh of the primal remains.
     assert.equal(s.main.nodes.filter((n) => n.op.kind === 'tanh').length, 0);
+  });
+
+  it('whereZeroToMul computes the same values with no where on a zero left', () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', [4, 3], 'float64');
+    const y = b.input('y', [3], 'float64');
+    const f = o.add(o.sum(o.mul(o.relu(x), y)), o.sum(o.where(o.less(x, 0), 0, o.exp(y))));
+    const r = hvp((t) => o.add(f, o.sum(o.mul(o.relu(t), t))))([x], [x]);
+    const g = simplify(b.build({ f, hv: r.hvps[0]! }));
+    const rewritten = whereZeroToMul(g);
+    assert.equal(rewritten.nodes.filter((n) => n.op.kind === 'where').length, 0, 'no where left');
+    const rng = createRng(11);
+    const feeds = { x: normalArray(rng, 12), y: normalArray(rng, 3) };
+    const a = evaluate(g, feeds);
+    const c = evaluate(rewritten, feeds);
+    assert.deepEqual(Array.from(c.f!), Array.from(a.f!));
+    assert.deepEqual(Array.from(c.hv!), Array.from(a.hv!));
   });
 
   it('shape errors name the op and both shapes', () => {
