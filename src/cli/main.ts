@@ -13,6 +13,7 @@ import { commandBench } from './bench.ts';
 import { commandCurvature } from './curvature.ts';
 import { commandReproduce } from './reproduce.ts';
 import { commandSweep } from './sweep.ts';
+import { commandServe } from './serve.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -94,6 +95,15 @@ Several workers (e.g. a Kubernetes Indexed Job or a Slurm array, see deploy/) ca
     .option('--parallel <n>', 'runs at once (default: cores)')
     .action(async (name: string, o: { quick?: boolean; out?: string; parallel?: string }) => {
       await commandReproduce(name, o);
+    });
+
+  program.command('serve')
+    .description('Serve the live dashboard (run list, curves with the 2/η line, sweeps) over the runs under DIR.')
+    .argument('[dir]', 'directory of runs and sweeps', 'runs')
+    .option('--port <p>', 'port (0 = any free port)', '6070')
+    .option('--host <h>', 'interface to bind (default: this machine only)', '127.0.0.1')
+    .action(async (dir: string, o: { port: string; host: string }) => {
+      await commandServe(dir, o);
     });
 
   program.command('bench')

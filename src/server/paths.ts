@@ -44,6 +44,11 @@ export function decodeSegments(rawPath: string): string[] {
   });
 }
 
+/** True if a file name can be addressed as a URL segment (decodeSegments accepts it). */
+export function isSafeSegment(name: string): boolean {
+  return name !== '' && !name.startsWith('.') && !FORBIDDEN.test(name);
+}
+
 /** True if `path` is `root` or inside it (both absolute, normalized). */
 export function isInside(root: string, path: string): boolean {
   return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);

@@ -13,7 +13,7 @@ import { basename, join } from 'node:path';
 import { stabilityThreshold } from '../train/preconditioner.ts';
 import type { MetricRow } from '../experiments/metrics.ts';
 import { lastMetricsRow, readJsonQuiet, readMetricsInside } from './files.ts';
-import { isInside, realInside } from './paths.ts';
+import { isInside, isSafeSegment, realInside } from './paths.ts';
 import type { FinalView, RunEntry, RunStatusName, RunsResponse, SweepEntry, SweepResponse, ThresholdInfo, VariantView } from './types.ts';
 
 const RUN_FILES = ['config.json', 'metrics.jsonl', 'summary.json'];
@@ -45,6 +45,12 @@ interface Scan {
 }
 
 type Json = Record<string, unknown>;
+
+interface SweepParams {
+  grid: Record<string, unknown[]>;
+  varied: string[];
+  params: Map<string, Json>;
+}
 
 const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -158,6 +164,7 @@ export class RunIndex {
   private scanCache: Scan | null = null;
   private readonly entryCache = new Map<string, { sig: string; entry: Omit<RunEntry, 'params'> }>();
   private readonly maxSharpCache = new Map<string, { sig: string; value: number | null }>();
+  private readonly sweepCache = new Map<string, { sig: string; value: SweepParams }>();
 
   /** `rootReal`: realpath of the served directory; scans are reused for `scanMs`. */
   constructor(
@@ -171,7 +178,8 @@ export class RunIndex {
 
   /** Real path of a child directory if it stays inside the root, else null. */
   private childDir(parent: string, e: Dirent): string | null {
-    if (e.name.startsWith('.') || !(e.isDirectory() || e.isSymbolicLink())) return null;
+    // Hidden entries, and names a URL cannot address, are not runs.
+    if (!isSafeSegment(e.name) || !(e.isDirectory() || e.isSymbolicLink())) return null;
     let real: string | null;
     try {
       real = realInside(this.rootReal, join(parent, e.name));
@@ -215,7 +223,8 @@ export class RunIndex {
           runs.set(id, { id, name: c.name, sweep: e.name, dir: runDir });
           sweep.runIds.push(id);
         }
-        if (sweep.runIds.length > 0) sweeps.set(sweep.id, sweep);
+        // A sweep that has just started may have sweep.json and no runs yet.
+        if (sweep.runIds.length > 0 || entries(dir).some((c) => c.name === 'sweep.json')) sweeps.set(sweep.id, sweep);
       }
       if (rootIsSweep && rootSweep.runIds.length > 0) sweeps.set(rootSweep.id, rootSweep);
     }
@@ -295,7 +304,17 @@ export class RunIndex {
   }
 
   /** Grid, varied keys and per-run params of a sweep (sweep.json when present, else inferred). */
-  private sweepParams(sweep: SweepRecord): { grid: Record<string, unknown[]>; varied: string[]; params: Map<string, Json> } {
+  private sweepParams(sweep: SweepRecord): SweepParams {
+    const scan = this.scan();
+    const sig = [mtimeSize(join(sweep.dir, 'sweep.json')), ...sweep.runIds.map((id) => `${id}=${mtimeSize(join(scan.runs.get(id)?.dir ?? '', 'config.json'))}`)].join('|');
+    const cached = this.sweepCache.get(sweep.id);
+    if (cached !== undefined && cached.sig === sig) return cached.value;
+    const value = this.readSweepParams(sweep);
+    this.sweepCache.set(sweep.id, { sig, value });
+    return value;
+  }
+
+  private readSweepParams(sweep: SweepRecord): SweepParams {
     const scan = this.scan();
     const spec = readJsonQuiet(this.rootReal, join(sweep.dir, 'sweep.json'));
     const params = new Map<string, Json>();
@@ -337,11 +356,6 @@ export class RunIndex {
     }
     const runs = [...scan.runs.values()].map((r) => ({ ...this.baseEntry(r), params: paramsOf.get(r.id) ?? null }));
     return { runs, sweeps };
-  }
-
-  /** The run's list entry (with sweep params), or undefined. */
-  entry(id: string): RunEntry | undefined {
-    return this.list().runs.find((r) => r.id === id);
   }
 
   private maxSharpness(run: RunRecord, quantity: ThresholdInfo['quantity'] | undefined): number | null {

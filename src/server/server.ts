@@ -292,8 +292,12 @@ export function createServer(options: ServerOptions): DashboardServer {
   function runEvents(req: IncomingMessage, res: ServerResponse, run: RunRecord, since: number): void {
     const last = req.headers['last-event-id'];
     if (typeof last === 'string' && /^\d{1,15}$/.test(last)) since = Math.max(since, Number(last));
-    const tail = new MetricsTail(rootReal, index.file(run, 'metrics.jsonl'));
+    const metricsPath = index.file(run, 'metrics.jsonl');
     const summaryPath = index.file(run, 'summary.json');
+    // Refuse up front (403) when a file of the run resolves outside the served directory.
+    realInside(rootReal, metricsPath);
+    realInside(rootReal, summaryPath);
+    const tail = new MetricsTail(rootReal, metricsPath);
     let summarySig = '';
     const checkSummary = (): void => {
       let sig = '-';

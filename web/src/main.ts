@@ -1,0 +1,44 @@
+/** Entry point: hash routing between the run list, a run and a sweep; the live indicator. */
+import './style.css';
+import { onLiveChange } from './api.ts';
+import type { ViewHandle } from './components.ts';
+import { h } from './dom.ts';
+import { listView } from './listView.ts';
+import { runView } from './runView.ts';
+import { parseHash, type Route } from './state.ts';
+import { sweepView } from './sweepView.ts';
+
+const app = document.getElementById('app') as HTMLElement;
+const crumbs = document.getElementById('crumbs') as HTMLElement;
+const live = document.getElementById('live') as HTMLElement;
+
+onLiveChange((on) => {
+  live.textContent = on ? 'live' : 'offline';
+  live.classList.toggle('on', on);
+});
+
+let view: ViewHandle | null = null;
+let shown: Route | null = null;
+
+function renderCrumbs(r: Route): void {
+  const parts: Node[] = [h('a', { href: '#/' }, 'runs')];
+  if (r.view !== 'list') parts.push(document.createTextNode(' › '), h('span', {}, `${r.view} ${r.id}`));
+  crumbs.replaceChildren(...parts);
+}
+
+function route(): void {
+  const r = parseHash(location.hash);
+  if (view !== null && shown !== null && shown.view === r.view && shown.id === r.id) {
+    shown = r;
+    view.update(r);
+    return;
+  }
+  view?.destroy();
+  shown = r;
+  renderCrumbs(r);
+  window.scrollTo(0, 0);
+  view = r.view === 'run' ? runView(app, r) : r.view === 'sweep' ? sweepView(app, r) : listView(app, r);
+}
+
+window.addEventListener('hashchange', route);
+route();
