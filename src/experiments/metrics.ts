@@ -43,7 +43,8 @@ export function serializeRow(row: MetricRow): string {
   return JSON.stringify(row, replacer);
 }
 
-function parseRow(line: string): MetricRow | null {
+/** One JSON line as a metrics row, or null if it is not one (bad JSON, no integer step ≥ 0). */
+export function parseRow(line: string): MetricRow | null {
   let v: unknown;
   try {
     v = JSON.parse(line);

@@ -5,7 +5,7 @@
  * never an exception that escapes a request.
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { readMetrics, type MetricRow } from '../experiments/metrics.ts';
+import { parseRow, readMetrics, type MetricRow } from '../experiments/metrics.ts';
 import { HttpError, realInside } from './paths.ts';
 
 /** Largest JSON file (config, summary, density, slices) the server reads, in bytes. */
@@ -75,17 +75,6 @@ export function readJsonQuiet(rootReal: string, path: string): unknown {
   }
 }
 
-function parseRow(line: string): MetricRow | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch {
-    return null;
-  }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return null;
-  const step = (v as { step?: unknown }).step;
-  return typeof step === 'number' && Number.isSafeInteger(step) && step >= 0 ? (v as MetricRow) : null;
-}
 
 /** Rows of complete lines in `buf` (which should end at a newline); damaged lines are counted, not thrown. */
 export function parseLines(buf: Buffer): { rows: MetricRow[]; skipped: number; lastLineStart: number } {
