@@ -14,6 +14,7 @@ import { commandCurvature } from './curvature.ts';
 import { commandReproduce } from './reproduce.ts';
 import { commandSweep } from './sweep.ts';
 import { commandServe } from './serve.ts';
+import { commandMaxLr } from './maxLr.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -106,6 +107,28 @@ Several workers (e.g. a Kubernetes Indexed Job or a Slurm array, see deploy/) ca
       await commandServe(dir, o);
     });
 
+  program.command('max-lr')
+    .description('Find the largest learning rate that still trains (reaches the target loss/accuracy within train.steps without diverging), for a config and for remedies applied on top of it.')
+    .argument('[config]', 'config file (.yaml or .json); omitted = all defaults')
+    .option('--variants <list>', 'remedies, comma-separated or repeated: none, warmup[-N], clip[-X], batchnorm, layernorm, fixup, metainit, gradinit, init-scale-X', collect, [])
+    .option('--set <key=value>', 'override a config key (repeatable)', collect, [])
+    .option('--out <dir>', 'output directory (default: runs/max-lr-<config name>)')
+    .option('--seeds <n>', 'seeds per learning rate')
+    .option('--rule <rule>', 'how seeds decide stability: all | majority')
+    .option('--lo <eta>', 'smallest learning rate of the search grid')
+    .option('--hi <eta>', 'largest learning rate of the search grid')
+    .option('--grid <factor>', 'ratio between grid points')
+    .option('--bisect <n>', 'bisection steps after bracketing')
+    .option('--parallel <n>', 'trials at once (default: cores)')
+    .option('--stop-loss <x>', 'target train loss')
+    .option('--stop-acc <x>', 'target train accuracy')
+    .option('--stop-at-target', 'stop each trial at its target (faster)')
+    .option('--early-curvature <steps>', 'also track λ1·η densely over the first steps at each max stable η')
+    .option('--quiet', 'no per-trial lines')
+    .action(async (config: string | undefined, o: Record<string, unknown>) => {
+      await commandMaxLr(config, o as never);
+    });
+
   program.command('bench')
     .description('Benchmark the engine and curvature against PyTorch (when python3-torch is installed); writes bench/results/latest.json.')
     .option('--quick', 'fewer runs, smaller scaling grid')
@@ -118,7 +141,7 @@ Several workers (e.g. a Kubernetes Indexed Job or a Slurm array, see deploy/) ca
   program.command('demo')
     .description('The edge of stability in a few minutes: GD on the embedded MNIST digits at one learning rate below and one above the threshold, with a report.')
     .option('--out <dir>', 'output directory', 'runs/demo')
-    .option('--steps <n>', 'GD steps per run', '600')
+    .option('--steps <n>', 'GD steps per run', '1000')
     .action(async (o: { out: string; steps: string }) => {
       await commandDemo(o);
     });

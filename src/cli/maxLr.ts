@@ -31,7 +31,12 @@ export interface MaxLrCliOptions {
   rule?: string;
   stopLoss?: string;
   stopAcc?: string;
-  fullBudget?: boolean;
+  /**
+   * Stop each trial at its target instead of running its whole train.steps (faster; trials under
+   * warmup still run their whole budget, so variants with and without warmup are then judged
+   * differently). Default false.
+   */
+  stopAtTarget?: boolean;
   /** Also run one run per variant at its max stable η with λ1 every 2 steps for this many steps. */
   earlyCurvature?: string;
   quiet?: boolean;
@@ -61,7 +66,7 @@ const g = (v: number | null | undefined) => (typeof v === 'number' ? String(Numb
 export function maxLrTableText(rows: readonly VariantOutcome[], early: boolean): string {
   const head = ['variant', 'max stable η', 'bracket', 'test acc at that η', 'trials', ...(early ? ['max early λ1/threshold'] : [])];
   const body = rows.map((r) => r.error !== null
-    ? [r.variant, `error: ${r.error}`, '', '', '', ...(early ? [''] : [])]
+    ? [r.variant, 'n/a', r.error, '', '', ...(early ? [''] : [])]
     : [
       r.variant,
       g(r.result!.maxStableLr),
@@ -120,7 +125,7 @@ export async function commandMaxLr(configFile: string | undefined, o: MaxLrCliOp
       continue;
     }
     const trialName = (x: number, s: number) => `${variant}_lr-${x}_seed-${s}`;
-    const inner = configTrial(config, out, { threads, stopTrainLoss: stopLoss, stopTrainAcc: stopAcc, fullBudget: o.fullBudget, name: trialName });
+    const inner = configTrial(config, out, { threads, stopTrainLoss: stopLoss, stopTrainAcc: stopAcc, fullBudget: !o.stopAtTarget, name: trialName });
     const trial: Trial = async (x, s) => {
       record(trialName(x, s), { variant, kind: 'trial', 'optimizer.lr': x, 'train.seed': s });
       return inner(x, s);
@@ -160,9 +165,9 @@ export async function commandMaxLr(configFile: string | undefined, o: MaxLrCliOp
     }
     outcomes.push({ variant, error: null, result, testAcc, earlyMaxRatio, earlyLambda0 });
     log(`${variant}: max stable η ${g(result.maxStableLr)} in [${g(result.bracket[0])}, ${g(result.bracket[1])}]${result.note ? ` — ${result.note}` : ''}`);
-    writeJsonAtomic(join(out, 'max-lr.json'), { config: configFile ?? null, variants, seeds, rule, lo, hi, grid_factor: gridFactor, bisect_steps: bisectSteps, target: { stop_train_loss: stopLoss, stop_train_acc: stopAcc }, outcomes });
+    writeJsonAtomic(join(out, 'max-lr.json'), { config: configFile ?? null, variants, seeds, rule, lo, hi, grid_factor: gridFactor, bisect_steps: bisectSteps, full_budget: !o.stopAtTarget, target: { stop_train_loss: stopLoss, stop_train_acc: stopAcc }, outcomes });
   }
-  writeJsonAtomic(join(out, 'max-lr.json'), { config: configFile ?? null, variants, seeds, rule, lo, hi, grid_factor: gridFactor, bisect_steps: bisectSteps, target: { stop_train_loss: stopLoss, stop_train_acc: stopAcc }, outcomes });
+  writeJsonAtomic(join(out, 'max-lr.json'), { config: configFile ?? null, variants, seeds, rule, lo, hi, grid_factor: gridFactor, bisect_steps: bisectSteps, full_budget: !o.stopAtTarget, target: { stop_train_loss: stopLoss, stop_train_acc: stopAcc }, outcomes });
   process.stdout.write(`${maxLrTableText(outcomes, earlySteps > 0)}\n${out}: max-lr.json, ${manifest.length} runs (edgewise report ${out})\n`);
   return outcomes;
 }

@@ -6,14 +6,18 @@
  * - A *trial* is one training run at (η, seed); it is stable when it reaches the target (train
  *   loss ≤ stop_train_loss or train accuracy ≥ stop_train_acc) within train.steps without
  *   diverging. A run that neither diverges nor reaches the target is unstable too: for the
- *   question "does this η still train?" failing to train is a failure.
+ *   question "does this η still train?" failing to train is a failure. With warmup the target
+ *   counts only once warmup is over (a run that fits its data while η is still small has not
+ *   shown that the peak η trains), so such trials run their whole budget and are judged from
+ *   their metrics; `fullBudget` does the same for every trial (then a stable run must also not
+ *   diverge after reaching the target, which makes variants with and without warmup comparable).
  * - η is stable when all seeds are (rule 'all', the default) or more than half are ('majority').
  *   A verdict is taken as soon as it is decided, so the remaining seeds of that η are skipped.
  * - The bracket is [a, b]: a stable, b > a unstable, and b the next η tried above a. The grid
  *   phase tries hi, hi/f, hi/f², … ≥ lo (all at once, up to `parallel` trials in flight, lower η
  *   skipped once a higher one is stable), so every grid point above a was tried and found
  *   unstable; when hi itself is stable the grid is extended upwards (up to `expand` points).
- *   Each bisection round then tries m = max(1, ⌊parallel / seeds⌋) points evenly spaced in log η
+ *   Each bisection round then tries m = max(1, ⌊parallel / k⌋) points evenly spaced in log η (k = seeds an lr needs to be stable)
  *   inside (a, b) and keeps the largest stable one and the unstable one just above it, so the
  *   bracket ratio b/a shrinks to (b/a)^(1/(m+1)) per round.
  * - Stability need not be monotone in η (a small η may be too slow to reach the target within the
@@ -350,6 +354,11 @@ export interface ConfigTrialOptions {
   threads?: number;
   /** Keep the config's curvature measurements (default false: off, trials only need the outcome). */
   curvature?: boolean;
+  /**
+   * Run every trial for its whole train.steps and judge it from its metrics (see the module
+   * comment); default false: stop at the target, except under warmup where this is forced.
+   */
+  fullBudget?: boolean;
   /** Directory name of a trial (default `lr-<lr>_seed-<seed>`). */
   name?: (lr: number, seed: number) => string;
   /** Called with each trial's directory and config before it runs (e.g. to record it in a manifest). */
@@ -362,13 +371,26 @@ export function trialName(lr: number, seed: number): string {
   return `lr-${lr}_seed-${seed}`;
 }
 
-/** The config of one trial: lr, seed and targets set, curvature off unless kept. */
-export function trialConfig(config: Config, lr: number, seed: number, o: Pick<ConfigTrialOptions, 'stopTrainLoss' | 'stopTrainAcc' | 'curvature'> = {}): Config {
+/** Whether trials of `config` must run their whole budget: under warmup, or when asked. */
+export function needsFullBudget(config: Config, fullBudget = false): boolean {
+  return fullBudget || config.schedule.warmup_steps > 0;
+}
+
+/**
+ * The config of one trial: lr and seed set, curvature off unless kept. The targets go into
+ * train.stop_* (the run stops there) unless the trial runs its full budget (then they are null
+ * and the target is checked on the metrics by `judgeRun`).
+ */
+export function trialConfig(config: Config, lr: number, seed: number, o: Pick<ConfigTrialOptions, 'stopTrainLoss' | 'stopTrainAcc' | 'curvature' | 'fullBudget'> = {}): Config {
   const c = structuredClone(config);
   c.optimizer.lr = lr;
   c.train.seed = seed;
   if (o.stopTrainLoss !== undefined) c.train.stop_train_loss = o.stopTrainLoss;
   if (o.stopTrainAcc !== undefined) c.train.stop_train_acc = o.stopTrainAcc;
+  if (needsFullBudget(config, o.fullBudget)) {
+    c.train.stop_train_loss = null;
+    c.train.stop_train_acc = null;
+  }
   if (!o.curvature) {
     c.curvature.every = 0;
     c.curvature.early_every = 0;
@@ -382,28 +404,43 @@ const sameConfig = (a: Config, b: Config): boolean => {
   return strip(a) === strip(b);
 };
 
+/** What a trial must reach: train loss ≤ loss or train accuracy ≥ acc (null = not asked), from step `from` on. */
+export interface TrialTarget {
+  loss: number | null;
+  acc: number | null;
+  /** First step at which reaching the target counts (the end of warmup). Default 0. */
+  from?: number;
+}
+
+const fmt = (v: number | null | undefined, digits = 4) => (typeof v === 'number' ? v.toPrecision(digits) : '—');
+
 /**
- * Judges a finished run: stable = completed with the target reached (train loss ≤ stopLoss or
- * train accuracy ≥ stopAcc). Without a target: completed all steps without diverging and with
- * the final train loss below the initial one.
+ * Judges a finished run against `target`: stable = not diverged, and the target reached at a
+ * logged step ≥ target.from. Without a target (both null): completed all steps with the final
+ * train loss below the initial one. A failed or unfinished run is an error, not instability.
  */
-export function judgeRun(dir: string, stopLoss: number | null, stopAcc: number | null): TrialResult {
+export function judgeRun(dir: string, target: TrialTarget): TrialResult {
   const store = new RunStore(dir);
   const s = store.readSummary();
   if (s === null) throw new Error(`${dir}: no summary.json`);
   if (s.status === 'failed' || s.status === 'running') throw new Error(`${dir}: run ${s.status}${s.reason ? `: ${s.reason}` : ''}`);
   const base = { steps: s.steps, final: { ...s.final }, dir };
   if (s.status === 'diverged') return { ...base, stable: false, reason: `diverged: ${s.reason ?? ''}`.trim() };
-  const f = s.final;
-  if (stopLoss !== null || stopAcc !== null) {
-    const reached = (stopLoss !== null && f.train_loss !== null && f.train_loss <= stopLoss) || (stopAcc !== null && f.train_acc !== null && f.train_acc >= stopAcc);
-    if (reached) return { ...base, stable: true, reason: s.reason ?? `target reached at step ${s.steps}` };
-    const want = [stopLoss !== null ? `train loss ≤ ${stopLoss}` : '', stopAcc !== null ? `train acc ≥ ${stopAcc}` : ''].filter(Boolean).join(' or ');
-    return { ...base, stable: false, reason: `did not reach ${want} within ${s.steps} steps (train loss ${f.train_loss?.toPrecision(4) ?? '—'}, acc ${f.train_acc?.toFixed(3) ?? '—'})` };
-  }
   const rows = readMetrics(join(dir, 'metrics.jsonl')).rows;
+  const { loss, acc } = target;
+  const from = target.from ?? 0;
+  if (loss !== null || acc !== null) {
+    const meets = (l: unknown, a: unknown) => (loss !== null && typeof l === 'number' && l <= loss) || (acc !== null && typeof a === 'number' && a >= acc);
+    // The runner logs every log.every steps, so the step where a run stopped at its target may
+    // have no row; its summary holds the values there.
+    const hit = rows.find((r) => r.step >= from && meets(r.train_loss, r.train_acc))
+      ?? (s.steps >= from && meets(s.final.train_loss, s.final.train_acc) ? { step: s.steps } : undefined);
+    const want = [loss !== null ? `train loss ≤ ${loss}` : '', acc !== null ? `train acc ≥ ${acc}` : ''].filter(Boolean).join(' or ');
+    if (hit) return { ...base, stable: true, reason: `${want} at step ${hit.step}`, reached_at: hit.step };
+    return { ...base, stable: false, reason: `did not reach ${want}${from > 0 ? ` after step ${from}` : ''} within ${s.steps} steps (train loss ${fmt(s.final.train_loss)}, acc ${fmt(s.final.train_acc, 3)})` };
+  }
   const l0 = rows.find((r) => r.step === 0)?.train_loss;
-  const ok = typeof l0 === 'number' && f.train_loss !== null && f.train_loss < l0;
+  const ok = typeof l0 === 'number' && s.final.train_loss !== null && s.final.train_loss < l0;
   return { ...base, stable: ok, reason: ok ? `completed ${s.steps} steps without diverging` : `train loss did not fall below its initial value in ${s.steps} steps` };
 }
 
@@ -416,7 +453,7 @@ export function configTrial(config: Config, outDir: string, o: ConfigTrialOption
   const stopAcc = o.stopTrainAcc !== undefined ? o.stopTrainAcc : config.train.stop_train_acc;
   const name = o.name ?? trialName;
   return async (lr, seed) => {
-    const c = trialConfig(config, lr, seed, { stopTrainLoss: stopLoss, stopTrainAcc: stopAcc, curvature: o.curvature });
+    const c = trialConfig(config, lr, seed, { stopTrainLoss: stopLoss, stopTrainAcc: stopAcc, curvature: o.curvature, fullBudget: o.fullBudget });
     const dir = join(outDir, name(lr, seed));
     if (existsSync(join(dir, 'config.json'))) {
       const have = new RunStore(dir).readConfig().config;
@@ -424,7 +461,7 @@ export function configTrial(config: Config, outDir: string, o: ConfigTrialOption
     }
     o.onStart?.(dir, c, lr, seed);
     await runInChild(c, dir, { threads: o.threads, signal: o.signal });
-    return judgeRun(dir, stopLoss, stopAcc);
+    return judgeRun(dir, { loss: stopLoss, acc: stopAcc, from: config.schedule.warmup_steps });
   };
 }
 

@@ -1,7 +1,21 @@
 /** The studies `edgewise reproduce` knows, by name (one module per study). */
 import type { StudyDefinition } from './study.ts';
+import { eosGd } from './eos-gd.ts';
+import { rotation } from './rotation.ts';
+import { toyDepth } from './toy-depth.ts';
+import { eosAdam } from './eos-adam.ts';
+import { flatnessLr } from './flatness-lr.ts';
+import { sgdBatch } from './sgd-batch.ts';
+import { adamClipped } from './adam-clipped.ts';
+import { warmupStudy } from './warmup.ts';
+import { interventionsStudy } from './interventions.ts';
+import { catapultStudy } from './catapult.ts';
+import { adamWarmupStudy } from './adam-warmup.ts';
 
-export const STUDIES: readonly StudyDefinition[] = [];
+export const STUDIES: readonly StudyDefinition[] = [
+  eosGd, eosAdam, rotation, toyDepth, flatnessLr, sgdBatch, adamClipped,
+  warmupStudy, interventionsStudy, catapultStudy, adamWarmupStudy,
+];
 
 export function findStudy(name: string): StudyDefinition | undefined {
   return STUDIES.find((s) => s.name === name);

@@ -40,12 +40,27 @@ export interface StudyFile {
   expected_minutes: { full: number; quick: number };
   base: Record<string, unknown>;
   grid: Record<string, unknown[]>;
-  /** Replacements for --quick: `base` keys are merged over base, `grid` keys replace grid entries. */
-  quick?: { base?: Record<string, unknown>; grid?: Record<string, unknown[]> };
+  /**
+   * Replacements for --quick: `base` keys are merged over base, `grid` keys replace grid entries,
+   * `variants` (if given) replaces the variant list.
+   */
+  quick?: { base?: Record<string, unknown>; grid?: Record<string, unknown[]>; variants?: StudyVariant[] };
+  /**
+   * Further sub-sweeps run along with base × grid (e.g. cross-entropy at its own learning rates):
+   * each merges its `base` over the study's (quick-reduced) base and expands its own `grid`.
+   */
+  variants?: StudyVariant[];
   /** Tolerances the claims are judged with (study-specific names). */
   tolerances: Record<string, number>;
   /** Tolerances used instead under --quick. */
   quick_tolerances?: Record<string, number>;
+}
+
+/** A sub-sweep of a study; its runs are named `<name>_<grid values>`. */
+export interface StudyVariant {
+  name: string;
+  base?: Record<string, unknown>;
+  grid: Record<string, unknown[]>;
 }
 
 export interface StudyContext {
@@ -68,4 +83,18 @@ export interface StudyDefinition {
    * study itself; default: the sweep's runs by `edgewise train` child processes.
    */
   execute?(ctx: StudyContext): Promise<StudyRun[]>;
+  /**
+   * Study-specific figures (Vega-Lite specs, e.g. from src/report/spec.ts builders) shown in the
+   * report right after the claims table; default: none (the sweep report's figures only).
+   */
+  figures?(runs: StudyRun[], ctx: StudyContext): StudyFigure[] | Promise<StudyFigure[]>;
+}
+
+/** A figure of a study report: a file-name-safe id, a title and caption, and a Vega-Lite spec. */
+export interface StudyFigure {
+  readonly id: string;
+  readonly title: string;
+  readonly caption: string;
+  /** A Vega-Lite top-level spec (src/report/spec.ts's VlSpec). */
+  readonly spec: unknown;
 }

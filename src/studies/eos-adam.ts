@@ -1,0 +1,66 @@
+/**
+ * `eos-adam`: full-batch Adam (Cohen et al. 2022, "Adaptive gradient methods at the edge of
+ * stability"). Per run:
+ *   1. the preconditioned sharpness λ1(P^-1/2 H P^-1/2), P = diag(√v̂ + ε), reaches
+ *      reach_fraction·38/η and then hovers at (2 + 2β1)/((1 − β1)η) = 38/η (β1 = 0.9): median
+ *      ratio in [ratio_lo, ratio_hi], interquartile spread ≤ ratio_iqr_max;
+ *   2. the raw sharpness does not: over the same phase its median is at most raw_ratio_max of
+ *      2/η (the raw threshold GD would have) — let alone of 38/η.
+ */
+import type { ClaimResult, StudyContext, StudyDefinition, StudyRun } from './study.ts';
+import { edgeOfStability, fmt, median, seriesOf, tol } from './measures.ts';
+import { hoverClaim } from './eos-gd.ts';
+import { eosFigures } from './eos-gd.ts';
+import { perRunFigure, present } from './figures.ts';
+
+export function adamLabel(r: StudyRun): string {
+  const o = r.config.optimizer;
+  const c = (2 + 2 * o.beta1) / ((1 - o.beta1) * o.lr);
+  return `${o.name}, β1 = ${o.beta1}, η = ${fmt(o.lr)} (threshold ${fmt(c)})`;
+}
+
+export function evaluateEosAdam(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerances'>): ClaimResult[] {
+  const t = ctx.tolerances;
+  const rawMax = tol(t, 'raw_ratio_max');
+  const out: ClaimResult[] = [];
+  for (const r of runs) {
+    const label = adamLabel(r);
+    if (r.summary.status !== 'completed') {
+      out.push({ claim: `[${label}] run finished`, evidence: `status ${r.summary.status}: ${r.summary.reason ?? ''}`, verdict: 'inconclusive' });
+      continue;
+    }
+    const e = edgeOfStability(r.rows, { fraction: tol(t, 'reach_fraction'), key: 'precond_sharpness' });
+    const hover = hoverClaim(label, e, t, '(2+2β1)/((1−β1)η)');
+    out.push({ ...hover, claim: hover.claim.replace('the sharpness hovers', 'the preconditioned sharpness λ1(P⁻¹H) hovers') });
+    const claim = `[${label}] The raw sharpness λ1(H) does not: it stays below ${rawMax}·2/η`;
+    const from = e.reachStep;
+    if (from === null) {
+      out.push({ claim, evidence: 'the preconditioned sharpness never reached its threshold, so there is no phase to compare', verdict: 'inconclusive' });
+      continue;
+    }
+    const lr = r.config.optimizer.lr;
+    const raw = seriesOf(r.rows, 'sharpness').filter((p) => p.step >= from).map((p) => p.value);
+    const pre = seriesOf(r.rows, 'precond_sharpness').filter((p) => p.step >= from).map((p) => p.value);
+    const m = median(raw);
+    const ratio = (m * lr) / 2;
+    const threshold = (2 + 2 * r.config.optimizer.beta1) / ((1 - r.config.optimizer.beta1) * lr);
+    out.push({
+      claim,
+      evidence: `from step ${from}: median λ1(H) ${fmt(m)} (range ${fmt(Math.min(...raw))}–${fmt(Math.max(...raw))}) = ${fmt(ratio)}·2/η = ${fmt(m / threshold)}·${fmt(threshold)}, while median λ1(P⁻¹H) = ${fmt(median(pre))}`,
+      verdict: Number.isFinite(ratio) ? (ratio <= rawMax ? 'held' : 'did not hold') : 'inconclusive',
+      values: { median_raw: m, raw_ratio_to_2_over_lr: ratio, median_precond: median(pre) },
+    });
+  }
+  return out;
+}
+
+const short = (r: StudyRun) => `${r.config.optimizer.name} η=${fmt(r.config.optimizer.lr)}`;
+
+export const eosAdam: StudyDefinition = {
+  name: 'eos-adam',
+  evaluate: evaluateEosAdam,
+  figures: (runs) => [
+    ...eosFigures(runs, short, 'precond_sharpness', '38/η'),
+    ...present([perRunFigure(runs, { id: 'raw-sharpness', title: 'Raw sharpness λ1(H)', caption: 'The raw sharpness of the same runs: far below both 2/η and 38/η.', key: 'sharpness', yTitle: 'λ1(H)', label: short })]),
+  ],
+};

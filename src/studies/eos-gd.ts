@@ -1,0 +1,107 @@
+/**
+ * `eos-gd`: full-batch GD at several η (Cohen et al. 2021). Per run, three claims:
+ *   1. progressive sharpening: λ1 rises from its post-initialization minimum until it first reaches
+ *      `reach_fraction`·2/η (inconclusive for runs that start above that level — the catapult
+ *      regime — or never reach it within the budget);
+ *   2. then it hovers at 2/η: the median of λ1/(2/η) from that step on lies in
+ *      [ratio_lo, ratio_hi] and its interquartile range is at most ratio_iqr_max;
+ *   3. in that phase the train loss is non-monotone (at least min_loss_increases step-to-step
+ *      increases) yet keeps falling over longer windows (the mean over consecutive windows of
+ *      loss_window steps falls in at least window_fall_min of the window pairs, and falls overall).
+ * The same evaluation serves every loss in the grid (mse, cross-entropy).
+ */
+import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun } from './study.ts';
+import { edgeOfStability, fmt, increaseSteps, lossPoints, tol, windowedTrend, type EdgeStats } from './measures.ts';
+import { perRunFigure, present } from './figures.ts';
+
+/** `mse, η = 0.1 (2/η = 20)`. */
+export function gdLabel(r: StudyRun): string {
+  const lr = r.config.optimizer.lr;
+  return `${r.config.loss}, η = ${fmt(lr)} (2/η = ${fmt(2 / lr)})`;
+}
+
+/** Claim 1 for one run. */
+export function sharpeningClaim(label: string, e: EdgeStats, steps: number, t: Record<string, number>): ClaimResult {
+  const frac = tol(t, 'reach_fraction');
+  const minRise = tol(t, 'sharpening_min_rise');
+  const claim = `[${label}] Progressive sharpening: λ1 rises until it reaches ≈ 2/η (first ${frac}·2/η)`;
+  const values = { initial_ratio: e.initialRatio, catapult_step: e.catapultStep, min_ratio_before: e.minRatioBefore, min_ratio_step: e.minRatioBeforeStep, reach_step: e.reachStep, steps };
+  if (e.initialRatio === null) return { claim, evidence: 'no sharpness measured', verdict: 'inconclusive', values };
+  if (e.minRatioBefore === null) {
+    return { claim, evidence: `λ1/(2/η) = ${fmt(e.initialRatio)} at initialization and never fell below ${frac}: sharpening from below cannot be observed`, verdict: 'inconclusive', values };
+  }
+  const minB = e.minRatioBefore;
+  const start = e.catapultStep !== null ? `${fmt(e.initialRatio)} at step 0 (above: catapult, below ${frac} from step ${e.catapultStep})` : `${fmt(e.initialRatio)} at step 0`;
+  if (e.reachStep === null) {
+    return { claim, evidence: `λ1/(2/η): ${start}, minimum ${fmt(minB)} at step ${e.minRatioBeforeStep}, ${fmt(e.last)} at the end: ${frac}·2/η not reached within ${steps} steps`, verdict: 'inconclusive', values };
+  }
+  const rise = frac / minB - 1;
+  const evidence = `λ1/(2/η): ${start}, minimum ${fmt(minB)} at step ${e.minRatioBeforeStep}, reached ${frac} at step ${e.reachStep} (a rise of ${fmt(100 * rise)} % from the minimum; required ≥ ${fmt(100 * minRise)} %)`;
+  return { claim, evidence, verdict: rise >= minRise ? 'held' : 'inconclusive', values: { ...values, rise } };
+}
+
+/** Claim 2 for one run. */
+export function hoverClaim(label: string, e: EdgeStats, t: Record<string, number>, threshold = '2/η'): ClaimResult {
+  const frac = tol(t, 'reach_fraction');
+  const lo = tol(t, 'ratio_lo');
+  const hi = tol(t, 'ratio_hi');
+  const iqrMax = tol(t, 'ratio_iqr_max');
+  const minPts = tol(t, 'min_hover_points');
+  const claim = `[${label}] After first reaching ${frac}·${threshold}, the sharpness hovers at ${threshold}`;
+  const values = { reach_step: e.reachStep, n: e.after.length, median_ratio: e.median, q25: e.q25, q75: e.q75, iqr: e.q75 - e.q25 };
+  if (e.reachStep === null) return { claim, evidence: `never reached ${frac}·${threshold} (last ratio ${fmt(e.last)})`, verdict: 'inconclusive', values };
+  if (e.after.length < minPts) {
+    return { claim, evidence: `reached at step ${e.reachStep} but only ${e.after.length} measurements after it (need ${minPts})`, verdict: 'inconclusive', values };
+  }
+  const spread = e.q75 - e.q25;
+  const ok = e.median >= lo && e.median <= hi && spread <= iqrMax;
+  const evidence = `median ratio ${fmt(e.median)} (IQR ${fmt(e.q25)}–${fmt(e.q75)}, spread ${fmt(spread)}) over ${e.after.length} measurements from step ${e.reachStep}; tolerance: median in [${lo}, ${hi}], spread ≤ ${iqrMax}`;
+  return { claim, evidence, verdict: ok ? 'held' : 'did not hold', values };
+}
+
+/** Claim 3 for one run (train loss from `from` on). */
+export function lossClaim(label: string, r: StudyRun, from: number | null, t: Record<string, number>, phase = 'the edge-of-stability phase'): ClaimResult {
+  const minInc = tol(t, 'min_loss_increases');
+  const window = tol(t, 'loss_window');
+  const fallMin = tol(t, 'window_fall_min');
+  const claim = `[${label}] In ${phase} the train loss is non-monotone yet keeps falling over windows of ${window} steps`;
+  if (from === null) return { claim, evidence: 'the phase was never entered', verdict: 'inconclusive' };
+  const pts = lossPoints(r.rows, from);
+  const inc = increaseSteps(pts);
+  const w = windowedTrend(pts, window);
+  const values = { from, points: pts.length, increases: inc.length, windows_falling: w.falling, window_pairs: w.pairs, window_fall_fraction: w.fraction, net_change: w.netChange };
+  if (w.pairs < 2) return { claim, evidence: `only ${w.pairs + 1} full windows of ${window} steps after step ${from}`, verdict: 'inconclusive', values };
+  const ok = inc.length >= minInc && w.fraction >= fallMin && w.netChange < 0;
+  const evidence = `from step ${from}: the loss rose in ${inc.length} of ${pts.length - 1} steps (need ≥ ${minInc}); window means fell in ${w.falling}/${w.pairs} pairs (${fmt(100 * w.fraction)} %, need ≥ ${fmt(100 * fallMin)} %), net change ${fmt(100 * w.netChange)} %`;
+  return { claim, evidence, verdict: ok ? 'held' : 'did not hold', values };
+}
+
+export function evaluateEosGd(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerances'>): ClaimResult[] {
+  const t = ctx.tolerances;
+  const out: ClaimResult[] = [];
+  for (const r of runs) {
+    const label = gdLabel(r);
+    if (r.summary.status !== 'completed') {
+      out.push({ claim: `[${label}] run finished`, evidence: `status ${r.summary.status}: ${r.summary.reason ?? ''}`, verdict: 'inconclusive' });
+      continue;
+    }
+    const e = edgeOfStability(r.rows, { fraction: tol(t, 'reach_fraction') });
+    out.push(sharpeningClaim(label, e, r.summary.steps, t));
+    out.push(hoverClaim(label, e, t));
+    out.push(lossClaim(label, r, e.reachStep, t));
+  }
+  return out;
+}
+
+export function eosFigures(runs: StudyRun[], label: (r: StudyRun) => string, key = 'sharpness', thr = '2/η'): StudyFigure[] {
+  return present([
+    perRunFigure(runs, { id: 'ratio', title: `${key === 'sharpness' ? 'λ1' : 'λ1(P⁻¹H)'} / (${thr})`, caption: `Each run's ${key === 'sharpness' ? 'sharpness' : 'preconditioned sharpness'} divided by its threshold ${thr}; dashed: 1 (the edge of stability).`, key, yTitle: `ratio to ${thr}`, label, ruleY: 1, ratioTo: 'threshold' }),
+    perRunFigure(runs, { id: 'train-loss', title: 'Train loss', caption: 'Full-batch train loss of every run (log scale): non-monotone at the edge of stability, falling over longer windows.', key: 'train_loss', yTitle: 'train loss (log)', label, logY: true }),
+  ]);
+}
+
+export const eosGd: StudyDefinition = {
+  name: 'eos-gd',
+  evaluate: evaluateEosGd,
+  figures: (runs) => eosFigures(runs, (r) => `${r.config.loss === 'cross-entropy' ? 'CE' : 'MSE'} η=${fmt(r.config.optimizer.lr)}`),
+};

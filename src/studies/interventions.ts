@@ -1,0 +1,93 @@
+/**
+ * Study `interventions` (Gilmer et al. 2022): the same base model with each remedy for training
+ * instability — none, warmup, gradient clipping (global norm), BatchNorm, LayerNorm, Fixup,
+ * MetaInit, GradInit, init scale × 0.5 — the largest stable η and the test accuracy there (a
+ * max-stable-lr search per remedy, several seeds), and the early λ1/threshold of one run per
+ * remedy at a common η. A remedy a model cannot take (LayerNorm is for the MLP, Fixup for the
+ * residual net) is listed as n/a. Runs and the table are made by `executeMaxLrStudy` (warmup.ts).
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ClaimResult, StudyContext, StudyDefinition, StudyRun } from './study.ts';
+import { allOf, compareMaxLr, curveStats, executeMaxLrStudy, maxLrPlan, maxLrStudyFigures, maxLrTable, summarizeCells, targetText } from './warmup.ts';
+
+const g = (v: number | null | undefined) => (typeof v === 'number' ? String(Number(v.toPrecision(3))) : '—');
+
+async function evaluate(runs: StudyRun[], ctx: StudyContext): Promise<ClaimResult[]> {
+  const plan = maxLrPlan(ctx);
+  const t = ctx.tolerances;
+  const cells = await summarizeCells(runs, ctx);
+  const window = plan.curves?.early_steps ?? 100;
+  const curves = curveStats(runs, window);
+  const table = maxLrTable(cells, curves);
+  writeFileSync(join(ctx.out, 'max-lr.md'), `${table}\n`);
+  const gain = t.min_lr_gain ?? 1;
+  const drop = t.early_ratio_drop ?? 0;
+  const asEffective = t.as_effective_factor ?? 2;
+  const raised: Array<boolean | null> = [];
+  const raisedEv: string[] = [];
+  const lowered: Array<boolean | null> = [];
+  const loweredEv: string[] = [];
+  const warm: Array<boolean | null> = [];
+  const warmEv: string[] = [];
+  const values: Record<string, number | string | boolean | null> = {};
+  for (const model of plan.models) {
+    const mine = cells.filter((c) => c.model === model && c.error === null);
+    const none = mine.find((c) => c.variant === 'none');
+    if (!none) throw new Error(`studies/${ctx.file.name}.yaml: the variants must include 'none'`);
+    const cvNone = curves.get(none.cell);
+    values[`${model}.none.max_lr`] = none.maxStableLr;
+    const rs: string[] = [];
+    const ls: string[] = [];
+    for (const r of mine.filter((c) => c.variant !== 'none')) {
+      const cmp = compareMaxLr(r, none, gain);
+      raised.push(cmp === 'raised' ? true : cmp === 'not raised' ? false : null);
+      rs.push(`${r.variant} ${g(r.maxStableLr)} (${cmp})`);
+      values[`${model}.${r.variant}.max_lr`] = r.maxStableLr;
+      values[`${model}.${r.variant}.test_acc`] = r.testAcc;
+      values[`${model}.${r.variant}.raised`] = cmp;
+      const cv = curves.get(r.cell);
+      if (cmp === 'raised') {
+        // Remedies that raise η_max should do it by lowering the early curvature (relative to the threshold).
+        const low = cv?.maxRatio != null && cvNone?.maxRatio != null ? cv.maxRatio < (1 - drop) * cvNone.maxRatio : null;
+        lowered.push(low);
+        ls.push(`${r.variant} ${g(cv?.maxRatio)}${low === false ? ' (not lower)' : ''}`);
+        values[`${model}.${r.variant}.max_early_ratio`] = cv?.maxRatio ?? null;
+      }
+    }
+    raisedEv.push(`${model}: none ${g(none.maxStableLr)} (next unstable ${g(none.upper)}); ${rs.join(', ')}`);
+    loweredEv.push(`${model}, η = ${g(cvNone?.lr)}: none ${g(cvNone?.maxRatio)}${cvNone?.status === 'diverged' ? ' (diverged)' : ''}; ${ls.length > 0 ? ls.join(', ') : 'no remedy raised η_max'}`);
+    const w = mine.find((c) => /^warmup/.test(c.variant));
+    const others = mine.filter((c) => c.variant !== 'none' && !/^warmup/.test(c.variant) && c.maxStableLr !== null);
+    const best = others.sort((a, b) => b.maxStableLr! - a.maxStableLr!)[0];
+    if (w && best) {
+      const ok = w.maxStableLr !== null && w.maxStableLr * asEffective >= best.maxStableLr!;
+      warm.push(ok);
+      warmEv.push(`${model}: ${w.variant} ${g(w.maxStableLr)} vs the best other remedy, ${best.variant}, ${g(best.maxStableLr)}`);
+      values[`${model}.warmup_over_best`] = w.maxStableLr === null ? null : w.maxStableLr / best.maxStableLr!;
+    } else {
+      warm.push(null);
+      warmEv.push(`${model}: no warmup variant or no other stable remedy`);
+    }
+  }
+  return [
+    {
+      claim: 'Every remedy (warmup, clipping, BatchNorm, LayerNorm, Fixup, MetaInit, GradInit, smaller init) raises the largest stable learning rate.',
+      evidence: `${raisedEv.join('; ')}. Raised = ≥ ${gain} × none's and above none's next unstable η; stable: ${targetText(plan.maxLr)}. Table: max-lr.md.`,
+      verdict: allOf(raised), values,
+    },
+    {
+      claim: 'The remedies that raise the largest stable learning rate do so by lowering the early curvature: max early λ1/threshold at a common η.',
+      evidence: `${loweredEv.join('; ')} (first ${window} steps). Lower = below ${1 - drop} × none's.`,
+      verdict: allOf(lowered),
+    },
+    {
+      claim: 'Warmup alone is about as effective as the best of the other remedies.',
+      evidence: `${warmEv.join('; ')}. About as effective = within a factor ${asEffective}.`,
+      verdict: allOf(warm),
+    },
+  ];
+}
+
+export const interventionsStudy: StudyDefinition = { name: 'interventions', execute: executeMaxLrStudy, evaluate, figures: maxLrStudyFigures };
+export default interventionsStudy;

@@ -1,0 +1,55 @@
+// The issue-9 study files: each has a title, description, expected minutes, a quick version and
+// tolerances; every model × remedy of the max-lr studies is a valid config or a remedy the model
+// cannot take (LayerNorm off the MLP, Fixup off the residual net); catapult's base and the
+// Transformer study's model and text load.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { loadStudyFile } from '../../src/studies/run.ts';
+import { maxLrPlan } from '../../src/studies/warmup.ts';
+import { resolveConfig } from '../../src/experiments/config.ts';
+import { buildTransformer, charWindows } from '../../src/nn/transformer.ts';
+
+const ctx = (name: string, quick: boolean) => {
+  const file = loadStudyFile(name);
+  return { quick, tolerances: { ...file.tolerances, ...(quick ? file.quick_tolerances ?? {} : {}) }, file, out: '/nonexistent', log: () => {}, parallel: 2 };
+};
+
+test('study files: title, description, expected minutes, quick version, tolerances', () => {
+  for (const name of ['warmup', 'interventions', 'catapult', 'adam-warmup']) {
+    const f = loadStudyFile(name);
+    assert.ok(f.title.length > 0 && (f.description ?? '').length > 0, name);
+    assert.ok(f.expected_minutes.quick > 0 && f.expected_minutes.quick <= f.expected_minutes.full, name);
+    assert.ok(f.quick !== undefined && Object.keys(f.tolerances).length > 0, name);
+    for (const k of Object.keys(f.quick_tolerances ?? {})) assert.equal(typeof f.tolerances[k], 'number', `${name}: ${k}`);
+  }
+});
+
+test('max-lr studies: every model × remedy resolves, or is n/a for a stated reason', () => {
+  for (const name of ['warmup', 'interventions']) {
+    for (const quick of [false, true]) {
+      const plan = maxLrPlan(ctx(name, quick));
+      assert.ok(plan.cells.length > 0 && plan.variants.includes('none'), name);
+      for (const c of plan.cells) {
+        if (c.config === null) assert.match(c.error!, /layernorm is available for arch mlp only|fixup needs arch resnet/, `${name}/${c.name}`);
+        else assert.ok(c.maxLr.lo > 0 && c.maxLr.hi >= c.maxLr.lo && (c.maxLr.stop_train_acc !== null || c.maxLr.stop_train_loss !== null), `${name}/${c.name}`);
+      }
+      // Warmup trials must have steps left after warmup to reach the target.
+      for (const c of plan.cells) if (c.config) assert.ok(c.config.train.steps > c.config.schedule.warmup_steps, `${name}/${c.name}: budget after warmup`);
+    }
+  }
+  const full = maxLrPlan(ctx('interventions', false));
+  assert.deepEqual(full.cells.filter((c) => c.config === null).map((c) => c.name).sort(), ['fc-tanh_fixup', 'resnet_layernorm']);
+});
+
+test('catapult and adam-warmup: configs, model and text load', () => {
+  const c = loadStudyFile('catapult');
+  resolveConfig(c.base);
+  const a = loadStudyFile('adam-warmup') as ReturnType<typeof loadStudyFile> & { transformer: { text: string; context: number; d_model: number; heads: number; layers: number } };
+  const path = fileURLToPath(new URL(`../../${a.transformer.text}`, import.meta.url));
+  assert.ok(existsSync(path));
+  const w = charWindows(readFileSync(path, 'utf8'), a.transformer.context);
+  const m = buildTransformer({ vocab: w.vocab.length, context: a.transformer.context, dModel: a.transformer.d_model, heads: a.transformer.heads, layers: a.transformer.layers, norm: 'post' });
+  assert.ok(m.layout.size > 0 && w.n > 0);
+});
