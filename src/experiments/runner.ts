@@ -283,7 +283,10 @@ async function runLoop(
     const threshold = stabilityThreshold(optCfg, lr);
     const row: MetricRow = { step: s, lr, train_loss: finiteOrNull(trainLoss), train_acc: trainAcc === null ? null : finiteOrNull(trainAcc), grad_norm: finiteOrNull(gradNorm), param_norm: finiteOrNull(globalNorm(state.theta)) };
     state.final = { ...state.final, train_loss: finiteOrNull(trainLoss), train_acc: trainAcc };
-    const testStep = c.log.test_every > 0 && (s % c.log.test_every === 0 || s === c.train.steps);
+    // A run that stops here (target reached) gets its test metrics at this step too.
+    const stopLoss = c.train.stop_train_loss !== null && trainLoss <= c.train.stop_train_loss;
+    const stopAcc = c.train.stop_train_acc !== null && trainAcc !== null && trainAcc >= c.train.stop_train_acc;
+    const testStep = (c.log.test_every > 0 && (s % c.log.test_every === 0 || s === c.train.steps)) || ((stopLoss || stopAcc) && !diverged);
     if (!diverged && (testStep || s === c.train.steps)) {
       const e = await testObj.evaluate(state.theta);
       row.test_loss = finiteOrNull(e.loss);
@@ -333,8 +336,6 @@ async function runLoop(
     if (diverged) {
       return store.finish('diverged', diverged, s, state.final);
     }
-    const stopLoss = c.train.stop_train_loss !== null && trainLoss <= c.train.stop_train_loss;
-    const stopAcc = c.train.stop_train_acc !== null && trainAcc !== null && trainAcc >= c.train.stop_train_acc;
     if (stopLoss || stopAcc || s >= c.train.steps) {
       checkpoint(state);
       saveResume(state);

@@ -2,7 +2,8 @@
  * Rendering specs in Node without a canvas: Vega-Lite → Vega (vega-lite compile), Vega → SVG
  * string (a headless vega View, renderer 'none'), SVG → PNG (resvg, with the system fonts).
  */
-import { Resvg } from '@resvg/resvg-js';
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import * as vega from 'vega';
 import { compile } from 'vega-lite';
 import type { VlSpec } from './spec.ts';
@@ -48,17 +49,33 @@ export interface PngOptions {
   readonly scale?: number;
 }
 
-/** Rasterizes an SVG string to PNG bytes (size = SVG size × scale, rounded). */
+// resvg can abort the whole process with a native panic on some Vega outputs (not an exception),
+// so rasterization runs in a short-lived child process: a crash there becomes a catchable error
+// and the report keeps the figure as SVG.
+const RASTERIZE = `
+const { Resvg } = require(process.argv[1]);
+const chunks = [];
+process.stdin.on('data', (c) => chunks.push(c));
+process.stdin.on('end', () => {
+  const { svg, opts } = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  process.stdout.write(new Resvg(svg, opts).render().asPng());
+});`;
+const RESVG_PATH = createRequire(import.meta.url).resolve('@resvg/resvg-js');
+
+/** Rasterizes an SVG string to PNG bytes (size = SVG size × scale, rounded); throws if resvg fails. */
 export function svgToPng(svg: string, o: PngOptions = {}): Buffer {
   const scale = o.scale ?? 2;
   const size = svgSize(svg);
   const fitTo = size === null || scale === 1 ? ({ mode: 'original' } as const) : ({ mode: 'width', value: Math.round(size.width * scale) } as const);
-  const r = new Resvg(svg, {
-    fitTo,
-    background: 'white',
-    font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' },
-  });
-  return r.render().asPng();
+  // Vega draws empty group backgrounds as zero-size paths (d="M0,0h0v0h0Z"); they are invisible.
+  const safe = svg.replace(/<path\b[^>]*\bd="M0,0h0v0h0Z"[^>]*\/>/g, '');
+  const opts = { fitTo, background: 'white', font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' } };
+  const r = spawnSync(process.execPath, ['-e', RASTERIZE, RESVG_PATH], { input: JSON.stringify({ svg: safe, opts }), maxBuffer: 1 << 28 });
+  if (r.status !== 0 || r.stdout.length === 0) {
+    const why = r.stderr?.toString('utf8').split('\n').find((l) => /panicked|Error/.test(l)) ?? `exit ${r.status ?? r.signal}`;
+    throw new Error(`resvg could not rasterize the figure (${why.trim().slice(0, 160)})`);
+  }
+  return r.stdout;
 }
 
 /** Width and height of a PNG from its IHDR chunk (throws if the bytes are not a PNG). */

@@ -32,6 +32,10 @@ describe('training on Fashion-MNIST through the public API', () => {
     assert.match(s.reason ?? '', /stop_train_acc/);
     const r = rows(dir);
     assert.ok(r[0]!.train_acc! < 0.3, 'starts near chance');
+    const last = r[r.length - 1]!;
+    assert.equal(last.step, s.steps, 'the stopping step is logged');
+    assert.equal(typeof last.test_acc, 'number', 'test metrics are measured at the stopping step');
+    assert.equal(s.final.test_acc, last.test_acc, 'summary.final.test_acc is from the final θ');
   });
 
   it('CNN with BatchNorm trains with minibatch SGD', async () => {
