@@ -11,6 +11,7 @@ import { commandReport } from './report.ts';
 import { commandDemo } from './demo.ts';
 import { commandBench } from './bench.ts';
 import { commandCurvature } from './curvature.ts';
+import { commandResults } from './results.ts';
 import { commandReproduce } from './reproduce.ts';
 import { commandSweep } from './sweep.ts';
 import { commandServe } from './serve.ts';
@@ -96,6 +97,14 @@ Several workers (e.g. a Kubernetes Indexed Job or a Slurm array, see deploy/) ca
     .option('--parallel <n>', 'runs at once (default: cores)')
     .action(async (name: string, o: { quick?: boolean; out?: string; parallel?: string }) => {
       await commandReproduce(name, o);
+    });
+
+  program.command('results')
+    .description('Write the results document (claims tables and study figures of every study directory given, with date, command, machine and run time).')
+    .argument('[dirs...]', 'study output directories, or directories holding them', ['runs'])
+    .option('--out <file>', 'Markdown file to write', 'docs/results.md')
+    .action((dirs: string[], o: { out: string }) => {
+      commandResults(dirs, o);
     });
 
   program.command('serve')

@@ -204,7 +204,13 @@ export async function reproduce(def: StudyDefinition, o: { quick: boolean; out: 
   const runs = def.execute ? await def.execute(ctx) : await runStudySweep(ctx);
   const claims = await def.evaluate(runs, ctx);
   const elapsed = (performance.now() - t0) / 1000;
-  writeJsonAtomic(join(o.out, 'claims.json'), { study: def.name, title: file.title, quick: o.quick, tolerances, elapsed_s: elapsed, claims });
+  const provenance = {
+    finished_at: new Date().toISOString(),
+    command: `edgewise reproduce ${def.name}${o.quick ? ' --quick' : ''}`,
+    machine: `${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.arch()}, Node ${process.versions.node}`,
+    seeds: [...new Set(runs.map((r) => r.config.train.seed))].sort((a, b) => a - b),
+  };
+  writeJsonAtomic(join(o.out, 'claims.json'), { study: def.name, title: file.title, quick: o.quick, tolerances, elapsed_s: elapsed, ...provenance, claims });
   let report: string | null = null;
   if (o.report !== false) {
     report = await writeReportSafely(o.out, ctx.log);

@@ -1,0 +1,120 @@
+/**
+ * The results document (`edgewise results`): the claims tables and key figures of every study as
+ * last run, with when, how (the command), where (the machine) and how long — written from the
+ * studies' `claims.json` files, never by hand.
+ */
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
+import { writeFileAtomic } from '../experiments/atomicWrite.ts';
+import type { ClaimResult } from './study.ts';
+
+/** Where and how a study was run, as recorded in its claims.json (absent in older files). */
+export interface StudyProvenance {
+  /** ISO 8601 time the claims were evaluated. */
+  finished_at?: string;
+  /** The command line that ran the study. */
+  command?: string;
+  /** CPU model, core count and memory of the machine. */
+  machine?: string;
+  /** Seeds per configuration. */
+  seeds?: number[];
+}
+
+/** The part of a study's claims.json that the results document shows. */
+export interface StudyClaims extends StudyProvenance {
+  study: string;
+  title: string;
+  quick: boolean;
+  elapsed_s: number;
+  claims: ClaimResult[];
+}
+
+/** One study's outcome with the figures to show (paths relative to the study directory). */
+export interface StudyResult {
+  claims: StudyClaims;
+  dir: string;
+  figures: string[];
+}
+
+/** Reads `<dir>/claims.json` and lists the study figures under `<dir>/report/`; errors name the file. */
+export function loadStudyResult(dir: string): StudyResult {
+  const file = join(dir, 'claims.json');
+  if (!existsSync(file)) throw new Error(`${file}: not found (run 'edgewise reproduce NAME --out ${dir}' first)`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  const c = parsed as Partial<StudyClaims>;
+  for (const key of ['study', 'title', 'quick', 'elapsed_s', 'claims'] as const) {
+    if (c[key] === undefined) throw new Error(`${file}: missing key '${key}'`);
+  }
+  if (!Array.isArray(c.claims)) throw new Error(`${file}: 'claims' must be a list`);
+  const reportDir = join(dir, 'report');
+  const figures = existsSync(reportDir)
+    ? readdirSync(reportDir)
+        .filter((f) => /^study-.*\.svg$/.test(f))
+        .sort()
+        .map((f) => join('report', f))
+    : [];
+  return { claims: c as StudyClaims, dir, figures };
+}
+
+const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+/** Formats seconds as "1 h 05 min", "12 min" or "40 s". */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return 'unknown';
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  const min = Math.round(seconds / 60);
+  return min < 60 ? `${min} min` : `${Math.floor(min / 60)} h ${String(min % 60).padStart(2, '0')} min`;
+}
+
+/** Renders the results document as Markdown; `figurePath` maps a study's figure to its link. */
+export function renderResults(results: readonly StudyResult[], o: { generatedAt: string; command: string; figurePath: (r: StudyResult, figure: string) => string }): string {
+  const lines: string[] = [
+    '# Results',
+    '',
+    `Written by \`${o.command}\` on ${o.generatedAt} from each study's \`claims.json\`; do not edit by hand.`,
+    'A verdict is computed from the runs: **held**, **did not hold** or **inconclusive**. A study run at its',
+    'reduced (`--quick`) scale says so in its heading.',
+    '',
+    '| study | scale | claims held | run time | finished |',
+    '|---|---|---|---|---|',
+  ];
+  for (const r of results) {
+    const c = r.claims;
+    const held = c.claims.filter((x) => x.verdict === 'held').length;
+    lines.push(`| [${c.study}](#${c.study}) | ${c.quick ? 'reduced (quick)' : 'full'} | ${held} / ${c.claims.length} | ${formatDuration(c.elapsed_s)} | ${c.finished_at ?? 'unknown'} |`);
+  }
+  for (const r of results) {
+    const c = r.claims;
+    lines.push('', `<a id="${c.study}"></a>`, `## ${c.study}: ${c.title}`, '');
+    lines.push(`- scale: ${c.quick ? 'reduced (`--quick`): a smaller subset and fewer steps than the full study' : 'full'}`);
+    if (c.seeds) lines.push(`- seeds: ${c.seeds.join(', ')}`);
+    lines.push(`- command: \`${c.command ?? `edgewise reproduce ${c.study}${c.quick ? ' --quick' : ''}`}\``);
+    lines.push(`- machine: ${c.machine ?? 'not recorded'}`);
+    lines.push(`- run time: ${formatDuration(c.elapsed_s)}; finished: ${c.finished_at ?? 'not recorded'}`, '');
+    lines.push('| claim | evidence | verdict |', '|---|---|---|');
+    for (const x of c.claims) lines.push(`| ${cell(x.claim)} | ${cell(x.evidence)} | **${x.verdict}** |`);
+    for (const f of r.figures) lines.push('', `![${basename(f, '.svg').replace(/^study-/, '')}](${o.figurePath(r, f)})`);
+  }
+  lines.push('');
+  return lines.join('\n');
+}
+
+/** Writes the results document to `outFile`, copying each study's figures beside it under `<name>/`. */
+export function writeResults(studyDirs: readonly string[], outFile: string, command: string, now = new Date()): { file: string; studies: number } {
+  const results = studyDirs.map(loadStudyResult).sort((a, b) => a.claims.study.localeCompare(b.claims.study));
+  const assets = join(dirname(outFile), basename(outFile, '.md'));
+  const figurePath = (r: StudyResult, figure: string) => {
+    const target = join(assets, r.claims.study, basename(figure));
+    mkdirSync(dirname(target), { recursive: true });
+    copyFileSync(join(r.dir, figure), target);
+    return relative(dirname(outFile), target).split('\\').join('/');
+  };
+  const md = renderResults(results, { generatedAt: now.toISOString().replace(/\.\d+Z$/, 'Z'), command, figurePath });
+  writeFileAtomic(outFile, md);
+  return { file: outFile, studies: results.length };
+}

@@ -1,0 +1,58 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { formatDuration, writeResults } from '../../src/studies/results.ts';
+
+function studyDir(root: string, name: string, claims: unknown, figure?: string): string {
+  const dir = join(root, name);
+  mkdirSync(join(dir, 'report'), { recursive: true });
+  writeFileSync(join(dir, 'claims.json'), JSON.stringify(claims));
+  if (figure) writeFileSync(join(dir, 'report', figure), '<svg xmlns="http://www.w3.org/2000/svg"/>');
+  return dir;
+}
+
+test('results document: a table per study, provenance, figures copied beside it', () => {
+  const root = mkdtempSync(join(tmpdir(), 'edgewise-results-'));
+  const a = studyDir(root, 'b-study', {
+    study: 'eos-gd', title: 'Edge of stability', quick: false, elapsed_s: 3725, finished_at: '2026-11-26T10:00:00Z',
+    command: 'edgewise reproduce eos-gd', machine: '2 × Test CPU, 24 GiB', seeds: [0, 1, 2],
+    claims: [
+      { claim: 'λ1 hovers at 2/η', evidence: 'mean 0.98 × 2/η [0.95, 1.01]', verdict: 'held' },
+      { claim: 'a | pipe', evidence: 'x', verdict: 'did not hold' },
+    ],
+  }, 'study-sharpness.svg');
+  const b = studyDir(root, 'a-study', { study: 'warmup', title: 'Warmup', quick: true, elapsed_s: 42, claims: [{ claim: 'c', evidence: 'e', verdict: 'inconclusive' }] });
+  const out = join(root, 'docs', 'results.md');
+  const r = writeResults([a, b], out, 'edgewise results runs', new Date('2026-11-26T12:00:00Z'));
+  assert.equal(r.studies, 2);
+  const md = readFileSync(out, 'utf8');
+  assert.match(md, /\| \[eos-gd\]\(#eos-gd\) \| full \| 1 \/ 2 \| 1 h 02 min \| 2026-11-26T10:00:00Z \|/);
+  assert.match(md, /\| \[warmup\]\(#warmup\) \| reduced \(quick\) \| 0 \/ 1 \| 42 s \| unknown \|/);
+  assert.ok(md.indexOf('## eos-gd') < md.indexOf('## warmup'), 'studies sorted by name');
+  assert.match(md, /- seeds: 0, 1, 2/);
+  assert.match(md, /- machine: 2 × Test CPU, 24 GiB/);
+  assert.match(md, /\| a \\\| pipe \| x \| \*\*did not hold\*\* \|/);
+  assert.match(md, /!\[sharpness\]\(results\/eos-gd\/study-sharpness\.svg\)/);
+  assert.ok(existsSync(join(root, 'docs', 'results', 'eos-gd', 'study-sharpness.svg')));
+  assert.match(md, /edgewise results runs/);
+});
+
+test('results document: a missing or corrupted claims.json is an error naming the file', () => {
+  const root = mkdtempSync(join(tmpdir(), 'edgewise-results-'));
+  const bad = join(root, 'bad');
+  mkdirSync(bad);
+  writeFileSync(join(bad, 'claims.json'), '{"study": "x", ');
+  assert.throws(() => writeResults([bad], join(root, 'r.md'), 'c'), (e: Error) => e.message.includes(join(bad, 'claims.json')) && /not valid JSON/.test(e.message));
+  writeFileSync(join(bad, 'claims.json'), '{"study": "x", "title": "t", "quick": false, "claims": []}');
+  assert.throws(() => writeResults([bad], join(root, 'r.md'), 'c'), /missing key 'elapsed_s'/);
+  assert.throws(() => writeResults([join(root, 'none')], join(root, 'r.md'), 'c'), /not found/);
+  assert.equal(existsSync(join(root, 'r.md')), false, 'nothing written on error');
+});
+
+test('formatDuration', () => {
+  assert.equal(formatDuration(40.4), '40 s');
+  assert.equal(formatDuration(720), '12 min');
+  assert.equal(formatDuration(3600 + 5 * 60), '1 h 05 min');
+});
