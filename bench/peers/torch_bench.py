@@ -1,14 +1,23 @@
 #!/usr/bin/env python3
 """PyTorch peer for `edgewise bench`: the same workloads on the same data and weights.
 
-Reads <dir>/spec.json written by src/bench/peer.ts (raw little-endian float32 files beside it),
-runs each measure with torch.set_num_threads(threads), and prints one JSON object to stdout:
-{"torch": version, "threads": n, "results": [{workload, measure, median_ms, min_ms, max_ms}],
- "checks": [{workload, quantity, value}]}.
+A warm server, so that the bench can alternate Edgewise and PyTorch measure by measure:
+    torch_bench.py --threads N [--device cpu|cuda]
+prints one JSON line {"torch", "threads", "device"}, then answers JSON-line requests on stdin:
+    {"cmd": "load", "dir": D, "workload": {...}}  loads a workload written by src/bench/peer.ts
+                                                   (raw little-endian float32 files in D)
+    {"cmd": "time", "workload": W, "measure": M, "runs": n, "warmup": true}  -> {"ms": [..]}
+                                                   (the first call of a measure sets it up and,
+                                                   with warmup, runs it once untimed)
+    {"cmd": "checks", "workload": W}              -> {"checks": [{quantity, value}]}
+    {"cmd": "quit"}
+Errors answer {"error": message}.
 
 HVPs are by double backward (create_graph=True); sharpness is PyHessian-style power iteration
-with the first-order graph retained across iterations.
+with the first-order graph retained across iterations. On CUDA, TF32 is off (float32 matmuls,
+as Edgewise) and every timing is bracketed by torch.cuda.synchronize().
 """
+import argparse
 import json
 import os
 import sys
@@ -18,23 +27,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+DEVICE = torch.device('cpu')
+
+
+def sync():
+    if DEVICE.type == 'cuda':
+        torch.cuda.synchronize()
+
 
 def load(d, f, shape):
-    return torch.from_numpy(np.fromfile(os.path.join(d, f), dtype='<f4').reshape(shape).copy())
-
-
-def timed(fn, runs, warmup=1):
-    for _ in range(warmup):
-        fn()
-    ts = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        ts.append((time.perf_counter() - t0) * 1000)
-    ts.sort()
-    m = len(ts) // 2
-    med = ts[m] if len(ts) % 2 else (ts[m - 1] + ts[m]) / 2
-    return {'median_ms': med, 'min_ms': ts[0], 'max_ms': ts[-1], 'runs': runs}
+    return torch.from_numpy(np.fromfile(os.path.join(d, f), dtype='<f4').reshape(shape).copy()).to(DEVICE)
 
 
 def make_loss(w, d):
@@ -71,7 +73,7 @@ def params_from(d, w):
     ps, off = [], 0
     for shape in w['param_shapes']:
         n = int(np.prod(shape))
-        ps.append(torch.from_numpy(theta[off:off + n].reshape(shape).copy()).requires_grad_(True))
+        ps.append(torch.from_numpy(theta[off:off + n].reshape(shape).copy()).to(DEVICE).requires_grad_(True))
         off += n
     return ps
 
@@ -96,7 +98,7 @@ def power_top(f, ps, k, iters, seed=0):
     gen = torch.Generator().manual_seed(seed)
     found, vals = [], []
     for _ in range(k):
-        v = torch.randn(sum(p.numel() for p in ps), generator=gen)
+        v = torch.randn(sum(p.numel() for p in ps), generator=gen).to(DEVICE)
         v /= v.norm()
         lam = 0.0
         for _ in range(iters):
@@ -111,67 +113,150 @@ def power_top(f, ps, k, iters, seed=0):
     return vals
 
 
-def main():
-    d = sys.argv[1]
-    spec = json.load(open(os.path.join(d, 'spec.json')))
-    threads = int(spec.get('threads', os.cpu_count()))
-    torch.set_num_threads(threads)
-    results, checks = [], []
-    for w in spec['workloads']:
-        f = make_loss(w, d)
-        ps = params_from(d, w)
-        v = load(d, w['v'], [-1]) if 'v' in w else None
-        runs = w.get('runs', 5)
-        for m in w['measures']:
-            if m == 'forward':
-                def fn():
-                    with torch.no_grad():
-                        f(ps)
-            elif m == 'gradient':
-                def fn():
-                    torch.autograd.grad(f(ps), ps)
-            elif m in ('hvp', 'hvp_cold'):
-                def fn():
-                    g = torch.autograd.grad(f(ps), ps, create_graph=True)
-                    torch.autograd.grad(g, ps, grad_outputs=split_like(v, ps))
-            elif m == 'hvp_amortized':
+def eos_run(f, ps0, lr, steps, every, iters):
+    """W4: full-batch GD for `steps` steps, sharpness (iters HVPs) at step 0 and every `every` steps."""
+    ps = [p.detach().clone().requires_grad_(True) for p in ps0]
+    sharp = []
+    for step in range(steps + 1):
+        if step % every == 0:
+            sharp.append(power_top(f, ps, 1, iters, seed=step)[0])
+        if step == steps:
+            break
+        g = torch.autograd.grad(f(ps), ps)
+        with torch.no_grad():
+            for p, gi in zip(ps, g):
+                p -= lr * gi
+    return sharp
+
+
+class Workload:
+    def __init__(self, d, w):
+        self.w = w
+        self.f = make_loss(w, d)
+        self.ps = params_from(d, w)
+        self.v = load(d, w['v'], [-1]) if 'v' in w else None
+        self.eigvec = load(d, w['eigvec'], [-1]) if 'eigvec' in w else None
+        self.fns = {}
+
+    def measure_fn(self, m):
+        f, ps, v, w = self.f, self.ps, self.v, self.w
+        if m == 'forward':
+            def fn():
+                with torch.no_grad():
+                    f(ps)
+        elif m == 'gradient':
+            def fn():
+                torch.autograd.grad(f(ps), ps)
+        elif m in ('hvp', 'hvp_cold'):
+            def fn():
                 g = torch.autograd.grad(f(ps), ps, create_graph=True)
+                torch.autograd.grad(g, ps, grad_outputs=split_like(v, ps))
+        elif m == 'hvp_amortized':
+            g = torch.autograd.grad(f(ps), ps, create_graph=True)
 
-                def fn(g=g):
-                    torch.autograd.grad(g, ps, grad_outputs=split_like(v, ps), retain_graph=True)
-            elif m == 'sharpness':
-                def fn():
-                    power_top(f, ps, 1, w.get('iters', 20))
-            elif m == 'top5':
-                def fn():
-                    power_top(f, ps, 5, w.get('iters', 20))
-            elif m == 'gd_step_sharpness':
-                lr = w['lr']
+            def fn(g=g):
+                torch.autograd.grad(g, ps, grad_outputs=split_like(v, ps), retain_graph=True)
+        elif m == 'sharpness':
+            def fn():
+                power_top(f, ps, 1, w.get('iters', 20))
+        elif m == 'top5':
+            def fn():
+                power_top(f, ps, 5, w.get('iters', 20))
+        elif m == 'gd_step_sharpness':
+            lr = w['lr']
 
-                def fn():
-                    g = torch.autograd.grad(f(ps), ps)
-                    with torch.no_grad():
-                        stepped = [(p - lr * gi).requires_grad_(True) for p, gi in zip(ps, g)]
-                    power_top(f, stepped, 1, w.get('iters', 20))
-            else:
-                raise SystemExit(f'unknown measure {m}')
-            r = timed(fn, w.get(f'runs_{m}', runs))
-            r.update(workload=w['workload'], measure=m)
-            results.append(r)
-            print(f"# torch {w['workload']} {m}: {r['median_ms']:.1f} ms", file=sys.stderr, flush=True)
-        # Numbers the Edgewise side compares against (float32 tolerance).
+            def fn():
+                g = torch.autograd.grad(f(ps), ps)
+                with torch.no_grad():
+                    stepped = [(p - lr * gi).requires_grad_(True) for p, gi in zip(ps, g)]
+                power_top(f, stepped, 1, w.get('iters', 20))
+        elif m == 'eos_run':
+            def fn():
+                eos_run(f, ps, w['lr'], w['steps'], w['every'], w.get('iters', 20))
+        else:
+            raise ValueError(f'unknown measure {m}')
+        return fn
+
+    def time(self, m, runs, warmup=True):
+        if m not in self.fns:
+            self.fns[m] = self.measure_fn(m)
+            if warmup:
+                self.fns[m]()  # warm-up
+            sync()
+        fn = self.fns[m]
+        ts = []
+        for _ in range(runs):
+            sync()
+            t0 = time.perf_counter()
+            fn()
+            sync()
+            ts.append((time.perf_counter() - t0) * 1000)
+        return ts
+
+    def checks(self):
+        """Numbers the Edgewise side compares against (float32 tolerance)."""
+        f, ps, v = self.f, self.ps, self.v
+        out = []
         loss = f(ps)
         g = torch.autograd.grad(loss, ps, create_graph=True)
-        checks.append({'workload': w['workload'], 'quantity': 'loss', 'value': float(loss)})
-        checks.append({'workload': w['workload'], 'quantity': 'grad_norm', 'value': float(flat(g).norm())})
+        out.append({'quantity': 'loss', 'value': float(loss)})
+        out.append({'quantity': 'grad_norm', 'value': float(flat(g).norm())})
         if v is not None:
             hv = flat(torch.autograd.grad(g, ps, grad_outputs=split_like(v, ps), retain_graph=True))
-            checks.append({'workload': w['workload'], 'quantity': 'hvp_norm', 'value': float(hv.norm())})
-        if 'eigvec' in w:
-            u = load(d, w['eigvec'], [-1])
+            out.append({'quantity': 'hvp_norm', 'value': float(hv.norm())})
+        if self.eigvec is not None:
+            u = self.eigvec
             hu = flat(torch.autograd.grad(g, ps, grad_outputs=split_like(u, ps), retain_graph=True))
-            checks.append({'workload': w['workload'], 'quantity': 'rayleigh_top_eigvec', 'value': float(hu @ u / (u @ u))})
-    json.dump({'torch': torch.__version__, 'threads': threads, 'results': results, 'checks': checks}, sys.stdout)
+            out.append({'quantity': 'rayleigh_top_eigvec', 'value': float(hu @ u / (u @ u))})
+        return out
+
+
+def main():
+    global DEVICE
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--threads', type=int, default=os.cpu_count())
+    ap.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    name = 'cpu'
+    if a.device == 'cuda':
+        if not torch.cuda.is_available():
+            print('torch_bench: CUDA requested (--peer cuda) but torch.cuda.is_available() is False '
+                  f'(torch {torch.__version__}, built with CUDA {torch.version.cuda}); no GPU, driver or CUDA build',
+                  file=sys.stderr, flush=True)
+            sys.exit(2)
+        DEVICE = torch.device('cuda')
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        name = torch.cuda.get_device_name(0)
+    print(json.dumps({'torch': torch.__version__, 'threads': a.threads, 'device': name}), flush=True)
+    workloads = {}
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        req = json.loads(line)
+        try:
+            cmd = req['cmd']
+            if cmd == 'quit':
+                break
+            if cmd == 'load':
+                w = req['workload']
+                workloads[w['workload']] = Workload(req['dir'], w)
+                res = {'ok': True}
+            elif cmd == 'time':
+                res = {'ms': workloads[req['workload']].time(req['measure'], int(req.get('runs', 1)), bool(req.get('warmup', True)))}
+            elif cmd == 'checks':
+                res = {'checks': workloads[req['workload']].checks()}
+            elif cmd == 'drop':
+                workloads.pop(req['workload'], None)
+                if DEVICE.type == 'cuda':
+                    torch.cuda.empty_cache()
+                res = {'ok': True}
+            else:
+                res = {'error': f'unknown command {cmd}'}
+        except Exception as e:  # answer, do not die: the bench reports the measure as missing
+            res = {'error': f'{type(e).__name__}: {e}'}
+        print(json.dumps(res), flush=True)
 
 
 if __name__ == '__main__':

@@ -1,15 +1,23 @@
 /**
- * The PyTorch peer: writes workloads (weights, data, directions as raw float32 files plus a
- * spec.json) for bench/peers/torch_bench.py and runs it with Debian's python3-torch, if present.
+ * Peers of `edgewise bench`: PyTorch (bench/peers/torch_bench.py, Debian's python3-torch) and,
+ * on GPUs, JAX (bench/peers/jax_bench.py). Each runs as one warm server process that loads the
+ * workloads (weights, data, directions as raw float32 files) and times one measure on request,
+ * so the bench can alternate Edgewise and the peers measure by measure.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 export const PEER_SCRIPT = fileURLToPath(new URL('../../bench/peers/torch_bench.py', import.meta.url));
+export const JAX_SCRIPT = fileURLToPath(new URL('../../bench/peers/jax_bench.py', import.meta.url));
 /** Debian's interpreter (python3-torch installs for it, not for other pythons on PATH). */
 export const PEER_PYTHON = process.env.EDGEWISE_BENCH_PYTHON ?? '/usr/bin/python3';
+
+export type PeerKind = 'pytorch' | 'jax';
+/** Where the peers run: the CPU, or CUDA (PyTorch with device='cuda'; JAX on its GPU). */
+export type PeerDevice = 'cpu' | 'cuda';
 
 export interface PeerWorkload {
   workload: string;
@@ -24,47 +32,110 @@ export interface PeerWorkload {
   y_shape: number[];
   v?: Float32Array;
   eigvec?: Float32Array;
-  measures: string[];
-  runs?: number;
   iters?: number;
   lr?: number;
-  [key: `runs_${string}`]: number;
+  steps?: number;
+  every?: number;
 }
 
-export interface PeerResult {
-  torch: string;
-  threads: number;
-  results: { workload: string; measure: string; median_ms: number; min_ms: number; max_ms: number }[];
-  checks: { workload: string; quantity: string; value: number }[];
+export interface PeerCheck {
+  quantity: string;
+  value: number;
 }
 
-/** Why the peer cannot run here, or null if it can. */
-export function peerUnavailable(): string | null {
-  const r = spawnSync(PEER_PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+/** Why the peer cannot run here, or null if it can (quick import check; CUDA is checked on start). */
+export function peerUnavailable(kind: PeerKind = 'pytorch'): string | null {
+  const mod = kind === 'pytorch' ? 'torch' : 'jax';
+  const r = spawnSync(PEER_PYTHON, ['-c', `import ${mod}; print(${mod}.__version__)`], { encoding: 'utf8' });
   if (r.error) return `${PEER_PYTHON} not found (${r.error.message})`;
-  if (r.status !== 0) return `PyTorch is not importable by ${PEER_PYTHON}: install it with 'apt-get install python3-torch libopenblas0-pthread'`;
+  if (r.status !== 0) {
+    return kind === 'pytorch'
+      ? `PyTorch is not importable by ${PEER_PYTHON}: install it with 'apt-get install python3-torch libopenblas0-pthread'`
+      : `JAX is not importable by ${PEER_PYTHON}`;
+  }
   return null;
 }
 
 const bytes = (a: Float32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
-/** Writes the workloads into dir and runs the peer; progress lines go to stderr. */
-export function runPeer(dir: string, workloads: PeerWorkload[], threads: number): PeerResult {
+/** Writes a workload's arrays into dir; returns its spec with file names in place of arrays. */
+export function writeWorkload(dir: string, index: number, w: PeerWorkload): Record<string, unknown> {
   mkdirSync(dir, { recursive: true });
-  const spec = workloads.map((w, i) => {
-    const files: Record<string, string> = {};
-    for (const key of ['theta', 'x', 'y', 'v', 'eigvec'] as const) {
-      const arr = w[key];
-      if (!arr) continue;
-      const f = `w${i}_${key}.f32`;
-      writeFileSync(join(dir, f), bytes(arr));
-      files[key] = f;
+  const files: Record<string, string> = {};
+  for (const key of ['theta', 'x', 'y', 'v', 'eigvec'] as const) {
+    const arr = w[key];
+    if (!arr) continue;
+    const f = `w${index}_${key}.f32`;
+    writeFileSync(join(dir, f), bytes(arr));
+    files[key] = f;
+  }
+  const { theta: _t, x: _x, y: _y, v: _v, eigvec: _e, ...rest } = w;
+  return { ...rest, ...files };
+}
+
+/** A warm peer process answering one JSON request per line. */
+export class PeerProcess {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly lines: AsyncIterator<string>;
+  private stderrTail = '';
+  /** The peer's hello: library version, threads, device name. */
+  info: Record<string, unknown> = {};
+
+  private constructor(readonly kind: PeerKind, script: string, threads: number, device: PeerDevice) {
+    this.child = spawn(PEER_PYTHON, [script, '--threads', String(threads), '--device', device], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stderr.on('data', (d: Buffer) => {
+      this.stderrTail = (this.stderrTail + d.toString()).slice(-4000);
+    });
+    this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
+  }
+
+  /** Starts the peer; rejects with the peer's own message if it cannot run (e.g. no CUDA). */
+  static async start(kind: PeerKind, threads: number, device: PeerDevice): Promise<PeerProcess> {
+    const p = new PeerProcess(kind, kind === 'pytorch' ? PEER_SCRIPT : JAX_SCRIPT, threads, device);
+    p.info = (await p.next()) as Record<string, unknown>;
+    return p;
+  }
+
+  private async next(): Promise<unknown> {
+    const r = await this.lines.next();
+    if (r.done) {
+      const code = await new Promise<number | null>((res) => (this.child.exitCode !== null ? res(this.child.exitCode) : this.child.once('exit', res)));
+      throw new Error(`${this.kind} peer exited (code ${code}): ${this.stderrTail.trim().split('\n').slice(-3).join(' | ')}`);
     }
-    const { theta: _t, x: _x, y: _y, v: _v, eigvec: _e, ...rest } = w;
-    return { ...rest, ...files };
-  });
-  writeFileSync(join(dir, 'spec.json'), JSON.stringify({ threads, workloads: spec }));
-  const r = spawnSync(PEER_PYTHON, [PEER_SCRIPT, dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
-  if (r.status !== 0) throw new Error(`PyTorch peer failed (exit ${r.status}): ${r.error?.message ?? ''}`);
-  return JSON.parse(r.stdout) as PeerResult;
+    return JSON.parse(r.value);
+  }
+
+  private async request(req: Record<string, unknown>): Promise<Record<string, unknown>> {
+    this.child.stdin.write(`${JSON.stringify(req)}\n`);
+    const res = (await this.next()) as Record<string, unknown>;
+    if (typeof res.error === 'string') throw new Error(`${this.kind} peer: ${res.error}`);
+    return res;
+  }
+
+  /** Loads a workload written by writeWorkload into dir. */
+  async load(dir: string, spec: Record<string, unknown>): Promise<void> {
+    await this.request({ cmd: 'load', dir, workload: spec });
+  }
+
+  /** Times `runs` calls of one measure (its first request sets it up, and warms it up unless warmup is false); ms. */
+  async time(workload: string, measure: string, runs = 1, warmup = true): Promise<number[]> {
+    return (await this.request({ cmd: 'time', workload, measure, runs, warmup })).ms as number[];
+  }
+
+  /** The peer's values of the agreement checks for a workload. */
+  async checks(workload: string): Promise<PeerCheck[]> {
+    return (await this.request({ cmd: 'checks', workload })).checks as PeerCheck[];
+  }
+
+  /** Frees a workload's memory in the peer. */
+  async drop(workload: string): Promise<void> {
+    await this.request({ cmd: 'drop', workload });
+  }
+
+  async close(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    this.child.stdin.write(`${JSON.stringify({ cmd: 'quit' })}\n`);
+    this.child.stdin.end();
+    await new Promise((res) => this.child.once('exit', res));
+  }
 }

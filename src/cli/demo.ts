@@ -10,11 +10,11 @@ import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { resolveConfig, type Config } from '../experiments/config.ts';
 import { trainRun } from '../experiments/runner.ts';
-import { RunStore } from '../experiments/runStore.ts';
-import { writeJsonAtomic } from '../experiments/atomicWrite.ts';
+import { RunStore, writeSweepManifest } from '../experiments/runStore.ts';
 import { createProgress } from './progress.ts';
 import { summaryLine } from './train.ts';
 import { UsageError } from './util.ts';
+import { formatLr } from '../util/format.ts';
 
 /** The demo's base config: fc-tanh [200, 200], MSE, 1000 standardized MNIST digits, GD. */
 export function demoConfig(steps: number, lr: number): Config {
@@ -42,12 +42,12 @@ export async function commandDemo(o: { out: string; steps: string }): Promise<vo
   rmSync(probe, { recursive: true, force: true });
   const lambda0 = s0.final.sharpness;
   if (typeof lambda0 !== 'number' || !(lambda0 > 0)) throw new Error('could not measure the initial sharpness');
-  process.stderr.write(`λ0 = ${lambda0.toPrecision(4)}: the classical threshold is η = 2/λ0 = ${(2 / lambda0).toPrecision(3)}\n`);
+  process.stderr.write(`λ0 = ${lambda0.toPrecision(4)}: the classical threshold is η = 2/λ0 = ${formatLr(2 / lambda0)}\n`);
   const runs = [
     { name: 'below-threshold', lr: 1 / lambda0 },
     { name: 'beyond-threshold', lr: 3 / lambda0 },
   ];
-  writeJsonAtomic(join(out, 'sweep.json'), {
+  writeSweepManifest(out, {
     name: 'demo',
     description: `GD at η = 1/λ0 and 3/λ0 (λ0 = ${lambda0.toPrecision(4)})`,
     grid: { 'optimizer.lr': runs.map((r) => r.lr) },
@@ -60,7 +60,7 @@ export async function commandDemo(o: { out: string; steps: string }): Promise<vo
       continue;
     }
     rmSync(dir, { recursive: true, force: true });
-    process.stderr.write(`\n${r.name}: GD with η = ${r.lr.toPrecision(3)} (2/η = ${(2 / r.lr).toPrecision(3)})\n`);
+    process.stderr.write(`\n${r.name}: GD with η = ${formatLr(r.lr)} (2/η = ${(2 / r.lr).toPrecision(3)})\n`);
     const progress = createProgress(process.stderr, r.name);
     const summary = await trainRun(demoConfig(steps, r.lr), {
       dir,

@@ -95,7 +95,9 @@ Several workers (e.g. a Kubernetes Indexed Job or a Slurm array, see deploy/) ca
     .option('--quick', 'the reduced version (smaller subset, fewer steps)')
     .option('--out <dir>', 'output directory (default: runs/<name>[-quick])')
     .option('--parallel <n>', 'runs at once (default: cores)')
-    .action(async (name: string, o: { quick?: boolean; out?: string; parallel?: string }) => {
+    .option('--status', 'print the state of the study\'s runs in the output directory (as edgewise sweep --status) and exit')
+    .option('--shard <i/n>', 'grid studies: run only shard I of N (0-based) into the shared --out; the last worker to finish evaluates')
+    .action(async (name: string, o: { quick?: boolean; out?: string; parallel?: string; status?: boolean; shard?: string }) => {
       await commandReproduce(name, o);
     });
 
@@ -132,6 +134,7 @@ Several workers (e.g. a Kubernetes Indexed Job or a Slurm array, see deploy/) ca
     .option('--stop-loss <x>', 'target train loss')
     .option('--stop-acc <x>', 'target train accuracy')
     .option('--stop-at-target', 'stop each trial at its target (faster)')
+    .option('--full-grid', 'try every grid point down to --lo, also below a stable one (fitting speed of smaller η)')
     .option('--early-curvature <steps>', 'also track λ1·η densely over the first steps at each max stable η')
     .option('--quiet', 'no per-trial lines')
     .action(async (config: string | undefined, o: Record<string, unknown>) => {
@@ -143,7 +146,8 @@ Several workers (e.g. a Kubernetes Indexed Job or a Slurm array, see deploy/) ca
     .option('--quick', 'fewer runs, smaller scaling grid')
     .option('--no-peer', 'skip the PyTorch peer')
     .addOption(new Option('--threads <n>', 'onnxruntime threads (default: cores)'))
-    .action(async (o: { quick?: boolean; peer: boolean; threads?: string }) => {
+    .addOption(new Option('--backend <name>', 'backend of the Edgewise side').choices(['ort', 'webgpu']).default('ort'))
+    .action(async (o: { quick?: boolean; peer: boolean; threads?: string; backend: 'ort' | 'webgpu' }) => {
       await commandBench(o);
     });
 

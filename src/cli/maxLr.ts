@@ -1,6 +1,7 @@
 /**
- * `edgewise max-lr CONFIG [--variants …]`: the largest learning rate that still trains, for the
- * config and for each remedy applied on top of it (src/experiments/maxLr.ts has the definitions).
+ * `edgewise max-lr CONFIG [--variants …]`: the largest learning rate that does not diverge, and the
+ * largest that reaches the target, for the config and for each remedy applied on top of it (one
+ * cell each of the max-lr experiment, src/experiments/maxLr.ts, which has the definitions).
  * Each trial is a run directory OUT/<variant>_lr-<η>_seed-<s>; OUT/sweep.json lists them so that
  * `edgewise report OUT` shows them, and OUT/max-lr.json holds every search's result.
  */
@@ -10,10 +11,9 @@ import { loadConfig } from '../experiments/loadConfig.ts';
 import { resolveConfig, type Config } from '../experiments/config.ts';
 import { runInChild } from '../experiments/childRun.ts';
 import { readMetrics } from '../experiments/metrics.ts';
-import { writeJsonAtomic } from '../experiments/atomicWrite.ts';
 import {
-  applyVariant, configTrial, earlyCurvature, earlyCurvatureConfig, finalTestMetrics, findMaxStableLr, MaxLrError,
-  type MaxLrResult, type SeedRule, type Trial,
+  applyVariant, earlyCurvature, earlyCurvatureConfig, finalTestMetrics, resolveMaxLrSettings, runMaxLrExperiment, RunManifest, writeMaxLrFile,
+  type MaxLrCell, type MaxLrResult, type MaxLrSummary, type SeedRule,
 } from '../experiments/maxLr.ts';
 import { UsageError } from './util.ts';
 
@@ -37,6 +37,8 @@ export interface MaxLrCliOptions {
    * differently). Default false.
    */
   stopAtTarget?: boolean;
+  /** Try every grid point down to --lo (the fitting speed of smaller η too). Default false. */
+  fullGrid?: boolean;
   /** Also run one run per variant at its max stable η with λ1 every 2 steps for this many steps. */
   earlyCurvature?: string;
   quiet?: boolean;
@@ -47,6 +49,8 @@ export interface VariantOutcome {
   variant: string;
   error: string | null;
   result: MaxLrResult | null;
+  /** η_max (by divergence), the largest η at the target, per-lr outcomes and steps to the target. */
+  summary: MaxLrSummary | null;
   testAcc: number | null;
   /** max over the early window of λ1/threshold at the max stable η (with --early-curvature). */
   earlyMaxRatio: number | null;
@@ -62,22 +66,38 @@ function num(v: string | undefined, name: string, fallback: number, check: (x: n
 
 const g = (v: number | null | undefined) => (typeof v === 'number' ? String(Number(v.toPrecision(4))) : '—');
 
-/** The table printed at the end: variant | max stable η | bracket | test acc at that η | trials (| early λ1/threshold). */
+/** The table printed at the end: variant | max stable η | bracket | largest η at the target (steps) | test acc at η_max | trials (| early λ1/threshold). */
 export function maxLrTableText(rows: readonly VariantOutcome[], early: boolean): string {
-  const head = ['variant', 'max stable η', 'bracket', 'test acc at that η', 'trials', ...(early ? ['max early λ1/threshold'] : [])];
-  const body = rows.map((r) => r.error !== null
-    ? [r.variant, 'n/a', r.error, '', '', ...(early ? [''] : [])]
-    : [
+  const head = ['variant', 'max stable η', 'bracket', 'largest η at target (steps)', 'test acc at that η', 'trials', ...(early ? ['max early λ1/threshold'] : [])];
+  const body = rows.map((r) => {
+    if (r.error !== null) return [r.variant, 'n/a', r.error, '', '', '', ...(early ? [''] : [])];
+    const res = r.result!;
+    const fit = r.summary?.maxTrainedLr ?? null;
+    const steps = fit === null ? null : (r.summary!.lrs.find((l) => l.lr === fit)?.stepsToTarget ?? null);
+    return [
       r.variant,
-      g(r.result!.maxStableLr),
-      `[${g(r.result!.bracket[0])}, ${g(r.result!.bracket[1])}]${r.result!.note ? ` (${r.result!.note})` : ''}`,
+      g(res.maxStableLr),
+      `[${g(res.bracket[0])}, ${g(res.bracket[1])}]${res.note ? ` (${res.note})` : ''}`,
+      fit === null ? '—' : `${g(fit)} (${g(steps)})`,
       r.testAcc === null ? '—' : `${(100 * r.testAcc).toFixed(1)}%`,
-      String(r.result!.trials.length),
+      String(res.trials.length),
       ...(early ? [g(r.earlyMaxRatio)] : []),
-    ]);
+    ];
+  });
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ').trimEnd();
   return [line(head), widths.map((w) => '-'.repeat(w)).join('-|-'), ...body.map(line)].join('\n');
+}
+
+/** Mean test accuracy at their last step of the stable seeds at η (null when none was measured). */
+export async function testAccAt(result: MaxLrResult, lr: number | null): Promise<number | null> {
+  if (lr === null) return null;
+  const accs: number[] = [];
+  for (const t of result.trials.filter((t) => t.lr === lr && t.stable && t.dir !== undefined)) {
+    const m = await finalTestMetrics(t.dir!);
+    if (m.test_acc !== null) accs.push(m.test_acc);
+  }
+  return accs.length > 0 ? accs.reduce((a, b) => a + b, 0) / accs.length : null;
 }
 
 /** Runs the searches; prints progress on stderr and the table on stdout; returns the outcomes. */
@@ -98,76 +118,54 @@ export async function commandMaxLr(configFile: string | undefined, o: MaxLrCliOp
   const earlySteps = o.earlyCurvature === undefined ? 0 : num(o.earlyCurvature, '--early-curvature', 200, (x) => Number.isInteger(x) && x >= 1, 'an integer >= 1');
   const name = configFile ? basename(configFile, extname(configFile)) : 'max-lr';
   const out = o.out ?? join('runs', `max-lr-${name}-${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}`);
-  const threads = Math.max(1, Math.floor(os.availableParallelism() / parallel));
   const log = (l: string) => {
     if (!o.quiet) process.stderr.write(`${l}\n`);
   };
-  if (stopLoss === null && stopAcc === null) log('max-lr: no target (train.stop_train_loss / --stop-loss, train.stop_train_acc / --stop-acc): stable = no divergence over train.steps and a falling train loss');
+  if (stopLoss === null && stopAcc === null) log('max-lr: no target (train.stop_train_loss / --stop-loss, train.stop_train_acc / --stop-acc): trained = a final train loss below the initial one');
 
-  const manifest: Array<{ index: number; name: string; params: Record<string, unknown> }> = [];
-  const record = (run: string, params: Record<string, unknown>) => {
-    manifest.push({ index: manifest.length, name: run, params });
-    writeJsonAtomic(join(out, 'sweep.json'), {
-      name, grid: { variant: [...new Set(manifest.map((m) => m.params.variant))], kind: [...new Set(manifest.map((m) => m.params.kind))], 'optimizer.lr': [...new Set(manifest.map((m) => m.params['optimizer.lr']))] },
-      runs: manifest,
-    });
-  };
-  const outcomes: VariantOutcome[] = [];
-  for (const variant of variants) {
-    let config: Config;
+  const settings = resolveMaxLrSettings({
+    lo, hi, grid_factor: gridFactor, bisect_steps: bisectSteps, seeds, rule, stop_train_loss: stopLoss, stop_train_acc: stopAcc, full_budget: !o.stopAtTarget,
+    full_grid: o.fullGrid === true,
+  });
+  const cells: MaxLrCell[] = variants.map((variant) => {
     try {
-      config = applyVariant(base, variant);
+      return { name: variant, params: { variant }, config: applyVariant(base, variant), error: null, settings };
     } catch (e) {
       const msg = (e as Error).message;
       if (/^unknown variant/.test(msg)) throw new UsageError(msg);
-      outcomes.push({ variant, error: msg, result: null, testAcc: null, earlyMaxRatio: null, earlyLambda0: null });
-      log(`${variant}: skipped (${msg})`);
+      return { name: variant, params: { variant }, config: null, error: msg, settings };
+    }
+  });
+  const manifest = new RunManifest(out, name, ['variant', 'kind', 'optimizer.lr']);
+  const meta = { config: configFile ?? null, variants, seeds, rule, lo, hi, grid_factor: gridFactor, bisect_steps: bisectSteps, full_budget: !o.stopAtTarget, target: { stop_train_loss: stopLoss, stop_train_acc: stopAcc } };
+  const results = await runMaxLrExperiment({ out, name, cells, parallel, manifest, log, meta });
+  const outcomes: VariantOutcome[] = [];
+  for (const r of results) {
+    const variant = r.cell;
+    if (r.result === null) {
+      outcomes.push({ variant, error: r.error, result: null, summary: null, testAcc: null, earlyMaxRatio: null, earlyLambda0: null });
       continue;
     }
-    const trialName = (x: number, s: number) => `${variant}_lr-${x}_seed-${s}`;
-    const inner = configTrial(config, out, { threads, stopTrainLoss: stopLoss, stopTrainAcc: stopAcc, fullBudget: !o.stopAtTarget, name: trialName });
-    const trial: Trial = async (x, s) => {
-      record(trialName(x, s), { variant, kind: 'trial', 'optimizer.lr': x, 'train.seed': s });
-      return inner(x, s);
-    };
-    let result: MaxLrResult;
-    try {
-      result = await findMaxStableLr({
-        trial, lo, hi, gridFactor, bisectSteps, seeds, rule, parallel,
-        onTrial: (t) => log(`${variant}: η ${t.lr} seed ${t.seed}: ${t.stable ? 'stable' : 'unstable'} (${t.reason})`),
-      });
-    } catch (e) {
-      if (e instanceof MaxLrError) throw new Error(`${variant}: ${e.message}`);
-      throw e;
-    }
-    let testAcc: number | null = null;
-    if (result.maxStableLr !== null) {
-      const accs: number[] = [];
-      for (const t of result.trials.filter((t) => t.lr === result.maxStableLr && t.stable)) {
-        const m = await finalTestMetrics(t.dir!);
-        if (m.test_acc !== null) accs.push(m.test_acc);
-      }
-      testAcc = accs.length > 0 ? accs.reduce((a, b) => a + b, 0) / accs.length : null;
-    }
+    const testAcc = await testAccAt(r.result, r.result.maxStableLr);
     let earlyMaxRatio: number | null = null;
     let earlyLambda0: number | null = null;
-    if (earlySteps > 0 && result.maxStableLr !== null) {
+    const config = cells.find((c) => c.name === variant)!.config!;
+    if (earlySteps > 0 && r.result.maxStableLr !== null) {
       const c = earlyCurvatureConfig(config, { earlyEvery: 2, earlySteps, every: 20 });
-      c.optimizer.lr = result.maxStableLr;
+      c.optimizer.lr = r.result.maxStableLr;
       c.train.seed = 0;
       const cc = resolveConfig(c);
       const run = `${variant}_curve`;
-      record(run, { variant, kind: 'curve', 'optimizer.lr': result.maxStableLr, 'train.seed': 0 });
+      manifest.record(run, { variant, kind: 'curve', 'optimizer.lr': r.result.maxStableLr, 'train.seed': 0 });
       await runInChild(cc, join(out, run), { threads: os.availableParallelism() });
       const e = earlyCurvature(readMetrics(join(out, run, 'metrics.jsonl')).rows, cc, earlySteps);
       earlyMaxRatio = e.length > 0 ? Math.max(...e.map((p) => p.ratio)) : null;
       earlyLambda0 = e.find((p) => p.step === 0)?.value ?? null;
     }
-    outcomes.push({ variant, error: null, result, testAcc, earlyMaxRatio, earlyLambda0 });
-    log(`${variant}: max stable η ${g(result.maxStableLr)} in [${g(result.bracket[0])}, ${g(result.bracket[1])}]${result.note ? ` — ${result.note}` : ''}`);
-    writeJsonAtomic(join(out, 'max-lr.json'), { config: configFile ?? null, variants, seeds, rule, lo, hi, grid_factor: gridFactor, bisect_steps: bisectSteps, full_budget: !o.stopAtTarget, target: { stop_train_loss: stopLoss, stop_train_acc: stopAcc }, outcomes });
+    outcomes.push({ variant, error: null, result: r.result, summary: r.summary, testAcc, earlyMaxRatio, earlyLambda0 });
   }
-  writeJsonAtomic(join(out, 'max-lr.json'), { config: configFile ?? null, variants, seeds, rule, lo, hi, grid_factor: gridFactor, bisect_steps: bisectSteps, full_budget: !o.stopAtTarget, target: { stop_train_loss: stopLoss, stop_train_acc: stopAcc }, outcomes });
-  process.stdout.write(`${maxLrTableText(outcomes, earlySteps > 0)}\n${out}: max-lr.json, ${manifest.length} runs (edgewise report ${out})\n`);
+  // max-lr.json again, now with the test accuracies and the early-curvature runs.
+  writeMaxLrFile(out, results, { ...meta, outcomes: outcomes.map((x) => ({ variant: x.variant, test_acc: x.testAcc, early_max_ratio: x.earlyMaxRatio, early_lambda0: x.earlyLambda0 })) });
+  process.stdout.write(`${maxLrTableText(outcomes, earlySteps > 0)}\n${out}: max-lr.json, ${manifest.size} runs (edgewise report ${out})\n`);
   return outcomes;
 }

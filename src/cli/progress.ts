@@ -29,31 +29,35 @@ function describe(row: MetricRow): string {
   return parts.join('  ');
 }
 
+/** Plain progress lines (about 20 per run) given to `write`; `label` prefixes them (e.g. a sweep's run name). */
+export function createLineProgress(write: (text: string) => void, label = ''): Progress {
+  const prefix = label ? `[${label}] ` : '';
+  let lastPrinted = -Infinity;
+  let total = 0;
+  return {
+    start(t, s) {
+      total = t;
+      write(`${prefix}training ${t} steps${s > 0 ? ` (resuming at ${s})` : ''}\n`);
+    },
+    row(row) {
+      const step = row.step as number;
+      // About 20 lines per run, plus every curvature measurement in the first ones.
+      if (step - lastPrinted >= Math.max(1, Math.floor(total / 20)) || step === total) {
+        write(`${prefix}step ${step}/${total}  ${describe(row)}\n`);
+        lastPrinted = step;
+      }
+    },
+    message(text) {
+      write(`${prefix}${text}\n`);
+    },
+    stop() {},
+  };
+}
+
 /** A progress reporter writing to `stream` (a bar if it is a TTY). `label` prefixes plain lines. */
 export function createProgress(stream: NodeJS.WriteStream = process.stderr, label = ''): Progress {
   const prefix = label ? `[${label}] ` : '';
-  if (!stream.isTTY) {
-    let lastPrinted = -Infinity;
-    let total = 0;
-    return {
-      start(t, s) {
-        total = t;
-        stream.write(`${prefix}training ${t} steps${s > 0 ? ` (resuming at ${s})` : ''}\n`);
-      },
-      row(row) {
-        const step = row.step as number;
-        // About 20 lines per run, plus every curvature measurement in the first ones.
-        if (step - lastPrinted >= Math.max(1, Math.floor(total / 20)) || step === total) {
-          stream.write(`${prefix}step ${step}/${total}  ${describe(row)}\n`);
-          lastPrinted = step;
-        }
-      },
-      message(text) {
-        stream.write(`${prefix}${text}\n`);
-      },
-      stop() {},
-    };
-  }
+  if (!stream.isTTY) return createLineProgress((text) => stream.write(text), label);
   const bar = new cliProgress.SingleBar({
     stream,
     format: `${prefix}{bar} {value}/{total} steps | {info} | {eta_formatted} left`,

@@ -5,6 +5,7 @@ import { runSweep, shardFromEnv, sweepExitCode, cpuBudget } from '../experiments
 import { sweepStatus, formatSweepStatus } from '../experiments/sweepStatus.ts';
 import { parseShard } from '../experiments/sweep.ts';
 import { runInChild } from '../experiments/childRun.ts';
+import { createLineProgress } from './progress.ts';
 import { UsageError, mustExist } from './util.ts';
 
 export interface SweepOptions {
@@ -46,9 +47,12 @@ export async function commandSweep(file: string, o: SweepOptions): Promise<void>
       signal: controller.signal,
       log: (l) => process.stderr.write(`${l}\n`),
       runOne: async (run, runDir, signal) => {
+        // Parallel runs share stderr: plain prefixed lines, never a live bar.
+        const progress = createLineProgress((text) => process.stderr.write(text), run.name);
         await runInChild(run.config, runDir, {
           threads,
           signal,
+          events: { onStart: (i) => progress.start(i.steps, i.startStep), onRow: (r) => progress.row(r), onMessage: (m) => progress.message(m) },
           onLine: (l) => process.stderr.write(`[${run.name}] ${l}\n`),
         });
       },

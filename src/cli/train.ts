@@ -1,8 +1,7 @@
 /** `edgewise train`: one run from a config into a run directory, with progress output. */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { loadConfig } from '../experiments/loadConfig.ts';
-import { RunStore, type RunSummary } from '../experiments/runStore.ts';
+import { RunStore, runFilePath, type RunSummary } from '../experiments/runStore.ts';
 import { trainRun } from '../experiments/runner.ts';
 import { createProgress } from './progress.ts';
 import { UsageError, defaultRunDir } from './util.ts';
@@ -24,7 +23,7 @@ export async function commandTrain(configFile: string | undefined, o: { set: str
     if (!o.out) throw new UsageError('--resume needs --out DIR, the run directory to continue');
     if (configFile !== undefined || o.set.length > 0) throw new UsageError('--resume continues a run with its saved config.json; do not pass a config or --set');
     dir = o.out;
-    const cfgPath = join(dir, 'config.json');
+    const cfgPath = runFilePath(dir, 'config');
     if (!existsSync(cfgPath)) throw new UsageError(`'${dir}' holds no run to resume (no config.json)`);
     const status = new RunStore(dir).status();
     if (status === 'completed' || status === 'diverged') {
@@ -35,7 +34,7 @@ export async function commandTrain(configFile: string | undefined, o: { set: str
   } else {
     config = loadConfig(configFile, o.set);
     dir = o.out ?? defaultRunDir(configFile);
-    if (existsSync(join(dir, 'metrics.jsonl'))) {
+    if (existsSync(runFilePath(dir, 'metrics'))) {
       throw new UsageError(`'${dir}' already holds a run; use --resume to continue it, or another --out`);
     }
   }

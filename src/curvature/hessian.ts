@@ -1,7 +1,8 @@
 /**
  * The Hessian of a training loss as a LinearOperator: exact HVPs (forward-over-reverse) from
- * the engine, over the full dataset in chunks with exact weighting. Vectors cross the boundary
- * in float64 (Lanczos' precision); the engine computes in its own dtype (float32 on ort).
+ * the engine, over the full dataset in chunks with exact weighting. The engine computes in its
+ * own dtype (float32 on ort, float64 on the reference backend); float32 operators also offer
+ * matvec32, so solvers keep their vectors in float32 and no conversion happens per product.
  */
 import type { LinearOperator } from './operator.ts';
 import type { DatasetObjective } from '../train/datasetObjective.ts';
@@ -12,21 +13,36 @@ export interface HessianOperator extends LinearOperator {
   readonly calls: number;
 }
 
-/** H = ∇²L(θ) over the objective's dataset, prepared at θ. */
+/** H = ∇²L(θ) over the objective's dataset, prepared at θ (length-dim vectors). */
 export async function hessianOperator(objective: DatasetObjective, theta: FloatArray): Promise<HessianOperator> {
   const at = await objective.hvpAt(theta);
   const f32 = theta instanceof Float32Array;
+  const dim = theta.length;
   let calls = 0;
+  const check = (v: FloatArray): void => {
+    if (v.length !== dim) throw new Error(`Hessian matvec: expected a vector of length ${dim}, got ${v.length}`);
+  };
   const op: HessianOperator = {
-    dim: theta.length,
+    dim,
     get calls() {
       return calls;
     },
     async matvec(v: Float64Array): Promise<Float64Array> {
+      check(v);
       calls++;
-      const hv = await at.hvp(f32 ? Float32Array.from(v) : v);
-      return hv instanceof Float64Array ? hv : Float64Array.from(hv);
+      // new TypedArray(typedArray) converts natively (TypedArray.from would iterate in JS).
+      const hv = await at.hvp(f32 ? new Float32Array(v) : v);
+      return hv instanceof Float64Array ? hv : new Float64Array(hv);
     },
+    ...(f32
+      ? {
+          async matvec32(v: Float32Array): Promise<Float32Array> {
+            check(v);
+            calls++;
+            return (await at.hvp(v)) as Float32Array;
+          },
+        }
+      : {}),
   };
   return op;
 }

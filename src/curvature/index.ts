@@ -1,4 +1,13 @@
-/** Public API of the curvature layer: operators, eigensolvers, trace and density estimators. */
+/**
+ * The curvature layer: linear operators (the Hessian of a training loss among them),
+ * eigensolvers (Lanczos, power iteration, dense), trace and spectral-density estimators, and
+ * eigenvector rotation measures. `hessian(model, loss, data, params)` is the PyHessian-style
+ * entry; `topEigenpairs`, `trace` and `density` answer the usual questions of any operator.
+ */
+export { type HessianOperator, hessianOperator } from './hessian.ts';
+export { type ModelHessian, type ModelHessianOptions, hessian } from './modelHessian.ts';
+export { type SpectralDensity, topEigenpairs, trace, density } from './shortcuts.ts';
+export { type CurvatureMeasurement, type MeasureOptions, measureCurvature } from './measure.ts';
 export {
   type LinearOperator,
   applyBlock,
@@ -10,6 +19,7 @@ export {
   preconditionedOperator,
   restrictedOperator,
   materialize,
+  type Precision,
 } from './operator.ts';
 export { type DenseEigen, symmetricEigen } from './denseEigen.ts';
 export { type TridiagonalEigen, tridiagonalEigen } from './tridiagonalEigen.ts';
@@ -45,4 +55,4 @@ export {
   moments,
 } from './density.ts';
 export { eigenvectorCosine, subspaceOverlap } from './rotation.ts';
-export { dot, norm, axpy, orthonormalize, rademacherArray } from './vec.ts';
+export { dot, norm, axpy, orthonormalize, rademacherArray, type Vec } from './vec.ts';

@@ -4,8 +4,8 @@
  * Lanczos quadrature (density.ts).
  */
 import { normalArray, type Rng } from '../util/random.ts';
-import type { LinearOperator } from './operator.ts';
-import { axpy, dot, norm, orthogonalizeAgainst, scaleInPlace } from './vec.ts';
+import { workingProduct, type LinearOperator, type Precision } from './operator.ts';
+import { dot, norm, orthogonalizeAgainst, reorthogonalize, scaleInPlace, type Vec } from './vec.ts';
 
 /** β below this × (running estimate of ‖T‖) counts as an invariant subspace (breakdown). */
 export const BREAKDOWN_RTOL = 1e-12;
@@ -43,19 +43,51 @@ export interface KrylovOptions {
   readonly onBreakdown: 'restart' | 'stop';
   /** Called after each step; returning true ends the recurrence early. */
   readonly stopWhen?: (state: KrylovState) => boolean;
+  /**
+   * 'auto' (default): the basis is float32 when the operator offers matvec32 (its products are
+   * float32 anyway; sums are still float64, orthogonality holds to float32 rounding);
+   * 'float64' forces float64 vectors.
+   */
+  readonly precision?: Precision;
 }
 
 export interface KrylovResult extends KrylovState {
-  /** The orthonormal Lanczos vectors q_0..q_{m−1}, each length dim. */
-  readonly basis: Float64Array[];
+  /** The orthonormal Lanczos vectors q_0..q_{m−1}, each length dim (float32 when the operator's products are). */
+  readonly basis: Vec[];
   /** Steps done (= m = alpha.length = matvecs). */
   readonly steps: number;
 }
 
 /**
+ * w ← w − a·q − b·p (the three-term recurrence), in one sweep; returns ‖w‖² afterwards.
+ * p is ignored when b = 0.
+ */
+function threeTerm(w: Vec, a: number, q: Vec, b: number, p: Vec | undefined): number {
+  const n = w.length;
+  let ss = 0;
+  if (b !== 0 && p) {
+    for (let i = 0; i < n; i++) {
+      w[i] = w[i] - a * q[i] - b * p[i];
+      const x = w[i];
+      ss += x * x;
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      w[i] = w[i] - a * q[i];
+      const x = w[i];
+      ss += x * x;
+    }
+  }
+  return ss;
+}
+
+/**
  * Runs up to `steps` Lanczos steps from `start` (any nonzero vector; normalized internally).
- * Each step is one matvec plus classical Gram–Schmidt against the whole basis, twice.
- * Memory: one dim-length Float64Array per step.
+ * Each step is one matvec, the three-term recurrence, and full reorthogonalization: a blocked
+ * classical Gram–Schmidt sweep against the whole basis, repeated when it cancels much (DGKS),
+ * so with the recurrence as the first pass every vector is orthogonalized at least twice.
+ * Vectors from the operator become basis vectors in place (no copies, no conversions).
+ * Memory: one dim-length vector per step.
  */
 export async function lanczosTridiagonalize(
   op: LinearOperator,
@@ -66,12 +98,13 @@ export async function lanczosTridiagonalize(
   if (start.length !== n) throw new Error(`Lanczos start vector has length ${start.length}, operator dim is ${n}`);
   const steps = Math.min(Math.floor(options.steps), n);
   if (!(steps >= 1)) throw new Error(`Lanczos needs at least one step, got ${options.steps}`);
-  const q0 = Float64Array.from(start);
+  const prod = workingProduct(op, options.precision);
+  const q0 = prod.vector(start);
   const n0 = norm(q0);
   if (!(n0 > 0) || !Number.isFinite(n0)) throw new Error('Lanczos start vector must be finite and nonzero');
   scaleInPlace(q0, 1 / n0);
 
-  const basis: Float64Array[] = [q0];
+  const basis: Vec[] = [q0];
   const alpha: number[] = [];
   const beta: number[] = [];
   const breaks: Coupling[] = [];
@@ -81,18 +114,15 @@ export async function lanczosTridiagonalize(
 
   for (let j = 0; j < steps; j++) {
     const q = basis[j];
-    const w = await op.matvec(q);
-    if (w.length !== n) throw new Error(`operator returned length ${w.length}, expected ${n}`);
+    const w = await prod.apply(q);
     let a = dot(q, w);
-    axpy(w, -a, q);
     const bPrev = j > 0 ? beta[j - 1] : 0;
-    if (bPrev !== 0) axpy(w, -bPrev, basis[j - 1]);
+    const n1 = Math.sqrt(threeTerm(w, a, q, bPrev, j > 0 ? basis[j - 1] : undefined));
     // Full reorthogonalization; the correction along q_j refines α.
     coeffs.fill(0, 0, j + 1);
-    orthogonalizeAgainst(w, basis, j + 1, coeffs);
+    const b = reorthogonalize(w, basis, j + 1, coeffs, n1);
     a += coeffs[j];
     alpha.push(a);
-    const b = norm(w);
     if (!Number.isFinite(b) || !Number.isFinite(a)) throw new Error(`Lanczos: non-finite value at step ${j} (operator returned NaN/Inf?)`);
     normEst = Math.max(normEst, Math.abs(a) + bPrev + b);
     const breakdown = b <= BREAKDOWN_RTOL * normEst;
@@ -108,9 +138,9 @@ export async function lanczosTridiagonalize(
     if (options.onBreakdown === 'stop') break;
     // Invariant subspace: continue in a random direction orthogonal to it. A and the basis span
     // are invariant, so T stays tridiagonal with a zero coupling here.
-    let next: Float64Array | null = null;
+    let next: Vec | null = null;
     for (let attempt = 0; attempt < 5 && next === null; attempt++) {
-      const r = normalArray(options.rng, n);
+      const r = prod.vector(normalArray(options.rng, n));
       const r0 = norm(r);
       orthogonalizeAgainst(r, basis, basis.length);
       const r1 = norm(r);

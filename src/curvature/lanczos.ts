@@ -5,9 +5,9 @@
 import { createRng, normalArray } from '../util/random.ts';
 import { eigenResiduals, freezeEigenResult, isConverged, type EigenResult } from './eigenResult.ts';
 import { lanczosTridiagonalize, type Coupling, type KrylovState } from './krylov.ts';
-import type { LinearOperator } from './operator.ts';
+import type { LinearOperator, Precision } from './operator.ts';
 import { tridiagonalEigen } from './tridiagonalEigen.ts';
-import { axpy, fixSign, norm, scaleInPlace } from './vec.ts';
+import { combination, fixSign, norm, scaleInPlace } from './vec.ts';
 
 /** Which end of the spectrum to report. */
 export type Which = 'largest' | 'largest-magnitude' | 'smallest';
@@ -38,6 +38,12 @@ export interface LanczosOptions {
   readonly exactResiduals?: boolean;
   /** Stop before `iterations` once the k wanted Ritz pairs meet tol by the Lanczos bound (default true). */
   readonly earlyStop?: boolean;
+  /**
+   * Vector precision: 'auto' (default) keeps the Lanczos vectors in float32 when the operator
+   * offers matvec32 (a float32 HVP: its own rounding dominates); 'float64' forces float64.
+   * Eigenvectors are returned in float64 either way.
+   */
+  readonly precision?: Precision;
 }
 
 /** Indices into ascending `values` of the k wanted Ritz values, in reporting order. */
@@ -94,7 +100,7 @@ export async function lanczos(op: LinearOperator, options: LanczosOptions = {}):
       }
     : undefined;
 
-  const kr = await lanczosTridiagonalize(op, start, { steps: iterations, rng, onBreakdown: 'restart', stopWhen });
+  const kr = await lanczosTridiagonalize(op, start, { steps: iterations, rng, onBreakdown: 'restart', stopWhen, precision: options.precision });
   const m = kr.steps;
   const { values, components } = tridiagonalEigen(kr.alpha, kr.beta);
   const rowOf = new Map(Array.from({ length: m }, (_, r) => [r, r]));
@@ -104,8 +110,7 @@ export async function lanczos(op: LinearOperator, options: LanczosOptions = {}):
   const eigenvectors: Float64Array[] = [];
   let residuals: number[] = [];
   for (const i of chosen) {
-    const x = new Float64Array(n);
-    for (let r = 0; r < m; r++) axpy(x, components[r][i], kr.basis[r]);
+    const x = combination(kr.basis, m, Array.from({ length: m }, (_, r) => components[r][i]), new Float64Array(n));
     scaleInPlace(x, 1 / norm(x));
     fixSign(x);
     eigenvalues.push(values[i]);

@@ -9,7 +9,7 @@ import type { FloatArray } from '../engine/params.ts';
 import { hessianOperator } from './hessian.ts';
 import { lanczos } from './lanczos.ts';
 import { preconditionedOperator, type LinearOperator } from './operator.ts';
-import { eigenvectorCosine, subspaceOverlap } from './rotation.ts';
+import { eigenvectorCosine, subspaceCosine, subspaceOverlap } from './rotation.ts';
 import { hutchinson } from './trace.ts';
 import { slq, spectralDensity } from './density.ts';
 
@@ -46,6 +46,8 @@ export interface CurvatureMeasurement {
   eigvec_cos: number | null;
   /** Mean squared cosine of the principal angles between the top-k eigenspaces. */
   subspace_overlap: number | null;
+  /** |cos| between this top eigenvector and the previous top-k eigenspace (robust to λ1/λ2 exchanges); null without a previous one. */
+  eigvec_subspace_cos: number | null;
   precond_sharpness?: number;
   precond_converged?: boolean;
   lambda_min?: number;
@@ -68,12 +70,14 @@ export async function measureCurvature(objective: DatasetObjective, theta: Float
     eigvecs: top.eigenvectors.slice(),
     eigvec_cos: null,
     subspace_overlap: null,
+    eigvec_subspace_cos: null,
     hvps: 0,
   };
   if (o.previous && o.previous.length > 0) {
     m.eigvec_cos = eigenvectorCosine(o.previous[0]!, m.eigvecs[0]!);
     const k = Math.min(o.previous.length, m.eigvecs.length);
     m.subspace_overlap = subspaceOverlap(o.previous.slice(0, k), m.eigvecs.slice(0, k));
+    m.eigvec_subspace_cos = subspaceCosine(o.previous, m.eigvecs[0]!);
   }
   if (o.preconditioner) {
     const P: LinearOperator = preconditionedOperator(H, o.preconditioner);

@@ -4,6 +4,8 @@
  * the Adam-preconditioned Hessian P^-1/2 H P^-1/2, per-layer blocks, and dense test matrices.
  */
 
+import type { Vec } from './vec.ts';
+
 /** A symmetric linear map R^dim -> R^dim. matvec may be async (it runs a neural-net HVP). */
 export interface LinearOperator {
   readonly dim: number;
@@ -14,9 +16,51 @@ export interface LinearOperator {
   matvec(v: Float64Array): Promise<Float64Array>;
   /** Optional block product (columns as separate arrays); default = sequential matvecs. */
   matmat?(vs: readonly Float64Array[]): Promise<Float64Array[]>;
+  /**
+   * Optional native float32 product for operators that compute in float32 (the HVP on
+   * onnxruntime): same contract as matvec. Solvers then keep their vectors in float32 and
+   * skip two float64↔float32 conversions per product.
+   */
+  matvec32?(v: Float32Array): Promise<Float32Array>;
 }
 
-function checkLength(what: string, v: Float64Array, dim: number): void {
+/** Working precision of an iterative solver: 'auto' = float32 where the operator offers matvec32. */
+export type Precision = 'auto' | 'float64';
+
+/** The product and vector type a solver works with for op (see Precision). */
+export interface WorkingProduct {
+  readonly float32: boolean;
+  /** A·v in the working type; returns a fresh array the caller owns. */
+  apply(v: Vec): Promise<Vec>;
+  /** A copy of src (length dim) in the working type. */
+  vector(src: ArrayLike<number>): Vec;
+}
+
+/** Picks the solver's working product for op (float32 only where op has matvec32 and precision is 'auto'). */
+export function workingProduct(op: LinearOperator, precision: Precision = 'auto'): WorkingProduct {
+  if (precision !== 'auto' && precision !== 'float64') {
+    throw new Error(`precision must be 'auto' or 'float64', got ${String(precision)}`);
+  }
+  const m32 = precision === 'auto' ? op.matvec32?.bind(op) : undefined;
+  const check = (r: Vec): Vec => {
+    if (r.length !== op.dim) throw new Error(`operator returned length ${r.length}, expected ${op.dim}`);
+    return r;
+  };
+  if (m32) {
+    return {
+      float32: true,
+      apply: async (v) => check(await m32(v instanceof Float32Array ? v : new Float32Array(v))),
+      vector: (src) => new Float32Array(src),
+    };
+  }
+  return {
+    float32: false,
+    apply: async (v) => check(await op.matvec(v instanceof Float64Array ? v : new Float64Array(v))),
+    vector: (src) => new Float64Array(src),
+  };
+}
+
+function checkLength(what: string, v: Vec, dim: number): void {
   if (v.length !== dim) throw new Error(`${what}: expected a vector of length ${dim}, got ${v.length}`);
 }
 
@@ -67,26 +111,30 @@ export function diagonalOperator(d: Float64Array): LinearOperator {
 
 /** c·A for a scalar c. */
 export function scaledOperator(op: LinearOperator, c: number): LinearOperator {
-  const scale = (r: Float64Array): Float64Array => {
+  const scale = <T extends Vec>(r: T): T => {
     for (let i = 0; i < r.length; i++) r[i] *= c;
     return r;
   };
+  const m32 = op.matvec32?.bind(op);
   return {
     dim: op.dim,
     matvec: async (v) => scale(await op.matvec(v)),
+    ...(m32 ? { matvec32: async (v: Float32Array) => scale(await m32(v)) } : {}),
     ...(op.matmat ? { matmat: async (vs: readonly Float64Array[]) => (await applyBlock(op, vs)).map(scale) } : {}),
   };
 }
 
 /** A − σI (spectral shift), e.g. to steer power iteration towards the other end of the spectrum. */
 export function shiftedOperator(op: LinearOperator, sigma: number): LinearOperator {
-  const shift = (r: Float64Array, v: Float64Array): Float64Array => {
+  const shift = <T extends Vec>(r: T, v: Vec): T => {
     for (let i = 0; i < r.length; i++) r[i] -= sigma * v[i];
     return r;
   };
+  const m32 = op.matvec32?.bind(op);
   return {
     dim: op.dim,
     matvec: async (v) => shift(await op.matvec(v), v),
+    ...(m32 ? { matvec32: async (v: Float32Array) => shift(await m32(v), v) } : {}),
     ...(op.matmat
       ? { matmat: async (vs: readonly Float64Array[]) => (await applyBlock(op, vs)).map((r, j) => shift(r, vs[j])) }
       : {}),
@@ -100,19 +148,21 @@ export function congruenceOperator(op: LinearOperator, s: Float64Array): LinearO
   for (let i = 0; i < n; i++) {
     if (!Number.isFinite(s[i])) throw new Error(`congruenceOperator: scaling entry ${i} is ${s[i]}`);
   }
-  const pre = (v: Float64Array): Float64Array => {
+  const pre = <T extends Vec>(v: T): T => {
     checkLength('congruenceOperator.matvec', v, n);
-    const out = new Float64Array(n);
+    const out = (v instanceof Float32Array ? new Float32Array(n) : new Float64Array(n)) as T;
     for (let i = 0; i < n; i++) out[i] = s[i] * v[i];
     return out;
   };
-  const post = (r: Float64Array): Float64Array => {
+  const post = <T extends Vec>(r: T): T => {
     for (let i = 0; i < n; i++) r[i] *= s[i];
     return r;
   };
+  const m32 = op.matvec32?.bind(op);
   return {
     dim: n,
     matvec: async (v) => post(await op.matvec(pre(v))),
+    ...(m32 ? { matvec32: async (v: Float32Array) => post(await m32(pre(v))) } : {}),
     ...(op.matmat
       ? { matmat: async (vs: readonly Float64Array[]) => (await applyBlock(op, vs.map(pre))).map(post) }
       : {}),
@@ -152,20 +202,22 @@ export function restrictedOperator(op: LinearOperator, indices: ArrayLike<number
     if (seen[k]) throw new Error(`restrictedOperator: index ${k} appears twice`);
     seen[k] = 1;
   }
-  const embed = (v: Float64Array): Float64Array => {
+  const embed = <T extends Vec>(v: T): T => {
     checkLength('restrictedOperator.matvec', v, m);
-    const full = new Float64Array(op.dim);
+    const full = (v instanceof Float32Array ? new Float32Array(op.dim) : new Float64Array(op.dim)) as T;
     for (let i = 0; i < m; i++) full[idx[i]] = v[i];
     return full;
   };
-  const take = (r: Float64Array): Float64Array => {
-    const out = new Float64Array(m);
+  const take = <T extends Vec>(r: T): T => {
+    const out = (r instanceof Float32Array ? new Float32Array(m) : new Float64Array(m)) as T;
     for (let i = 0; i < m; i++) out[i] = r[idx[i]];
     return out;
   };
+  const m32 = op.matvec32?.bind(op);
   return {
     dim: m,
     matvec: async (v) => take(await op.matvec(embed(v))),
+    ...(m32 ? { matvec32: async (v: Float32Array) => take(await m32(embed(v))) } : {}),
     ...(op.matmat
       ? { matmat: async (vs: readonly Float64Array[]) => (await applyBlock(op, vs.map(embed))).map(take) }
       : {}),

@@ -7,8 +7,8 @@
 import { createRng, normalArray } from '../util/random.ts';
 import { symmetricEigen } from './denseEigen.ts';
 import { freezeEigenResult, isConverged, type EigenResult } from './eigenResult.ts';
-import type { LinearOperator } from './operator.ts';
-import { axpy, dot, fixSign, norm, orthogonalizeAgainst, scaleInPlace } from './vec.ts';
+import { workingProduct, type LinearOperator, type Precision } from './operator.ts';
+import { axpy, dot, fixSign, norm, orthogonalizeAgainst, scaleInPlace, type Vec } from './vec.ts';
 
 export interface PowerOptions {
   /** Number of eigenpairs (default 1). */
@@ -23,6 +23,25 @@ export interface PowerOptions {
   readonly start?: Float64Array;
   /** Iterate with A − shift·I (default 0), e.g. shift ≈ λ_max to reach the smallest eigenvalues. */
   readonly shift?: number;
+  /** 'auto' (default): float32 iterates when the operator offers matvec32; 'float64' forces float64. */
+  readonly precision?: Precision;
+}
+
+/** ‖w − θv‖² and, in the same sweep, next ← w − shift·v and ‖next‖². */
+function residualAndNext(w: Vec, v: Vec, theta: number, shift: number, next: Vec): [number, number] {
+  const n = w.length;
+  let res2 = 0;
+  let next2 = 0;
+  for (let i = 0; i < n; i++) {
+    const wi = w[i];
+    const vi = v[i];
+    const r = wi - theta * vi;
+    res2 += r * r;
+    next[i] = wi - shift * vi;
+    const x = next[i];
+    next2 += x * x;
+  }
+  return [res2, next2];
 }
 
 /**
@@ -42,43 +61,53 @@ export async function powerIteration(op: LinearOperator, options: PowerOptions =
   const shift = options.shift ?? 0;
   const rng = createRng(options.seed ?? 0);
 
-  const V: Float64Array[] = [];
-  const AV: Float64Array[] = [];
+  const prod = workingProduct(op, options.precision);
+  const V: Vec[] = [];
+  const AV: Vec[] = [];
   let iterations = 0;
-  const t = new Float64Array(n); // residual scratch
+  const t = prod.vector(new Float64Array(n)); // residual scratch (deflated pairs only)
 
   for (let p = 0; p < k; p++) {
-    let v = p === 0 && options.start ? Float64Array.from(options.start) : normalArray(rng, n);
-    if (v.length !== n) throw new Error(`powerIteration: start has length ${v.length}, operator dim is ${n}`);
+    if (p === 0 && options.start && options.start.length !== n) {
+      throw new Error(`powerIteration: start has length ${options.start.length}, operator dim is ${n}`);
+    }
+    let v = prod.vector(p === 0 && options.start ? options.start : normalArray(rng, n));
     orthogonalizeAgainst(v, V, p);
     let nv = norm(v);
     if (!(nv > 0)) {
-      v = normalArray(rng, n);
+      v = prod.vector(normalArray(rng, n));
       orthogonalizeAgainst(v, V, p);
       nv = norm(v);
     }
     scaleInPlace(v, 1 / nv);
-    let Av: Float64Array = new Float64Array(n);
+    let Av: Vec = prod.vector(new Float64Array(n));
     for (let it = 0; it < maxIt; it++) {
-      const w = await op.matvec(v);
-      if (w.length !== n) throw new Error(`operator returned length ${w.length}, expected ${n}`);
+      const w = await prod.apply(v);
       iterations++;
       const theta = dot(v, w);
-      for (let i = 0; i < n; i++) t[i] = w[i] - theta * v[i];
-      orthogonalizeAgainst(t, V, p);
-      const res = norm(t);
-      if (!Number.isFinite(res)) throw new Error(`powerIteration: non-finite residual at iteration ${it}`);
-      if (isConverged(res, theta, tol) || it + 1 === maxIt) {
-        Av = w;
-        break;
+      // The next iterate (A − shift·I)v, built in the same sweep as the residual when nothing is
+      // deflated; w itself is kept as A·v for the final Rayleigh–Ritz step.
+      const next: Vec = w instanceof Float32Array ? new Float32Array(n) : new Float64Array(n);
+      let res2: number;
+      let next2: number;
+      if (p === 0) {
+        [res2, next2] = residualAndNext(w, v, theta, shift, next);
+      } else {
+        for (let i = 0; i < n; i++) t[i] = w[i] - theta * v[i];
+        orthogonalizeAgainst(t, V, p);
+        res2 = dot(t, t);
+        for (let i = 0; i < n; i++) next[i] = w[i] - shift * v[i];
+        orthogonalizeAgainst(next, V, p);
+        next2 = dot(next, next);
       }
-      Av = Float64Array.from(w); // w becomes the next iterate
-      if (shift !== 0) axpy(w, -shift, v);
-      orthogonalizeAgainst(w, V, p);
-      const nw = norm(w);
+      const res = Math.sqrt(res2);
+      if (!Number.isFinite(res)) throw new Error(`powerIteration: non-finite residual at iteration ${it}`);
+      Av = w;
+      if (isConverged(res, theta, tol) || it + 1 === maxIt) break;
+      const nw = Math.sqrt(next2);
       if (!(nw > 0)) break; // v is (numerically) an eigenvector with eigenvalue = shift
-      scaleInPlace(w, 1 / nw);
-      v = w;
+      scaleInPlace(next, 1 / nw);
+      v = next;
     }
     V.push(v);
     AV.push(Av);

@@ -28,3 +28,18 @@ export function subspaceOverlap(U: readonly Float64Array[], V: readonly Float64A
   for (const u of Uo) for (const v of Vo) f += dot(u, v) ** 2;
   return Math.min(1, f / Math.min(Uo.length, Vo.length));
 }
+
+/**
+ * |cos| of the angle between v and span(U) ∈ [0, 1]: ‖ÛᵀV‖/‖v‖ for an orthonormalized basis Û.
+ * Matches v against the previous top-k eigenspace: an exchange of λ1 and λ2 (a small eigengap)
+ * moves the top eigenvector to the old second one, which is no rotation out of the subspace.
+ */
+export function subspaceCosine(U: readonly Float64Array[], v: Float64Array): number {
+  if (U.length === 0) throw new Error('subspaceCosine: empty basis');
+  for (const w of U) if (w.length !== v.length) throw new Error(`subspaceCosine: vectors of different lengths (${w.length} vs ${v.length})`);
+  const nv = norm(v);
+  if (!(nv > 0)) throw new Error('subspaceCosine: zero vector');
+  let f = 0;
+  for (const u of orthonormalize(U, 'drop')) f += dot(u, v) ** 2;
+  return Math.min(1, Math.sqrt(f) / nv);
+}

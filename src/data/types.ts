@@ -47,6 +47,7 @@ export const DATASET_NAMES = [
   'cifar10',
   'synthetic-gmm',
   'synthetic-regression',
+  'text-sonnets',
 ] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
 
@@ -93,4 +94,6 @@ export interface DataSpec {
   readonly noise?: number;
   /** synthetic-regression: teacher y = A x / sqrt(d) ('linear') or a one-hidden-layer tanh net. */
   readonly teacher?: TeacherKind;
+  /** text-sonnets: characters per window (the context length T). */
+  readonly context?: number;
 }

@@ -1,7 +1,9 @@
 /**
  * Backends that execute graphs: `ort` (lowered to ONNX, run by onnxruntime-node's native
- * multi-threaded kernels) and `reference` (the float64 interpreter). A `Runtime` compiles each
- * distinct graph once and caches the executable; it is an explicit object, not global state.
+ * multi-threaded kernels), `webgpu` (the same ONNX, run by onnxruntime-node's WebGPU execution
+ * provider: Dawn over Vulkan, on a GPU) and `reference` (the float64 interpreter). A `Runtime`
+ * compiles each distinct graph once and caches the executable; it is an explicit object, not
+ * global state.
  */
 import { createHash } from 'node:crypto';
 import * as os from 'node:os';
@@ -12,8 +14,15 @@ import { evaluate } from './reference/interpreter.ts';
 import { lowerToOnnx } from './onnx/lower.ts';
 import { encodeModel } from './onnx/proto.ts';
 import { createSession } from './onnx/session.ts';
+import { ensureWebGpuAdapter } from './webgpu/adapter.ts';
+import { forceCpuNodes } from './webgpu/placement.ts';
 
-export type BackendName = 'ort' | 'reference';
+export type BackendName = 'ort' | 'webgpu' | 'reference';
+
+/** The float type a backend computes in: float32 on onnxruntime (CPU and WebGPU), float64 on the reference. */
+export function backendDType(backend: BackendName): 'float32' | 'float64' {
+  return backend === 'reference' ? 'float64' : 'float32';
+}
 
 /** Values fed to and returned from graphs, keyed by input/output name. */
 export type Value = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | readonly number[];
@@ -32,7 +41,7 @@ export interface Executable {
 
 export interface RuntimeOptions {
   backend: BackendName;
-  /** Intra-op threads for ort (default: available parallelism). */
+  /** Intra-op threads for ort (default: available parallelism); on webgpu, for the nodes left on the CPU. */
   threads?: number;
 }
 
@@ -78,12 +87,14 @@ function toOrtTensor(name: string, dtype: DType, shape: readonly number[], v: Va
   }
 }
 
-async function compileOrt(g: Graph, threads: number): Promise<Executable> {
+async function compileOrt(g: Graph, threads: number, device: 'cpu' | 'webgpu'): Promise<Executable> {
   const specs = inputSpecs(g);
-  const session = await createSession(encodeModel(lowerToOnnx(g)), { threads });
+  const model = lowerToOnnx(g);
+  const cpuNodes = device === 'webgpu' ? forceCpuNodes(model) : [];
+  const session = await createSession(encodeModel(model), { threads, device, cpuNodes });
   const outputNames = g.outputs.map((o) => o.name);
   return {
-    backend: 'ort',
+    backend: device === 'webgpu' ? 'webgpu' : 'ort',
     inputNames: specs.map((s) => s.name),
     outputNames,
     async run(feeds) {
@@ -129,11 +140,29 @@ function compileReference(g: Graph): Executable {
 export class Runtime {
   readonly backend: BackendName;
   readonly threads: number;
+  /**
+   * Whether HVPs should run as a split graph, feeding activations cached at θ back from the
+   * host. On the CPU this saves recomputing them; on a GPU the host round trip costs more than
+   * the recomputation (H200, MLP HVP: unsplit 30.7 ms, split 48.9 ms), so webgpu runs whole.
+   */
+  readonly splitHvp: boolean;
   private readonly cache = new Map<string, Promise<Executable>>();
+  private adapter?: Promise<void>;
 
   constructor(options: RuntimeOptions) {
     this.backend = options.backend;
     this.threads = options.threads ?? os.availableParallelism();
+    this.splitHvp = options.backend !== 'webgpu';
+  }
+
+  /**
+   * Resolves when the backend can run graphs. For webgpu it checks for a WebGPU adapter and
+   * rejects with an Error that names what is missing (never falls back to the CPU).
+   */
+  ready(): Promise<void> {
+    if (this.backend !== 'webgpu') return Promise.resolve();
+    this.adapter ??= ensureWebGpuAdapter();
+    return this.adapter;
   }
 
   /** The executable for g (compiled on first use; later calls with an identical graph reuse it). */
@@ -141,7 +170,9 @@ export class Runtime {
     const key = graphFingerprint(g);
     let e = this.cache.get(key);
     if (!e) {
-      e = this.backend === 'ort' ? compileOrt(g, this.threads) : Promise.resolve(compileReference(g));
+      e = this.backend === 'reference'
+        ? Promise.resolve(compileReference(g))
+        : this.ready().then(() => compileOrt(g, this.threads, this.backend === 'webgpu' ? 'webgpu' : 'cpu'));
       this.cache.set(key, e);
       e.catch(() => this.cache.delete(key));
     }

@@ -150,9 +150,26 @@ export class CompiledObjective {
     });
   }
 
+  /**
+   * A float feed in the graph's dtype, converted once here rather than by the backend on every
+   * product (e.g. float64 data or θ for a float32 graph). Other feeds pass through.
+   */
+  private inDtype(name: string, v: Value): Value {
+    const ds = this.spec.data.find((d) => d.name === name);
+    const dtype = ds ? (ds.dtype ?? this.spec.dtype) : this.spec.dtype;
+    if (dtype === 'float32' && !(v instanceof Float32Array) && (v instanceof Float64Array || Array.isArray(v))) return new Float32Array(v);
+    if (dtype === 'float64' && !(v instanceof Float64Array) && (v instanceof Float32Array || Array.isArray(v))) return new Float64Array(v);
+    return v;
+  }
+
   /** Prepares HVPs at (θ, data): runs the v-independent part of the HVP graph once. */
   async at(theta: FloatArray, data: Record<string, Value>): Promise<HvpAtPoint> {
     this.hvpExes ??= (async () => {
+      if (!this.runtime.splitHvp) {
+        // Whole graph, nothing carried: every input but the tangents passes through (see Runtime.splitHvp).
+        const whole = await this.runtime.compile(this.hvpGraph());
+        return { prepare: whole, main: whole, carried: [], passed: whole.inputNames.filter((n) => !n.startsWith(TANGENT)) };
+      }
       // On onnxruntime, masks become float multipliers before the split so they are carried
       // ready-made (see whereZeroToMul); the reference backend keeps the graph as traced.
       const g = this.runtime.backend === 'ort' ? whereZeroToMul(this.hvpGraph()) : this.hvpGraph();
@@ -165,7 +182,7 @@ export class CompiledObjective {
     const fixed = carried.length > 0 ? await prepare.run(base) : {};
     const mainFeeds: Feeds = {};
     for (const n of carried) mainFeeds[n] = fixed[n]!;
-    for (const n of passed) mainFeeds[n] = base[n]!;
+    for (const n of passed) mainFeeds[n] = this.inDtype(n, base[n]!);
     const layout = this.layout;
     const specs = this.spec.params;
     const dtype = this.spec.dtype;

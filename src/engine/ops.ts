@@ -148,7 +148,8 @@ export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Te
   return a.builder.apply({ kind: 'matmul', transA, transB }, [a, b]);
 }
 
-type Pair = number | readonly [number, number];
+/** A 2-D size: one number for both axes, or [height, width]. */
+export type Pair = number | readonly [number, number];
 export interface ConvOptions {
   stride?: Pair;
   pad?: Pair;

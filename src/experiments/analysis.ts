@@ -3,18 +3,12 @@
  * eigenpairs with exact residuals, the smallest eigenvalue, the Hutchinson trace, the SLQ
  * spectral density, and loss slices along the top eigenvectors (1D) and on their plane (2D).
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { Runtime } from '../engine/backend.ts';
-import { loadDataset, oneHot } from '../data/dataset.ts';
-import { buildModel } from '../nn/model.ts';
-import { modelFeeds, objectiveSpec } from '../nn/losses.ts';
-import { DatasetObjective } from '../train/datasetObjective.ts';
 import { hessianOperator } from '../curvature/hessian.ts';
 import { lanczos } from '../curvature/lanczos.ts';
 import { hutchinson } from '../curvature/trace.ts';
 import { slq, spectralDensity } from '../curvature/density.ts';
-import { RunStore } from './runStore.ts';
+import { curvatureSnapshotPath } from './runStore.ts';
+import { openCheckpoint, type OpenCheckpoint } from './runModel.ts';
 import { writeJsonAtomic } from './atomicWrite.ts';
 
 export interface AnalysisOptions {
@@ -40,39 +34,21 @@ export interface Analysis {
   files: string[];
 }
 
-const pad = (s: number) => String(s).padStart(6, '0');
-
 /** Analyses the checkpoint at `step` (default: the latest) and writes results under RUN_DIR/curvature. */
 export async function analyseCheckpoint(dir: string, o: AnalysisOptions = {}): Promise<Analysis> {
-  const log = o.log ?? (() => {});
-  const store = new RunStore(dir);
-  const { config: c } = store.readConfig();
-  const step = o.step ?? store.latestCheckpoint();
-  if (step === null || step === undefined) throw new Error(`${dir}: no checkpoints`);
-  if (!store.listCheckpoints().includes(step)) throw new Error(`${dir}: no checkpoint at step ${step} (have: ${store.listCheckpoints().join(', ')})`);
-  const data = await loadDataset({ ...c.data });
-  const model = buildModel({ ...c.model, init: { ...c.model.init } }, data.train.sampleShape, data.train.numClasses);
-  const dtype = c.backend === 'ort' ? 'float32' : 'float64';
-  const runtime = new Runtime({ backend: c.backend, threads: c.threads > 0 ? c.threads : undefined });
-  const ck = store.readCheckpoint(step);
-  const byName = new Map(ck.tensors.map((t) => [t.name, t.data as unknown as ArrayLike<number>]));
-  const theta = dtype === 'float32' ? new Float32Array(model.layout.size) : new Float64Array(model.layout.size);
-  const pieces: Record<string, ArrayLike<number>> = {};
-  for (const p of model.params) {
-    const t = byName.get(p.name);
-    if (!t) throw new Error(`checkpoint step ${step}: missing tensor '${p.name}'`);
-    pieces[p.name] = t;
+  const ck = await openCheckpoint(dir, o.step);
+  try {
+    return await analyse(dir, ck, o);
+  } finally {
+    await ck.dispose();
   }
-  model.layout.gather(pieces, theta);
-  const hasBn = model.buffers.length > 0;
-  const mode = hasBn ? c.curvature.bn_mode : 'train';
-  const buffers = byName.get('state.buffers');
-  const n = c.curvature.samples === 'all' ? data.train.n : Math.min(c.curvature.samples, data.train.n);
-  const rowX = data.train.x.length / data.train.n;
-  const y = data.train.targets ?? Float32Array.from(oneHot(data.train.y!, data.train.numClasses));
-  const rowY = y.length / data.train.n;
-  const fixed = mode === 'eval' && hasBn ? modelFeeds(model, 'eval', { buffers: Float64Array.from(buffers ?? []) }) : {};
-  const obj = new DatasetObjective(runtime, (b) => objectiveSpec(model, c.loss, b, mode, dtype), { n, arrays: { x: data.train.x.subarray(0, n * rowX), y: y.subarray(0, n * rowY) } }, c.train.chunk_size, fixed);
+}
+
+async function analyse(dir: string, ck: OpenCheckpoint, o: AnalysisOptions): Promise<Analysis> {
+  const log = o.log ?? (() => {});
+  const { config: c, step, theta } = ck;
+  const mode = ck.buffers !== null ? c.curvature.bn_mode : 'train';
+  const obj = ck.objective({ mode, samples: c.curvature.samples === 'all' ? undefined : c.curvature.samples });
   const H = await hessianOperator(obj, theta);
   const k = o.topK ?? 5;
   const iters = Math.max(o.iterations ?? 40, k + 5);
@@ -116,9 +92,7 @@ export async function analyseCheckpoint(dir: string, o: AnalysisOptions = {}): P
     }
     plane = { a: grid, b: grid, loss: L };
   }
-  const outDir = join(dir, 'curvature');
-  mkdirSync(outDir, { recursive: true });
-  const files = [join(outDir, `analysis-step-${pad(step)}.json`), join(outDir, `density-step-${pad(step)}.json`), join(outDir, `slices-step-${pad(step)}.json`)];
+  const files = ['analysis', 'density', 'slices'].map((prefix) => curvatureSnapshotPath(dir, prefix, step));
   const result: Analysis = {
     step, eigs: top.eigenvalues.slice(), residuals: top.residuals.slice(), converged: top.converged.slice(),
     lambda_min: low.eigenvalues[0]!, trace: tr.estimate, trace_stderr: tr.stdError, bn_mode: mode, hvps: H.calls, files,
@@ -126,6 +100,5 @@ export async function analyseCheckpoint(dir: string, o: AnalysisOptions = {}): P
   writeJsonAtomic(files[0]!, result);
   writeJsonAtomic(files[1]!, { step, x: Array.from(d.x), density: Array.from(d.density), sigma: d.sigma });
   writeJsonAtomic(files[2]!, { step, base_loss: base, t: ts, directions, ...(plane ? { plane } : {}) });
-  await runtime.dispose();
   return result;
 }

@@ -14,11 +14,14 @@
  */
 import { z } from 'zod';
 import { SYNTHETIC_DEFAULTS } from '../data/dataset.ts';
+import { DEFAULT_CONTEXT } from '../data/text.ts';
 import { DATASET_NAMES, PREPROCESS_KINDS, SUBSET_MODES, TEACHER_KINDS } from '../data/types.ts';
 import { OPTIMIZER_NAMES } from '../train/optimizer-config.ts';
 import { DECAY_NAMES } from '../train/schedules.ts';
 
-export const ARCH_NAMES = ['mlp', 'cnn', 'resnet', 'deep-linear'] as const;
+export const ARCH_NAMES = ['mlp', 'cnn', 'resnet', 'deep-linear', 'transformer'] as const;
+/** Where a Transformer's LayerNorm sits (model.transformer.ln). */
+export const LN_PLACEMENT_NAMES = ['pre', 'post'] as const;
 export const ACTIVATION_NAMES = ['tanh', 'relu', 'elu', 'gelu', 'softplus', 'sigmoid', 'identity'] as const;
 export const NORM_NAMES = ['none', 'batchnorm', 'layernorm'] as const;
 export const INIT_SCHEMES = [
@@ -34,7 +37,7 @@ export const INIT_SCHEMES = [
 ] as const;
 export const LOSS_NAMES = ['mse', 'cross-entropy'] as const;
 export const BN_MODES = ['train', 'eval'] as const;
-export const BACKEND_NAMES = ['ort', 'reference'] as const;
+export const BACKEND_NAMES = ['ort', 'webgpu', 'reference'] as const;
 
 /** Optimizers whose update divides by √v̂ and therefore need `clip_denominator`. */
 const UPPER_BOUNDED = ['adam-ub', 'rmsprop-ub'];
@@ -46,6 +49,7 @@ const SYNTHETIC_ONLY: Readonly<Record<string, readonly string[]>> = {
   num_outputs: ['synthetic-regression'],
   noise: ['synthetic-regression'],
   teacher: ['synthetic-regression'],
+  context: ['text-sonnets'],
 };
 
 // ---- leaf builders: each carries one "allowed" phrase used for every way the value can be wrong.
@@ -108,6 +112,8 @@ const dataSchema = strict({
   num_outputs: int(1).optional(),
   noise: nonNegative().optional(),
   teacher: oneOf(TEACHER_KINDS).optional(),
+  /** text-sonnets: characters per window (the Transformer's context length). */
+  context: int(1).optional(),
 });
 
 const initSchema = strict({
@@ -116,6 +122,17 @@ const initSchema = strict({
   scale: positive().default(1),
   /** Zero the last layer's weights (output 0 at init). */
   zero_last: bool().default(false),
+});
+
+/** model.transformer (arch transformer): a decoder-only Transformer over data.context tokens (src/nn/transformer.ts). */
+const transformerSchema = strict({
+  d_model: int(1).default(32),
+  heads: int(1).default(2),
+  layers: int(1).default(2),
+  /** MLP width (null = 4 · d_model). */
+  d_ff: z.int({ error: 'must be null or an integer >= 1' }).min(1, { error: 'must be null or an integer >= 1' }).nullable().default(null),
+  /** LayerNorm before each sublayer (GPT-2) or after the residual sum (the original Transformer). */
+  ln: oneOf(LN_PLACEMENT_NAMES).default('pre'),
 });
 
 const modelSchema = strict({
@@ -130,6 +147,8 @@ const modelSchema = strict({
   norm: oneOf(NORM_NAMES).default('none'),
   bias: bool().default(true),
   init: initSchema.prefault({}),
+  /** arch transformer only (filled with its defaults there). */
+  transformer: transformerSchema.optional(),
 });
 
 const optimizerSchema = strict({
@@ -197,6 +216,8 @@ const curvatureSchema = strict({
   rotation: bool().default(true),
   /** Hutchinson trace every N updates (0 = never). */
   trace_every: int(0).default(0),
+  /** Smallest Hessian eigenvalue λmin (negative curvature) every N updates (0 = never). */
+  lambda_min_every: int(0).default(0),
   trace_probes: int(1).default(100),
   /** SLQ spectral density every N updates (0 = never). */
   density_every: int(0).default(0),
@@ -365,6 +386,18 @@ function crossChecks(c: Config): ConfigIssue[] {
   if (c.curvature.early_steps > 0 && c.curvature.early_every === 0) {
     add('curvature.early_every', `must be >= 1 when curvature.early_steps > 0 (got 0)`);
   }
+  const m = c.model;
+  if (m.arch !== 'transformer' && m.transformer !== undefined) add('model.transformer', `only allowed with model.arch transformer, not ${m.arch}`);
+  if ((m.arch === 'transformer') !== (c.data.name === 'text-sonnets')) {
+    add(m.arch === 'transformer' ? 'data.name' : 'model.arch', m.arch === 'transformer' ? `must be text-sonnets (token windows) for model.arch transformer (got ${c.data.name})` : `must be transformer for data.name text-sonnets (got ${m.arch})`);
+  }
+  if (m.arch === 'transformer') {
+    const t = m.transformer;
+    if (t !== undefined && t.d_model % t.heads !== 0) add('model.transformer.heads', `must divide model.transformer.d_model (${t.d_model}) (got ${t.heads})`);
+    if (c.loss !== 'cross-entropy') add('loss', `must be cross-entropy for model.arch transformer (got ${c.loss})`);
+    if (m.norm !== 'none') add('model.norm', `must be none for model.arch transformer (LayerNorm placement is model.transformer.ln) (got ${m.norm})`);
+    if (m.init.scheme !== 'lecun-normal') add('model.init.scheme', `must be lecun-normal for model.arch transformer (its own init; model.init.scale scales it) (got ${m.init.scheme})`);
+  }
   return out;
 }
 
@@ -372,8 +405,9 @@ function crossChecks(c: Config): ConfigIssue[] {
 function fillSyntheticDefaults(c: Config): Config {
   const data = c.data as Record<string, unknown>;
   for (const [key, sets] of Object.entries(SYNTHETIC_ONLY)) {
-    if (sets.includes(c.data.name) && data[key] === undefined) data[key] = SYNTHETIC_DEFAULTS[key as keyof typeof SYNTHETIC_DEFAULTS];
+    if (sets.includes(c.data.name) && data[key] === undefined) data[key] = key === 'context' ? DEFAULT_CONTEXT : SYNTHETIC_DEFAULTS[key as keyof typeof SYNTHETIC_DEFAULTS];
   }
+  if (c.model.arch === 'transformer' && c.model.transformer === undefined) (c.model as Record<string, unknown>).transformer = transformerSchema.parse({});
   return c;
 }
 

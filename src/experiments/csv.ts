@@ -7,16 +7,14 @@
  */
 import { writeFileAtomic } from './atomicWrite.ts';
 import { readMetrics } from './metrics.ts';
+import { flatten } from './configPaths.ts';
 
 type Flat = Map<string, unknown>;
 
-/** Flattens one row: nested mappings to `a.b`; lists stay lists (expanded by column later). */
-function flatten(row: Readonly<Record<string, unknown>>, prefix = '', out: Flat = new Map()): Flat {
-  for (const [k, v] of Object.entries(row)) {
-    const key = prefix === '' ? k : `${prefix}.${k}`;
-    if (v !== null && typeof v === 'object' && !Array.isArray(v) && !ArrayBuffer.isView(v)) flatten(v as Record<string, unknown>, key, out);
-    else out.set(key, ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<number>) : v);
-  }
+/** Flattens one row: nested mappings to `a.b`; lists stay lists (expanded by column later), typed arrays become lists. */
+function flattenRow(row: Readonly<Record<string, unknown>>): Flat {
+  const out: Flat = new Map();
+  for (const [k, v] of flatten(row)) out.set(k, ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<number>) : v);
   return out;
 }
 
@@ -28,7 +26,7 @@ function cell(v: unknown): string {
 
 /** CSV text (header + one line per row) for metric rows. */
 export function metricsToCsv(rows: ReadonlyArray<Readonly<Record<string, unknown>>>): string {
-  const flat = rows.map((r) => flatten(r));
+  const flat = rows.map(flattenRow);
   const order: string[] = [];
   const listLen = new Map<string, number>(); // keys that are a list in some row → longest length
   const seen = new Set<string>();

@@ -7,9 +7,9 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import YAML from 'yaml';
 import { ConfigError, checkConfigKey, issuesLine, configIssues, type Config, type ConfigIssue } from './config.ts';
+import { RUN_METADATA_KEYS, setPath } from './configPaths.ts';
 
-/** Top-level keys a run's config.json adds to the config (see RunStore.writeConfig). */
-export const RUN_METADATA_KEYS = ['seed', 'versions', 'created_at'] as const;
+export { RUN_METADATA_KEYS } from './configPaths.ts';
 
 /** One `--set key=value` override. */
 export interface Override {
@@ -186,7 +186,7 @@ export function parseValue(text: string): unknown {
   try {
     return YAML.parse(text) as unknown;
   } catch (e) {
-    if (/^\s*[[{"']/.test(text)) throw new Error(firstLine((e as Error).message));
+    if (/^\s*[[{"']/.test(text)) throw new Error(firstLine((e as Error).message), { cause: e });
     return text;
   }
 }
@@ -206,27 +206,6 @@ export function parseOverride(text: string): Override {
     throw new ConfigError(`--set ${text}: cannot parse the value: ${(e as Error).message}`);
   }
   return { key, path, value, text };
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-/**
- * Returns a copy of `input` with `value` at `path`, creating missing sections (a non-mapping in
- * the way is replaced). A mapping value replaces the whole section, it is not merged.
- */
-export function setPath(input: Record<string, unknown>, path: readonly string[], value: unknown): Record<string, unknown> {
-  const out = { ...input };
-  let node = out;
-  for (let i = 0; i < path.length - 1; i++) {
-    const next = node[path[i]];
-    const copy = isPlainObject(next) ? { ...next } : {};
-    node[path[i]] = copy;
-    node = copy;
-  }
-  node[path[path.length - 1]] = value;
-  return out;
 }
 
 /** Applies overrides in order (later ones win) to a copy of `input`. */

@@ -112,7 +112,7 @@ let machineCache: { host: string; ns: string | null } | null = null;
 /** Host name plus boot id and PID namespace: where a pid names the same process as here. */
 function machine(): { host: string; ns: string | null } {
   if (machineCache === null) {
-    let ns: string | null = null;
+    let ns: string | null;
     try {
       const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
       ns = `${boot}/${readlinkSync('/proc/self/ns/pid')}`;

@@ -1,16 +1,25 @@
 /**
- * The largest stable learning rate (Gilmer et al. 2022's figure of merit), found by a bracketing
- * search over η: a geometric grid scanned from the top down, then bisection in log η.
+ * The max-lr experiment: the largest learning rate that does not diverge (η_max; Gilmer et al.
+ * 2022's figure of merit), found by a bracketing search over η — a geometric grid scanned from
+ * the top down, then bisection in log η — and, reported separately, how fast each η fits the
+ * training data. `edgewise max-lr` and every max-lr study (warmup, interventions, catapult,
+ * adam-warmup) run it through `runMaxLrExperiment`, which writes OUT/max-lr.json.
  *
  * Definitions (documented here once; the CLI, the studies and the tests rely on them):
- * - A *trial* is one training run at (η, seed); it is stable when it reaches the target (train
- *   loss ≤ stop_train_loss or train accuracy ≥ stop_train_acc) within train.steps without
- *   diverging. A run that neither diverges nor reaches the target is unstable too: for the
- *   question "does this η still train?" failing to train is a failure. With warmup the target
- *   counts only once warmup is over (a run that fits its data while η is still small has not
- *   shown that the peak η trains), so such trials run their whole budget and are judged from
- *   their metrics; `fullBudget` does the same for every trial (then a stable run must also not
- *   diverge after reaching the target, which makes variants with and without warmup comparable).
+ * - A *trial* is one training run at (η, seed). Its *outcome* is one of (`classifyRun`):
+ *   `diverged` (the run stopped on divergence: non-finite or above train.divergence_loss);
+ *   `trained` (no divergence, and the target — train loss ≤ stop_train_loss or train accuracy ≥
+ *   stop_train_acc — reached at a logged step ≥ the end of warmup); `unstable-but-trained` (trained,
+ *   but the train loss rose above its initial value at some step, or the run lost the target again
+ *   before its budget ended: an instability it survived); `did-not-fit-in-budget` (no divergence,
+ *   target not reached within train.steps). Each outcome carries the step it was decided at and
+ *   the reason. Without a target, trained = the final train loss is below the initial one.
+ * - A trial is *stable* when it did not diverge. η_max is defined by divergence alone: a run too
+ *   slow to fit is not unstable. Fitting speed (steps to the target, `reached_at`) and the largest
+ *   η that fitted (`maxTrainedLr`) are reported beside it, not folded into it.
+ * - With warmup the target counts only once warmup is over; such trials (and all trials when
+ *   `full_budget`, the default for the command and the studies) run their whole budget, so a
+ *   divergence after reaching the target is seen and variants with and without warmup compare.
  * - η is stable when all seeds are (rule 'all', the default) or more than half are ('majority').
  *   A verdict is taken as soon as it is decided, so the remaining seeds of that η are skipped.
  * - The bracket is [a, b]: a stable, b > a unstable, and b the next η tried above a. The grid
@@ -20,9 +29,10 @@
  *   Each bisection round then tries m = max(1, ⌊parallel / k⌋) points evenly spaced in log η (k = seeds an lr needs to be stable)
  *   inside (a, b) and keeps the largest stable one and the unstable one just above it, so the
  *   bracket ratio b/a shrinks to (b/a)^(1/(m+1)) per round.
- * - Stability need not be monotone in η (a small η may be too slow to reach the target within the
- *   budget); the search answers "the largest η that trains", and lists every unstable η tried
- *   below it in `gaps` so that non-monotone cases are visible rather than hidden.
+ * - `findMaxStableLr` itself is generic over the trial's `stable` flag (the quadratic oracle
+ *   below calls a trial stable when it converges, since its closed-form boundary is the
+ *   convergence boundary). Stability need not be monotone in η; every unstable η tried below the
+ *   answer is listed in `gaps` so that non-monotone cases are visible rather than hidden.
  * - A trial that throws (e.g. a run that failed, not diverged) aborts the search after the trials
  *   in flight settle: `findMaxStableLr` rejects with a MaxLrError naming η, seed and cause and
  *   holding the trials done so far. Errors are never counted as instability.
@@ -30,25 +40,36 @@
  * Candidate η are rounded to `precision` significant digits (default 6) so that run directories
  * have short names and a rerun finds the same directories.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { Runtime } from '../engine/backend.ts';
-import { loadDataset, oneHot } from '../data/dataset.ts';
-import { buildModel } from '../nn/model.ts';
-import { modelFeeds, objectiveSpec } from '../nn/losses.ts';
-import { DatasetObjective } from '../train/datasetObjective.ts';
 import { stabilityThreshold } from '../train/index.ts';
 import { runInChild } from './childRun.ts';
 import { resolveConfig, type Config } from './config.ts';
 import { stripRunMetadata } from './loadConfig.ts';
 import { readMetrics, type MetricRow } from './metrics.ts';
-import { RunStore, type FinalMetrics } from './runStore.ts';
+import { RunStore, writeSweepManifest, type FinalMetrics, type RunSummary } from './runStore.ts';
+import { openCheckpoint } from './runModel.ts';
+import { setPaths } from './configPaths.ts';
+import { createLimiter, mapWithConcurrency, type Limiter } from '../util/concurrency.ts';
+import { writeJsonAtomic } from './atomicWrite.ts';
+
+/** The outcome of one trial (see the module comment). */
+export const TRIAL_OUTCOMES = ['diverged', 'unstable-but-trained', 'trained', 'did-not-fit-in-budget'] as const;
+export type TrialOutcome = (typeof TRIAL_OUTCOMES)[number];
 
 /** What one trial reports. Extra fields are kept in the trial record. */
 export interface TrialResult {
+  /** What the search counts: for config trials, not diverged. */
   stable: boolean;
   /** Why: the stopping criterion reached, the divergence, or the target missed. */
   reason: string;
+  /** The classified outcome (config and quadratic trials always give one). */
+  outcome?: TrialOutcome;
+  /** The step the outcome was decided at (divergence, target reached, first loss spike, end of budget). */
+  step?: number;
+  /** First logged step at which the target was reached (null: never); the fitting speed. */
+  reached_at?: number | null;
   /** Updates done. */
   steps?: number;
   /** Final metrics (train/test loss and accuracy, sharpness) when known. */
@@ -98,6 +119,11 @@ export interface MaxLrOptions {
   rule?: SeedRule;
   /** Grid points tried above hi when hi itself is stable. Default 4. */
   expand?: number;
+  /**
+   * Try every grid point down to lo even below a stable one (default false: skipped), so that
+   * the fitting speed of smaller η is measured too; the bracket is the same.
+   */
+  fullGrid?: boolean;
   /** Significant digits of candidate learning rates. Default 6. */
   precision?: number;
   /** Called after every trial (e.g. for progress lines). */
@@ -180,38 +206,28 @@ export async function findMaxStableLr(o: MaxLrOptions): Promise<MaxLrResult> {
    */
   const runBatch = async (lrs: readonly number[], phase: TrialRecord['phase'], skip: (lr: number) => boolean): Promise<void> => {
     const tasks = lrs.flatMap((lr) => seeds.map((seed) => ({ lr, seed })));
-    let next = 0;
-    let failure: MaxLrError | null = null;
-    const worker = async (): Promise<void> => {
-      while (next < tasks.length && failure === null) {
-        const { lr, seed } = tasks[next++]!;
-        if (verdictOf(lr) !== null || skip(lr)) continue;
-        const ts = performance.now();
-        let r: TrialResult;
-        try {
-          r = await o.trial(lr, seed);
-        } catch (err) {
-          const msg = err instanceof Error ? err.message : String(err);
-          failure ??= new MaxLrError(`trial at lr ${lr}, seed ${seed} failed: ${msg}`, lr, seed, trials, { cause: err });
-          return;
-        }
-        if (typeof r?.stable !== 'boolean') {
-          failure ??= new MaxLrError(`trial at lr ${lr}, seed ${seed} returned no boolean 'stable'`, lr, seed, trials);
-          return;
-        }
-        const rec: TrialRecord = { ...r, lr, seed, phase, elapsed_s: (performance.now() - ts) / 1000 };
-        trials.push(rec);
-        const e = byLr.get(lr) ?? { stable: 0, unstable: 0, verdict: null };
-        if (r.stable) e.stable++;
-        else e.unstable++;
-        if (e.stable >= need) e.verdict = true;
-        else if (e.unstable > seeds.length - need) e.verdict = false;
-        byLr.set(lr, e);
-        o.onTrial?.(rec);
+    // The first failure stops new trials; those in flight settle, then it is thrown.
+    await mapWithConcurrency(tasks, parallel, async ({ lr, seed }) => {
+      if (verdictOf(lr) !== null || skip(lr)) return;
+      const ts = performance.now();
+      let r: TrialResult;
+      try {
+        r = await o.trial(lr, seed);
+      } catch (err) {
+        const msg = err instanceof Error ? err.message : String(err);
+        throw new MaxLrError(`trial at lr ${lr}, seed ${seed} failed: ${msg}`, lr, seed, trials, { cause: err });
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(parallel, tasks.length) }, worker));
-    if (failure) throw failure;
+      if (typeof r?.stable !== 'boolean') throw new MaxLrError(`trial at lr ${lr}, seed ${seed} returned no boolean 'stable'`, lr, seed, trials);
+      const rec: TrialRecord = { ...r, lr, seed, phase, elapsed_s: (performance.now() - ts) / 1000 };
+      trials.push(rec);
+      const e = byLr.get(lr) ?? { stable: 0, unstable: 0, verdict: null };
+      if (r.stable) e.stable++;
+      else e.unstable++;
+      if (e.stable >= need) e.verdict = true;
+      else if (e.unstable > seeds.length - need) e.verdict = false;
+      byLr.set(lr, e);
+      o.onTrial?.(rec);
+    });
   };
 
   // Grid phase: hi, hi/f, … >= lo, top down; lower lrs are skipped once a higher one is stable.
@@ -226,11 +242,12 @@ export async function findMaxStableLr(o: MaxLrOptions): Promise<MaxLrResult> {
     return ok.length > 0 ? Math.max(...ok) : null;
   };
   await runBatch(grid, 'grid', (lr) => {
+    if (o.fullGrid) return false;
     const b = bestStable(grid);
     return b !== null && lr < b;
   });
   let a = bestStable(grid);
-  let b: number | null = null;
+  let b: number | null;
   let note = '';
   if (a === null) {
     note = `no stable learning rate in [${grid[grid.length - 1]}, ${grid[0]}]; lower lo (or raise train.steps)`;
@@ -328,8 +345,8 @@ export function quadraticTrial(q: QuadraticTrialOptions): Trial {
     const l0 = loss();
     for (let t = 0; t <= steps; t++) {
       const l = loss();
-      if (!Number.isFinite(l) || l > divergence * l0) return { stable: false, reason: `diverged at step ${t}`, steps: t, final: { train_loss: Number.isFinite(l) ? l : null } };
-      if (l <= target * l0) return { stable: true, reason: `loss ≤ ${target}·L0 at step ${t}`, steps: t, final: { train_loss: l } };
+      if (!Number.isFinite(l) || l > divergence * l0) return { stable: false, outcome: 'diverged', step: t, reached_at: null, reason: `diverged at step ${t}`, steps: t, final: { train_loss: Number.isFinite(l) ? l : null } };
+      if (l <= target * l0) return { stable: true, outcome: 'trained', step: t, reached_at: t, reason: `loss ≤ ${target}·L0 at step ${t}`, steps: t, final: { train_loss: l } };
       if (t === steps) break;
       for (let i = 0; i < x.length; i++) {
         const g = lambdas[i]! * x[i]!;
@@ -338,7 +355,7 @@ export function quadraticTrial(q: QuadraticTrialOptions): Trial {
         x[i] = x[i]! - lr * (mu === 0 ? g : nesterov ? g + mu * b : b);
       }
     }
-    return { stable: false, reason: `loss above ${target}·L0 after ${steps} steps`, steps, final: { train_loss: loss() } };
+    return { stable: false, outcome: 'did-not-fit-in-budget', step: steps, reached_at: null, reason: `loss above ${target}·L0 after ${steps} steps`, steps, final: { train_loss: loss() } };
   };
 }
 
@@ -359,6 +376,8 @@ export interface ConfigTrialOptions {
    * comment); default false: stop at the target, except under warmup where this is forced.
    */
   fullBudget?: boolean;
+  /** Loss-spike factor of `unstable-but-trained` (TrialTarget.spike). Default 1. */
+  spike?: number;
   /** Directory name of a trial (default `lr-<lr>_seed-<seed>`). */
   name?: (lr: number, seed: number) => string;
   /** Called with each trial's directory and config before it runs (e.g. to record it in a manifest). */
@@ -410,38 +429,80 @@ export interface TrialTarget {
   acc: number | null;
   /** First step at which reaching the target counts (the end of warmup). Default 0. */
   from?: number;
+  /**
+   * A trained run whose train loss exceeded `spike` × its initial loss at some step is
+   * `unstable-but-trained`. Default 1 (any rise above the starting loss).
+   */
+  spike?: number;
+}
+
+/** What `classifyRun` reads of a finished run: its summary and metrics rows. */
+export interface RunRecord {
+  readonly summary: Pick<RunSummary, 'status' | 'reason' | 'steps' | 'final'>;
+  readonly rows: readonly MetricRow[];
+  readonly dir?: string;
 }
 
 const fmt = (v: number | null | undefined, digits = 4) => (typeof v === 'number' ? v.toPrecision(digits) : '—');
 
+/** The target in words (`train loss ≤ 0.1 or train acc ≥ 0.95`; '' without one). */
+export function targetText(target: Pick<TrialTarget, 'loss' | 'acc'>): string {
+  return [target.loss !== null ? `train loss ≤ ${target.loss}` : '', target.acc !== null ? `train acc ≥ ${target.acc}` : ''].filter(Boolean).join(' or ');
+}
+
 /**
- * Judges a finished run against `target`: stable = not diverged, and the target reached at a
- * logged step ≥ target.from. Without a target (both null): completed all steps with the final
- * train loss below the initial one. A failed or unfinished run is an error, not instability.
+ * The outcome of a finished run (a pure function of its summary and metrics rows; see the module
+ * comment): diverged, trained, unstable-but-trained or did-not-fit-in-budget, with the step it was
+ * decided at, the reason and `reached_at`. stable = not diverged. A failed or unfinished run is an
+ * error, not an outcome.
  */
-export function judgeRun(dir: string, target: TrialTarget): TrialResult {
-  const store = new RunStore(dir);
-  const s = store.readSummary();
-  if (s === null) throw new Error(`${dir}: no summary.json`);
-  if (s.status === 'failed' || s.status === 'running') throw new Error(`${dir}: run ${s.status}${s.reason ? `: ${s.reason}` : ''}`);
-  const base = { steps: s.steps, final: { ...s.final }, dir };
-  if (s.status === 'diverged') return { ...base, stable: false, reason: `diverged: ${s.reason ?? ''}`.trim() };
-  const rows = readMetrics(join(dir, 'metrics.jsonl')).rows;
+export function classifyRun(run: RunRecord, target: TrialTarget): TrialResult & { outcome: TrialOutcome; step: number; reached_at: number | null } {
+  const s = run.summary;
+  const where = run.dir ?? 'run';
+  if (s.status === 'failed' || s.status === 'running') throw new Error(`${where}: run ${s.status}${s.reason ? `: ${s.reason}` : ''}`);
+  const base = { steps: s.steps, final: { ...s.final }, ...(run.dir !== undefined ? { dir: run.dir } : {}) };
+  if (s.status === 'diverged') return { ...base, stable: false, outcome: 'diverged', step: s.steps, reached_at: null, reason: `diverged: ${s.reason ?? ''}`.trim() };
+  const rows = run.rows;
   const { loss, acc } = target;
   const from = target.from ?? 0;
+  const l0 = rows.find((r) => r.step === 0)?.train_loss;
+  let hit: number | null;
+  let lost = false;
+  let want: string;
   if (loss !== null || acc !== null) {
     const meets = (l: unknown, a: unknown) => (loss !== null && typeof l === 'number' && l <= loss) || (acc !== null && typeof a === 'number' && a >= acc);
     // The runner logs every log.every steps, so the step where a run stopped at its target may
     // have no row; its summary holds the values there.
-    const hit = rows.find((r) => r.step >= from && meets(r.train_loss, r.train_acc))
-      ?? (s.steps >= from && meets(s.final.train_loss, s.final.train_acc) ? { step: s.steps } : undefined);
-    const want = [loss !== null ? `train loss ≤ ${loss}` : '', acc !== null ? `train acc ≥ ${acc}` : ''].filter(Boolean).join(' or ');
-    if (hit) return { ...base, stable: true, reason: `${want} at step ${hit.step}`, reached_at: hit.step };
-    return { ...base, stable: false, reason: `did not reach ${want}${from > 0 ? ` after step ${from}` : ''} within ${s.steps} steps (train loss ${fmt(s.final.train_loss)}, acc ${fmt(s.final.train_acc, 3)})` };
+    const row = rows.find((r) => r.step >= from && meets(r.train_loss, r.train_acc));
+    hit = row ? row.step : s.steps >= from && meets(s.final.train_loss, s.final.train_acc) ? s.steps : null;
+    lost = hit !== null && !meets(s.final.train_loss, s.final.train_acc);
+    want = targetText(target);
+  } else {
+    hit = typeof l0 === 'number' && s.final.train_loss !== null && s.final.train_loss < l0 ? s.steps : null;
+    want = 'a final train loss below the initial one';
   }
-  const l0 = rows.find((r) => r.step === 0)?.train_loss;
-  const ok = typeof l0 === 'number' && s.final.train_loss !== null && s.final.train_loss < l0;
-  return { ...base, stable: ok, reason: ok ? `completed ${s.steps} steps without diverging` : `train loss did not fall below its initial value in ${s.steps} steps` };
+  if (hit === null) {
+    const why = loss !== null || acc !== null
+      ? `did not reach ${want}${from > 0 ? ` after step ${from}` : ''} within ${s.steps} steps (train loss ${fmt(s.final.train_loss)}, acc ${fmt(s.final.train_acc, 3)})`
+      : `train loss did not fall below its initial value in ${s.steps} steps`;
+    return { ...base, stable: true, outcome: 'did-not-fit-in-budget', step: s.steps, reached_at: null, reason: why };
+  }
+  const spike = target.spike ?? 1;
+  const up = typeof l0 === 'number' ? rows.find((r) => r.step > 0 && typeof r.train_loss === 'number' && r.train_loss > spike * l0) : undefined;
+  if (up !== undefined || lost) {
+    const why = up !== undefined
+      ? `train loss ${fmt(up.train_loss as number)} above ${spike === 1 ? '' : `${spike} × `}its initial ${fmt(l0 as number)} at step ${up.step}, then ${want} at step ${hit}`
+      : `${want} at step ${hit}, lost again by step ${s.steps} (train loss ${fmt(s.final.train_loss)}, acc ${fmt(s.final.train_acc, 3)})`;
+    return { ...base, stable: true, outcome: 'unstable-but-trained', step: up?.step ?? s.steps, reached_at: hit, reason: why };
+  }
+  return { ...base, stable: true, outcome: 'trained', step: hit, reached_at: hit, reason: loss !== null || acc !== null ? `${want} at step ${hit}` : `completed ${s.steps} steps with ${want}` };
+}
+
+/** classifyRun on the run directory `dir` (summary.json and metrics.jsonl). */
+export function judgeRun(dir: string, target: TrialTarget): TrialResult & { outcome: TrialOutcome; step: number; reached_at: number | null } {
+  const s = new RunStore(dir).readSummary();
+  if (s === null) throw new Error(`${dir}: no summary.json`);
+  return classifyRun({ summary: s, rows: readMetrics(join(dir, 'metrics.jsonl')).rows, dir }, target);
 }
 
 /**
@@ -461,8 +522,283 @@ export function configTrial(config: Config, outDir: string, o: ConfigTrialOption
     }
     o.onStart?.(dir, c, lr, seed);
     await runInChild(c, dir, { threads: o.threads, signal: o.signal });
-    return judgeRun(dir, { loss: stopLoss, acc: stopAcc, from: config.schedule.warmup_steps });
+    return judgeRun(dir, { loss: stopLoss, acc: stopAcc, from: config.schedule.warmup_steps, spike: o.spike });
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Summaries over seeds (pure: from trial records or from runs classified again).
+
+/** One learning rate's trials, summarized over seeds. */
+export interface LrSummary {
+  lr: number;
+  trials: number;
+  /** Trials per outcome (trials without an outcome are not counted here). */
+  outcomes: Record<TrialOutcome, number>;
+  /** Did not diverge under the seed rule (null: undecided, too few seeds ran). */
+  stable: boolean | null;
+  /** Reached the target (trained or unstable-but-trained) under the seed rule (null: undecided). */
+  trained: boolean | null;
+  /** Median steps to the target over the seeds that reached it (null: none did). */
+  stepsToTarget: number | null;
+}
+
+/** η_max and the fitting speed, from the trials of one search. */
+export interface MaxLrSummary {
+  /** η_max: the largest lr whose verdict is stable (did not diverge); null if none. */
+  maxStableLr: number | null;
+  /** The smallest lr above η_max whose verdict is unstable (null if none was tried). */
+  upper: number | null;
+  /** The largest lr whose verdict is trained (reached the target), a separate number. */
+  maxTrainedLr: number | null;
+  /** Every lr with trials, ascending. */
+  lrs: LrSummary[];
+}
+
+/** The fields of a trial record `summarizeTrials` reads. */
+export type TrialLike = Pick<TrialRecord, 'lr' | 'stable'> & { outcome?: TrialOutcome; reached_at?: number | null };
+
+const median = (xs: number[]): number | null => {
+  if (xs.length === 0) return null;
+  const v = xs.slice().sort((a, b) => a - b);
+  const m = v.length >> 1;
+  return v.length % 2 === 1 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+};
+
+/** Verdicts per lr under `rule` over `seeds` seeds, then η_max, the next unstable lr and the largest trained lr. */
+export function summarizeTrials(trials: readonly TrialLike[], rule: SeedRule, seeds: number): MaxLrSummary {
+  const need = seedsNeeded(rule, seeds);
+  const byLr = new Map<number, TrialLike[]>();
+  for (const t of trials) byLr.set(t.lr, [...(byLr.get(t.lr) ?? []), t]);
+  const decide = (yes: number, no: number): boolean | null => (yes >= need ? true : no > seeds - need ? false : null);
+  const lrs: LrSummary[] = [...byLr.entries()].sort((a, b) => a[0] - b[0]).map(([lr, ts]) => {
+    const outcomes = Object.fromEntries(TRIAL_OUTCOMES.map((o) => [o, ts.filter((t) => t.outcome === o).length])) as Record<TrialOutcome, number>;
+    const fitted = (t: TrialLike) => (t.outcome !== undefined ? t.outcome === 'trained' || t.outcome === 'unstable-but-trained' : t.stable);
+    const ok = ts.filter((t) => t.stable).length;
+    const fit = ts.filter(fitted).length;
+    return {
+      lr, trials: ts.length, outcomes,
+      stable: decide(ok, ts.length - ok),
+      trained: decide(fit, ts.length - fit),
+      stepsToTarget: median(ts.map((t) => t.reached_at).filter((x): x is number => typeof x === 'number')),
+    };
+  });
+  const stable = lrs.filter((l) => l.stable === true).map((l) => l.lr);
+  const maxStableLr = stable.length > 0 ? Math.max(...stable) : null;
+  const above = lrs.filter((l) => l.stable === false && (maxStableLr === null || l.lr > maxStableLr)).map((l) => l.lr);
+  const trained = lrs.filter((l) => l.trained === true).map((l) => l.lr);
+  return { maxStableLr, upper: above.length > 0 ? Math.min(...above) : null, maxTrainedLr: trained.length > 0 ? Math.max(...trained) : null, lrs };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The experiment: searches for several cells (config × remedy), sharing child processes, with
+// their runs recorded in sweep.json and the results in max-lr.json.
+
+/** The search settings of a cell (the `max_lr:` section of a study file, snake_case as there). */
+export interface MaxLrSettings {
+  lo: number;
+  hi: number;
+  grid_factor: number;
+  bisect_steps: number;
+  seeds: number;
+  rule: SeedRule;
+  stop_train_loss: number | null;
+  stop_train_acc: number | null;
+  /** Run every trial for its whole budget (same rule with and without warmup). */
+  full_budget: boolean;
+  /** Keep the config's curvature measurements in the trials (default false). */
+  curvature: boolean;
+  /** Loss-spike factor of unstable-but-trained (TrialTarget.spike). */
+  spike: number;
+  /** Try every grid point down to lo (fitting speed below η_max too); default false. */
+  full_grid: boolean;
+}
+
+/** `max_lr:` keys as written (all but lo and hi optional). */
+export type MaxLrSettingsInput = Pick<MaxLrSettings, 'lo' | 'hi'> & Partial<Omit<MaxLrSettings, 'lo' | 'hi'>>;
+
+/** Settings with the defaults filled in: grid ×2, 1 bisection round, 1 seed, rule all, full budget. */
+export function resolveMaxLrSettings(m: MaxLrSettingsInput): MaxLrSettings {
+  return {
+    lo: m.lo, hi: m.hi, grid_factor: m.grid_factor ?? 2, bisect_steps: m.bisect_steps ?? 1, seeds: m.seeds ?? 1, rule: m.rule ?? 'all',
+    stop_train_loss: m.stop_train_loss ?? null, stop_train_acc: m.stop_train_acc ?? null, full_budget: m.full_budget ?? true,
+    curvature: m.curvature ?? false, spike: m.spike ?? 1, full_grid: m.full_grid ?? false,
+  };
+}
+
+/** One search of the experiment. */
+export interface MaxLrCell {
+  /** Run-directory prefix: trials are `<name>_lr-<η>_seed-<s>`. */
+  name: string;
+  /** Recorded with each trial in sweep.json (e.g. model, variant). */
+  params: Record<string, unknown>;
+  /** The config (null when the remedy does not apply; then `error` says why). */
+  config: Config | null;
+  error: string | null;
+  settings: MaxLrSettings;
+}
+
+/** At most `n` tasks at once, across every caller (util/concurrency.ts). */
+export type Limit = Limiter;
+
+/** A limiter of `n` concurrent tasks (FIFO); createLimiter under the name the max-lr callers use. */
+export const createLimit: (n: number) => Limit = createLimiter;
+
+/**
+ * sweep.json of a directory whose runs are decided as they go (searches): each `record` adds a
+ * run and rewrites the manifest, with `grid` the distinct values of `keys`.
+ */
+export class RunManifest {
+  private readonly runs: Array<{ index: number; name: string; params: Record<string, unknown> }> = [];
+  constructor(readonly outDir: string, readonly name: string | null, readonly keys: readonly string[]) {}
+  /** Adds a run (once per name) and writes OUT/sweep.json. */
+  record(name: string, params: Record<string, unknown>): void {
+    if (this.runs.some((r) => r.name === name)) return;
+    this.runs.push({ index: this.runs.length, name, params });
+    const grid: Record<string, unknown[]> = {};
+    for (const k of this.keys) grid[k] = [...new Set(this.runs.map((r) => r.params[k]).filter((v) => v !== undefined))];
+    mkdirSync(this.outDir, { recursive: true });
+    writeSweepManifest(this.outDir, { name: this.name, grid, runs: this.runs.slice() });
+  }
+  get size(): number {
+    return this.runs.length;
+  }
+}
+
+/** One cell's result, as returned and as written to max-lr.json. */
+export interface MaxLrCellResult {
+  cell: string;
+  params: Record<string, unknown>;
+  settings: MaxLrSettings;
+  /** Why the cell was not searched (remedy not applicable), else null. */
+  error: string | null;
+  result: MaxLrResult | null;
+  /** η_max, the next unstable η, the largest trained η and per-lr outcomes and steps to target. */
+  summary: MaxLrSummary | null;
+}
+
+export interface MaxLrExperimentOptions {
+  out: string;
+  /** sweep.json's name (the config's or study's). */
+  name: string | null;
+  cells: readonly MaxLrCell[];
+  /** Trials in flight at once over all cells (each search also bisects with this many points). */
+  parallel: number;
+  /** onnxruntime threads per child run. Default cores / parallel. */
+  threads?: number;
+  /** Shared with the caller's other runs (default: a limit of `parallel`). */
+  limit?: Limit;
+  /** Where trial runs are recorded (default: a RunManifest of OUT with keys of the cells' params, kind and lr). */
+  manifest?: RunManifest;
+  /** A trial other than `configTrial` (e.g. tests); the default trains the cell's config in a child process. */
+  trial?: (cell: MaxLrCell) => Trial;
+  /** Scales η in the progress lines (e.g. catapult's units of 2/λ0). */
+  describeLr?: (lr: number) => string;
+  log?: (line: string) => void;
+  /** Extra top-level fields of max-lr.json (e.g. the study name, λ0). */
+  meta?: Record<string, unknown>;
+}
+
+/** max-lr.json's format version (version 1: the files before outcomes, read by readMaxLrFile too). */
+export const MAX_LR_FILE_VERSION = 2;
+
+/** max-lr.json as written by runMaxLrExperiment. */
+export interface MaxLrFile {
+  version: number;
+  definitions: string;
+  cells: MaxLrCellResult[];
+  [key: string]: unknown;
+}
+
+const DEFINITIONS = 'η_max = largest η that did not diverge (seed rule); outcomes: diverged | unstable-but-trained | trained | did-not-fit-in-budget; reached_at = first logged step at the target (fitting speed); maxTrainedLr = largest η that reached the target.';
+
+/** Writes OUT/max-lr.json (version 2). */
+export function writeMaxLrFile(out: string, cells: readonly MaxLrCellResult[], meta: Record<string, unknown> = {}): void {
+  writeJsonAtomic(join(out, 'max-lr.json'), { version: MAX_LR_FILE_VERSION, definitions: DEFINITIONS, ...meta, cells });
+}
+
+/**
+ * Runs one max-lr search per cell (all cells at once, sharing `limit`), each trial a child run
+ * `OUT/<cell>_lr-<η>_seed-<s>` recorded in sweep.json; writes max-lr.json after each search ends.
+ * Cells come back in the given order. A search that throws rejects the experiment.
+ */
+export async function runMaxLrExperiment(o: MaxLrExperimentOptions): Promise<MaxLrCellResult[]> {
+  const parallel = Math.max(1, Math.floor(o.parallel));
+  const limit = o.limit ?? createLimit(parallel);
+  const threads = o.threads ?? Math.max(1, Math.floor(availableParallelism() / parallel));
+  const keys = [...new Set([...o.cells.flatMap((c) => Object.keys(c.params)), 'kind', 'optimizer.lr'])];
+  const manifest = o.manifest ?? new RunManifest(o.out, o.name, keys);
+  const log = o.log ?? (() => {});
+  const lrText = o.describeLr ?? ((lr: number) => String(lr));
+  const results: Array<MaxLrCellResult | null> = o.cells.map(() => null);
+  const save = () => writeMaxLrFile(o.out, results.filter((r): r is MaxLrCellResult => r !== null), o.meta);
+  await Promise.all(o.cells.map(async (cell, i) => {
+    const m = cell.settings;
+    if (cell.config === null) {
+      results[i] = { cell: cell.name, params: cell.params, settings: m, error: cell.error ?? 'not applicable', result: null, summary: null };
+      log(`${cell.name}: skipped (${cell.error})`);
+      save();
+      return;
+    }
+    const nameOf = (lr: number, seed: number) => `${cell.name}_lr-${lr}_seed-${seed}`;
+    const inner = o.trial?.(cell) ?? configTrial(cell.config, o.out, {
+      threads, stopTrainLoss: m.stop_train_loss, stopTrainAcc: m.stop_train_acc, fullBudget: m.full_budget, curvature: m.curvature, spike: m.spike, name: nameOf,
+    });
+    const trial: Trial = (lr, seed) => limit(async () => {
+      manifest.record(nameOf(lr, seed), { ...cell.params, kind: 'trial', 'optimizer.lr': lr, 'train.seed': seed });
+      return inner(lr, seed);
+    });
+    let result: MaxLrResult;
+    try {
+      result = await findMaxStableLr({
+        trial, lo: m.lo, hi: m.hi, gridFactor: m.grid_factor, bisectSteps: m.bisect_steps, seeds: m.seeds, rule: m.rule, parallel, fullGrid: m.full_grid,
+        onTrial: (t) => log(`${cell.name}: η ${lrText(t.lr)} seed ${t.seed}: ${t.outcome ?? (t.stable ? 'stable' : 'unstable')}${t.step !== undefined ? ` at step ${t.step}` : ''} (${t.reason})`),
+      });
+    } catch (e) {
+      if (e instanceof MaxLrError) throw new MaxLrError(`${cell.name}: ${e.message}`, e.lr, e.seed, e.trials, { cause: e.cause });
+      throw e;
+    }
+    const summary = summarizeTrials(result.trials, m.rule, m.seeds);
+    results[i] = { cell: cell.name, params: cell.params, settings: m, error: null, result, summary };
+    const g4 = (v: number | null) => (v === null ? '—' : lrText(v));
+    log(`${cell.name}: η_max ${g4(result.maxStableLr)} in [${g4(result.bracket[0])}, ${g4(result.bracket[1])}], largest η that reached the target ${g4(summary.maxTrainedLr)}${result.note ? ` — ${result.note}` : ''}`);
+    save();
+  }));
+  save();
+  return results as MaxLrCellResult[];
+}
+
+/**
+ * Reads OUT/max-lr.json: version 2 as written, and the version-1 files (before outcomes: the
+ * command's `outcomes`, the studies' `results` or `result`) as version 2 cells, each old trial's
+ * outcome inferred from its reason (diverged, else trained when it was stable, else
+ * did-not-fit-in-budget; version 1 called a trial stable only when it reached the target).
+ */
+export function readMaxLrFile(path: string): MaxLrFile {
+  const raw = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  if (raw.version === MAX_LR_FILE_VERSION) return raw as MaxLrFile;
+  if (raw.version !== undefined) throw new Error(`${path}: max-lr.json version ${String(raw.version)} is not known (expected ${MAX_LR_FILE_VERSION})`);
+  const upgrade = (cell: string, params: Record<string, unknown>, r: MaxLrResult | null, error: string | null, settings: Partial<MaxLrSettings>): MaxLrCellResult => {
+    if (r === null) return { cell, params, settings: settings as MaxLrSettings, error, result: null, summary: null };
+    const trials = r.trials.map((t) => {
+      const outcome: TrialOutcome = /^diverged/.test(t.reason) ? 'diverged' : t.stable ? 'trained' : 'did-not-fit-in-budget';
+      return { ...t, outcome, stable: outcome !== 'diverged', reached_at: typeof t.reached_at === 'number' ? t.reached_at : null };
+    });
+    const rule = r.rule ?? 'all';
+    const summary = summarizeTrials(trials, rule, r.seeds?.length ?? 1);
+    return { cell, params, settings: settings as MaxLrSettings, error, result: { ...r, trials, maxStableLr: summary.maxStableLr }, summary };
+  };
+  let cells: MaxLrCellResult[];
+  if (Array.isArray(raw.outcomes)) {
+    cells = (raw.outcomes as Array<{ variant: string; error: string | null; result: MaxLrResult | null }>).map((x) => upgrade(x.variant, { variant: x.variant }, x.result, x.error, {}));
+  } else if (raw.results && typeof raw.results === 'object') {
+    const settings = (raw.max_lr ?? {}) as Record<string, Partial<MaxLrSettings>>;
+    cells = Object.entries(raw.results as Record<string, MaxLrResult | { error: string }>).map(([k, v]) => ('error' in v && !('trials' in v) ? upgrade(k, {}, null, v.error, settings[k] ?? {}) : upgrade(k, {}, v as MaxLrResult, null, settings[k] ?? {})));
+  } else if (raw.result && typeof raw.result === 'object') {
+    cells = [upgrade('search', {}, raw.result as MaxLrResult, null, {})];
+  } else throw new Error(`${path}: not a max-lr.json (no cells, outcomes, results or result)`);
+  const { outcomes: _o, results: _r, result: _s, ...rest } = raw;
+  return { ...rest, version: MAX_LR_FILE_VERSION, definitions: DEFINITIONS, cells };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -498,14 +834,7 @@ export function variantOverrides(name: string): Record<string, unknown> {
 
 /** `config` with a variant's overrides applied and validated (throws a one-line error if the remedy does not fit the model). */
 export function applyVariant(config: Config, name: string): Config {
-  const c = structuredClone(config) as unknown as Record<string, unknown>;
-  for (const [key, v] of Object.entries(variantOverrides(name))) {
-    const path = key.split('.');
-    let node = c;
-    for (const p of path.slice(0, -1)) node = node[p] as Record<string, unknown>;
-    node[path[path.length - 1]!] = v;
-  }
-  const resolved = resolveConfig(c);
+  const resolved = resolveConfig(setPaths(structuredClone(config) as unknown as Record<string, unknown>, variantOverrides(name)));
   // Check what the config schema cannot: the model builder's own constraints.
   const m = resolved.model;
   if (m.norm === 'layernorm' && m.arch !== 'mlp') throw new Error(`variant '${name}': layernorm is available for arch mlp only (got ${m.arch})`);
@@ -530,32 +859,13 @@ export async function finalTestMetrics(dir: string): Promise<{ test_loss: number
   if (at) return { test_loss: (at.test_loss as number | null) ?? null, test_acc: at.test_acc as number, step: s.steps };
   const step = store.latestCheckpoint();
   if (step === null) return { test_loss: null, test_acc: null, step: s.steps };
-  const { config: c } = store.readConfig();
-  const data = await loadDataset({ ...c.data });
-  const model = buildModel({ ...c.model, init: { ...c.model.init } }, data.test.sampleShape, data.test.numClasses);
-  const dtype = c.backend === 'ort' ? 'float32' : 'float64';
-  const runtime = new Runtime({ backend: c.backend, threads: c.threads > 0 ? c.threads : 1 });
+  const ck = await openCheckpoint(dir, step, { threads: 1 });
   try {
-    const ck = store.readCheckpoint(step);
-    const byName = new Map(ck.tensors.map((t) => [t.name, t.data as unknown as ArrayLike<number>]));
-    const theta = dtype === 'float32' ? new Float32Array(model.layout.size) : new Float64Array(model.layout.size);
-    const pieces: Record<string, ArrayLike<number>> = {};
-    for (const p of model.params) {
-      const t = byName.get(p.name);
-      if (!t) throw new Error(`${dir}: checkpoint step ${step} lacks '${p.name}'`);
-      pieces[p.name] = t;
-    }
-    model.layout.gather(pieces, theta);
-    const hasBn = model.buffers.length > 0;
-    const fixed = hasBn ? modelFeeds(model, 'eval', { buffers: Float64Array.from(byName.get('state.buffers') ?? []) }) : {};
-    const t = data.test;
-    const y = t.targets ?? Float32Array.from(oneHot(t.y!, t.numClasses));
-    const obj = new DatasetObjective(runtime, (b) => objectiveSpec(model, c.loss, b, 'eval', dtype), { n: t.n, arrays: { x: t.x, y } }, c.train.chunk_size, fixed);
-    const e = await obj.evaluate(theta);
+    const e = await ck.objective({ mode: 'eval', split: 'test' }).evaluate(ck.theta);
     const fin = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? v : null);
     return { test_loss: fin(e.loss), test_acc: fin(e.metrics.accuracy), step };
   } finally {
-    await runtime.dispose();
+    await ck.dispose();
   }
 }
 

@@ -8,6 +8,12 @@
  *                    sharpness}, started_at, updated_at, finished_at, elapsed_s}; status is
  *                    `running` while training, then completed | diverged | failed
  *   checkpoints/     step-000000.safetensors (the initialization), step-000100.safetensors, …
+ *   curvature/       <prefix>-step-NNNNNN.json snapshots (density, slices, analysis, …)
+ *   resume.safetensors  the rolling resume state of an unfinished run (runner.ts)
+ *
+ * A sweep directory holds run directories one level down and `sweep.json` (the manifest:
+ * {name, grid, runs: [{index, name, params}]}). This module owns every one of these names:
+ * other code asks it for paths and reads/writes through it.
  *
  * config.json and summary.json are replaced atomically; metrics.jsonl is append-only.
  * A directory without summary.json has not started ('new').
@@ -15,11 +21,26 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { resolveConfig, type Config } from './config.ts';
-import { writeJsonAtomic } from './atomicWrite.ts';
+import { ConfigError, resolveConfig, type Config } from './config.ts';
+import { writeFileAtomic, writeJsonAtomic } from './atomicWrite.ts';
 import { stripRunMetadata } from './loadConfig.ts';
 import { MetricsWriter, readMetrics, truncateMetrics, type MetricRow, type MetricsContent } from './metrics.ts';
 import { readSafetensors, writeSafetensors, type SafetensorsContent, type TensorInput } from './safetensors.ts';
+
+/** Names of the files and sub-directories of a run directory (see the header). */
+export const RUN_FILES = {
+  config: 'config.json',
+  metrics: 'metrics.jsonl',
+  summary: 'summary.json',
+  checkpoints: 'checkpoints',
+  resume: 'resume.safetensors',
+  curvature: 'curvature',
+} as const;
+
+/** RUN_DIR/<the file named by `which`>. */
+export function runFilePath(runDir: string, which: keyof typeof RUN_FILES): string {
+  return join(runDir, RUN_FILES[which]);
+}
 
 export const RUN_STATUSES = ['running', 'completed', 'diverged', 'failed'] as const;
 /** running: in progress (or killed); the others are final. */
@@ -99,6 +120,127 @@ export function parseCheckpointFileName(name: string): number | null {
   return m === null ? null : Number(m[1]);
 }
 
+// ---- curvature/<prefix>-step-NNNNNN.json snapshots
+
+/** `<prefix>-step-000123.json` (6 digits; more for steps >= 10^6). `prefix` is e.g. density, slices, analysis. */
+export function curvatureSnapshotName(prefix: string, step: number): string {
+  if (!/^[A-Za-z0-9_.]+$/.test(prefix)) throw new Error(`curvature snapshot prefix must be letters, digits, _ or . (got ${JSON.stringify(prefix)})`);
+  if (!Number.isSafeInteger(step) || step < 0) throw new Error(`curvature snapshot step must be an integer >= 0 (got ${step})`);
+  return `${prefix}-step-${String(step).padStart(6, '0')}.json`;
+}
+
+/** The step of a `<prefix>-step-N.json` name (any number of digits), or null if the name is not one. */
+export function parseCurvatureSnapshotName(name: string, prefix: string): number | null {
+  if (!name.startsWith(`${prefix}-step-`)) return null;
+  const m = /^(\d{1,15})\.json$/.exec(name.slice(prefix.length + 6));
+  return m === null ? null : Number(m[1]);
+}
+
+/** RUN_DIR/curvature/<prefix>-step-NNNNNN.json. */
+export function curvatureSnapshotPath(runDir: string, prefix: string, step: number): string {
+  return join(runFilePath(runDir, 'curvature'), curvatureSnapshotName(prefix, step));
+}
+
+/** Writes one snapshot atomically (creating curvature/); returns its path. */
+export function writeCurvatureSnapshot(runDir: string, prefix: string, step: number, value: unknown): string {
+  const file = curvatureSnapshotPath(runDir, prefix, step);
+  writeJsonAtomic(file, value);
+  return file;
+}
+
+/** The run's `<prefix>` snapshots, ascending by step ([] without a curvature/ directory). */
+export function listCurvatureSnapshots(runDir: string, prefix: string): Array<{ readonly step: number; readonly name: string; readonly file: string }> {
+  const dir = runFilePath(runDir, 'curvature');
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const out: Array<{ step: number; name: string; file: string }> = [];
+  for (const name of names) {
+    const step = parseCurvatureSnapshotName(name, prefix);
+    if (step !== null) out.push({ step, name, file: join(dir, name) });
+  }
+  return out.sort((a, b) => a.step - b.step);
+}
+
+// ---- sweep.json
+
+/** File in a sweep's directory that lists its runs. */
+export const SWEEP_MANIFEST = 'sweep.json';
+
+/** Content of `SWEEP_DIR/sweep.json`: the sweep's name, grid (dotted key → values) and runs in order. */
+export interface SweepManifest {
+  readonly name: string | null;
+  /** Free text for reports (optional). */
+  readonly description?: string;
+  readonly grid: Readonly<Record<string, readonly unknown[]>>;
+  readonly runs: ReadonlyArray<{ readonly index: number; readonly name: string; readonly params: Readonly<Record<string, unknown>> }>;
+}
+
+/** SWEEP_DIR/sweep.json. */
+export function sweepManifestPath(sweepDir: string): string {
+  return join(sweepDir, SWEEP_MANIFEST);
+}
+
+/** Whether `sweepDir` has a sweep.json (readable or not). */
+export function hasSweepManifest(sweepDir: string): boolean {
+  return existsSync(sweepManifestPath(sweepDir));
+}
+
+/** Reads `sweepDir/sweep.json`; throws an error naming the file when it is missing or malformed. */
+export function readSweepManifest(sweepDir: string): SweepManifest {
+  const file = sweepManifestPath(sweepDir);
+  if (!existsSync(file)) throw new Error(`${file}: not found (no worker has started this sweep in ${sweepDir} yet)`);
+  const m = readJson(file) as Partial<SweepManifest> | null;
+  const ok =
+    m !== null &&
+    typeof m === 'object' &&
+    (m.name === null || typeof m.name === 'string') &&
+    m.grid !== null &&
+    typeof m.grid === 'object' &&
+    Array.isArray(m.runs) &&
+    m.runs.every((r) => r !== null && typeof r === 'object' && Number.isSafeInteger(r.index) && typeof r.name === 'string');
+  if (!ok) throw new Error(`${file}: not a sweep manifest ({name, grid, runs: [{index, name, params}]})`);
+  return m as SweepManifest;
+}
+
+/**
+ * Writes `sweepDir/sweep.json` atomically unless it already holds the same content. A different
+ * manifest there is replaced (a grown sweep keeps its run names), unless a run name appears in
+ * both with different params: then two sweeps would share run directories, a ConfigError.
+ */
+export function writeSweepManifest(sweepDir: string, manifest: SweepManifest, log: (line: string) => void = () => {}): void {
+  const file = sweepManifestPath(sweepDir);
+  const text = `${JSON.stringify(manifest, null, 2)}\n`;
+  if (existsSync(file)) {
+    let old: string;
+    try {
+      old = readFileSync(file, 'utf8');
+    } catch {
+      old = '';
+    }
+    if (old === text) return;
+    let oldRuns: SweepManifest['runs'];
+    try {
+      const runs = (JSON.parse(old) as Partial<SweepManifest> | null)?.runs;
+      oldRuns = Array.isArray(runs) ? runs : [];
+    } catch {
+      oldRuns = []; // a damaged manifest is simply replaced
+    }
+    const mine = new Map(manifest.runs.map((r) => [r.name, JSON.stringify(r.params)]));
+    for (const r of oldRuns) {
+      const p = mine.get(r?.name);
+      if (p !== undefined && p !== JSON.stringify(r.params)) {
+        throw new ConfigError(`${file}: run "${r.name}" has values ${JSON.stringify(r.params)} there but ${p} in this sweep: another sweep uses this directory; choose another --out`);
+      }
+    }
+    log(`${file}: replacing a different sweep manifest (${oldRuns.length} runs) with this sweep's (${manifest.runs.length} runs)`);
+  }
+  writeFileAtomic(file, text);
+}
+
 function finiteOrNull(x: number | null | undefined): number | null {
   return typeof x === 'number' && Number.isFinite(x) ? x : null;
 }
@@ -107,7 +249,7 @@ function readJson(file: string): unknown {
   try {
     return JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new Error(`${file}: cannot read: ${(e as Error).message.split('\n')[0]}`);
+    throw new Error(`${file}: cannot read: ${(e as Error).message.split('\n')[0]}`, { cause: e });
   }
 }
 
@@ -117,14 +259,17 @@ export class RunStore {
   readonly metricsPath: string;
   readonly summaryPath: string;
   readonly checkpointsDir: string;
+  /** The rolling resume state (θ, optimizer moments, buffers, previous eigenvectors). */
+  readonly resumePath: string;
   private readonly metrics: MetricsWriter;
   private startedAt: string | null = null;
 
   constructor(readonly dir: string) {
-    this.configPath = join(dir, 'config.json');
-    this.metricsPath = join(dir, 'metrics.jsonl');
-    this.summaryPath = join(dir, 'summary.json');
-    this.checkpointsDir = join(dir, 'checkpoints');
+    this.configPath = runFilePath(dir, 'config');
+    this.metricsPath = runFilePath(dir, 'metrics');
+    this.summaryPath = runFilePath(dir, 'summary');
+    this.checkpointsDir = runFilePath(dir, 'checkpoints');
+    this.resumePath = runFilePath(dir, 'resume');
     this.metrics = new MetricsWriter(this.metricsPath);
   }
 
@@ -152,7 +297,7 @@ export class RunStore {
     try {
       config = resolveConfig(stripRunMetadata(r));
     } catch (e) {
-      throw new Error(`${this.configPath}: ${(e as Error).message}`);
+      throw new Error(`${this.configPath}: ${(e as Error).message}`, { cause: e });
     }
     return {
       config,

@@ -7,13 +7,11 @@
  * state holds θ, the optimizer's moments, BatchNorm buffers and the previous eigenvectors, so a
  * resumed run reproduces the uninterrupted one bit for bit on the same machine.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { Runtime } from '../engine/backend.ts';
+import { existsSync } from 'node:fs';
+import type { Runtime } from '../engine/backend.ts';
 import type { FloatArray } from '../engine/params.ts';
-import { loadDataset, oneHot } from '../data/dataset.ts';
-import type { Dataset } from '../data/dataset.ts';
-import { buildModel, type Model } from '../nn/model.ts';
+import { loadDataset } from '../data/dataset.ts';
+import type { Model } from '../nn/model.ts';
 import { objectiveSpec, modelFeeds } from '../nn/losses.ts';
 import { initializeModel } from '../nn/initialize.ts';
 import { updateRunningStats } from '../nn/model.ts';
@@ -25,8 +23,8 @@ import { DatasetObjective, type SampleData } from '../train/datasetObjective.ts'
 import { measureCurvature } from '../curvature/measure.ts';
 import { createRng } from '../util/random.ts';
 import type { Config } from './config.ts';
-import { RunStore, type FinalMetrics, type RunSummary } from './runStore.ts';
-import { writeJsonAtomic } from './atomicWrite.ts';
+import { RunStore, writeCurvatureSnapshot, type FinalMetrics, type RunSummary } from './runStore.ts';
+import { buildRunModel, createRunRuntime, runDtype, sampleRows, thetaFromTensors } from './runModel.ts';
 import { readSafetensors, writeSafetensors, type TensorInput } from './safetensors.ts';
 
 /** A metrics row as written to metrics.jsonl. */
@@ -52,9 +50,8 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Steps between rolling resume states (resume.safetensors). */
+/** Steps between rolling resume states (RunStore.resumePath). */
 export const RESUME_EVERY = 50;
-const RESUME_FILE = 'resume.safetensors';
 
 interface State {
   step: number;
@@ -62,26 +59,14 @@ interface State {
   opt: OptimizerState;
   buffers: Float64Array;
   prevEigvecs: Float64Array[] | null;
+  /** θ at the previous curvature measurement (for param_displacement); kept in the resume state. */
+  prevCurvTheta: Float64Array | null;
   final: Partial<FinalMetrics>;
 }
 
 function optimizerConfig(c: Config): OptimizerConfig {
   const o = c.optimizer;
   return { name: o.name, momentum: o.momentum, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weight_decay: o.weight_decay, clip_denominator: o.clip_denominator };
-}
-
-function targetsOf(ds: Dataset): Float32Array {
-  if (ds.targets) return ds.targets;
-  if (!ds.y) throw new Error('dataset has neither labels nor targets');
-  return Float32Array.from(oneHot(ds.y, ds.numClasses));
-}
-
-function rows(ds: Dataset, n: number): SampleData {
-  const m = Math.min(n, ds.n);
-  const rowX = ds.x.length / ds.n;
-  const y = targetsOf(ds);
-  const rowY = y.length / ds.n;
-  return { n: m, arrays: { x: ds.x.subarray(0, m * rowX), y: y.subarray(0, m * rowY) } };
 }
 
 function gatherRows(s: SampleData, idx: Int32Array): SampleData {
@@ -112,6 +97,7 @@ function stateTensors(model: Model, s: State): { tensors: TensorInput[]; metadat
   }
   if (model.buffers.length > 0) tensors.push({ name: 'state.buffers', shape: [s.buffers.length], data: s.buffers });
   (s.prevEigvecs ?? []).forEach((v, i) => tensors.push({ name: `curvature.eigvec.${i}`, shape: [v.length], data: v }));
+  if (s.prevCurvTheta) tensors.push({ name: 'curvature.theta', shape: [s.prevCurvTheta.length], data: s.prevCurvTheta });
   return {
     tensors,
     metadata: { step: String(s.step), 'optimizer.t': String(s.opt.t), 'optimizer.kind': s.opt.kind, final: JSON.stringify(s.final) },
@@ -126,10 +112,7 @@ function restoreState(model: Model, file: string, template: State): State {
     if (!t) throw new Error(`${file}: missing tensor '${name}'`);
     return t.data as unknown as ArrayLike<number>;
   };
-  const theta = template.theta instanceof Float32Array ? new Float32Array(template.theta.length) : new Float64Array(template.theta.length);
-  const pieces: Record<string, ArrayLike<number>> = {};
-  for (const p of model.params) pieces[p.name] = get(p.name);
-  model.layout.gather(pieces, theta);
+  const theta = thetaFromTensors(model, tensors, template.theta instanceof Float32Array ? 'float32' : 'float64', file);
   const opt = template.opt as unknown as Record<string, unknown>;
   for (const key of ['buf', 'm', 'v']) {
     if (opt[key] instanceof Float64Array) (opt[key] as Float64Array).set(get(`optimizer.${key}`));
@@ -144,6 +127,7 @@ function restoreState(model: Model, file: string, template: State): State {
     opt: template.opt,
     buffers,
     prevEigvecs: prev.length > 0 ? prev : null,
+    prevCurvTheta: byName.has('curvature.theta') ? Float64Array.from(get('curvature.theta')) : null,
     final: JSON.parse(metadata.final ?? '{}') as Partial<FinalMetrics>,
   };
 }
@@ -152,13 +136,14 @@ function restoreState(model: Model, file: string, template: State): State {
 export async function trainRun(config: Config, opts: RunOptions): Promise<RunSummary> {
   const store = new RunStore(opts.dir).init();
   const ev = opts.events ?? {};
-  const resumeFile = join(opts.dir, RESUME_FILE);
+  const resumeFile = store.resumePath;
   const resuming = opts.resume === true && existsSync(resumeFile);
   if (!resuming) store.writeConfig(config);
   const t0 = performance.now();
   let state: State | null = null;
+  let runtime: Runtime | null = null;
   try {
-    return await runLoop(config, store, opts, ev, resuming, resumeFile, t0, (s) => (state = s));
+    return await runLoop(config, store, opts, ev, resuming, resumeFile, t0, (s) => (state = s), (r) => (runtime = r));
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     const st = state as State | null;
@@ -166,29 +151,32 @@ export async function trainRun(config: Config, opts: RunOptions): Promise<RunSum
     throw err;
   } finally {
     store.close();
+    // Frees the onnxruntime sessions (a process may train several runs, e.g. `edgewise demo`).
+    await (runtime as Runtime | null)?.dispose();
   }
 }
 
 async function runLoop(
   config: Config, store: RunStore, opts: RunOptions, ev: RunEvents, resuming: boolean, resumeFile: string, t0: number,
-  expose: (s: State) => void,
+  expose: (s: State) => void, exposeRuntime: (r: Runtime) => void,
 ): Promise<RunSummary> {
   const c = config;
   const data = await loadDataset({ ...c.data }, opts.env ?? process.env);
-  const model = buildModel({ ...c.model, init: { ...c.model.init } }, data.train.sampleShape, data.train.numClasses);
-  const dtype = c.backend === 'ort' ? 'float32' : 'float64';
-  const runtime = new Runtime({ backend: c.backend, threads: c.threads > 0 ? c.threads : undefined });
+  const model = buildRunModel(c, data);
+  const dtype = runDtype(c);
+  const runtime = createRunRuntime(c);
+  exposeRuntime(runtime);
   const loss = c.loss;
   const hasBn = model.buffers.length > 0;
-  const train = rows(data.train, data.train.n);
-  const test = rows(data.test, data.test.n);
+  const train = sampleRows(data.train);
+  const test = sampleRows(data.test);
   const chunk = c.train.chunk_size;
   const trainObj = new DatasetObjective(runtime, (b) => objectiveSpec(model, loss, b, 'train', dtype), train, chunk);
   const evalSpec = (b: number) => objectiveSpec(model, loss, b, 'eval', dtype);
   const testObj = new DatasetObjective(runtime, evalSpec, test, chunk);
   const curvSamples = c.curvature.samples === 'all' ? train.n : Math.min(c.curvature.samples, train.n);
   const curvMode = hasBn ? c.curvature.bn_mode : 'train';
-  const curvObj = new DatasetObjective(runtime, (b) => objectiveSpec(model, loss, b, curvMode, dtype), rows(data.train, curvSamples), chunk);
+  const curvObj = new DatasetObjective(runtime, (b) => objectiveSpec(model, loss, b, curvMode, dtype), sampleRows(data.train, curvSamples), chunk);
   const optCfg = optimizerConfig(c);
   const optimizer = createOptimizer(optCfg);
   const schedule = createSchedule({ warmup_steps: c.schedule.warmup_steps, decay: c.schedule.decay, total_steps: c.train.steps, min_lr: c.schedule.min_lr, gamma: c.schedule.gamma, step_size: c.schedule.step_size ?? undefined }, c.optimizer.lr);
@@ -199,7 +187,7 @@ async function runLoop(
   // Initialization (seeded), or the saved resume state.
   let state: State;
   if (resuming) {
-    const template: State = { step: 0, theta: dtype === 'float32' ? new Float32Array(model.layout.size) : new Float64Array(model.layout.size), opt: optimizer.init(model.layout.size), buffers: new Float64Array(model.bufferLayout.size), prevEigvecs: null, final: {} };
+    const template: State = { step: 0, theta: dtype === 'float32' ? new Float32Array(model.layout.size) : new Float64Array(model.layout.size), opt: optimizer.init(model.layout.size), buffers: new Float64Array(model.bufferLayout.size), prevEigvecs: null, prevCurvTheta: null, final: {} };
     state = restoreState(model, resumeFile, template);
     store.truncateMetrics(state.step - 1);
     store.removeCheckpointsAfter(state.step);
@@ -216,6 +204,7 @@ async function runLoop(
       opt: optimizer.init(model.layout.size),
       buffers: Float64Array.from(init.buffers),
       prevEigvecs: null,
+      prevCurvTheta: null,
       final: {},
     };
   }
@@ -302,6 +291,7 @@ async function runLoop(
         preconditioner: P,
         previous: c.curvature.rotation ? state.prevEigvecs : null,
         traceProbes: c.curvature.trace_every > 0 && s % c.curvature.trace_every === 0 ? c.curvature.trace_probes : 0,
+        smallest: c.curvature.lambda_min_every > 0 && s % c.curvature.lambda_min_every === 0,
         density: c.curvature.density_every > 0 && s % c.curvature.density_every === 0 ? { runs: c.curvature.density_probes, steps: c.curvature.density_iters } : null,
       });
       row.sharpness = m.sharpness;
@@ -309,15 +299,22 @@ async function runLoop(
       row.residuals = m.residuals;
       if (m.eigvec_cos !== null) row.eigvec_cos = m.eigvec_cos;
       if (m.subspace_overlap !== null) row.subspace_overlap = m.subspace_overlap;
+      if (m.eigvec_subspace_cos !== null) row.eigvec_subspace_cos = m.eigvec_subspace_cos;
+      if (m.lambda_min !== undefined) row.lambda_min = m.lambda_min;
+      // ‖θ_s − θ at the previous measurement‖: rotation per unit distance travelled (studies/rotation).
+      const prevTheta = state.prevCurvTheta;
+      if (prevTheta !== null) {
+        let d2 = 0;
+        for (let i = 0; i < prevTheta.length; i++) d2 += (state.theta[i]! - prevTheta[i]!) ** 2;
+        row.param_displacement = Math.sqrt(d2);
+      }
+      state.prevCurvTheta = Float64Array.from(state.theta);
       if (m.precond_sharpness !== undefined) row.precond_sharpness = m.precond_sharpness;
       if (m.trace !== undefined) {
         row.trace = m.trace;
         row.trace_stderr = m.trace_stderr ?? null;
       }
-      if (m.density) {
-        mkdirSync(join(opts.dir, 'curvature'), { recursive: true });
-        writeJsonAtomic(join(opts.dir, 'curvature', `density-step-${String(s).padStart(6, '0')}.json`), { step: s, ...m.density });
-      }
+      if (m.density) writeCurvatureSnapshot(opts.dir, 'density', s, { step: s, ...m.density });
       if (hasBn) row.bn_mode = curvMode;
       row.hvps = m.hvps;
       state.prevEigvecs = c.curvature.rotation ? m.eigvecs : null;

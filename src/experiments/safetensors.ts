@@ -241,7 +241,7 @@ export function readSafetensors(file: string): SafetensorsContent {
     bytes = readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`${file}: cannot read safetensors file: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    throw new Error(`${file}: cannot read safetensors file: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`, { cause: e });
   }
   return decodeSafetensors(bytes, file);
 }

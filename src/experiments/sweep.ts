@@ -14,7 +14,8 @@
  */
 import { createHash } from 'node:crypto';
 import { ConfigError, checkConfigKey, configIssues, issuesLine, showValue, type Config } from './config.ts';
-import { readConfigFile, setPath, stripRunMetadata } from './loadConfig.ts';
+import { readConfigFile, stripRunMetadata } from './loadConfig.ts';
+import { isPlainObject, setPath } from './configPaths.ts';
 
 /** Top-level keys a sweep file may have. */
 export const SWEEP_KEYS = ['base', 'grid', 'name', 'description'] as const;
@@ -40,10 +41,6 @@ export interface SweepRun {
 
 /** Longest run name before it is shortened with a hash. */
 export const MAX_NAME_LENGTH = 200;
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
 
 /** Checks the structure of a parsed sweep file; `source` (a file name) prefixes errors. */
 export function parseSweep(input: unknown, source = 'sweep'): SweepSpec {
@@ -148,7 +145,7 @@ export function expandSweep(input: unknown, source = 'sweep'): SweepRun[] {
   const bad: string[] = [];
   params.forEach((p, index) => {
     let raw: Record<string, unknown> = { ...spec.base };
-    for (const k of keys) raw = setPath(raw, k.split('.'), p[k]);
+    for (const k of keys) raw = setPath(raw, k, p[k]);
     const { config, issues } = configIssues(raw);
     if (config === null) bad.push(`run ${index} (${names[index]}): ${issuesLine(issues)}`);
     else runs.push({ index, name: names[index], params: p, config });

@@ -25,13 +25,13 @@
 import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { TEMP_PREFIX, writeJsonAtomic } from './atomicWrite.ts';
+import { TEMP_PREFIX } from './atomicWrite.ts';
 import { ConfigError } from './config.ts';
 import { readConfigFile } from './loadConfig.ts';
 import { acquireRunLock, DEFAULT_STALE_AFTER_MS, LOCK_FILE, lockState, type RunLock } from './lock.ts';
-import type { RunStatus } from './runStore.ts';
+import { runFilePath, writeSweepManifest, type RunStatus, type SweepManifest } from './runStore.ts';
 import { expandSweep, parseSweep, shard as shardRuns, type SweepRun } from './sweep.ts';
-import { readRunSummaryStatus, SWEEP_MANIFEST, type SweepManifest } from './sweepStatus.ts';
+import { readRunSummaryStatus } from './sweepStatus.ts';
 
 /** Per-run record of the attempts the runner started (JSON lines), in the run directory. */
 export const ATTEMPTS_FILE = '.attempts.jsonl';
@@ -239,42 +239,6 @@ export function sweepManifest(runs: readonly SweepRun[], name: string | null = n
   return { name, grid, runs: runs.map((r) => ({ index: r.index, name: r.name, params: r.params })) };
 }
 
-/**
- * Writes `outDir/sweep.json` atomically unless it already holds the same content. A different
- * manifest there is replaced (a grown sweep keeps its run names), unless a run name appears in
- * both with different values: then two sweeps would share run directories, which is an error.
- */
-export function writeSweepManifest(outDir: string, manifest: SweepManifest, log: (line: string) => void = () => {}): void {
-  const file = join(outDir, SWEEP_MANIFEST);
-  const text = `${JSON.stringify(manifest, null, 2)}\n`;
-  if (existsSync(file)) {
-    let old: string;
-    try {
-      old = readFileSync(file, 'utf8');
-    } catch {
-      old = '';
-    }
-    if (old === text) return;
-    let oldRuns: SweepManifest['runs'] = [];
-    try {
-      oldRuns = (JSON.parse(old) as SweepManifest).runs ?? [];
-    } catch {
-      oldRuns = [];
-    }
-    const mine = new Map(manifest.runs.map((r) => [r.name, JSON.stringify(r.params)]));
-    for (const r of oldRuns) {
-      const p = mine.get(r.name);
-      if (p !== undefined && p !== JSON.stringify(r.params)) {
-        throw new ConfigError(
-          `${file}: run "${r.name}" has values ${JSON.stringify(r.params)} there but ${p} in this sweep: another sweep uses this directory; choose another --out`,
-        );
-      }
-    }
-    log(`${file}: replacing a different sweep manifest (${oldRuns.length} runs) with this sweep's (${manifest.runs.length} runs)`);
-  }
-  writeJsonAtomic(file, manifest);
-}
-
 // ---------------------------------------------------------------- the runner
 
 interface AttemptLine {
@@ -308,7 +272,7 @@ function readAttempts(runDir: string): AttemptLine[] {
  */
 function removeTempFiles(runDir: string): number {
   let n = 0;
-  for (const dir of [runDir, join(runDir, 'checkpoints')]) {
+  for (const dir of [runDir, runFilePath(runDir, 'checkpoints')]) {
     let names: string[];
     try {
       names = readdirSync(dir);

@@ -4,43 +4,9 @@
  * `OUT/sweep.json` lists the runs; each run's summary.json says whether it finished, and its
  * `.lock` whether a worker is on it (fresh heartbeat) or was (stale: dead or silent worker).
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_STALE_AFTER_MS, lockState, type LockInfo } from './lock.ts';
-import { RunStore, type RunStatus } from './runStore.ts';
-
-/** File in a sweep's output directory that lists its runs. */
-export const SWEEP_MANIFEST = 'sweep.json';
-
-/** Content of `OUT/sweep.json`: the sweep's name, grid (dotted key → values) and runs in order. */
-export interface SweepManifest {
-  readonly name: string | null;
-  readonly grid: Readonly<Record<string, readonly unknown[]>>;
-  readonly runs: ReadonlyArray<{ readonly index: number; readonly name: string; readonly params: Readonly<Record<string, unknown>> }>;
-}
-
-/** Reads `outDir/sweep.json`; throws an error naming the file when it is missing or malformed. */
-export function readSweepManifest(outDir: string): SweepManifest {
-  const file = join(outDir, SWEEP_MANIFEST);
-  if (!existsSync(file)) throw new Error(`${file}: not found (no worker has started this sweep in ${outDir} yet)`);
-  let v: unknown;
-  try {
-    v = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`${file}: cannot read: ${(e as Error).message.split('\n')[0]}`);
-  }
-  const m = v as Partial<SweepManifest> | null;
-  const ok =
-    m !== null &&
-    typeof m === 'object' &&
-    (m.name === null || typeof m.name === 'string') &&
-    m.grid !== null &&
-    typeof m.grid === 'object' &&
-    Array.isArray(m.runs) &&
-    m.runs.every((r) => r !== null && typeof r === 'object' && Number.isSafeInteger(r.index) && typeof r.name === 'string');
-  if (!ok) throw new Error(`${file}: not a sweep manifest ({name, grid, runs: [{index, name, params}]})`);
-  return m as SweepManifest;
-}
+import { hasSweepManifest, readSweepManifest, RunStore, type RunStatus } from './runStore.ts';
 
 /**
  * Where one run stands:
@@ -128,7 +94,7 @@ export function sweepStatus(
     const manifest = readSweepManifest(outDir);
     name = manifest.name;
     list = manifest.runs;
-  } else if (existsSync(join(outDir, SWEEP_MANIFEST))) {
+  } else if (hasSweepManifest(outDir)) {
     try {
       name = readSweepManifest(outDir).name;
     } catch {

@@ -155,7 +155,7 @@ export async function gradInit(setup: LearnedInitSetup, theta0: Float64Array, op
   const state = { c: { m: new Float64Array(scaled.length), v: new Float64Array(scaled.length), t: 0 }, f: { m: new Float64Array(scaled.length), v: new Float64Array(scaled.length), t: 0 } };
   const history: GradInitStep[] = [];
   let best: { alpha: Float64Array; step: GradInitStep } | null = null;
-  let last = alpha.slice();
+  let last: Float64Array;
   for (let step = 0; ; step++) {
     const out = await exe.run(scaledFeeds(setup, theta0, scaled, alpha, lookFeeds));
     const gradNorm = scalarOut(out, 'gnorm');

@@ -63,8 +63,8 @@ export function oneHot(labels: ArrayLike<number>, k: number): Float64Array {
 export function modelDataSpecs(model: Model, batchSize: number, mode: Mode): DataSpec[] {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batch size must be a positive integer, got ${batchSize}`);
   const specs: DataSpec[] = [
-    { name: 'x', shape: [batchSize, ...model.inputShape] },
-    { name: 'y', shape: [batchSize, model.outputDim] },
+    { name: 'x', shape: [batchSize, ...model.inputShape], ...(model.inputDtype ? { dtype: model.inputDtype } : {}) },
+    { name: 'y', shape: [batchSize * (model.targetRows ?? 1), model.outputDim] },
   ];
   if (mode === 'eval') for (const b of model.buffers) specs.push({ name: b.name, shape: b.shape });
   else for (const d of model.dropouts) specs.push({ name: d.name, shape: [batchSize, ...d.shape] });

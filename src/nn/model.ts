@@ -18,6 +18,7 @@ import { size } from '../engine/ir.ts';
 import * as o from '../engine/ops.ts';
 import { ParameterLayout } from '../engine/params.ts';
 import type { Rng } from '../util/random.ts';
+import { buildTransformer, LN_PLACEMENTS, type LnPlacement, type Role as TransformerRole } from './transformer.ts';
 import { ACTIVATIONS, isActivationName, type ActivationName } from './activations.ts';
 import { INIT_SCHEMES, initBuffers, initParams, isInitScheme, type InitConfig } from './init.ts';
 import {
@@ -26,7 +27,7 @@ import {
   type BatchNormInfo, type BufferSpec, type DropoutSpec, type ForwardContext, type Layer, type ModelParam,
 } from './layers.ts';
 
-export const ARCHS = ['mlp', 'cnn', 'resnet', 'deep-linear'] as const;
+export const ARCHS = ['mlp', 'cnn', 'resnet', 'deep-linear', 'transformer'] as const;
 export type Arch = (typeof ARCHS)[number];
 export const NORMS = ['none', 'batchnorm', 'layernorm'] as const;
 export type NormName = (typeof NORMS)[number];
@@ -51,6 +52,18 @@ export interface ModelConfig {
   /** mlp: dropout rate after each hidden activation (default 0 = none). */
   readonly dropout?: number;
   readonly init?: InitConfig;
+  /** transformer: its sizes and LayerNorm placement (context and vocabulary come from the data). */
+  readonly transformer?: TransformerModelConfig;
+}
+
+/** The `model.transformer` section (snake_case as in the config). */
+export interface TransformerModelConfig {
+  readonly d_model?: number;
+  readonly heads?: number;
+  readonly layers?: number;
+  /** MLP width; null/absent = 4 · d_model. */
+  readonly d_ff?: number | null;
+  readonly ln?: LnPlacement;
 }
 
 /** A ModelConfig with every default filled in. */
@@ -65,6 +78,8 @@ export interface ResolvedModelConfig {
   readonly pool: PoolName;
   readonly dropout: number;
   readonly init: Required<InitConfig>;
+  /** transformer only (else null), defaults filled. */
+  readonly transformer: Required<TransformerModelConfig> | null;
 }
 
 export interface Model {
@@ -89,9 +104,14 @@ export interface Model {
   forward(p: Record<string, Tensor>, x: Tensor, ctx: ForwardContext): Tensor;
   /** Seeded initialization by config.init (metainit/gradinit: their base draw; see initializeModel). */
   init(rng: Rng): { params: Float64Array; buffers: Float64Array };
+  /** Rows of targets per sample (transformer: one per position, T); default 1. */
+  readonly targetRows?: number;
+  /** The dtype x is fed as (transformer: int64 token indices); default the objective's float type. */
+  readonly inputDtype?: 'int64';
 }
 
-const KNOWN_KEYS = ['arch', 'widths', 'channels', 'depth', 'activation', 'norm', 'bias', 'pool', 'dropout', 'init'];
+const KNOWN_KEYS = ['arch', 'widths', 'channels', 'depth', 'activation', 'norm', 'bias', 'pool', 'dropout', 'init', 'transformer'];
+const TRANSFORMER_KEYS = ['d_model', 'heads', 'layers', 'd_ff', 'ln'];
 const INIT_KEYS = ['scheme', 'scale', 'zero_last', 'base'];
 
 function oneOf<T extends string>(key: string, v: unknown, allowed: readonly T[]): T {
@@ -143,7 +163,42 @@ export function resolveModelConfig(cfg: ModelConfig): ResolvedModelConfig {
   const channels = positiveInts('channels', cfg.channels ?? (arch === 'resnet' ? [16, 32, 64] : [16, 32]), false);
   const bias = cfg.bias ?? true;
   if (typeof bias !== 'boolean') throw new Error(`model.bias: must be true or false, got ${JSON.stringify(bias)}`);
-  return { arch, widths, channels, depth, activation: act, norm, bias: arch === 'deep-linear' ? false : bias, pool, dropout: dropoutRate, init };
+  let transformer: Required<TransformerModelConfig> | null = null;
+  if (cfg.transformer !== undefined && arch !== 'transformer') throw new Error(`model.transformer: only for arch transformer (got arch ${arch})`);
+  if (arch === 'transformer') {
+    const t = cfg.transformer ?? {};
+    for (const k of Object.keys(t)) if (!TRANSFORMER_KEYS.includes(k)) throw new Error(`model.transformer: unknown key '${k}'; allowed: ${TRANSFORMER_KEYS.join(', ')}`);
+    if (norm !== 'none') throw new Error('model.norm: must be none for arch transformer (LayerNorm placement is model.transformer.ln)');
+    if (init.scheme !== 'lecun-normal') throw new Error(`model.init.scheme: arch transformer has its own init (lecun-normal; got ${init.scheme})`);
+    transformer = { d_model: t.d_model ?? 32, heads: t.heads ?? 2, layers: t.layers ?? 2, d_ff: t.d_ff ?? null, ln: oneOf('transformer.ln', t.ln ?? 'pre', LN_PLACEMENTS) };
+  }
+  return { arch, widths, channels, depth, activation: act, norm, bias: arch === 'deep-linear' ? false : bias, pool, dropout: dropoutRate, init, transformer };
+}
+
+/**
+ * arch transformer as a Model: src/nn/transformer.ts over token windows x [B, T] (fed as int64)
+ * with V = numClasses; logits [B·T, V] against targets [B·T, V] (`targetRows` = T). No buffers,
+ * dropout or BatchNorm; the transformer's own init, its dense weights scaled by model.init.scale.
+ */
+function transformerModel(c: ResolvedModelConfig, inputShape: Shape, numClasses: number): Model {
+  if (inputShape.length !== 1) throw new Error(`arch transformer needs token windows [T] as inputs, got [${inputShape}] (data.name text-sonnets)`);
+  const t = c.transformer!;
+  const tm = buildTransformer({ vocab: numClasses, context: inputShape[0]!, dModel: t.d_model, heads: t.heads, layers: t.layers, dFF: t.d_ff ?? undefined, norm: t.ln, initScale: c.init.scale });
+  const roles: Record<TransformerRole, ModelParam['role']> = { embedding: 'weight', weight: 'weight', bias: 'bias', 'ln-weight': 'norm-weight', 'ln-bias': 'norm-bias' };
+  const params: ModelParam[] = tm.params.map((p) => ({
+    name: p.name, shape: p.shape, role: roles[p.role], layer: p.name.slice(0, p.name.lastIndexOf('.')), fanIn: p.fanIn,
+    fanOut: p.shape.length === 2 ? p.shape[0]! : 1, ...(p.name.startsWith('head.') ? { output: true } : {}),
+  }));
+  return {
+    config: c, params, buffers: [], dropouts: [], batchNorms: [], layout: tm.layout, bufferLayout: new ParameterLayout([]),
+    inputShape: inputShape.slice(), outputDim: numClasses,
+    residual: { branches: 2 * t.layers, layersPerBranch: 2 },
+    layers: [],
+    forward: (p, x) => tm.forward(p, x),
+    init: (rng) => ({ params: tm.init(rng), buffers: new Float64Array(0) }),
+    targetRows: inputShape[0]!,
+    inputDtype: 'int64',
+  };
 }
 
 /** Marks the parameters of the final layer as output parameters. */
@@ -242,6 +297,7 @@ export function buildModel(config: ModelConfig, inputShape: Shape, numClasses: n
   const c = resolveModelConfig(config);
   if (!Number.isInteger(numClasses) || numClasses < 1) throw new Error(`number of outputs must be a positive integer, got ${numClasses}`);
   if (inputShape.length === 0 || inputShape.some((d) => !Number.isInteger(d) || d < 1)) throw new Error(`bad input shape [${inputShape}]`);
+  if (c.arch === 'transformer') return transformerModel(c, inputShape, numClasses);
   let layers: Layer[];
   let residual = { branches: 0, layersPerBranch: 0 };
   switch (c.arch) {

@@ -45,7 +45,8 @@ export interface TransformerConfig {
   readonly initScale?: number;
 }
 
-type Role = 'embedding' | 'weight' | 'bias' | 'ln-weight' | 'ln-bias';
+/** What a Transformer parameter is (decides its initialization). */
+export type Role = 'embedding' | 'weight' | 'bias' | 'ln-weight' | 'ln-bias';
 
 /** A parameter with what the initializer needs. */
 export interface TransformerParam extends ParamSpec {

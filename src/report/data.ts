@@ -10,7 +10,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { readMetrics, type MetricRow } from '../experiments/metrics.ts';
-import { RUN_METADATA_KEYS } from '../experiments/loadConfig.ts';
+import { flattenConfig, getPath, variedKeys } from '../experiments/configPaths.ts';
+import { hasSweepManifest, listCurvatureSnapshots, runFilePath, sweepManifestPath } from '../experiments/runStore.ts';
 import { stabilityThreshold } from '../train/preconditioner.ts';
 import type { OptimizerConfig } from '../train/optimizer-config.ts';
 
@@ -101,7 +102,7 @@ function readJsonQuiet(file: string, warnings: string[]): unknown {
 
 /** True if `dir` holds a run (metrics.jsonl or summary.json). */
 export function isRunDir(dir: string): boolean {
-  return existsSync(join(dir, 'metrics.jsonl')) || existsSync(join(dir, 'summary.json'));
+  return existsSync(runFilePath(dir, 'metrics')) || existsSync(runFilePath(dir, 'summary'));
 }
 
 /** Sub-directories of `dir` (depth 1) that hold a run, sorted by name. */
@@ -128,7 +129,7 @@ export function runSubdirs(dir: string): string[] {
 export function detectKind(dir: string): 'run' | 'sweep' | null {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) return null;
   if (isRunDir(dir)) return 'run';
-  if (existsSync(join(dir, 'sweep.json')) || runSubdirs(dir).length > 0) return 'sweep';
+  if (hasSweepManifest(dir) || runSubdirs(dir).length > 0) return 'sweep';
   return null;
 }
 
@@ -160,29 +161,9 @@ function readRowsTolerant(file: string, warnings: string[]): MetricRow[] {
   }
 }
 
-/** Snapshot files `curvature/<prefix>-step-N.json`, sorted by step. */
-function snapshotFiles(dir: string, prefix: string): string[] {
-  const cdir = join(dir, 'curvature');
-  if (!existsSync(cdir)) return [];
-  const re = new RegExp(`^${prefix}-step-(\\d+)\\.json$`);
-  try {
-    return readdirSync(cdir)
-      .map((n) => ({ n, m: re.exec(n) }))
-      .filter((x) => x.m !== null)
-      .sort((p, q) => Number(p.m![1]) - Number(q.m![1]))
-      .map((x) => join(cdir, x.n));
-  } catch {
-    return [];
-  }
-}
-
-function stepFromName(file: string): number {
-  return Number(/-step-(\d+)\.json$/.exec(file)?.[1] ?? NaN);
-}
-
 function readDensities(dir: string, warnings: string[]): DensitySnapshot[] {
   const out: DensitySnapshot[] = [];
-  for (const f of snapshotFiles(dir, 'density')) {
+  for (const { file: f, step: named } of listCurvatureSnapshots(dir, 'density')) {
     const v = readJsonQuiet(f, warnings);
     const x = isObject(v) ? numArray(v.x) : null;
     const d = isObject(v) ? numArray(v.density) : null;
@@ -190,14 +171,14 @@ function readDensities(dir: string, warnings: string[]): DensitySnapshot[] {
       if (v !== undefined) warnings.push(`${basename(f)}: not a density (x and density lists of equal length)`);
       continue;
     }
-    out.push({ step: finite((v as Record<string, unknown>).step) ? ((v as Record<string, unknown>).step as number) : stepFromName(f), x, density: d });
+    out.push({ step: finite((v as Record<string, unknown>).step) ? ((v as Record<string, unknown>).step as number) : named, x, density: d });
   }
   return out;
 }
 
 function readSlices(dir: string, warnings: string[]): SliceSnapshot[] {
   const out: SliceSnapshot[] = [];
-  for (const f of snapshotFiles(dir, 'slices')) {
+  for (const { file: f, step: named } of listCurvatureSnapshots(dir, 'slices')) {
     const v = readJsonQuiet(f, warnings);
     if (!isObject(v)) {
       if (v !== undefined) warnings.push(`${basename(f)}: not a slices object`);
@@ -225,7 +206,7 @@ function readSlices(dir: string, warnings: string[]): SliceSnapshot[] {
       warnings.push(`${basename(f)}: no usable slices`);
       continue;
     }
-    out.push({ step: finite(v.step) ? v.step : stepFromName(f), t, directions, plane });
+    out.push({ step: finite(v.step) ? v.step : named, t, directions, plane });
   }
   return out;
 }
@@ -242,21 +223,21 @@ export function lastFinite(rows: readonly MetricRow[], key: string): number | nu
 /** Reads a run directory; never throws (problems become `warnings`). */
 export function loadRun(dir: string, name = basename(resolve(dir))): RunData {
   const warnings: string[] = [];
-  const cfg = readJsonQuiet(join(dir, 'config.json'), warnings);
-  if (cfg === undefined && !existsSync(join(dir, 'config.json'))) warnings.push('config.json is missing');
+  const cfg = readJsonQuiet(runFilePath(dir, 'config'), warnings);
+  if (cfg === undefined && !existsSync(runFilePath(dir, 'config'))) warnings.push('config.json is missing');
   const config = isObject(cfg) ? cfg : null;
   if (cfg !== undefined && config === null) warnings.push('config.json is not a JSON object');
 
   let rows: MetricRow[] = [];
   try {
-    rows = readRowsTolerant(join(dir, 'metrics.jsonl'), warnings);
+    rows = readRowsTolerant(runFilePath(dir, 'metrics'), warnings);
   } catch (e) {
     warnings.push(`metrics.jsonl: cannot read (${firstLine(e)})`);
   }
 
-  const sumRaw = readJsonQuiet(join(dir, 'summary.json'), warnings);
+  const sumRaw = readJsonQuiet(runFilePath(dir, 'summary'), warnings);
   const summary = isObject(sumRaw) ? sumRaw : null;
-  if (sumRaw === undefined && !existsSync(join(dir, 'summary.json'))) warnings.push('summary.json is missing (run not started, or written by an older version)');
+  if (sumRaw === undefined && !existsSync(runFilePath(dir, 'summary'))) warnings.push('summary.json is missing (run not started, or written by an older version)');
   const status = typeof summary?.status === 'string' ? summary.status : 'unknown';
   const reason = typeof summary?.reason === 'string' ? summary.reason : null;
   const lastStep = rows.length > 0 ? rows[rows.length - 1].step : null;
@@ -275,41 +256,10 @@ export function loadRun(dir: string, name = basename(resolve(dir))): RunData {
   return { dir, name, config, status, reason, steps, final, rows, densities: readDensities(dir, warnings), slices: readSlices(dir, warnings), warnings };
 }
 
-/** A config's value at a dotted key (undefined if absent). */
-export function getPath(obj: unknown, key: string): unknown {
-  let v: unknown = obj;
-  for (const p of key.split('.')) {
-    if (!isObject(v)) return undefined;
-    v = v[p];
-  }
-  return v;
-}
-
-/** Dotted key → leaf value (lists are leaves), leaving out run metadata (seed, versions, created_at). */
-function flattenConfig(obj: Record<string, unknown>, prefix = '', out: Map<string, unknown> = new Map()): Map<string, unknown> {
-  for (const [k, v] of Object.entries(obj)) {
-    if (prefix === '' && (RUN_METADATA_KEYS as readonly string[]).includes(k)) continue;
-    const key = prefix === '' ? k : `${prefix}.${k}`;
-    if (isObject(v)) flattenConfig(v, key, out);
-    else out.set(key, v);
-  }
-  return out;
-}
-
-/** Config keys whose values differ between the configs (in first-appearance order). */
-export function variedKeys(configs: ReadonlyArray<Record<string, unknown>>): string[] {
-  if (configs.length < 2) return [];
-  const flats = configs.map((c) => flattenConfig(c));
-  const keys: string[] = [];
-  const seen = new Set<string>();
-  for (const f of flats) for (const k of f.keys()) if (!seen.has(k)) (seen.add(k), keys.push(k));
-  return keys.filter((k) => new Set(flats.map((f) => JSON.stringify(f.get(k) ?? null))).size > 1);
-}
-
 /** Reads a sweep directory: sweep.json (if any) and every run sub-directory; never throws on a damaged run. */
 export function loadSweep(dir: string): SweepData {
   const warnings: string[] = [];
-  const sj = readJsonQuiet(join(dir, 'sweep.json'), warnings);
+  const sj = readJsonQuiet(sweepManifestPath(dir), warnings);
   const sweep = isObject(sj) ? sj : null;
   const present = new Set(runSubdirs(dir));
   const runs: SweepRunData[] = [];
@@ -330,7 +280,7 @@ export function loadSweep(dir: string): SweepData {
   // Run directories that sweep.json does not list (or all of them without sweep.json).
   for (const name of present) runs.push({ name, index: null, params: {}, run: loadRun(join(dir, name), name) });
   const configs = runs.map((r) => r.run?.config).filter((c): c is Record<string, unknown> => c != null);
-  if (keys.length === 0) keys = variedKeys(configs);
+  if (keys.length === 0) keys = variedKeys(configs.map(flattenConfig));
   for (const r of runs) {
     for (const k of keys) if (!(k in r.params) && r.run?.config) r.params[k] = getPath(r.run.config, k);
   }

@@ -287,7 +287,10 @@ export function slicesFigure(snap: SliceSnapshot, o: RunFigureOptions = {}): VlS
       values.push({ t, loss: y, direction: label });
       lo = Math.min(lo, y);
       hi = Math.max(hi, y);
-      if (Math.abs(t) < best) (best = Math.abs(t)), (l0 = y);
+      if (Math.abs(t) < best) {
+        best = Math.abs(t);
+        l0 = y;
+      }
     });
     if (d.eigenvalue !== null && l0 !== null) {
       for (const t of snap.t) if (finite(t)) model.push({ t, model: l0 + 0.5 * d.eigenvalue * t * t, direction: label });

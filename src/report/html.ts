@@ -4,7 +4,7 @@
  */
 import type { ReportFinal, RunData, SweepData } from './data.ts';
 import type { MaxStableLr, SweepPoint } from './sweepFigures.ts';
-import { showValue } from './sweepFigures.ts';
+import { showParam } from './sweepFigures.ts';
 
 /** A rendered figure as the page shows it. */
 export interface PageFigure {
@@ -172,7 +172,7 @@ export function sweepPage(sweep: SweepData, o: { points: readonly SweepPoint[]; 
   const head = `<h1>${esc(sweep.name)}</h1>
 <div class="dir">${esc(sweep.dir)}</div>
 <p>${o.points.length} runs: ${[...counts].map(([s, n]) => `${statusBadge(s)} ${n}`).join(' ')}</p>`;
-  const grid = sweep.keys.length > 0 ? kvTable(sweep.keys.map((k) => [k, esc([...new Set(sweep.runs.map((r) => showValue(r.params[k])))].join(', '))] as const)) : '<p>No grid (no sweep.json, and the runs’ configs do not differ).</p>';
+  const grid = sweep.keys.length > 0 ? kvTable(sweep.keys.map((k) => [k, esc([...new Set(sweep.runs.map((r) => showParam(k, r.params[k])))].join(', '))] as const)) : '<p>No grid (no sweep.json, and the runs’ configs do not differ).</p>';
   const first = sweep.runs.find((r) => r.run?.config)?.run?.config ?? null;
   const runWarnings = sweep.runs.flatMap((r) => (r.run?.warnings ?? []).map((w) => `${r.name}: ${w}`));
   const stable =
@@ -190,7 +190,7 @@ ${sweep.runs
     const csv = o.csv.get(r.name);
     const name = csv !== undefined ? `<a href="${esc(csv)}">${esc(r.name)}</a>` : esc(r.name);
     const num = (v: string) => `<td class="num">${esc(v)}</td>`;
-    return `<tr><td>${name}</td><td>${statusBadge(r.run?.status ?? 'missing')}</td>${sweep.keys.map((k) => `<td>${esc(showValue(r.params[k]))}</td>`).join('')}${num(String(r.run?.steps ?? '—'))}${num(fmt(f?.train_loss))}${num(fmtAcc(f?.train_acc))}${num(fmt(f?.test_loss))}${num(fmtAcc(f?.test_acc))}${num(fmt(f?.sharpness))}<td>${esc(r.run?.reason ?? '')}</td></tr>`;
+    return `<tr><td>${name}</td><td>${statusBadge(r.run?.status ?? 'missing')}</td>${sweep.keys.map((k) => `<td>${esc(showParam(k, r.params[k]))}</td>`).join('')}${num(String(r.run?.steps ?? '—'))}${num(fmt(f?.train_loss))}${num(fmtAcc(f?.train_acc))}${num(fmt(f?.test_loss))}${num(fmtAcc(f?.test_acc))}${num(fmt(f?.sharpness))}<td>${esc(r.run?.reason ?? '')}</td></tr>`;
   })
   .join('\n')}
 </table></div>`;

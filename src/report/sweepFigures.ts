@@ -5,8 +5,10 @@
  * values). All are pure functions of `SweepPoint`s / curves derived from a `SweepData`.
  */
 import { shortLabels } from '../experiments/sweep.ts';
+import { formatLr } from '../util/format.ts';
 import type { SweepData, ThresholdQuantity } from './data.ts';
-import { getPath, runThresholdQuantity, thresholdCoefficient, thresholdLabel } from './data.ts';
+import { getPath } from '../experiments/configPaths.ts';
+import { runThresholdQuantity, thresholdCoefficient, thresholdLabel } from './data.ts';
 import { DASH, decimate, FIGURE_WIDTH, frame, PALETTE, spansDecades, type FrameOptions, type VlSpec, type XY } from './spec.ts';
 
 /** The grid key of the learning rate. */
@@ -52,16 +54,28 @@ export function showValue(v: unknown): string {
   return JSON.stringify(v) ?? String(v);
 }
 
-/** "key=value, key=value" with the shortest unique dotted suffix of each key. */
-function describe(keys: readonly string[], params: Readonly<Record<string, unknown>>): string {
+/** A grid value of `key` as text: learning rates (keys ending in `lr`) with 4 significant digits. */
+export function showParam(key: string, v: unknown): string {
+  return typeof v === 'number' && /(^|\.)lr$/.test(key) ? formatLr(v) : showValue(v);
+}
+
+/** "key=value, key=value" with the shortest unique dotted suffix of each key; `exact` shows values in full. */
+function describe(keys: readonly string[], params: Readonly<Record<string, unknown>>, exact = false): string {
   const labels = shortLabels(keys);
-  return keys.map((k, i) => `${labels[i]}=${showValue(params[k])}`).join(', ');
+  return keys.map((k, i) => `${labels[i]}=${exact ? showValue(params[k]) : showParam(k, params[k])}`).join(', ');
+}
+
+/** Each run's legend label; values in full where rounding would make two labels equal. */
+function runLabels(keys: readonly string[], runs: readonly { readonly params: Readonly<Record<string, unknown>> }[]): string[] {
+  const short = runs.map((r) => describe(keys, r.params));
+  return new Set(short).size === short.length ? short : runs.map((r) => describe(keys, r.params, true));
 }
 
 /** The sweep's runs as points for the sweep figures, in sweep order. */
 export function sweepPoints(sweep: SweepData): SweepPoint[] {
   const otherKeys = sweep.keys.filter((k) => k !== LR_KEY);
-  return sweep.runs.map((r) => {
+  const labels = runLabels(sweep.keys, sweep.runs);
+  return sweep.runs.map((r, i) => {
     const run = r.run;
     const lrRaw = r.params[LR_KEY] ?? getPath(run?.config, LR_KEY);
     const quantity = runThresholdQuantity(run?.rows ?? [], run?.config ?? null);
@@ -70,7 +84,7 @@ export function sweepPoints(sweep: SweepData): SweepPoint[] {
       status: run === null ? 'missing' : run.status,
       lr: finite(lrRaw) ? lrRaw : null,
       variant: otherKeys.length > 0 ? describe(otherKeys, r.params) : 'all runs',
-      label: sweep.keys.length > 0 ? describe(sweep.keys, r.params) : r.name,
+      label: sweep.keys.length > 0 ? labels[i]! : r.name,
       finalSharpness: run?.final.sharpness ?? null,
       finalPrecondSharpness: run?.final.precond_sharpness ?? null,
       finalTestAcc: run?.final.test_acc ?? null,

@@ -30,8 +30,8 @@ export async function serve(
     running = await createServer({ ...options, dir, port: options.port ?? DEFAULT_PORT }).start();
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    if (err.code === 'EADDRINUSE') throw new Error(`serve: port ${options.port ?? DEFAULT_PORT} is in use; pick another with --port`);
-    if (err.code === 'EACCES') throw new Error(`serve: not allowed to listen on ${options.host ?? '127.0.0.1'}:${options.port ?? DEFAULT_PORT}`);
+    if (err.code === 'EADDRINUSE') throw new Error(`serve: port ${options.port ?? DEFAULT_PORT} is in use; pick another with --port`, { cause: e });
+    if (err.code === 'EACCES') throw new Error(`serve: not allowed to listen on ${options.host ?? '127.0.0.1'}:${options.port ?? DEFAULT_PORT}`, { cause: e });
     throw e;
   }
   log(`Edgewise dashboard for ${dir}: ${running.url}`);

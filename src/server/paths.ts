@@ -21,6 +21,7 @@ export class HttpError extends Error {
 }
 
 // Control characters (C0, DEL, C1): never part of a run or asset name.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f/\\%]/;
 
 /** Splits the path part of a request target into decoded segments; throws HttpError(400) if unsafe. */

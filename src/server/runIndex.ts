@@ -12,14 +12,15 @@ import { readdirSync, statSync, type Dirent } from 'node:fs';
 import { basename, join } from 'node:path';
 import { stabilityThreshold } from '../train/preconditioner.ts';
 import type { MetricRow } from '../experiments/metrics.ts';
+import { RUN_FILES, runFilePath, SWEEP_MANIFEST, sweepManifestPath } from '../experiments/runStore.ts';
+import { flattenConfig, variedKeys } from '../experiments/configPaths.ts';
 import { lastMetricsRow, readJsonQuiet, readMetricsInside } from './files.ts';
 import { isInside, isSafeSegment, realInside } from './paths.ts';
 import type { FinalView, RunEntry, RunStatusName, RunsResponse, SweepEntry, SweepResponse, ThresholdInfo, VariantView } from './types.ts';
 
-const RUN_FILES = ['config.json', 'metrics.jsonl', 'summary.json'];
+/** Files whose presence makes a directory a run. */
+const RUN_MARKERS: readonly string[] = [RUN_FILES.config, RUN_FILES.metrics, RUN_FILES.summary];
 const STATUSES: readonly RunStatusName[] = ['running', 'completed', 'diverged', 'failed'];
-/** Config keys that are run metadata, not settings (never "varied"). */
-const METADATA_KEYS = new Set(['versions', 'created_at']);
 /** The learning-rate key: variants of a sweep are its runs grouped by everything else. */
 export const LR_KEY = 'optimizer.lr';
 
@@ -97,29 +98,6 @@ export function thresholdInfo(optimizer: unknown): ThresholdInfo | null {
   }
 }
 
-/** A config flattened to dotted keys (plain objects only; arrays are values). */
-export function flatten(value: unknown, prefix = '', out: Map<string, unknown> = new Map()): Map<string, unknown> {
-  if (isObject(value)) {
-    for (const [k, v] of Object.entries(value)) {
-      if (prefix === '' && METADATA_KEYS.has(k)) continue;
-      flatten(v, prefix === '' ? k : `${prefix}.${k}`, out);
-    }
-  } else if (prefix !== '') out.set(prefix, value);
-  return out;
-}
-
-/** Keys whose values differ across the flattened configs, in first-seen order. */
-export function variedKeys(configs: ReadonlyArray<Map<string, unknown>>): string[] {
-  if (configs.length < 2) return [];
-  const keys: string[] = [];
-  const seen = new Set<string>();
-  for (const c of configs) for (const k of c.keys()) if (!seen.has(k)) (seen.add(k), keys.push(k));
-  return keys.filter((k) => {
-    const first = JSON.stringify(configs[0].get(k));
-    return configs.some((c) => JSON.stringify(c.get(k)) !== first);
-  });
-}
-
 function shortKey(key: string, all: readonly string[]): string {
   const last = key.split('.').pop() ?? key;
   return all.filter((k) => (k.split('.').pop() ?? k) === last).length > 1 ? key : last;
@@ -173,7 +151,7 @@ export class RunIndex {
   ) {}
 
   private isRunDir(dir: string): boolean {
-    return entries(dir).some((e) => RUN_FILES.includes(e.name));
+    return entries(dir).some((e) => RUN_MARKERS.includes(e.name));
   }
 
   /** Real path of a child directory if it stays inside the root, else null. */
@@ -205,7 +183,7 @@ export class RunIndex {
     if (this.isRunDir(root)) {
       runs.set(rootName, { id: rootName, name: rootName, sweep: null, dir: root });
     } else {
-      const rootIsSweep = entries(root).some((e) => e.name === 'sweep.json');
+      const rootIsSweep = entries(root).some((e) => e.name === SWEEP_MANIFEST);
       const rootSweep: SweepRecord = { id: rootName, name: rootName, dir: root, runIds: [] };
       for (const e of entries(root).sort((a, b) => a.name.localeCompare(b.name))) {
         const dir = this.childDir(root, e);
@@ -224,12 +202,12 @@ export class RunIndex {
           sweep.runIds.push(id);
         }
         // A sweep that has just started may have sweep.json and no runs yet.
-        if (sweep.runIds.length > 0 || entries(dir).some((c) => c.name === 'sweep.json')) sweeps.set(sweep.id, sweep);
+        if (sweep.runIds.length > 0 || entries(dir).some((c) => c.name === SWEEP_MANIFEST)) sweeps.set(sweep.id, sweep);
       }
       if (rootIsSweep && rootSweep.runIds.length > 0) sweeps.set(rootSweep.id, rootSweep);
     }
     for (const s of sweeps.values()) {
-      const spec = readJsonQuiet(root, join(s.dir, 'sweep.json'));
+      const spec = readJsonQuiet(root, sweepManifestPath(s.dir));
       if (isObject(spec) && typeof spec.name === 'string' && spec.name !== '') s.name = spec.name;
     }
     this.scanCache = { at: now, runs, sweeps };
@@ -253,9 +231,9 @@ export class RunIndex {
   }
 
   private baseEntry(run: RunRecord): Omit<RunEntry, 'params'> {
-    const cfgPath = this.file(run, 'config.json');
-    const sumPath = this.file(run, 'summary.json');
-    const metPath = this.file(run, 'metrics.jsonl');
+    const cfgPath = this.file(run, RUN_FILES.config);
+    const sumPath = this.file(run, RUN_FILES.summary);
+    const metPath = this.file(run, RUN_FILES.metrics);
     const sig = [cfgPath, sumPath, metPath].map(mtimeSize).join('|');
     const cached = this.entryCache.get(run.id);
     if (cached !== undefined && cached.sig === sig) return cached.entry;
@@ -306,7 +284,7 @@ export class RunIndex {
   /** Grid, varied keys and per-run params of a sweep (sweep.json when present, else inferred). */
   private sweepParams(sweep: SweepRecord): SweepParams {
     const scan = this.scan();
-    const sig = [mtimeSize(join(sweep.dir, 'sweep.json')), ...sweep.runIds.map((id) => `${id}=${mtimeSize(join(scan.runs.get(id)?.dir ?? '', 'config.json'))}`)].join('|');
+    const sig = [mtimeSize(sweepManifestPath(sweep.dir)), ...sweep.runIds.map((id) => `${id}=${mtimeSize(runFilePath(scan.runs.get(id)?.dir ?? '', 'config'))}`)].join('|');
     const cached = this.sweepCache.get(sweep.id);
     if (cached !== undefined && cached.sig === sig) return cached.value;
     const value = this.readSweepParams(sweep);
@@ -316,7 +294,7 @@ export class RunIndex {
 
   private readSweepParams(sweep: SweepRecord): SweepParams {
     const scan = this.scan();
-    const spec = readJsonQuiet(this.rootReal, join(sweep.dir, 'sweep.json'));
+    const spec = readJsonQuiet(this.rootReal, sweepManifestPath(sweep.dir));
     const params = new Map<string, Json>();
     if (isObject(spec) && isObject(spec.grid) && Array.isArray(spec.runs)) {
       const grid: Record<string, unknown[]> = {};
@@ -331,7 +309,7 @@ export class RunIndex {
     }
     const flat = sweep.runIds.map((id) => {
       const run = scan.runs.get(id);
-      return flatten(run === undefined ? undefined : readJsonQuiet(this.rootReal, this.file(run, 'config.json')));
+      return flattenConfig(run === undefined ? undefined : readJsonQuiet(this.rootReal, this.file(run, RUN_FILES.config)));
     });
     const varied = variedKeys(flat.filter((f) => f.size > 0));
     const grid: Record<string, unknown[]> = {};
@@ -359,7 +337,7 @@ export class RunIndex {
   }
 
   private maxSharpness(run: RunRecord, quantity: ThresholdInfo['quantity'] | undefined): number | null {
-    const path = this.file(run, 'metrics.jsonl');
+    const path = this.file(run, RUN_FILES.metrics);
     const sig = `${mtimeSize(path)}|${quantity}`;
     const cached = this.maxSharpCache.get(run.id);
     if (cached !== undefined && cached.sig === sig) return cached.value;

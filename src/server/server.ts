@@ -22,12 +22,13 @@
  * unreadable file. See paths.ts for how paths are checked.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { readdirSync, realpathSync, statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readInside, readJsonInside, readMetricsInside } from './files.ts';
 import { decodeSegments, HttpError, realInside } from './paths.ts';
+import { listCurvatureSnapshots, RUN_FILES } from '../experiments/runStore.ts';
 import { RunIndex, type RunRecord } from './runIndex.ts';
 import { MetricsTail, watchDir } from './tail.ts';
 import type { DensityResponse, DensityView, MetricRowView, MetricsResponse, RowsEvent, SlicesResponse, SlicesView } from './types.ts';
@@ -156,23 +157,6 @@ function pick(row: MetricRowView, fields: Set<string> | null): MetricRowView {
 const finiteOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const numbers = (v: unknown): number[] => (Array.isArray(v) ? v.map((x) => finiteOrNull(x) ?? NaN) : []);
 
-/** curvature/<prefix>-step-NNNNNN.json files by step, ascending. */
-function curvatureFiles(dir: string, prefix: string): Map<number, string> {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return new Map();
-  }
-  const re = new RegExp(`^${prefix}-step-(\\d{1,12})\\.json$`);
-  const found: Array<[number, string]> = [];
-  for (const n of names) {
-    const m = re.exec(n);
-    if (m !== null) found.push([Number(m[1]), n]);
-  }
-  return new Map(found.sort((a, b) => a[0] - b[0]));
-}
-
 function densityView(raw: unknown, step: number): DensityView | null {
   if (raw === null || typeof raw !== 'object') return null;
   const r = raw as Record<string, unknown>;
@@ -292,8 +276,8 @@ export function createServer(options: ServerOptions): DashboardServer {
   function runEvents(req: IncomingMessage, res: ServerResponse, run: RunRecord, since: number): void {
     const last = req.headers['last-event-id'];
     if (typeof last === 'string' && /^\d{1,15}$/.test(last)) since = Math.max(since, Number(last));
-    const metricsPath = index.file(run, 'metrics.jsonl');
-    const summaryPath = index.file(run, 'summary.json');
+    const metricsPath = index.file(run, RUN_FILES.metrics);
+    const summaryPath = index.file(run, RUN_FILES.summary);
     // Refuse up front (403) when a file of the run resolves outside the served directory.
     realInside(rootReal, metricsPath);
     realInside(rootReal, summaryPath);
@@ -309,7 +293,7 @@ export function createServer(options: ServerOptions): DashboardServer {
       }
       if (sig === summarySig) return;
       summarySig = sig;
-      let summary: unknown = null;
+      let summary: unknown;
       try {
         summary = readJsonInside(rootReal, summaryPath) ?? null;
       } catch {
@@ -354,7 +338,7 @@ export function createServer(options: ServerOptions): DashboardServer {
         const q = parseQuery(query, ['since', 'fields']);
         const since = intParam(q, 'since', -1) ?? -1;
         const fields = fieldsParam(q);
-        const m = readMetricsInside(rootReal, index.file(run, 'metrics.jsonl'));
+        const m = readMetricsInside(rootReal, index.file(run, RUN_FILES.metrics));
         const body: MetricsResponse = {
           id: run.id,
           rows: m.rows.filter((r) => r.step > since).map((r) => pick(r, fields)),
@@ -368,8 +352,7 @@ export function createServer(options: ServerOptions): DashboardServer {
       case 'slices': {
         const q = parseQuery(query, ['step']);
         const wanted = intParam(q, 'step', 0);
-        const dir = index.file(run, 'curvature');
-        const files = curvatureFiles(dir, resource);
+        const files = new Map(listCurvatureSnapshots(run.dir, resource).map((f) => [f.step, f.file]));
         const steps = [...files.keys()];
         const view = resource === 'density' ? densityView : slicesView;
         let current: DensityView | SlicesView | null = null;
@@ -379,7 +362,7 @@ export function createServer(options: ServerOptions): DashboardServer {
         for (const s of candidates) {
           let raw: unknown;
           try {
-            raw = readJsonInside(rootReal, join(dir, files.get(s) as string));
+            raw = readJsonInside(rootReal, files.get(s) as string);
           } catch (e) {
             if (wanted !== null) throw e;
             continue;

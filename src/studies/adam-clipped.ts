@@ -1,20 +1,25 @@
 /**
  * `adam-clipped`: Adam and RMSProp against their clipped-denominator variants adam-ub and
- * rmsprop-ub, θ ← θ − η·m̂/(min(√v̂, c) + ε) (rmsprop-ub: β1 = 0), at several c, and against SGD.
- * "Restoring instabilities" (Wang & Roberts): capping the denominator keeps the effective step at
- * least η/c in every coordinate. Per family (adam, rmsprop), each clipped variant is compared
- * with the unclipped run:
- *   1. more instabilities: at least as many loss spikes (epoch-to-epoch rises of the full train
- *      loss by more than spike_rel) and a larger maximal excursion of λ1(P⁻¹H)/threshold, one of
- *      them strictly larger;
- *   2. ends flatter: lower final raw sharpness λ1(H);
- *   3. generalizes better: higher final test accuracy (by more than acc_tie).
- * Verdicts over the caps that bound (a clipped run whose loss curve equals the unclipped
- * reference's never hit its cap: it is listed, not judged): held when every such c shows it, did
- * not hold when none does, inconclusive when mixed or when no cap bound.
+ * rmsprop-ub, θ ← θ − η·m̂/(min(√v̂, c) + ε) (rmsprop-ub: β1 = 0), at several c and η, several
+ * seeds. "Restoring instabilities" (Wang & Roberts): capping the denominator keeps the effective
+ * step at least η/c in every coordinate. Each capped run is compared with the bias-corrected
+ * uncapped reference — the same optimizer with c = NO_CAP (plain rmsprop has no bias correction
+ * of v, so it differs from rmsprop-ub even where no cap binds) — at the same η and seed. Per
+ * family and cell (c, η), paired by seed (95 % bootstrap intervals across seeds):
+ *   1. more instabilities: more loss spikes (epoch-to-epoch rises of the full train loss by more
+ *      than spike_rel) AND a larger fraction of the measurements with λ1(P⁻¹H) above its
+ *      threshold 38/η (2/η for β1 = 0) than the reference — both differences' intervals above 0;
+ *      a capped run that diverged counts as an instability;
+ *   2. ends flatter: lower final raw sharpness λ1(H) (interval of the difference below 0);
+ *   3. generalizes better: higher final test accuracy by more than acc_tie (interval above 0).
+ * Diverged capped runs stay in the tally: they fail claims 2 and 3 (where the reference trained).
+ * Cells whose capped runs all follow the reference's loss curve (the cap never bound) are listed,
+ * not judged. A claim holds when every judged cell holds, did not hold when none does and one
+ * fails, and is inconclusive otherwise.
  */
-import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun } from './study.ts';
-import { fmt, increaseSteps, lossPoints, ratioSeries, seriesOf, tol } from './measures.ts';
+import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun, Verdict } from './study.ts';
+import { fmt, increaseSteps, lossPoints, mean, ratioSeries, seriesOf, tol } from './measures.ts';
+import { bootstrapMean, intervalText, judgeInterval } from './stats.ts';
 import { perRunFigure, present } from './figures.ts';
 
 /** A cap at least this large never binds (√v̂ of a trainable run is far below it): the unclipped reference. */
@@ -28,6 +33,8 @@ export function optLabel(r: StudyRun): string {
 interface OptStats {
   r: StudyRun;
   spikes: number;
+  /** Fraction of the measurements with λ1(P⁻¹H)/threshold ≥ 1 (raw λ1/threshold without a preconditioned one). */
+  above: number;
   excursion: number;
   finalSharp: number;
   testAcc: number;
@@ -41,6 +48,7 @@ function stats(r: StudyRun, spikeRel: number): OptStats {
   return {
     r,
     spikes: increaseSteps(lossPoints(r.rows), spikeRel).length,
+    above: useful.length > 0 ? useful.filter((p) => p.value >= 1).length / useful.length : Number.NaN,
     excursion: useful.length > 0 ? Math.max(...useful.map((p) => p.value)) : Number.NaN,
     finalSharp: sharp.length > 0 ? sharp[sharp.length - 1]!.value : Number.NaN,
     testAcc: r.summary.final.test_acc ?? Number.NaN,
@@ -55,66 +63,101 @@ export function sameCurve(a: StudyRun, b: StudyRun, rel = 1e-6): boolean {
   return x.every((p, i) => p.step === y[i]!.step && Math.abs(p.value - y[i]!.value) <= rel * Math.max(Math.abs(p.value), 1e-12));
 }
 
+/** A cell's verdict from the paired differences d (capped − reference) across seeds, plus diverged capped runs. */
+function cellVerdict(d: number[], direction: 'positive' | 'negative', divergedCounts: 'for' | 'against', diverged: number, margin = 0): Verdict {
+  if (diverged > 0 && divergedCounts === 'against') return 'did not hold';
+  if (d.length === 0) return diverged > 0 ? 'held' : 'inconclusive';
+  const ci = bootstrapMean(d, { seed: 5 });
+  const v = judgeInterval(ci, direction, direction === 'positive' ? margin : -margin);
+  if (v === 'inconclusive' && d.length < 2 && diverged > 0 && divergedCounts === 'for') return 'held';
+  return v;
+}
+
+/** Over the judged cells: held if all hold, did not hold if none holds and one fails, else inconclusive. */
+function overall(vs: readonly Verdict[]): Verdict {
+  if (vs.length === 0) return 'inconclusive';
+  if (vs.every((v) => v === 'held')) return 'held';
+  if (!vs.includes('held') && vs.includes('did not hold')) return 'did not hold';
+  return 'inconclusive';
+}
+
+const dText = (d: number[], f: (x: number) => string) => (d.length === 0 ? 'n/a' : intervalText(bootstrapMean(d, { seed: 5 }), f));
+
 export function evaluateAdamClipped(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerances'>): ClaimResult[] {
   const t = ctx.tolerances;
   const spikeRel = tol(t, 'spike_rel');
   const accTie = tol(t, 'acc_tie');
-  const done = runs.filter((r) => r.summary.status === 'completed');
-  const sgd = done.filter((r) => r.config.optimizer.name === 'sgd' || r.config.optimizer.name === 'gd').map((r) => stats(r, spikeRel));
+  const sgd = runs.filter((r) => r.summary.status === 'completed' && (r.config.optimizer.name === 'sgd' || r.config.optimizer.name === 'gd')).map((r) => stats(r, spikeRel));
   const sgdNote = sgd.length > 0 ? ` SGD: ${sgd.map((s) => `${s.spikes} spikes, final λ1 ${fmt(s.finalSharp)}, test ${fmt(100 * s.testAcc)} %`).join('; ')}.` : '';
   const out: ClaimResult[] = [];
+  const key = (x: number) => x.toPrecision(6);
   for (const [family, clipped] of [['adam', 'adam-ub'], ['rmsprop', 'rmsprop-ub']] as const) {
-    // The unclipped reference: the clipped optimizer with a cap that cannot bind (c ≥ NO_CAP), if
-    // the study has one — rmsprop-ub bias-corrects v like Adam while PyTorch's RMSProp does not, so
-    // only that run isolates the cap — else the family's own optimizer.
-    const all = done.filter((r) => r.config.optimizer.name === clipped).sort((a, b) => (a.config.optimizer.clip_denominator ?? 0) - (b.config.optimizer.clip_denominator ?? 0));
-    const uncapped = all.find((r) => (r.config.optimizer.clip_denominator ?? 0) >= NO_CAP);
-    const plain = done.find((r) => r.config.optimizer.name === family);
-    const base = uncapped ?? plain;
-    const baseName = uncapped ? `${clipped} without a cap (c = ${fmt(uncapped.config.optimizer.clip_denominator)})` : family;
-    const variants = all.filter((r) => r !== uncapped);
-    const failed = runs.filter((r) => (r.config.optimizer.name === clipped || r.config.optimizer.name === family) && r.summary.status !== 'completed');
-    const failNote = failed.length > 0 ? ` Not completed: ${failed.map((r) => `${optLabel(r)} (${r.summary.status})`).join(', ')}.` : '';
+    const mine = runs.filter((r) => r.config.optimizer.name === clipped);
+    const isRef = (r: StudyRun) => (r.config.optimizer.clip_denominator ?? 0) >= NO_CAP;
+    const refs = mine.filter(isRef);
+    const capped = mine.filter((r) => !isRef(r));
+    const plain = runs.filter((r) => r.config.optimizer.name === family && r.summary.status === 'completed').map((r) => stats(r, spikeRel));
+    const plainNote = plain.length > 0 ? ` ${family} itself (no bias correction for rmsprop; not the reference): ${plain.map((s) => `η ${fmt(s.r.config.optimizer.lr)}, seed ${s.r.config.train.seed}: ${s.spikes} spikes, final λ1 ${fmt(s.finalSharp)}, test ${fmt(100 * s.testAcc)} %`).join('; ')}.` : '';
     const claims = [
-      `${clipped} shows more instabilities than ${family} (loss spikes, larger λ1(P⁻¹H) excursions)`,
-      `${clipped} ends flatter than ${family}`,
-      `${clipped} generalizes better than ${family}`,
+      `${clipped} shows more instabilities than ${family} (loss spikes and time with λ1(P⁻¹H) above its threshold, vs the uncapped ${clipped})`,
+      `${clipped} ends flatter than ${family} (final λ1(H), vs the uncapped ${clipped})`,
+      `${clipped} generalizes better than ${family} (final test accuracy, vs the uncapped ${clipped})`,
     ];
-    const ps = plain ? stats(plain, spikeRel) : null;
-    const plainNote = uncapped && ps ? ` ${family} itself: ${ps.spikes} spikes, max ${fmt(ps.excursion)}, final λ1 ${fmt(ps.finalSharp)}, test ${fmt(100 * ps.testAcc)} %.` : '';
-    if (!base || variants.length === 0) {
-      for (const claim of claims) out.push({ claim, evidence: `missing runs (${family}: ${base ? 'ok' : 'none'}, ${clipped}: ${variants.length}).${failNote}`, verdict: 'inconclusive' });
+    if (refs.length === 0 || capped.length === 0) {
+      for (const claim of claims) out.push({ claim, evidence: `missing runs (uncapped ${clipped} c ≥ ${fmt(NO_CAP)}: ${refs.length}, capped: ${capped.length}).`, verdict: 'inconclusive' });
       continue;
     }
-    const b = stats(base, spikeRel);
-    const vs = variants.map((r) => ({ ...stats(r, spikeRel), c: r.config.optimizer.clip_denominator!, same: sameCurve(r, base) }));
-    const tag = (v: (typeof vs)[number]) => `c = ${fmt(v.c)}${v.same ? ' (same curve as unclipped: the cap never bound)' : ''}`;
-    // Only caps that bound somewhere can show an effect of the cap; the others are listed, not judged.
-    const judge = (ok: boolean[]) => {
-      const j = ok.filter((_, i) => !vs[i]!.same);
-      return (j.length === 0 ? 'inconclusive' : j.every(Boolean) ? 'held' : j.some(Boolean) ? 'inconclusive' : 'did not hold') as ClaimResult['verdict'];
-    };
-    const more = vs.map((v) => v.spikes >= b.spikes && v.excursion >= b.excursion && (v.spikes > b.spikes || v.excursion > b.excursion));
-    out.push({
-      claim: claims[0]!,
-      evidence: `${baseName}: ${b.spikes} spikes, max λ1(P⁻¹H)/threshold ${fmt(b.excursion)}; ${vs.map((v) => `${tag(v)}: ${v.spikes} spikes, max ${fmt(v.excursion)}`).join('; ')}.${plainNote}${sgdNote}${failNote}`,
-      verdict: judge(more),
-      values: Object.fromEntries(vs.flatMap((v) => [[`spikes_c${v.c}`, v.spikes], [`excursion_c${v.c}`, v.excursion]])),
-    });
-    const flatter = vs.map((v) => v.finalSharp < b.finalSharp);
-    out.push({
-      claim: claims[1]!,
-      evidence: `final λ1(H): ${baseName} ${fmt(b.finalSharp)}; ${vs.map((v) => `${tag(v)}: ${fmt(v.finalSharp)}`).join('; ')}.${plainNote}${sgdNote}${failNote}`,
-      verdict: judge(flatter),
-      values: Object.fromEntries(vs.map((v) => [`final_sharpness_c${v.c}`, v.finalSharp])),
-    });
-    const better = vs.map((v) => v.testAcc > b.testAcc + accTie);
-    out.push({
-      claim: claims[2]!,
-      evidence: `final test accuracy: ${baseName} ${fmt(100 * b.testAcc)} %; ${vs.map((v) => `${tag(v)}: ${fmt(100 * v.testAcc)} %`).join('; ')} (better = more than ${fmt(100 * accTie)} points higher).${plainNote}${sgdNote}${failNote}`,
-      verdict: judge(better),
-      values: Object.fromEntries(vs.map((v) => [`test_acc_c${v.c}`, v.testAcc])),
-    });
+    // Cells (c, η), each a list of (capped, reference) pairs by seed.
+    const cells = new Map<string, { c: number; lr: number; pairs: { cap: StudyRun; ref: StudyRun | undefined }[] }>();
+    for (const r of capped) {
+      const c = r.config.optimizer.clip_denominator!;
+      const lr = r.config.optimizer.lr;
+      const k = `${key(c)}|${key(lr)}`;
+      if (!cells.has(k)) cells.set(k, { c, lr, pairs: [] });
+      cells.get(k)!.pairs.push({ cap: r, ref: refs.find((x) => key(x.config.optimizer.lr) === key(lr) && x.config.train.seed === r.config.train.seed) });
+    }
+    const rows: string[][] = [[], [], []];
+    const verdicts: Verdict[][] = [[], [], []];
+    const values: Record<string, number | string | null>[] = [{}, {}, {}];
+    for (const cell of [...cells.values()].sort((a, b) => a.lr - b.lr || a.c - b.c)) {
+      const tag = `c = ${fmt(cell.c)}, η = ${fmt(cell.lr)}`;
+      const usable = cell.pairs.filter((p) => p.ref !== undefined && p.ref.summary.status === 'completed');
+      const noRef = cell.pairs.length - usable.length;
+      const div = usable.filter((p) => p.cap.summary.status === 'diverged');
+      const done = usable.filter((p) => p.cap.summary.status === 'completed');
+      if (usable.length === 0) {
+        for (let i = 0; i < 3; i++) rows[i]!.push(`${tag}: no completed uncapped reference at this η and seed`);
+        continue;
+      }
+      if (div.length === 0 && done.length > 0 && done.every((p) => sameCurve(p.cap, p.ref!))) {
+        for (let i = 0; i < 3; i++) rows[i]!.push(`${tag}: same curve as the uncapped reference at every seed (the cap never bound; not judged)`);
+        continue;
+      }
+      const S = done.map((p) => ({ a: stats(p.cap, spikeRel), b: stats(p.ref!, spikeRel) }));
+      const dSpikes = S.map((x) => x.a.spikes - x.b.spikes);
+      const dAbove = S.map((x) => x.a.above - x.b.above).filter(Number.isFinite);
+      const dSharp = S.map((x) => x.a.finalSharp - x.b.finalSharp).filter(Number.isFinite);
+      const dAcc = S.map((x) => x.a.testAcc - x.b.testAcc).filter(Number.isFinite);
+      const extra = `${div.length > 0 ? `; ${div.length} of ${usable.length} capped runs diverged` : ''}${noRef > 0 ? `; ${noRef} without a completed reference` : ''}`;
+      const v1s = cellVerdict(dSpikes, 'positive', 'for', div.length);
+      const v1a = cellVerdict(dAbove, 'positive', 'for', div.length);
+      const v1: Verdict = v1s === 'held' && v1a === 'held' ? 'held' : v1s === 'did not hold' || v1a === 'did not hold' ? 'did not hold' : 'inconclusive';
+      const v2 = cellVerdict(dSharp, 'negative', 'against', div.length);
+      const v3 = cellVerdict(dAcc, 'positive', 'against', div.length, accTie);
+      verdicts[0]!.push(v1);
+      verdicts[1]!.push(v2);
+      verdicts[2]!.push(v3);
+      rows[0]!.push(`${tag}: Δspikes ${dText(dSpikes, fmt)}, Δ(fraction of time above the threshold) ${dText(dAbove, fmt)} (reference: ${fmt(mean(S.map((x) => x.b.spikes)))} spikes, ${fmt(mean(S.map((x) => x.b.above)))} of the time above)${extra} → ${v1}`);
+      rows[1]!.push(`${tag}: Δ final λ1(H) ${dText(dSharp, fmt)} (reference ${fmt(mean(S.map((x) => x.b.finalSharp)))})${extra} → ${v2}`);
+      rows[2]!.push(`${tag}: Δ test accuracy ${dText(dAcc.map((x) => 100 * x), fmt)} points (reference ${fmt(100 * mean(S.map((x) => x.b.testAcc)))} %; better = more than ${fmt(100 * accTie)} points)${extra} → ${v3}`);
+      values[0]![`spikes_diff_${tag}`] = dSpikes.length ? mean(dSpikes) : null;
+      values[0]![`above_diff_${tag}`] = dAbove.length ? mean(dAbove) : null;
+      values[1]![`sharpness_diff_${tag}`] = dSharp.length ? mean(dSharp) : null;
+      values[2]![`acc_diff_${tag}`] = dAcc.length ? mean(dAcc) : null;
+    }
+    for (let i = 0; i < 3; i++) {
+      out.push({ claim: claims[i]!, evidence: `paired by seed, capped − uncapped [95 % CI across seeds]: ${rows[i]!.join('; ')}.${plainNote}${sgdNote}`, verdict: overall(verdicts[i]!), values: { cells_judged: verdicts[i]!.length, cells_held: verdicts[i]!.filter((v) => v === 'held').length, ...values[i]! } });
+    }
   }
   return out;
 }

@@ -14,38 +14,28 @@
 import { join } from 'node:path';
 import * as os from 'node:os';
 import { resolveConfig, type Config } from '../experiments/config.ts';
+import { deepMerge } from '../experiments/configPaths.ts';
 import { runInChild } from '../experiments/childRun.ts';
 import { RunStore } from '../experiments/runStore.ts';
 import { readMetrics } from '../experiments/metrics.ts';
-import { writeJsonAtomic } from '../experiments/atomicWrite.ts';
-import { configTrial, findMaxStableLr, judgeRun, roundLr, type Trial } from '../experiments/maxLr.ts';
+import { classifyRun, createLimit, resolveMaxLrSettings, roundLr, runMaxLrExperiment, RunManifest, summarizeTrials, type MaxLrSettings } from '../experiments/maxLr.ts';
 import { DASH, lineChart, PALETTE, THRESHOLD_COLOR, type Series } from '../report/spec.ts';
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun } from './study.ts';
-import { allOf, type MaxLrSection, type MaxLrStudyFile } from './warmup.ts';
-
-function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...a };
-  for (const [k, v] of Object.entries(b)) {
-    const cur = out[k];
-    out[k] = v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur)
-      ? merge(cur as Record<string, unknown>, v as Record<string, unknown>) : v;
-  }
-  return out;
-}
+import { allOf, type MaxLrStudyFile } from './warmup.ts';
 
 interface Plan {
   config: Config;
   multiples: number[];
-  maxLr: Required<Pick<MaxLrSection, 'lo' | 'hi' | 'grid_factor' | 'bisect_steps' | 'seeds'>> & MaxLrSection;
+  /** The search settings, lo and hi in units of 2/λ0; trials keep their curvature and run their whole budget. */
+  maxLr: MaxLrSettings;
 }
 
 function plan(ctx: StudyContext): Plan {
   const f = ctx.file as MaxLrStudyFile;
   const q = ctx.quick ? (f.quick ?? {}) : {};
-  const config = resolveConfig(merge(f.base, q.base ?? {}));
+  const config = resolveConfig(deepMerge(f.base, q.base ?? {}));
   const multiples = ((q.grid?.multiple ?? f.grid.multiple ?? []) as number[]).slice();
-  const m = { ...f.max_lr, ...(q.max_lr ?? {}) };
-  return { config, multiples, maxLr: { ...m, grid_factor: m.grid_factor ?? 2, bisect_steps: m.bisect_steps ?? 1, seeds: m.seeds ?? 1 } };
+  return { config, multiples, maxLr: resolveMaxLrSettings({ ...f.max_lr, ...(q.max_lr ?? {}), curvature: true, full_budget: true }) };
 }
 
 function loadRun(name: string, dir: string, params: Record<string, unknown>): StudyRun {
@@ -57,11 +47,8 @@ async function execute(ctx: StudyContext): Promise<StudyRun[]> {
   const p = plan(ctx);
   const threads = Math.max(1, Math.floor(os.availableParallelism() / Math.max(1, ctx.parallel)));
   const runs: StudyRun[] = [];
-  const manifest: Array<{ index: number; name: string; params: Record<string, unknown> }> = [];
-  const record = (name: string, params: Record<string, unknown>) => {
-    manifest.push({ index: manifest.length, name, params });
-    writeJsonAtomic(join(ctx.out, 'sweep.json'), { name: ctx.file.name, grid: { kind: [...new Set(manifest.map((m) => m.params.kind))], 'optimizer.lr': manifest.map((m) => m.params['optimizer.lr']) }, runs: manifest });
-  };
+  const manifest = new RunManifest(ctx.out, ctx.file.name, ['kind', 'optimizer.lr']);
+  const record = (name: string, params: Record<string, unknown>) => manifest.record(name, params);
   // λ0: the sharpness at initialization (a longer Lanczos than during training).
   const c0 = structuredClone(p.config);
   c0.train.steps = 0;
@@ -77,18 +64,7 @@ async function execute(ctx: StudyContext): Promise<StudyRun[]> {
   const unit = 2 / lambda0;
   ctx.log(`λ0 = ${lambda0.toPrecision(4)}, 2/λ0 = ${unit.toPrecision(4)}`);
   // Runs at fixed multiples of 2/λ0, and the search, sharing ctx.parallel child processes.
-  let active = 0;
-  const waiting: Array<() => void> = [];
-  const limit = async <T>(f: () => Promise<T>): Promise<T> => {
-    if (active >= ctx.parallel) await new Promise<void>((r) => waiting.push(r));
-    active++;
-    try {
-      return await f();
-    } finally {
-      active--;
-      waiting.shift()?.();
-    }
-  };
+  const limit = createLimit(Math.max(1, ctx.parallel));
   const fixed = p.multiples.map(async (mult) => {
     const c = structuredClone(p.config);
     c.optimizer.lr = roundLr(mult * unit);
@@ -104,19 +80,14 @@ async function execute(ctx: StudyContext): Promise<StudyRun[]> {
     runs.push(loadRun(name, join(ctx.out, name), params));
   });
   const m = p.maxLr;
-  const nameOf = (lr: number, seed: number) => `search_lr-${lr}_seed-${seed}`;
-  const inner = configTrial(p.config, ctx.out, { threads, curvature: true, fullBudget: true, stopTrainLoss: m.stop_train_loss ?? null, stopTrainAcc: m.stop_train_acc ?? null, name: nameOf });
-  const trial: Trial = (lr, seed) => limit(async () => {
-    record(nameOf(lr, seed), { kind: 'trial', multiple: lr / unit, 'optimizer.lr': lr, 'train.seed': seed });
-    return inner(lr, seed);
+  const search = runMaxLrExperiment({
+    out: ctx.out, name: ctx.file.name, parallel: ctx.parallel, threads, limit, manifest, log: ctx.log,
+    cells: [{ name: 'search', params: {}, config: p.config, error: null, settings: { ...m, lo: m.lo * unit, hi: m.hi * unit } }],
+    describeLr: (lr) => `${lr} (${(lr / unit).toFixed(2)} × 2/λ0)`,
+    meta: { study: ctx.file.name, quick: ctx.quick, lambda0, unit },
   });
-  const search = findMaxStableLr({
-    trial, lo: m.lo * unit, hi: m.hi * unit, gridFactor: m.grid_factor, bisectSteps: m.bisect_steps, seeds: m.seeds, rule: m.rule ?? 'all', parallel: ctx.parallel,
-    onTrial: (t) => ctx.log(`search: η ${t.lr} (${(t.lr / unit).toFixed(2)} × 2/λ0): ${t.stable ? 'stable' : 'unstable'} (${t.reason})`),
-  });
-  const [result] = await Promise.all([search, ...fixed]);
-  for (const t of result.trials) runs.push(loadRun(nameOf(t.lr, t.seed), t.dir!, { kind: 'trial', multiple: t.lr / unit, 'optimizer.lr': t.lr, 'train.seed': t.seed, stable: t.stable }));
-  writeJsonAtomic(join(ctx.out, 'max-lr.json'), { study: ctx.file.name, quick: ctx.quick, lambda0, unit, result });
+  const [[cell]] = await Promise.all([search, ...fixed]);
+  for (const t of cell!.result!.trials) runs.push(loadRun(`search_lr-${t.lr}_seed-${t.seed}`, t.dir!, { kind: 'trial', multiple: t.lr / unit, 'optimizer.lr': t.lr, 'train.seed': t.seed, stable: t.stable, outcome: t.outcome }));
   return runs;
 }
 
@@ -131,23 +102,26 @@ interface RunFacts {
   l0: number;
   /** Largest train loss over the first `window` steps, relative to the initial loss. */
   spike: number;
-  /** Reached the target (or, for fixed runs without one, completed without diverging). */
+  /** Reached the target (trained or unstable-but-trained; for fixed runs without one, completed without diverging). */
   converged: boolean;
+  /** Did not diverge. */
+  stable: boolean;
   /** λ1 at the last measurement, and λ1·η/2 there. */
   finalSharpness: number | null;
   finalRatio: number | null;
 }
 
-function facts(r: StudyRun, unit: number, window: number, target: { loss: number | null; acc: number | null }): RunFacts {
+function facts(r: StudyRun, unit: number, window: number, target: { loss: number | null; acc: number | null; spike: number }): RunFacts {
   const lr = r.params['optimizer.lr'] as number;
   const l0 = r.rows.find((x) => x.step === 0)?.train_loss as number;
   const early = r.rows.filter((x) => x.step <= window).map((x) => (typeof x.train_loss === 'number' ? x.train_loss : Infinity));
   const measured = r.rows.filter((x) => typeof x.sharpness === 'number');
   const last = measured[measured.length - 1];
   const fs = last && last.step > 0 ? (last.sharpness as number) : null;
-  const converged = r.summary.status !== 'diverged' && (target.loss !== null || target.acc !== null ? judgeRun(r.dir, { ...target, from: 0 }).stable : true);
+  const o = classifyRun(r, { ...target, from: 0 }).outcome;
+  const converged = r.summary.status !== 'diverged' && (target.loss !== null || target.acc !== null ? o === 'trained' || o === 'unstable-but-trained' : true);
   return {
-    name: r.name, lr, multiple: lr / unit, status: r.summary.status, l0, spike: Math.max(...early) / l0, converged,
+    name: r.name, lr, multiple: lr / unit, status: r.summary.status, l0, spike: Math.max(...early) / l0, converged, stable: r.summary.status !== 'diverged',
     finalSharpness: fs, finalRatio: fs === null ? null : (fs * lr) / 2,
   };
 }
@@ -159,14 +133,13 @@ async function evaluate(runs: StudyRun[], ctx: StudyContext): Promise<ClaimResul
   const lambda0 = r0?.rows.find((r) => r.step === 0)?.sharpness as number;
   const unit = 2 / lambda0;
   const window = t.spike_window ?? 20;
-  const target = { loss: p.maxLr.stop_train_loss ?? null, acc: p.maxLr.stop_train_acc ?? null };
+  const target = { loss: p.maxLr.stop_train_loss, acc: p.maxLr.stop_train_acc, spike: p.maxLr.spike };
   const all = runs.filter((r) => r.params.kind === 'fixed' || r.params.kind === 'trial').map((r) => ({ run: r, f: facts(r, unit, window, target) }));
-  // η_max from the search's trials (recomputed: the largest stable lr, the smallest unstable above it).
+  // η_max from the search's trials, classified again: the largest lr that did not diverge, the smallest diverged above it.
   const trials = all.filter((x) => x.run.params.kind === 'trial');
-  const stableLrs = trials.filter((x) => x.f.converged).map((x) => x.f.lr);
-  const etaMax = stableLrs.length > 0 ? Math.max(...stableLrs) : null;
-  const aboveLrs = trials.filter((x) => !x.f.converged && (etaMax === null || x.f.lr > etaMax)).map((x) => x.f.lr);
-  const upper = aboveLrs.length > 0 ? Math.min(...aboveLrs) : null;
+  const sum = summarizeTrials(trials.map((x) => ({ lr: x.f.lr, stable: x.f.stable })), p.maxLr.rule, p.maxLr.seeds);
+  const etaMax = sum.maxStableLr;
+  const upper = sum.upper;
   const values: Record<string, number | string | boolean | null> = { lambda0, two_over_lambda0: unit, eta_max: etaMax, eta_max_multiple: etaMax === null ? null : etaMax / unit, next_unstable: upper };
   const claims: ClaimResult[] = [];
   // 1. Below 2/λ0: no spike.

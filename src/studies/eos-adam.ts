@@ -6,23 +6,29 @@
  *      ratio in [ratio_lo, ratio_hi], interquartile spread ≤ ratio_iqr_max;
  *   2. the raw sharpness does not: over the same phase its median is at most raw_ratio_max of
  *      2/η (the raw threshold GD would have) — let alone of 38/η.
+ * With several seeds, per (optimizer, β1, η) two more rows: the means of the per-seed values with
+ * their 95 % bootstrap intervals, held when the interval lies within the tolerance.
  */
 import type { ClaimResult, StudyContext, StudyDefinition, StudyRun } from './study.ts';
 import { edgeOfStability, fmt, median, seriesOf, tol } from './measures.ts';
 import { hoverClaim } from './eos-gd.ts';
 import { eosFigures } from './eos-gd.ts';
 import { perRunFigure, present } from './figures.ts';
+import { acrossSeeds } from './claims/eos.ts';
+import { intervalText } from './stats.ts';
 
 export function adamLabel(r: StudyRun): string {
   const o = r.config.optimizer;
   const c = (2 + 2 * o.beta1) / ((1 - o.beta1) * o.lr);
-  return `${o.name}, β1 = ${o.beta1}, η = ${fmt(o.lr)} (threshold ${fmt(c)})`;
+  return `${o.name}, β1 = ${o.beta1}, η = ${fmt(o.lr)} (threshold ${fmt(c)})${r.params['train.seed'] !== undefined ? `, seed ${r.config.train.seed}` : ''}`;
 }
 
 export function evaluateEosAdam(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerances'>): ClaimResult[] {
   const t = ctx.tolerances;
   const rawMax = tol(t, 'raw_ratio_max');
   const out: ClaimResult[] = [];
+  // Per (optimizer, β1, η): each seed's median precond ratio and raw ratio, for the across-seed rows.
+  const groups = new Map<string, { label: string; pre: number[]; raw: number[] }>();
   for (const r of runs) {
     const label = adamLabel(r);
     if (r.summary.status !== 'completed') {
@@ -43,6 +49,11 @@ export function evaluateEosAdam(runs: StudyRun[], ctx: Pick<StudyContext, 'toler
     const pre = seriesOf(r.rows, 'precond_sharpness').filter((p) => p.step >= from).map((p) => p.value);
     const m = median(raw);
     const ratio = (m * lr) / 2;
+    const o = r.config.optimizer;
+    const gk = `${o.name}|${o.beta1}|${o.lr}`;
+    if (!groups.has(gk)) groups.set(gk, { label: label.replace(/, seed \d+$/, ''), pre: [], raw: [] });
+    if (e.after.length > 0) groups.get(gk)!.pre.push(e.median);
+    if (Number.isFinite(ratio)) groups.get(gk)!.raw.push(ratio);
     const threshold = (2 + 2 * r.config.optimizer.beta1) / ((1 - r.config.optimizer.beta1) * lr);
     out.push({
       claim,
@@ -50,6 +61,29 @@ export function evaluateEosAdam(runs: StudyRun[], ctx: Pick<StudyContext, 'toler
       verdict: Number.isFinite(ratio) ? (ratio <= rawMax ? 'held' : 'did not hold') : 'inconclusive',
       values: { median_raw: m, raw_ratio_to_2_over_lr: ratio, median_precond: median(pre) },
     });
+  }
+  // Across seeds: the mean of the per-seed values with its 95 % bootstrap interval.
+  const lo = tol(t, 'ratio_lo');
+  const hi = tol(t, 'ratio_hi');
+  for (const g of groups.values()) {
+    if (g.pre.length >= 2) {
+      const ci = acrossSeeds(g.pre, 1);
+      out.push({
+        claim: `[${g.label}] Across seeds, λ1(P⁻¹H) hovers at its threshold`,
+        evidence: `mean of the per-seed median ratios ${intervalText(ci, fmt)}; held when the interval lies within [${lo}, ${hi}]`,
+        verdict: ci.lo >= lo && ci.hi <= hi ? 'held' : ci.hi < lo || ci.lo > hi ? 'did not hold' : 'inconclusive',
+        values: { mean_median_ratio: ci.estimate, lo: ci.lo, hi: ci.hi, seeds: g.pre.length },
+      });
+    }
+    if (g.raw.length >= 2) {
+      const ci = acrossSeeds(g.raw, 2);
+      out.push({
+        claim: `[${g.label}] Across seeds, the raw sharpness stays below ${rawMax}·2/η`,
+        evidence: `mean of the per-seed median λ1(H)/(2/η) ${intervalText(ci, fmt)}; held when the interval lies below ${rawMax}`,
+        verdict: ci.hi <= rawMax ? 'held' : ci.lo > rawMax ? 'did not hold' : 'inconclusive',
+        values: { mean_raw_ratio: ci.estimate, lo: ci.lo, hi: ci.hi, seeds: g.raw.length },
+      });
+    }
   }
   return out;
 }

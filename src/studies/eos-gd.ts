@@ -8,16 +8,21 @@
  *   3. in that phase the train loss is non-monotone (at least min_loss_increases step-to-step
  *      increases) yet keeps falling over longer windows (the mean over consecutive windows of
  *      loss_window steps falls in at least window_fall_min of the window pairs, and falls overall).
- * The same evaluation serves every loss in the grid (mse, cross-entropy).
+ * Under cross-entropy, claims 2 and 3 are judged between the first crossing and the first step
+ * with train accuracy ≥ ce_saturation_acc (λ1 falls once the accuracy saturates). With several
+ * seeds, one more row per (loss, η): the mean of the per-seed median ratios with its 95 %
+ * bootstrap interval, held when the interval lies within [ratio_lo, ratio_hi].
  */
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun } from './study.ts';
 import { edgeOfStability, fmt, increaseSteps, lossPoints, tol, windowedTrend, type EdgeStats } from './measures.ts';
 import { perRunFigure, present } from './figures.ts';
+import { acrossSeeds, restrictPhase, saturationStep } from './claims/eos.ts';
+import { intervalText } from './stats.ts';
 
-/** `mse, η = 0.1 (2/η = 20)`. */
+/** `mse, η = 0.1 (2/η = 20)` (and `, seed 1` when the study sweeps seeds). */
 export function gdLabel(r: StudyRun): string {
   const lr = r.config.optimizer.lr;
-  return `${r.config.loss}, η = ${fmt(lr)} (2/η = ${fmt(2 / lr)})`;
+  return `${r.config.loss}, η = ${fmt(lr)} (2/η = ${fmt(2 / lr)})${r.params['train.seed'] !== undefined ? `, seed ${r.config.train.seed}` : ''}`;
 }
 
 /** Claim 1 for one run. */
@@ -60,13 +65,13 @@ export function hoverClaim(label: string, e: EdgeStats, t: Record<string, number
 }
 
 /** Claim 3 for one run (train loss from `from` on). */
-export function lossClaim(label: string, r: StudyRun, from: number | null, t: Record<string, number>, phase = 'the edge-of-stability phase'): ClaimResult {
+export function lossClaim(label: string, r: StudyRun, from: number | null, t: Record<string, number>, phase = 'the edge-of-stability phase', to = Number.POSITIVE_INFINITY): ClaimResult {
   const minInc = tol(t, 'min_loss_increases');
   const window = tol(t, 'loss_window');
   const fallMin = tol(t, 'window_fall_min');
   const claim = `[${label}] In ${phase} the train loss is non-monotone yet keeps falling over windows of ${window} steps`;
   if (from === null) return { claim, evidence: 'the phase was never entered', verdict: 'inconclusive' };
-  const pts = lossPoints(r.rows, from);
+  const pts = lossPoints(r.rows, from).filter((p) => p.step < to);
   const inc = increaseSteps(pts);
   const w = windowedTrend(pts, window);
   const values = { from, points: pts.length, increases: inc.length, windows_falling: w.falling, window_pairs: w.pairs, window_fall_fraction: w.fraction, net_change: w.netChange };
@@ -79,18 +84,54 @@ export function lossClaim(label: string, r: StudyRun, from: number | null, t: Re
 export function evaluateEosGd(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerances'>): ClaimResult[] {
   const t = ctx.tolerances;
   const out: ClaimResult[] = [];
+  const medians = new Map<string, { label: string; values: number[] }>();
   for (const r of runs) {
     const label = gdLabel(r);
     if (r.summary.status !== 'completed') {
       out.push({ claim: `[${label}] run finished`, evidence: `status ${r.summary.status}: ${r.summary.reason ?? ''}`, verdict: 'inconclusive' });
       continue;
     }
-    const e = edgeOfStability(r.rows, { fraction: tol(t, 'reach_fraction') });
-    out.push(sharpeningClaim(label, e, r.summary.steps, t));
-    out.push(hoverClaim(label, e, t));
-    out.push(lossClaim(label, r, e.reachStep, t));
+    const e0 = edgeOfStability(r.rows, { fraction: tol(t, 'reach_fraction') });
+    out.push(sharpeningClaim(label, e0, r.summary.steps, t));
+    if (r.config.loss === 'cross-entropy') {
+      // Hovering is judged before the train accuracy saturates (λ1 falls after that under cross-entropy).
+      const accSat = tol(t, 'ce_saturation_acc');
+      const sat = saturationStep(r.rows, accSat);
+      const e = restrictPhase(e0, r.rows, sat);
+      const note = sat === null ? ` (train accuracy never reached ${accSat})` : ` (train accuracy ≥ ${accSat} from step ${sat}: the phase ends there)`;
+      const h = hoverClaim(label, e, t);
+      out.push({ ...h, claim: `${h.claim}, until the train accuracy saturates`, evidence: `${h.evidence}${note}`, values: { ...h.values, saturation_step: sat } });
+      out.push(lossClaim(label, r, e.reachStep, t, 'the edge-of-stability phase before the train accuracy saturates', sat ?? Number.POSITIVE_INFINITY));
+      if (e.after.length > 0) push(medians, r, e.median);
+    } else {
+      out.push(hoverClaim(label, e0, t));
+      out.push(lossClaim(label, r, e0.reachStep, t));
+      if (e0.after.length > 0) push(medians, r, e0.median);
+    }
+  }
+  // Across seeds: the mean of the per-seed median ratios with its 95 % interval must lie in the tolerance band.
+  const lo = tol(t, 'ratio_lo');
+  const hi = tol(t, 'ratio_hi');
+  for (const { label, values } of medians.values()) {
+    if (values.length < 2) continue;
+    const ci = acrossSeeds(values, 1);
+    out.push({
+      claim: `[${label}] Across seeds, the sharpness hovers at 2/η`,
+      evidence: `mean of the per-seed median λ1/(2/η) ${intervalText(ci, fmt)}; held when the interval lies within [${lo}, ${hi}]`,
+      verdict: ci.lo >= lo && ci.hi <= hi ? 'held' : ci.hi < lo || ci.lo > hi ? 'did not hold' : 'inconclusive',
+      values: { mean_median_ratio: ci.estimate, lo: ci.lo, hi: ci.hi, seeds: values.length },
+    });
   }
   return out;
+}
+
+/** Collects a run's median ratio under its label without the seed. */
+function push(m: Map<string, { label: string; values: number[] }>, r: StudyRun, v: number): void {
+  const lr = r.config.optimizer.lr;
+  const label = `${r.config.loss}, η = ${fmt(lr)} (2/η = ${fmt(2 / lr)})`;
+  const k = `${r.config.loss}|${lr}`;
+  if (!m.has(k)) m.set(k, { label, values: [] });
+  m.get(k)!.values.push(v);
 }
 
 export function eosFigures(runs: StudyRun[], label: (r: StudyRun) => string, key = 'sharpness', thr = '2/η'): StudyFigure[] {

@@ -1,14 +1,12 @@
 /**
- * Curvature of a run's final state: `edgewise curvature RUN_DIR` (top-k eigenpairs, the smallest
+ * Curvature of a run's final state: the analysis of `edgewise curvature RUN_DIR` (top-k eigenpairs, the smallest
  * eigenvalue, the Hutchinson trace; experiments/analysis.ts) on the last checkpoint, in child
  * processes (several at once), reused when the analysis file is already there.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { spawn } from 'node:child_process';
-import { EDGEWISE_BIN } from '../experiments/childRun.ts';
-import { RunStore } from '../experiments/runStore.ts';
-import { pool } from './run.ts';
+import { analyseInChild } from '../experiments/childRun.ts';
+import { curvatureSnapshotPath, RunStore } from '../experiments/runStore.ts';
+import { mapWithConcurrency } from '../util/concurrency.ts';
 import type { StudyContext, StudyRun } from './study.ts';
 
 export interface FinalCurvature {
@@ -19,7 +17,7 @@ export interface FinalCurvature {
 }
 
 function analysisFile(dir: string, step: number): string {
-  return join(dir, 'curvature', `analysis-step-${String(step).padStart(6, '0')}.json`);
+  return curvatureSnapshotPath(dir, 'analysis', step);
 }
 
 /** The analysis of `dir`'s latest checkpoint, or null (no checkpoint after the initialization, or the analysis failed). */
@@ -29,14 +27,13 @@ export async function finalCurvature(dir: string, o: { topK?: number; iters?: nu
   if (step === null || step === 0) return null;
   const file = analysisFile(dir, step);
   if (!existsSync(file)) {
-    const args = [EDGEWISE_BIN, 'curvature', dir, '--step', String(step), '--top-k', String(o.topK ?? 2), '--iters', String(o.iters ?? 30)];
-    const env = o.threads !== undefined ? { ...process.env, OMP_NUM_THREADS: String(o.threads) } : process.env;
-    const code = await new Promise<number | null>((resolve) => {
-      const child = spawn(process.execPath, args, { stdio: 'ignore', env });
-      child.on('error', () => resolve(-1));
-      child.on('exit', (c) => resolve(c));
-    });
-    if (code !== 0 || !existsSync(file)) return null;
+    const env = o.threads !== undefined ? { OMP_NUM_THREADS: String(o.threads) } : {};
+    try {
+      await analyseInChild(dir, { step, topK: o.topK ?? 2, iterations: o.iters ?? 30 }, { env });
+    } catch {
+      return null; // a failed analysis is reported as none (see the doc comment)
+    }
+    if (!existsSync(file)) return null;
   }
   const a = JSON.parse(readFileSync(file, 'utf8')) as FinalCurvature;
   return { step: a.step, eigs: a.eigs, lambda_min: a.lambda_min, trace: a.trace };
@@ -46,7 +43,7 @@ export async function finalCurvature(dir: string, o: { topK?: number; iters?: nu
 export async function finalCurvatures(ctx: StudyContext, runs: readonly StudyRun[]): Promise<Map<string, FinalCurvature | null>> {
   const out = new Map<string, FinalCurvature | null>();
   let done = 0;
-  await pool(runs, ctx.parallel, async (r) => {
+  await mapWithConcurrency(runs, ctx.parallel, async (r) => {
     const a = r.summary.status === 'completed' ? await finalCurvature(r.dir) : null;
     out.set(r.name, a);
     done++;

@@ -5,6 +5,7 @@
  */
 import type { MetricRow } from '../experiments/metrics.ts';
 import type { Verdict } from './study.ts';
+import { getPath } from '../experiments/configPaths.ts';
 
 /** One measured value of a series. */
 export interface Point {
@@ -301,10 +302,5 @@ export function tol(t: Readonly<Record<string, number>>, name: string): number {
 
 /** A run's value at dotted `key` of its config (e.g. optimizer.lr). */
 export function configValue(config: unknown, key: string): unknown {
-  let cur: unknown = config;
-  for (const k of key.split('.')) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<string, unknown>)[k];
-  }
-  return cur;
+  return getPath(config, key);
 }

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveConfig, type Config } from '../experiments/config.ts';
-import { setPath } from '../experiments/loadConfig.ts';
+import { setPath } from '../experiments/configPaths.ts';
 import { gridProduct, runNames } from '../experiments/sweep.ts';
 import { runInChild } from '../experiments/childRun.ts';
 import { readMetrics } from '../experiments/metrics.ts';

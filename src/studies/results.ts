@@ -44,7 +44,7 @@ export function loadStudyResult(dir: string): StudyResult {
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
+    throw new Error(`${file}: not valid JSON (${(e as Error).message})`, { cause: e });
   }
   const c = parsed as Partial<StudyClaims>;
   for (const key of ['study', 'title', 'quick', 'elapsed_s', 'claims'] as const) {

@@ -1,17 +1,25 @@
 /**
  * `rotation`: GD on a small MLP at learning rates in multiples of 2/λ0, Lanczos every step
  * (= every epoch for full batch): ρ_t = |cos| between successive top eigenvectors and the top-k
- * subspace overlap (Wang & Roberts, "rotational polarity of eigenvectors"). Claims:
+ * subspace overlap (Wang & Roberts, "rotational polarity of eigenvectors"). Measurements whose
+ * relative eigengap (λ1 − λ2)/λ1 is below gap_min (here or at the previous measurement) are
+ * excluded: there λ1 and λ2 can exchange, which is no rotation. Claims:
  *   1. below 2/λ0, ρ stays ≈ 1 (its 5th percentile is at least rho_stable_q05);
  *   2. above it, drops of ρ (episodes of consecutive measurements with ρ < rho_drop) coincide
  *      with loss spikes (a train-loss increase by more than spike_rel, relative, within
- *      coincidence_window steps of the episode): at least coincidence_min of the episodes do;
- *      reported next to the chance level and, as a second row, with instabilities counted as
- *      loss spikes or steps where λ1 ≥ 2/η;
- *   3. mean rotation 1 − ρ grows with η: Spearman(η/(2/λ0), mean 1 − ρ) ≥ spearman_min.
+ *      coincidence_window steps of the episode): at least coincidence_min of the episodes do AND
+ *      more than chance (circular-shift permutation test, p < p_max); a second row counts
+ *      instabilities as loss spikes or steps where λ1 ≥ 2/η;
+ *   3. rotation per unit parameter displacement (arccos ρ/‖Δθ‖, param_displacement) grows with η:
+ *      Spearman ≥ spearman_min (raw 1 − ρ grows with η by the step size alone);
+ *   4. within each run above 2/λ0, updates from λ1 ≥ 2/η rotate more per unit displacement than
+ *      updates from λ1 < 2/η (bootstrap interval of the difference excludes 0, permutation p < p_max),
+ *      in every run with at least 2 updates of each kind.
  */
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun } from './study.ts';
-import { coincidence, coverage, fmt, increaseSteps, lossPoints, mean, meanRotation, quantile, seriesOf, spearman, tol } from './measures.ts';
+import { combineVerdicts, fmt, increaseSteps, lossPoints, mean, quantile, seriesOf, spearman, tol } from './measures.ts';
+import { anglePerDisplacement, coincidenceTest, dropEpisodes, rotationSteps, splitDegenerate, type CoincidenceRun, type CoincidenceTest, type RotationStep } from './claims/rotation.ts';
+import { bootstrapDiff, bootstrapMean, intervalText, judgeInterval, permutationTest } from './stats.ts';
 import { perRunFigure, present } from './figures.ts';
 import { multipleOf, runMultiples } from './plan.ts';
 
@@ -49,15 +57,15 @@ export function unstableSteps(rows: StudyRun['rows']): number[] {
   return out;
 }
 
-/** Fraction of episodes with a mark in [start − w, end + w]; and the chance level for steps. */
-function episodeCoincidence(episodes: [number, number][], marks: number[], w: number): { hits: number; total: number } {
-  let hits = 0;
-  for (const [a, b] of episodes) {
-    // An episode is a stretch: shrink it to its midpoint with a widened window.
-    const mid = (a + b) / 2;
-    if (coincidence([mid], marks, w + (b - a) / 2) === 1) hits++;
-  }
-  return { hits, total: episodes.length };
+/** One run's rotation material (non-degenerate steps only). */
+interface RunRotation {
+  r: StudyRun;
+  lambda0: number;
+  multiple: number;
+  label: string;
+  steps: RotationStep[];
+  degenerate: RotationStep[];
+  overlap: number[];
 }
 
 export function evaluateRotation(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerances'>): ClaimResult[] {
@@ -68,101 +76,130 @@ export function evaluateRotation(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
   const w = tol(t, 'coincidence_window');
   const coinMin = tol(t, 'coincidence_min');
   const spMin = tol(t, 'spearman_min');
+  const gapMin = tol(t, 'gap_min');
+  const pMax = tol(t, 'p_max');
   const ok = runs.filter((r) => r.summary.status === 'completed');
-  const info = ok.map((r) => {
-    const rho = seriesOf(r.rows, 'eigvec_cos');
-    const overlap = seriesOf(r.rows, 'subspace_overlap');
-    return { r, ...multipleOf(r), rho, overlap, label: multipleLabel(r) };
+  const info: RunRotation[] = ok.map((r) => {
+    const { kept, degenerate } = splitDegenerate(rotationSteps(r.rows), gapMin);
+    return { r, ...multipleOf(r), steps: kept, degenerate, overlap: seriesOf(r.rows, 'subspace_overlap').map((p) => p.value), label: multipleLabel(r) };
   });
+  const excl = (x: RunRotation) => `${x.degenerate.length} near-degenerate steps (relative eigengap < ${gapMin}) excluded`;
   const out: ClaimResult[] = [];
 
   // 1. Below the threshold.
-  const below = info.filter((x) => x.multiple < 1 && x.rho.length > 0);
+  const below = info.filter((x) => x.multiple < 1 && x.steps.length > 0);
   {
     const claim = 'Below 2/λ0 the top eigenvector does not rotate: ρ_t stays ≈ 1';
     if (below.length === 0) {
-      out.push({ claim, evidence: 'no completed run below 2/λ0', verdict: 'inconclusive' });
+      out.push({ claim, evidence: 'no completed run below 2/λ0 with rotation measurements', verdict: 'inconclusive' });
     } else {
       const parts = below.map((x) => {
-        const q05 = quantile(x.rho.map((p) => p.value), 0.05);
-        const min = Math.min(...x.rho.map((p) => p.value));
-        return { x, q05, min, overlap: mean(x.overlap.map((p) => p.value)) };
+        const rho = x.steps.map((p) => p.rho);
+        return { x, q05: quantile(rho, 0.05), min: Math.min(...rho), overlap: mean(x.overlap) };
       });
       const held = parts.every((p) => p.q05 >= q05Min);
       out.push({
         claim,
-        evidence: parts.map((p) => `${p.x.label}: 5th percentile of ρ ${fmt(p.q05)} (min ${fmt(p.min)}, ${p.x.rho.length} measurements), mean top-k subspace overlap ${fmt(p.overlap)}`).join('; ') + `; tolerance: 5th percentile ≥ ${q05Min}`,
+        evidence: parts.map((p) => `${p.x.label}: 5th percentile of ρ ${fmt(p.q05)} (min ${fmt(p.min)}, ${p.x.steps.length} measurements, ${excl(p.x)}), mean top-k subspace overlap ${fmt(p.overlap)}`).join('; ') + `; tolerance: 5th percentile ≥ ${q05Min}`,
         verdict: held ? 'held' : 'did not hold',
         values: Object.fromEntries(parts.flatMap((p) => [[`q05_m${fmt(p.x.multiple)}`, p.q05], [`min_m${fmt(p.x.multiple)}`, p.min]])),
       });
     }
   }
 
-  // 2. Above the threshold: drop episodes vs loss spikes (and vs instabilities in general).
-  const above = info.filter((x) => x.multiple > 1 && x.rho.length > 0);
+  // 2. Above the threshold: drop episodes vs loss spikes (and vs instabilities in general), against chance.
+  const above = info.filter((x) => x.multiple > 1 && x.steps.length > 0);
   {
-    let hits = 0;
-    let hitsAny = 0;
-    let total = 0;
-    const chance: number[] = [];
-    const chanceAny: number[] = [];
+    const spikeRuns: CoincidenceRun[] = [];
+    const anyRuns: CoincidenceRun[] = [];
     const per: string[] = [];
+    let swaps = 0;
     for (const x of above) {
-      const eps = episodesBelow(x.rho, drop);
+      const episodes = dropEpisodes(x.steps, drop);
       const spikes = increaseSteps(lossPoints(x.r.rows), spikeRel);
-      const unstable = unstableSteps(x.r.rows);
-      const any = [...spikes, ...unstable];
-      const c = episodeCoincidence(eps, spikes, w);
-      const ca = episodeCoincidence(eps, any, w);
-      hits += c.hits;
-      hitsAny += ca.hits;
-      total += eps.length;
-      const steps = x.rho.map((p) => p.step);
-      chance.push(coverage(steps, spikes, w));
-      chanceAny.push(coverage(steps, any, w));
-      per.push(`${x.label}: ${eps.length} drop episodes, ${c.hits} near a loss spike (${spikes.length} spikes), ${ca.hits} near a spike or λ1 ≥ 2/η`);
+      const any = [...spikes, ...unstableSteps(x.r.rows)];
+      const steps = x.steps.map((p) => p.step);
+      spikeRuns.push({ episodes, marks: spikes, steps });
+      anyRuns.push({ episodes, marks: any, steps });
+      const sw = x.degenerate.filter((p) => p.rho < drop).length;
+      swaps += sw;
+      // Drops where the new v1 still lies in the previous top-k eigenspace: v1 turned within it.
+      const drops = x.steps.filter((p) => p.rho < drop);
+      const inside = drops.filter((p) => p.rhoSubspace !== null && p.rhoSubspace >= drop).length;
+      const insideText = drops.some((p) => p.rhoSubspace !== null) ? `, ${inside} of the ${drops.length} drops stayed inside the previous top-k eigenspace` : '';
+      per.push(`${x.label}: ${episodes.length} drop episodes over ${steps.length} measurements (${sw} drops at near-degenerate steps excluded${insideText}), ${spikes.length} loss spikes`);
     }
-    const frac = total > 0 ? hits / total : Number.NaN;
-    const fracAny = total > 0 ? hitsAny / total : Number.NaN;
-    const claim = `Above 2/λ0, drops of ρ (ρ < ${drop}) coincide with loss spikes (within ${w} steps)`;
-    const claimAny = `Above 2/λ0, drops of ρ coincide with instabilities (a loss spike, or λ1 ≥ 2/η, within ${w} steps)`;
-    if (above.length === 0 || total === 0) {
-      const why = above.length === 0 ? 'no completed run above 2/λ0' : 'no drop of ρ in the runs above 2/λ0';
+    const cs = coincidenceTest(spikeRuns, w, { seed: 1 });
+    const ca = coincidenceTest(anyRuns, w, { seed: 2 });
+    const claim = `Above 2/λ0, drops of ρ (ρ < ${drop}) coincide with loss spikes (within ${w} steps), more often than chance`;
+    const claimAny = `Above 2/λ0, drops of ρ coincide with instabilities (a loss spike, or λ1 ≥ 2/η, within ${w} steps), more often than chance`;
+    const judge = (c: CoincidenceTest): ClaimResult['verdict'] => (c.hits / c.total >= coinMin && c.pValue < pMax ? 'held' : 'did not hold');
+    const text = (c: CoincidenceTest) => `${c.hits}/${c.total} episodes (${fmt((100 * c.hits) / c.total)} %; ${fmt(c.chanceHits)} expected by chance, p = ${fmt(c.pValue)} by circularly shifting the episodes over the measured steps); need ≥ ${fmt(100 * coinMin)} % and p < ${pMax}`;
+    if (above.length === 0 || cs.total === 0) {
+      const why = above.length === 0 ? 'no completed run above 2/λ0' : 'no drop of ρ at non-degenerate steps in the runs above 2/λ0';
       out.push({ claim, evidence: why, verdict: 'inconclusive' });
       out.push({ claim: claimAny, evidence: why, verdict: 'inconclusive' });
     } else {
-      out.push({
-        claim,
-        evidence: `${hits}/${total} episodes (${fmt(100 * frac)} %; chance level ${fmt(100 * mean(chance))} % of measured steps lie that close to a spike); need ≥ ${fmt(100 * coinMin)} %. ${per.join('; ')}`,
-        verdict: frac >= coinMin ? 'held' : 'did not hold',
-        values: { episodes: total, coinciding: hits, fraction: frac, chance: mean(chance) },
+      out.push({ claim, evidence: `${text(cs)}. ${per.join('; ')}`, verdict: judge(cs), values: { episodes: cs.total, coinciding: cs.hits, fraction: cs.hits / cs.total, chance_hits: cs.chanceHits, p_value: cs.pValue, degenerate_drops: swaps } });
+      out.push({ claim: claimAny, evidence: text(ca), verdict: judge(ca), values: { episodes: ca.total, coinciding: ca.hits, fraction: ca.hits / ca.total, chance_hits: ca.chanceHits, p_value: ca.pValue } });
+    }
+  }
+
+  // 3. Rotation against η, per unit distance travelled (a larger η takes longer steps, which rotate more by themselves).
+  {
+    const claim = 'Rotation per unit parameter displacement (arccos ρ / ‖Δθ‖) grows with η';
+    const pts = info.map((x) => ({ x, v: mean(anglePerDisplacement(x.steps)) })).filter((p) => Number.isFinite(p.v));
+    const distinct = new Set(pts.map((p) => p.x.multiple.toPrecision(6))).size;
+    const rawNote = `unnormalised mean 1 − ρ per run: ${info.map((x) => `${x.label}: ${fmt(mean(x.steps.map((p) => 1 - p.rho)))}`).join(', ')}`;
+    if (distinct < 3) {
+      out.push({ claim, evidence: `${distinct} distinct learning rates with rotation and param_displacement measurements (need 3); ${rawNote}`, verdict: 'inconclusive' });
+    } else {
+      const rs = spearman(pts.map((p) => p.x.multiple), pts.map((p) => p.v));
+      const ms = [...new Set(pts.map((p) => p.x.multiple.toPrecision(6)))].map(Number).sort((a, b) => a - b);
+      const perM = ms.map((m) => {
+        const vs = pts.filter((p) => p.x.multiple.toPrecision(6) === m.toPrecision(6)).map((p) => p.v);
+        return `${fmt(m)}×: ${intervalText(bootstrapMean(vs, { seed: 3 }), fmt)}`;
       });
       out.push({
-        claim: claimAny,
-        evidence: `${hitsAny}/${total} episodes (${fmt(100 * fracAny)} %; chance level ${fmt(100 * mean(chanceAny))} %); need ≥ ${fmt(100 * coinMin)} %`,
-        verdict: fracAny >= coinMin ? 'held' : 'did not hold',
-        values: { episodes: total, coinciding: hitsAny, fraction: fracAny, chance: mean(chanceAny) },
+        claim,
+        evidence: `Spearman(η, rotation per displacement) = ${fmt(rs)} over ${pts.length} runs (need ≥ ${spMin}); mean across seeds per multiple (rad per unit ‖Δθ‖): ${perM.join(', ')}; ${rawNote}`,
+        verdict: Number.isFinite(rs) ? (rs >= spMin ? 'held' : 'did not hold') : 'inconclusive',
+        values: { spearman: rs },
       });
     }
   }
 
-  // 3. Mean rotation against η.
+  // 4. Within each run above the threshold (same η, so no step-size confound between runs):
+  //    unstable updates (λ1 ≥ 2/η before them) rotate more than stable ones.
   {
-    const claim = 'Mean rotation 1 − ρ grows with η';
-    const pts = info.filter((x) => x.rho.length > 0).map((x) => ({ m: x.multiple, rot: meanRotation(x.r.rows), ov: mean(x.overlap.map((p) => 1 - p.value)), label: x.label }));
-    const distinct = new Set(pts.map((p) => p.m.toPrecision(6))).size;
-    if (distinct < 3) {
-      out.push({ claim, evidence: `${distinct} distinct learning rates with measurements (need 3)`, verdict: 'inconclusive' });
-    } else {
-      const rs = spearman(pts.map((p) => p.m), pts.map((p) => p.rot));
-      const rsOv = spearman(pts.map((p) => p.m), pts.map((p) => p.ov));
-      out.push({
-        claim,
-        evidence: `Spearman(η, mean 1 − ρ) = ${fmt(rs)} over ${pts.length} runs (need ≥ ${spMin}); per run: ${pts.map((p) => `${p.label}: ${fmt(p.rot)}`).join(', ')}; top-k subspace: Spearman(η, mean 1 − overlap) = ${fmt(rsOv)}`,
-        verdict: Number.isFinite(rs) ? (rs >= spMin ? 'held' : 'did not hold') : 'inconclusive',
-        values: { spearman: rs, spearman_subspace: rsOv },
-      });
+    const claim = 'Within a run above 2/λ0, updates from λ1 ≥ 2/η rotate the top eigenvector more (per unit displacement) than updates from λ1 < 2/η';
+    const withDisp = above.length > 0 && above.every((x) => anglePerDisplacement(x.steps).length > 0);
+    const measure = (s: readonly RotationStep[]) => (withDisp ? anglePerDisplacement(s) : s.map((p) => p.angle));
+    const unit = withDisp ? 'rad per unit ‖Δθ‖' : 'rad (param_displacement not recorded: unnormalised angle)';
+    const parts: string[] = [];
+    const vs: ClaimResult['verdict'][] = [];
+    const values: Record<string, number | boolean> = { normalised: withDisp };
+    for (const x of above) {
+      const unstable = measure(x.steps.filter((p) => p.unstable));
+      const stable = measure(x.steps.filter((p) => !p.unstable));
+      if (unstable.length < 2 || stable.length < 2) {
+        parts.push(`${x.label}: ${unstable.length} unstable and ${stable.length} stable updates (need 2 of each; not judged)`);
+        continue;
+      }
+      const ci = bootstrapDiff(unstable, stable, { seed: 4 });
+      const p = permutationTest(unstable, stable, { seed: 5, alternative: 'greater' });
+      const v0 = judgeInterval(ci, 'positive');
+      const v = v0 === 'held' && !(p.pValue < pMax) ? 'inconclusive' : v0;
+      vs.push(v);
+      parts.push(`${x.label}: ${fmt(mean(unstable))} (${unstable.length} unstable) vs ${fmt(mean(stable))} (${stable.length} stable), difference ${intervalText(ci, fmt)}, permutation p = ${fmt(p.pValue)} → ${v}`);
+      values[`diff_m${fmt(x.multiple)}_s${x.r.config.train.seed}`] = ci.estimate;
     }
+    out.push({
+      claim,
+      evidence: vs.length === 0 ? `no run above 2/λ0 with both kinds of update; ${parts.join('; ')}` : `mean rotation, ${unit}: ${parts.join('; ')}; per run: held when the 95 % interval of the difference excludes 0 and the one-sided permutation p < ${pMax}; the claim holds when every judged run holds`,
+      verdict: combineVerdicts(vs),
+      values: { ...values, runs_judged: vs.length, runs_held: vs.filter((v) => v === 'held').length },
+    });
   }
   // Runs that did not complete are listed, not judged.
   for (const r of runs.filter((x) => x.summary.status !== 'completed')) {

@@ -8,13 +8,17 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as os from 'node:os';
 import { parse as parseYaml } from 'yaml';
-import { expandSweep } from '../experiments/sweep.ts';
-import { EDGEWISE_BIN, runInChild } from '../experiments/childRun.ts';
+import { expandSweep, type SweepRun } from '../experiments/sweep.ts';
+import { runSweep } from '../experiments/sweepRunner.ts';
+import { readRunSummaryStatus } from '../experiments/sweepStatus.ts';
+import { runInChild } from '../experiments/childRun.ts';
 import { RunStore } from '../experiments/runStore.ts';
 import { readMetrics } from '../experiments/metrics.ts';
 import { writeJsonAtomic } from '../experiments/atomicWrite.ts';
 import { resolveConfig, type Config } from '../experiments/config.ts';
+import { deepMerge } from '../experiments/configPaths.ts';
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFile, StudyRun } from './study.ts';
+import { parseStudyFile, StudyFileError } from './schema.ts';
 
 export const STUDIES_DIR = fileURLToPath(new URL('../../studies/', import.meta.url));
 
@@ -23,45 +27,23 @@ export function listStudyFiles(dir = STUDIES_DIR): string[] {
   return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)).sort() : [];
 }
 
-/** Reads and checks studies/NAME.yaml. */
+/** Reads studies/NAME.yaml and checks it against its study's schema (src/studies/schema.ts). */
 export function loadStudyFile(name: string, dir = STUDIES_DIR): StudyFile {
   const path = join(dir, `${name}.yaml`);
   if (!existsSync(path)) throw new Error(`unknown study '${name}' (available: ${listStudyFiles(dir).join(', ') || 'none'})`);
-  const f = parseYaml(readFileSync(path, 'utf8')) as StudyFile;
-  for (const key of ['title', 'expected_minutes', 'base', 'grid', 'tolerances'] as const) {
-    if (f?.[key] === undefined) throw new Error(`${path}: missing '${key}'`);
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new StudyFileError(`${path}: not valid YAML: ${(e as Error).message.split('\n')[0]}`);
   }
-  return { ...f, name };
-}
-
-function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...a };
-  for (const [k, v] of Object.entries(b)) {
-    const cur = out[k];
-    out[k] = v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur)
-      ? merge(cur as Record<string, unknown>, v as Record<string, unknown>) : v;
-  }
-  return out;
+  return parseStudyFile<StudyFile>(raw, path, name);
 }
 
 /** The sweep (base + grid) of a study, reduced for --quick. */
 export function studySweep(f: StudyFile, quick: boolean): { base: Record<string, unknown>; grid: Record<string, unknown[]> } {
   if (!quick || !f.quick) return { base: f.base, grid: f.grid };
-  return { base: merge(f.base, f.quick.base ?? {}), grid: { ...f.grid, ...(f.quick.grid ?? {}) } };
-}
-
-/** Runs up to `limit` tasks at once. */
-export async function pool<T, R>(items: readonly T[], limit: number, task: (t: T, i: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await task(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return out;
+  return { base: deepMerge(f.base, f.quick.base ?? {}), grid: { ...f.grid, ...(f.quick.grid ?? {}) } };
 }
 
 /**
@@ -78,33 +60,64 @@ export function studyPlan(f: StudyFile, quick: boolean): { runs: PlannedRun[]; g
   };
   addGrid(sweep.grid);
   for (const v of variants) {
-    const vr = expandSweep({ base: merge(sweep.base, v.base ?? {}), grid: v.grid }, `studies/${f.name}.yaml (variant ${v.name})`);
+    const vr = expandSweep({ base: deepMerge(sweep.base, v.base ?? {}), grid: v.grid }, `studies/${f.name}.yaml (variant ${v.name})`);
     addGrid(v.grid);
     for (const r of vr) runs.push({ name: `${v.name}_${r.name}`, params: { variant: v.name, ...r.params }, config: r.config });
   }
   return { runs, grid };
 }
 
-/** Runs the study's sweep in child processes; returns the finished runs. */
+/** Runs the study's sweep through the sweep runner (child processes); returns the finished runs. */
 export async function runStudySweep(ctx: StudyContext): Promise<StudyRun[]> {
   if ((ctx.quick && ctx.file.quick?.variants !== undefined ? ctx.file.quick.variants : ctx.file.variants)?.length) {
     const plan = studyPlan(ctx.file, ctx.quick);
     return runStudyRuns(ctx, plan.runs, plan.grid);
   }
   const sweep = studySweep(ctx.file, ctx.quick);
-  const runs = expandSweep(sweep, `studies/${ctx.file.name}.yaml`);
-  writeJsonAtomic(join(ctx.out, 'sweep.json'), {
-    name: ctx.file.name, grid: sweep.grid, runs: runs.map((r) => ({ index: r.index, name: r.name, params: r.params })),
-  });
+  return runStudyGrid(ctx, expandSweep(sweep, `studies/${ctx.file.name}.yaml`), sweep.grid);
+}
+
+/** A shard of a study finished while runs of other shards are not: nothing to evaluate yet. */
+export class ShardPending extends Error {
+  override readonly name = 'ShardPending';
+  constructor(message: string, readonly unfinished: number) {
+    super(message);
+  }
+}
+
+/** A finished run directory of a study as evaluators read it. */
+export function loadStudyRun(name: string, params: Readonly<Record<string, unknown>>, dir: string): StudyRun {
+  const store = new RunStore(dir);
+  const summary = store.readSummary();
+  if (summary === null) throw new Error(`${dir}: no summary.json (the run never started)`);
+  return { name, params, dir, config: store.readConfig().config, summary, rows: readMetrics(join(dir, 'metrics.jsonl')).rows };
+}
+
+/**
+ * Runs `runs` with the sweep runner (src/experiments/sweepRunner.ts: sweep.json, a lock per run,
+ * finished runs skipped, a failed run retried once, so several `reproduce` workers may share
+ * ctx.out and `edgewise sweep --status` reads it), then loads every run. Runs left unfinished
+ * (aborted, or held by a worker that stopped) are an error naming them.
+ */
+export async function runStudyGrid(ctx: StudyContext, runs: readonly SweepRun[], grid: Record<string, unknown[]>): Promise<StudyRun[]> {
   const threads = Math.max(1, Math.floor(os.availableParallelism() / ctx.parallel));
   let done = 0;
-  return pool(runs, ctx.parallel, async (r) => {
-    const dir = join(ctx.out, r.name);
-    const summary = await runInChild(r.config, dir, { threads });
-    done++;
-    ctx.log(`[${done}/${runs.length}] ${r.name}: ${summary.status}${summary.reason ? ` (${summary.reason})` : ''}`);
-    return { name: r.name, params: r.params, dir, config: new RunStore(dir).readConfig().config, summary, rows: readMetrics(join(dir, 'metrics.jsonl')).rows };
+  const result = await runSweep({
+    runs, name: ctx.file.name, grid, outDir: ctx.out, parallel: ctx.parallel, log: ctx.log, shard: ctx.shard ?? null,
+    runOne: async (run, dir, signal) => {
+      const summary = await runInChild(run.config, dir, { threads, signal });
+      done++;
+      ctx.log(`[${done}/${runs.length}] ${run.name}: ${summary.status}${summary.reason ? ` (${summary.reason})` : ''}`);
+    },
   });
+  const open = result.rows.filter((r) => r.status !== 'completed' && r.status !== 'diverged' && r.status !== 'failed');
+  if (open.length === 0 && ctx.shard) {
+    // This worker's shard is done; the claims need every run.
+    const waiting = runs.filter((r) => !['completed', 'diverged', 'failed'].includes(readRunSummaryStatus(join(ctx.out, r.name)).status));
+    if (waiting.length > 0) throw new ShardPending(`shard ${ctx.shard.index}/${ctx.shard.count} done; ${waiting.length} of ${runs.length} runs of other shards unfinished (edgewise reproduce ${ctx.file.name} --status); run reproduce without --shard to evaluate once all are done`, waiting.length);
+  }
+  if (open.length > 0) throw new Error(`${ctx.out}: ${open.length} runs unfinished (${open.slice(0, 3).map((r) => `${r.name}: ${r.error ?? r.status}`).join('; ')}${open.length > 3 ? '; …' : ''})`);
+  return runs.map((r) => loadStudyRun(r.name, r.params, join(ctx.out, r.name)));
 }
 
 /** One run of a study whose run list is not a plain grid (e.g. learning rates in multiples of 2/λ0). */
@@ -116,22 +129,11 @@ export interface PlannedRun {
 }
 
 /**
- * Runs an explicit list of runs in child processes (like runStudySweep); writes sweep.json with
+ * Runs an explicit list of runs through the sweep runner (like runStudySweep); sweep.json gets
  * `grid` (the keys of `params`, for the report) and returns the finished runs in list order.
  */
 export async function runStudyRuns(ctx: StudyContext, planned: readonly PlannedRun[], grid: Record<string, unknown[]>): Promise<StudyRun[]> {
-  writeJsonAtomic(join(ctx.out, 'sweep.json'), {
-    name: ctx.file.name, grid, runs: planned.map((r, index) => ({ index, name: r.name, params: r.params })),
-  });
-  const threads = Math.max(1, Math.floor(os.availableParallelism() / ctx.parallel));
-  let done = 0;
-  return pool(planned, ctx.parallel, async (r) => {
-    const dir = join(ctx.out, r.name);
-    const summary = await runInChild(resolveConfig(r.config), dir, { threads });
-    done++;
-    ctx.log(`[${done}/${planned.length}] ${r.name}: ${summary.status}${summary.reason ? ` (${summary.reason})` : ''}`);
-    return { name: r.name, params: r.params, dir, config: new RunStore(dir).readConfig().config, summary, rows: readMetrics(join(dir, 'metrics.jsonl')).rows };
-  });
+  return runStudyGrid(ctx, planned.map((r, index) => ({ index, name: r.name, params: r.params, config: resolveConfig(r.config) })), grid);
 }
 
 /** Renders a study's own figures into the report directory; returns the HTML section (empty if none). */
@@ -166,6 +168,9 @@ ${rows}
 </tbody></table></section>`;
 }
 
+/** The command line (the report renders in a child `edgewise report`; studies sit beside cli/). */
+const EDGEWISE_BIN = fileURLToPath(new URL('../../bin/edgewise.js', import.meta.url));
+
 /**
  * The sweep report of `dir` (report/index.html). Rendered in a child process (`edgewise report`),
  * since the PNG rasterizer is native code that can abort the whole process on some figures; if
@@ -195,12 +200,17 @@ export interface StudyOutcome {
   elapsed_s: number;
 }
 
-/** Runs a study end to end into `out`. */
-export async function reproduce(def: StudyDefinition, o: { quick: boolean; out: string; parallel?: number; log?: (l: string) => void; report?: boolean }): Promise<StudyOutcome> {
+/**
+ * Runs a study end to end into `out`. With `shard` (grid studies only: their runs go through the
+ * sweep runner) this worker runs one shard; the claims are evaluated by whichever worker finds
+ * every run finished, else reproduce rejects with ShardPending.
+ */
+export async function reproduce(def: StudyDefinition, o: { quick: boolean; out: string; parallel?: number; log?: (l: string) => void; report?: boolean; shard?: { index: number; count: number } | null }): Promise<StudyOutcome> {
   const t0 = performance.now();
   const file = loadStudyFile(def.name);
+  if (o.shard && def.execute) throw new Error(`study ${def.name} plans its runs itself (searches, λ0 measurements); --shard applies to grid studies only`);
   const tolerances = { ...file.tolerances, ...(o.quick ? file.quick_tolerances ?? {} : {}) };
-  const ctx: StudyContext = { quick: o.quick, tolerances, file, out: o.out, log: o.log ?? (() => {}), parallel: o.parallel ?? os.availableParallelism() };
+  const ctx: StudyContext = { quick: o.quick, tolerances, file, out: o.out, log: o.log ?? (() => {}), parallel: o.parallel ?? os.availableParallelism(), shard: o.shard ?? null };
   const runs = def.execute ? await def.execute(ctx) : await runStudySweep(ctx);
   const claims = await def.evaluate(runs, ctx);
   const elapsed = (performance.now() - t0) / 1000;

@@ -1,18 +1,22 @@
 /**
- * `sgd-batch`: SGD at several batch sizes B with the learning rate scaled with the batch
- * (η_B = m·(2/λ0)·B/N, N = the training set: η/B fixed across batch sizes; `sgd.lr_scaling:
- * none` keeps η_B = m·2/λ0), for the same number of epochs, full-batch Lanczos every epoch. At
- * each batch size a small and a large multiple m are compared. Claims:
- *   1. flattening persists under minibatch noise: at every B the larger m ends flatter (final
- *      full-batch λ1 lower by at least flatter_min, relative);
- *   2. rotations persist: at every B the larger m has the larger mean rotation 1 − ρ (per epoch).
+ * `sgd-batch`: SGD at several batch sizes B at one learning rate above the full-batch threshold,
+ * η = m·2/λ0 with m > 1, the same η at every B (`sgd.lr_scaling: none`; `linear` would scale it
+ * by B/N, which changes the noise and the step together), plus a control below the threshold
+ * (m < 1) at every B, for the same number of epochs and several seeds, full-batch Lanczos every
+ * epoch. Claims, at every batch size, paired by seed (95 % bootstrap interval across seeds):
+ *   1. flattening persists under minibatch noise: the run above the threshold ends flatter than
+ *      the control (final full-batch λ1 lower by at least flatter_min, relative, interval above 0);
+ *   2. rotations persist: it has the larger mean rotation 1 − ρ per epoch (interval above 0).
+ * A claim holds when it holds at every batch size, did not hold when it fails at one; a batch
+ * size whose above-threshold run diverged is listed and makes the claim inconclusive.
  */
-import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun } from './study.ts';
-import { fmt, meanRotation, seriesOf, tol } from './measures.ts';
+import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun, Verdict } from './study.ts';
+import { combineVerdicts, fmt, mean, meanRotation, seriesOf, tol } from './measures.ts';
+import { bootstrapMean, intervalText, judgeInterval } from './stats.ts';
 import { multipleOf, planMultiples } from './plan.ts';
 import { runStudyRuns } from './run.ts';
 import { perRunFigure, present } from './figures.ts';
-import { setPath } from '../experiments/loadConfig.ts';
+import { setPath } from '../experiments/configPaths.ts';
 import { resolveConfig } from '../experiments/config.ts';
 
 interface SgdOptions {
@@ -22,7 +26,7 @@ interface SgdOptions {
 
 function options(ctx: StudyContext): SgdOptions {
   const o = (ctx.file as unknown as { sgd?: Partial<SgdOptions>; quick?: { sgd?: Partial<SgdOptions> } });
-  const merged = { epochs: 100, lr_scaling: 'linear' as const, ...o.sgd, ...(ctx.quick ? o.quick?.sgd : {}) };
+  const merged = { epochs: 100, lr_scaling: 'none' as SgdOptions['lr_scaling'], ...o.sgd, ...(ctx.quick ? o.quick?.sgd : {}) };
   if (!(Number.isInteger(merged.epochs) && merged.epochs > 0)) throw new Error(`studies/${ctx.file.name}.yaml: sgd.epochs must be an integer > 0`);
   if (merged.lr_scaling !== 'linear' && merged.lr_scaling !== 'none') throw new Error(`studies/${ctx.file.name}.yaml: sgd.lr_scaling must be linear or none`);
   return merged;
@@ -52,54 +56,68 @@ function batchOf(r: StudyRun): string {
   return String(r.config.optimizer.batch_size);
 }
 
+/** `B = 16, m = 2 (η = 0.1)`. */
 export function sgdLabel(r: StudyRun): string {
-  return `B = ${batchOf(r)}, η = ${fmt(multipleOf(r).multiple)}·2/λ0·B/N`;
+  return `B = ${batchOf(r)}, m = ${fmt(mOf(r))} (η = ${fmt(r.config.optimizer.lr)})`;
+}
+
+/** The run's lr_multiple (its grid value; else η·λ0/2). */
+function mOf(r: StudyRun): number {
+  const m = r.params.lr_multiple;
+  return typeof m === 'number' ? m : multipleOf(r).multiple;
+}
+
+function finalSharpness(r: StudyRun): number {
+  const sh = seriesOf(r.rows, 'sharpness');
+  return sh.length > 0 ? sh[sh.length - 1]!.value : Number.NaN;
 }
 
 export function evaluateSgdBatch(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerances'>): ClaimResult[] {
   const t = ctx.tolerances;
   const flatMin = tol(t, 'flatter_min');
   const batches = [...new Set(runs.map(batchOf))];
-  const rowsFlat: string[] = [];
-  const rowsRot: string[] = [];
-  let flatOk = 0;
-  let rotOk = 0;
-  let judged = 0;
+  const flat: { text: string; v: Verdict }[] = [];
+  const rot: { text: string; v: Verdict }[] = [];
+  const values: Record<string, number | null> = {};
   for (const b of batches) {
-    const rs = runs.filter((r) => batchOf(r) === b && r.summary.status === 'completed');
-    const ms = rs.map((r) => ({ r, m: (r.params.lr_multiple as number | undefined) ?? multipleOf(r).multiple })).sort((a, c) => a.m - c.m);
-    const divergedHere = runs.filter((r) => batchOf(r) === b && r.summary.status === 'diverged');
-    if (ms.length < 2) {
-      rowsFlat.push(`B = ${b}: ${ms.length} completed run(s)${divergedHere.length ? `, ${divergedHere.length} diverged` : ''}`);
-      rowsRot.push(`B = ${b}: not enough runs`);
+    const here = runs.filter((r) => batchOf(r) === b);
+    const ctrl = here.filter((r) => mOf(r) < 1);
+    const hi = here.filter((r) => mOf(r) > 1);
+    const bad = [...ctrl, ...hi].filter((r) => r.summary.status !== 'completed');
+    const seedOf = (r: StudyRun) => r.config.train.seed;
+    const seeds = [...new Set(hi.map(seedOf))].filter((s) => ctrl.some((r) => seedOf(r) === s)).sort((x, y) => x - y);
+    const pairs = seeds.map((s) => ({ c: ctrl.find((r) => seedOf(r) === s)!, h: hi.find((r) => seedOf(r) === s)! }));
+    if (ctrl.length === 0 || hi.length === 0 || bad.length > 0 || pairs.length === 0) {
+      const why = ctrl.length === 0 ? 'no control below 2/λ0' : hi.length === 0 ? 'no run above 2/λ0' : bad.length > 0 ? `not completed: ${bad.map((r) => `${sgdLabel(r)}, seed ${seedOf(r)} (${r.summary.status})`).join(', ')}` : 'no seed with both runs';
+      flat.push({ text: `B = ${b}: ${why}`, v: 'inconclusive' });
+      rot.push({ text: `B = ${b}: ${why}`, v: 'inconclusive' });
       continue;
     }
-    judged++;
-    const lo = ms[0]!;
-    const hi = ms[ms.length - 1]!;
-    const s = (x: StudyRun) => {
-      const sh = seriesOf(x.rows, 'sharpness');
-      return sh.length > 0 ? sh[sh.length - 1]!.value : Number.NaN;
-    };
-    const sLo = s(lo.r);
-    const sHi = s(hi.r);
-    const flatter = sHi <= sLo * (1 - flatMin);
-    if (flatter) flatOk++;
-    rowsFlat.push(`B = ${b}: final λ1 ${fmt(sLo)} at ${fmt(lo.m)}× vs ${fmt(sHi)} at ${fmt(hi.m)}×`);
-    const rLo = meanRotation(lo.r.rows);
-    const rHi = meanRotation(hi.r.rows);
-    if (rHi > rLo) rotOk++;
-    rowsRot.push(`B = ${b}: mean 1 − ρ ${fmt(rLo)} at ${fmt(lo.m)}× vs ${fmt(rHi)} at ${fmt(hi.m)}×`);
+    const mLo = mOf(pairs[0]!.c);
+    const mHi = mOf(pairs[0]!.h);
+    // 1. Relative flattening (λ_control − λ_above)/λ_control per seed.
+    const rel = pairs.map((p) => (finalSharpness(p.c) - finalSharpness(p.h)) / finalSharpness(p.c));
+    const ci = bootstrapMean(rel, { seed: 1 });
+    let v = judgeInterval(ci, 'positive');
+    if (v === 'held' && ci.estimate < flatMin) v = 'inconclusive';
+    flat.push({ text: `B = ${b}: final λ1 ${fmt(mean(pairs.map((p) => finalSharpness(p.c))))} at ${fmt(mLo)}× vs ${fmt(mean(pairs.map((p) => finalSharpness(p.h))))} at ${fmt(mHi)}×, relative drop ${intervalText(ci, fmt)} (${v})`, v });
+    values[`flatter_B${b}`] = ci.estimate;
+    // 2. Rotation difference (above − control) per seed.
+    const d = pairs.map((p) => meanRotation(p.h.rows) - meanRotation(p.c.rows));
+    const cr = bootstrapMean(d, { seed: 2 });
+    const vr = judgeInterval(cr, 'positive');
+    rot.push({ text: `B = ${b}: mean 1 − ρ ${fmt(mean(pairs.map((p) => meanRotation(p.c.rows))))} at ${fmt(mLo)}× vs ${fmt(mean(pairs.map((p) => meanRotation(p.h.rows))))} at ${fmt(mHi)}×, difference ${intervalText(cr, fmt)} (${vr})`, v: vr });
+    values[`rotation_diff_B${b}`] = cr.estimate;
   }
-  const verdict = (ok: number) => (judged === 0 ? 'inconclusive' : ok === judged ? 'held' : ok === 0 ? 'did not hold' : 'inconclusive') as ClaimResult['verdict'];
+  const count = (xs: { v: Verdict }[]) => xs.filter((x) => x.v === 'held').length;
   return [
-    { claim: 'Flattening persists under minibatch noise: at every batch size the larger η ends flatter', evidence: `${flatOk}/${judged} batch sizes (need final λ1 lower by ≥ ${fmt(100 * flatMin)} %); ${rowsFlat.join('; ')}`, verdict: verdict(flatOk), values: { batch_sizes: judged, flatter: flatOk } },
-    { claim: 'Rotations persist under minibatch noise: at every batch size the larger η rotates more', evidence: `${rotOk}/${judged} batch sizes; ${rowsRot.join('; ')}`, verdict: verdict(rotOk), values: { batch_sizes: judged, rotates_more: rotOk } },
+    { claim: 'Flattening persists under minibatch noise: at every batch size, at the same η above 2/λ0, the run ends flatter than the control below 2/λ0', evidence: `${count(flat)}/${flat.length} batch sizes (need the relative drop of the final λ1 ≥ ${fmt(100 * flatMin)} % with its 95 % interval across seeds above 0); ${flat.map((x) => x.text).join('; ')}`, verdict: combineVerdicts(flat.map((x) => x.v)), values: { batch_sizes: flat.length, flatter: count(flat), ...values } },
+    { claim: 'Rotations persist under minibatch noise: at every batch size the run above 2/λ0 rotates more than the control', evidence: `${count(rot)}/${rot.length} batch sizes (need the 95 % interval of the difference across seeds above 0); ${rot.map((x) => x.text).join('; ')}`, verdict: combineVerdicts(rot.map((x) => x.v)), values: { batch_sizes: rot.length, rotates_more: count(rot) } },
   ];
 }
 
 export function sgdFigures(runs: StudyRun[]): StudyFigure[] {
-  const short = (r: StudyRun) => `B=${batchOf(r)} m=${fmt(multipleOf(r).multiple)}`;
+  const short = (r: StudyRun) => `B=${batchOf(r)} m=${fmt(mOf(r))} seed ${r.config.train.seed}`;
   return present([
     perRunFigure(runs, { id: 'sharpness', title: 'Full-batch sharpness (per epoch)', caption: 'λ1 of the full-batch Hessian, measured once per epoch.', key: 'sharpness', yTitle: 'λ1', label: short, logY: true }),
     perRunFigure(runs, { id: 'rho', title: 'ρ per epoch', caption: '|cos| between the top eigenvectors of successive epochs.', key: 'eigvec_cos', yTitle: 'ρ', label: short, yDomain: [0, 1] }),

@@ -71,6 +71,8 @@ export interface StudyContext {
   out: string;
   log: (line: string) => void;
   parallel: number;
+  /** Run only this shard of a grid study's runs (sweep runner sharding); null/absent = all. */
+  shard?: { readonly index: number; readonly count: number } | null;
 }
 
 export interface StudyDefinition {

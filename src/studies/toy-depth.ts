@@ -20,7 +20,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveConfig } from '../experiments/config.ts';
-import { RunStore } from '../experiments/runStore.ts';
+import { RunStore, writeSweepManifest } from '../experiments/runStore.ts';
 import { writeJsonAtomic } from '../experiments/atomicWrite.ts';
 import type { MetricRow } from '../experiments/metrics.ts';
 import { gridProduct, runNames } from '../experiments/sweep.ts';
@@ -187,7 +187,7 @@ export async function executeToy(ctx: StudyContext): Promise<StudyRun[]> {
     runs.push({ name: names[i]!, params: { ...p, lambda0 }, dir, config, summary, rows: traj.rows });
     ctx.log(`[${i + 1}/${params.length}] ${names[i]}: ${traj.status} (λ0 = ${lambda0.toPrecision(4)}, η = ${lr.toPrecision(4)})`);
   }
-  writeJsonAtomic(join(ctx.out, 'sweep.json'), { name: ctx.file.name, grid: Object.fromEntries(keys.map((k) => [k, [...new Set(params.map((p) => p[k]))]])), runs: runs.map((r, index) => ({ index, name: r.name, params: r.params })) });
+  writeSweepManifest(ctx.out, { name: ctx.file.name, grid: Object.fromEntries(keys.map((k) => [k, [...new Set(params.map((p) => p[k]))]])), runs: runs.map((r, index) => ({ index, name: r.name, params: r.params })) });
   writeJsonAtomic(join(ctx.out, 'contours.json'), contourData(runs, base));
   return runs;
 }

@@ -128,7 +128,7 @@ export class DatasetObjective {
       if (this.chunks.length === 1) return { loss, metrics, aux, grad: e.grad };
       for (let i = 0; i < acc.length; i++) acc[i] += w * e.grad[i]!;
     }
-    const grad = theta instanceof Float32Array ? Float32Array.from(acc) : acc;
+    const grad = theta instanceof Float32Array ? new Float32Array(acc) : acc;
     return { loss, metrics, aux, grad };
   }
 
@@ -138,15 +138,27 @@ export class DatasetObjective {
     for (const c of this.chunks) {
       parts.push({ w: (c.end - c.start) / this.n, at: await this.objective(c.end - c.start).at(theta, this.feeds(c)) });
     }
+    if (parts.length === 1) return parts[0]!.at;
+    // One float64 accumulator for the whole preparation (chunks' float32 results are summed in
+    // float64), not one per product.
+    const acc = new Float64Array(theta.length);
+    const compute = async (v: FloatArray): Promise<FloatArray> => {
+      for (let p = 0; p < parts.length; p++) {
+        const { w, at } = parts[p]!;
+        const hv = await at.hvp(v);
+        if (p === 0) for (let i = 0; i < acc.length; i++) acc[i] = w * hv[i]!;
+        else for (let i = 0; i < acc.length; i++) acc[i] += w * hv[i]!;
+      }
+      // new TypedArray(typedArray) converts natively; the caller owns the fresh result.
+      return v instanceof Float32Array ? new Float32Array(acc) : new Float64Array(acc);
+    };
+    // Products that overlap (e.g. an un-awaited batch) queue up, as they share the accumulator.
+    let queue: Promise<unknown> = Promise.resolve();
     return {
-      async hvp(v: FloatArray): Promise<FloatArray> {
-        if (parts.length === 1) return parts[0]!.at.hvp(v);
-        const acc = new Float64Array(v.length);
-        for (const p of parts) {
-          const hv = await p.at.hvp(v);
-          for (let i = 0; i < acc.length; i++) acc[i] += p.w * hv[i]!;
-        }
-        return v instanceof Float32Array ? Float32Array.from(acc) : acc;
+      hvp(v: FloatArray): Promise<FloatArray> {
+        const r = queue.then(() => compute(v));
+        queue = r.catch(() => undefined);
+        return r;
       },
     };
   }

@@ -1,7 +1,8 @@
 /**
  * The training-update layer: optimizers over flat parameter vectors, their preconditioners and
- * stability thresholds, learning-rate schedules, gradient clipping and minibatch sampling.
- * Pure numeric code; it depends only on util/.
+ * stability thresholds, learning-rate schedules, gradient clipping, minibatch sampling, and
+ * `DatasetObjective` (a loss over a whole dataset in chunks: value, gradient, exact HVPs).
+ * All but DatasetObjective is pure numeric code over typed arrays.
  */
 
 export type { FloatVec } from './vector.ts';
@@ -33,9 +34,11 @@ export {
 } from './preconditioner.ts';
 export { DECAY_NAMES, createSchedule, learningRateAt, type DecayName, type ScheduleConfig } from './schedules.ts';
 export { clipGradNorm, globalNorm, type ClipConfig, type ClipResult } from './clipping.ts';
+export { createBatchSampler, epochPermutation, type BatchSampler, type BatchSamplerConfig } from './batches.ts';
 export {
-  createBatchSampler,
-  epochPermutation,
-  type BatchSampler,
-  type BatchSamplerConfig,
-} from './batches.ts';
+  DatasetObjective,
+  type DatasetEvaluation,
+  type DatasetGradient,
+  type SampleData,
+  type SpecForBatch,
+} from './datasetObjective.ts';

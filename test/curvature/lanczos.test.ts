@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createRng, normalArray } from '../../src/util/random.ts';
 import { denseOperator, diagonalOperator, type LinearOperator } from '../../src/curvature/operator.ts';
 import { lanczos } from '../../src/curvature/lanczos.ts';
+import { powerIteration } from '../../src/curvature/power.ts';
 import { absCos, dot, linspace, residual, withSpectrum } from './helpers.ts';
 
 /** n = 200, well-separated top 5 above a bulk in [-1, 3]. */
@@ -144,4 +145,64 @@ test('earlyStop: false runs every iteration; bad options are rejected', async ()
   await assert.rejects(lanczos(op, { which: 'top' as never }), /which/);
   await assert.rejects(lanczos(op, { start: new Float64Array(n) }), /nonzero/);
   await assert.rejects(lanczos(op, { start: new Float64Array(3) }), /length/);
+});
+
+/**
+ * diag(d) with a float32 product (as the HVP on onnxruntime): matvec32 rounds v·d to float32,
+ * and counts which path the solver used. Its spectrum is d itself, its eigenvectors e_i.
+ */
+function float32Diagonal(d: Float64Array) {
+  const o = {
+    dim: d.length,
+    calls32: 0,
+    calls64: 0,
+    async matvec(v: Float64Array): Promise<Float64Array> {
+      o.calls64++;
+      return v.map((x, i) => x * d[i]);
+    },
+    async matvec32(v: Float32Array): Promise<Float32Array> {
+      assert.ok(v instanceof Float32Array);
+      o.calls32++;
+      return v.map((x, i) => x * d[i]);
+    },
+  };
+  return o;
+}
+
+test('float32 Lanczos vectors on diag(d): top-3 and bottom-2 to float32 accuracy; precision float64 still exact', async () => {
+  // Known spectrum: three separated top values and a bulk on [-1, 5], shuffled positions.
+  const m = 3000;
+  const values = [10, 9, 8, ...linspace(-1, 5, m - 3)];
+  const perm = Array.from({ length: m }, (_, i) => i);
+  const rng = createRng(11);
+  for (let i = m - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [perm[i], perm[j]] = [perm[j], perm[i]];
+  }
+  const d = new Float64Array(m);
+  values.forEach((v, i) => (d[perm[i]] = v));
+  const opf = float32Diagonal(d);
+  // Float32 products and basis: errors of order eps32·‖A‖ ≈ 6e-7 (100 eps32 relative below).
+  const r = await lanczos(opf, { k: 3, iterations: 80, seed: 1, tol: 1e-5 });
+  assert.ok(opf.calls32 >= r.iterations, 'Krylov products went through matvec32');
+  assert.equal(opf.calls64, 3, 'only the exact residuals use the float64 product');
+  for (let i = 0; i < 3; i++) {
+    const want = values[i];
+    assert.ok(Math.abs(r.eigenvalues[i] - want) <= 100 * 2 ** -24 * 10, `λ${i} = ${r.eigenvalues[i]}, want ${want}`);
+    const x = r.eigenvectors[i];
+    assert.ok(x instanceof Float64Array);
+    assert.ok(Math.abs(x[perm[i]]) > 1 - 1e-5, `eigenvector ${i} is e_${perm[i]}`);
+    assert.ok(r.converged[i] && r.residuals[i] <= 1e-5 * want);
+    for (let j = 0; j < i; j++) assert.ok(Math.abs(dot(x, r.eigenvectors[j])) < 1e-5);
+  }
+  const low = await lanczos(opf, { k: 2, which: 'smallest', iterations: 150, seed: 2, tol: 1e-3, exactResiduals: false });
+  assert.ok(Math.abs(low.eigenvalues[0] + 1) < 1e-4 && Math.abs(low.eigenvalues[1] - values[3 + 1]) < 1e-4);
+  // The same operator forced to float64 vectors: matvec only, and the float64 accuracy.
+  const op64 = float32Diagonal(d);
+  const r64 = await lanczos(op64, { k: 3, iterations: 80, seed: 1, tol: 1e-10, precision: 'float64' });
+  assert.equal(op64.calls32, 0);
+  for (let i = 0; i < 3; i++) assert.ok(Math.abs(r64.eigenvalues[i] - values[i]) <= 1e-10 * values[i]);
+  // Power iteration on the float32 path agrees with the closed form as well.
+  const pw = await powerIteration(float32Diagonal(d), { k: 1, maxIterations: 400, tol: 1e-4, seed: 3 });
+  assert.ok(Math.abs(pw.eigenvalues[0] - 10) < 1e-4 * 10 && pw.converged[0]);
 });

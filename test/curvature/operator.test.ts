@@ -104,3 +104,32 @@ test('block products go through matmat, also through the combinators', async () 
   assert.equal(inner.blocks, 3);
   assert.deepEqual(await applyBlock(inner, []), []);
 });
+
+test('combinators carry a float32 product through (matvec32) and it agrees with matvec to float32 rounding', async () => {
+  const dense = denseOperator(A, n);
+  // A float32 product of the same matrix, as the HVP on onnxruntime offers it.
+  const base: LinearOperator = {
+    dim: n,
+    matvec: (v) => dense.matvec(v),
+    matvec32: async (v) => new Float32Array(await dense.matvec(new Float64Array(v))),
+  };
+  const s = normalArray(rng, n);
+  const p = Float64Array.from(normalArray(rng, n), (x) => 1 + x * x);
+  const cases: [string, LinearOperator][] = [
+    ['scaled', scaledOperator(base, -0.5)],
+    ['shifted', shiftedOperator(base, 1.5)],
+    ['congruence', congruenceOperator(base, s)],
+    ['preconditioned', preconditionedOperator(base, p)],
+    ['restricted', restrictedOperator(base, [0, 5, 6])],
+  ];
+  for (const [name, op] of cases) {
+    assert.ok(op.matvec32, `${name} offers matvec32`);
+    const v = normalArray(rng, op.dim);
+    const want = await op.matvec(v);
+    const got = await op.matvec32!(new Float32Array(v));
+    assert.ok(got instanceof Float32Array && got.length === op.dim);
+    const scale = Math.max(...Array.from(want, Math.abs));
+    for (let i = 0; i < op.dim; i++) assert.ok(Math.abs(got[i] - want[i]) <= 1e-5 * scale, `${name}[${i}]`);
+  }
+  assert.equal(scaledOperator(dense, 2).matvec32, undefined, 'no float32 product where the operator has none');
+});

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRng, normalArray } from '../../src/util/random.ts';
-import { eigenvectorCosine, subspaceOverlap } from '../../src/curvature/rotation.ts';
+import { eigenvectorCosine, subspaceCosine, subspaceOverlap } from '../../src/curvature/rotation.ts';
 import { absCos, meanSE, randomOrthogonal } from './helpers.ts';
 
 const rng = createRng(61);
@@ -68,4 +68,20 @@ test('random k-dim subspaces of Rⁿ overlap k/n on average', () => {
   }
   const { mean, se } = meanSE(xs);
   assert.ok(Math.abs(mean - k / n) < 4 * se, `mean ${mean} vs ${k / n} (se ${se})`);
+});
+
+test('subspaceCosine: an exchange of the top two eigenvectors is no rotation; a tilt out of the span is cos θ', () => {
+  const n = 12;
+  const Q = randomOrthogonal(n, rng);
+  // v1 of the next measurement = the previous v2 (λ1 and λ2 swapped): |cos(v1, v1')| = 0 but it stays in the top-2 span.
+  assert.ok(eigenvectorCosine(Q[0]!, Q[1]!) < 1e-12);
+  assert.ok(Math.abs(subspaceCosine([Q[0]!, Q[1]!], Q[1]!.map((x) => -2 * x)) - 1) < 1e-12);
+  // Tilted by θ out of span(q0, q1) towards q2: cos θ, whatever the basis of the span.
+  const th = 0.4;
+  const inSpan = Q[0]!.map((x, i) => (x + Q[1]![i]!) / Math.SQRT2);
+  const v = inSpan.map((x, i) => Math.cos(th) * x + Math.sin(th) * Q[2]![i]!);
+  assert.ok(Math.abs(subspaceCosine([Q[0]!, Q[1]!], v) - Math.cos(th)) < 1e-12);
+  assert.ok(Math.abs(subspaceCosine([Q[0]!.map((x, i) => x + 3 * Q[1]![i]!), Q[1]!], v) - Math.cos(th)) < 1e-12);
+  assert.ok(subspaceCosine([Q[0]!], Q[3]!) < 1e-12);
+  assert.throws(() => subspaceCosine([Q[0]!], new Float64Array(n)), /zero/);
 });

@@ -6,6 +6,8 @@ import { hvp, jvp } from '../../src/engine/autodiff/transforms.ts';
 import { simplify } from '../../src/engine/passes.ts';
 import { evaluate } from '../../src/engine/reference/interpreter.ts';
 import { createRng, type Rng } from '../../src/util/random.ts';
+import type { Runtime } from '../../src/engine/backend.ts';
+import assert from 'node:assert/strict';
 
 export interface InputSpec {
   shape: number[];
@@ -126,6 +128,22 @@ export function finiteDifferenceCheck(c: Case, seed = 0, h = 1e-5): FdReport {
     }
   }
   return { grad: relErr(gExact, gFd), jvp: Math.abs(dirExact - dirFd) / Math.max(Math.abs(dirFd), 1e-12), hvp: relErr(hExact, hFd) };
+}
+
+/**
+ * A float32 backend against the float64 reference on one case's value/gradient/jvp/HVP graph:
+ * every output's relative error (in the 2-norm) must stay under `tol`.
+ */
+export async function checkAgainstReference(rt: Runtime, c: Case, tol = 1e-4, seed = 7): Promise<void> {
+  const g64 = buildCase(c, 'float64');
+  const g32 = buildCase(c, 'float32');
+  const feeds = randomFeeds(c, g64, createRng(seed));
+  const want = evaluate(g64, feeds);
+  const got = await (await rt.compile(g32)).run(feeds);
+  for (const name of Object.keys(want)) {
+    const e = relErr(got[name]!, want[name]!);
+    assert.ok(e < tol, `${rt.backend}, ${name}: rel. error ${e}`);
+  }
 }
 
 export { createRng, o };

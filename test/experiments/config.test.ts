@@ -92,13 +92,13 @@ test('enumerations are the documented ones (and the lower layers agree)', () => 
     while (cur._zod.def.innerType !== undefined) cur = cur._zod.def.innerType as typeof cur;
     return cur._zod.def.shape ?? {};
   };
-  assert.deepEqual(opts(shapeOf(c.data).name), ['fashion-mnist', 'mnist', 'cifar10', 'synthetic-gmm', 'synthetic-regression']);
+  assert.deepEqual(opts(shapeOf(c.data).name), ['fashion-mnist', 'mnist', 'cifar10', 'synthetic-gmm', 'synthetic-regression', 'text-sonnets']);
   assert.deepEqual(opts(shapeOf(c.data).subset), ['first', 'stratified']);
   assert.deepEqual(opts(shapeOf(c.data).preprocess), ['none', 'scale', 'center', 'standardize', 'global-standardize']);
   assert.deepEqual(opts(shapeOf(c.optimizer).name), ['gd', 'sgd', 'momentum', 'nesterov', 'adam', 'adamw', 'rmsprop', 'adam-ub', 'rmsprop-ub']);
   assert.deepEqual(opts(shapeOf(c.schedule).decay), ['constant', 'cosine', 'step']);
   assert.deepEqual(opts(c.loss as never), ['mse', 'cross-entropy']);
-  assert.deepEqual([...ARCH_NAMES], ['mlp', 'cnn', 'resnet', 'deep-linear']);
+  assert.deepEqual([...ARCH_NAMES], ['mlp', 'cnn', 'resnet', 'deep-linear', 'transformer']);
   assert.deepEqual([...NORM_NAMES], ['none', 'batchnorm', 'layernorm']);
   assert.deepEqual([...ACTIVATION_NAMES], ['tanh', 'relu', 'elu', 'gelu', 'softplus', 'sigmoid', 'identity']);
   assert.deepEqual([...INIT_SCHEMES], [
@@ -107,7 +107,9 @@ test('enumerations are the documented ones (and the lower layers agree)', () => 
 });
 
 test('every allowed enum value and union form is accepted', () => {
-  for (const arch of ARCH_NAMES) assert.equal(resolveConfig({ model: { arch } }).model.arch, arch);
+  // The transformer reads token windows (text-sonnets) with cross-entropy; the other archs take the default data.
+  const forArch = (arch: string) => (arch === 'transformer' ? { data: { name: 'text-sonnets' }, loss: 'cross-entropy' } : {});
+  for (const arch of ARCH_NAMES) assert.equal(resolveConfig({ ...forArch(arch), model: { arch } }).model.arch, arch);
   for (const activation of ACTIVATION_NAMES) assert.equal(resolveConfig({ model: { activation } }).model.activation, activation);
   for (const scheme of INIT_SCHEMES) assert.equal(resolveConfig({ model: { init: { scheme } } }).model.init.scheme, scheme);
   for (const p of ['auto', true, false] as const) assert.equal(resolveConfig({ curvature: { preconditioned: p } }).curvature.preconditioned, p);
@@ -179,7 +181,7 @@ const MALFORMED: Bad[] = [
   { input: { clip: { max_norm: 0 } }, key: 'clip.max_norm', has: ['null or a number > 0', '(got 0)'] },
   { input: { clip: { max_norm: 1, mode: 'norm' } }, key: 'clip.mode', has: ['unknown key', 'allowed: max_norm'] },
   { input: { log: { every: 0 } }, key: 'log.every', has: ['integer >= 1', '(got 0)'] },
-  { input: { backend: 'cuda' }, key: 'backend', has: ['ort, reference', '(got "cuda")'] },
+  { input: { backend: 'cuda' }, key: 'backend', has: ['ort, webgpu, reference', '(got "cuda")'] },
   { input: { threads: -1 }, key: 'threads', has: ['>= 0', '(got -1)'] },
   { input: { optimizer: { lr: Number.POSITIVE_INFINITY } }, key: 'optimizer.lr', has: ['(got Infinity)'] },
   { input: { optimizer: { lr: Number.NaN } }, key: 'optimizer.lr', has: ['(got NaN)'] },

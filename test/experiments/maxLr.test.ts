@@ -196,8 +196,11 @@ test('configTrial: a real search over child runs (tiny synthetic MLP, GD), runs 
     checkInvariants(r);
     for (const t of r.trials) {
       assert.ok(existsSync(join(t.dir!, 'summary.json')));
-      if (t.stable) assert.ok((t.final as { train_loss: number }).train_loss <= 0.1);
-      else assert.match(t.reason, /diverged|did not reach/);
+      // Stable = did not diverge; the target is the separate `trained` outcome.
+      assert.equal(t.stable, t.outcome !== 'diverged');
+      if (t.outcome === 'trained') assert.ok((t.final as { train_loss: number }).train_loss <= 0.1 && t.reached_at === t.step);
+      else if (t.outcome === 'diverged') assert.match(t.reason, /diverged/);
+      else if (t.outcome === 'did-not-fit-in-budget') assert.match(t.reason, /did not reach/);
     }
     const best = r.trials.find((t) => t.lr === r.maxStableLr)!;
     const m = await finalTestMetrics(best.dir!);

@@ -6,7 +6,11 @@ import { join } from 'node:path';
 import { resolveConfig } from '../../src/experiments/config.ts';
 import { TEMP_PREFIX, writeFileAtomic } from '../../src/experiments/atomicWrite.ts';
 import { MetricsWriter, readMetrics, serializeRow } from '../../src/experiments/metrics.ts';
-import { RunStore, checkpointFileName, collectVersions, parseCheckpointFileName } from '../../src/experiments/runStore.ts';
+import {
+  RunStore, checkpointFileName, collectVersions, curvatureSnapshotName, curvatureSnapshotPath, hasSweepManifest, listCurvatureSnapshots,
+  parseCheckpointFileName, parseCurvatureSnapshotName, readSweepManifest, sweepManifestPath, writeCurvatureSnapshot, writeSweepManifest,
+  type SweepManifest,
+} from '../../src/experiments/runStore.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'edgewise-runstore-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -188,4 +192,80 @@ test('checkpoints: step-000000.safetensors naming, list, latest, read back, remo
   assert.deepEqual(store.removeCheckpointsAfter(100), [200, 1000000]);
   assert.deepEqual(store.listCheckpoints(), [0, 100]);
   assert.deepEqual(readdirSync(store.checkpointsDir).sort(), ['step-000000.safetensors', 'step-000100.safetensors']);
+});
+
+test('sweep.json: write/read round trip; identical content is not rewritten; a grown sweep replaces it; a clash of run names is refused', () => {
+  const dir = freshDir();
+  assert.equal(hasSweepManifest(dir), false);
+  assert.throws(() => readSweepManifest(dir), (e: Error) => e.message.includes(sweepManifestPath(dir)) && /not found/.test(e.message));
+  const m: SweepManifest = {
+    name: 'lr', description: 'two rates', grid: { 'optimizer.lr': [0.1, 0.2] },
+    runs: [{ index: 0, name: 'lr-0.1', params: { 'optimizer.lr': 0.1 } }, { index: 1, name: 'lr-0.2', params: { 'optimizer.lr': 0.2 } }],
+  };
+  const logs: string[] = [];
+  writeSweepManifest(dir, m, (l) => logs.push(l));
+  assert.equal(sweepManifestPath(dir), join(dir, 'sweep.json'));
+  assert.equal(hasSweepManifest(dir), true);
+  assert.deepEqual(readSweepManifest(dir), m);
+  const before = readFileSync(sweepManifestPath(dir), 'utf8');
+  writeSweepManifest(dir, structuredClone(m), (l) => logs.push(l));
+  assert.equal(logs.length, 0);
+  assert.equal(readFileSync(sweepManifestPath(dir), 'utf8'), before);
+  const grown: SweepManifest = { ...m, grid: { 'optimizer.lr': [0.1, 0.2, 0.4] }, runs: [...m.runs, { index: 2, name: 'lr-0.4', params: { 'optimizer.lr': 0.4 } }] };
+  writeSweepManifest(dir, grown, (l) => logs.push(l));
+  assert.equal(logs.length, 1);
+  assert.deepEqual(readSweepManifest(dir), grown);
+  const clash: SweepManifest = { name: 'other', grid: {}, runs: [{ index: 0, name: 'lr-0.2', params: { 'optimizer.lr': 9 } }] };
+  assert.throws(() => writeSweepManifest(dir, clash), (e: Error) => e.message.includes(sweepManifestPath(dir)) && /another sweep uses this directory/.test(e.message));
+  assert.deepEqual(readSweepManifest(dir), grown);
+  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith(TEMP_PREFIX)), []);
+});
+
+test('sweep.json: a corrupted or malformed manifest gives an error naming the file; writing replaces a corrupted one', () => {
+  const dir = freshDir();
+  mkdirSync(dir, { recursive: true });
+  const file = sweepManifestPath(dir);
+  const good: SweepManifest = { name: null, grid: { a: [1] }, runs: [{ index: 0, name: 'a-1', params: { a: 1 } }] };
+  const text = `${JSON.stringify(good, null, 2)}\n`;
+  // Every truncation of a valid manifest (as a crash of a non-atomic writer could leave it).
+  for (let cut = 1; cut < text.trimEnd().length; cut += 7) {
+    writeFileSync(file, text.slice(0, cut));
+    assert.throws(() => readSweepManifest(dir), (e: Error) => e.message.startsWith(`${file}: `), `cut at ${cut}`);
+  }
+  for (const bad of ['[]', '{"name": 3, "grid": {}, "runs": []}', '{"name": null, "grid": {}, "runs": [{"index": "0", "name": "x"}]}', '{"name": null, "runs": []}']) {
+    writeFileSync(file, bad);
+    assert.throws(() => readSweepManifest(dir), (e: Error) => e.message === `${file}: not a sweep manifest ({name, grid, runs: [{index, name, params}]})`, bad);
+  }
+  writeFileSync(file, '{"name": "x", "gr');
+  writeSweepManifest(dir, good);
+  assert.deepEqual(readSweepManifest(dir), good);
+});
+
+test('curvature snapshots: names round-trip through parse, listing is by step ascending and ignores other prefixes and files', () => {
+  for (const step of [0, 7, 999_999, 1_000_000, 123_456_789]) {
+    const name = curvatureSnapshotName('density', step);
+    assert.equal(parseCurvatureSnapshotName(name, 'density'), step);
+    assert.equal(parseCurvatureSnapshotName(name, 'slices'), null);
+  }
+  assert.equal(curvatureSnapshotName('slices', 20), 'slices-step-000020.json');
+  assert.equal(parseCurvatureSnapshotName('density-step-20.json', 'density'), 20); // unpadded names from other writers
+  for (const bad of ['density-step-.json', 'density-step-1.json.tmp', 'density-step-1a.json', 'xdensity-step-1.json', 'density-step-1.JSON']) assert.equal(parseCurvatureSnapshotName(bad, 'density'), null, bad);
+  assert.throws(() => curvatureSnapshotName('a*b', 1), /prefix/);
+  assert.throws(() => curvatureSnapshotName('density', -1), /step/);
+  assert.throws(() => curvatureSnapshotName('density', 1.5), /step/);
+
+  const dir = freshDir();
+  assert.deepEqual(listCurvatureSnapshots(dir, 'density'), []);
+  const steps = [20, 0, 1_000_000, 5];
+  for (const s of steps) assert.equal(writeCurvatureSnapshot(dir, 'density', s, { step: s }), curvatureSnapshotPath(dir, 'density', s));
+  writeCurvatureSnapshot(dir, 'slices', 3, { step: 3 });
+  writeFileSync(join(dir, 'curvature', 'density-step-000007.json.bak'), '{}');
+  writeFileSync(join(dir, 'curvature', `${TEMP_PREFIX}density-step-000009.json.1.x`), '{}');
+  const listed = listCurvatureSnapshots(dir, 'density');
+  assert.deepEqual(listed.map((f) => f.step), [...steps].sort((a, b) => a - b));
+  for (const f of listed) {
+    assert.equal(f.file, curvatureSnapshotPath(dir, 'density', f.step));
+    assert.deepEqual(JSON.parse(readFileSync(f.file, 'utf8')), { step: f.step });
+  }
+  assert.deepEqual(listCurvatureSnapshots(dir, 'slices').map((f) => f.name), ['slices-step-000003.json']);
 });

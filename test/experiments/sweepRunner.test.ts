@@ -9,10 +9,10 @@ import YAML from 'yaml';
 import { ConfigError } from '../../src/experiments/config.ts';
 import { acquireRunLock, LOCK_FILE, lockState, type LockInfo } from '../../src/experiments/lock.ts';
 import { readMetrics } from '../../src/experiments/metrics.ts';
-import { RunStore } from '../../src/experiments/runStore.ts';
-import { expandSweep, shard, type SweepRun } from '../../src/experiments/sweep.ts';
-import { ATTEMPTS_FILE, runSweep, shardFromEnv, sweepExitCode, writeSweepManifest, sweepManifest, type RunOne, type SweepResult } from '../../src/experiments/sweepRunner.ts';
-import { formatSweepStatus, readSweepManifest, sweepStatus, type SweepManifest } from '../../src/experiments/sweepStatus.ts';
+import { readSweepManifest, RunStore, writeSweepManifest, type SweepManifest } from '../../src/experiments/runStore.ts';
+import { expandSweep, shard } from '../../src/experiments/sweep.ts';
+import { ATTEMPTS_FILE, runSweep, shardFromEnv, sweepExitCode, sweepManifest, type RunOne, type SweepResult } from '../../src/experiments/sweepRunner.ts';
+import { formatSweepStatus, sweepStatus } from '../../src/experiments/sweepStatus.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'edgewise-sweeprunner-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -381,7 +381,7 @@ function startWorker(cfg: { outDir: string; shard: [number, number] | null; para
   const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; result: SweepResult | null; stderr: string }>((resolve) => {
     child.on('close', (code, signal) => {
       const last = stdout.trim().split('\n').pop() ?? '';
-      let result: SweepResult | null = null;
+      let result: SweepResult | null;
       try {
         result = JSON.parse(last) as SweepResult;
       } catch {

@@ -10,10 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig } from '../../src/experiments/config.ts';
 import { trainRun } from '../../src/experiments/runner.ts';
+import { findFashionMnist, FASHION_MNIST_DEBIAN_PACKAGE } from '../../src/data/fashion.ts';
+
+const skip = findFashionMnist(undefined) ? false : `Fashion-MNIST is absent: apt-get install ${FASHION_MNIST_DEBIAN_PACKAGE}`;
 
 const rows = (dir: string) => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
 
-describe('training on Fashion-MNIST through the public API', () => {
+describe('training on Fashion-MNIST through the public API', { skip }, () => {
   it('fc-tanh MLP, GD, cross-entropy: 100 % train accuracy on 1000 images', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'edgewise-train-')), 'mlp');
     const config = resolveConfig({

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { loadRun, loadSweep, thresholdLabel, variedKeys } from '../../src/report/data.ts';
+import { loadRun, loadSweep, thresholdLabel } from '../../src/report/data.ts';
+import { flattenConfig, variedKeys } from '../../src/experiments/configPaths.ts';
 import {
   accuracyFigure,
   densityFigure,
@@ -178,7 +179,7 @@ describe('sweep figures', () => {
   });
 
   it('without sweep.json the varied keys come from the configs', () => {
-    assert.deepEqual(variedKeys([{ optimizer: { lr: 1, name: 'gd' }, seed: 1 }, { optimizer: { lr: 2, name: 'gd' }, seed: 2 }]), ['optimizer.lr']);
+    assert.deepEqual(variedKeys([{ optimizer: { lr: 1, name: 'gd' }, seed: 1 }, { optimizer: { lr: 2, name: 'gd' }, seed: 2 }].map(flattenConfig)), ['optimizer.lr']);
     const d2 = join(root, 'sweep-nojson');
     writeSweep(d2, false);
     const s2 = loadSweep(d2);

@@ -67,7 +67,6 @@ export function writeRun(dir: string, o: FixtureOptions = {}): FixtureRun {
 
   const rows: Record<string, unknown>[] = [];
   const end = o.divergeAt ?? steps;
-  let prevCos = 1;
   for (let t = 0; t <= end; t += logEvery) {
     const eta = lrAt(t);
     const threshold = c / eta;
@@ -107,9 +106,9 @@ export function writeRun(dir: string, o: FixtureOptions = {}): FixtureRun {
       row.threshold = threshold;
       row.threshold_quantity = opt === 'adam' ? 'preconditioned_sharpness' : 'sharpness';
       if (t > 0) {
-        prevCos = atEdge ? 0.6 + 0.3 * Math.cos(t / 9) ** 2 : 0.995;
-        row.eigvec_cos = prevCos;
-        row.subspace_overlap = Math.min(1, prevCos + 0.05);
+        const cos = atEdge ? 0.6 + 0.3 * Math.cos(t / 9) ** 2 : 0.995;
+        row.eigvec_cos = cos;
+        row.subspace_overlap = Math.min(1, cos + 0.05);
       }
     } else if (!last) {
       row.threshold = threshold;

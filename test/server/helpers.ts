@@ -34,7 +34,7 @@ export function rawRequest(baseUrl: string, target: string, opts: { method?: str
 export async function getJson(baseUrl: string, target: string): Promise<{ status: number; json: unknown; text: string }> {
   const r = await rawRequest(baseUrl, target);
   // Chunked bodies do not occur: the server always sets Content-Length for JSON.
-  let json: unknown = undefined;
+  let json: unknown;
   try {
     json = JSON.parse(r.body);
   } catch {

@@ -6,7 +6,6 @@ import type { StudyRun } from '../../src/studies/study.ts';
 import { loadStudyFile } from '../../src/studies/run.ts';
 import { evaluateAdamClipped, sameCurve } from '../../src/studies/adam-clipped.ts';
 import { evaluateSgdBatch } from '../../src/studies/sgd-batch.ts';
-import { evaluateRotation } from '../../src/studies/rotation.ts';
 import { evaluateEosAdam } from '../../src/studies/eos-adam.ts';
 
 function run(name: string, config: Record<string, unknown>, rows: MetricRow[], o: { status?: 'completed' | 'diverged'; testAcc?: number; params?: Record<string, unknown> } = {}): StudyRun {
@@ -20,57 +19,67 @@ function run(name: string, config: Record<string, unknown>, rows: MetricRow[], o
 const curve = (losses: number[], sharp: number[], pre: number[] = [], threshold = 38000): MetricRow[] =>
   losses.map((l, i) => ({ step: 10 * i, train_loss: l, sharpness: sharp[i], ...(pre.length ? { precond_sharpness: pre[i], threshold } : {}) }));
 
-test('adam-clipped: caps that never bound are listed but not judged; the others decide the verdict', () => {
+test('adam-clipped: paired by seed against the bias-corrected uncapped reference; caps that never bound are not judged; diverged runs count', () => {
   const t = loadStudyFile('adam-clipped').tolerances;
-  const base = curve([1, 0.5, 0.3, 0.2], [10, 10, 10, 10], [100, 200, 300, 400]);
-  const runs = [
-    run('adam-ub-inf', { optimizer: { name: 'adam-ub', lr: 1e-3, clip_denominator: 1e9 } }, base, { testAcc: 0.8 }),
-    run('adam-ub-1', { optimizer: { name: 'adam-ub', lr: 1e-3, clip_denominator: 1 } }, base, { testAcc: 0.8 }),
-    run('adam-ub-0.01', { optimizer: { name: 'adam-ub', lr: 1e-3, clip_denominator: 0.01 } }, curve([1, 0.6, 0.7, 0.2], [10, 9, 8, 7], [100, 500, 30000, 400]), { testAcc: 0.85 }),
-  ];
-  assert.ok(sameCurve(runs[1]!, runs[0]!));
-  assert.ok(!sameCurve(runs[2]!, runs[0]!));
-  const c = evaluateAdamClipped(runs, { tolerances: t });
+  const lr = 1e-3;
+  const ub = (c: number, seed: number, rows: MetricRow[], testAcc: number, status: 'completed' | 'diverged' = 'completed') =>
+    run(`adam-ub-c${c}-s${seed}`, { optimizer: { name: 'adam-ub', lr, clip_denominator: c }, train: { seed } }, rows, { testAcc, status });
+  const seeds = [0, 1, 2];
+  // Reference: 1 spike (step 20), λ1(P⁻¹H) above 38/η in 1 of 5 measurements.
+  const ref = (s: number) => curve([1, 0.5, 0.6, 0.3, 0.2], [10, 10, 10, 10, 10 + 0.1 * s], [1e4, 2e4, 4e4, 3e4, 3e4]);
+  // A binding cap: 2 spikes, above the threshold 3 of 5 times, flatter, better.
+  const spiky = (s: number) => curve([1, 1.2, 0.6, 0.7, 0.2], [10, 9, 8, 7, 6 + 0.1 * s], [1e4, 5e4, 6e4, 4e4, 3e4]);
+  const refs = seeds.map((s) => ub(1e9, s, ref(s), 0.8 + 0.001 * s));
+  const good = seeds.map((s) => ub(0.01, s, spiky(s), 0.85 + 0.002 * s));
+  const same = seeds.map((s) => ub(1, s, ref(s), 0.8 + 0.001 * s));
+  assert.ok(sameCurve(same[0]!, refs[0]!) && !sameCurve(good[0]!, refs[0]!));
+  const c = evaluateAdamClipped([...refs, ...good, ...same], { tolerances: t });
   const adam = c.filter((x) => x.claim.startsWith('adam-ub'));
-  assert.deepEqual(adam.map((x) => x.verdict), ['held', 'held', 'held']);
-  assert.match(adam[0]!.evidence, /c = 1 \(same curve/);
+  assert.deepEqual(adam.map((x) => x.verdict), ['held', 'held', 'held'], adam.map((x) => x.evidence).join('\n'));
+  assert.match(adam[0]!.evidence, /c = 1, η = 0\.001: same curve as the uncapped reference/);
+  assert.equal(adam[0]!.values!.cells_judged, 1);
   // rmsprop family absent: inconclusive.
   assert.deepEqual(c.filter((x) => x.claim.startsWith('rmsprop-ub')).map((x) => x.verdict), ['inconclusive', 'inconclusive', 'inconclusive']);
-  // A binding cap that is sharper and worse: did not hold.
-  const worse = [runs[0]!, run('adam-ub-0.1', { optimizer: { name: 'adam-ub', lr: 1e-3, clip_denominator: 0.1 } }, curve([1, 0.5, 0.31, 0.25], [10, 11, 12, 13], [100, 150, 200, 250]), { testAcc: 0.7 })];
-  assert.deepEqual(evaluateAdamClipped(worse, { tolerances: t }).slice(0, 3).map((x) => x.verdict), ['did not hold', 'did not hold', 'did not hold']);
+  // Plain adam is not a reference: without the uncapped adam-ub nothing is judged.
+  const plain = seeds.map((s) => run(`adam-s${s}`, { optimizer: { name: 'adam', lr }, train: { seed: s } }, ref(s), { testAcc: 0.8 }));
+  assert.deepEqual(evaluateAdamClipped([...plain, ...good], { tolerances: t }).slice(0, 3).map((x) => x.verdict), ['inconclusive', 'inconclusive', 'inconclusive']);
+  // A binding cap that is smoother, sharper and worse: did not hold.
+  const worse = seeds.map((s) => ub(0.1, s, curve([1, 0.5, 0.4, 0.3, 0.2], [10, 11, 12, 13, 13 + 0.1 * s], [1e4, 1e4, 1e4, 1e4, 1e4]), 0.7 + 0.001 * s));
+  assert.deepEqual(evaluateAdamClipped([...refs, ...worse], { tolerances: t }).slice(0, 3).map((x) => x.verdict), ['did not hold', 'did not hold', 'did not hold']);
+  // Capped runs that diverge: an instability, but they neither end flatter nor generalize better.
+  const div = seeds.map((s) => ub(0.001, s, curve([1, 50], [10, 100], [1e4, 1e6]), Number.NaN, 'diverged'));
+  assert.deepEqual(evaluateAdamClipped([...refs, ...div], { tolerances: t }).slice(0, 3).map((x) => x.verdict), ['held', 'did not hold', 'did not hold']);
+  // One seed: no interval.
+  assert.deepEqual(evaluateAdamClipped([refs[0]!, good[0]!], { tolerances: t }).slice(0, 3).map((x) => x.verdict), ['inconclusive', 'inconclusive', 'inconclusive']);
 });
 
-test('sgd-batch: the larger η must end flatter and rotate more at every batch size', () => {
+test('sgd-batch: at every batch size the run above 2/λ0 must end flatter and rotate more than its control, paired by seed', () => {
   const t = loadStudyFile('sgd-batch').tolerances;
-  const mk = (b: number | 'full', m: number, sharp: number, cos: number) =>
-    run(`b${b}-m${m}`, { optimizer: { name: 'sgd', lr: 0.01 * m, batch_size: b }, data: { train_size: 1000 } }, [{ step: 0, sharpness: 30 }, { step: 10, sharpness: sharp, eigvec_cos: cos }], { params: { lr_multiple: m, lambda0: 30 } });
-  const ok = [mk(16, 0.5, 20, 0.999), mk(16, 2, 15, 0.99), mk('full', 0.5, 20, 0.999), mk('full', 2, 10, 0.9)];
-  assert.deepEqual(evaluateSgdBatch(ok, { tolerances: t }).map((c) => c.verdict), ['held', 'held']);
-  const mixed = [mk(16, 0.5, 20, 0.999), mk(16, 2, 19.5, 0.99), mk('full', 0.5, 20, 0.999), mk('full', 2, 10, 0.9)];
-  assert.deepEqual(evaluateSgdBatch(mixed, { tolerances: t }).map((c) => c.verdict), ['inconclusive', 'held']);
+  const mk = (b: number | 'full', m: number, seed: number, sharp: number, cos: number, status: 'completed' | 'diverged' = 'completed') =>
+    run(`b${b}-m${m}-s${seed}`, { optimizer: { name: 'sgd', lr: 0.1 * m, batch_size: b }, data: { train_size: 1000 }, train: { seed } }, [{ step: 0, sharpness: 30 }, { step: 10, sharpness: sharp, eigvec_cos: cos }], { params: { lr_multiple: m, lambda0: 30 }, status });
+  const w = (s: number) => 0.2 * (s - 1);
+  const sweep = (hi: (b: number | 'full', s: number) => [number, number], bs: (number | 'full')[] = [16, 'full']) =>
+    bs.flatMap((b) => [0, 1, 2].flatMap((s) => [mk(b, 0.5, s, 20 + w(s), 0.999), mk(b, 2, s, ...hi(b, s))]));
+  const ok = evaluateSgdBatch(sweep((_b, s) => [12 + w(s), 0.99 - 0.001 * s]), { tolerances: t });
+  assert.deepEqual(ok.map((c) => c.verdict), ['held', 'held'], ok.map((c) => c.evidence).join('\n'));
+  // At B = 16 the above-threshold run is as sharp as the control (up to noise): not held at every B.
+  const mixed = evaluateSgdBatch(sweep((b, s) => [b === 16 ? 20 + 0.3 * Math.sin(5 * s) : 12 + w(s), 0.99]), { tolerances: t });
+  assert.notEqual(mixed[0]!.verdict, 'held', mixed[0]!.evidence);
+  assert.equal(mixed[1]!.verdict, 'held');
+  // Sharper above the threshold at B = 16 (every seed): did not hold.
+  const sharper = evaluateSgdBatch(sweep((b, s) => [b === 16 ? 25 + w(s) : 12 + w(s), 0.99]), { tolerances: t });
+  assert.equal(sharper[0]!.verdict, 'did not hold');
+  // Rotating less than the control: did not hold.
+  assert.equal(evaluateSgdBatch(sweep((_b, s) => [12 + w(s), 0.9999 + 0.00001 * s]), { tolerances: t })[1]!.verdict, 'did not hold');
+  // A diverged run at one batch size leaves the claim inconclusive; one seed gives no interval.
+  const div = [...sweep((_b, s) => [12 + w(s), 0.99], ['full']), ...[0, 1, 2].flatMap((s) => [mk(16, 0.5, s, 20, 0.999), mk(16, 2, s, 30, 0.5, 'diverged')])];
+  assert.equal(evaluateSgdBatch(div, { tolerances: t })[0]!.verdict, 'inconclusive');
+  assert.match(evaluateSgdBatch(div, { tolerances: t })[0]!.evidence, /diverged/);
+  const one = [mk(16, 0.5, 0, 20, 0.999), mk(16, 2, 0, 10, 0.9)];
+  assert.deepEqual(evaluateSgdBatch(one, { tolerances: t }).map((c) => c.verdict), ['inconclusive', 'inconclusive']);
 });
 
-test('rotation: the claims are computed from the runs’ ρ, losses and sharpness', () => {
-  const t = loadStudyFile('rotation').tolerances;
-  const rows = (n: number, rho: (s: number) => number, loss: (s: number) => number, sharp: (s: number) => number, lr: number): MetricRow[] =>
-    Array.from({ length: n }, (_, s) => ({ step: s, train_loss: loss(s), sharpness: sharp(s), threshold: 2 / lr, ...(s > 0 ? { eigvec_cos: rho(s) } : {}) }));
-  const l0 = 20;
-  const mk = (m: number, rho: (s: number) => number, loss: (s: number) => number) =>
-    run(`m${m}`, { optimizer: { name: 'gd', lr: (m * 2) / l0 } }, rows(60, rho, loss, (s) => (s === 0 ? l0 : l0 / m), (m * 2) / l0), { params: { lr_multiple: m, lambda0: l0 } });
-  const runs = [
-    mk(0.5, () => 0.999, (s) => 1 / (1 + s)),
-    mk(2, (s) => (s === 30 || s === 31 ? 0.3 : 0.99), (s) => (s === 30 ? 2 : 1 / (1 + s))),
-    mk(4, (s) => (s >= 40 && s <= 42 ? 0.2 : 0.95), (s) => (s === 41 ? 2 : 1 / (1 + s))),
-  ];
-  const c = evaluateRotation(runs, { tolerances: t });
-  assert.deepEqual(c.map((x) => x.verdict), ['held', 'held', 'held', 'held']);
-  assert.equal(c[1]!.values!.episodes, 2);
-  assert.equal(c[1]!.values!.coinciding, 2);
-  // Drops with no spike anywhere near: the loss-spike claim did not hold.
-  const quiet = [runs[0]!, mk(2, (s) => (s === 30 ? 0.3 : 0.99), (s) => 1 / (1 + s)), mk(4, (s) => (s === 10 ? 0.2 : 0.95), (s) => 1 / (1 + s))];
-  assert.equal(evaluateRotation(quiet, { tolerances: t })[1]!.verdict, 'did not hold');
-});
+// The rotation study's evaluator: test/studies/rotation-claims.test.ts.
 
 test('eos-adam: the preconditioned sharpness hovers at 38/η while the raw sharpness stays far below 2/η', () => {
   const t = loadStudyFile('eos-adam').tolerances;
@@ -82,4 +91,11 @@ test('eos-adam: the preconditioned sharpness hovers at 38/η while the raw sharp
   const c = evaluateEosAdam([run('adam', { optimizer: { name: 'adam', lr } }, rows)], { tolerances: t });
   assert.deepEqual(c.map((x) => x.verdict), ['held', 'held']);
   assert.ok(Math.abs((c[1]!.values!.raw_ratio_to_2_over_lr as number) - 0.03) < 1e-12);
+  // Three seeds: two more rows from the per-seed values; a raw sharpness at 0.8·2/η fails the second.
+  const seeded = (seed: number, raw: number) => run(`adam-${seed}`, { optimizer: { name: 'adam', lr }, train: { seed } }, rows.map((r) => ({ ...r, sharpness: raw * (1 + 0.01 * seed) })), { params: { 'train.seed': seed } });
+  const ok = evaluateEosAdam([0, 1, 2].map((s) => seeded(s, 60)), { tolerances: t }).slice(6);
+  assert.deepEqual(ok.map((x) => x.verdict), ['held', 'held'], ok.map((x) => x.evidence).join('\n'));
+  assert.equal(ok[0]!.values!.seeds, 3);
+  const sharp = evaluateEosAdam([0, 1, 2].map((s) => seeded(s, 1600)), { tolerances: t }).slice(6);
+  assert.deepEqual(sharp.map((x) => x.verdict), ['held', 'did not hold'], sharp[1]!.evidence);
 });

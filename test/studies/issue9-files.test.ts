@@ -1,15 +1,14 @@
 // The issue-9 study files: each has a title, description, expected minutes, a quick version and
 // tolerances; every model × remedy of the max-lr studies is a valid config or a remedy the model
 // cannot take (LayerNorm off the MLP, Fixup off the residual net); catapult's base and the
-// Transformer study's model and text load.
+// Transformer study's configs (arch transformer on text-sonnets), model and data load.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { loadStudyFile } from '../../src/studies/run.ts';
 import { maxLrPlan } from '../../src/studies/warmup.ts';
 import { resolveConfig } from '../../src/experiments/config.ts';
-import { buildTransformer, charWindows } from '../../src/nn/transformer.ts';
+import { buildModel } from '../../src/nn/model.ts';
+import { loadDataset } from '../../src/data/dataset.ts';
 
 const ctx = (name: string, quick: boolean) => {
   const file = loadStudyFile(name);
@@ -43,13 +42,22 @@ test('max-lr studies: every model × remedy resolves, or is n/a for a stated rea
   assert.deepEqual(full.cells.filter((c) => c.config === null).map((c) => c.name).sort(), ['fc-tanh_fixup', 'resnet_layernorm']);
 });
 
-test('catapult and adam-warmup: configs, model and text load', () => {
+test('catapult and adam-warmup: configs, model and text load', async () => {
   const c = loadStudyFile('catapult');
   resolveConfig(c.base);
-  const a = loadStudyFile('adam-warmup') as ReturnType<typeof loadStudyFile> & { transformer: { text: string; context: number; d_model: number; heads: number; layers: number } };
-  const path = fileURLToPath(new URL(`../../${a.transformer.text}`, import.meta.url));
-  assert.ok(existsSync(path));
-  const w = charWindows(readFileSync(path, 'utf8'), a.transformer.context);
-  const m = buildTransformer({ vocab: w.vocab.length, context: a.transformer.context, dModel: a.transformer.d_model, heads: a.transformer.heads, layers: a.transformer.layers, norm: 'post' });
-  assert.ok(m.layout.size > 0 && w.n > 0);
+  // adam-warmup: the LN placements × variants are arch transformer configs on text-sonnets.
+  for (const quick of [false, true]) {
+    const plan = maxLrPlan(ctx('adam-warmup', quick));
+    assert.deepEqual(plan.models, ['pre-ln', 'post-ln']);
+    for (const cell of plan.cells) {
+      assert.ok(cell.config !== null, `${cell.name}: ${cell.error}`);
+      assert.equal(cell.config.model.arch, 'transformer');
+      assert.equal(cell.config.model.transformer!.ln, cell.model === 'pre-ln' ? 'pre' : 'post');
+      assert.ok(cell.config.train.steps > cell.config.schedule.warmup_steps, `${cell.name}: budget after warmup`);
+    }
+    const cfg = plan.cells[0]!.config!;
+    const data = await loadDataset({ ...cfg.data });
+    const m = buildModel({ ...cfg.model, init: { ...cfg.model.init } }, data.train.sampleShape, data.train.numClasses);
+    assert.ok(m.layout.size > 0 && data.train.n === cfg.data.train_size);
+  }
 });

@@ -9,7 +9,7 @@ import { findStudy } from '../../src/studies/registry.ts';
 const dir = mkdtempSync(join(tmpdir(), 'edgewise-rotation-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('rotation --quick: ρ ≈ 1 below 2/λ0, drops coincide with instabilities above it, rotation grows with η', async () => {
+test('rotation --quick: ρ ≈ 1 below 2/λ0; coincidence against chance, rotation per displacement and the within-run comparison are computed', async () => {
   const def = findStudy('rotation')!;
   const file = loadStudyFile('rotation');
   const out = join(dir, 'quick');
@@ -27,14 +27,25 @@ test('rotation --quick: ρ ≈ 1 below 2/λ0, drops coincide with instabilities 
   const below = by('Below 2/λ0');
   const spikes = by('Above 2/λ0, drops of ρ (ρ <');
   const instab = by('Above 2/λ0, drops of ρ coincide with instabilities');
-  const grows = by('Mean rotation');
+  const grows = by('Rotation per unit parameter displacement');
+  const within = by('Within a run above 2/λ0');
   assert.equal(below.verdict, 'held', below.evidence);
-  assert.equal(instab.verdict, 'held', instab.evidence);
-  assert.equal(grows.verdict, 'held', grows.evidence);
-  // The literal loss-spike claim is decided from the data either way (see the study file); it
-  // must at least be computed from drop episodes that exist.
-  assert.notEqual(spikes.verdict, 'inconclusive', spikes.evidence);
-  assert.ok((spikes.values!.episodes as number) > 0);
+  // Every rotation step records the distance travelled since the previous measurement.
+  for (const run of r.runs) assert.ok(run.rows.filter((x) => typeof x.eigvec_cos === 'number').every((x) => typeof x.param_displacement === 'number' && (x.param_displacement as number) > 0));
+  // The coincidence claims are decided against chance from drop episodes that exist. At this
+  // scale (160 steps) the instabilities are dense enough that chance explains much of the
+  // coincidence (measured: 4/4 episodes near an instability, 2.7 expected by chance, p ≈ 0.05),
+  // so the verdict is the data's, not asserted here.
+  for (const c of [spikes, instab]) {
+    assert.notEqual(c.verdict, 'inconclusive', c.evidence);
+    assert.ok((c.values!.episodes as number) > 0);
+    assert.ok((c.values!.p_value as number) > 0 && (c.values!.p_value as number) <= 1);
+    assert.equal(c.verdict === 'held', (c.values!.fraction as number) >= file.tolerances.coincidence_min! && (c.values!.p_value as number) < file.tolerances.p_max!);
+  }
+  // Rotation per displacement is judged over three learning rates; the within-run comparison has a run with both kinds of update.
+  assert.notEqual(grows.verdict, 'inconclusive', grows.evidence);
+  assert.ok((within.values!.runs_judged as number) >= 1, within.evidence);
+  assert.equal(within.values!.normalised, true);
   const claims = JSON.parse(readFileSync(join(out, 'claims.json'), 'utf8'));
   assert.equal(claims.claims.length, r.claims.length);
   assert.ok(existsSync(r.report!));

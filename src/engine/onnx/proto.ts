@@ -274,7 +274,7 @@ const F = {
   dim: { dimValue: 1 },
 } as const;
 
-const ARRAY_FOR: Record<OnnxElemType, { ctor: Function; bytes: number }> = {
+const ARRAY_FOR: Record<OnnxElemType, { ctor: new (length: number) => OnnxTensorValue['data']; bytes: number }> = {
   float32: { ctor: Float32Array, bytes: 4 },
   float64: { ctor: Float64Array, bytes: 8 },
   int64: { ctor: BigInt64Array, bytes: 8 },

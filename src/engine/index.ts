@@ -1,0 +1,47 @@
+/**
+ * The engine layer: a small typed graph IR, a tracer (`GraphBuilder`, `Tensor`, `ops`), reverse
+ * and forward mode as graph transforms (`vjp`, `jvp`, `grad`, `hvp`), compiled objectives with
+ * exact Hessian-vector products, and the backends that run graphs (onnxruntime `ort` on CPUs,
+ * `webgpu` on GPUs, the float64 `reference` interpreter).
+ */
+export {
+  Runtime,
+  backendDType,
+  graphFingerprint,
+  type BackendName,
+  type Executable,
+  type Feeds,
+  type Outputs,
+  type RuntimeOptions,
+  type Value,
+} from './backend.ts';
+export { GraphBuilder, Tensor, inferShape } from './builder.ts';
+export {
+  broadcastShapes,
+  fmtShape,
+  isFloat,
+  shapeEq,
+  size,
+  type ConvAttrs,
+  type DType,
+  type Graph,
+  type Node,
+  type Op,
+  type OpKind,
+  type Shape,
+  type Window2d,
+} from './ir.ts';
+export * as ops from './ops.ts';
+export { grad, hvp, jvp, valueAndGrad, vjp, type ScalarFn } from './autodiff/transforms.ts';
+export {
+  CompiledObjective,
+  type DataSpec,
+  type Evaluation,
+  type GradEvaluation,
+  type HvpAtPoint,
+  type LossOutput,
+  type ObjectiveSpec,
+} from './objective.ts';
+export { ParameterLayout, type FloatArray, type ParamSpec } from './params.ts';
+export { simplify, splitGraph, type SplitGraph } from './passes.ts';
+export { evaluate as evaluateReference, type Feeds as ReferenceFeeds } from './reference/interpreter.ts';

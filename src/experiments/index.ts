@@ -1,0 +1,49 @@
+/**
+ * The experiments layer: the config schema and loader, training runs into run directories
+ * (`trainRun`), sweeps, the run store and metrics files, safetensors checkpoints, checkpoint
+ * analysis and the max-stable-learning-rate search.
+ */
+export { ConfigError, configSchema, defaultConfig, resolveConfig, type Config, type ConfigIssue } from './config.ts';
+export { applyOverrides, loadConfig, parseOverride, readConfigFile, type Override } from './loadConfig.ts';
+export { trainRun, type MetricRow as RunMetricRow, type RunEvents, type RunOptions } from './runner.ts';
+export {
+  RUN_STATUSES,
+  RunStore,
+  type FinalMetrics,
+  type RunConfigFile,
+  type RunStatus,
+  type RunSummary,
+  type Versions,
+} from './runStore.ts';
+export { readMetrics, type MetricRow, type MetricsContent } from './metrics.ts';
+export { metricsToCsv, metricsFileToCsv } from './csv.ts';
+export { type LockInfo } from './lock.ts';
+export { expandSweep, gridProduct, loadSweep, parseSweep, runNames, type SweepRun, type SweepSpec } from './sweep.ts';
+export {
+  runSweep,
+  type RunAttempt,
+  type RunOne,
+  type RunSweepOptions,
+  type SweepResult,
+  type SweepRunRow,
+} from './sweepRunner.ts';
+export { sweepStatus, formatSweepStatus, type RunState, type RunStateRow, type SweepStatus } from './sweepStatus.ts';
+export {
+  readSafetensors,
+  writeSafetensors,
+  type SafetensorsContent,
+  type Tensor as SafetensorsTensor,
+  type TensorData,
+  type TensorInput,
+} from './safetensors.ts';
+export { analyseCheckpoint, type Analysis, type AnalysisOptions } from './analysis.ts';
+export {
+  findMaxStableLr,
+  type LrVerdict,
+  type MaxLrOptions,
+  type MaxLrResult,
+  type SeedRule,
+  type Trial,
+  type TrialRecord,
+  type TrialResult,
+} from './maxLr.ts';

@@ -1,0 +1,142 @@
+/**
+ * The flatness-lr evaluator on synthetic run directories (final analysis and settled λ1 written
+ * as the study writes them): claims hold on the textbook picture and do not where the effect is
+ * only the edge of stability (λ1 pinned at 2/η), a fall that is only divergence, or noise.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolveConfig } from '../../src/experiments/config.ts';
+import type { MetricRow } from '../../src/experiments/metrics.ts';
+import type { StudyRun } from '../../src/studies/study.ts';
+import { loadStudyFile } from '../../src/studies/run.ts';
+import { evaluateFlatness } from '../../src/studies/flatness-lr.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'edgewise-flat-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+const t = loadStudyFile('flatness-lr').tolerances;
+const L0 = 20;
+const STEP = 300;
+
+interface Final {
+  sharpness: number;
+  trace: number;
+  settled: number;
+  testAcc: number;
+  /** Mean 1 − ρ during training. */
+  rotation: number;
+  lambdaMin?: number;
+}
+
+let counter = 0;
+function mk(m: number, seed: number, f: Final | 'diverged'): StudyRun {
+  const dir = join(root, `run-${counter++}`);
+  const lr = (m * 2) / L0;
+  const rows: MetricRow[] = [0, 100, 200, STEP].map((s) => ({ step: s, lr, threshold: 2 / lr, sharpness: s === 0 ? L0 : f === 'diverged' ? 2 * L0 : f.sharpness, lambda_min: -0.1, ...(s > 0 && f !== 'diverged' ? { eigvec_cos: 1 - f.rotation } : {}) }));
+  if (f !== 'diverged') {
+    const step = String(STEP).padStart(6, '0');
+    mkdirSync(join(dir, 'checkpoints'), { recursive: true });
+    mkdirSync(join(dir, 'curvature'), { recursive: true });
+    writeFileSync(join(dir, 'checkpoints', `step-${step}.safetensors`), '');
+    writeFileSync(join(dir, 'curvature', `analysis-step-${step}.json`), JSON.stringify({ step: STEP, eigs: [f.sharpness, f.sharpness / 2], lambda_min: f.lambdaMin ?? -0.1, trace: f.trace }));
+    writeFileSync(join(dir, 'curvature', `settled-step-${step}.json`), JSON.stringify({ step: STEP, lr: 0.025, steps: 100, sharpness_before: f.sharpness, sharpness: f.settled, loss_before: 0.1, loss: 0.09 }));
+  }
+  return {
+    name: `m${m}-s${seed}`, params: { lr_multiple: m, 'train.seed': seed, lambda0: L0 }, dir, rows,
+    config: resolveConfig({ optimizer: { name: 'gd', lr }, train: { seed, stop_train_acc: 0.95 } }),
+    summary: {
+      status: f === 'diverged' ? 'diverged' : 'completed', reason: null, steps: STEP,
+      final: { train_loss: 0.1, train_acc: f === 'diverged' ? null : 0.96, test_loss: null, test_acc: f === 'diverged' ? null : f.testAcc, sharpness: f === 'diverged' ? null : f.sharpness },
+      started_at: '', updated_at: '', finished_at: '', elapsed_s: 1,
+    },
+  };
+}
+
+const MULTS = [0.5, 1.5, 2, 3, 4, 8];
+const SEEDS = [0, 1, 2];
+/** Small per-seed, per-multiple wiggles (so that intervals have a width), |w| ≤ 0.003. */
+const wiggle = (m: number, s: number) => 0.003 * Math.sin(7 * m + 3 * s + 1);
+
+function sweep(f: (m: number, s: number) => Final | 'diverged'): StudyRun[] {
+  return MULTS.flatMap((m) => SEEDS.map((s) => mk(m, s, f(m, s))));
+}
+
+const textbookAcc: Record<number, number> = { 0.5: 0.8, 1.5: 0.83, 2: 0.845, 3: 0.835, 4: 0.82 };
+const textbook = (m: number, s: number): Final | 'diverged' =>
+  m >= 8 ? 'diverged' : { sharpness: 0.97 * Math.min(L0, (2 * L0) / (2 * m)), trace: 100 / m + wiggle(m, s), settled: 30 - 3 * m + wiggle(m, s), testAcc: textbookAcc[m]! + wiggle(m, s), rotation: 0.01 * m };
+
+const find = (c: ReturnType<typeof evaluateFlatness>, prefix: string) => c.find((x) => x.claim.startsWith(prefix))!;
+
+test('flatness-lr: the textbook picture holds (claims 1–6)', () => {
+  const c = evaluateFlatness(sweep(textbook), { tolerances: t });
+  assert.equal(c.length, 7);
+  for (const x of c.slice(0, 6)) assert.equal(x.verdict, 'held', `${x.claim}: ${x.evidence}`);
+  assert.ok(Math.abs((find(c, 'Past 2/λ0').values!.median_ratio as number) - 0.97) < 1e-9);
+  // The effect size is the mean paired difference, stated with its interval.
+  const imp = find(c, 'Test accuracy improves');
+  const expected = SEEDS.reduce((a, s) => a + (textbookAcc[2]! + wiggle(2, s)) - (textbookAcc[0.5]! + wiggle(0.5, s)), 0) / SEEDS.length;
+  assert.ok(Math.abs((imp.values!.diff as number) - expected) < 1e-12);
+  assert.match(imp.evidence, /points \[95 % CI .*Cohen's d/);
+});
+
+test('flatness-lr: λ1 pinned at 2/η is not flatness — trace and settled λ1 decide', () => {
+  // Final λ1 = 2/η falls with η exactly as at the edge of stability, but the trace and the settled λ1 rise.
+  const eosOnly = (m: number, s: number): Final | 'diverged' => {
+    const f = textbook(m, s);
+    return f === 'diverged' ? f : { ...f, trace: 50 + 5 * m + wiggle(m, s), settled: 10 + m + wiggle(m, s) };
+  };
+  const c = evaluateFlatness(sweep(eosOnly), { tolerances: t });
+  const tr = find(c, 'Flatter for larger η: the final Hessian trace');
+  const st = find(c, 'Flatter for larger η: λ1 after settling');
+  assert.ok((tr.values!.spearman_lr_sharpness as number) < -0.9, 'the raw final λ1 does fall with η');
+  assert.equal(tr.verdict, 'did not hold', tr.evidence);
+  assert.equal(st.verdict, 'did not hold', st.evidence);
+  // Noise only: no relation to η → not held.
+  const noise = (m: number, s: number): Final | 'diverged' => {
+    const f = textbook(m, s);
+    return f === 'diverged' ? f : { ...f, trace: 50 + 100 * wiggle(m, s), settled: 10 + 100 * wiggle(3 * m, s) };
+  };
+  const n = evaluateFlatness(sweep(noise), { tolerances: t });
+  assert.notEqual(find(n, 'Flatter for larger η: the final Hessian trace').verdict, 'held');
+  assert.notEqual(find(n, 'Flatter for larger η: λ1 after settling').verdict, 'held');
+});
+
+test('flatness-lr: a "fall" that is only divergence does not count; no gain in accuracy does not hold', () => {
+  // Accuracy keeps rising up to the last trained multiple; 8× diverges.
+  const rising = (m: number, s: number): Final | 'diverged' => {
+    const f = textbook(m, s);
+    return f === 'diverged' ? f : { ...f, testAcc: 0.8 + 0.01 * m + wiggle(m, s) };
+  };
+  const c = evaluateFlatness(sweep(rising), { tolerances: t });
+  assert.equal(find(c, 'Test accuracy improves').verdict, 'held');
+  assert.equal(find(c, 'Test accuracy falls again').verdict, 'did not hold', find(c, 'Test accuracy falls again').evidence);
+  // Nothing above 2× trains at every seed: there is no fall among trained runs to judge.
+  const onlyDiverge = (m: number, s: number): Final | 'diverged' => (m > 2 ? 'diverged' : textbook(m, s));
+  assert.equal(find(evaluateFlatness(sweep(onlyDiverge), { tolerances: t }), 'Test accuracy falls again').verdict, 'inconclusive');
+  // Same accuracy at 0.5× and 2× up to noise: not held.
+  const flat = (m: number, s: number): Final | 'diverged' => {
+    const f = textbook(m, s);
+    return f === 'diverged' ? f : { ...f, testAcc: 0.8 + wiggle(m, s) };
+  };
+  assert.notEqual(find(evaluateFlatness(sweep(flat), { tolerances: t }), 'Test accuracy improves').verdict, 'held');
+  // One seed: no interval, so no verdict.
+  const one = MULTS.map((m) => mk(m, 0, textbook(m, 0)));
+  assert.equal(find(evaluateFlatness(one, { tolerances: t }), 'Test accuracy improves').verdict, 'inconclusive');
+});
+
+test('flatness-lr: rank correlations of test accuracy with the trace and with rotation', () => {
+  // Accuracy falls with the trace and rises with rotation across runs.
+  const aligned = (m: number, s: number): Final | 'diverged' => {
+    if (m >= 8) return 'diverged';
+    const acc = 0.8 + 0.01 * m + wiggle(m, s);
+    return { sharpness: 10, trace: 100 - 500 * (acc - 0.8), settled: 10, testAcc: acc, rotation: acc - 0.7 };
+  };
+  assert.equal(find(evaluateFlatness(sweep(aligned), { tolerances: t }), 'Test accuracy is rank-correlated').verdict, 'held');
+  const opposite = (m: number, s: number): Final | 'diverged' => {
+    const f = aligned(m, s);
+    return f === 'diverged' ? f : { ...f, rotation: 1 - f.testAcc };
+  };
+  assert.equal(find(evaluateFlatness(sweep(opposite), { tolerances: t }), 'Test accuracy is rank-correlated').verdict, 'did not hold');
+});

@@ -1,0 +1,159 @@
+/**
+ * The rotation study's claims on synthetic runs: each claim holds where it should and does not
+ * where it should not — drops that coincide with spikes only as often as chance, rotation that
+ * grows with η only through the step size, λ1/λ2 exchanges at a small eigengap.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { resolveConfig } from '../../src/experiments/config.ts';
+import type { MetricRow } from '../../src/experiments/metrics.ts';
+import type { StudyRun } from '../../src/studies/study.ts';
+import { loadStudyFile } from '../../src/studies/run.ts';
+import { evaluateRotation } from '../../src/studies/rotation.ts';
+import { coincidenceTest, dropEpisodes, relativeGap, rotationSteps, splitDegenerate } from '../../src/studies/claims/rotation.ts';
+
+const L0 = 20;
+const N = 120;
+
+interface Spec {
+  m: number;
+  /** ρ at step s (s ≥ 1). */
+  rho: (s: number) => number;
+  /** Steps whose loss rises (a spike). */
+  spikes?: readonly number[];
+  /** Steps whose λ1 is at/above 2/η. */
+  unstable?: readonly number[];
+  /** λ2/λ1 at step s (default 0.5: a clear gap). */
+  ratio2?: (s: number) => number;
+  disp?: (s: number) => number;
+  seed?: number;
+}
+
+function mk(o: Spec): StudyRun {
+  const lr = (o.m * 2) / L0;
+  const thr = 2 / lr;
+  const spikes = new Set(o.spikes ?? []);
+  const unstable = new Set(o.unstable ?? []);
+  const rows: MetricRow[] = [];
+  for (let s = 0; s < N; s++) {
+    const l1 = s === 0 ? L0 : unstable.has(s) ? 1.05 * thr : Math.min(0.9 * thr, 0.9 * L0);
+    const row: Record<string, unknown> = { step: s, lr, threshold: thr, train_loss: (spikes.has(s) ? 3 : 1) / (1 + s), sharpness: l1, eigs: [l1, l1 * (o.ratio2?.(s) ?? 0.5)] };
+    if (s > 0) {
+      row.eigvec_cos = o.rho(s);
+      row.param_displacement = o.disp?.(s) ?? 0.01 * o.m;
+    }
+    rows.push(row as MetricRow);
+  }
+  const seed = o.seed ?? 0;
+  return {
+    name: `m${o.m}-s${seed}`, params: { lr_multiple: o.m, lambda0: L0, 'train.seed': seed }, dir: '/nonexistent', rows,
+    config: resolveConfig({ optimizer: { name: 'gd', lr }, train: { seed } }),
+    summary: { status: 'completed', reason: null, steps: N - 1, final: { train_loss: null, train_acc: null, test_loss: null, test_acc: null, sharpness: null }, started_at: '', updated_at: '', finished_at: '', elapsed_s: 1 },
+  };
+}
+
+const t = loadStudyFile('rotation').tolerances;
+const by = (c: ReturnType<typeof evaluateRotation>, prefix: string) => c.find((x) => x.claim.startsWith(prefix))!;
+// Irregularly spaced, so that no circular shift realigns them with themselves.
+const events = [17, 41, 83, 104];
+const before = events.map((e) => e - 1);
+
+/** The textbook picture: ρ ≈ 1 below, drops right at the spikes/instabilities above, rotation per displacement growing with η. */
+function textbook(): StudyRun[] {
+  const base: Record<number, number> = { 0.5: 0.99995, 2: 0.99, 4: 0.91 };
+  return [0.5, 2, 4].map((m) => mk({ m, rho: (s) => (m > 1 && events.includes(s) ? 0.3 : base[m]!), spikes: m > 1 ? events : [], unstable: m > 1 ? before : [] }));
+}
+
+test('rotation claims hold on the textbook picture', () => {
+  const c = evaluateRotation(textbook(), { tolerances: t });
+  assert.equal(c.length, 5);
+  for (const x of c) assert.equal(x.verdict, 'held', `${x.claim}: ${x.evidence}`);
+  const spikes = by(c, 'Above 2/λ0, drops of ρ (ρ <');
+  assert.equal(spikes.values!.episodes, 8);
+  assert.equal(spikes.values!.coinciding, 8);
+  assert.ok((spikes.values!.p_value as number) < 0.01);
+});
+
+test('drops that meet spikes only as often as chance do not hold, however high the hit fraction', () => {
+  // A spike every 4th step: every episode is within 5 steps of one wherever it lies.
+  const dense = Array.from({ length: N / 4 }, (_, i) => 4 * i + 1);
+  const runs = [textbook()[0]!, ...[2, 4].map((m) => mk({ m, rho: (s) => (events.includes(s) ? 0.3 : 0.99), spikes: dense, unstable: dense }))];
+  const c = by(evaluateRotation(runs, { tolerances: t }), 'Above 2/λ0, drops of ρ (ρ <');
+  assert.equal(c.values!.fraction, 1);
+  assert.equal(c.values!.p_value, 1);
+  assert.equal(c.verdict, 'did not hold', c.evidence);
+  // Drops away from the spikes: the fraction is 0.
+  const far = [textbook()[0]!, ...[2, 4].map((m) => mk({ m, rho: (s) => (events.includes(s + 12) ? 0.3 : 0.99), spikes: events, unstable: before }))];
+  assert.equal(by(evaluateRotation(far, { tolerances: t }), 'Above 2/λ0, drops of ρ (ρ <').verdict, 'did not hold');
+});
+
+test('an exchange of λ1 and λ2 (small eigengap) is not counted as a rotation', () => {
+  // The only drops happen where λ2 = 0.99·λ1: excluded, so nothing is left to coincide.
+  const swap = [2, 4].map((m) => mk({ m, rho: (s) => (events.includes(s) ? 0.02 : 0.99), ratio2: (s) => (events.includes(s) ? 0.99 : 0.5), spikes: events, unstable: before }));
+  const c = evaluateRotation([textbook()[0]!, ...swap], { tolerances: t });
+  const spikes = by(c, 'Above 2/λ0, drops of ρ (ρ <');
+  assert.equal(spikes.verdict, 'inconclusive', spikes.evidence);
+  // Below the threshold, a swap does not make ρ "rotate".
+  const belowSwap = mk({ m: 0.5, rho: (s) => (s % 10 === 0 ? 0.01 : 0.99995), ratio2: (s) => (s % 10 === 0 ? 0.995 : 0.5) });
+  assert.equal(by(evaluateRotation([belowSwap], { tolerances: t }), 'Below 2/λ0').verdict, 'held');
+  // …while the same drops with a clear gap are rotations: did not hold.
+  const belowRot = mk({ m: 0.5, rho: (s) => (s % 10 === 0 ? 0.01 : 0.99995) });
+  assert.equal(by(evaluateRotation([belowRot], { tolerances: t }), 'Below 2/λ0').verdict, 'did not hold');
+});
+
+test('rotation that grows with η only through the step size does not hold', () => {
+  // Angle proportional to the displacement (slightly less at larger η): raw 1 − ρ grows, per displacement it falls.
+  const runs = [0.5, 1.5, 2.5, 4].map((m) => {
+    const disp = 0.02 * m;
+    const angle = 5 * disp * (1 - 0.02 * m);
+    return mk({ m, rho: () => Math.cos(angle), disp: () => disp });
+  });
+  const c = evaluateRotation(runs, { tolerances: t });
+  const grows = by(c, 'Rotation per unit parameter displacement');
+  assert.equal(grows.verdict, 'did not hold', grows.evidence);
+  assert.equal(grows.values!.spearman, -1);
+  // Within runs: no difference between unstable and stable updates → not held.
+  // Pseudo-random angles unrelated to the instabilities.
+  const flat = [2, 4].map((m) => mk({ m, rho: (s) => Math.cos(0.1 + 0.02 * Math.sin(2.3 * s * s)), spikes: events, unstable: before }));
+  const within = by(evaluateRotation(flat, { tolerances: t }), 'Within a run above 2/λ0');
+  assert.notEqual(within.verdict, 'held', within.evidence);
+  // Between-run differences are not a within-run effect: the 4× run is unstable often and rotates
+  // more everywhere, the 2× run rarely; pooling the updates of both would call it held.
+  const often = Array.from({ length: 30 }, (_, i) => 4 * i + 2);
+  const between = [
+    mk({ m: 2, rho: (s) => Math.cos(0.1 + 0.01 * Math.sin(2.3 * s * s)), unstable: [] }),
+    mk({ m: 4, rho: (s) => Math.cos(0.5 + 0.01 * Math.sin(2.3 * s * s)), disp: () => 0.02, unstable: often }),
+  ];
+  const w2 = by(evaluateRotation(between, { tolerances: t }), 'Within a run above 2/λ0');
+  assert.notEqual(w2.verdict, 'held', w2.evidence);
+  assert.equal(w2.values!.runs_judged, 1, 'the 2× run has no unstable updates after step 0 (one is not enough)');
+});
+
+test('claims/rotation helpers: gaps, steps, episodes, and an exact circular-shift p-value', () => {
+  assert.equal(relativeGap({ step: 0, eigs: [10, 8] }), 0.2);
+  assert.equal(relativeGap({ step: 0, eigs: [10] }), null);
+  const rows: MetricRow[] = [
+    { step: 0, sharpness: 10, threshold: 9, eigs: [10, 5] },
+    { step: 1, sharpness: 8, threshold: 9, eigs: [8, 7.9], eigvec_cos: 0.5, param_displacement: 2 },
+    { step: 2, sharpness: 8, threshold: 9, eigs: [8, 4], eigvec_cos: 1 },
+  ];
+  const st = rotationSteps(rows);
+  assert.equal(st.length, 2);
+  assert.equal(st[0]!.unstable, true, 'λ1 ≥ threshold at the previous measurement');
+  assert.equal(st[1]!.unstable, false);
+  assert.ok(Math.abs(st[0]!.angle - Math.PI / 3) < 1e-12);
+  assert.ok(Math.abs(st[0]!.gap! - 0.1 / 8) < 1e-12, 'the smaller gap of the two measurements');
+  assert.equal(st[1]!.displacement, null);
+  // Step 2's rotation is measured from step 1's eigenvector, which was ill-defined (gap 0.0125): both excluded.
+  const { kept, degenerate } = splitDegenerate(st, 0.05);
+  assert.deepEqual(kept.map((s) => s.step), []);
+  assert.deepEqual(degenerate.map((s) => s.step), [1, 2]);
+  assert.deepEqual(splitDegenerate(st, 0.01).kept.map((s) => s.step), [1, 2]);
+  assert.deepEqual(dropEpisodes(st, 0.9), [[1, 1]]);
+  // One run, 10 steps, one episode at step 3, one mark at 3, window 0: exactly one of the 10 shifts hits.
+  const steps = Array.from({ length: 10 }, (_, i) => i);
+  const one = coincidenceTest([{ episodes: [[3, 3]], marks: [3], steps }], 0);
+  assert.deepEqual(one, { hits: 1, total: 1, chanceHits: 0.1, pValue: 0.1 });
+  // Window 1: marks 2..4 are hit by 3 of the 10 shifts.
+  assert.equal(coincidenceTest([{ episodes: [[3, 3]], marks: [3], steps }], 1).pValue, 0.3);
+});
