@@ -35,6 +35,8 @@ export const INIT_SCHEMES = [
   'metainit',
   'gradinit',
 ] as const;
+/** The fixed-distribution schemes (model.init.base of metainit/gradinit). */
+export const BASE_INIT_SCHEMES = ['lecun-normal', 'lecun-uniform', 'glorot-normal', 'glorot-uniform', 'he-normal', 'he-uniform'] as const;
 export const LOSS_NAMES = ['mse', 'cross-entropy'] as const;
 export const BN_MODES = ['train', 'eval'] as const;
 export const BACKEND_NAMES = ['ort', 'webgpu', 'reference'] as const;
@@ -122,6 +124,10 @@ const initSchema = strict({
   scale: positive().default(1),
   /** Zero the last layer's weights (output 0 at init). */
   zero_last: bool().default(false),
+  /** metainit/gradinit: the draw they start from (absent = he-normal for relu, else lecun-normal). */
+  base: oneOf(BASE_INIT_SCHEMES).optional(),
+  /** fixup: η multiplier of the biases and scalar multipliers (the reference trains them at η/10). */
+  fixup_lr_scale: nonNegative().default(0.1),
 });
 
 /** model.transformer (arch transformer): a decoder-only Transformer over data.context tokens (src/nn/transformer.ts). */

@@ -38,8 +38,20 @@ export {
 } from './safetensors.ts';
 export { analyseCheckpoint, type Analysis, type AnalysisOptions } from './analysis.ts';
 export {
+  classifyRun,
   findMaxStableLr,
+  readMaxLrFile,
+  runMaxLrExperiment,
+  summarizeTrials,
+  TRIAL_OUTCOMES,
+  type LrSummary,
   type LrVerdict,
+  type MaxLrCell,
+  type MaxLrCellResult,
+  type MaxLrFile,
+  type MaxLrSettings,
+  type MaxLrSummary,
+  type TrialOutcome,
   type MaxLrOptions,
   type MaxLrResult,
   type SeedRule,

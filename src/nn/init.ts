@@ -14,8 +14,12 @@
  * branch convs are multiplied by L^(−1/(2m−2)) (L residual branches, m layers per branch);
  * Fixup's scalar multipliers start at 1 and its scalar biases at 0.
  *
- * metainit / gradinit start from `base` (default lecun-normal) and then learn one scale per
- * weight tensor on a minibatch (metainit.ts, gradinit.ts).
+ * Fixup's reference code trains every bias (its scalar biases and the output layer's bias) and
+ * its scalar multipliers at η/10 (`fixup_lr_scale`, default 0.1; `paramLrScale`).
+ *
+ * metainit / gradinit start from the seeded draw of `base` and then learn one scale per weight
+ * tensor (metainit.ts, gradinit.ts). `base` defaults to the scheme of the network it replaces:
+ * he-normal for ReLU networks, lecun-normal otherwise (`defaultBase`).
  */
 import type { Rng } from '../util/random.ts';
 import { size } from '../engine/ir.ts';
@@ -38,8 +42,38 @@ export interface InitConfig {
   readonly scale?: number;
   /** Zero the output layer's weight (default false). */
   readonly zero_last?: boolean;
-  /** The distribution that metainit/gradinit start from (default lecun-normal). */
+  /** The distribution that metainit/gradinit start from (default: `defaultBase`). */
   readonly base?: BaseScheme;
+  /** Fixup: learning-rate multiplier of the scalar biases, multipliers and output bias (default 0.1). */
+  readonly fixup_lr_scale?: number;
+}
+
+/** Fixup reference's multiplier on η for biases and scalar multipliers (η/10). */
+export const FIXUP_LR_SCALE = 0.1;
+
+/** The base draw of metainit/gradinit when none is given: He for ReLU-family nets, else LeCun. */
+export function defaultBase(activation: string): BaseScheme {
+  return activation === 'relu' ? 'he-normal' : 'lecun-normal';
+}
+
+/**
+ * Per-coordinate learning-rate multipliers (flat, layout order) for the optimizer's `lrScale`,
+ * or null when every parameter trains at η. Fixup: biases (role fixup-bias or bias) and scalar
+ * multipliers get `fixup_lr_scale`, the rest 1, as the reference's parameter groups.
+ */
+export function paramLrScale(model: Pick<Initializable, 'params'>, cfg: InitConfig): Float64Array | null {
+  if (cfg.scheme !== 'fixup') return null;
+  const m = cfg.fixup_lr_scale ?? FIXUP_LR_SCALE;
+  if (!(Number.isFinite(m) && m >= 0)) throw new Error(`model.init.fixup_lr_scale must be a number ≥ 0, got ${m}`);
+  const total = model.params.reduce((a, p) => a + size(p.shape), 0);
+  const out = new Float64Array(total).fill(1);
+  let off = 0;
+  for (const p of model.params) {
+    const n = size(p.shape);
+    if (p.role === 'fixup-bias' || p.role === 'fixup-scale' || p.role === 'bias') out.fill(m, off, off + n);
+    off += n;
+  }
+  return out;
 }
 
 /** What an initializer needs to know about a model. */

@@ -20,7 +20,7 @@ import { ParameterLayout } from '../engine/params.ts';
 import type { Rng } from '../util/random.ts';
 import { buildTransformer, LN_PLACEMENTS, type LnPlacement, type Role as TransformerRole } from './transformer.ts';
 import { ACTIVATIONS, isActivationName, type ActivationName } from './activations.ts';
-import { INIT_SCHEMES, initBuffers, initParams, isInitScheme, type InitConfig } from './init.ts';
+import { defaultBase, FIXUP_LR_SCALE, INIT_SCHEMES, initBuffers, initParams, isInitScheme, type InitConfig } from './init.ts';
 import {
   activation, avgPool, batchNorm, conv, dense, dropout, flatten, globalAvgPool, layerNorm, maxPool, need,
   residualBlock, scalarParam, sequential,
@@ -112,7 +112,7 @@ export interface Model {
 
 const KNOWN_KEYS = ['arch', 'widths', 'channels', 'depth', 'activation', 'norm', 'bias', 'pool', 'dropout', 'init', 'transformer'];
 const TRANSFORMER_KEYS = ['d_model', 'heads', 'layers', 'd_ff', 'ln'];
-const INIT_KEYS = ['scheme', 'scale', 'zero_last', 'base'];
+const INIT_KEYS = ['scheme', 'scale', 'zero_last', 'base', 'fixup_lr_scale'];
 
 function oneOf<T extends string>(key: string, v: unknown, allowed: readonly T[]): T {
   if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
@@ -135,15 +135,17 @@ export function resolveModelConfig(cfg: ModelConfig): ResolvedModelConfig {
   const initIn = cfg.init ?? { scheme: 'lecun-normal' };
   for (const k of Object.keys(initIn)) if (!INIT_KEYS.includes(k)) throw new Error(`model.init: unknown key '${k}'; allowed: ${INIT_KEYS.join(', ')}`);
   if (!isInitScheme(initIn.scheme)) throw new Error(`model.init.scheme: got ${JSON.stringify(initIn.scheme)}; allowed: ${INIT_SCHEMES.join(', ')}`);
+  const defaultAct: ActivationName = arch === 'mlp' ? 'tanh' : arch === 'deep-linear' ? 'identity' : 'relu';
+  const act = cfg.activation ?? defaultAct;
   const init: Required<InitConfig> = {
     scheme: initIn.scheme,
     scale: initIn.scale ?? 1,
     zero_last: initIn.zero_last ?? false,
-    base: initIn.base ?? 'lecun-normal',
+    base: initIn.base ?? defaultBase(act),
+    fixup_lr_scale: initIn.fixup_lr_scale ?? FIXUP_LR_SCALE,
   };
   if (!(Number.isFinite(init.scale) && init.scale >= 0)) throw new Error(`model.init.scale must be a number ≥ 0, got ${init.scale}`);
-  const defaultAct: ActivationName = arch === 'mlp' ? 'tanh' : arch === 'deep-linear' ? 'identity' : 'relu';
-  const act = cfg.activation ?? defaultAct;
+  if (!(Number.isFinite(init.fixup_lr_scale) && init.fixup_lr_scale >= 0)) throw new Error(`model.init.fixup_lr_scale must be a number ≥ 0, got ${init.fixup_lr_scale}`);
   if (!isActivationName(act)) throw new Error(`model.activation: got ${JSON.stringify(act)}; allowed: ${ACTIVATIONS.join(', ')}`);
   if (arch === 'deep-linear' && act !== 'identity') throw new Error(`model.activation: deep-linear has no nonlinearity (identity), got '${act}'`);
   const norm = oneOf('norm', cfg.norm ?? 'none', NORMS);

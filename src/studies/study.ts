@@ -31,7 +31,7 @@ export interface StudyRun {
   rows: MetricRow[];
 }
 
-/** A study file (studies/NAME.yaml), as parsed. */
+/** A study file (studies/NAME.yaml), as parsed and checked by src/studies/schema.ts (its study's sections ride along). */
 export interface StudyFile {
   name: string;
   title: string;

@@ -13,7 +13,7 @@
 
 import { assertFinite, assertLength, type FloatVec } from './vector.ts';
 import type { ResolvedOptimizerConfig } from './optimizer-config.ts';
-import type { AdamState, Optimizer } from './optimizer-state.ts';
+import type { AdamState, LrScale, Optimizer } from './optimizer-state.ts';
 
 /** adam, adamw, adam-ub or rmsprop-ub, per `config.name`. */
 export function createAdam(config: ResolvedOptimizerConfig): Optimizer<AdamState> {
@@ -32,11 +32,12 @@ export function createAdam(config: ResolvedOptimizerConfig): Optimizer<AdamState
       m: new Float64Array(dim),
       v: new Float64Array(dim),
     }),
-    step(state: AdamState, params: FloatVec, grad: FloatVec, lr: number): void {
+    step(state: AdamState, params: FloatVec, grad: FloatVec, lr: number, lrScale?: LrScale): void {
       if (state.kind !== 'adam') throw new Error(`${config.name}: expected an 'adam' state, got '${state.kind}'`);
       assertLength(params, state.dim, 'params');
       assertLength(grad, state.dim, 'grad');
       assertFinite(lr, 'lr', 0);
+      if (lrScale) assertLength(lrScale, state.dim, 'lrScale');
       const t = state.t + 1;
       const bc1 = 1 - Math.pow(b1, t);
       const bc2 = 1 - Math.pow(b2, t);
@@ -50,8 +51,11 @@ export function createAdam(config: ResolvedOptimizerConfig): Optimizer<AdamState
         m[i] = mi;
         v[i] = vi;
         const denom = Math.min(Math.sqrt(vi / bc2), c) + eps;
+        // A scaled coordinate's decoupled decay is scaled too (PyTorch applies η·λ per group).
+        const eta = lrScale ? lr * lrScale[i]! : lr;
+        const sh = lrScale && decoupled ? 1 - eta * wd : shrink;
         // m = 0 moves nothing; the guard keeps eps = 0 with a zero gradient from giving 0/0.
-        params[i] = mi === 0 ? shrink * p : shrink * p - (lr * (mi / bc1)) / denom;
+        params[i] = mi === 0 ? sh * p : sh * p - (eta * (mi / bc1)) / denom;
       }
       state.t = t;
     },

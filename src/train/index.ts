@@ -24,6 +24,7 @@ export type {
   AdamState,
   RmspropState,
   StateByName,
+  LrScale,
 } from './optimizer-state.ts';
 export { createOptimizer } from './optimizers.ts';
 export {

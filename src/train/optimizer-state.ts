@@ -67,6 +67,9 @@ export interface StateByName {
   rmsprop: RmspropState;
 }
 
+/** Per-coordinate learning-rate multipliers (length = number of parameters). */
+export type LrScale = ArrayLike<number>;
+
 /** A frozen config plus the two functions that make up an optimizer. */
 export interface Optimizer<S extends OptimizerState = OptimizerState> {
   readonly name: OptimizerName;
@@ -75,7 +78,9 @@ export interface Optimizer<S extends OptimizerState = OptimizerState> {
   init(dim: number): S;
   /**
    * One update with learning rate `lr` (>= 0): overwrites `params` and `state` in place; `grad`
-   * (same length, the gradient of the loss at `params`) is only read.
+   * (same length, the gradient of the loss at `params`) is only read. `lrScale` (optional, same
+   * length, ≥ 0) multiplies η coordinate by coordinate (PyTorch parameter groups with their own
+   * lr): coordinate i steps exactly as it would with learning rate η·lrScale[i].
    */
-  step(state: S, params: FloatVec, grad: FloatVec, lr: number): void;
+  step(state: S, params: FloatVec, grad: FloatVec, lr: number, lrScale?: LrScale): void;
 }

@@ -8,7 +8,7 @@
 
 import { assertFinite, assertLength, type FloatVec } from './vector.ts';
 import type { ResolvedOptimizerConfig } from './optimizer-config.ts';
-import type { Optimizer, RmspropState } from './optimizer-state.ts';
+import type { LrScale, Optimizer, RmspropState } from './optimizer-state.ts';
 
 /** rmsprop. */
 export function createRmsprop(config: ResolvedOptimizerConfig): Optimizer<RmspropState> {
@@ -17,11 +17,12 @@ export function createRmsprop(config: ResolvedOptimizerConfig): Optimizer<Rmspro
     name: config.name,
     config,
     init: (dim: number): RmspropState => ({ kind: 'rmsprop', dim, t: 0, v: new Float64Array(dim) }),
-    step(state: RmspropState, params: FloatVec, grad: FloatVec, lr: number): void {
+    step(state: RmspropState, params: FloatVec, grad: FloatVec, lr: number, lrScale?: LrScale): void {
       if (state.kind !== 'rmsprop') throw new Error(`${config.name}: expected an 'rmsprop' state, got '${state.kind}'`);
       assertLength(params, state.dim, 'params');
       assertLength(grad, state.dim, 'grad');
       assertFinite(lr, 'lr', 0);
+      if (lrScale) assertLength(lrScale, state.dim, 'lrScale');
       const v = state.v;
       for (let i = 0; i < params.length; i++) {
         const p = params[i];
@@ -29,7 +30,7 @@ export function createRmsprop(config: ResolvedOptimizerConfig): Optimizer<Rmspro
         const vi = b2 * v[i] + (1 - b2) * g * g;
         v[i] = vi;
         // g = 0 moves nothing; the guard keeps eps = 0 from giving 0/0.
-        if (g !== 0) params[i] = p - (lr * g) / (Math.sqrt(vi) + eps);
+        if (g !== 0) params[i] = p - ((lrScale ? lr * lrScale[i]! : lr) * g) / (Math.sqrt(vi) + eps);
       }
       state.t += 1;
     },

@@ -9,12 +9,13 @@
 
 import { assertFinite, assertLength, type FloatVec } from './vector.ts';
 import type { ResolvedOptimizerConfig } from './optimizer-config.ts';
-import type { MomentumState, Optimizer, PlainState } from './optimizer-state.ts';
+import type { LrScale, MomentumState, Optimizer, PlainState } from './optimizer-state.ts';
 
-function checkStep(dim: number, params: FloatVec, grad: FloatVec, lr: number): void {
+function checkStep(dim: number, params: FloatVec, grad: FloatVec, lr: number, lrScale: LrScale | undefined): void {
   assertLength(params, dim, 'params');
   assertLength(grad, dim, 'grad');
   assertFinite(lr, 'lr', 0);
+  if (lrScale) assertLength(lrScale, dim, 'lrScale');
 }
 
 /** gd / sgd: θ ← θ − η (g + λθ). */
@@ -24,12 +25,13 @@ export function createPlainGd(config: ResolvedOptimizerConfig): Optimizer<PlainS
     name: config.name,
     config,
     init: (dim: number): PlainState => ({ kind: 'plain', dim, t: 0 }),
-    step(state: PlainState, params: FloatVec, grad: FloatVec, lr: number): void {
+    step(state: PlainState, params: FloatVec, grad: FloatVec, lr: number, lrScale?: LrScale): void {
       if (state.kind !== 'plain') throw new Error(`${config.name}: expected a 'plain' state, got '${state.kind}'`);
-      checkStep(state.dim, params, grad, lr);
+      checkStep(state.dim, params, grad, lr, lrScale);
       for (let i = 0; i < params.length; i++) {
         const p = params[i];
-        params[i] = p - lr * (grad[i] + wd * p);
+        const eta = lrScale ? lr * lrScale[i]! : lr;
+        params[i] = p - eta * (grad[i] + wd * p);
       }
       state.t += 1;
     },
@@ -45,16 +47,17 @@ export function createMomentumGd(config: ResolvedOptimizerConfig): Optimizer<Mom
     name: config.name,
     config,
     init: (dim: number): MomentumState => ({ kind: 'momentum', dim, t: 0, buf: new Float64Array(dim) }),
-    step(state: MomentumState, params: FloatVec, grad: FloatVec, lr: number): void {
+    step(state: MomentumState, params: FloatVec, grad: FloatVec, lr: number, lrScale?: LrScale): void {
       if (state.kind !== 'momentum') throw new Error(`${config.name}: expected a 'momentum' state, got '${state.kind}'`);
-      checkStep(state.dim, params, grad, lr);
+      checkStep(state.dim, params, grad, lr, lrScale);
       const buf = state.buf;
       for (let i = 0; i < params.length; i++) {
         const p = params[i];
         const g = grad[i] + wd * p;
         const b = mu * buf[i] + g;
         buf[i] = b;
-        params[i] = p - lr * (nesterov ? g + mu * b : b);
+        const eta = lrScale ? lr * lrScale[i]! : lr;
+        params[i] = p - eta * (nesterov ? g + mu * b : b);
       }
       state.t += 1;
     },

@@ -121,7 +121,11 @@ describe('architectures: names, shapes, order', () => {
   });
 
   it('config errors name the key and the allowed values', () => {
-    assert.throws(() => buildModel({ arch: 'transformer' } as unknown as ModelConfig, [3], 2), /model\.arch.*mlp, cnn, resnet, deep-linear/);
+    assert.throws(() => buildModel({ arch: 'rnn' } as unknown as ModelConfig, [3], 2), /model\.arch.*mlp, cnn, resnet, deep-linear, transformer/);
+    // arch transformer: token windows [T] only, and its own keys.
+    assert.throws(() => buildModel({ arch: 'transformer' }, [3, 4], 5), /token windows \[T\]/);
+    assert.throws(() => buildModel({ arch: 'transformer', transformer: { width: 8 } } as unknown as ModelConfig, [4], 5), /model\.transformer: unknown key 'width'/);
+    assert.throws(() => buildModel({ arch: 'mlp', transformer: {} }, [4], 5), /model\.transformer: only for arch transformer/);
     assert.throws(() => buildModel({ arch: 'mlp', widht: [3] } as unknown as ModelConfig, [3], 2), /unknown key 'widht'/);
     assert.throws(() => buildModel({ arch: 'mlp', activation: 'swish' } as unknown as ModelConfig, [3], 2), /model\.activation.*tanh/);
     assert.throws(() => buildModel({ arch: 'mlp', norm: 'groupnorm' } as unknown as ModelConfig, [3], 2), /model\.norm.*batchnorm/);
