@@ -3,7 +3,10 @@
  * matvec takes beyond the bare amortized HVP, and how long Lanczos' own work (recurrence,
  * reorthogonalization) takes. Prints medians over repeats; wall clock, so run it on a quiet box.
  *
- *   node --import tsx bench/profile-curvature.ts [--batch 1000] [--iters 20] [--repeats 5] [--threads N]
+ *   node --import tsx bench/profile-curvature.ts [--batch 1000] [--iters 20] [--repeats 5] [--threads N] [--basis native|js]
+ *
+ * --basis js drops the operator's native basis kernels, so that Lanczos sweeps its basis in JS
+ * loops (the path before issue 14's kernels), for a before/after comparison on the same box.
  */
 import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -28,6 +31,8 @@ const iters = Number(opt('iters', '20'));
 const repeats = Number(opt('repeats', '5'));
 const threads = Number(opt('threads', String(os.availableParallelism())));
 const backend = opt('backend', 'ort') as BackendName;
+const basisMode = opt('basis', 'native');
+if (basisMode !== 'native' && basisMode !== 'js') throw new Error(`--basis must be native or js, got ${basisMode}`);
 
 const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 /**
@@ -73,6 +78,7 @@ function timed(op: LinearOperator): LinearOperator & { t: Clock; calls: number }
     calls: 0,
     matvec: wrap((v: Float64Array) => op.matvec(v)),
     ...(op.matvec32 ? { matvec32: wrap((v: Float32Array) => op.matvec32!(v)) } : {}),
+    ...(op.basisKernels && basisMode === 'native' ? { basisKernels: op.basisKernels } : {}),
   };
   return w;
 }
@@ -132,7 +138,7 @@ const show = (label: string, xs: Clock[], floor?: Clock): string => {
     : `  = ${pct(w, bareWall)} (wall) / ${pct(c, bareCpu)} (cpu) of an HVP`;
   return `${label.padEnd(40)} wall(min) ${w.toFixed(2).padStart(8)} ms  cpu(median, main thread) ${c.toFixed(2).padStart(8)} ms${rel}`;
 };
-console.log(`W1 mlp-784-512-512-10 ce, batch ${batch} (chunks of ${chunk}), dim ${dim}, ${iters} iterations, ${repeats} repeats, ${threads} threads, backend ${backend}`);
+console.log(`W1 mlp-784-512-512-10 ce, batch ${batch} (chunks of ${chunk}), dim ${dim}, ${iters} iterations, ${repeats} repeats, ${threads} threads, backend ${backend}, basis ${basisMode}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 console.log(show(`bare amortized HVP (x${nChunks} chunks)`, [{ wall: bareWall, cpu: bareCpu }]));
 console.log(show('operator product (in Lanczos)', rows.matvec!, { wall: bareWall, cpu: bareCpu }));
 console.log(show('Lanczos own work per iteration', rows.lanczosOwn!));

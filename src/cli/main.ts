@@ -9,7 +9,7 @@ import { UsageError } from './util.ts';
 import { commandTrain } from './train.ts';
 import { commandReport } from './report.ts';
 import { commandDemo } from './demo.ts';
-import { commandBench } from './bench.ts';
+import { commandBench, type BenchCommandOptions } from './bench.ts';
 import { commandCurvature } from './curvature.ts';
 import { commandResults } from './results.ts';
 import { commandReproduce } from './reproduce.ts';
@@ -142,12 +142,22 @@ Several workers (e.g. a Kubernetes Indexed Job or a Slurm array, see deploy/) ca
     });
 
   program.command('bench')
-    .description('Benchmark the engine and curvature against PyTorch (when python3-torch is installed); writes bench/results/latest.json.')
-    .option('--quick', 'fewer runs, smaller scaling grid')
-    .option('--no-peer', 'skip the PyTorch peer')
-    .addOption(new Option('--threads <n>', 'onnxruntime threads (default: cores)'))
+    .description('Benchmark the engine and curvature against PyTorch (when python3-torch is installed); writes bench/results/latest.json (gpu-latest.json in GPU mode).')
+    .option('--quick', 'fewer pairs, smaller scaling grid')
+    .addOption(new Option('--peer <device>', 'device of the peers: cpu (default) or cuda (PyTorch on CUDA, plus JAX if importable)').choices(['cpu', 'cuda']))
+    .option('--no-peer', 'skip the PyTorch peer (Edgewise only)')
+    .addOption(new Option('--threads <n>', 'onnxruntime (and peer) threads (default: cores)'))
     .addOption(new Option('--backend <name>', 'backend of the Edgewise side').choices(['ort', 'webgpu']).default('ort'))
-    .action(async (o: { quick?: boolean; peer: boolean; threads?: string; backend: 'ort' | 'webgpu' }) => {
+    .addOption(new Option('--only <list>', 'workloads to run, comma-separated or repeated: W1 W2 W3 W4 GEMM scaling').argParser(collect).default([], 'all'))
+    .option('--pairs <n>', 'alternated Edgewise/peer pairs per measure (default 5, --quick 3; W4: 3, --quick 1)')
+    .option('--eos-steps <n>', 'GD steps of W4 (default 1000; fewer only for a smoke test)')
+    .option('--out <file>', 'results file (default bench/results/latest.json, gpu-latest.json in GPU mode)')
+    .addHelpText('after', `
+Examples:
+  edgewise bench --only W1,W4 --pairs 3             # two workloads, three alternated pairs each
+  edgewise bench --backend webgpu --peer cuda       # Edgewise on WebGPU vs PyTorch (and JAX) on CUDA
+  edgewise bench --quick --no-peer                  # a first look, Edgewise only`)
+    .action(async (o: BenchCommandOptions) => {
       await commandBench(o);
     });
 

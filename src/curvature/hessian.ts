@@ -2,11 +2,13 @@
  * The Hessian of a training loss as a LinearOperator: exact HVPs (forward-over-reverse) from
  * the engine, over the full dataset in chunks with exact weighting. The engine computes in its
  * own dtype (float32 on ort, float64 on the reference backend); float32 operators also offer
- * matvec32, so solvers keep their vectors in float32 and no conversion happens per product.
+ * matvec32, so solvers keep their vectors in float32 and no conversion happens per product,
+ * and basis kernels on the same runtime for the solvers' passes over their Krylov basis.
  */
 import type { LinearOperator } from './operator.ts';
 import type { DatasetObjective } from '../train/datasetObjective.ts';
 import type { FloatArray } from '../engine/params.ts';
+import { basisKernelsFor } from '../engine/basisKernels.ts';
 
 export interface HessianOperator extends LinearOperator {
   /** Number of HVPs performed so far. */
@@ -19,6 +21,7 @@ export async function hessianOperator(objective: DatasetObjective, theta: FloatA
   const f32 = theta instanceof Float32Array;
   const dim = theta.length;
   let calls = 0;
+  const kernels = f32 ? basisKernelsFor(objective.runtime) : undefined;
   const check = (v: FloatArray): void => {
     if (v.length !== dim) throw new Error(`Hessian matvec: expected a vector of length ${dim}, got ${v.length}`);
   };
@@ -36,6 +39,8 @@ export async function hessianOperator(objective: DatasetObjective, theta: FloatA
     },
     ...(f32
       ? {
+          // Float32 vectors: the solvers' passes over the basis run on the runtime's kernels.
+          ...(kernels ? { basisKernels: kernels } : {}),
           async matvec32(v: Float32Array): Promise<Float32Array> {
             check(v);
             calls++;

@@ -4,6 +4,7 @@
  * the Adam-preconditioned Hessian P^-1/2 H P^-1/2, per-layer blocks, and dense test matrices.
  */
 
+import type { BasisKernels } from '../engine/basisKernels.ts';
 import type { Vec } from './vec.ts';
 
 /** A symmetric linear map R^dim -> R^dim. matvec may be async (it runs a neural-net HVP). */
@@ -22,6 +23,17 @@ export interface LinearOperator {
    * skip two float64↔float32 conversions per product.
    */
   matvec32?(v: Float32Array): Promise<Float32Array>;
+  /**
+   * Optional native kernels for the solvers' float32 vectors (Gram–Schmidt sweeps over the
+   * Krylov basis), e.g. onnxruntime's for a Hessian built on a Runtime. They do not depend on
+   * A, so combinators pass them through; without them solvers use their JS loops.
+   */
+  readonly basisKernels?: BasisKernels;
+}
+
+/** op's basis kernels as a spread-able field of a derived operator (none if op has none). */
+function kernelsOf(op: LinearOperator): { basisKernels?: BasisKernels } {
+  return op.basisKernels ? { basisKernels: op.basisKernels } : {};
 }
 
 /** Working precision of an iterative solver: 'auto' = float32 where the operator offers matvec32. */
@@ -119,6 +131,7 @@ export function scaledOperator(op: LinearOperator, c: number): LinearOperator {
   return {
     dim: op.dim,
     matvec: async (v) => scale(await op.matvec(v)),
+    ...kernelsOf(op),
     ...(m32 ? { matvec32: async (v: Float32Array) => scale(await m32(v)) } : {}),
     ...(op.matmat ? { matmat: async (vs: readonly Float64Array[]) => (await applyBlock(op, vs)).map(scale) } : {}),
   };
@@ -134,6 +147,7 @@ export function shiftedOperator(op: LinearOperator, sigma: number): LinearOperat
   return {
     dim: op.dim,
     matvec: async (v) => shift(await op.matvec(v), v),
+    ...kernelsOf(op),
     ...(m32 ? { matvec32: async (v: Float32Array) => shift(await m32(v), v) } : {}),
     ...(op.matmat
       ? { matmat: async (vs: readonly Float64Array[]) => (await applyBlock(op, vs)).map((r, j) => shift(r, vs[j])) }
@@ -162,6 +176,7 @@ export function congruenceOperator(op: LinearOperator, s: Float64Array): LinearO
   return {
     dim: n,
     matvec: async (v) => post(await op.matvec(pre(v))),
+    ...kernelsOf(op),
     ...(m32 ? { matvec32: async (v: Float32Array) => post(await m32(pre(v))) } : {}),
     ...(op.matmat
       ? { matmat: async (vs: readonly Float64Array[]) => (await applyBlock(op, vs.map(pre))).map(post) }
@@ -217,6 +232,7 @@ export function restrictedOperator(op: LinearOperator, indices: ArrayLike<number
   return {
     dim: m,
     matvec: async (v) => take(await op.matvec(embed(v))),
+    ...kernelsOf(op),
     ...(m32 ? { matvec32: async (v: Float32Array) => take(await m32(embed(v))) } : {}),
     ...(op.matmat
       ? { matmat: async (vs: readonly Float64Array[]) => (await applyBlock(op, vs.map(embed))).map(take) }

@@ -10,6 +10,7 @@
  *   checkpoints/     step-000000.safetensors (the initialization), step-000100.safetensors, …
  *   curvature/       <prefix>-step-NNNNNN.json snapshots (density, slices, analysis, …)
  *   resume.safetensors  the rolling resume state of an unfinished run (runner.ts)
+ *   init.json        what a learned initializer chose (MetaInit / GradInit scales and histories)
  *
  * A sweep directory holds run directories one level down and `sweep.json` (the manifest:
  * {name, grid, runs: [{index, name, params}]}). This module owns every one of these names:
@@ -35,6 +36,7 @@ export const RUN_FILES = {
   checkpoints: 'checkpoints',
   resume: 'resume.safetensors',
   curvature: 'curvature',
+  init: 'init.json',
 } as const;
 
 /** RUN_DIR/<the file named by `which`>. */
@@ -328,6 +330,19 @@ export class RunStore {
   /** Closes metrics.jsonl (call when the run ends; appending again reopens it). */
   close(): void {
     this.metrics.close();
+  }
+
+  // ---- init.json
+
+  /** Writes init.json (what the initializer chose; nn/initialize.ts `initReport`). */
+  writeInit(report: Readonly<Record<string, unknown>>): void {
+    writeJsonAtomic(runFilePath(this.dir, 'init'), report);
+  }
+
+  /** init.json, or null when the run's initializer wrote none. */
+  readInit(): Record<string, unknown> | null {
+    const f = runFilePath(this.dir, 'init');
+    return existsSync(f) ? (readJson(f) as Record<string, unknown>) : null;
   }
 
   // ---- summary.json

@@ -13,7 +13,8 @@ import type { FloatArray } from '../engine/params.ts';
 import { loadDataset } from '../data/dataset.ts';
 import type { Model } from '../nn/model.ts';
 import { objectiveSpec, modelFeeds } from '../nn/losses.ts';
-import { initializeModel } from '../nn/initialize.ts';
+import { initializeModel, initReport } from '../nn/initialize.ts';
+import { paramLrScale } from '../nn/init.ts';
 import { updateRunningStats } from '../nn/model.ts';
 import {
   createOptimizer, createSchedule, createBatchSampler, clipGradNorm, globalNorm, isAdaptive,
@@ -183,6 +184,8 @@ async function runLoop(
   const full = c.optimizer.batch_size === 'full';
   const sampler = full ? null : createBatchSampler({ n: train.n, batch_size: c.optimizer.batch_size, seed: c.train.seed });
   const precond = c.curvature.preconditioned === 'auto' ? isAdaptive(optCfg.name as never) : c.curvature.preconditioned;
+  // Per-parameter η multipliers (Fixup's biases and scalar multipliers train at η/10).
+  const lrScale = paramLrScale(model, model.config.init) ?? undefined;
 
   // Initialization (seeded), or the saved resume state.
   let state: State;
@@ -195,9 +198,13 @@ async function runLoop(
   } else {
     const rng = createRng(c.train.seed);
     const initBatch = gatherRows(train, Int32Array.from({ length: Math.min(256, train.n) }, (_, i) => i));
-    const init = await initializeModel(model, { rng, runtime, loss, batch: { x: initBatch.arrays.x!, y: initBatch.arrays.y! } });
+    const oc = c.optimizer;
+    const trainOpt = { name: oc.name, lr: oc.lr, momentum: oc.momentum, beta2: oc.beta2, eps: oc.eps };
+    const init = await initializeModel(model, { rng, runtime, loss, batch: { x: initBatch.arrays.x!, y: initBatch.arrays.y! }, optimizer: trainOpt });
     if (init.metainit) ev.onMessage?.(`MetaInit: gradient quotient ${init.metainit.initialGQ.toPrecision(4)} → ${init.metainit.gq.toPrecision(4)}`);
     if (init.gradinit) ev.onMessage?.(`GradInit: feasible=${init.gradinit.feasible}`);
+    const report = initReport(model, init);
+    if (report) store.writeInit(report);
     state = {
       step: 0,
       theta: dtype === 'float32' ? Float32Array.from(init.params) : Float64Array.from(init.params),
@@ -346,7 +353,7 @@ async function runLoop(
     }
     // The update θ_s → θ_{s+1}.
     clipGradNorm(grad, c.clip.max_norm);
-    optimizer.step(state.opt, state.theta, grad, lr);
+    optimizer.step(state.opt, state.theta, grad, lr, lrScale);
     if (hasBn && Object.keys(aux).length > 0) {
       state.buffers = updateRunningStats(model, state.buffers, aux, full ? Math.min(chunk, train.n) : sampler!.batchSize);
     }

@@ -34,8 +34,10 @@ export interface GradInitOptions {
   readonly lr?: number;
   /** The target optimizer's learning rate η (default 0.1). */
   readonly targetLr?: number;
-  /** The target optimizer (default 'sgd'). */
+  /** The target optimizer (default 'sgd'); `lookaheadFor` maps a run's optimizer to this and η. */
   readonly optimizer?: 'sgd' | 'adam';
+  /** ε of Adam's first step g/(|g| + ε) (default 1e-8). */
+  readonly adamEps?: number;
   /** Bound γ on the initial gradient norm (L2 for sgd, L1 for adam; default 1). */
   readonly gamma?: number;
   /** Lower bound on the scales of weight tensors (default 0.01). */
@@ -75,6 +77,7 @@ const BIAS_LIKE = new Set(['bias', 'norm-bias', 'fixup-bias']);
 interface GraphOptions {
   readonly alg: 'sgd' | 'adam';
   readonly eta: number;
+  readonly eps: number;
   readonly stopStep: boolean;
 }
 
@@ -84,7 +87,7 @@ interface GraphOptions {
  */
 function compileGradInit(setup: LearnedInitSetup, scaled: readonly string[], g0: GraphOptions): Promise<Executable> {
   const { model } = setup;
-  const { alg, eta, stopStep } = g0;
+  const { alg, eta, eps, stopStep } = g0;
   return compileScaled(setup, scaled, (t) => {
     const names = model.params.map((p) => p.name);
     const ps = names.map((n) => t.p[n]!);
@@ -94,7 +97,7 @@ function compileGradInit(setup: LearnedInitSetup, scaled: readonly string[], g0:
     const gnorm = alg === 'sgd' ? o.sqrt(total(g, (gi) => o.mul(gi, gi))) : total(g, (gi) => o.abs(gi));
     const stepped: Record<string, Tensor> = {};
     names.forEach((n, i) => {
-      let a = alg === 'sgd' ? g[i]! : o.div(g[i]!, o.add(o.abs(g[i]!), 1e-8));
+      let a = alg === 'sgd' ? g[i]! : o.div(g[i]!, o.add(o.abs(g[i]!), eps));
       if (stopStep) a = o.stopGradient(a);
       stepped[n] = o.sub(ps[i]!, o.mul(a, eta));
     });
@@ -117,7 +120,7 @@ function compileGradInit(setup: LearnedInitSetup, scaled: readonly string[], g0:
  * one-step-ahead loss, and the exact derivatives of ‖g‖_p and of (lookahead loss)/η in α.
  */
 export async function gradInitObjective(setup: LearnedInitSetup, theta0: Float64Array, tensors: readonly string[], alpha: ArrayLike<number>, opts: GradInitOptions = {}): Promise<{ loss: number; gradNorm: number; lookaheadLoss: number; dGradNorm: Record<string, number>; dLookahead: Record<string, number> }> {
-  const exe = await compileGradInit(setup, tensors, { alg: opts.optimizer ?? 'sgd', eta: opts.targetLr ?? 0.1, stopStep: opts.stopGradientThroughStep ?? false });
+  const exe = await compileGradInit(setup, tensors, { alg: opts.optimizer ?? 'sgd', eta: opts.targetLr ?? 0.1, eps: opts.adamEps ?? 1e-8, stopStep: opts.stopGradientThroughStep ?? false });
   const look = opts.lookaheadBatch ?? setup.batch;
   const out = await exe.run(scaledFeeds(setup, theta0, tensors, alpha, { 'lookahead:x': look.x, 'lookahead:y': look.y }));
   const dGradNorm: Record<string, number> = {};
@@ -142,12 +145,13 @@ export async function gradInit(setup: LearnedInitSetup, theta0: Float64Array, op
   const stopStep = opts.stopGradientThroughStep ?? false;
   if (theta0.length !== model.layout.size) throw new Error(`θ0 has ${theta0.length} values, the model ${model.layout.size}`);
   if (alg !== 'sgd' && alg !== 'adam') throw new Error(`gradinit optimizer must be sgd or adam, got ${String(alg)}`);
+  if (!(eta > 0 && Number.isFinite(eta))) throw new Error(`gradinit target learning rate must be > 0, got ${eta}`);
   const look = opts.lookaheadBatch ?? setup.batch;
   if (batchSizeOf(model, look) !== batchSizeOf(model, setup.batch)) throw new Error('the lookahead batch must have the size of the main batch');
   const scaled = model.params.filter((p) => paramNorm(model, theta0, p.name) > 0).map((p) => p.name);
   const mins = model.params.filter((p) => scaled.includes(p.name)).map((p) => (BIAS_LIKE.has(p.role) ? 0 : alphaMin));
 
-  const exe = await compileGradInit(setup, scaled, { alg, eta, stopStep });
+  const exe = await compileGradInit(setup, scaled, { alg, eta, eps: opts.adamEps ?? 1e-8, stopStep });
   const lookFeeds = { 'lookahead:x': look.x, 'lookahead:y': look.y };
 
   const alpha = new Float64Array(scaled.length).fill(1);
@@ -192,4 +196,39 @@ export async function gradInit(setup: LearnedInitSetup, theta0: Float64Array, op
     for (let i = 0; i < v.length; i++) v[i]! *= chosenAlpha[j]!;
   });
   return { params, scales, feasible: best !== null, initial: history[0]!, chosen: best ? best.step : history[history.length - 1]!, history };
+}
+
+/** What `lookaheadFor` needs of a run's optimizer config. */
+export interface TrainOptimizer {
+  readonly name: string;
+  /** η. */
+  readonly lr: number;
+  readonly momentum?: number;
+  readonly beta2?: number;
+  readonly eps?: number;
+}
+
+/**
+ * GradInit's look-ahead for the optimizer a run trains with: its first update from zero state,
+ * θ − η·A[g], as { optimizer, targetLr, adamEps }. Exact for gd/sgd/momentum (η·g), nesterov
+ * (η(1+μ)·g), adam/adamw (η·g/(|g|+ε)) and rmsprop (η/√(1−β2) · g/(|g| + ε/√(1−β2))); adam-ub
+ * and rmsprop-ub as adam (their bound on √v̂ only acts when |g| > c). Weight decay is left out
+ * of the look-ahead, as in the reference code.
+ */
+export function lookaheadFor(opt: TrainOptimizer): Pick<GradInitOptions, 'optimizer' | 'targetLr' | 'adamEps'> {
+  const eps = opt.eps ?? 1e-8;
+  switch (opt.name) {
+    case 'gd': case 'sgd': case 'momentum':
+      return { optimizer: 'sgd', targetLr: opt.lr };
+    case 'nesterov':
+      return { optimizer: 'sgd', targetLr: opt.lr * (1 + (opt.momentum ?? 0.9)) };
+    case 'adam': case 'adamw': case 'adam-ub': case 'rmsprop-ub':
+      return { optimizer: 'adam', targetLr: opt.lr, adamEps: eps };
+    case 'rmsprop': {
+      const r = Math.sqrt(1 - (opt.beta2 ?? 0.999));
+      return { optimizer: 'adam', targetLr: opt.lr / r, adamEps: eps / r };
+    }
+    default:
+      throw new Error(`gradinit: no look-ahead rule for optimizer '${opt.name}'`);
+  }
 }

@@ -13,15 +13,18 @@
  * vjp, and GQ is differentiated once more with respect to the s_j (∂GQ/∂‖w_j‖ = ∂GQ/∂s_j / ‖w_j‖,
  * which has the same sign).
  *
+ * Each step evaluates GQ on `batchAt(step)` (the paper: a fresh batch per step, Gaussian inputs
+ * and random labels; initialize.ts draws them seeded) or, without it, on the setup's batch.
+ *
  * Deviations, both for robustness on tiny problems: a norm is never allowed below `minNormRatio`
  * times its starting value, and the result is the visited iterate with the lowest GQ (the
- * history holds every iterate).
+ * history holds every iterate; with fresh batches each GQ is on its own batch).
  */
 import type { Tensor } from '../engine/builder.ts';
 import { vjp } from '../engine/autodiff/transforms.ts';
 import * as o from '../engine/ops.ts';
 import type { Executable } from '../engine/backend.ts';
-import { compileScaled, paramNorm, scaledFeeds, scalarOut, total, type LearnedInitSetup, type ScaledTrace } from './scaled.ts';
+import { batchSizeOf, compileScaled, paramNorm, scaledFeeds, scalarOut, total, type InitBatch, type LearnedInitSetup, type ScaledTrace } from './scaled.ts';
 
 export interface MetaInitOptions {
   /** signSGD iterations (default 50). */
@@ -34,6 +37,11 @@ export interface MetaInitOptions {
   readonly eps?: number;
   /** Floor on each norm as a fraction of its starting value (default 0.01). */
   readonly minNormRatio?: number;
+  /**
+   * The minibatch of step k (same size as the setup's batch); absent = the setup's batch at every
+   * step. The paper draws a fresh batch each step (`noiseBatches` in initialize.ts).
+   */
+  readonly batchAt?: (step: number) => InitBatch;
 }
 
 export interface MetaInitStep {
@@ -104,7 +112,7 @@ export async function gradientQuotientScaleGrad(setup: LearnedInitSetup, theta: 
   return { gq: scalarOut(out, 'gq'), loss: scalarOut(out, 'loss'), grads };
 }
 
-/** Runs MetaInit from θ0 (flat, layout order); seeded by θ0 and the batch (no other randomness). */
+/** Runs MetaInit from θ0 (flat, layout order); deterministic given θ0 and the batches. */
 export async function metaInit(setup: LearnedInitSetup, theta0: Float64Array, opts: MetaInitOptions = {}): Promise<MetaInitResult> {
   const { model } = setup;
   const steps = opts.steps ?? 50;
@@ -121,8 +129,11 @@ export async function metaInit(setup: LearnedInitSetup, theta0: Float64Array, op
   const ones = new Float64Array(scaled.length).fill(1);
   const history: MetaInitStep[] = [];
   let best = { gq: Infinity, theta: Float64Array.from(theta0) };
+  const bsz = batchSizeOf(model, setup.batch);
   for (let step = 0; ; step++) {
-    const out = await exe.run(scaledFeeds(setup, theta, scaled, ones));
+    const batch = opts.batchAt ? opts.batchAt(step) : setup.batch;
+    if (batch !== setup.batch && batchSizeOf(model, batch) !== bsz) throw new Error(`metainit batch ${step} has a different size than the setup's batch (${bsz})`);
+    const out = await exe.run(scaledFeeds(setup, theta, scaled, ones, { x: batch.x, y: batch.y }));
     const gq = scalarOut(out, 'gq');
     history.push({ step, gq, loss: scalarOut(out, 'loss') });
     if (gq < best.gq) best = { gq, theta: Float64Array.from(theta) };

@@ -10,17 +10,12 @@
  * plus the common-η curve runs); the claims are a pure function of the loaded runs.
  */
 import type { ClaimResult, StudyContext, StudyDefinition, StudyRun } from './study.ts';
-import { allOf, curveStats, earlyRatioFigure, executeMaxLrStudy, maxLrPlan, maxLrStudyFigures, summarizeCells, type CellSummary } from './warmup.ts';
-
-const g = (v: number | null | undefined) => (typeof v === 'number' ? String(Number(v.toPrecision(3))) : '—');
+import { allOf, earlyRatioFigure, executeMaxLrStudy, f3 as g, maxLrEvidence, maxLrPlan, maxLrStudyFigures, type CellSummary } from './warmup.ts';
 
 /** The adam-warmup claims from the loaded runs (cells `pre-ln_*` and `post-ln_*`). */
 export function evaluateAdamWarmup(runs: readonly StudyRun[], ctx: Pick<StudyContext, 'file' | 'quick' | 'tolerances'>): ClaimResult[] {
-  const plan = maxLrPlan(ctx);
+  const { plan, cells, window, curves } = maxLrEvidence(runs, ctx, 40);
   const t = ctx.tolerances;
-  const cells = summarizeCells(runs, ctx);
-  const window = plan.curves?.early_steps ?? 40;
-  const curves = curveStats(runs, window);
   const base = plan.variants.find((v) => v === 'none');
   const warm = plan.variants.find((v) => /^warmup/.test(v));
   if (!base || !warm) throw new Error(`studies/${ctx.file.name}.yaml: grid.variant needs none and a warmup-N`);

@@ -16,12 +16,11 @@ import * as os from 'node:os';
 import { resolveConfig, type Config } from '../experiments/config.ts';
 import { deepMerge } from '../experiments/configPaths.ts';
 import { runInChild } from '../experiments/childRun.ts';
-import { RunStore } from '../experiments/runStore.ts';
-import { readMetrics } from '../experiments/metrics.ts';
 import { classifyRun, createLimit, resolveMaxLrSettings, roundLr, runMaxLrExperiment, RunManifest, summarizeTrials, type MaxLrSettings } from '../experiments/maxLr.ts';
 import { DASH, lineChart, PALETTE, THRESHOLD_COLOR, type Series } from '../report/spec.ts';
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun } from './study.ts';
-import { allOf, type MaxLrStudyFile } from './warmup.ts';
+import { loadStudyRun } from './run.ts';
+import { allOf, f3 as g, type MaxLrStudyFile } from './warmup.ts';
 
 interface Plan {
   config: Config;
@@ -30,17 +29,12 @@ interface Plan {
   maxLr: MaxLrSettings;
 }
 
-function plan(ctx: StudyContext): Plan {
+function plan(ctx: Pick<StudyContext, 'file' | 'quick'>): Plan {
   const f = ctx.file as MaxLrStudyFile;
   const q = ctx.quick ? (f.quick ?? {}) : {};
   const config = resolveConfig(deepMerge(f.base, q.base ?? {}));
   const multiples = ((q.grid?.multiple ?? f.grid.multiple ?? []) as number[]).slice();
   return { config, multiples, maxLr: resolveMaxLrSettings({ ...f.max_lr, ...(q.max_lr ?? {}), curvature: true, full_budget: true }) };
-}
-
-function loadRun(name: string, dir: string, params: Record<string, unknown>): StudyRun {
-  const store = new RunStore(dir);
-  return { name, params, dir, config: store.readConfig().config, summary: store.readSummary()!, rows: readMetrics(join(dir, 'metrics.jsonl')).rows };
 }
 
 async function execute(ctx: StudyContext): Promise<StudyRun[]> {
@@ -57,7 +51,7 @@ async function execute(ctx: StudyContext): Promise<StudyRun[]> {
   const dir0 = join(ctx.out, 'lambda0');
   record('lambda0', { kind: 'lambda0', 'optimizer.lr': c0.optimizer.lr });
   await runInChild(resolveConfig(c0), dir0, { threads: os.availableParallelism() });
-  const r0 = loadRun('lambda0', dir0, { kind: 'lambda0', 'optimizer.lr': c0.optimizer.lr });
+  const r0 = loadStudyRun('lambda0', { kind: 'lambda0', 'optimizer.lr': c0.optimizer.lr }, dir0);
   runs.push(r0);
   const lambda0 = r0.rows.find((r) => r.step === 0)?.sharpness;
   if (typeof lambda0 !== 'number' || !(lambda0 > 0)) throw new Error('catapult: no sharpness at initialization');
@@ -77,7 +71,7 @@ async function execute(ctx: StudyContext): Promise<StudyRun[]> {
       const s = await runInChild(resolveConfig(c), join(ctx.out, name), { threads });
       ctx.log(`${name} (η ${c.optimizer.lr}): ${s.status}${s.reason ? ` (${s.reason})` : ''}`);
     });
-    runs.push(loadRun(name, join(ctx.out, name), params));
+    runs.push(loadStudyRun(name, params, join(ctx.out, name)));
   });
   const m = p.maxLr;
   const search = runMaxLrExperiment({
@@ -87,11 +81,9 @@ async function execute(ctx: StudyContext): Promise<StudyRun[]> {
     meta: { study: ctx.file.name, quick: ctx.quick, lambda0, unit },
   });
   const [[cell]] = await Promise.all([search, ...fixed]);
-  for (const t of cell!.result!.trials) runs.push(loadRun(`search_lr-${t.lr}_seed-${t.seed}`, t.dir!, { kind: 'trial', multiple: t.lr / unit, 'optimizer.lr': t.lr, 'train.seed': t.seed, stable: t.stable, outcome: t.outcome }));
+  for (const t of cell!.result!.trials) runs.push(loadStudyRun(`search_lr-${t.lr}_seed-${t.seed}`, { kind: 'trial', multiple: t.lr / unit, 'optimizer.lr': t.lr, 'train.seed': t.seed, stable: t.stable, outcome: t.outcome }, t.dir!));
   return runs;
 }
-
-const g = (v: number | null | undefined) => (typeof v === 'number' ? String(Number(v.toPrecision(3))) : '—');
 
 /** Loss spike, convergence and final sharpness of one run. */
 interface RunFacts {
@@ -126,7 +118,8 @@ function facts(r: StudyRun, unit: number, window: number, target: { loss: number
   };
 }
 
-async function evaluate(runs: StudyRun[], ctx: StudyContext): Promise<ClaimResult[]> {
+/** The catapult claims: a pure function of the loaded runs (`lambda0`, the fixed multiples and the search's trials). */
+export function evaluateCatapult(runs: readonly StudyRun[], ctx: Pick<StudyContext, 'file' | 'quick' | 'tolerances'>): ClaimResult[] {
   const p = plan(ctx);
   const t = ctx.tolerances;
   const r0 = runs.find((r) => r.params.kind === 'lambda0');
@@ -148,6 +141,7 @@ async function evaluate(runs: StudyRun[], ctx: StudyContext): Promise<ClaimResul
     claim: 'Below 2/λ0 there is no catapult: the loss does not rise early and λ1 stays below 2/η.',
     evidence: below.length === 0 ? 'no run below 2/λ0' : below.map(({ f }) => `η = ${g(f.multiple)} × 2/λ0: max loss over the first ${window} steps ${g(f.spike)} × L0, final λ1·η/2 = ${g(f.finalRatio)}`).join('; '),
     verdict: allOf(below.map(({ f }) => f.spike <= 1 + (t.no_spike ?? 0.01) && f.finalRatio !== null && f.finalRatio < 1)),
+    values: Object.fromEntries(below.flatMap(({ f }) => [[`spike@${g(f.multiple)}`, f.spike], [`final_ratio@${g(f.multiple)}`, f.finalRatio]])),
   });
   // 2. Catapult phase: spike, then convergence with λ1 < 2/η.
   const cat = all.filter((x) => x.f.multiple > 1 && x.f.converged);
@@ -163,10 +157,18 @@ async function evaluate(runs: StudyRun[], ctx: StudyContext): Promise<ClaimResul
   // 3. Beyond η_max: divergence; and η_max > 2/λ0.
   const beyond = all.filter((x) => etaMax !== null && x.f.lr > etaMax);
   const div = beyond.filter(({ f }) => f.status === 'diverged');
+  // Trials above η_max diverge by the definition of η_max; what can fail is η_max > 2/λ0 and a
+  // single threshold: no η below η_max diverged (a trial η by its seed-rule verdict, a fixed run itself).
+  const divergedBelow = etaMax === null ? [] : [
+    ...sum.lrs.filter((l) => l.lr < etaMax && l.stable === false).map((l) => l.lr),
+    ...all.filter((x) => x.run.params.kind === 'fixed' && x.f.lr < etaMax && !x.f.stable).map((x) => x.f.lr),
+  ].sort((a, b) => a - b);
+  values.diverged_below_eta_max = divergedBelow.length;
   claims.push({
     claim: 'Beyond η_max training diverges, and η_max lies above 2/λ0 (the catapult phase exists).',
-    evidence: `λ0 = ${g(lambda0)}, 2/λ0 = ${g(unit)}; largest stable η ${g(etaMax)} = ${g(etaMax === null ? null : etaMax / unit)} × 2/λ0, next tried ${g(upper)}; ${div.length} of ${beyond.length} runs above it diverged${beyond.length > div.length ? ` (others: ${beyond.filter(({ f }) => f.status !== 'diverged').map(({ f }) => `${g(f.multiple)}× ${f.status}`).join(', ')})` : ''}.`,
-    verdict: etaMax === null || beyond.length === 0 ? 'inconclusive' : etaMax > unit && div.length === beyond.length ? 'held' : 'did not hold',
+    evidence: `λ0 = ${g(lambda0)}, 2/λ0 = ${g(unit)}; largest stable η ${g(etaMax)} = ${g(etaMax === null ? null : etaMax / unit)} × 2/λ0, next tried ${g(upper)}; ${div.length} of ${beyond.length} runs above it diverged${beyond.length > div.length ? ` (others: ${beyond.filter(({ f }) => f.status !== 'diverged').map(({ f }) => `${g(f.multiple)}× ${f.status}`).join(', ')})` : ''}`
+      + `; ${divergedBelow.length === 0 ? 'none below it' : `below it diverged: ${divergedBelow.map((lr) => `${g(lr / unit)}×`).join(', ')}`}. Held when η_max > 2/λ0, every run above it diverged and none below it did.`,
+    verdict: etaMax === null || beyond.length === 0 ? 'inconclusive' : etaMax > unit && div.length === beyond.length && divergedBelow.length === 0 ? 'held' : 'did not hold',
     values,
   });
   return claims;
@@ -203,5 +205,5 @@ function figures(runs: StudyRun[]): StudyFigure[] {
   return out;
 }
 
-export const catapultStudy: StudyDefinition = { name: 'catapult', execute, evaluate, figures };
+export const catapultStudy: StudyDefinition = { name: 'catapult', execute, evaluate: evaluateCatapult, figures };
 export default catapultStudy;

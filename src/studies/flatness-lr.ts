@@ -19,7 +19,7 @@
  * Runs that hit train.steps before the target accuracy are "not trained" and left out of 2–7.
  */
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun, Verdict } from './study.ts';
-import { fmt, mean, meanRotation, median, spearman, tol } from './measures.ts';
+import { fmt, mean, meanRotation, median, spearman, tols } from './measures.ts';
 import { multipleOf, runMultiples } from './plan.ts';
 import { finalCurvatures, readFinalCurvature } from './final-analysis.ts';
 import { readSettled, settleRun } from './settle.ts';
@@ -124,13 +124,7 @@ function negativeCurvature(ps: readonly FinalPoint[]): { unstable: number[]; sta
 
 export function evaluateFlatness(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerances'>): ClaimResult[] {
   const t = ctx.tolerances;
-  const lo = tol(t, 'ratio_lo');
-  const hi = tol(t, 'ratio_hi');
-  const spMin = tol(t, 'spearman_min');
-  const gain = tol(t, 'acc_gain_min');
-  const corrMin = tol(t, 'corr_min');
-  const mBelow = tol(t, 'acc_below_multiple');
-  const mAbove = tol(t, 'acc_above_multiple');
+  const [lo, hi, spMin, gain, corrMin, mBelow, mAbove] = tols(t, 'ratio_lo', 'ratio_hi', 'spearman_min', 'acc_gain_min', 'corr_min', 'acc_below_multiple', 'acc_above_multiple');
   const ps = finalPoints(runs);
   const trained = ps.filter((p) => p.status === 'trained');
   const out: ClaimResult[] = [];

@@ -6,19 +6,14 @@
  * remedy at a common η. A remedy a model cannot take (LayerNorm is for the MLP, Fixup for the
  * residual net) is listed as n/a. Runs and the table are made by `executeMaxLrStudy` (warmup.ts).
  */
-import { curvatureAfterWarmup, lowerAfterWarmup } from './claims/warmup.ts';
+import { lowerAfterWarmup } from './claims/warmup.ts';
 import type { ClaimResult, StudyContext, StudyDefinition, StudyRun } from './study.ts';
-import { allOf, compareMaxLr, curveStats, executeMaxLrStudy, maxLrPlan, maxLrStudyFigures, summarizeCells, targetText } from './warmup.ts';
-
-const g = (v: number | null | undefined) => (typeof v === 'number' ? String(Number(v.toPrecision(3))) : '—');
+import { allOf, compareMaxLr, curvesAfterWarmup, executeMaxLrStudy, f3 as g, maxLrEvidence, maxLrStudyFigures, targetText } from './warmup.ts';
 
 /** The interventions claims: a pure function of the loaded runs. */
 export function evaluateInterventions(runs: readonly StudyRun[], ctx: Pick<StudyContext, 'file' | 'quick' | 'tolerances'>): ClaimResult[] {
-  const plan = maxLrPlan(ctx);
+  const { plan, cells, window, curves } = maxLrEvidence(runs, ctx);
   const t = ctx.tolerances;
-  const cells = summarizeCells(runs, ctx);
-  const window = plan.curves?.early_steps ?? 100;
-  const curves = curveStats(runs, window);
   const gain = t.min_lr_gain ?? 1;
   const drop = t.early_ratio_drop ?? 0;
   const asEffective = t.as_effective_factor ?? 2;
@@ -49,15 +44,12 @@ export function evaluateInterventions(runs: readonly StudyRun[], ctx: Pick<Study
         // Remedies that raise η_max should do it by lowering the early curvature (relative to the
         // threshold), compared over the same window after the longer warmup of the two (inside a
         // warmup the threshold is at a tiny η_t; no warmup: the first `window` steps).
-        const rn = runs.find((x) => x.params.kind === 'curve' && x.name === `${none.cell}_curve`);
-        const rr = runs.find((x) => x.params.kind === 'curve' && x.name === `${r.cell}_curve`);
-        const asWarmup = (x: StudyRun) => ({ name: x.name, rows: x.rows, warmup: x.config.schedule.warmup_steps, status: x.summary.status });
-        const pair = rn && rr ? curvatureAfterWarmup([asWarmup(rn), asWarmup(rr)], window) : null;
-        const low = pair ? lowerAfterWarmup(pair[1]!, pair[0]!, drop) : null;
+        const pair = curvesAfterWarmup(runs, none.cell, r.cell, window);
+        const low = pair ? lowerAfterWarmup(pair[1], pair[0], drop) : null;
         lowered.push(low);
-        ls.push(`${r.variant} ${g(pair?.[1]!.maxRatio)} vs none ${g(pair?.[0]!.maxRatio)} over steps ${pair ? `${pair[0]!.from}–${pair[0]!.to}` : 'n/a'}${low === false ? ' (not lower)' : ''}`);
+        ls.push(`${r.variant} ${g(pair?.[1].maxRatio)} vs none ${g(pair?.[0].maxRatio)} over steps ${pair ? `${pair[0].from}–${pair[0].to}` : 'n/a'}${low === false ? ' (not lower)' : ''}`);
         values[`${model}.${r.variant}.max_early_ratio`] = cv?.maxRatio ?? null;
-        values[`${model}.${r.variant}.max_ratio_compared`] = pair?.[1]!.maxRatio ?? null;
+        values[`${model}.${r.variant}.max_ratio_compared`] = pair?.[1].maxRatio ?? null;
       }
     }
     raisedEv.push(`${model}: none ${g(none.maxStableLr)} (next unstable ${g(none.upper)}); ${rs.join(', ')}`);

@@ -6,6 +6,7 @@
 import type { MetricRow } from '../experiments/metrics.ts';
 import type { Verdict } from './study.ts';
 import { getPath } from '../experiments/configPaths.ts';
+import { seriesOf as plotSeries } from '../report/figures.ts';
 
 /** One measured value of a series. */
 export interface Point {
@@ -15,14 +16,9 @@ export interface Point {
 
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
-/** (step, row[key]) for the rows where `key` is a finite number, in row order. */
+/** (step, row[key]) for the rows where `key` is a finite number, in row order (the report's series as points). */
 export function seriesOf(rows: readonly MetricRow[], key: string): Point[] {
-  const out: Point[] = [];
-  for (const r of rows) {
-    const v = r[key];
-    if (finite(v)) out.push({ step: r.step, value: v });
-  }
-  return out;
+  return plotSeries(rows, key).map((p) => ({ step: p.x, value: p.y }));
 }
 
 /** Arithmetic mean (NaN for an empty list). */
@@ -245,22 +241,42 @@ export function meanRotation(rows: readonly MetricRow[], from = 0, to = Number.P
   return mean(seriesOf(rows, key).filter((p) => p.step >= from && p.step <= to).map((p) => 1 - p.value));
 }
 
+/** Maximal runs of consecutive points (in order) whose value is below `level`: [first step, last step]. */
+export function episodesBelow(points: readonly Point[], level: number): [number, number][] {
+  const out: [number, number][] = [];
+  let start: number | null = null;
+  let last = 0;
+  for (const p of points) {
+    if (p.value < level) {
+      if (start === null) start = p.step;
+      last = p.step;
+    } else if (start !== null) {
+      out.push([start, last]);
+      start = null;
+    }
+  }
+  if (start !== null) out.push([start, last]);
+  return out;
+}
+
+/** Whether some value of the ascending list `sorted` lies in [a, b] (binary search). */
+export function anyWithin(sorted: readonly number[], a: number, b: number): boolean {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! < a) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < sorted.length && sorted[lo]! <= b;
+}
+
 /** Fraction of `events` (steps) within `window` steps (either side) of some step in `marks`; NaN without events. */
 export function coincidence(events: readonly number[], marks: readonly number[], window: number): number {
   if (events.length === 0) return Number.NaN;
   const sorted = [...marks].sort((a, b) => a - b);
   let hit = 0;
-  for (const e of events) {
-    // Binary search for the first mark >= e − window.
-    let lo = 0;
-    let hi = sorted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (sorted[mid]! < e - window) lo = mid + 1;
-      else hi = mid;
-    }
-    if (lo < sorted.length && sorted[lo]! <= e + window) hit++;
-  }
+  for (const e of events) if (anyWithin(sorted, e - window, e + window)) hit++;
   return hit / events.length;
 }
 
@@ -298,6 +314,11 @@ export function tol(t: Readonly<Record<string, number>>, name: string): number {
   const v = t[name];
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`study tolerance '${name}' is missing from the study file (tolerances:)`);
   return v;
+}
+
+/** Several tolerances by name, in the order named (each as `tol`): `const [lo, hi] = tols(t, 'ratio_lo', 'ratio_hi')`. */
+export function tols<N extends readonly string[]>(t: Readonly<Record<string, number>>, ...names: N): { [K in keyof N]: number } {
+  return names.map((n) => tol(t, n)) as { [K in keyof N]: number };
 }
 
 /** A run's value at dotted `key` of its config (e.g. optimizer.lr). */

@@ -17,7 +17,7 @@
  *      in every run with at least 2 updates of each kind.
  */
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun } from './study.ts';
-import { combineVerdicts, fmt, increaseSteps, lossPoints, mean, quantile, seriesOf, spearman, tol } from './measures.ts';
+import { combineVerdicts, fmt, increaseSteps, lossPoints, mean, quantile, seriesOf, spearman, tols } from './measures.ts';
 import { anglePerDisplacement, coincidenceTest, dropEpisodes, rotationSteps, splitDegenerate, type CoincidenceRun, type CoincidenceTest, type RotationStep } from './claims/rotation.ts';
 import { bootstrapDiff, bootstrapMean, intervalText, judgeInterval, permutationTest } from './stats.ts';
 import { perRunFigure, present } from './figures.ts';
@@ -30,23 +30,8 @@ export function multipleLabel(r: StudyRun): string {
   return `η = ${fmt(multiple)}·2/λ0${seed !== undefined ? `, seed ${String(seed)}` : ''}`;
 }
 
-/** Maximal runs of consecutive measurements (in row order) whose value is below `level`: [firstStep, lastStep]. */
-export function episodesBelow(points: readonly { step: number; value: number }[], level: number): [number, number][] {
-  const out: [number, number][] = [];
-  let start: number | null = null;
-  let last = 0;
-  for (const p of points) {
-    if (p.value < level) {
-      if (start === null) start = p.step;
-      last = p.step;
-    } else if (start !== null) {
-      out.push([start, last]);
-      start = null;
-    }
-  }
-  if (start !== null) out.push([start, last]);
-  return out;
-}
+// Moved to measures.ts; re-exported for existing importers.
+export { episodesBelow } from './measures.ts';
 
 /** Steps at which the measured λ1 was at least the threshold (the update from there is unstable along v1). */
 export function unstableSteps(rows: StudyRun['rows']): number[] {
@@ -70,14 +55,7 @@ interface RunRotation {
 
 export function evaluateRotation(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerances'>): ClaimResult[] {
   const t = ctx.tolerances;
-  const q05Min = tol(t, 'rho_stable_q05');
-  const drop = tol(t, 'rho_drop');
-  const spikeRel = tol(t, 'spike_rel');
-  const w = tol(t, 'coincidence_window');
-  const coinMin = tol(t, 'coincidence_min');
-  const spMin = tol(t, 'spearman_min');
-  const gapMin = tol(t, 'gap_min');
-  const pMax = tol(t, 'p_max');
+  const [q05Min, drop, spikeRel, w, coinMin, spMin, gapMin, pMax] = tols(t, 'rho_stable_q05', 'rho_drop', 'spike_rel', 'coincidence_window', 'coincidence_min', 'spearman_min', 'gap_min', 'p_max');
   const ok = runs.filter((r) => r.summary.status === 'completed');
   const info: RunRotation[] = ok.map((r) => {
     const { kept, degenerate } = splitDegenerate(rotationSteps(r.rows), gapMin);

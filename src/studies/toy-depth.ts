@@ -27,7 +27,7 @@ import { gridProduct, runNames } from '../experiments/sweep.ts';
 import { symmetricEigen } from '../curvature/denseEigen.ts';
 import { frame, PALETTE } from '../report/spec.ts';
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun } from './study.ts';
-import { fmt, seriesOf, tol } from './measures.ts';
+import { fmt, seriesOf, tols } from './measures.ts';
 import { studySweep } from './run.ts';
 import { perRunFigure, present } from './figures.ts';
 
@@ -319,11 +319,7 @@ function info(r: StudyRun) {
 
 export function evaluateToy(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerances'>): ClaimResult[] {
   const t = ctx.tolerances;
-  const fixedMin = tol(t, 'fixed_rho_min');
-  const stableMin = tol(t, 'stable_rho_min');
-  const convLoss = tol(t, 'converge_loss');
-  const rotMin = tol(t, 'rotation_min_deg');
-  const shareMin = tol(t, 'unstable_rotation_share');
+  const [fixedMin, stableMin, convLoss, rotMin, shareMin] = tols(t, 'fixed_rho_min', 'stable_rho_min', 'converge_loss', 'rotation_min_deg', 'unstable_rotation_share');
   const xs = runs.map(info);
   const out: ClaimResult[] = [];
   const d1 = xs.filter((x) => x.depth === 1);

@@ -18,14 +18,13 @@ import * as os from 'node:os';
 import { resolveConfig, type Config } from '../experiments/config.ts';
 import { deepMerge } from '../experiments/configPaths.ts';
 import { runInChild } from '../experiments/childRun.ts';
-import { RunStore } from '../experiments/runStore.ts';
-import { readMetrics } from '../experiments/metrics.ts';
 import {
   applyVariant, classifyRun, createLimit, earlyCurvature, earlyCurvatureConfig, finalTestMetrics, resolveMaxLrSettings, runMaxLrExperiment,
   RunManifest, summarizeTrials, targetText as targetWords, type MaxLrCell, type MaxLrSettings, type MaxLrSettingsInput,
 } from '../experiments/maxLr.ts';
 import { DASH, frame, lineChart, PALETTE, THRESHOLD_COLOR, type Series } from '../report/spec.ts';
-import { curvatureAfterWarmup, lowerAfterWarmup } from './claims/warmup.ts';
+import { curvatureAfterWarmup, lowerAfterWarmup, verdictOf, type PostWarmupCurvature } from './claims/warmup.ts';
+import { loadStudyRun } from './run.ts';
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyFile, StudyRun, Verdict } from './study.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -132,10 +131,6 @@ export interface MaxLrRunParams {
   [key: string]: unknown;
 }
 
-function loadRun(name: string, dir: string, params: MaxLrRunParams): StudyRun {
-  return { name, params, dir, config: new RunStore(dir).readConfig().config, summary: new RunStore(dir).readSummary()!, rows: readMetrics(join(dir, 'metrics.jsonl')).rows };
-}
-
 /** Runs the plan's searches (the max-lr experiment) and curve runs into ctx.out (finished runs are reused). */
 export async function executeMaxLrStudy(ctx: StudyContext): Promise<StudyRun[]> {
   const plan = maxLrPlan(ctx);
@@ -155,7 +150,7 @@ export async function executeMaxLrStudy(ctx: StudyContext): Promise<StudyRun[]> 
       for (const t of r.result?.trials ?? []) {
         // Test accuracy at the last step (from the checkpoint when it was not logged there), so that evaluators need only the runs.
         const test_acc = t.stable ? (await finalTestMetrics(t.dir!)).test_acc : null;
-        runs.push(loadRun(`${cell.name}_lr-${t.lr}_seed-${t.seed}`, t.dir!, { model: cell.model, variant: cell.variant, kind: 'trial', 'optimizer.lr': t.lr, 'train.seed': t.seed, stable: t.stable, outcome: t.outcome, reason: t.reason, test_acc }));
+        runs.push(loadStudyRun(`${cell.name}_lr-${t.lr}_seed-${t.seed}`, { model: cell.model, variant: cell.variant, kind: 'trial', 'optimizer.lr': t.lr, 'train.seed': t.seed, stable: t.stable, outcome: t.outcome, reason: t.reason, test_acc }, t.dir!));
       }
     }
   });
@@ -180,7 +175,7 @@ export async function executeMaxLrStudy(ctx: StudyContext): Promise<StudyRun[]> 
       const s = await runInChild(config, dir, { threads });
       ctx.log(`${name}: ${s.status}${s.reason ? ` (${s.reason})` : ''}`);
     });
-    runs.push(loadRun(name, dir, params));
+    runs.push(loadStudyRun(name, params, dir));
   });
   await Promise.all([searches, ...curveRuns]);
   writeFileSync(join(ctx.out, 'max-lr.md'), `${maxLrTable(summarizeCells(runs, ctx), curveStats(runs, plan.curves?.early_steps ?? 100))}\n`);
@@ -271,7 +266,8 @@ export function curveStats(runs: readonly StudyRun[], window: number): Map<strin
   return out;
 }
 
-const f3 = (v: number | null | undefined) => (typeof v === 'number' ? String(Number(v.toPrecision(3))) : '—');
+/** A number for the max-lr studies' evidence text and tables: 3 significant digits, '—' for none. */
+export const f3 = (v: number | null | undefined): string => (typeof v === 'number' ? String(Number(v.toPrecision(3))) : '—');
 
 /** The max-stable-η table as Markdown (also written to max-lr.md by executeMaxLrStudy). */
 export function maxLrTable(cells: readonly CellSummary[], curves: Map<string, CurveStats>): string {
@@ -287,21 +283,41 @@ export function maxLrTable(cells: readonly CellSummary[], curves: Map<string, Cu
 /**
  * Is remedy `r` better than `base`? 'raised' when r's largest stable η is at least `gain` × base's
  * and at least base's next unstable η (so the brackets do not overlap), 'not raised' when it is not
- * above base's, 'unclear' in between or when a value is missing.
+ * above base's, 'unclear' in between, when a value is missing or when neither diverged in the range.
  */
 export function compareMaxLr(r: CellSummary, base: CellSummary, gain: number): 'raised' | 'not raised' | 'unclear' {
   if (r.maxStableLr === null && base.maxStableLr !== null) return 'not raised';
   if (r.maxStableLr === null || base.maxStableLr === null) return 'unclear';
+  // Neither diverged within the search range: both η_max are its top (censored), not a tie.
+  if (r.upper === null && base.upper === null && r.maxStableLr === base.maxStableLr) return 'unclear';
   if (r.maxStableLr <= base.maxStableLr) return 'not raised';
   if (r.maxStableLr >= gain * base.maxStableLr && (base.upper === null || r.maxStableLr >= base.upper)) return 'raised';
   return 'unclear';
 }
 
-/** 'held' if every item is true, 'did not hold' if any is false, else 'inconclusive'. */
-export function allOf(items: ReadonlyArray<boolean | null>): Verdict {
-  if (items.length === 0) return 'inconclusive';
-  if (items.some((x) => x === false)) return 'did not hold';
-  return items.every((x) => x === true) ? 'held' : 'inconclusive';
+/** 'held' if every item is true, 'did not hold' if any is false, else 'inconclusive' (claims/warmup.ts's verdictOf). */
+export const allOf: (items: ReadonlyArray<boolean | null>) => Verdict = verdictOf;
+
+/** What the max-lr evaluators start from: the plan, the cells' summaries, the early window (steps; `curves.early_steps`, else `defaultWindow`) and the curve runs' statistics over it. */
+export function maxLrEvidence(runs: readonly StudyRun[], ctx: Pick<StudyContext, 'file' | 'quick'>, defaultWindow = 100): { plan: MaxLrPlan; cells: CellSummary[]; window: number; curves: Map<string, CurveStats> } {
+  const plan = maxLrPlan(ctx);
+  const window = plan.curves?.early_steps ?? defaultWindow;
+  return { plan, cells: summarizeCells(runs, ctx), window, curves: curveStats(runs, window) };
+}
+
+/**
+ * The curve runs of cells `ref` and `cell`, each run's λ1/threshold over the same `window` steps
+ * after the longer warmup of the two (both at the full η; claims/warmup.ts): [ref, cell], or null
+ * when either curve run is missing.
+ */
+export function curvesAfterWarmup(runs: readonly StudyRun[], ref: string, cell: string, window: number): [PostWarmupCurvature, PostWarmupCurvature] | null {
+  const find = (c: string) => runs.find((r) => r.params.kind === 'curve' && r.name === `${c}_curve`);
+  const a = find(ref);
+  const b = find(cell);
+  if (!a || !b) return null;
+  const asWarmup = (r: StudyRun) => ({ name: r.name, rows: r.rows, warmup: r.config.schedule.warmup_steps, status: r.summary.status });
+  const [pa, pb] = curvatureAfterWarmup([asWarmup(a), asWarmup(b)], window);
+  return [pa!, pb!];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -357,11 +373,8 @@ export function maxLrStudyFigures(runs: StudyRun[], ctx: Pick<StudyContext, 'fil
 
 /** The warmup claims: a pure function of the loaded runs. */
 export function evaluateWarmup(runs: readonly StudyRun[], ctx: Pick<StudyContext, 'file' | 'quick' | 'tolerances'>): ClaimResult[] {
-  const plan = maxLrPlan(ctx);
+  const { plan, cells, window, curves } = maxLrEvidence(runs, ctx);
   const t = ctx.tolerances;
-  const cells = summarizeCells(runs, ctx);
-  const window = plan.curves?.early_steps ?? 100;
-  const curves = curveStats(runs, window);
   const gain = t.min_lr_gain ?? 1;
   const drop = t.early_ratio_drop ?? 0;
   const claims: ClaimResult[] = [];
@@ -387,17 +400,15 @@ export function evaluateWarmup(runs: readonly StudyRun[], ctx: Pick<StudyContext
       values[`${model}.${w.variant}.raised`] = cmp;
       // Compared after the longest warmup ends, both runs at the full η (inside the warmup
       // λ1/threshold is divided by a threshold at a tiny η_t: small whatever λ1 does).
-      const rn = runs.find((r) => r.params.kind === 'curve' && r.name === `${none.cell}_curve`);
-      const rw = runs.find((r) => r.params.kind === 'curve' && r.name === `${w.cell}_curve`);
-      if (rn && rw) {
-        const asWarmup = (r: StudyRun) => ({ name: r.name, rows: r.rows, warmup: r.config.schedule.warmup_steps, status: r.summary.status });
-        const [pn, pw] = curvatureAfterWarmup([asWarmup(rn), asWarmup(rw)], window);
-        const lower = lowerAfterWarmup(pw!, pn!, drop);
+      const pair = curvesAfterWarmup(runs, none.cell, w.cell, window);
+      if (pair) {
+        const [pn, pw] = pair;
+        const lower = lowerAfterWarmup(pw, pn, drop);
         early.push(lower);
-        earlyEv.push(`${model}, η = ${f3(cvW?.lr)}: max λ1/threshold over steps ${pw!.from}–${pw!.to} (after the longest warmup, both at the full η) ${f3(pw!.maxRatio)} with ${w.variant} (${pw!.points} measurements) vs ${f3(pn!.maxRatio)} without (${pn!.points})${pn!.diverged ? '; the run without warmup diverged before the window ended' : ''}; inside the first ${window} steps (not judged): ${f3(cvW?.maxRatio)} vs ${f3(cvNone?.maxRatio)}`);
+        earlyEv.push(`${model}, η = ${f3(cvW?.lr)}: max λ1/threshold over steps ${pw.from}–${pw.to} (after the longest warmup, both at the full η) ${f3(pw.maxRatio)} with ${w.variant} (${pw.points} measurements) vs ${f3(pn.maxRatio)} without (${pn.points})${pn.diverged ? '; the run without warmup diverged before the window ended' : ''}; inside the first ${window} steps (not judged): ${f3(cvW?.maxRatio)} vs ${f3(cvNone?.maxRatio)}`);
         values[`${model}.${w.variant}.max_early_ratio`] = cvW?.maxRatio ?? null;
-        values[`${model}.${w.variant}.max_ratio_after_warmup`] = pw!.maxRatio;
-        values[`${model}.none.max_ratio_after_warmup.${w.variant}`] = pn!.maxRatio;
+        values[`${model}.${w.variant}.max_ratio_after_warmup`] = pw.maxRatio;
+        values[`${model}.none.max_ratio_after_warmup.${w.variant}`] = pn.maxRatio;
       } else {
         early.push(null);
         earlyEv.push(`${model}, ${w.variant}: no early-curvature measurement`);

@@ -8,6 +8,7 @@
  */
 import type { MetricRow } from '../../experiments/metrics.ts';
 import { createRng } from '../../util/random.ts';
+import { anyWithin, episodesBelow } from '../measures.ts';
 
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
@@ -74,33 +75,11 @@ export function anglePerDisplacement(steps: readonly RotationStep[]): number[] {
 
 /** Maximal runs of consecutive steps (in order) with ρ < level: [first step, last step]. */
 export function dropEpisodes(steps: readonly RotationStep[], level: number): [number, number][] {
-  const out: [number, number][] = [];
-  let start: number | null = null;
-  let last = 0;
-  for (const s of steps) {
-    if (s.rho < level) {
-      if (start === null) start = s.step;
-      last = s.step;
-    } else if (start !== null) {
-      out.push([start, last]);
-      start = null;
-    }
-  }
-  if (start !== null) out.push([start, last]);
-  return out;
+  return episodesBelow(steps.map((s) => ({ step: s.step, value: s.rho })), level);
 }
 
 /** Whether some mark lies in [a − w, b + w]. */
-function near(a: number, b: number, sortedMarks: readonly number[], w: number): boolean {
-  let lo = 0;
-  let hi = sortedMarks.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sortedMarks[mid]! < a - w) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < sortedMarks.length && sortedMarks[lo]! <= b + w;
-}
+const near = (a: number, b: number, sortedMarks: readonly number[], w: number): boolean => anyWithin(sortedMarks, a - w, b + w);
 
 /** One run's material for the coincidence test: episodes [a, b], marks, the measured steps, in step units. */
 export interface CoincidenceRun {
