@@ -126,8 +126,8 @@ const initSchema = strict({
   zero_last: bool().default(false),
   /** metainit/gradinit: the draw they start from (absent = he-normal for relu, else lecun-normal). */
   base: oneOf(BASE_INIT_SCHEMES).optional(),
-  /** fixup: η multiplier of the biases and scalar multipliers (the reference trains them at η/10). */
-  fixup_lr_scale: nonNegative().default(0.1),
+  /** fixup: η multiplier of the biases and scalar multipliers (absent = 0.1: the reference trains them at η/10). */
+  fixup_lr_scale: nonNegative().optional(),
 });
 
 /** model.transformer (arch transformer): a decoder-only Transformer over data.context tokens (src/nn/transformer.ts). */

@@ -10,7 +10,8 @@
  *   checkpoints/     step-000000.safetensors (the initialization), step-000100.safetensors, …
  *   curvature/       <prefix>-step-NNNNNN.json snapshots (density, slices, analysis, …)
  *   resume.safetensors  the rolling resume state of an unfinished run (runner.ts)
- *   init.json        what a learned initializer chose (MetaInit / GradInit scales and histories)
+ *   init.json        what the initializer chose (MetaInit / GradInit scales and histories, Fixup's
+ *                    multipliers); absent for fixed-distribution schemes
  *
  * A sweep directory holds run directories one level down and `sweep.json` (the manifest:
  * {name, grid, runs: [{index, name, params}]}). This module owns every one of these names:

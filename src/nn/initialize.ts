@@ -9,6 +9,7 @@
  * (`lookaheadFor`), when the caller gives it.
  */
 import type { Runtime } from '../engine/backend.ts';
+import { fixupBranchScale } from './init.ts';
 import { size } from '../engine/ir.ts';
 import type { Rng } from '../util/random.ts';
 import { gradInit, lookaheadFor, type GradInitOptions, type GradInitResult, type TrainOptimizer } from './gradinit.ts';
@@ -95,9 +96,17 @@ export async function initializeModel(model: Model, opts: InitializeOptions): Pr
   return { params: r.params, buffers, gradinit: r };
 }
 
-/** What a learned initializer chose, as plain JSON (the run's init.json); null for fixed schemes. */
+/**
+ * What a learned initializer chose, as plain JSON (the run's init.json); for Fixup its branch
+ * multiplier L^(−1/(2m−2)) and the η multiplier of its scalar parameters; null for fixed schemes.
+ */
 export function initReport(model: Model, init: Initialization): Record<string, unknown> | null {
-  const base = { scheme: model.config.init.scheme, base: model.config.init.base };
+  const cfg = model.config.init;
+  if (cfg.scheme === 'fixup') {
+    const { branches, layersPerBranch } = model.residual;
+    return { scheme: 'fixup', branches, layers_per_branch: layersPerBranch, branch_scale: fixupBranchScale(branches, layersPerBranch), lr_scale: cfg.fixup_lr_scale };
+  }
+  const base = { scheme: cfg.scheme, base: cfg.base };
   if (init.metainit) {
     const m = init.metainit;
     return { ...base, initial_gq: m.initialGQ, gq: m.gq, scales: m.scales, history: m.history };

@@ -8,7 +8,11 @@ import assert from 'node:assert/strict';
 import { createBasisKernels } from '../../src/engine/basisKernels.ts';
 import { lanczos } from '../../src/curvature/lanczos.ts';
 import { lanczosTridiagonalize } from '../../src/curvature/krylov.ts';
-import type { LinearOperator } from '../../src/curvature/operator.ts';
+import { materialize, type LinearOperator } from '../../src/curvature/operator.ts';
+import { hessian } from '../../src/curvature/modelHessian.ts';
+import { symmetricEigen } from '../../src/curvature/denseEigen.ts';
+import { buildModel } from '../../src/nn/model.ts';
+import { makeGaussianMixture } from '../../src/data/synthetic.ts';
 import { createRng, normalArray } from '../../src/util/random.ts';
 import { dot, linspace } from './helpers.ts';
 import { dot as vdot } from '../../src/curvature/vec.ts';
@@ -99,4 +103,30 @@ test('native basis: breakdown (invariant Krylov subspace) restarts and still fin
   const r = await lanczos(float32Diagonal(d, true), { k: 4, iterations: 10, start, tol: 1e-5 });
   r.eigenvalues.forEach((l, i) => assert.ok(Math.abs(l - d[i]) < 1e-5, `λ${i} = ${l}`));
   assert.ok(r.converged.every(Boolean));
+});
+
+test('Hessian on an ort Runtime: Lanczos takes the native path and finds the dense top-3 of the float64 Hessian', async () => {
+  const { train } = makeGaussianMixture({ numClasses: 3, dim: 4, separation: 2, trainSize: 40, testSize: 1, seed: 3 });
+  const model = buildModel({ arch: 'mlp', widths: [8], activation: 'tanh' }, train.sampleShape, 3);
+  const params = model.init(createRng(4)).params;
+  const ref = await hessian(model, 'cross-entropy', train, params, { backend: 'reference' });
+  const H = await hessian(model, 'cross-entropy', train, params, { backend: 'ort' });
+  try {
+    assert.ok(H.basisKernels && !ref.basisKernels, 'float32 Hessian brings basis kernels, the float64 one does not');
+    const n = H.dim;
+    const { values } = symmetricEigen(await materialize(ref), n);
+    const dense = Array.from(values).sort((a, b) => b - a);
+    const scale = Math.max(...dense.map(Math.abs));
+    const r = await H.eigenvalues(3, { iterations: 40, tol: 1e-4 });
+    for (let i = 0; i < 3; i++) {
+      assert.ok(
+        Math.abs(r.eigenvalues[i] - dense[i]) <= 1e-4 * scale,
+        `λ${i} = ${r.eigenvalues[i]}, dense ${dense[i]}`,
+      );
+      assert.ok(r.residuals[i] <= 1e-3 * scale, `residual ${r.residuals[i]}`);
+    }
+  } finally {
+    await H.dispose();
+    await ref.dispose();
+  }
 });

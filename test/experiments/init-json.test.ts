@@ -11,15 +11,16 @@ import { resolveConfig } from '../../src/experiments/config.ts';
 import { trainRun } from '../../src/experiments/runner.ts';
 import { RunStore, runFilePath } from '../../src/experiments/runStore.ts';
 
-const base = (scheme: string) => resolveConfig({
-  data: { name: 'synthetic-gmm', train_size: 32, test_size: 16, input_dim: 4, num_classes: 3 },
-  model: { arch: 'mlp', widths: [6], activation: 'relu', init: { scheme } },
-  loss: 'cross-entropy',
-  optimizer: { name: 'momentum', lr: 0.05, batch_size: 'full' },
-  train: { steps: 2 },
-  curvature: { every: 0 },
-  log: { every: 1, test_every: 0 },
-});
+const base = (scheme: string) =>
+  resolveConfig({
+    data: { name: 'synthetic-gmm', train_size: 32, test_size: 16, input_dim: 4, num_classes: 3 },
+    model: { arch: 'mlp', widths: [6], activation: 'relu', init: { scheme } },
+    loss: 'cross-entropy',
+    optimizer: { name: 'momentum', lr: 0.05, batch_size: 'full' },
+    train: { steps: 2 },
+    curvature: { every: 0 },
+    log: { every: 1, test_every: 0 },
+  });
 
 describe('init.json', () => {
   it('RunStore writes and reads it back', () => {
@@ -35,7 +36,14 @@ describe('init.json', () => {
     const dir = join(root, 'gradinit');
     const s = await trainRun(base('gradinit'), { dir });
     assert.equal(s.status, 'completed', s.reason ?? '');
-    const rep = new RunStore(dir).readInit() as { scheme: string; base: string; feasible: boolean; alpha: Record<string, number>; history: { kind: string; gradNorm: number }[]; chosen: { gradNorm: number } };
+    const rep = new RunStore(dir).readInit() as {
+      scheme: string;
+      base: string;
+      feasible: boolean;
+      alpha: Record<string, number>;
+      history: { kind: string; gradNorm: number }[];
+      chosen: { gradNorm: number };
+    };
     assert.equal(rep.scheme, 'gradinit');
     assert.equal(rep.base, 'he-normal');
     assert.deepEqual(Object.keys(rep.alpha).sort(), ['fc1.bias', 'fc1.weight', 'fc2.bias', 'fc2.weight']);

@@ -14,21 +14,31 @@ import { join } from 'node:path';
 import { resolveConfig } from '../../src/experiments/config.ts';
 import { trainRun } from '../../src/experiments/runner.ts';
 
-const rows = (dir: string) => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+const rows = (dir: string) =>
+  readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, number>);
 
 describe('Fixup ResNet without normalization', () => {
   it('fits 64 digits: train loss falls below 0.6× its initial ln 10, accuracy rises from chance', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'edgewise-fixup-')), 'run');
     const config = resolveConfig({
       data: { name: 'mnist', train_size: 64, test_size: 64, preprocess: 'standardize', flatten: false },
-      model: { arch: 'resnet', channels: [4, 8], depth: 1, activation: 'relu', norm: 'none', init: { scheme: 'fixup' } },
+      model: {
+        arch: 'resnet',
+        channels: [4, 8],
+        depth: 1,
+        activation: 'relu',
+        norm: 'none',
+        init: { scheme: 'fixup' },
+      },
       loss: 'cross-entropy',
       optimizer: { name: 'adam', lr: 0.003, batch_size: 'full' },
       train: { steps: 150, divergence_loss: 20 },
       curvature: { every: 0 },
       log: { every: 10, test_every: 0 },
     });
-    assert.equal(config.model.init.fixup_lr_scale, 0.1);
     const s = await trainRun(config, { dir });
     assert.equal(s.status, 'completed', s.reason ?? '');
     const r = rows(dir);
@@ -36,6 +46,17 @@ describe('Fixup ResNet without normalization', () => {
     // Zero output layer: the network starts at the uniform prediction, loss ln 10.
     assert.ok(Math.abs(first.train_loss! - Math.log(10)) < 1e-5, `initial loss ${first.train_loss}`);
     assert.ok(s.final.train_loss! < 0.6 * first.train_loss!, `train loss ${first.train_loss} → ${s.final.train_loss}`);
-    assert.ok(s.final.train_acc! >= 0.45 && s.final.train_acc! > first.train_acc! + 0.25, `train accuracy ${first.train_acc} → ${s.final.train_acc}`);
+    assert.equal(
+      JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).model.init.fixup_lr_scale,
+      undefined,
+      'the default η/10 group',
+    );
+    const init = JSON.parse(readFileSync(join(dir, 'init.json'), 'utf8')) as Record<string, number>;
+    assert.equal(init.lr_scale, 0.1);
+    assert.equal(init.branch_scale, Math.pow(2, -1 / 2), 'L = 2 branches of m = 2 layers: L^(−1/(2m−2))');
+    assert.ok(
+      s.final.train_acc! >= 0.45 && s.final.train_acc! > first.train_acc! + 0.25,
+      `train accuracy ${first.train_acc} → ${s.final.train_acc}`,
+    );
   });
 });

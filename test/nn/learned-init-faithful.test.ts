@@ -36,7 +36,11 @@ describe('MetaInit batches', () => {
     assert.equal(a0.y.length, batch.y.length);
     for (let r = 0; r < 16; r++) assert.equal(a0.y[3 * r]! + a0.y[3 * r + 1]! + a0.y[3 * r + 2]!, 1, 'one-hot rows');
     // Many draws: mean ≈ 0, variance ≈ 1 (n = 64·1000; 6σ bounds).
-    const big = noiseBatches(buildModel({ arch: 'mlp', widths: [2] }, [1000], 3), { x: new Float64Array(64000), y: oneHot(new Int32Array(64), 3) }, createRng(3))();
+    const big = noiseBatches(
+      buildModel({ arch: 'mlp', widths: [2] }, [1000], 3),
+      { x: new Float64Array(64000), y: oneHot(new Int32Array(64), 3) },
+      createRng(3),
+    )();
     let s = 0;
     let s2 = 0;
     for (const v of big.x as Float64Array) {
@@ -69,7 +73,14 @@ describe('MetaInit batches', () => {
   });
 
   it('initializeModel: reproducible from the seed, different for another seed, fresh batch per step', async () => {
-    const go = (seed: number) => initializeModel(model, { rng: createRng(seed), runtime: rt, loss: 'cross-entropy', batch, metainit: { steps: 3 } });
+    const go = (seed: number) =>
+      initializeModel(model, {
+        rng: createRng(seed),
+        runtime: rt,
+        loss: 'cross-entropy',
+        batch,
+        metainit: { steps: 3 },
+      });
     const a = await go(2);
     const b = await go(2);
     const c = await go(9);
@@ -91,11 +102,21 @@ describe('GradInit look-ahead', () => {
     assert.equal(model.config.init.base, 'he-normal', 'ReLU: He base by default');
     const obj = new CompiledObjective(rt, objectiveSpec(model, 'cross-entropy', 16, 'train'));
     const cases: { name: OptimizerName; lr: number }[] = [
-      { name: 'momentum', lr: 0.3 }, { name: 'nesterov', lr: 0.3 }, { name: 'adam', lr: 0.01 }, { name: 'rmsprop', lr: 0.002 },
+      { name: 'momentum', lr: 0.3 },
+      { name: 'nesterov', lr: 0.3 },
+      { name: 'adam', lr: 0.01 },
+      { name: 'rmsprop', lr: 0.002 },
     ];
     const seen = new Set<number>();
     for (const { name, lr } of cases) {
-      const res = await initializeModel(model, { rng: createRng(4), runtime: rt, loss: 'cross-entropy', batch, gradinit: { steps: 0 }, optimizer: { name, lr, momentum: 0.9, beta2: 0.999, eps: 1e-8 } });
+      const res = await initializeModel(model, {
+        rng: createRng(4),
+        runtime: rt,
+        loss: 'cross-entropy',
+        batch,
+        gradinit: { steps: 0 },
+        optimizer: { name, lr, momentum: 0.9, beta2: 0.999, eps: 1e-8 },
+      });
       const theta = model.init(createRng(4)).params;
       assert.deepEqual(res.params, theta, 'no steps: the base draw');
       // Independent: one update of src/train's optimizer from its zero state.
@@ -109,6 +130,15 @@ describe('GradInit look-ahead', () => {
       seen.add(got);
     }
     assert.equal(seen.size, cases.length, 'each optimizer gives its own look-ahead');
-    await assert.rejects(initializeModel(model, { rng: createRng(4), runtime: rt, loss: 'cross-entropy', batch, optimizer: { name: 'lion', lr: 0.1 } }), /no look-ahead rule/);
+    await assert.rejects(
+      initializeModel(model, {
+        rng: createRng(4),
+        runtime: rt,
+        loss: 'cross-entropy',
+        batch,
+        optimizer: { name: 'lion', lr: 0.1 },
+      }),
+      /no look-ahead rule/,
+    );
   });
 });

@@ -18,7 +18,11 @@ const LR = 0.2;
 
 /** θ after stepping through GRADS with the given lr and optional per-coordinate scale. */
 function run(name: OptimizerName, lr: number, scale?: number[]): number[] {
-  const opt = createOptimizer({ name, weight_decay: name === 'adamw' || name === 'sgd' ? 0.01 : 0, clip_denominator: 0.5 });
+  const opt = createOptimizer({
+    name,
+    weight_decay: name === 'adamw' || name === 'sgd' ? 0.01 : 0,
+    clip_denominator: 0.5,
+  });
   const st = opt.init(4);
   const th = new Float64Array(THETA);
   for (const g of GRADS) opt.step(st, th, new Float64Array(g), lr, scale);
@@ -30,7 +34,9 @@ test('momentum with lrScale: one step equals θ − η·s·g by hand, two steps 
   const st = opt.init(4);
   const th = new Float64Array(THETA);
   opt.step(st, th, new Float64Array(GRADS[0]!), LR, SCALE);
-  THETA.forEach((v, i) => assert.ok(Math.abs(th[i]! - (v - LR * SCALE[i]! * GRADS[0]![i]!)) < 1e-15, `coordinate ${i}`));
+  THETA.forEach((v, i) =>
+    assert.ok(Math.abs(th[i]! - (v - LR * SCALE[i]! * GRADS[0]![i]!)) < 1e-15, `coordinate ${i}`),
+  );
   opt.step(st, th, new Float64Array(GRADS[1]!), LR, SCALE);
   THETA.forEach((v, i) => {
     const b1 = GRADS[0]![i]!;
@@ -65,7 +71,11 @@ test('every optimizer: coordinate i moves as with the scalar learning rate η·l
 });
 
 test('Fixup: biases and scalar multipliers get fixup_lr_scale, weights 1; other schemes none', () => {
-  const model = buildModel({ arch: 'resnet', channels: [2, 4], depth: 1, init: { scheme: 'fixup', fixup_lr_scale: 0.1 } }, [1, 6, 6], 3);
+  const model = buildModel(
+    { arch: 'resnet', channels: [2, 4], depth: 1, init: { scheme: 'fixup', fixup_lr_scale: 0.1 } },
+    [1, 6, 6],
+    3,
+  );
   const s = paramLrScale(model, model.config.init)!;
   assert.equal(s.length, model.layout.size);
   let scalars = 0;
