@@ -59,7 +59,10 @@ const gemmBytes = encodeModel({
   outputs: [{ name: 'c', type: 'float32', shape: [n, n] }],
   initializers: [],
 });
-const gemmFeeds = { a: new ort.Tensor('float32', rand(n * n), [n, n]), b: new ort.Tensor('float32', rand(n * n), [n, n]) };
+const gemmFeeds = {
+  a: new ort.Tensor('float32', rand(n * n), [n, n]),
+  b: new ort.Tensor('float32', rand(n * n), [n, n]),
+};
 
 const session = await createSession(gemmBytes, { threads });
 const ms = await timeRuns(session, gemmFeeds, RUNS, WARMUP);
@@ -76,7 +79,11 @@ console.log(`  per-run ms: ${ms.map((x) => x.toFixed(0)).join(' ')}`);
 const chainLen = 64;
 const chainNodes: OnnxNode[] = [];
 for (let i = 0; i < chainLen; i++) {
-  chainNodes.push({ opType: i % 2 ? 'Tanh' : 'Add', inputs: i % 2 ? [`t${i}`] : [`t${i}`, 'x'], outputs: [`t${i + 1}`] });
+  chainNodes.push({
+    opType: i % 2 ? 'Tanh' : 'Add',
+    inputs: i % 2 ? [`t${i}`] : [`t${i}`, 'x'],
+    outputs: [`t${i + 1}`],
+  });
 }
 const chainBytes = encodeModel({
   graphName: 'chain',
@@ -89,7 +96,10 @@ const chainBytes = encodeModel({
   outputs: [{ name: `t${chainLen}`, type: 'float32', shape: [64, 64] }],
   initializers: [],
 });
-const chainFeeds = { x: new ort.Tensor('float32', rand(4096), [64, 64]), t0: new ort.Tensor('float32', rand(4096), [64, 64]) };
+const chainFeeds = {
+  x: new ort.Tensor('float32', rand(4096), [64, 64]),
+  t0: new ort.Tensor('float32', rand(4096), [64, 64]),
+};
 
 // Session-option comparison. Configurations are interleaved round by round so that drift in
 // machine load (this box is shared) hits all of them alike.
@@ -109,7 +119,10 @@ const sessions = await Promise.all(
       enableCpuMemArena: arena,
       enableMemPattern: pattern,
     };
-    return { gemm: await ort.InferenceSession.create(gemmBytes, opts), chain: await ort.InferenceSession.create(chainBytes, opts) };
+    return {
+      gemm: await ort.InferenceSession.create(gemmBytes, opts),
+      chain: await ort.InferenceSession.create(chainBytes, opts),
+    };
   }),
 );
 const gemmMs = configs.map((): number[] => []);

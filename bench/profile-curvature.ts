@@ -63,15 +63,17 @@ const since = (c: Clock): Clock => ({ wall: now() - c.wall, cpu: cpu() - c.cpu }
 /** Wraps op so that the wall and CPU time spent inside its products are summed. */
 function timed(op: LinearOperator): LinearOperator & { t: Clock; calls: number } {
   const t = { wall: 0, cpu: 0 };
-  const wrap = <V>(f: (v: V) => Promise<V>) => async (v: V): Promise<V> => {
-    const c = clock();
-    const r = await f(v);
-    const d = since(c);
-    t.wall += d.wall;
-    t.cpu += d.cpu;
-    w.calls++;
-    return r;
-  };
+  const wrap =
+    <V>(f: (v: V) => Promise<V>) =>
+    async (v: V): Promise<V> => {
+      const c = clock();
+      const r = await f(v);
+      const d = since(c);
+      t.wall += d.wall;
+      t.cpu += d.cpu;
+      w.calls++;
+      return r;
+    };
   const w = {
     dim: op.dim,
     t,
@@ -134,11 +136,17 @@ const show = (label: string, xs: Clock[], floor?: Clock): string => {
   const w = min(xs.map((x) => x.wall)); // the least disturbed run
   const c = median(xs.map((x) => x.cpu));
   const pct = (a: number, b: number) => `${((100 * a) / b).toFixed(1)} %`;
-  const rel = floor ? `  → beyond the HVP: wall ${(w - floor.wall).toFixed(1)} ms (${pct(w - floor.wall, floor.wall)}), cpu ${(c - floor.cpu).toFixed(1)} ms (${pct(c - floor.cpu, floor.cpu)})`
+  const rel = floor
+    ? `  → beyond the HVP: wall ${(w - floor.wall).toFixed(1)} ms (${pct(w - floor.wall, floor.wall)}), cpu ${(c - floor.cpu).toFixed(1)} ms (${pct(c - floor.cpu, floor.cpu)})`
     : `  = ${pct(w, bareWall)} (wall) / ${pct(c, bareCpu)} (cpu) of an HVP`;
   return `${label.padEnd(40)} wall(min) ${w.toFixed(2).padStart(8)} ms  cpu(median, main thread) ${c.toFixed(2).padStart(8)} ms${rel}`;
 };
-console.log(`W1 mlp-784-512-512-10 ce, batch ${batch} (chunks of ${chunk}), dim ${dim}, ${iters} iterations, ${repeats} repeats, ${threads} threads, backend ${backend}, basis ${basisMode}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `W1 mlp-784-512-512-10 ce, batch ${batch} (chunks of ${chunk}), dim ${dim}, ${iters} iterations, ${repeats} repeats, ${threads} threads, backend ${backend}, basis ${basisMode}, load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 console.log(show(`bare amortized HVP (x${nChunks} chunks)`, [{ wall: bareWall, cpu: bareCpu }]));
 console.log(show('operator product (in Lanczos)', rows.matvec!, { wall: bareWall, cpu: bareCpu }));
 console.log(show('Lanczos own work per iteration', rows.lanczosOwn!));

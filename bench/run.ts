@@ -15,7 +15,17 @@ import type { BackendName } from '../src/engine/backend.ts';
 import type { PeerDevice } from '../src/bench/peer.ts';
 
 const args = process.argv.slice(2);
-const known = new Set(['--quick', '--no-peer', '--threads', '--backend', '--peer', '--only', '--pairs', '--out', '--eos-steps']);
+const known = new Set([
+  '--quick',
+  '--no-peer',
+  '--threads',
+  '--backend',
+  '--peer',
+  '--only',
+  '--pairs',
+  '--out',
+  '--eos-steps',
+]);
 const valued = new Set(['--threads', '--backend', '--peer', '--only', '--pairs', '--out', '--eos-steps']);
 for (let i = 0; i < args.length; i++) {
   if (!known.has(args[i]!)) {

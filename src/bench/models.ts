@@ -17,16 +17,27 @@ function lossOf(name: LossName, logits: Tensor, y: Tensor): Tensor {
 }
 
 /** Fully connected net dims[0] → … → dims[L], activation between layers, biases. */
-export function mlpSpec(dims: readonly number[], batch: number, loss: LossName, activation: 'tanh' | 'relu' = 'tanh'): ObjectiveSpec {
+export function mlpSpec(
+  dims: readonly number[],
+  batch: number,
+  loss: LossName,
+  activation: 'tanh' | 'relu' = 'tanh',
+): ObjectiveSpec {
   const params: ParamSpec[] = [];
   for (let l = 0; l + 1 < dims.length; l++) {
-    params.push({ name: `fc${l + 1}.weight`, shape: [dims[l + 1]!, dims[l]!] }, { name: `fc${l + 1}.bias`, shape: [dims[l + 1]!] });
+    params.push(
+      { name: `fc${l + 1}.weight`, shape: [dims[l + 1]!, dims[l]!] },
+      { name: `fc${l + 1}.bias`, shape: [dims[l + 1]!] },
+    );
   }
   const act = activation === 'tanh' ? o.tanh : o.relu;
   return {
     params,
     dtype: 'float32',
-    data: [{ name: 'x', shape: [batch, dims[0]!] }, { name: 'y', shape: [batch, dims[dims.length - 1]!] }],
+    data: [
+      { name: 'x', shape: [batch, dims[0]!] },
+      { name: 'y', shape: [batch, dims[dims.length - 1]!] },
+    ],
     loss(p, d) {
       let h = d.x!;
       for (let l = 1; l < dims.length; l++) {
@@ -43,11 +54,17 @@ export function cnnSpec(batch: number, loss: LossName): ObjectiveSpec {
   return {
     dtype: 'float32',
     params: [
-      { name: 'conv1.weight', shape: [32, 1, 3, 3] }, { name: 'conv1.bias', shape: [32] },
-      { name: 'conv2.weight', shape: [64, 32, 3, 3] }, { name: 'conv2.bias', shape: [64] },
-      { name: 'fc.weight', shape: [10, 64 * 5 * 5] }, { name: 'fc.bias', shape: [10] },
+      { name: 'conv1.weight', shape: [32, 1, 3, 3] },
+      { name: 'conv1.bias', shape: [32] },
+      { name: 'conv2.weight', shape: [64, 32, 3, 3] },
+      { name: 'conv2.bias', shape: [64] },
+      { name: 'fc.weight', shape: [10, 64 * 5 * 5] },
+      { name: 'fc.bias', shape: [10] },
     ],
-    data: [{ name: 'x', shape: [batch, 1, 28, 28] }, { name: 'y', shape: [batch, 10] }],
+    data: [
+      { name: 'x', shape: [batch, 1, 28, 28] },
+      { name: 'y', shape: [batch, 10] },
+    ],
     loss(p, d) {
       let h = o.add(o.conv2d(d.x!, p['conv1.weight']!), o.reshape(p['conv1.bias']!, [1, 32, 1, 1])); // 26x26
       h = o.avgPool2d(o.relu(h), { kernel: 2 }); // 13x13

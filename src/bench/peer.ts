@@ -81,8 +81,15 @@ export class PeerProcess {
   /** The peer's hello: library version, threads, device name. */
   info: Record<string, unknown> = {};
 
-  private constructor(readonly kind: PeerKind, script: string, threads: number, device: PeerDevice) {
-    this.child = spawn(PEER_PYTHON, [script, '--threads', String(threads), '--device', device], { stdio: ['pipe', 'pipe', 'pipe'] });
+  private constructor(
+    readonly kind: PeerKind,
+    script: string,
+    threads: number,
+    device: PeerDevice,
+  ) {
+    this.child = spawn(PEER_PYTHON, [script, '--threads', String(threads), '--device', device], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     this.child.stderr.on('data', (d: Buffer) => {
       this.stderrTail = (this.stderrTail + d.toString()).slice(-4000);
     });
@@ -99,8 +106,12 @@ export class PeerProcess {
   private async next(): Promise<unknown> {
     const r = await this.lines.next();
     if (r.done) {
-      const code = await new Promise<number | null>((res) => (this.child.exitCode !== null ? res(this.child.exitCode) : this.child.once('exit', res)));
-      throw new Error(`${this.kind} peer exited (code ${code}): ${this.stderrTail.trim().split('\n').slice(-3).join(' | ')}`);
+      const code = await new Promise<number | null>((res) =>
+        this.child.exitCode !== null ? res(this.child.exitCode) : this.child.once('exit', res),
+      );
+      throw new Error(
+        `${this.kind} peer exited (code ${code}): ${this.stderrTail.trim().split('\n').slice(-3).join(' | ')}`,
+      );
     }
     return JSON.parse(r.value);
   }

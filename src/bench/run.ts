@@ -24,7 +24,14 @@ import { loadDataset, oneHot } from '../data/dataset.ts';
 import { createRng, type Rng } from '../util/random.ts';
 import { measure as measureRuns, type Timing } from './timing.ts';
 import { cnnSpec, mlpSpec } from './models.ts';
-import { PeerProcess, peerUnavailable, writeWorkload, type PeerCheck, type PeerDevice, type PeerKind, type PeerWorkload } from './peer.ts';
+import {
+  PeerProcess,
+  peerUnavailable,
+  writeWorkload,
+  type PeerCheck,
+  type PeerDevice,
+  type PeerWorkload,
+} from './peer.ts';
 
 export interface BenchRow {
   workload: string;
@@ -77,7 +84,10 @@ export interface BenchOptions {
 
 /** Parses a --only list ("W1,W4"; case-insensitive); throws on unknown ids. */
 export function parseOnly(list: string): WorkloadId[] {
-  const ids = list.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const ids = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   return ids.map((id) => {
     const w = WORKLOADS.find((x) => x.toLowerCase() === id.toLowerCase());
     if (!w) throw new Error(`--only: unknown workload '${id}'; known: ${WORKLOADS.join(', ')}`);
@@ -124,10 +134,17 @@ export function quantile(xs: readonly number[], q: number): number {
 }
 
 /** Median, [min, max] and [q1, q3] of paired ratios a_i / b_i. */
-export function pairedRatios(a: readonly number[], b: readonly number[]): { median: number; spread: [number, number]; iqr: [number, number] } {
+export function pairedRatios(
+  a: readonly number[],
+  b: readonly number[],
+): { median: number; spread: [number, number]; iqr: [number, number] } {
   if (a.length !== b.length || a.length === 0) throw new Error('pairedRatios: need equally many paired timings (≥ 1)');
   const r = a.map((x, i) => x / b[i]!);
-  return { median: quantile(r, 0.5), spread: [Math.min(...r), Math.max(...r)], iqr: [quantile(r, 0.25), quantile(r, 0.75)] };
+  return {
+    median: quantile(r, 0.5),
+    spread: [Math.min(...r), Math.max(...r)],
+    iqr: [quantile(r, 0.25), quantile(r, 0.75)],
+  };
 }
 
 async function timeOnce(fn: () => Promise<unknown>): Promise<number> {
@@ -202,8 +219,18 @@ async function setupW1({ rt }: Ctx, rng: Rng): Promise<Prepared> {
       ];
     },
     peer: {
-      workload: label, arch: 'mlp', loss: 'cross-entropy', param_shapes: spec.params.map((p) => p.shape.slice()),
-      theta, x, x_shape: [5000, 784], y, y_shape: [5000, 10], v, eigvec: Float32Array.from(top), iters: 20,
+      workload: label,
+      arch: 'mlp',
+      loss: 'cross-entropy',
+      param_shapes: spec.params.map((p) => p.shape.slice()),
+      theta,
+      x,
+      x_shape: [5000, 784],
+      y,
+      y_shape: [5000, 10],
+      v,
+      eigvec: Float32Array.from(top),
+      iters: 20,
     },
   };
 }
@@ -233,8 +260,16 @@ async function setupW2({ rt }: Ctx, rng: Rng): Promise<Prepared> {
       ];
     },
     peer: {
-      workload: label, arch: 'cnn', loss: 'cross-entropy', param_shapes: spec.params.map((p) => p.shape.slice()),
-      theta, x, x_shape: [1000, 1, 28, 28], y, y_shape: [1000, 10], v,
+      workload: label,
+      arch: 'cnn',
+      loss: 'cross-entropy',
+      param_shapes: spec.params.map((p) => p.shape.slice()),
+      theta,
+      x,
+      x_shape: [1000, 1, 28, 28],
+      y,
+      y_shape: [1000, 10],
+      v,
     },
   };
 }
@@ -273,11 +308,23 @@ async function setupW3({ rt }: Ctx, rng: Rng): Promise<Prepared> {
     measures: [{ measure: 'gd_step_sharpness', fn: step, note: 'gradient + update + Lanczos top-1 (20 HVPs)' }],
     checks: async () => {
       const g = await ds.lossAndGrad(theta0);
-      return [{ quantity: 'loss', value: g.loss }, { quantity: 'grad_norm', value: norm(g.grad) }];
+      return [
+        { quantity: 'loss', value: g.loss },
+        { quantity: 'grad_norm', value: norm(g.grad) },
+      ];
     },
     peer: {
-      workload: label, arch: 'mlp', loss: 'mse', param_shapes: spec.params.map((p) => p.shape.slice()),
-      theta: theta0, x, x_shape: [5000, 784], y, y_shape: [5000, 10], lr, iters: 20,
+      workload: label,
+      arch: 'mlp',
+      loss: 'mse',
+      param_shapes: spec.params.map((p) => p.shape.slice()),
+      theta: theta0,
+      x,
+      x_shape: [5000, 784],
+      y,
+      y_shape: [5000, 10],
+      lr,
+      iters: 20,
     },
   };
 }
@@ -317,15 +364,37 @@ async function setupW4({ rt, log, eosSteps }: Ctx, rng: Rng): Promise<Prepared> 
   };
   return {
     label,
-    measures: [{ measure: 'eos_run', fn: run, note: `${steps} GD steps at η=3/λ0, sharpness (20 HVPs) every ${every}`, pairs: 3, warmup: false }],
+    measures: [
+      {
+        measure: 'eos_run',
+        fn: run,
+        note: `${steps} GD steps at η=3/λ0, sharpness (20 HVPs) every ${every}`,
+        pairs: 3,
+        warmup: false,
+      },
+    ],
     checks: async () => {
       const g = await ds.lossAndGrad(theta0);
       log(`  final sharpness ${lastSharpness.toPrecision(4)} (2/η = ${(2 / lr).toPrecision(4)})`);
-      return [{ quantity: 'loss', value: g.loss }, { quantity: 'grad_norm', value: norm(g.grad) }];
+      return [
+        { quantity: 'loss', value: g.loss },
+        { quantity: 'grad_norm', value: norm(g.grad) },
+      ];
     },
     peer: {
-      workload: label, arch: 'mlp', loss: 'mse', param_shapes: spec.params.map((p) => p.shape.slice()),
-      theta: theta0, x, x_shape: [n, 784], y, y_shape: [n, 10], lr, iters: 20, steps, every,
+      workload: label,
+      arch: 'mlp',
+      loss: 'mse',
+      param_shapes: spec.params.map((p) => p.shape.slice()),
+      theta: theta0,
+      x,
+      x_shape: [n, 784],
+      y,
+      y_shape: [n, 10],
+      lr,
+      iters: 20,
+      steps,
+      every,
     },
   };
 }
@@ -339,17 +408,34 @@ async function setupGemm({ rt }: Ctx, rng: Rng): Promise<Prepared> {
   const exe = await rt.compile(b.build({ y: o.matmul(a, c) }));
   const A = new Float32Array(n * n).map(() => rng.normal());
   const B = new Float32Array(n * n).map(() => rng.normal());
-  return { label: 'GEMM 2048x2048 f32', measures: [{
-    measure: 'matmul',
-    fn: () => exe.run({ a: A, b: B }),
-    noteOf: (t) => `${((2 * n ** 3) / (t.median_ms * 1e6)).toFixed(1)} GFLOP/s (median); ${((2 * n ** 3) / (t.min_ms * 1e6)).toFixed(1)} at best`,
-  }] };
+  return {
+    label: 'GEMM 2048x2048 f32',
+    measures: [
+      {
+        measure: 'matmul',
+        fn: () => exe.run({ a: A, b: B }),
+        noteOf: (t) =>
+          `${((2 * n ** 3) / (t.median_ms * 1e6)).toFixed(1)} GFLOP/s (median); ${((2 * n ** 3) / (t.min_ms * 1e6)).toFixed(1)} at best`,
+      },
+    ],
+  };
 }
 
 /** Amortized HVP time vs samples (width 512) and vs width (5000 samples) (Edgewise only). */
 async function setupScaling({ rt, quick }: Ctx, rng: Rng): Promise<Prepared> {
-  const grid: [number, number][] = quick ? [[1000, 512], [5000, 512], [5000, 128]]
-    : [[1000, 512], [2500, 512], [5000, 512], [5000, 128], [5000, 256]];
+  const grid: [number, number][] = quick
+    ? [
+        [1000, 512],
+        [5000, 512],
+        [5000, 128],
+      ]
+    : [
+        [1000, 512],
+        [2500, 512],
+        [5000, 512],
+        [5000, 128],
+        [5000, 256],
+      ];
   const measures: Measure[] = [];
   for (const [n, w] of grid) {
     const spec = mlpSpec([784, w, w, 10], n, 'cross-entropy');
@@ -364,7 +450,12 @@ async function setupScaling({ rt, quick }: Ctx, rng: Rng): Promise<Prepared> {
 }
 
 const SETUPS: Record<WorkloadId, (ctx: Ctx, rng: Rng) => Promise<Prepared>> = {
-  W1: setupW1, W2: setupW2, W3: setupW3, W4: setupW4, GEMM: setupGemm, scaling: setupScaling,
+  W1: setupW1,
+  W2: setupW2,
+  W3: setupW3,
+  W4: setupW4,
+  GEMM: setupGemm,
+  scaling: setupScaling,
 };
 
 /** The GPU's name from nvidia-smi, or null (the WebGPU EP does not report its adapter). */
@@ -380,11 +471,14 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchRow[]> {
   const quick = opts.quick ?? false;
   const backend = opts.backend ?? 'ort';
   const peerDevice = opts.peerDevice ?? 'cpu';
-  if (peerDevice !== 'cpu' && peerDevice !== 'cuda') throw new Error(`bench: --peer must be cpu or cuda, got '${String(peerDevice)}'`);
-  if (backend === 'reference') throw new Error("bench: backend 'reference' is the float64 oracle, too slow to benchmark; use ort or webgpu");
+  if (peerDevice !== 'cpu' && peerDevice !== 'cuda')
+    throw new Error(`bench: --peer must be cpu or cuda, got '${String(peerDevice)}'`);
+  if (backend === 'reference')
+    throw new Error("bench: backend 'reference' is the float64 oracle, too slow to benchmark; use ort or webgpu");
   const gpu = backend === 'webgpu' || peerDevice === 'cuda';
   const only = opts.only && opts.only.length > 0 ? opts.only.map((s) => parseOnly(s)).flat() : [...WORKLOADS];
-  const pairsFor = (m: Measure): number => opts.pairs ?? (m.pairs !== undefined ? (quick ? 1 : m.pairs) : quick ? 3 : 5);
+  const pairsFor = (m: Measure): number =>
+    opts.pairs ?? (m.pairs !== undefined ? (quick ? 1 : m.pairs) : quick ? 3 : 5);
 
   // The peers first: asking for CUDA where there is none is an error, not a silent CPU run.
   const peers: PeerProcess[] = [];
@@ -393,16 +487,22 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchRow[]> {
   const dir = mkdtempSync(join(tmpdir(), 'edgewise-bench-'));
   const rt = new Runtime({ backend, threads });
   try {
-    if (why === null) peers.push(await PeerProcess.start('pytorch', threads, peerDevice).catch((e: Error) => {
-      throw new Error(`bench: the PyTorch peer cannot run (${peerDevice}): ${e.message}`);
-    }));
+    if (why === null)
+      peers.push(
+        await PeerProcess.start('pytorch', threads, peerDevice).catch((e: Error) => {
+          throw new Error(`bench: the PyTorch peer cannot run (${peerDevice}): ${e.message}`);
+        }),
+      );
     if (why === null && gpu && peerDevice === 'cuda') {
       const noJax = peerUnavailable('jax');
       if (noJax === null) peers.push(await PeerProcess.start('jax', threads, peerDevice));
       else log(`JAX peer not run: ${noJax}`);
     }
     await rt.ready();
-    const edgewiseDevice = backend === 'webgpu' ? `webgpu (${nvidiaGpuName() ?? 'adapter name not reported'})` : `cpu (${os.cpus()[0]?.model ?? 'unknown'}, ${threads} threads)`;
+    const edgewiseDevice =
+      backend === 'webgpu'
+        ? `webgpu (${nvidiaGpuName() ?? 'adapter name not reported'})`
+        : `cpu (${os.cpus()[0]?.model ?? 'unknown'}, ${threads} threads)`;
     log(`edgewise: ${backend} on ${edgewiseDevice}`);
     for (const p of peers) log(`${p.kind} peer: ${JSON.stringify(p.info)}`);
     if (why !== null) log(`PyTorch peer not run: ${why}`);
@@ -410,7 +510,14 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchRow[]> {
     const jax = peers.find((p) => p.kind === 'jax') ?? null;
 
     const rows: BenchRow[] = [];
-    const agreement: { workload: string; quantity: string; value: number; pytorch: number | null; rel_diff: number | null; agrees: boolean | null }[] = [];
+    const agreement: {
+      workload: string;
+      quantity: string;
+      value: number;
+      pytorch: number | null;
+      rel_diff: number | null;
+      agrees: boolean | null;
+    }[] = [];
     const ctx: Ctx = { rt, quick, log, eosSteps: opts.eosSteps ?? 1000 };
     for (const [index, id] of WORKLOADS.entries()) {
       if (!only.includes(id)) continue;
@@ -423,8 +530,20 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchRow[]> {
         if (live.length === 0) {
           const t: Timing = await measureRuns(m.fn, pairs, 1);
           const note = m.noteOf?.(t) ?? m.note;
-          rows.push({ workload: wl.label, measure: m.measure, backend, edgewise_ms: t.median_ms, edgewise_min_ms: t.min_ms, edgewise_max_ms: t.max_ms,
-            pytorch_ms: null, ratio: null, ratio_spread: null, ratio_iqr: null, pairs, ...(note ? { note } : {}) });
+          rows.push({
+            workload: wl.label,
+            measure: m.measure,
+            backend,
+            edgewise_ms: t.median_ms,
+            edgewise_min_ms: t.min_ms,
+            edgewise_max_ms: t.max_ms,
+            pytorch_ms: null,
+            ratio: null,
+            ratio_spread: null,
+            ratio_iqr: null,
+            pairs,
+            ...(note ? { note } : {}),
+          });
           log(`  ${m.measure}: ${t.median_ms.toFixed(1)} ms (min ${t.min_ms.toFixed(1)}, max ${t.max_ms.toFixed(1)})`);
           continue;
         }
@@ -446,17 +565,34 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchRow[]> {
           }
         }
         const te = { median: quantile(e, 0.5), min: Math.min(...e), max: Math.max(...e) };
-        const pt = torch ? got.get(torch) ?? null : null;
-        const jt = jax ? got.get(jax) ?? null : null;
+        const pt = torch ? (got.get(torch) ?? null) : null;
+        const jt = jax ? (got.get(jax) ?? null) : null;
         const pr = pt && pt.length === e.length ? pairedRatios(e, pt) : null;
         const jr = jt && jt.length === e.length ? pairedRatios(e, jt) : null;
         rows.push({
-          workload: wl.label, measure: m.measure, backend, edgewise_ms: te.median, edgewise_min_ms: te.min, edgewise_max_ms: te.max,
-          pytorch_ms: pt && pr ? quantile(pt, 0.5) : null, ratio: pr?.median ?? null, ratio_spread: pr?.spread ?? null, ratio_iqr: pr?.iqr ?? null, pairs,
-          ...(jax ? { jax_ms: jt && jr ? quantile(jt, 0.5) : null, jax_ratio: jr?.median ?? null, jax_ratio_spread: jr?.spread ?? null } : {}),
+          workload: wl.label,
+          measure: m.measure,
+          backend,
+          edgewise_ms: te.median,
+          edgewise_min_ms: te.min,
+          edgewise_max_ms: te.max,
+          pytorch_ms: pt && pr ? quantile(pt, 0.5) : null,
+          ratio: pr?.median ?? null,
+          ratio_spread: pr?.spread ?? null,
+          ratio_iqr: pr?.iqr ?? null,
+          pairs,
+          ...(jax
+            ? {
+                jax_ms: jt && jr ? quantile(jt, 0.5) : null,
+                jax_ratio: jr?.median ?? null,
+                jax_ratio_spread: jr?.spread ?? null,
+              }
+            : {}),
           ...(m.note ? { note: m.note } : {}),
         });
-        log(`  ${m.measure}: edgewise ${te.median.toFixed(1)} ms${pr ? `, pytorch ${quantile(pt!, 0.5).toFixed(1)} ms, ratio ${pr.median.toFixed(2)} [${pr.spread[0].toFixed(2)}–${pr.spread[1].toFixed(2)}]` : ''}${jr ? `, jax ${quantile(jt!, 0.5).toFixed(1)} ms, ratio ${jr.median.toFixed(2)}` : ''} (${pairs} pairs)`);
+        log(
+          `  ${m.measure}: edgewise ${te.median.toFixed(1)} ms${pr ? `, pytorch ${quantile(pt!, 0.5).toFixed(1)} ms, ratio ${pr.median.toFixed(2)} [${pr.spread[0].toFixed(2)}–${pr.spread[1].toFixed(2)}]` : ''}${jr ? `, jax ${quantile(jt!, 0.5).toFixed(1)} ms, ratio ${jr.median.toFixed(2)}` : ''} (${pairs} pairs)`,
+        );
       }
       if (wl.checks) {
         const mine = await wl.checks();
@@ -464,25 +600,50 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchRow[]> {
         for (const c of mine) {
           const p = theirs.find((q) => q.quantity === c.quantity);
           const rel = p ? Math.abs(c.value - p.value) / Math.max(Math.abs(p.value), 1e-12) : null;
-          agreement.push({ workload: wl.label, quantity: c.quantity, value: c.value, pytorch: p?.value ?? null, rel_diff: rel, agrees: rel === null ? null : rel < 1e-3 });
+          agreement.push({
+            workload: wl.label,
+            quantity: c.quantity,
+            value: c.value,
+            pytorch: p?.value ?? null,
+            rel_diff: rel,
+            agrees: rel === null ? null : rel < 1e-3,
+          });
         }
       }
       for (const p of live) await p.drop(wl.label);
     }
 
     printTable(rows, agreement, torch, jax, why, threads, backend);
-    const out = opts.out ?? fileURLToPath(new URL(`../../bench/results/${gpu ? 'gpu-latest' : 'latest'}.json`, import.meta.url));
+    const out =
+      opts.out ?? fileURLToPath(new URL(`../../bench/results/${gpu ? 'gpu-latest' : 'latest'}.json`, import.meta.url));
     mkdirSync(join(out, '..'), { recursive: true });
     writeFileSync(out, `${JSON.stringify(rows, null, 2)}\n`);
-    writeFileSync(out.replace(/\.json$/, '.meta.json'), `${JSON.stringify({
-      date: new Date().toISOString(), threads, cpus: os.cpus().map((c) => c.model)[0], node: process.version, backend,
-      edgewise_device: edgewiseDevice, peer_device: peerDevice,
-      pytorch: torch?.info.torch ?? null, pytorch_device: torch?.info.device ?? null,
-      jax: jax?.info.jax ?? null, jax_device: jax?.info.device ?? null,
-      peer_skipped_reason: why, workloads: only, checks: agreement,
-    }, null, 2)}\n`);
+    writeFileSync(
+      out.replace(/\.json$/, '.meta.json'),
+      `${JSON.stringify(
+        {
+          date: new Date().toISOString(),
+          threads,
+          cpus: os.cpus().map((c) => c.model)[0],
+          node: process.version,
+          backend,
+          edgewise_device: edgewiseDevice,
+          peer_device: peerDevice,
+          pytorch: torch?.info.torch ?? null,
+          pytorch_device: torch?.info.device ?? null,
+          jax: jax?.info.jax ?? null,
+          jax_device: jax?.info.device ?? null,
+          peer_skipped_reason: why,
+          workloads: only,
+          checks: agreement,
+        },
+        null,
+        2,
+      )}\n`,
+    );
     log(`wrote ${out}`);
-    if (agreement.some((a) => a.agrees === false)) throw new Error('Edgewise and PyTorch disagree beyond float32 tolerance (see the checks above)');
+    if (agreement.some((a) => a.agrees === false))
+      throw new Error('Edgewise and PyTorch disagree beyond float32 tolerance (see the checks above)');
     return rows;
   } finally {
     for (const p of peers) await p.close().catch(() => undefined);
@@ -505,23 +666,50 @@ function printTable(
   backend: BackendName,
 ): void {
   const w = [56, 30, 12, 12, 8, 12, 6];
-  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(w[i] ?? 12) : c.padStart(w[i] ?? 12))).join(' ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i < 2 ? c.padEnd(w[i] ?? 12) : c.padStart(w[i] ?? 12))).join(' ');
   const out: string[] = [];
-  const peerText = torch ? `, PyTorch ${String(torch.info.torch)} on ${String(torch.info.device)}` : `, no PyTorch peer (${why})`;
-  out.push(`edgewise bench — ${backend}, ${threads} threads${peerText}${jax ? `, JAX ${String(jax.info.jax)} on ${String(jax.info.device)}` : ''}`);
+  const peerText = torch
+    ? `, PyTorch ${String(torch.info.torch)} on ${String(torch.info.device)}`
+    : `, no PyTorch peer (${why})`;
+  out.push(
+    `edgewise bench — ${backend}, ${threads} threads${peerText}${jax ? `, JAX ${String(jax.info.jax)} on ${String(jax.info.device)}` : ''}`,
+  );
   out.push('ratio = median of paired edgewise/peer ratios (runs alternated); spread = min–max of the pairs');
-  out.push(line(['workload', 'measure', 'edgewise ms', 'pytorch ms', 'ratio', 'spread', 'pairs', ...(jax ? ['jax ms', 'jax ratio'] : [])]));
+  out.push(
+    line([
+      'workload',
+      'measure',
+      'edgewise ms',
+      'pytorch ms',
+      'ratio',
+      'spread',
+      'pairs',
+      ...(jax ? ['jax ms', 'jax ratio'] : []),
+    ]),
+  );
   for (const r of rows) {
-    out.push(line([
-      r.workload, r.measure, r.edgewise_ms.toFixed(1), r.pytorch_ms === null ? '—' : r.pytorch_ms.toFixed(1),
-      r.ratio === null ? '—' : `${r.ratio.toFixed(2)}x`, fmtSpread(r.ratio_spread), String(r.pairs),
-      ...(jax ? [r.jax_ms == null ? '—' : r.jax_ms.toFixed(1), r.jax_ratio == null ? '—' : `${r.jax_ratio.toFixed(2)}x`] : []),
-    ]) + (r.note ? `  ${r.note}` : ''));
+    out.push(
+      line([
+        r.workload,
+        r.measure,
+        r.edgewise_ms.toFixed(1),
+        r.pytorch_ms === null ? '—' : r.pytorch_ms.toFixed(1),
+        r.ratio === null ? '—' : `${r.ratio.toFixed(2)}x`,
+        fmtSpread(r.ratio_spread),
+        String(r.pairs),
+        ...(jax
+          ? [r.jax_ms == null ? '—' : r.jax_ms.toFixed(1), r.jax_ratio == null ? '—' : `${r.jax_ratio.toFixed(2)}x`]
+          : []),
+      ]) + (r.note ? `  ${r.note}` : ''),
+    );
   }
   out.push('');
   out.push('agreement (float32): quantity, edgewise, pytorch, rel. diff');
   for (const c of checks) {
-    out.push(`  ${c.workload} ${c.quantity}: ${c.value.toPrecision(7)} ${c.pytorch === null ? '—' : c.pytorch.toPrecision(7)} ${c.rel_diff === null ? '' : c.rel_diff.toExponential(1)}`);
+    out.push(
+      `  ${c.workload} ${c.quantity}: ${c.value.toPrecision(7)} ${c.pytorch === null ? '—' : c.pytorch.toPrecision(7)} ${c.rel_diff === null ? '' : c.rel_diff.toExponential(1)}`,
+    );
   }
   process.stdout.write(`${out.join('\n')}\n`);
 }

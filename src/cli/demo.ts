@@ -42,7 +42,9 @@ export async function commandDemo(o: { out: string; steps: string }): Promise<vo
   rmSync(probe, { recursive: true, force: true });
   const lambda0 = s0.final.sharpness;
   if (typeof lambda0 !== 'number' || !(lambda0 > 0)) throw new Error('could not measure the initial sharpness');
-  process.stderr.write(`λ0 = ${lambda0.toPrecision(4)}: the classical threshold is η = 2/λ0 = ${formatLr(2 / lambda0)}\n`);
+  process.stderr.write(
+    `λ0 = ${lambda0.toPrecision(4)}: the classical threshold is η = 2/λ0 = ${formatLr(2 / lambda0)}\n`,
+  );
   const runs = [
     { name: 'below-threshold', lr: 1 / lambda0 },
     { name: 'beyond-threshold', lr: 3 / lambda0 },
@@ -64,7 +66,11 @@ export async function commandDemo(o: { out: string; steps: string }): Promise<vo
     const progress = createProgress(process.stderr, r.name);
     const summary = await trainRun(demoConfig(steps, r.lr), {
       dir,
-      events: { onStart: (i) => progress.start(i.steps, i.startStep), onRow: (row) => progress.row(row), onMessage: (m) => progress.message(m) },
+      events: {
+        onStart: (i) => progress.start(i.steps, i.startStep),
+        onRow: (row) => progress.row(row),
+        onMessage: (m) => progress.message(m),
+      },
     });
     progress.stop();
     process.stdout.write(`${summaryLine(dir, summary)}\n`);

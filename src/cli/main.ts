@@ -19,46 +19,62 @@ import { commandMaxLr } from './maxLr.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 export function buildProgram(): Command {
   const program = new Command('edgewise')
-    .description('A laboratory for loss curvature and training instability: exact Hessian-vector products, Lanczos, GD/SGD/Adam at the edge of stability.')
+    .description(
+      'A laboratory for loss curvature and training instability: exact Hessian-vector products, Lanczos, GD/SGD/Adam at the edge of stability.',
+    )
     .version(pkg.version)
     .showHelpAfterError('(run edgewise --help for usage)')
     .exitOverride();
 
-  program.command('train')
-    .description('Train one run from a YAML/JSON config (defaults: fc-tanh MLP on the embedded MNIST digits, GD) and write its run directory.')
+  program
+    .command('train')
+    .description(
+      'Train one run from a YAML/JSON config (defaults: fc-tanh MLP on the embedded MNIST digits, GD) and write its run directory.',
+    )
     .argument('[config]', 'config file (.yaml, .yml or .json); omitted = all defaults')
     .option('--set <key=value>', 'override a config key, e.g. --set optimizer.lr=0.1 (repeatable)', collect, [])
     .option('--out <dir>', 'run directory (default: runs/<config name>-<time>)')
     .option('--resume', 'continue the interrupted run in --out from its last resume state')
     .option('--quiet', 'no progress output')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   edgewise train                                   # defaults: GD, lr 0.05, MNIST digits
   edgewise train eos.yaml --set optimizer.lr=0.02 --out runs/lr0.02
   edgewise train --out runs/lr0.02 --resume        # after an interruption
 
 The run directory holds config.json, metrics.jsonl (one row per logged step), summary.json
-(status completed | diverged | failed) and checkpoints/ (safetensors).`)
-    .action(async (config: string | undefined, o: { set: string[]; out?: string; resume?: boolean; quiet?: boolean }) => {
-      await commandTrain(config, o);
-    });
+(status completed | diverged | failed) and checkpoints/ (safetensors).`,
+    )
+    .action(
+      async (config: string | undefined, o: { set: string[]; out?: string; resume?: boolean; quiet?: boolean }) => {
+        await commandTrain(config, o);
+      },
+    );
 
-
-  program.command('sweep')
-    .description('Run a sweep file (base: config + grid: key → values) in parallel child processes, skipping finished runs; writes a report at the end.')
+  program
+    .command('sweep')
+    .description(
+      'Run a sweep file (base: config + grid: key → values) in parallel child processes, skipping finished runs; writes a report at the end.',
+    )
     .argument('<sweep>', 'sweep file (.yaml or .json) with base: and grid:')
     .option('--out <dir>', 'sweep directory (default: runs/<sweep name>)')
     .option('--shard <I/N>', 'run only the runs whose index ≡ I (mod N), 0-based (for job arrays)')
-    .option('--shard-from-env', 'take the shard from JOB_COMPLETION_INDEX (Kubernetes, with EDGEWISE_SHARD_COUNT) or SLURM_ARRAY_TASK_ID/COUNT (Slurm)')
+    .option(
+      '--shard-from-env',
+      'take the shard from JOB_COMPLETION_INDEX (Kubernetes, with EDGEWISE_SHARD_COUNT) or SLURM_ARRAY_TASK_ID/COUNT (Slurm)',
+    )
     .option('--parallel <n>', 'runs at once on this machine (default: the CPUs available)')
     .option('--status', 'only print how many runs are done, running, diverged, failed, missing')
     .option('--no-report', 'do not write the sweep report when all runs are finished')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Example sweep file:
   base: {optimizer: {name: gd}, train: {steps: 1000}}
   grid:
@@ -66,13 +82,17 @@ Example sweep file:
     train.seed: [0, 1]
 Runs are the cartesian product in a fixed order, each in a directory named after its values.
 Several workers (e.g. a Kubernetes Indexed Job or a Slurm array, see deploy/) can share one
---out directory: a lock file with a heartbeat makes sure no run is done twice.`)
+--out directory: a lock file with a heartbeat makes sure no run is done twice.`,
+    )
     .action(async (file: string, o: Record<string, unknown>) => {
       await commandSweep(file, o as never);
     });
 
-  program.command('curvature')
-    .description('Full curvature analysis of a saved checkpoint: top-k eigenpairs, λmin, trace, spectral density, loss slices.')
+  program
+    .command('curvature')
+    .description(
+      'Full curvature analysis of a saved checkpoint: top-k eigenpairs, λmin, trace, spectral density, loss slices.',
+    )
     .argument('<run_dir>', 'a run directory')
     .option('--step <n>', 'checkpoint step (default: the latest)')
     .option('--top-k <k>', 'eigenpairs', '5')
@@ -81,35 +101,56 @@ Several workers (e.g. a Kubernetes Indexed Job or a Slurm array, see deploy/) ca
       await commandCurvature(dir, o);
     });
 
-  program.command('report')
+  program
+    .command('report')
     .description('Write a static HTML report (SVG and PNG figures, CSV) for a run or a sweep directory.')
     .argument('<dir>', 'run or sweep directory')
     .action(async (dir: string) => {
       await commandReport(dir);
     });
 
-
-  program.command('reproduce')
-    .description('Run a named study (a sweep shipped in studies/) and write its claims table (held / did not hold / inconclusive) and report.')
-    .argument('<name>', 'study name, e.g. eos-gd, eos-adam, rotation, toy-depth, flatness-lr, sgd-batch, adam-clipped, warmup, interventions, catapult')
+  program
+    .command('reproduce')
+    .description(
+      'Run a named study (a sweep shipped in studies/) and write its claims table (held / did not hold / inconclusive) and report.',
+    )
+    .argument(
+      '<name>',
+      'study name, e.g. eos-gd, eos-adam, rotation, toy-depth, flatness-lr, sgd-batch, adam-clipped, warmup, interventions, catapult',
+    )
     .option('--quick', 'the reduced version (smaller subset, fewer steps)')
     .option('--out <dir>', 'output directory (default: runs/<name>[-quick])')
     .option('--parallel <n>', 'runs at once (default: cores)')
-    .option('--status', 'print the state of the study\'s runs in the output directory (as edgewise sweep --status) and exit')
-    .option('--shard <i/n>', 'grid studies: run only shard I of N (0-based) into the shared --out; the last worker to finish evaluates')
-    .action(async (name: string, o: { quick?: boolean; out?: string; parallel?: string; status?: boolean; shard?: string }) => {
-      await commandReproduce(name, o);
-    });
+    .option(
+      '--status',
+      "print the state of the study's runs in the output directory (as edgewise sweep --status) and exit",
+    )
+    .option(
+      '--shard <i/n>',
+      'grid studies: run only shard I of N (0-based) into the shared --out; the last worker to finish evaluates',
+    )
+    .action(
+      async (
+        name: string,
+        o: { quick?: boolean; out?: string; parallel?: string; status?: boolean; shard?: string },
+      ) => {
+        await commandReproduce(name, o);
+      },
+    );
 
-  program.command('results')
-    .description('Write the results document (claims tables and study figures of every study directory given, with date, command, machine and run time).')
+  program
+    .command('results')
+    .description(
+      'Write the results document (claims tables and study figures of every study directory given, with date, command, machine and run time).',
+    )
     .argument('[dirs...]', 'study output directories, or directories holding them', ['runs'])
     .option('--out <file>', 'Markdown file to write', 'docs/results.md')
     .action((dirs: string[], o: { out: string }) => {
       commandResults(dirs, o);
     });
 
-  program.command('serve')
+  program
+    .command('serve')
     .description('Serve the live dashboard (run list, curves with the 2/η line, sweeps) over the runs under DIR.')
     .argument('[dir]', 'directory of runs and sweeps', 'runs')
     .option('--port <p>', 'port (0 = any free port)', '6070')
@@ -118,10 +159,18 @@ Several workers (e.g. a Kubernetes Indexed Job or a Slurm array, see deploy/) ca
       await commandServe(dir, o);
     });
 
-  program.command('max-lr')
-    .description('Find the largest learning rate that still trains (reaches the target loss/accuracy within train.steps without diverging), for a config and for remedies applied on top of it.')
+  program
+    .command('max-lr')
+    .description(
+      'Find the largest learning rate that still trains (reaches the target loss/accuracy within train.steps without diverging), for a config and for remedies applied on top of it.',
+    )
     .argument('[config]', 'config file (.yaml or .json); omitted = all defaults')
-    .option('--variants <list>', 'remedies, comma-separated or repeated: none, warmup[-N], clip[-X], batchnorm, layernorm, fixup, metainit, gradinit, init-scale-X', collect, [])
+    .option(
+      '--variants <list>',
+      'remedies, comma-separated or repeated: none, warmup[-N], clip[-X], batchnorm, layernorm, fixup, metainit, gradinit, init-scale-X',
+      collect,
+      [],
+    )
     .option('--set <key=value>', 'override a config key (repeatable)', collect, [])
     .option('--out <dir>', 'output directory (default: runs/max-lr-<config name>)')
     .option('--seeds <n>', 'seeds per learning rate')
@@ -141,28 +190,46 @@ Several workers (e.g. a Kubernetes Indexed Job or a Slurm array, see deploy/) ca
       await commandMaxLr(config, o as never);
     });
 
-  program.command('bench')
-    .description('Benchmark the engine and curvature against PyTorch (when python3-torch is installed); writes bench/results/latest.json (gpu-latest.json in GPU mode).')
+  program
+    .command('bench')
+    .description(
+      'Benchmark the engine and curvature against PyTorch (when python3-torch is installed); writes bench/results/latest.json (gpu-latest.json in GPU mode).',
+    )
     .option('--quick', 'fewer pairs, smaller scaling grid')
-    .addOption(new Option('--peer <device>', 'device of the peers: cpu (default) or cuda (PyTorch on CUDA, plus JAX if importable)').choices(['cpu', 'cuda']))
+    .addOption(
+      new Option(
+        '--peer <device>',
+        'device of the peers: cpu (default) or cuda (PyTorch on CUDA, plus JAX if importable)',
+      ).choices(['cpu', 'cuda']),
+    )
     .option('--no-peer', 'skip the PyTorch peer (Edgewise only)')
     .addOption(new Option('--threads <n>', 'onnxruntime (and peer) threads (default: cores)'))
     .addOption(new Option('--backend <name>', 'backend of the Edgewise side').choices(['ort', 'webgpu']).default('ort'))
-    .addOption(new Option('--only <list>', 'workloads to run, comma-separated or repeated: W1 W2 W3 W4 GEMM scaling').argParser(collect).default([], 'all'))
+    .addOption(
+      new Option('--only <list>', 'workloads to run, comma-separated or repeated: W1 W2 W3 W4 GEMM scaling')
+        .argParser(collect)
+        .default([], 'all'),
+    )
     .option('--pairs <n>', 'alternated Edgewise/peer pairs per measure (default 5, --quick 3; W4: 3, --quick 1)')
     .option('--eos-steps <n>', 'GD steps of W4 (default 1000; fewer only for a smoke test)')
     .option('--out <file>', 'results file (default bench/results/latest.json, gpu-latest.json in GPU mode)')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   edgewise bench --only W1,W4 --pairs 3             # two workloads, three alternated pairs each
   edgewise bench --backend webgpu --peer cuda       # Edgewise on WebGPU vs PyTorch (and JAX) on CUDA
-  edgewise bench --quick --no-peer                  # a first look, Edgewise only`)
+  edgewise bench --quick --no-peer                  # a first look, Edgewise only`,
+    )
     .action(async (o: BenchCommandOptions) => {
       await commandBench(o);
     });
 
-  program.command('demo')
-    .description('The edge of stability in a few minutes: GD on the embedded MNIST digits at one learning rate below and one above the threshold, with a report.')
+  program
+    .command('demo')
+    .description(
+      'The edge of stability in a few minutes: GD on the embedded MNIST digits at one learning rate below and one above the threshold, with a report.',
+    )
     .option('--out <dir>', 'output directory', 'runs/demo')
     .option('--steps <n>', 'GD steps per run', '1000')
     .action(async (o: { out: string; steps: string }) => {

@@ -12,8 +12,18 @@ import { resolveConfig, type Config } from '../experiments/config.ts';
 import { runInChild } from '../experiments/childRun.ts';
 import { readMetrics } from '../experiments/metrics.ts';
 import {
-  applyVariant, earlyCurvature, earlyCurvatureConfig, finalTestMetrics, resolveMaxLrSettings, runMaxLrExperiment, RunManifest, writeMaxLrFile,
-  type MaxLrCell, type MaxLrResult, type MaxLrSummary, type SeedRule,
+  applyVariant,
+  earlyCurvature,
+  earlyCurvatureConfig,
+  finalTestMetrics,
+  resolveMaxLrSettings,
+  runMaxLrExperiment,
+  RunManifest,
+  writeMaxLrFile,
+  type MaxLrCell,
+  type MaxLrResult,
+  type MaxLrSummary,
+  type SeedRule,
 } from '../experiments/maxLr.ts';
 import { UsageError } from './util.ts';
 
@@ -57,7 +67,13 @@ export interface VariantOutcome {
   earlyLambda0: number | null;
 }
 
-function num(v: string | undefined, name: string, fallback: number, check: (x: number) => boolean, rule: string): number {
+function num(
+  v: string | undefined,
+  name: string,
+  fallback: number,
+  check: (x: number) => boolean,
+  rule: string,
+): number {
   if (v === undefined) return fallback;
   const x = Number(v);
   if (!Number.isFinite(x) || !check(x)) throw new UsageError(`${name} must be ${rule} (got ${v})`);
@@ -68,7 +84,15 @@ const g = (v: number | null | undefined) => (typeof v === 'number' ? String(Numb
 
 /** The table printed at the end: variant | max stable η | bracket | largest η at the target (steps) | test acc at η_max | trials (| early λ1/threshold). */
 export function maxLrTableText(rows: readonly VariantOutcome[], early: boolean): string {
-  const head = ['variant', 'max stable η', 'bracket', 'largest η at target (steps)', 'test acc at that η', 'trials', ...(early ? ['max early λ1/threshold'] : [])];
+  const head = [
+    'variant',
+    'max stable η',
+    'bracket',
+    'largest η at target (steps)',
+    'test acc at that η',
+    'trials',
+    ...(early ? ['max early λ1/threshold'] : []),
+  ];
   const body = rows.map((r) => {
     if (r.error !== null) return [r.variant, 'n/a', r.error, '', '', '', ...(early ? [''] : [])];
     const res = r.result!;
@@ -85,7 +109,11 @@ export function maxLrTableText(rows: readonly VariantOutcome[], early: boolean):
     ];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join(' | ')
+      .trimEnd();
   return [line(head), widths.map((w) => '-'.repeat(w)).join('-|-'), ...body.map(line)].join('\n');
 }
 
@@ -103,28 +131,59 @@ export async function testAccAt(result: MaxLrResult, lr: number | null): Promise
 /** Runs the searches; prints progress on stderr and the table on stdout; returns the outcomes. */
 export async function commandMaxLr(configFile: string | undefined, o: MaxLrCliOptions = {}): Promise<VariantOutcome[]> {
   const base: Config = loadConfig(configFile, o.set ?? []);
-  const variants = (o.variants && o.variants.length > 0 ? o.variants : ['none']).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  const variants = (o.variants && o.variants.length > 0 ? o.variants : ['none'])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
   const seeds = num(o.seeds, '--seeds', 1, (x) => Number.isInteger(x) && x >= 1, 'an integer >= 1');
   const lr = base.optimizer.lr;
   const lo = num(o.lo, '--lo', lr / 16, (x) => x > 0, 'a number > 0');
   const hi = num(o.hi, '--hi', lr * 16, (x) => x >= lo, `a number >= --lo (${lo})`);
   const gridFactor = num(o.grid, '--grid', 2, (x) => x > 1, 'a number > 1');
   const bisectSteps = num(o.bisect, '--bisect', 3, (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0');
-  const parallel = num(o.parallel, '--parallel', Math.max(1, os.availableParallelism()), (x) => Number.isInteger(x) && x >= 1, 'an integer >= 1');
+  const parallel = num(
+    o.parallel,
+    '--parallel',
+    Math.max(1, os.availableParallelism()),
+    (x) => Number.isInteger(x) && x >= 1,
+    'an integer >= 1',
+  );
   const rule = (o.rule ?? 'all') as SeedRule;
   if (rule !== 'all' && rule !== 'majority') throw new UsageError(`--rule must be all or majority (got ${o.rule})`);
-  const stopLoss = o.stopLoss === undefined ? base.train.stop_train_loss : num(o.stopLoss, '--stop-loss', 0, (x) => x >= 0, 'a number >= 0');
-  const stopAcc = o.stopAcc === undefined ? base.train.stop_train_acc : num(o.stopAcc, '--stop-acc', 0, (x) => x >= 0 && x <= 1, 'a number in [0, 1]');
-  const earlySteps = o.earlyCurvature === undefined ? 0 : num(o.earlyCurvature, '--early-curvature', 200, (x) => Number.isInteger(x) && x >= 1, 'an integer >= 1');
+  const stopLoss =
+    o.stopLoss === undefined
+      ? base.train.stop_train_loss
+      : num(o.stopLoss, '--stop-loss', 0, (x) => x >= 0, 'a number >= 0');
+  const stopAcc =
+    o.stopAcc === undefined
+      ? base.train.stop_train_acc
+      : num(o.stopAcc, '--stop-acc', 0, (x) => x >= 0 && x <= 1, 'a number in [0, 1]');
+  const earlySteps =
+    o.earlyCurvature === undefined
+      ? 0
+      : num(o.earlyCurvature, '--early-curvature', 200, (x) => Number.isInteger(x) && x >= 1, 'an integer >= 1');
   const name = configFile ? basename(configFile, extname(configFile)) : 'max-lr';
-  const out = o.out ?? join('runs', `max-lr-${name}-${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}`);
+  const out =
+    o.out ??
+    join('runs', `max-lr-${name}-${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}`);
   const log = (l: string) => {
     if (!o.quiet) process.stderr.write(`${l}\n`);
   };
-  if (stopLoss === null && stopAcc === null) log('max-lr: no target (train.stop_train_loss / --stop-loss, train.stop_train_acc / --stop-acc): trained = a final train loss below the initial one');
+  if (stopLoss === null && stopAcc === null)
+    log(
+      'max-lr: no target (train.stop_train_loss / --stop-loss, train.stop_train_acc / --stop-acc): trained = a final train loss below the initial one',
+    );
 
   const settings = resolveMaxLrSettings({
-    lo, hi, grid_factor: gridFactor, bisect_steps: bisectSteps, seeds, rule, stop_train_loss: stopLoss, stop_train_acc: stopAcc, full_budget: !o.stopAtTarget,
+    lo,
+    hi,
+    grid_factor: gridFactor,
+    bisect_steps: bisectSteps,
+    seeds,
+    rule,
+    stop_train_loss: stopLoss,
+    stop_train_acc: stopAcc,
+    full_budget: !o.stopAtTarget,
     full_grid: o.fullGrid === true,
   });
   const cells: MaxLrCell[] = variants.map((variant) => {
@@ -137,13 +196,32 @@ export async function commandMaxLr(configFile: string | undefined, o: MaxLrCliOp
     }
   });
   const manifest = new RunManifest(out, name, ['variant', 'kind', 'optimizer.lr']);
-  const meta = { config: configFile ?? null, variants, seeds, rule, lo, hi, grid_factor: gridFactor, bisect_steps: bisectSteps, full_budget: !o.stopAtTarget, target: { stop_train_loss: stopLoss, stop_train_acc: stopAcc } };
+  const meta = {
+    config: configFile ?? null,
+    variants,
+    seeds,
+    rule,
+    lo,
+    hi,
+    grid_factor: gridFactor,
+    bisect_steps: bisectSteps,
+    full_budget: !o.stopAtTarget,
+    target: { stop_train_loss: stopLoss, stop_train_acc: stopAcc },
+  };
   const results = await runMaxLrExperiment({ out, name, cells, parallel, manifest, log, meta });
   const outcomes: VariantOutcome[] = [];
   for (const r of results) {
     const variant = r.cell;
     if (r.result === null) {
-      outcomes.push({ variant, error: r.error, result: null, summary: null, testAcc: null, earlyMaxRatio: null, earlyLambda0: null });
+      outcomes.push({
+        variant,
+        error: r.error,
+        result: null,
+        summary: null,
+        testAcc: null,
+        earlyMaxRatio: null,
+        earlyLambda0: null,
+      });
       continue;
     }
     const testAcc = await testAccAt(r.result, r.result.maxStableLr);
@@ -165,7 +243,17 @@ export async function commandMaxLr(configFile: string | undefined, o: MaxLrCliOp
     outcomes.push({ variant, error: null, result: r.result, summary: r.summary, testAcc, earlyMaxRatio, earlyLambda0 });
   }
   // max-lr.json again, now with the test accuracies and the early-curvature runs.
-  writeMaxLrFile(out, results, { ...meta, outcomes: outcomes.map((x) => ({ variant: x.variant, test_acc: x.testAcc, early_max_ratio: x.earlyMaxRatio, early_lambda0: x.earlyLambda0 })) });
-  process.stdout.write(`${maxLrTableText(outcomes, earlySteps > 0)}\n${out}: max-lr.json, ${manifest.size} runs (edgewise report ${out})\n`);
+  writeMaxLrFile(out, results, {
+    ...meta,
+    outcomes: outcomes.map((x) => ({
+      variant: x.variant,
+      test_acc: x.testAcc,
+      early_max_ratio: x.earlyMaxRatio,
+      early_lambda0: x.earlyLambda0,
+    })),
+  });
+  process.stdout.write(
+    `${maxLrTableText(outcomes, earlySteps > 0)}\n${out}: max-lr.json, ${manifest.size} runs (edgewise report ${out})\n`,
+  );
   return outcomes;
 }

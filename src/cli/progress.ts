@@ -13,7 +13,11 @@ export interface Progress {
 }
 
 const fmt = (v: unknown, digits = 4): string =>
-  typeof v === 'number' ? (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : v.toPrecision(digits)) : '—';
+  typeof v === 'number'
+    ? Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0)
+      ? v.toExponential(2)
+      : v.toPrecision(digits)
+    : '—';
 
 function describe(row: MetricRow): string {
   const parts = [`loss ${fmt(row.train_loss)}`];
@@ -58,14 +62,17 @@ export function createLineProgress(write: (text: string) => void, label = ''): P
 export function createProgress(stream: NodeJS.WriteStream = process.stderr, label = ''): Progress {
   const prefix = label ? `[${label}] ` : '';
   if (!stream.isTTY) return createLineProgress((text) => stream.write(text), label);
-  const bar = new cliProgress.SingleBar({
-    stream,
-    format: `${prefix}{bar} {value}/{total} steps | {info} | {eta_formatted} left`,
-    barsize: 24,
-    hideCursor: true,
-    clearOnComplete: false,
-    etaBuffer: 50,
-  }, cliProgress.Presets.shades_classic);
+  const bar = new cliProgress.SingleBar(
+    {
+      stream,
+      format: `${prefix}{bar} {value}/{total} steps | {info} | {eta_formatted} left`,
+      barsize: 24,
+      hideCursor: true,
+      clearOnComplete: false,
+      etaBuffer: 50,
+    },
+    cliProgress.Presets.shades_classic,
+  );
   return {
     start(total, startAt) {
       bar.start(total, startAt, { info: 'starting' });

@@ -7,9 +7,13 @@ import { parseShard } from '../experiments/sweep.ts';
 import { formatSweepStatus, sweepStatus } from '../experiments/sweepStatus.ts';
 import { UsageError } from './util.ts';
 
-export async function commandReproduce(name: string, o: { quick?: boolean; out?: string; parallel?: string; status?: boolean; shard?: string }): Promise<void> {
+export async function commandReproduce(
+  name: string,
+  o: { quick?: boolean; out?: string; parallel?: string; status?: boolean; shard?: string },
+): Promise<void> {
   const def = findStudy(name);
-  if (!def) throw new UsageError(`unknown study '${name}' (available: ${STUDIES.map((s) => s.name).join(', ') || 'none'})`);
+  if (!def)
+    throw new UsageError(`unknown study '${name}' (available: ${STUDIES.map((s) => s.name).join(', ') || 'none'})`);
   if (o.status) {
     // The study's runs go through the sweep runner (or are recorded in sweep.json as they start), so its status reader applies.
     const dir = resolve(o.out ?? join('runs', `${name}${o.quick ? '-quick' : ''}`));
@@ -17,12 +21,19 @@ export async function commandReproduce(name: string, o: { quick?: boolean; out?:
     return;
   }
   const parallel = o.parallel === undefined ? os.availableParallelism() : Number(o.parallel);
-  if (!(Number.isInteger(parallel) && parallel >= 1)) throw new UsageError(`--parallel must be an integer ≥ 1 (got ${o.parallel})`);
+  if (!(Number.isInteger(parallel) && parallel >= 1))
+    throw new UsageError(`--parallel must be an integer ≥ 1 (got ${o.parallel})`);
   const out = resolve(o.out ?? join('runs', `${name}${o.quick ? '-quick' : ''}`));
   const shard = o.shard === undefined ? null : parseShard(o.shard);
   let r: Awaited<ReturnType<typeof reproduce>>;
   try {
-    r = await reproduce(def, { quick: o.quick === true, out, parallel, shard, log: (l) => process.stderr.write(`${l}\n`) });
+    r = await reproduce(def, {
+      quick: o.quick === true,
+      out,
+      parallel,
+      shard,
+      log: (l) => process.stderr.write(`${l}\n`),
+    });
   } catch (e) {
     if (e instanceof ShardPending) {
       process.stdout.write(`${e.message}\n`);
@@ -31,6 +42,9 @@ export async function commandReproduce(name: string, o: { quick?: boolean; out?:
     throw e;
   }
   const w = Math.max(...r.claims.map((c) => c.verdict.length));
-  for (const c of r.claims) process.stdout.write(`${c.verdict.padEnd(w)}  ${c.claim}\n${' '.repeat(w + 2)}${c.evidence}\n`);
-  process.stdout.write(`\n${r.runs.length} runs in ${r.elapsed_s.toFixed(0)} s; claims: ${join(out, 'claims.json')}${r.report ? `; report: ${r.report}` : ''}\n`);
+  for (const c of r.claims)
+    process.stdout.write(`${c.verdict.padEnd(w)}  ${c.claim}\n${' '.repeat(w + 2)}${c.evidence}\n`);
+  process.stdout.write(
+    `\n${r.runs.length} runs in ${r.elapsed_s.toFixed(0)} s; claims: ${join(out, 'claims.json')}${r.report ? `; report: ${r.report}` : ''}\n`,
+  );
 }

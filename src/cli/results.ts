@@ -10,9 +10,12 @@ function studyDirs(dirs: readonly string[]): string[] {
   for (const d of dirs) {
     if (!existsSync(d)) throw new UsageError(`${d}: no such directory`);
     if (existsSync(join(d, 'claims.json'))) found.push(d);
-    else for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory() && existsSync(join(d, e.name, 'claims.json'))) found.push(join(d, e.name));
+    else
+      for (const e of readdirSync(d, { withFileTypes: true }))
+        if (e.isDirectory() && existsSync(join(d, e.name, 'claims.json'))) found.push(join(d, e.name));
   }
-  if (found.length === 0) throw new UsageError(`no claims.json under ${dirs.join(', ')} (run 'edgewise reproduce NAME' first)`);
+  if (found.length === 0)
+    throw new UsageError(`no claims.json under ${dirs.join(', ')} (run 'edgewise reproduce NAME' first)`);
   return found;
 }
 

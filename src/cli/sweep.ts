@@ -28,7 +28,8 @@ export async function commandSweep(file: string, o: SweepOptions): Promise<void>
   if (o.shard && o.shardFromEnv) throw new UsageError('give --shard or --shard-from-env, not both');
   const shard = o.shard ? parseShard(o.shard) : o.shardFromEnv ? shardFromEnv(process.env) : null;
   const parallel = o.parallel === undefined ? Math.min(cpuBudget(), runs.length) : Number(o.parallel);
-  if (!(Number.isInteger(parallel) && parallel >= 1)) throw new UsageError(`--parallel must be an integer ≥ 1 (got ${o.parallel})`);
+  if (!(Number.isInteger(parallel) && parallel >= 1))
+    throw new UsageError(`--parallel must be an integer ≥ 1 (got ${o.parallel})`);
   const threads = Math.max(1, Math.floor(cpuBudget() / parallel));
   const controller = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
@@ -52,12 +53,18 @@ export async function commandSweep(file: string, o: SweepOptions): Promise<void>
         await runInChild(run.config, runDir, {
           threads,
           signal,
-          events: { onStart: (i) => progress.start(i.steps, i.startStep), onRow: (r) => progress.row(r), onMessage: (m) => progress.message(m) },
+          events: {
+            onStart: (i) => progress.start(i.steps, i.startStep),
+            onRow: (r) => progress.row(r),
+            onMessage: (m) => progress.message(m),
+          },
           onLine: (l) => process.stderr.write(`[${run.name}] ${l}\n`),
         });
       },
     });
-    process.stdout.write(`sweep ${out}: ${result.completed} completed, ${result.diverged} diverged, ${result.failed} failed, ${result.unfinished} unfinished of ${result.shardRuns} runs${shard ? ` in shard ${shard.index}/${shard.count}` : ''}\n`);
+    process.stdout.write(
+      `sweep ${out}: ${result.completed} completed, ${result.diverged} diverged, ${result.failed} failed, ${result.unfinished} unfinished of ${result.shardRuns} runs${shard ? ` in shard ${shard.index}/${shard.count}` : ''}\n`,
+    );
     process.exitCode = sweepExitCode(result);
     const st = sweepStatus(out, runs);
     if (o.report !== false && st.completed + st.diverged + st.failed === st.total) {

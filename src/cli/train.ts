@@ -16,12 +16,16 @@ export function summaryLine(dir: string, s: RunSummary): string {
   return `${dir}: ${s.status}${s.reason ? ` (${s.reason})` : ''} after ${s.steps} steps; train loss ${fmt(f.train_loss)}${acc}${test}, sharpness ${fmt(f.sharpness)}`;
 }
 
-export async function commandTrain(configFile: string | undefined, o: { set: string[]; out?: string; resume?: boolean; quiet?: boolean }): Promise<void> {
+export async function commandTrain(
+  configFile: string | undefined,
+  o: { set: string[]; out?: string; resume?: boolean; quiet?: boolean },
+): Promise<void> {
   let dir: string;
   let config;
   if (o.resume) {
     if (!o.out) throw new UsageError('--resume needs --out DIR, the run directory to continue');
-    if (configFile !== undefined || o.set.length > 0) throw new UsageError('--resume continues a run with its saved config.json; do not pass a config or --set');
+    if (configFile !== undefined || o.set.length > 0)
+      throw new UsageError('--resume continues a run with its saved config.json; do not pass a config or --set');
     dir = o.out;
     const cfgPath = runFilePath(dir, 'config');
     if (!existsSync(cfgPath)) throw new UsageError(`'${dir}' holds no run to resume (no config.json)`);
@@ -44,7 +48,9 @@ export async function commandTrain(configFile: string | undefined, o: { set: str
   const onSignal = (sig: NodeJS.Signals) => {
     signals++;
     if (signals > 1) process.exit(130);
-    process.stderr.write(`\nedgewise: ${sig}: stopping after this step (again to quit at once); continue with --resume --out ${dir}\n`);
+    process.stderr.write(
+      `\nedgewise: ${sig}: stopping after this step (again to quit at once); continue with --resume --out ${dir}\n`,
+    );
     controller.abort();
   };
   process.on('SIGINT', onSignal);
@@ -54,11 +60,13 @@ export async function commandTrain(configFile: string | undefined, o: { set: str
       dir,
       resume: o.resume,
       signal: controller.signal,
-      events: progress ? {
-        onStart: (i) => progress.start(i.steps, i.startStep),
-        onRow: (r) => progress.row(r),
-        onMessage: (m) => progress.message(m),
-      } : {},
+      events: progress
+        ? {
+            onStart: (i) => progress.start(i.steps, i.startStep),
+            onRow: (r) => progress.row(r),
+            onMessage: (m) => progress.message(m),
+          }
+        : {},
     });
     progress?.stop();
     process.stdout.write(`${summaryLine(dir, summary)}\n`);

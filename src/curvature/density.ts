@@ -103,16 +103,18 @@ export function spectralDensity(q: Pick<SlqResult, 'nodes' | 'weights'>, options
   if (q.nodes.length === 0) throw new Error('spectralDensity: no runs');
   let lo = Infinity;
   let hi = -Infinity;
-  for (const ns of q.nodes) for (const t of ns) {
-    lo = Math.min(lo, t);
-    hi = Math.max(hi, t);
-  }
+  for (const ns of q.nodes)
+    for (const t of ns) {
+      lo = Math.min(lo, t);
+      hi = Math.max(hi, t);
+    }
   const sigma = options.sigma ?? (hi > lo ? (hi - lo) / 100 : 1e-2 * Math.max(1, Math.abs(hi)));
   if (!(sigma > 0) || !Number.isFinite(sigma)) throw new Error(`spectralDensity: sigma must be positive, got ${sigma}`);
   const min = options.grid?.min ?? lo - 6 * sigma;
   const max = options.grid?.max ?? hi + 6 * sigma;
   const points = options.grid?.points ?? 1000;
-  if (!Number.isInteger(points) || points < 2) throw new Error(`spectralDensity: points must be an integer ≥ 2, got ${points}`);
+  if (!Number.isInteger(points) || points < 2)
+    throw new Error(`spectralDensity: points must be an integer ≥ 2, got ${points}`);
   if (!(max > min)) throw new Error(`spectralDensity: grid max (${max}) must exceed min (${min})`);
   const x = new Float64Array(points);
   const density = new Float64Array(points);

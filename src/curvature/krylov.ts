@@ -181,7 +181,8 @@ export async function lanczosTridiagonalize(
       a += coeffs[j];
     }
     alpha.push(a);
-    if (!Number.isFinite(b) || !Number.isFinite(a)) throw new Error(`Lanczos: non-finite value at step ${j} (operator returned NaN/Inf?)`);
+    if (!Number.isFinite(b) || !Number.isFinite(a))
+      throw new Error(`Lanczos: non-finite value at step ${j} (operator returned NaN/Inf?)`);
     normEst = Math.max(normEst, Math.abs(a) + bPrev + b);
     const breakdown = b <= BREAKDOWN_RTOL * normEst;
     couplings = [...breaks, { row: j, beta: b }];

@@ -48,7 +48,12 @@ export interface LanczosOptions {
 }
 
 /** Q·s for the basis matrix Q (rows of length n) on native kernels, as float64. */
-async function ritzVectorNative(kernels: BasisKernels, Q: Float32Array, s: readonly number[], n: number): Promise<Float64Array> {
+async function ritzVectorNative(
+  kernels: BasisKernels,
+  Q: Float32Array,
+  s: readonly number[],
+  n: number,
+): Promise<Float64Array> {
   const out = new Float32Array(n);
   await kernels.combine(Q, s.length, Float32Array.from(s), out);
   return new Float64Array(out);
@@ -64,7 +69,12 @@ function selectRitz(values: Float64Array, k: number, which: Which): number[] {
   return idx.slice(0, k);
 }
 
-function boundResidual(components: Float64Array[], rowOf: Map<number, number>, couplings: readonly Coupling[], i: number): number {
+function boundResidual(
+  components: Float64Array[],
+  rowOf: Map<number, number>,
+  couplings: readonly Coupling[],
+  i: number,
+): number {
   let s = 0;
   for (const c of couplings) {
     const t = c.beta * components[rowOf.get(c.row)!][i];
@@ -96,19 +106,26 @@ export async function lanczos(op: LinearOperator, options: LanczosOptions = {}):
   const rng = createRng(options.seed ?? 0);
   const start = options.start ?? normalArray(rng, n);
 
-  const stopWhen = (options.earlyStop ?? true)
-    ? (s: KrylovState): boolean => {
-        if (s.alpha.length < kEff) return false;
-        const rows = s.couplings.map((c) => c.row);
-        const rowOf = new Map(rows.map((r, i) => [r, i]));
-        const { values, components } = tridiagonalEigen(s.alpha, s.beta, rows);
-        return selectRitz(values, kEff, which).every((i) =>
-          isConverged(boundResidual(components, rowOf, s.couplings, i), values[i], tol),
-        );
-      }
-    : undefined;
+  const stopWhen =
+    (options.earlyStop ?? true)
+      ? (s: KrylovState): boolean => {
+          if (s.alpha.length < kEff) return false;
+          const rows = s.couplings.map((c) => c.row);
+          const rowOf = new Map(rows.map((r, i) => [r, i]));
+          const { values, components } = tridiagonalEigen(s.alpha, s.beta, rows);
+          return selectRitz(values, kEff, which).every((i) =>
+            isConverged(boundResidual(components, rowOf, s.couplings, i), values[i], tol),
+          );
+        }
+      : undefined;
 
-  const kr = await lanczosTridiagonalize(op, start, { steps: iterations, rng, onBreakdown: 'restart', stopWhen, precision: options.precision });
+  const kr = await lanczosTridiagonalize(op, start, {
+    steps: iterations,
+    rng,
+    onBreakdown: 'restart',
+    stopWhen,
+    precision: options.precision,
+  });
   const m = kr.steps;
   const { values, components } = tridiagonalEigen(kr.alpha, kr.beta);
   const rowOf = new Map(Array.from({ length: m }, (_, r) => [r, r]));
@@ -119,9 +136,10 @@ export async function lanczos(op: LinearOperator, options: LanczosOptions = {}):
   let residuals: number[] = [];
   for (const i of chosen) {
     const s = Array.from({ length: m }, (_, r) => components[r][i]);
-    const x = kr.matrix && op.basisKernels
-      ? await ritzVectorNative(op.basisKernels, kr.matrix, s, n)
-      : combination(kr.basis, m, s, new Float64Array(n));
+    const x =
+      kr.matrix && op.basisKernels
+        ? await ritzVectorNative(op.basisKernels, kr.matrix, s, n)
+        : combination(kr.basis, m, s, new Float64Array(n));
     scaleInPlace(x, 1 / norm(x));
     fixSign(x);
     eigenvalues.push(values[i]);

@@ -58,10 +58,21 @@ export interface CurvatureMeasurement {
 }
 
 /** Measures the curvature of the objective's full-data loss at θ. */
-export async function measureCurvature(objective: DatasetObjective, theta: FloatArray, o: MeasureOptions): Promise<CurvatureMeasurement> {
+export async function measureCurvature(
+  objective: DatasetObjective,
+  theta: FloatArray,
+  o: MeasureOptions,
+): Promise<CurvatureMeasurement> {
   const H = await hessianOperator(objective, theta);
   const tol = o.tol ?? 1e-3;
-  const top = await lanczos(H, { k: o.topK, iterations: o.iterations, seed: o.seed, tol, earlyStop: false, exactResiduals: false });
+  const top = await lanczos(H, {
+    k: o.topK,
+    iterations: o.iterations,
+    seed: o.seed,
+    tol,
+    earlyStop: false,
+    exactResiduals: false,
+  });
   const m: CurvatureMeasurement = {
     sharpness: top.eigenvalues[0]!,
     eigs: top.eigenvalues.slice(),
@@ -81,12 +92,27 @@ export async function measureCurvature(objective: DatasetObjective, theta: Float
   }
   if (o.preconditioner) {
     const P: LinearOperator = preconditionedOperator(H, o.preconditioner);
-    const pr = await lanczos(P, { k: 1, iterations: o.iterations, seed: o.seed + 1, tol, earlyStop: false, exactResiduals: false });
+    const pr = await lanczos(P, {
+      k: 1,
+      iterations: o.iterations,
+      seed: o.seed + 1,
+      tol,
+      earlyStop: false,
+      exactResiduals: false,
+    });
     m.precond_sharpness = pr.eigenvalues[0]!;
     m.precond_converged = pr.converged[0]!;
   }
   if (o.smallest) {
-    const sm = await lanczos(H, { k: 1, iterations: o.iterations, seed: o.seed + 2, tol, which: 'smallest', earlyStop: false, exactResiduals: false });
+    const sm = await lanczos(H, {
+      k: 1,
+      iterations: o.iterations,
+      seed: o.seed + 2,
+      tol,
+      which: 'smallest',
+      earlyStop: false,
+      exactResiduals: false,
+    });
     m.lambda_min = sm.eigenvalues[0]!;
   }
   if (o.traceProbes && o.traceProbes > 0) {

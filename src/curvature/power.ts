@@ -53,7 +53,8 @@ function residualAndNext(w: Vec, v: Vec, theta: number, shift: number, next: Vec
 export async function powerIteration(op: LinearOperator, options: PowerOptions = {}): Promise<EigenResult> {
   const n = op.dim;
   const kWanted = options.k ?? 1;
-  if (!Number.isInteger(kWanted) || kWanted < 1) throw new Error(`powerIteration: k must be a positive integer, got ${kWanted}`);
+  if (!Number.isInteger(kWanted) || kWanted < 1)
+    throw new Error(`powerIteration: k must be a positive integer, got ${kWanted}`);
   const k = Math.min(kWanted, n);
   const maxIt = options.maxIterations ?? 1000;
   if (!Number.isInteger(maxIt) || maxIt < 1) throw new Error(`powerIteration: maxIterations must be ≥ 1, got ${maxIt}`);

@@ -36,7 +36,9 @@ export function subspaceOverlap(U: readonly Float64Array[], V: readonly Float64A
  */
 export function subspaceCosine(U: readonly Float64Array[], v: Float64Array): number {
   if (U.length === 0) throw new Error('subspaceCosine: empty basis');
-  for (const w of U) if (w.length !== v.length) throw new Error(`subspaceCosine: vectors of different lengths (${w.length} vs ${v.length})`);
+  for (const w of U)
+    if (w.length !== v.length)
+      throw new Error(`subspaceCosine: vectors of different lengths (${w.length} vs ${v.length})`);
   const nv = norm(v);
   if (!(nv > 0)) throw new Error('subspaceCosine: zero vector');
   let f = 0;

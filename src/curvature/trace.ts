@@ -92,7 +92,10 @@ export interface HutchPlusPlusResult {
  * second by Hutchinson on projected probes. Budget split: s = ⌊budget/3⌋ sketch columns, rank(Q)
  * matvecs for AQ, the rest (≥ ⌈budget/3⌉) probes; no probes if Q spans R^dim.
  */
-export async function hutchPlusPlus(op: LinearOperator, options: HutchPlusPlusOptions = {}): Promise<HutchPlusPlusResult> {
+export async function hutchPlusPlus(
+  op: LinearOperator,
+  options: HutchPlusPlusOptions = {},
+): Promise<HutchPlusPlusResult> {
   const budget = options.matvecs ?? 99;
   if (!Number.isInteger(budget) || budget < 1) throw new Error(`hutchPlusPlus: matvecs must be ≥ 1, got ${budget}`);
   const n = op.dim;

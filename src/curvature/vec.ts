@@ -152,7 +152,13 @@ export function combination<T extends Vec>(basis: readonly Vec[], count: number,
  * "twice is enough"). The projections removed are added into `coeffs` when given. `norm0` is
  * ‖w‖ on entry if the caller knows it. Returns ‖w‖ after.
  */
-export function reorthogonalize(w: Vec, basis: readonly Vec[], count: number, coeffs?: Float64Array, norm0?: number): number {
+export function reorthogonalize(
+  w: Vec,
+  basis: readonly Vec[],
+  count: number,
+  coeffs?: Float64Array,
+  norm0?: number,
+): number {
   let before = norm0 ?? norm(w);
   if (count === 0) return before;
   const h = new Float64Array(count);

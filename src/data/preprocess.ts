@@ -71,7 +71,10 @@ export function fitPreprocess(
     std.fill(sd);
     return { kind, scale: s, dim, mean, std, constantFeatures };
   }
-  if (kind !== 'standardize') throw new Error(`preprocess must be one of none, scale, center, standardize, global-standardize; got ${String(kind)}`);
+  if (kind !== 'standardize')
+    throw new Error(
+      `preprocess must be one of none, scale, center, standardize, global-standardize; got ${String(kind)}`,
+    );
   const v = new Float64Array(dim);
   for (let i = 0; i < n; i++) {
     const o = i * dim;

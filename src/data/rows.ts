@@ -16,7 +16,8 @@ export function checkDataset(ds: Dataset): Dataset {
   const where = 'dataset';
   if (!Number.isInteger(ds.n) || ds.n < 0) throw new Error(`${where}: n must be an integer ≥ 0, got ${ds.n}`);
   for (const d of ds.sampleShape) {
-    if (!Number.isInteger(d) || d < 1) throw new Error(`${where}: sampleShape must be positive integers, got [${ds.sampleShape.join(', ')}]`);
+    if (!Number.isInteger(d) || d < 1)
+      throw new Error(`${where}: sampleShape must be positive integers, got [${ds.sampleShape.join(', ')}]`);
   }
   const size = sampleSize(ds);
   if (ds.x.length !== ds.n * size) {
@@ -29,11 +30,14 @@ export function checkDataset(ds: Dataset): Dataset {
     if (ds.y.length !== ds.n) throw new Error(`${where}: y has ${ds.y.length} labels, expected n = ${ds.n}`);
     for (let i = 0; i < ds.n; i++) {
       const c = ds.y[i];
-      if (c < 0 || c >= ds.numClasses) throw new Error(`${where}: label ${c} at row ${i} is outside [0, ${ds.numClasses})`);
+      if (c < 0 || c >= ds.numClasses)
+        throw new Error(`${where}: label ${c} at row ${i} is outside [0, ${ds.numClasses})`);
     }
   }
   if (ds.targets !== null && ds.targets.length !== ds.n * ds.numClasses) {
-    throw new Error(`${where}: targets has ${ds.targets.length} floats, expected n*numClasses = ${ds.n}*${ds.numClasses}`);
+    throw new Error(
+      `${where}: targets has ${ds.targets.length} floats, expected n*numClasses = ${ds.n}*${ds.numClasses}`,
+    );
   }
   return ds;
 }
@@ -62,7 +66,8 @@ export function takeRows(ds: Dataset, indices: ArrayLike<number>): Dataset {
   const targets = ds.targets === null ? null : new Float32Array(m * k);
   for (let r = 0; r < m; r++) {
     const i = indices[r];
-    if (!Number.isInteger(i) || i < 0 || i >= ds.n) throw new Error(`takeRows: index ${i} at position ${r} is outside [0, ${ds.n})`);
+    if (!Number.isInteger(i) || i < 0 || i >= ds.n)
+      throw new Error(`takeRows: index ${i} at position ${r} is outside [0, ${ds.n})`);
     x.set(ds.x.subarray(i * size, (i + 1) * size), r * size);
     if (y !== null && ds.y !== null) y[r] = ds.y[i];
     if (targets !== null && ds.targets !== null) targets.set(ds.targets.subarray(i * k, (i + 1) * k), r * k);
@@ -94,7 +99,8 @@ export function classCounts(labels: ArrayLike<number>, numClasses: number): numb
   const counts = new Array<number>(numClasses).fill(0);
   for (let i = 0; i < labels.length; i++) {
     const c = labels[i];
-    if (!(c >= 0 && c < numClasses)) throw new Error(`classCounts: label ${c} at index ${i} is outside [0, ${numClasses})`);
+    if (!(c >= 0 && c < numClasses))
+      throw new Error(`classCounts: label ${c} at index ${i} is outside [0, ${numClasses})`);
     counts[c]++;
   }
   return counts;

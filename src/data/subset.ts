@@ -12,7 +12,8 @@ import type { SubsetMode } from './types.ts';
  */
 export function stratifiedQuotas(available: readonly number[], size: number, rng: Rng): number[] {
   const total = available.reduce((a, b) => a + b, 0);
-  if (!Number.isInteger(size) || size < 0 || size > total) throw new Error(`stratified subset: size ${size} is outside 0..${total}`);
+  if (!Number.isInteger(size) || size < 0 || size > total)
+    throw new Error(`stratified subset: size ${size} is outside 0..${total}`);
   const fill = (level: number): number => available.reduce((s, a) => s + Math.min(a, level), 0);
   let lo = 0;
   let hi = Math.max(0, ...available);
@@ -55,10 +56,15 @@ export function selectSubset(
   const members: number[][] = Array.from({ length: numClasses }, () => []);
   for (let i = 0; i < n; i++) {
     const c = labels[i];
-    if (!(c >= 0 && c < numClasses)) throw new Error(`stratified subset: label ${c} at index ${i} is outside [0, ${numClasses})`);
+    if (!(c >= 0 && c < numClasses))
+      throw new Error(`stratified subset: label ${c} at index ${i} is outside [0, ${numClasses})`);
     members[c].push(i);
   }
-  const quotas = stratifiedQuotas(members.map((m) => m.length), size, rng);
+  const quotas = stratifiedQuotas(
+    members.map((m) => m.length),
+    size,
+    rng,
+  );
   const chosen: number[] = [];
   for (let c = 0; c < numClasses; c++) {
     const m = members[c];

@@ -108,7 +108,8 @@ export function makeGaussianMixture(opts: GmmOptions): GmmResult {
   checkInt('input_dim', d, 1);
   checkInt('train_size', trainSize, 0);
   checkInt('test_size', testSize, 0);
-  if (!(separation >= 0 && Number.isFinite(separation))) throw new Error(`separation must be a finite number ≥ 0, got ${separation}`);
+  if (!(separation >= 0 && Number.isFinite(separation)))
+    throw new Error(`separation must be a finite number ≥ 0, got ${separation}`);
   const root = createRng(seed);
   const means = gmmMeans(root.fork(), k, d, separation);
   const train = gmmSplit(root.fork(), means, k, d, trainSize);
@@ -181,12 +182,15 @@ export function makeRegression(opts: RegressionOptions): RegressionResult {
   checkInt('train_size', trainSize, 0);
   checkInt('test_size', testSize, 0);
   if (!(noise >= 0 && Number.isFinite(noise))) throw new Error(`noise must be a finite number ≥ 0, got ${noise}`);
-  if (teacher !== 'linear' && teacher !== 'tanh') throw new Error(`teacher must be one of linear, tanh; got ${String(teacher)}`);
+  if (teacher !== 'linear' && teacher !== 'tanh')
+    throw new Error(`teacher must be one of linear, tanh; got ${String(teacher)}`);
   const root = createRng(seed);
   const wr = root.fork();
   const h = SYNTHETIC_TEACHER_HIDDEN;
   const teacherWeights =
-    teacher === 'linear' ? { A: gaussianMatrix(wr, k, d) } : { W1: gaussianMatrix(wr, h, d), W2: gaussianMatrix(wr, k, h) };
+    teacher === 'linear'
+      ? { A: gaussianMatrix(wr, k, d) }
+      : { W1: gaussianMatrix(wr, h, d), W2: gaussianMatrix(wr, k, h) };
   const train = regressionSplit(root.fork(), opts, teacherWeights, trainSize);
   const test = regressionSplit(root.fork(), opts, teacherWeights, testSize);
   return { train, test, teacherWeights };

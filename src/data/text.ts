@@ -28,7 +28,12 @@ export interface TextSplits {
 }
 
 /** Token windows of `text` (start every `context` characters): x n·T indices, targets n·T·V one-hot. */
-export function textWindows(text: string, vocab: readonly string[], starts: readonly number[], context: number): Dataset {
+export function textWindows(
+  text: string,
+  vocab: readonly string[],
+  starts: readonly number[],
+  context: number,
+): Dataset {
   const index = new Map(vocab.map((ch, i) => [ch, i]));
   const V = vocab.length;
   const n = starts.length;
@@ -44,17 +49,26 @@ export function textWindows(text: string, vocab: readonly string[], starts: read
 }
 
 /** The train and test windows of the `text-sonnets` set for `spec` (see the module comment). */
-export function loadTextSplits(spec: Pick<DataSpec, 'train_size' | 'test_size' | 'seed'> & { context?: number }, text = readFileSync(TEXT_FILE, 'utf8')): TextSplits {
+export function loadTextSplits(
+  spec: Pick<DataSpec, 'train_size' | 'test_size' | 'seed'> & { context?: number },
+  text = readFileSync(TEXT_FILE, 'utf8'),
+): TextSplits {
   const context = spec.context ?? DEFAULT_CONTEXT;
   const vocab = [...new Set(text)].sort();
   const starts: number[] = [];
   for (let s = 0; s + context + 1 <= text.length; s += context) starts.push(s);
   const order = Array.from(permutation(createRng(spec.seed), starts.length), (i) => starts[i]!);
   const nTrain = spec.train_size === 'all' ? order.length : spec.train_size;
-  if (nTrain > order.length) throw new Error(`data.train_size: ${nTrain} windows asked, the text has ${order.length} of ${context + 1} characters`);
+  if (nTrain > order.length)
+    throw new Error(
+      `data.train_size: ${nTrain} windows asked, the text has ${order.length} of ${context + 1} characters`,
+    );
   const rest = order.length - nTrain;
   const nTest = spec.test_size === 'all' ? rest : spec.test_size;
-  if (nTest > rest) throw new Error(`data.test_size: ${nTest} windows asked, ${rest} remain after ${nTrain} training windows (the text has ${order.length})`);
+  if (nTest > rest)
+    throw new Error(
+      `data.test_size: ${nTest} windows asked, ${rest} remain after ${nTrain} training windows (the text has ${order.length})`,
+    );
   return {
     train: textWindows(text, vocab, order.slice(0, nTrain), context),
     test: textWindows(text, vocab, order.slice(nTrain, nTrain + nTest), context),

@@ -54,13 +54,7 @@ export type DatasetName = (typeof DATASET_NAMES)[number];
 export const SUBSET_MODES = ['first', 'stratified'] as const;
 export type SubsetMode = (typeof SUBSET_MODES)[number];
 
-export const PREPROCESS_KINDS = [
-  'none',
-  'scale',
-  'center',
-  'standardize',
-  'global-standardize',
-] as const;
+export const PREPROCESS_KINDS = ['none', 'scale', 'center', 'standardize', 'global-standardize'] as const;
 export type PreprocessKind = (typeof PREPROCESS_KINDS)[number];
 
 export const TEACHER_KINDS = ['linear', 'tanh'] as const;

@@ -73,7 +73,8 @@ function inputSpecs(g: Graph): { name: string; dtype: DType; shape: readonly num
 
 function toOrtTensor(name: string, dtype: DType, shape: readonly number[], v: Value): ort.Tensor {
   const n = size(shape);
-  if (v.length !== n) throw new Error(`feed '${name}' has ${v.length} values, expected ${n} for shape [${shape.join(', ')}]`);
+  if (v.length !== n)
+    throw new Error(`feed '${name}' has ${v.length} values, expected ${n} for shape [${shape.join(', ')}]`);
   const dims = shape.slice();
   switch (dtype) {
     case 'float32':
@@ -81,9 +82,17 @@ function toOrtTensor(name: string, dtype: DType, shape: readonly number[], v: Va
     case 'float64':
       return new ort.Tensor('float64', v instanceof Float64Array ? v : Float64Array.from(v as ArrayLike<number>), dims);
     case 'int64':
-      return new ort.Tensor('int64', v instanceof BigInt64Array ? v : BigInt64Array.from(Array.from(v as ArrayLike<number>, (x) => BigInt(x))), dims);
+      return new ort.Tensor(
+        'int64',
+        v instanceof BigInt64Array ? v : BigInt64Array.from(Array.from(v as ArrayLike<number>, (x) => BigInt(x))),
+        dims,
+      );
     case 'bool':
-      return new ort.Tensor('bool', v instanceof Uint8Array ? v : Uint8Array.from(v as ArrayLike<number>, (x) => (x ? 1 : 0)), dims);
+      return new ort.Tensor(
+        'bool',
+        v instanceof Uint8Array ? v : Uint8Array.from(v as ArrayLike<number>, (x) => (x ? 1 : 0)),
+        dims,
+      );
   }
 }
 
@@ -170,9 +179,10 @@ export class Runtime {
     const key = graphFingerprint(g);
     let e = this.cache.get(key);
     if (!e) {
-      e = this.backend === 'reference'
-        ? Promise.resolve(compileReference(g))
-        : this.ready().then(() => compileOrt(g, this.threads, this.backend === 'webgpu' ? 'webgpu' : 'cpu'));
+      e =
+        this.backend === 'reference'
+          ? Promise.resolve(compileReference(g))
+          : this.ready().then(() => compileOrt(g, this.threads, this.backend === 'webgpu' ? 'webgpu' : 'cpu'));
       this.cache.set(key, e);
       e.catch(() => this.cache.delete(key));
     }

@@ -4,8 +4,18 @@
  * functions of tensors. Transforms (vjp, jvp) append to the same builder.
  */
 import {
-  type ConvAttrs, type DType, type Graph, type Node, type Op, type Shape,
-  broadcastShapes, fmtShape, isFloat, shapeEq, size, windowOut,
+  type ConvAttrs,
+  type DType,
+  type Graph,
+  type Node,
+  type Op,
+  type Shape,
+  broadcastShapes,
+  fmtShape,
+  isFloat,
+  shapeEq,
+  size,
+  windowOut,
 } from './ir.ts';
 
 /** A symbolic tensor: a node of a graph under construction. */
@@ -66,7 +76,12 @@ export class GraphBuilder {
       if (t.builder !== this) throw new Error(`${t} belongs to another graph`);
     }
     const [shape, dtype] = inferShape(op, inputs);
-    return this.emit(op, inputs.map((t) => t.id), shape, dtype);
+    return this.emit(
+      op,
+      inputs.map((t) => t.id),
+      shape,
+      dtype,
+    );
   }
 
   /** Freezes the graph with the given named outputs (inputs in declaration order). */
@@ -106,7 +121,8 @@ function normAxes(op: Op, axes: readonly number[], rank: number): number[] {
 
 /** Output shape of a convolution of an NCHW input x by an OIHW weight w. */
 function convOutShape(op: Op & ConvAttrs, x: Shape, w: Shape): number[] {
-  if (x.length !== 4 || w.length !== 4) fail(op, `needs NCHW input and OIHW weight, got ${fmtShape(x)}, ${fmtShape(w)}`);
+  if (x.length !== 4 || w.length !== 4)
+    fail(op, `needs NCHW input and OIHW weight, got ${fmtShape(x)}, ${fmtShape(w)}`);
   if (x[1] !== w[1]! * op.groups || w[0]! % op.groups !== 0) {
     fail(op, `channels: input ${fmtShape(x)}, weight ${fmtShape(w)}, groups ${op.groups}`);
   }
@@ -125,17 +141,32 @@ export function inferShape(op: Op, xs: readonly Tensor[]): [Shape, DType] {
     case 'input':
     case 'constant':
       return fail(op, 'is created by the builder, not applied');
-    case 'add': case 'sub': case 'mul': case 'div': case 'pow': case 'maximum': {
+    case 'add':
+    case 'sub':
+    case 'mul':
+    case 'div':
+    case 'pow':
+    case 'maximum': {
       arity(2);
       const d = sameDtype(op, xs);
       return [broadcastShapes(xs[0]!.shape, xs[1]!.shape), d];
     }
-    case 'greater': case 'less': case 'equal':
+    case 'greater':
+    case 'less':
+    case 'equal':
       arity(2);
       sameDtype(op, xs);
       return [broadcastShapes(xs[0]!.shape, xs[1]!.shape), 'bool'];
-    case 'neg': case 'exp': case 'log': case 'tanh': case 'sigmoid': case 'sqrt': case 'abs':
-    case 'sign': case 'erf': case 'stopGradient':
+    case 'neg':
+    case 'exp':
+    case 'log':
+    case 'tanh':
+    case 'sigmoid':
+    case 'sqrt':
+    case 'abs':
+    case 'sign':
+    case 'erf':
+    case 'stopGradient':
       arity(1);
       if (!isFloat(xs[0]!.dtype) && op.kind !== 'stopGradient') fail(op, `needs a float input, got ${xs[0]!.dtype}`);
       return [xs[0]!.shape, xs[0]!.dtype];
@@ -148,7 +179,8 @@ export function inferShape(op: Op, xs: readonly Tensor[]): [Shape, DType] {
       const d = sameDtype(op, xs.slice(1));
       return [broadcastShapes(broadcastShapes(xs[0]!.shape, xs[1]!.shape), xs[2]!.shape), d];
     }
-    case 'reduceSum': case 'reduceMax': {
+    case 'reduceSum':
+    case 'reduceMax': {
       arity(1);
       const r = xs[0]!.rank;
       const axes = new Set(normAxes(op, op.axes, r));
@@ -222,7 +254,8 @@ export function inferShape(op: Op, xs: readonly Tensor[]): [Shape, DType] {
       const ka = op.transA ? a[r - 2]! : a[r - 1]!;
       const kb = op.transB ? b[r - 1]! : b[r - 2]!;
       const n = op.transB ? b[r - 2]! : b[r - 1]!;
-      if (ka !== kb) fail(op, `inner dims differ: ${fmtShape(a)}${op.transA ? 'ᵀ' : ''} x ${fmtShape(b)}${op.transB ? 'ᵀ' : ''}`);
+      if (ka !== kb)
+        fail(op, `inner dims differ: ${fmtShape(a)}${op.transA ? 'ᵀ' : ''} x ${fmtShape(b)}${op.transB ? 'ᵀ' : ''}`);
       return [r === 3 ? [a[0]!, m, n] : [m, n], d];
     }
     case 'conv2d':
@@ -232,17 +265,20 @@ export function inferShape(op: Op, xs: readonly Tensor[]): [Shape, DType] {
       arity(2);
       const d = sameDtype(op, xs);
       const want = convOutShape(op, op.inputShape, xs[1]!.shape);
-      if (!shapeEq(want, xs[0]!.shape)) fail(op, `cotangent ${fmtShape(xs[0]!.shape)} is not the conv output shape ${fmtShape(want)}`);
+      if (!shapeEq(want, xs[0]!.shape))
+        fail(op, `cotangent ${fmtShape(xs[0]!.shape)} is not the conv output shape ${fmtShape(want)}`);
       return [op.inputShape, d];
     }
     case 'conv2dBackWeight': {
       arity(2);
       const d = sameDtype(op, xs);
       const want = convOutShape(op, xs[0]!.shape, op.weightShape);
-      if (!shapeEq(want, xs[1]!.shape)) fail(op, `cotangent ${fmtShape(xs[1]!.shape)} is not the conv output shape ${fmtShape(want)}`);
+      if (!shapeEq(want, xs[1]!.shape))
+        fail(op, `cotangent ${fmtShape(xs[1]!.shape)} is not the conv output shape ${fmtShape(want)}`);
       return [op.weightShape, d];
     }
-    case 'avgPool2d': case 'maxPool2d': {
+    case 'avgPool2d':
+    case 'maxPool2d': {
       arity(1);
       const x = xs[0]!.shape;
       if (x.length !== 4) fail(op, `needs NCHW input, got ${fmtShape(x)}`);

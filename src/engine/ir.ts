@@ -28,12 +28,25 @@ export type Op =
   | { kind: 'input'; name: string }
   | { kind: 'constant'; data: Float64Array } // data.length = prod(shape)
   // elementwise binary with numpy broadcasting: (a, b)
-  | { kind: 'add' } | { kind: 'sub' } | { kind: 'mul' } | { kind: 'div' } | { kind: 'pow' }
+  | { kind: 'add' }
+  | { kind: 'sub' }
+  | { kind: 'mul' }
+  | { kind: 'div' }
+  | { kind: 'pow' }
   | { kind: 'maximum' }
-  | { kind: 'greater' } | { kind: 'less' } | { kind: 'equal' } // -> bool
+  | { kind: 'greater' }
+  | { kind: 'less' }
+  | { kind: 'equal' } // -> bool
   // elementwise unary: (a)
-  | { kind: 'neg' } | { kind: 'exp' } | { kind: 'log' } | { kind: 'tanh' } | { kind: 'sigmoid' }
-  | { kind: 'sqrt' } | { kind: 'abs' } | { kind: 'sign' } | { kind: 'erf' }
+  | { kind: 'neg' }
+  | { kind: 'exp' }
+  | { kind: 'log' }
+  | { kind: 'tanh' }
+  | { kind: 'sigmoid' }
+  | { kind: 'sqrt' }
+  | { kind: 'abs' }
+  | { kind: 'sign' }
+  | { kind: 'erf' }
   | { kind: 'stopGradient' }
   | { kind: 'cast'; to: DType }
   // (cond, a, b)
@@ -120,8 +133,25 @@ export function windowOut(inSize: number, k: number, stride: number, pad: number
 
 /** Ops whose output is a linear function of the given input position (others fixed). */
 export const ELEMENTWISE_UNARY: ReadonlySet<OpKind> = new Set([
-  'neg', 'exp', 'log', 'tanh', 'sigmoid', 'sqrt', 'abs', 'sign', 'erf', 'stopGradient',
+  'neg',
+  'exp',
+  'log',
+  'tanh',
+  'sigmoid',
+  'sqrt',
+  'abs',
+  'sign',
+  'erf',
+  'stopGradient',
 ]);
 export const ELEMENTWISE_BINARY: ReadonlySet<OpKind> = new Set([
-  'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'greater', 'less', 'equal',
+  'add',
+  'sub',
+  'mul',
+  'div',
+  'pow',
+  'maximum',
+  'greater',
+  'less',
+  'equal',
 ]);

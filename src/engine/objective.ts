@@ -67,9 +67,17 @@ export class CompiledObjective {
   readonly layout: ParameterLayout;
   private valueExe?: Promise<Executable>;
   private gradExe?: Promise<Executable>;
-  private hvpExes?: Promise<{ prepare: Executable; main: Executable; carried: readonly string[]; passed: readonly string[] }>;
+  private hvpExes?: Promise<{
+    prepare: Executable;
+    main: Executable;
+    carried: readonly string[];
+    passed: readonly string[];
+  }>;
 
-  constructor(readonly runtime: Runtime, readonly spec: ObjectiveSpec) {
+  constructor(
+    readonly runtime: Runtime,
+    readonly spec: ObjectiveSpec,
+  ) {
     this.layout = new ParameterLayout(spec.params);
   }
 
@@ -114,25 +122,33 @@ export class CompiledObjective {
 
   /** Loss, metrics and auxiliary outputs at θ on one chunk. */
   async value(theta: FloatArray, data: Record<string, Value>): Promise<Evaluation> {
-    this.valueExe ??= this.runtime.compile(this.trace((_b, p, d) => {
-      const extras: Record<string, Tensor> = {};
-      const loss = this.lossFn(d, extras)(...p);
-      return { loss, ...extras };
-    }));
+    this.valueExe ??= this.runtime.compile(
+      this.trace((_b, p, d) => {
+        const extras: Record<string, Tensor> = {};
+        const loss = this.lossFn(d, extras)(...p);
+        return { loss, ...extras };
+      }),
+    );
     return this.evaluation(await (await this.valueExe).run(this.feeds(theta, data)));
   }
 
   /** Loss, metrics and gradient at θ on one chunk. */
   async valueAndGrad(theta: FloatArray, data: Record<string, Value>): Promise<GradEvaluation> {
-    this.gradExe ??= this.runtime.compile(this.trace((_b, p, d) => {
-      const extras: Record<string, Tensor> = {};
-      const { value, grads } = valueAndGrad(this.lossFn(d, extras), p.map((_, i) => i))(...p);
-      const outs: Record<string, Tensor> = { loss: value, ...extras };
-      this.spec.params.forEach((s, i) => (outs[`grad:${s.name}`] = grads[i]!));
-      return outs;
-    }));
+    this.gradExe ??= this.runtime.compile(
+      this.trace((_b, p, d) => {
+        const extras: Record<string, Tensor> = {};
+        const { value, grads } = valueAndGrad(
+          this.lossFn(d, extras),
+          p.map((_, i) => i),
+        )(...p);
+        const outs: Record<string, Tensor> = { loss: value, ...extras };
+        this.spec.params.forEach((s, i) => (outs[`grad:${s.name}`] = grads[i]!));
+        return outs;
+      }),
+    );
     const out = await (await this.gradExe).run(this.feeds(theta, data));
-    const grad = this.spec.dtype === 'float32' ? new Float32Array(this.layout.size) : new Float64Array(this.layout.size);
+    const grad =
+      this.spec.dtype === 'float32' ? new Float32Array(this.layout.size) : new Float64Array(this.layout.size);
     const pieces: Record<string, ArrayLike<number>> = {};
     for (const s of this.spec.params) pieces[s.name] = out[`grad:${s.name}`]!;
     this.layout.gather(pieces, grad);
@@ -143,7 +159,10 @@ export class CompiledObjective {
   hvpGraph(): Graph {
     return this.trace((b, p, d) => {
       const vs = this.spec.params.map((s) => b.input(`${TANGENT}${s.name}`, s.shape, this.spec.dtype));
-      const { hvps } = hvp(this.lossFn(d, {}), p.map((_, i) => i))(p, vs);
+      const { hvps } = hvp(
+        this.lossFn(d, {}),
+        p.map((_, i) => i),
+      )(p, vs);
       const outs: Record<string, Tensor> = {};
       this.spec.params.forEach((s, i) => (outs[`hvp:${s.name}`] = hvps[i]!));
       return outs;
@@ -157,8 +176,10 @@ export class CompiledObjective {
   private inDtype(name: string, v: Value): Value {
     const ds = this.spec.data.find((d) => d.name === name);
     const dtype = ds ? (ds.dtype ?? this.spec.dtype) : this.spec.dtype;
-    if (dtype === 'float32' && !(v instanceof Float32Array) && (v instanceof Float64Array || Array.isArray(v))) return new Float32Array(v);
-    if (dtype === 'float64' && !(v instanceof Float64Array) && (v instanceof Float32Array || Array.isArray(v))) return new Float64Array(v);
+    if (dtype === 'float32' && !(v instanceof Float32Array) && (v instanceof Float64Array || Array.isArray(v)))
+      return new Float32Array(v);
+    if (dtype === 'float64' && !(v instanceof Float64Array) && (v instanceof Float32Array || Array.isArray(v)))
+      return new Float64Array(v);
     return v;
   }
 
@@ -168,13 +189,24 @@ export class CompiledObjective {
       if (!this.runtime.splitHvp) {
         // Whole graph, nothing carried: every input but the tangents passes through (see Runtime.splitHvp).
         const whole = await this.runtime.compile(this.hvpGraph());
-        return { prepare: whole, main: whole, carried: [], passed: whole.inputNames.filter((n) => !n.startsWith(TANGENT)) };
+        return {
+          prepare: whole,
+          main: whole,
+          carried: [],
+          passed: whole.inputNames.filter((n) => !n.startsWith(TANGENT)),
+        };
       }
       // On onnxruntime, masks become float multipliers before the split so they are carried
       // ready-made (see whereZeroToMul); the reference backend keeps the graph as traced.
       const g = this.runtime.backend === 'ort' ? whereZeroToMul(this.hvpGraph()) : this.hvpGraph();
-      const split = splitGraph(g, this.spec.params.map((s) => `${TANGENT}${s.name}`));
-      const [prepare, main] = await Promise.all([this.runtime.compile(split.prepare), this.runtime.compile(split.main)]);
+      const split = splitGraph(
+        g,
+        this.spec.params.map((s) => `${TANGENT}${s.name}`),
+      );
+      const [prepare, main] = await Promise.all([
+        this.runtime.compile(split.prepare),
+        this.runtime.compile(split.main),
+      ]);
       return { prepare, main, carried: split.carried, passed: split.passedInputs };
     })();
     const { prepare, main, carried, passed } = await this.hvpExes;

@@ -5,7 +5,16 @@
  * operand's dtype.
  */
 import { Tensor } from './builder.ts';
-import { type ConvAttrs, type DType, type Op, type Shape, type Window2d, broadcastShapes, shapeEq, size } from './ir.ts';
+import {
+  type ConvAttrs,
+  type DType,
+  type Op,
+  type Shape,
+  type Window2d,
+  broadcastShapes,
+  shapeEq,
+  size,
+} from './ir.ts';
 
 export type TensorLike = Tensor | number;
 
@@ -13,7 +22,11 @@ function lift(x: TensorLike, like: Tensor): Tensor {
   return typeof x === 'number' ? like.builder.constant(x, [], like.dtype) : x;
 }
 
-function binary(kind: 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'greater' | 'less' | 'equal', a: TensorLike, b: TensorLike): Tensor {
+function binary(
+  kind: 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'greater' | 'less' | 'equal',
+  a: TensorLike,
+  b: TensorLike,
+): Tensor {
   if (typeof a === 'number' && typeof b === 'number') throw new Error(`${kind}: at least one operand must be a tensor`);
   const ref = (typeof a === 'number' ? b : a) as Tensor;
   const ta = lift(a, ref);
@@ -21,8 +34,10 @@ function binary(kind: 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'great
   return ref.builder.apply({ kind } as Op, [ta, tb]);
 }
 
-const unary = (kind: 'neg' | 'exp' | 'log' | 'tanh' | 'sigmoid' | 'sqrt' | 'abs' | 'sign' | 'erf' | 'stopGradient') =>
-  (x: Tensor): Tensor => x.builder.apply({ kind } as Op, [x]);
+const unary =
+  (kind: 'neg' | 'exp' | 'log' | 'tanh' | 'sigmoid' | 'sqrt' | 'abs' | 'sign' | 'erf' | 'stopGradient') =>
+  (x: Tensor): Tensor =>
+    x.builder.apply({ kind } as Op, [x]);
 
 /** Elementwise a + b (broadcasting). */
 export const add = (a: TensorLike, b: TensorLike): Tensor => binary('add', a, b);
@@ -186,7 +201,12 @@ export interface PoolOptions {
 
 /** The window fields of a pooling op (drops any other keys). */
 export function windowOf(w: Window2d): Window2d {
-  return { kernel: [w.kernel[0], w.kernel[1]], stride: [w.stride[0], w.stride[1]], pad: [w.pad[0], w.pad[1]], dilation: [w.dilation[0], w.dilation[1]] };
+  return {
+    kernel: [w.kernel[0], w.kernel[1]],
+    stride: [w.stride[0], w.stride[1]],
+    pad: [w.pad[0], w.pad[1]],
+    dilation: [w.dilation[0], w.dilation[1]],
+  };
 }
 function window(o: PoolOptions) {
   const kernel = pair(o.kernel, 1);

@@ -37,7 +37,8 @@ export class ParameterLayout {
   /** The [start, end) range of a parameter in the flat vector. */
   range(name: string): [number, number] {
     const i = this.index.get(name);
-    if (i === undefined) throw new Error(`unknown parameter '${name}'; known: ${this.specs.map((s) => s.name).join(', ')}`);
+    if (i === undefined)
+      throw new Error(`unknown parameter '${name}'; known: ${this.specs.map((s) => s.name).join(', ')}`);
     return [this.offsets[i]!, this.offsets[i]! + size(this.specs[i]!.shape)];
   }
 
@@ -52,7 +53,9 @@ export class ParameterLayout {
   split<T extends FloatArray>(flat: T): Record<string, T> {
     this.check(flat);
     const out: Record<string, T> = {};
-    this.specs.forEach((s, i) => (out[s.name] = flat.subarray(this.offsets[i]!, this.offsets[i]! + size(s.shape)) as T));
+    this.specs.forEach(
+      (s, i) => (out[s.name] = flat.subarray(this.offsets[i]!, this.offsets[i]! + size(s.shape)) as T),
+    );
     return out;
   }
 
@@ -62,13 +65,15 @@ export class ParameterLayout {
     this.specs.forEach((s, i) => {
       const p = pieces[s.name];
       if (!p) throw new Error(`missing parameter '${s.name}'`);
-      if (p.length !== size(s.shape)) throw new Error(`parameter '${s.name}' has ${p.length} values, expected ${size(s.shape)}`);
+      if (p.length !== size(s.shape))
+        throw new Error(`parameter '${s.name}' has ${p.length} values, expected ${size(s.shape)}`);
       out.set(p, this.offsets[i]!);
     });
     return out;
   }
 
   private check(flat: FloatArray): void {
-    if (flat.length !== this.size) throw new Error(`flat parameter vector has ${flat.length} values, layout needs ${this.size}`);
+    if (flat.length !== this.size)
+      throw new Error(`flat parameter vector has ${flat.length} values, layout needs ${this.size}`);
   }
 }

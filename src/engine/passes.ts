@@ -85,7 +85,8 @@ export function splitGraph(g: Graph, varying: readonly string[]): SplitGraph {
     else if (CHEAP.has(n.op.kind) && n.inputs.every((i) => constOnly[i])) constOnly[n.id] = 1;
   }
   for (const v of names) {
-    if (!g.nodes.some((n) => n.op.kind === 'input' && n.op.name === v)) throw new Error(`splitGraph: no input named '${v}'`);
+    if (!g.nodes.some((n) => n.op.kind === 'input' && n.op.name === v))
+      throw new Error(`splitGraph: no input named '${v}'`);
   }
   // Crossing values: fixed, non-constant nodes used by varying nodes or returned as outputs.
   const crossing = new Set<number>();
@@ -162,25 +163,40 @@ export function whereZeroToMul(g: Graph): Graph {
   for (const n of g.nodes) {
     const ins = n.inputs.map((i) => remap[i]!);
     const float = n.dtype === 'float32' || n.dtype === 'float64';
-    if (n.op.kind === 'where' && float && (isZero(n.inputs[1]!) || isZero(n.inputs[2]!)) && !(isZero(n.inputs[1]!) && isZero(n.inputs[2]!))) {
+    if (
+      n.op.kind === 'where' &&
+      float &&
+      (isZero(n.inputs[1]!) || isZero(n.inputs[2]!)) &&
+      !(isZero(n.inputs[1]!) && isZero(n.inputs[2]!))
+    ) {
       const [c, a, b] = ins as [number, number, number];
       const cShape = g.nodes[n.inputs[0]!]!.shape;
       let mask = push({ op: { kind: 'cast', to: n.dtype }, inputs: [c], shape: cShape, dtype: n.dtype });
       let other = a;
       let otherShape = g.nodes[n.inputs[1]!]!.shape;
       if (isZero(n.inputs[1]!)) {
-        const one = push({ op: { kind: 'constant', data: new Float64Array([1]) }, inputs: [], shape: [], dtype: n.dtype });
+        const one = push({
+          op: { kind: 'constant', data: new Float64Array([1]) },
+          inputs: [],
+          shape: [],
+          dtype: n.dtype,
+        });
         mask = push({ op: { kind: 'sub' }, inputs: [one, mask], shape: cShape, dtype: n.dtype });
         other = b;
         otherShape = g.nodes[n.inputs[2]!]!.shape;
       }
       const prodShape = broadcastShapes(otherShape, cShape);
       let out = push({ op: { kind: 'mul' }, inputs: [other, mask], shape: prodShape, dtype: n.dtype });
-      if (!shapeEq(prodShape, n.shape)) out = push({ op: { kind: 'broadcastTo', shape: n.shape }, inputs: [out], shape: n.shape, dtype: n.dtype });
+      if (!shapeEq(prodShape, n.shape))
+        out = push({ op: { kind: 'broadcastTo', shape: n.shape }, inputs: [out], shape: n.shape, dtype: n.dtype });
       remap[n.id] = out;
       continue;
     }
     remap[n.id] = push({ op: n.op, inputs: ins, shape: n.shape, dtype: n.dtype });
   }
-  return simplify({ nodes, inputs: g.inputs.map((i) => remap[i]!), outputs: g.outputs.map((o) => ({ name: o.name, id: remap[o.id]! })) });
+  return simplify({
+    nodes,
+    inputs: g.inputs.map((i) => remap[i]!),
+    outputs: g.outputs.map((o) => ({ name: o.name, id: remap[o.id]! })),
+  });
 }

@@ -55,7 +55,15 @@ async function analyse(dir: string, ck: OpenCheckpoint, o: AnalysisOptions): Pro
   log(`top-${k} eigenpairs (${iters} Lanczos steps)…`);
   const top = await lanczos(H, { k, iterations: iters, seed: 1, tol: 1e-3, earlyStop: false, exactResiduals: true });
   log('smallest eigenvalue…');
-  const low = await lanczos(H, { k: 1, iterations: iters, seed: 2, tol: 1e-3, which: 'smallest', earlyStop: false, exactResiduals: false });
+  const low = await lanczos(H, {
+    k: 1,
+    iterations: iters,
+    seed: 2,
+    tol: 1e-3,
+    which: 'smallest',
+    earlyStop: false,
+    exactResiduals: false,
+  });
   log('trace (Hutchinson)…');
   const tr = await hutchinson(H, { samples: o.traceProbes ?? 30, seed: 3 });
   log('spectral density (SLQ)…');
@@ -78,7 +86,12 @@ async function analyse(dir: string, ck: OpenCheckpoint, o: AnalysisOptions): Pro
     const u = top.eigenvectors[j]!;
     const lossT: number[] = [];
     for (const t of ts) lossT.push(await at(t, u));
-    directions.push({ name: `eigenvector ${j + 1}`, eigenvalue: top.eigenvalues[j]!, loss: lossT, quadratic: ts.map((t) => base + 0.5 * top.eigenvalues[j]! * t * t) });
+    directions.push({
+      name: `eigenvector ${j + 1}`,
+      eigenvalue: top.eigenvalues[j]!,
+      loss: lossT,
+      quadratic: ts.map((t) => base + 0.5 * top.eigenvalues[j]! * t * t),
+    });
   }
   let plane: { a: number[]; b: number[]; loss: number[][] } | undefined;
   if (top.eigenvectors.length >= 2) {
@@ -94,8 +107,16 @@ async function analyse(dir: string, ck: OpenCheckpoint, o: AnalysisOptions): Pro
   }
   const files = ['analysis', 'density', 'slices'].map((prefix) => curvatureSnapshotPath(dir, prefix, step));
   const result: Analysis = {
-    step, eigs: top.eigenvalues.slice(), residuals: top.residuals.slice(), converged: top.converged.slice(),
-    lambda_min: low.eigenvalues[0]!, trace: tr.estimate, trace_stderr: tr.stdError, bn_mode: mode, hvps: H.calls, files,
+    step,
+    eigs: top.eigenvalues.slice(),
+    residuals: top.residuals.slice(),
+    converged: top.converged.slice(),
+    lambda_min: low.eigenvalues[0]!,
+    trace: tr.estimate,
+    trace_stderr: tr.stdError,
+    bn_mode: mode,
+    hvps: H.calls,
+    files,
   };
   writeJsonAtomic(files[0]!, result);
   writeJsonAtomic(files[1]!, { step, x: Array.from(d.x), density: Array.from(d.density), sigma: d.sigma });

@@ -41,7 +41,10 @@ export interface ChildRunOptions {
 }
 
 /** Forks the worker on `spec`; resolves with its exit code (null when killed) and the tail of its stderr. */
-async function forkWorker(spec: WorkerSpec, o: ChildRunOptions): Promise<{ code: number | null; signal: NodeJS.Signals | null; tail: string }> {
+async function forkWorker(
+  spec: WorkerSpec,
+  o: ChildRunOptions,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; tail: string }> {
   const child: ChildProcess = fork(RUN_WORKER, [JSON.stringify(spec)], {
     execArgv: workerExecArgv(),
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
@@ -100,7 +103,11 @@ export async function runInChild(config: Config, dir: string, o: ChildRunOptions
  * (analysis.ts: writes RUN_DIR/curvature/analysis-, density- and slices-step-N.json). Rejects
  * with the child's last error line when it fails.
  */
-export async function analyseInChild(dir: string, a: { step?: number; topK?: number; iterations?: number } = {}, o: ChildRunOptions = {}): Promise<void> {
+export async function analyseInChild(
+  dir: string,
+  a: { step?: number; topK?: number; iterations?: number } = {},
+  o: ChildRunOptions = {},
+): Promise<void> {
   const { code, signal, tail } = await forkWorker({ task: 'analyse', dir, ...a }, o);
   if (code !== 0) throw new Error(`analysis of ${dir} failed (${signal ?? `exit ${code}`}): ${lastLine(tail)}`);
 }

@@ -36,7 +36,14 @@ export const INIT_SCHEMES = [
   'gradinit',
 ] as const;
 /** The fixed-distribution schemes (model.init.base of metainit/gradinit). */
-export const BASE_INIT_SCHEMES = ['lecun-normal', 'lecun-uniform', 'glorot-normal', 'glorot-uniform', 'he-normal', 'he-uniform'] as const;
+export const BASE_INIT_SCHEMES = [
+  'lecun-normal',
+  'lecun-uniform',
+  'glorot-normal',
+  'glorot-uniform',
+  'he-normal',
+  'he-uniform',
+] as const;
 export const LOSS_NAMES = ['mse', 'cross-entropy'] as const;
 export const BN_MODES = ['train', 'eval'] as const;
 export const BACKEND_NAMES = ['ort', 'webgpu', 'reference'] as const;
@@ -136,7 +143,11 @@ const transformerSchema = strict({
   heads: int(1).default(2),
   layers: int(1).default(2),
   /** MLP width (null = 4 · d_model). */
-  d_ff: z.int({ error: 'must be null or an integer >= 1' }).min(1, { error: 'must be null or an integer >= 1' }).nullable().default(null),
+  d_ff: z
+    .int({ error: 'must be null or an integer >= 1' })
+    .min(1, { error: 'must be null or an integer >= 1' })
+    .nullable()
+    .default(null),
   /** LayerNorm before each sublayer (GPT-2) or after the residual sum (the original Transformer). */
   ln: oneOf(LN_PLACEMENT_NAMES).default('pre'),
 });
@@ -216,7 +227,9 @@ const curvatureSchema = strict({
   samples: allOrInt(1).default('all'),
   /** Adam-preconditioned sharpness: auto = for adaptive optimizers. */
   preconditioned: z
-    .union([z.literal('auto', { error: 'must be auto, true or false' }), bool()], { error: 'must be auto, true or false' })
+    .union([z.literal('auto', { error: 'must be auto, true or false' }), bool()], {
+      error: 'must be auto, true or false',
+    })
     .default('auto'),
   /** |cos| between consecutive top eigenvectors. */
   rotation: bool().default(true),
@@ -319,11 +332,14 @@ export function showValue(v: unknown): string {
 
 /** Edit distance with adjacent transpositions (optimal string alignment); small strings only. */
 function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
   return d[a.length][b.length];
@@ -354,7 +370,10 @@ function zodIssue(iss: z.core.$ZodIssue): ConfigIssue {
     const word = iss.keys.length === 1 ? 'key' : 'keys';
     const hint = iss.keys.length === 1 ? didYouMean(iss.keys[0], iss.message.split(', ')) : '';
     // path: the (first) unknown key itself.
-    return { path: full[0], message: `unknown ${word} ${full.map((k) => `"${k}"`).join(', ')} (${hint}allowed: ${iss.message})` };
+    return {
+      path: full[0],
+      message: `unknown ${word} ${full.map((k) => `"${k}"`).join(', ')} (${hint}allowed: ${iss.message})`,
+    };
   }
   return { path, message: `${iss.message} (got ${showValue(iss.input)})` };
 }
@@ -374,7 +393,10 @@ function crossChecks(c: Config): ConfigIssue[] {
     add('optimizer.clip_denominator', `must be a number > 0 for optimizer.name ${o.name} (got null)`);
   }
   if (o.name === 'gd' && o.batch_size !== 'full') {
-    add('optimizer.batch_size', `must be "full" for optimizer.name gd; use sgd (or another optimizer) for minibatches (got ${o.batch_size})`);
+    add(
+      'optimizer.batch_size',
+      `must be "full" for optimizer.name gd; use sgd (or another optimizer) for minibatches (got ${o.batch_size})`,
+    );
   }
   const trainSize = c.data.train_size;
   if (trainSize !== 'all' && o.batch_size !== 'full' && o.batch_size > trainSize) {
@@ -387,22 +409,40 @@ function crossChecks(c: Config): ConfigIssue[] {
     add('schedule.step_size', 'must be an integer >= 1 when schedule.decay is step (got null)');
   }
   if (c.curvature.lanczos_iters < c.curvature.top_k) {
-    add('curvature.lanczos_iters', `must be >= curvature.top_k (${c.curvature.top_k}) (got ${c.curvature.lanczos_iters})`);
+    add(
+      'curvature.lanczos_iters',
+      `must be >= curvature.top_k (${c.curvature.top_k}) (got ${c.curvature.lanczos_iters})`,
+    );
   }
   if (c.curvature.early_steps > 0 && c.curvature.early_every === 0) {
     add('curvature.early_every', `must be >= 1 when curvature.early_steps > 0 (got 0)`);
   }
   const m = c.model;
-  if (m.arch !== 'transformer' && m.transformer !== undefined) add('model.transformer', `only allowed with model.arch transformer, not ${m.arch}`);
+  if (m.arch !== 'transformer' && m.transformer !== undefined)
+    add('model.transformer', `only allowed with model.arch transformer, not ${m.arch}`);
   if ((m.arch === 'transformer') !== (c.data.name === 'text-sonnets')) {
-    add(m.arch === 'transformer' ? 'data.name' : 'model.arch', m.arch === 'transformer' ? `must be text-sonnets (token windows) for model.arch transformer (got ${c.data.name})` : `must be transformer for data.name text-sonnets (got ${m.arch})`);
+    add(
+      m.arch === 'transformer' ? 'data.name' : 'model.arch',
+      m.arch === 'transformer'
+        ? `must be text-sonnets (token windows) for model.arch transformer (got ${c.data.name})`
+        : `must be transformer for data.name text-sonnets (got ${m.arch})`,
+    );
   }
   if (m.arch === 'transformer') {
     const t = m.transformer;
-    if (t !== undefined && t.d_model % t.heads !== 0) add('model.transformer.heads', `must divide model.transformer.d_model (${t.d_model}) (got ${t.heads})`);
+    if (t !== undefined && t.d_model % t.heads !== 0)
+      add('model.transformer.heads', `must divide model.transformer.d_model (${t.d_model}) (got ${t.heads})`);
     if (c.loss !== 'cross-entropy') add('loss', `must be cross-entropy for model.arch transformer (got ${c.loss})`);
-    if (m.norm !== 'none') add('model.norm', `must be none for model.arch transformer (LayerNorm placement is model.transformer.ln) (got ${m.norm})`);
-    if (m.init.scheme !== 'lecun-normal') add('model.init.scheme', `must be lecun-normal for model.arch transformer (its own init; model.init.scale scales it) (got ${m.init.scheme})`);
+    if (m.norm !== 'none')
+      add(
+        'model.norm',
+        `must be none for model.arch transformer (LayerNorm placement is model.transformer.ln) (got ${m.norm})`,
+      );
+    if (m.init.scheme !== 'lecun-normal')
+      add(
+        'model.init.scheme',
+        `must be lecun-normal for model.arch transformer (its own init; model.init.scale scales it) (got ${m.init.scheme})`,
+      );
   }
   return out;
 }
@@ -411,9 +451,11 @@ function crossChecks(c: Config): ConfigIssue[] {
 function fillSyntheticDefaults(c: Config): Config {
   const data = c.data as Record<string, unknown>;
   for (const [key, sets] of Object.entries(SYNTHETIC_ONLY)) {
-    if (sets.includes(c.data.name) && data[key] === undefined) data[key] = key === 'context' ? DEFAULT_CONTEXT : SYNTHETIC_DEFAULTS[key as keyof typeof SYNTHETIC_DEFAULTS];
+    if (sets.includes(c.data.name) && data[key] === undefined)
+      data[key] = key === 'context' ? DEFAULT_CONTEXT : SYNTHETIC_DEFAULTS[key as keyof typeof SYNTHETIC_DEFAULTS];
   }
-  if (c.model.arch === 'transformer' && c.model.transformer === undefined) (c.model as Record<string, unknown>).transformer = transformerSchema.parse({});
+  if (c.model.arch === 'transformer' && c.model.transformer === undefined)
+    (c.model as Record<string, unknown>).transformer = transformerSchema.parse({});
   return c;
 }
 
@@ -450,7 +492,10 @@ function unwrap(s: Walkable): Walkable {
   let cur = s;
   for (;;) {
     const d = cur._zod.def;
-    if (d.innerType !== undefined && ['default', 'prefault', 'optional', 'nullable', 'readonly', 'catch', 'nonoptional'].includes(d.type)) {
+    if (
+      d.innerType !== undefined &&
+      ['default', 'prefault', 'optional', 'nullable', 'readonly', 'catch', 'nonoptional'].includes(d.type)
+    ) {
       cur = d.innerType;
     } else if (d.type === 'pipe' && d.in !== undefined) {
       cur = d.in;
@@ -465,7 +510,8 @@ function unwrap(s: Walkable): Walkable {
  * else a one-line problem: `unknown key "model.widht" (allowed: …)` or `"optimizer.lr" is not a section`.
  */
 export function checkConfigKey(path: readonly string[]): string | null {
-  if (path.length === 0 || path.some((p) => p === '')) return `"${path.join('.')}" is not a dotted key like optimizer.lr`;
+  if (path.length === 0 || path.some((p) => p === ''))
+    return `"${path.join('.')}" is not a dotted key like optimizer.lr`;
   let node = unwrap(configSchema as unknown as Walkable);
   for (let i = 0; i < path.length; i++) {
     const shape = node._zod.def.type === 'object' ? node._zod.def.shape : undefined;

@@ -38,7 +38,11 @@ export function getPath(obj: unknown, key: string | readonly string[]): unknown 
  * A copy of `input` with `value` at the dotted key or path, creating missing sections (a
  * non-mapping in the way is replaced). A mapping value replaces the whole section, it is not merged.
  */
-export function setPath(input: Readonly<Record<string, unknown>>, key: string | readonly string[], value: unknown): Record<string, unknown> {
+export function setPath(
+  input: Readonly<Record<string, unknown>>,
+  key: string | readonly string[],
+  value: unknown,
+): Record<string, unknown> {
   const path = splitKey(key);
   if (path.length === 0) throw new Error('setPath: empty key');
   const out = { ...input };
@@ -54,7 +58,10 @@ export function setPath(input: Readonly<Record<string, unknown>>, key: string | 
 }
 
 /** Sets every dotted key of `values` in turn (later keys win); see setPath. */
-export function setPaths(input: Readonly<Record<string, unknown>>, values: Readonly<Record<string, unknown>>): Record<string, unknown> {
+export function setPaths(
+  input: Readonly<Record<string, unknown>>,
+  values: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
   let out: Record<string, unknown> = { ...input };
   for (const [k, v] of Object.entries(values)) out = setPath(out, k, v);
   return out;
@@ -64,7 +71,10 @@ export function setPaths(input: Readonly<Record<string, unknown>>, values: Reado
  * `over` merged into `base`: mappings present in both are merged key by key, recursively;
  * anything else in `over` (lists, scalars, null) replaces the value in `base`.
  */
-export function deepMerge(base: Readonly<Record<string, unknown>>, over: Readonly<Record<string, unknown>>): Record<string, unknown> {
+export function deepMerge(
+  base: Readonly<Record<string, unknown>>,
+  over: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(over)) {
     const cur = out[k];

@@ -14,7 +14,8 @@ type Flat = Map<string, unknown>;
 /** Flattens one row: nested mappings to `a.b`; lists stay lists (expanded by column later), typed arrays become lists. */
 function flattenRow(row: Readonly<Record<string, unknown>>): Flat {
   const out: Flat = new Map();
-  for (const [k, v] of flatten(row)) out.set(k, ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<number>) : v);
+  for (const [k, v] of flatten(row))
+    out.set(k, ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<number>) : v);
   return out;
 }
 

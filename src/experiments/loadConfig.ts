@@ -152,7 +152,9 @@ export function parseConfigText(text: string, format: Format, source: string): R
   const value = format === 'json' ? parseJson(text, source) : parseYaml(text, source);
   if (value === null || value === undefined) return {};
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new ConfigError(`${source}: the top level must be a mapping of keys to values (got ${Array.isArray(value) ? 'a list' : typeof value})`);
+    throw new ConfigError(
+      `${source}: the top level must be a mapping of keys to values (got ${Array.isArray(value) ? 'a list' : typeof value})`,
+    );
   }
   return value as Record<string, unknown>;
 }
@@ -165,7 +167,14 @@ export function readConfigFile(file: string): Record<string, unknown> {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'it is a directory'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : (e as Error).message;
     throw new ConfigError(`cannot read config file ${file}: ${why}`);
   }
   // Editors on some systems write a byte-order mark; neither parser wants it.
@@ -209,7 +218,10 @@ export function parseOverride(text: string): Override {
 }
 
 /** Applies overrides in order (later ones win) to a copy of `input`. */
-export function applyOverrides(input: Record<string, unknown>, overrides: readonly Override[]): Record<string, unknown> {
+export function applyOverrides(
+  input: Record<string, unknown>,
+  overrides: readonly Override[],
+): Record<string, unknown> {
   let out = input;
   for (const o of overrides) out = setPath(out, o.path, o.value);
   return out;
@@ -223,7 +235,11 @@ function within(issuePath: string, key: string): boolean {
  * Resolves `input` (after overrides); a ConfigError's message prefixes each problem with the
  * override that set the key (`--set optimizer.lr=-1: …`) or else with `source` (a file name).
  */
-export function resolveWithSources(input: Record<string, unknown>, overrides: readonly Override[], source: string | null): Config {
+export function resolveWithSources(
+  input: Record<string, unknown>,
+  overrides: readonly Override[],
+  source: string | null,
+): Config {
   const { config, issues } = configIssues(input);
   if (config !== null) return config;
   const prefix = (i: ConfigIssue): string => {
@@ -236,7 +252,10 @@ export function resolveWithSources(input: Record<string, unknown>, overrides: re
 }
 
 /** The unresolved config: the file's content (or {}) with the overrides applied. */
-export function loadConfigInput(file: string | null | undefined, sets: readonly string[] = []): Record<string, unknown> {
+export function loadConfigInput(
+  file: string | null | undefined,
+  sets: readonly string[] = [],
+): Record<string, unknown> {
   const base = file === null || file === undefined ? {} : stripRunMetadata(readConfigFile(file));
   return applyOverrides(base, sets.map(parseOverride));
 }

@@ -35,7 +35,19 @@
  * past staleAfterMs) marks its handle lost and aborts `handle.signal` so its work stops.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomicWrite.ts';
@@ -181,21 +193,40 @@ function judge(o: Observed, staleAfterMs: number, now: number): LockState {
   if (o.info === null) {
     const ageMs = now - o.mtimeMs;
     return ageMs > staleAfterMs
-      ? { state: 'stale', info: null, ageMs, reason: `unreadable lock file not modified for ${(ageMs / 1000).toFixed(1)} s` }
+      ? {
+          state: 'stale',
+          info: null,
+          ageMs,
+          reason: `unreadable lock file not modified for ${(ageMs / 1000).toFixed(1)} s`,
+        }
       : { state: 'held', info: null, ageMs };
   }
   const info = o.info;
   const ageMs = now - Date.parse(info.heartbeat_at);
   const here = machine();
   // pid <= 0 would address process groups in kill(); such a lock is judged by its heartbeat only.
-  const sameMachine = info.host === here.host && (info.pid_namespace ?? null) === here.ns && Number.isSafeInteger(info.pid) && info.pid > 0;
-  if (sameMachine && !pidAlive(info.pid)) return { state: 'stale', info, ageMs, reason: `its process ${info.pid} on ${info.host} is dead` };
-  if (ageMs > staleAfterMs) return { state: 'stale', info, ageMs, reason: `no heartbeat from ${info.owner} for ${(ageMs / 1000).toFixed(1)} s` };
+  const sameMachine =
+    info.host === here.host &&
+    (info.pid_namespace ?? null) === here.ns &&
+    Number.isSafeInteger(info.pid) &&
+    info.pid > 0;
+  if (sameMachine && !pidAlive(info.pid))
+    return { state: 'stale', info, ageMs, reason: `its process ${info.pid} on ${info.host} is dead` };
+  if (ageMs > staleAfterMs)
+    return {
+      state: 'stale',
+      info,
+      ageMs,
+      reason: `no heartbeat from ${info.owner} for ${(ageMs / 1000).toFixed(1)} s`,
+    };
   return { state: 'held', info, ageMs };
 }
 
 /** Reads `runDir/.lock` and judges it: free, held by a live worker, or stale. */
-export function lockState(runDir: string, opts: { readonly staleAfterMs?: number; readonly now?: number } = {}): LockState {
+export function lockState(
+  runDir: string,
+  opts: { readonly staleAfterMs?: number; readonly now?: number } = {},
+): LockState {
   const o = observe(join(runDir, LOCK_FILE));
   if (o === null) return { state: 'free' };
   return judge(o, opts.staleAfterMs ?? DEFAULT_STALE_AFTER_MS, opts.now ?? Date.now());
@@ -259,7 +290,14 @@ export function acquireRunLock(runDir: string, opts: LockOptions = {}): RunLock 
   const owner = `${host}:${process.pid}:${randomBytes(6).toString('hex')}`;
   const nowIso = (): string => new Date().toISOString();
   const started = nowIso();
-  const fresh = (): LockInfo => ({ owner, pid: process.pid, host, pid_namespace: ns, started_at: started, heartbeat_at: nowIso() });
+  const fresh = (): LockInfo => ({
+    owner,
+    pid: process.pid,
+    host,
+    pid_namespace: ns,
+    started_at: started,
+    heartbeat_at: nowIso(),
+  });
 
   // A few rounds: each lost race (the lock vanished, changed or was re-created) starts over.
   for (let round = 0; round < 20; round++) {
@@ -352,7 +390,8 @@ function makeHandle(
     } catch (e) {
       opts.onError?.(e as Error);
       // Unable to beat for so long that others may judge the lock stale: stop, do not fight.
-      if (Date.now() - lastOk > staleAfterMs) markLost(`no heartbeat written for ${((Date.now() - lastOk) / 1000).toFixed(1)} s`);
+      if (Date.now() - lastOk > staleAfterMs)
+        markLost(`no heartbeat written for ${((Date.now() - lastOk) / 1000).toFixed(1)} s`);
       return !lost;
     }
   };

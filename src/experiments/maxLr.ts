@@ -155,7 +155,13 @@ export interface MaxLrResult {
 /** A trial threw: the search stopped. `trials` holds what finished before. */
 export class MaxLrError extends Error {
   override readonly name = 'MaxLrError';
-  constructor(message: string, readonly lr: number, readonly seed: number, readonly trials: TrialRecord[], options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly lr: number,
+    readonly seed: number,
+    readonly trials: TrialRecord[],
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -168,10 +174,12 @@ export function roundLr(lr: number, digits = 6): number {
 function seedList(s: MaxLrOptions['seeds']): number[] {
   if (s === undefined) return [0];
   if (typeof s === 'number') {
-    if (!(Number.isInteger(s) && s >= 1)) throw new Error(`seeds must be an integer >= 1 or a list of seeds (got ${s})`);
+    if (!(Number.isInteger(s) && s >= 1))
+      throw new Error(`seeds must be an integer >= 1 or a list of seeds (got ${s})`);
     return Array.from({ length: s }, (_, i) => i);
   }
-  if (s.length === 0 || s.some((x) => !Number.isInteger(x) || x < 0)) throw new Error(`seeds must be a non-empty list of integers >= 0 (got ${JSON.stringify(s)})`);
+  if (s.length === 0 || s.some((x) => !Number.isInteger(x) || x < 0))
+    throw new Error(`seeds must be a non-empty list of integers >= 0 (got ${JSON.stringify(s)})`);
   if (new Set(s).size !== s.length) throw new Error(`seeds must not repeat (got ${JSON.stringify(s)})`);
   return s.slice();
 }
@@ -191,9 +199,11 @@ export async function findMaxStableLr(o: MaxLrOptions): Promise<MaxLrResult> {
   const rounds = o.bisectSteps ?? 3;
   const expand = o.expand ?? 4;
   const digits = o.precision ?? 6;
-  if (!(Number.isFinite(o.lo) && o.lo > 0 && Number.isFinite(o.hi) && o.hi >= o.lo)) throw new Error(`need 0 < lo <= hi (got lo ${o.lo}, hi ${o.hi})`);
+  if (!(Number.isFinite(o.lo) && o.lo > 0 && Number.isFinite(o.hi) && o.hi >= o.lo))
+    throw new Error(`need 0 < lo <= hi (got lo ${o.lo}, hi ${o.hi})`);
   if (!(Number.isFinite(f) && f > 1)) throw new Error(`gridFactor must be > 1 (got ${f})`);
-  if (!(Number.isInteger(rounds) && rounds >= 0)) throw new Error(`bisectSteps must be an integer >= 0 (got ${rounds})`);
+  if (!(Number.isInteger(rounds) && rounds >= 0))
+    throw new Error(`bisectSteps must be an integer >= 0 (got ${rounds})`);
   if (!(rule === 'all' || rule === 'majority')) throw new Error(`rule must be all or majority (got ${String(rule)})`);
   const need = seedsNeeded(rule, seeds.length);
   const trials: TrialRecord[] = [];
@@ -204,7 +214,11 @@ export async function findMaxStableLr(o: MaxLrOptions): Promise<MaxLrResult> {
    * Runs the seeds of `lrs` (in the given order, `parallel` trials at a time). `skip(lr)` is
    * asked before each trial starts; trials of an lr whose verdict is already decided are skipped.
    */
-  const runBatch = async (lrs: readonly number[], phase: TrialRecord['phase'], skip: (lr: number) => boolean): Promise<void> => {
+  const runBatch = async (
+    lrs: readonly number[],
+    phase: TrialRecord['phase'],
+    skip: (lr: number) => boolean,
+  ): Promise<void> => {
     const tasks = lrs.flatMap((lr) => seeds.map((seed) => ({ lr, seed })));
     // The first failure stops new trials; those in flight settle, then it is thrown.
     await mapWithConcurrency(tasks, parallel, async ({ lr, seed }) => {
@@ -217,7 +231,8 @@ export async function findMaxStableLr(o: MaxLrOptions): Promise<MaxLrResult> {
         const msg = err instanceof Error ? err.message : String(err);
         throw new MaxLrError(`trial at lr ${lr}, seed ${seed} failed: ${msg}`, lr, seed, trials, { cause: err });
       }
-      if (typeof r?.stable !== 'boolean') throw new MaxLrError(`trial at lr ${lr}, seed ${seed} returned no boolean 'stable'`, lr, seed, trials);
+      if (typeof r?.stable !== 'boolean')
+        throw new MaxLrError(`trial at lr ${lr}, seed ${seed} returned no boolean 'stable'`, lr, seed, trials);
       const rec: TrialRecord = { ...r, lr, seed, phase, elapsed_s: (performance.now() - ts) / 1000 };
       trials.push(rec);
       const e = byLr.get(lr) ?? { stable: 0, unstable: 0, verdict: null };
@@ -345,8 +360,26 @@ export function quadraticTrial(q: QuadraticTrialOptions): Trial {
     const l0 = loss();
     for (let t = 0; t <= steps; t++) {
       const l = loss();
-      if (!Number.isFinite(l) || l > divergence * l0) return { stable: false, outcome: 'diverged', step: t, reached_at: null, reason: `diverged at step ${t}`, steps: t, final: { train_loss: Number.isFinite(l) ? l : null } };
-      if (l <= target * l0) return { stable: true, outcome: 'trained', step: t, reached_at: t, reason: `loss ≤ ${target}·L0 at step ${t}`, steps: t, final: { train_loss: l } };
+      if (!Number.isFinite(l) || l > divergence * l0)
+        return {
+          stable: false,
+          outcome: 'diverged',
+          step: t,
+          reached_at: null,
+          reason: `diverged at step ${t}`,
+          steps: t,
+          final: { train_loss: Number.isFinite(l) ? l : null },
+        };
+      if (l <= target * l0)
+        return {
+          stable: true,
+          outcome: 'trained',
+          step: t,
+          reached_at: t,
+          reason: `loss ≤ ${target}·L0 at step ${t}`,
+          steps: t,
+          final: { train_loss: l },
+        };
       if (t === steps) break;
       for (let i = 0; i < x.length; i++) {
         const g = lambdas[i]! * x[i]!;
@@ -355,7 +388,15 @@ export function quadraticTrial(q: QuadraticTrialOptions): Trial {
         x[i] = x[i]! - lr * (mu === 0 ? g : nesterov ? g + mu * b : b);
       }
     }
-    return { stable: false, outcome: 'did-not-fit-in-budget', step: steps, reached_at: null, reason: `loss above ${target}·L0 after ${steps} steps`, steps, final: { train_loss: loss() } };
+    return {
+      stable: false,
+      outcome: 'did-not-fit-in-budget',
+      step: steps,
+      reached_at: null,
+      reason: `loss above ${target}·L0 after ${steps} steps`,
+      steps,
+      final: { train_loss: loss() },
+    };
   };
 }
 
@@ -400,7 +441,12 @@ export function needsFullBudget(config: Config, fullBudget = false): boolean {
  * train.stop_* (the run stops there) unless the trial runs its full budget (then they are null
  * and the target is checked on the metrics by `judgeRun`).
  */
-export function trialConfig(config: Config, lr: number, seed: number, o: Pick<ConfigTrialOptions, 'stopTrainLoss' | 'stopTrainAcc' | 'curvature' | 'fullBudget'> = {}): Config {
+export function trialConfig(
+  config: Config,
+  lr: number,
+  seed: number,
+  o: Pick<ConfigTrialOptions, 'stopTrainLoss' | 'stopTrainAcc' | 'curvature' | 'fullBudget'> = {},
+): Config {
   const c = structuredClone(config);
   c.optimizer.lr = lr;
   c.train.seed = seed;
@@ -419,7 +465,8 @@ export function trialConfig(config: Config, lr: number, seed: number, o: Pick<Co
 }
 
 const sameConfig = (a: Config, b: Config): boolean => {
-  const strip = (c: Config) => JSON.stringify({ ...stripRunMetadata(c as unknown as Record<string, unknown>), threads: 0 });
+  const strip = (c: Config) =>
+    JSON.stringify({ ...stripRunMetadata(c as unknown as Record<string, unknown>), threads: 0 });
   return strip(a) === strip(b);
 };
 
@@ -447,7 +494,12 @@ const fmt = (v: number | null | undefined, digits = 4) => (typeof v === 'number'
 
 /** The target in words (`train loss ≤ 0.1 or train acc ≥ 0.95`; '' without one). */
 export function targetText(target: Pick<TrialTarget, 'loss' | 'acc'>): string {
-  return [target.loss !== null ? `train loss ≤ ${target.loss}` : '', target.acc !== null ? `train acc ≥ ${target.acc}` : ''].filter(Boolean).join(' or ');
+  return [
+    target.loss !== null ? `train loss ≤ ${target.loss}` : '',
+    target.acc !== null ? `train acc ≥ ${target.acc}` : '',
+  ]
+    .filter(Boolean)
+    .join(' or ');
 }
 
 /**
@@ -456,12 +508,24 @@ export function targetText(target: Pick<TrialTarget, 'loss' | 'acc'>): string {
  * decided at, the reason and `reached_at`. stable = not diverged. A failed or unfinished run is an
  * error, not an outcome.
  */
-export function classifyRun(run: RunRecord, target: TrialTarget): TrialResult & { outcome: TrialOutcome; step: number; reached_at: number | null } {
+export function classifyRun(
+  run: RunRecord,
+  target: TrialTarget,
+): TrialResult & { outcome: TrialOutcome; step: number; reached_at: number | null } {
   const s = run.summary;
   const where = run.dir ?? 'run';
-  if (s.status === 'failed' || s.status === 'running') throw new Error(`${where}: run ${s.status}${s.reason ? `: ${s.reason}` : ''}`);
+  if (s.status === 'failed' || s.status === 'running')
+    throw new Error(`${where}: run ${s.status}${s.reason ? `: ${s.reason}` : ''}`);
   const base = { steps: s.steps, final: { ...s.final }, ...(run.dir !== undefined ? { dir: run.dir } : {}) };
-  if (s.status === 'diverged') return { ...base, stable: false, outcome: 'diverged', step: s.steps, reached_at: null, reason: `diverged: ${s.reason ?? ''}`.trim() };
+  if (s.status === 'diverged')
+    return {
+      ...base,
+      stable: false,
+      outcome: 'diverged',
+      step: s.steps,
+      reached_at: null,
+      reason: `diverged: ${s.reason ?? ''}`.trim(),
+    };
   const rows = run.rows;
   const { loss, acc } = target;
   const from = target.from ?? 0;
@@ -470,7 +534,8 @@ export function classifyRun(run: RunRecord, target: TrialTarget): TrialResult & 
   let lost = false;
   let want: string;
   if (loss !== null || acc !== null) {
-    const meets = (l: unknown, a: unknown) => (loss !== null && typeof l === 'number' && l <= loss) || (acc !== null && typeof a === 'number' && a >= acc);
+    const meets = (l: unknown, a: unknown) =>
+      (loss !== null && typeof l === 'number' && l <= loss) || (acc !== null && typeof a === 'number' && a >= acc);
     // The runner logs every log.every steps, so the step where a run stopped at its target may
     // have no row; its summary holds the values there.
     const row = rows.find((r) => r.step >= from && meets(r.train_loss, r.train_acc));
@@ -482,24 +547,46 @@ export function classifyRun(run: RunRecord, target: TrialTarget): TrialResult & 
     want = 'a final train loss below the initial one';
   }
   if (hit === null) {
-    const why = loss !== null || acc !== null
-      ? `did not reach ${want}${from > 0 ? ` after step ${from}` : ''} within ${s.steps} steps (train loss ${fmt(s.final.train_loss)}, acc ${fmt(s.final.train_acc, 3)})`
-      : `train loss did not fall below its initial value in ${s.steps} steps`;
+    const why =
+      loss !== null || acc !== null
+        ? `did not reach ${want}${from > 0 ? ` after step ${from}` : ''} within ${s.steps} steps (train loss ${fmt(s.final.train_loss)}, acc ${fmt(s.final.train_acc, 3)})`
+        : `train loss did not fall below its initial value in ${s.steps} steps`;
     return { ...base, stable: true, outcome: 'did-not-fit-in-budget', step: s.steps, reached_at: null, reason: why };
   }
   const spike = target.spike ?? 1;
-  const up = typeof l0 === 'number' ? rows.find((r) => r.step > 0 && typeof r.train_loss === 'number' && r.train_loss > spike * l0) : undefined;
+  const up =
+    typeof l0 === 'number'
+      ? rows.find((r) => r.step > 0 && typeof r.train_loss === 'number' && r.train_loss > spike * l0)
+      : undefined;
   if (up !== undefined || lost) {
-    const why = up !== undefined
-      ? `train loss ${fmt(up.train_loss as number)} above ${spike === 1 ? '' : `${spike} × `}its initial ${fmt(l0 as number)} at step ${up.step}, then ${want} at step ${hit}`
-      : `${want} at step ${hit}, lost again by step ${s.steps} (train loss ${fmt(s.final.train_loss)}, acc ${fmt(s.final.train_acc, 3)})`;
-    return { ...base, stable: true, outcome: 'unstable-but-trained', step: up?.step ?? s.steps, reached_at: hit, reason: why };
+    const why =
+      up !== undefined
+        ? `train loss ${fmt(up.train_loss as number)} above ${spike === 1 ? '' : `${spike} × `}its initial ${fmt(l0 as number)} at step ${up.step}, then ${want} at step ${hit}`
+        : `${want} at step ${hit}, lost again by step ${s.steps} (train loss ${fmt(s.final.train_loss)}, acc ${fmt(s.final.train_acc, 3)})`;
+    return {
+      ...base,
+      stable: true,
+      outcome: 'unstable-but-trained',
+      step: up?.step ?? s.steps,
+      reached_at: hit,
+      reason: why,
+    };
   }
-  return { ...base, stable: true, outcome: 'trained', step: hit, reached_at: hit, reason: loss !== null || acc !== null ? `${want} at step ${hit}` : `completed ${s.steps} steps with ${want}` };
+  return {
+    ...base,
+    stable: true,
+    outcome: 'trained',
+    step: hit,
+    reached_at: hit,
+    reason: loss !== null || acc !== null ? `${want} at step ${hit}` : `completed ${s.steps} steps with ${want}`,
+  };
 }
 
 /** classifyRun on the run directory `dir` (summary.json and metrics.jsonl). */
-export function judgeRun(dir: string, target: TrialTarget): TrialResult & { outcome: TrialOutcome; step: number; reached_at: number | null } {
+export function judgeRun(
+  dir: string,
+  target: TrialTarget,
+): TrialResult & { outcome: TrialOutcome; step: number; reached_at: number | null } {
   const s = new RunStore(dir).readSummary();
   if (s === null) throw new Error(`${dir}: no summary.json`);
   return classifyRun({ summary: s, rows: readMetrics(join(dir, 'metrics.jsonl')).rows, dir }, target);
@@ -514,11 +601,17 @@ export function configTrial(config: Config, outDir: string, o: ConfigTrialOption
   const stopAcc = o.stopTrainAcc !== undefined ? o.stopTrainAcc : config.train.stop_train_acc;
   const name = o.name ?? trialName;
   return async (lr, seed) => {
-    const c = trialConfig(config, lr, seed, { stopTrainLoss: stopLoss, stopTrainAcc: stopAcc, curvature: o.curvature, fullBudget: o.fullBudget });
+    const c = trialConfig(config, lr, seed, {
+      stopTrainLoss: stopLoss,
+      stopTrainAcc: stopAcc,
+      curvature: o.curvature,
+      fullBudget: o.fullBudget,
+    });
     const dir = join(outDir, name(lr, seed));
     if (existsSync(join(dir, 'config.json'))) {
       const have = new RunStore(dir).readConfig().config;
-      if (!sameConfig(have, c)) throw new Error(`${dir} holds a run with another config; remove it or use another output directory`);
+      if (!sameConfig(have, c))
+        throw new Error(`${dir} holds a run with another config; remove it or use another output directory`);
     }
     o.onStart?.(dir, c, lr, seed);
     await runInChild(c, dir, { threads: o.threads, signal: o.signal });
@@ -571,23 +664,35 @@ export function summarizeTrials(trials: readonly TrialLike[], rule: SeedRule, se
   const byLr = new Map<number, TrialLike[]>();
   for (const t of trials) byLr.set(t.lr, [...(byLr.get(t.lr) ?? []), t]);
   const decide = (yes: number, no: number): boolean | null => (yes >= need ? true : no > seeds - need ? false : null);
-  const lrs: LrSummary[] = [...byLr.entries()].sort((a, b) => a[0] - b[0]).map(([lr, ts]) => {
-    const outcomes = Object.fromEntries(TRIAL_OUTCOMES.map((o) => [o, ts.filter((t) => t.outcome === o).length])) as Record<TrialOutcome, number>;
-    const fitted = (t: TrialLike) => (t.outcome !== undefined ? t.outcome === 'trained' || t.outcome === 'unstable-but-trained' : t.stable);
-    const ok = ts.filter((t) => t.stable).length;
-    const fit = ts.filter(fitted).length;
-    return {
-      lr, trials: ts.length, outcomes,
-      stable: decide(ok, ts.length - ok),
-      trained: decide(fit, ts.length - fit),
-      stepsToTarget: median(ts.map((t) => t.reached_at).filter((x): x is number => typeof x === 'number')),
-    };
-  });
+  const lrs: LrSummary[] = [...byLr.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([lr, ts]) => {
+      const outcomes = Object.fromEntries(
+        TRIAL_OUTCOMES.map((o) => [o, ts.filter((t) => t.outcome === o).length]),
+      ) as Record<TrialOutcome, number>;
+      const fitted = (t: TrialLike) =>
+        t.outcome !== undefined ? t.outcome === 'trained' || t.outcome === 'unstable-but-trained' : t.stable;
+      const ok = ts.filter((t) => t.stable).length;
+      const fit = ts.filter(fitted).length;
+      return {
+        lr,
+        trials: ts.length,
+        outcomes,
+        stable: decide(ok, ts.length - ok),
+        trained: decide(fit, ts.length - fit),
+        stepsToTarget: median(ts.map((t) => t.reached_at).filter((x): x is number => typeof x === 'number')),
+      };
+    });
   const stable = lrs.filter((l) => l.stable === true).map((l) => l.lr);
   const maxStableLr = stable.length > 0 ? Math.max(...stable) : null;
   const above = lrs.filter((l) => l.stable === false && (maxStableLr === null || l.lr > maxStableLr)).map((l) => l.lr);
   const trained = lrs.filter((l) => l.trained === true).map((l) => l.lr);
-  return { maxStableLr, upper: above.length > 0 ? Math.min(...above) : null, maxTrainedLr: trained.length > 0 ? Math.max(...trained) : null, lrs };
+  return {
+    maxStableLr,
+    upper: above.length > 0 ? Math.min(...above) : null,
+    maxTrainedLr: trained.length > 0 ? Math.max(...trained) : null,
+    lrs,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -620,9 +725,18 @@ export type MaxLrSettingsInput = Pick<MaxLrSettings, 'lo' | 'hi'> & Partial<Omit
 /** Settings with the defaults filled in: grid ×2, 1 bisection round, 1 seed, rule all, full budget. */
 export function resolveMaxLrSettings(m: MaxLrSettingsInput): MaxLrSettings {
   return {
-    lo: m.lo, hi: m.hi, grid_factor: m.grid_factor ?? 2, bisect_steps: m.bisect_steps ?? 1, seeds: m.seeds ?? 1, rule: m.rule ?? 'all',
-    stop_train_loss: m.stop_train_loss ?? null, stop_train_acc: m.stop_train_acc ?? null, full_budget: m.full_budget ?? true,
-    curvature: m.curvature ?? false, spike: m.spike ?? 1, full_grid: m.full_grid ?? false,
+    lo: m.lo,
+    hi: m.hi,
+    grid_factor: m.grid_factor ?? 2,
+    bisect_steps: m.bisect_steps ?? 1,
+    seeds: m.seeds ?? 1,
+    rule: m.rule ?? 'all',
+    stop_train_loss: m.stop_train_loss ?? null,
+    stop_train_acc: m.stop_train_acc ?? null,
+    full_budget: m.full_budget ?? true,
+    curvature: m.curvature ?? false,
+    spike: m.spike ?? 1,
+    full_grid: m.full_grid ?? false,
   };
 }
 
@@ -650,7 +764,11 @@ export const createLimit: (n: number) => Limit = createLimiter;
  */
 export class RunManifest {
   private readonly runs: Array<{ index: number; name: string; params: Record<string, unknown> }> = [];
-  constructor(readonly outDir: string, readonly name: string | null, readonly keys: readonly string[]) {}
+  constructor(
+    readonly outDir: string,
+    readonly name: string | null,
+    readonly keys: readonly string[],
+  ) {}
   /** Adds a run (once per name) and writes OUT/sweep.json. */
   record(name: string, params: Record<string, unknown>): void {
     if (this.runs.some((r) => r.name === name)) return;
@@ -710,10 +828,15 @@ export interface MaxLrFile {
   [key: string]: unknown;
 }
 
-const DEFINITIONS = 'η_max = largest η that did not diverge (seed rule); outcomes: diverged | unstable-but-trained | trained | did-not-fit-in-budget; reached_at = first logged step at the target (fitting speed); maxTrainedLr = largest η that reached the target.';
+const DEFINITIONS =
+  'η_max = largest η that did not diverge (seed rule); outcomes: diverged | unstable-but-trained | trained | did-not-fit-in-budget; reached_at = first logged step at the target (fitting speed); maxTrainedLr = largest η that reached the target.';
 
 /** Writes OUT/max-lr.json (version 2). */
-export function writeMaxLrFile(out: string, cells: readonly MaxLrCellResult[], meta: Record<string, unknown> = {}): void {
+export function writeMaxLrFile(
+  out: string,
+  cells: readonly MaxLrCellResult[],
+  meta: Record<string, unknown> = {},
+): void {
   writeJsonAtomic(join(out, 'max-lr.json'), { version: MAX_LR_FILE_VERSION, definitions: DEFINITIONS, ...meta, cells });
 }
 
@@ -731,39 +854,76 @@ export async function runMaxLrExperiment(o: MaxLrExperimentOptions): Promise<Max
   const log = o.log ?? (() => {});
   const lrText = o.describeLr ?? ((lr: number) => String(lr));
   const results: Array<MaxLrCellResult | null> = o.cells.map(() => null);
-  const save = () => writeMaxLrFile(o.out, results.filter((r): r is MaxLrCellResult => r !== null), o.meta);
-  await Promise.all(o.cells.map(async (cell, i) => {
-    const m = cell.settings;
-    if (cell.config === null) {
-      results[i] = { cell: cell.name, params: cell.params, settings: m, error: cell.error ?? 'not applicable', result: null, summary: null };
-      log(`${cell.name}: skipped (${cell.error})`);
+  const save = () =>
+    writeMaxLrFile(
+      o.out,
+      results.filter((r): r is MaxLrCellResult => r !== null),
+      o.meta,
+    );
+  await Promise.all(
+    o.cells.map(async (cell, i) => {
+      const m = cell.settings;
+      if (cell.config === null) {
+        results[i] = {
+          cell: cell.name,
+          params: cell.params,
+          settings: m,
+          error: cell.error ?? 'not applicable',
+          result: null,
+          summary: null,
+        };
+        log(`${cell.name}: skipped (${cell.error})`);
+        save();
+        return;
+      }
+      const nameOf = (lr: number, seed: number) => `${cell.name}_lr-${lr}_seed-${seed}`;
+      const inner =
+        o.trial?.(cell) ??
+        configTrial(cell.config, o.out, {
+          threads,
+          stopTrainLoss: m.stop_train_loss,
+          stopTrainAcc: m.stop_train_acc,
+          fullBudget: m.full_budget,
+          curvature: m.curvature,
+          spike: m.spike,
+          name: nameOf,
+        });
+      const trial: Trial = (lr, seed) =>
+        limit(async () => {
+          manifest.record(nameOf(lr, seed), { ...cell.params, kind: 'trial', 'optimizer.lr': lr, 'train.seed': seed });
+          return inner(lr, seed);
+        });
+      let result: MaxLrResult;
+      try {
+        result = await findMaxStableLr({
+          trial,
+          lo: m.lo,
+          hi: m.hi,
+          gridFactor: m.grid_factor,
+          bisectSteps: m.bisect_steps,
+          seeds: m.seeds,
+          rule: m.rule,
+          parallel,
+          fullGrid: m.full_grid,
+          onTrial: (t) =>
+            log(
+              `${cell.name}: η ${lrText(t.lr)} seed ${t.seed}: ${t.outcome ?? (t.stable ? 'stable' : 'unstable')}${t.step !== undefined ? ` at step ${t.step}` : ''} (${t.reason})`,
+            ),
+        });
+      } catch (e) {
+        if (e instanceof MaxLrError)
+          throw new MaxLrError(`${cell.name}: ${e.message}`, e.lr, e.seed, e.trials, { cause: e.cause });
+        throw e;
+      }
+      const summary = summarizeTrials(result.trials, m.rule, m.seeds);
+      results[i] = { cell: cell.name, params: cell.params, settings: m, error: null, result, summary };
+      const g4 = (v: number | null) => (v === null ? '—' : lrText(v));
+      log(
+        `${cell.name}: η_max ${g4(result.maxStableLr)} in [${g4(result.bracket[0])}, ${g4(result.bracket[1])}], largest η that reached the target ${g4(summary.maxTrainedLr)}${result.note ? ` — ${result.note}` : ''}`,
+      );
       save();
-      return;
-    }
-    const nameOf = (lr: number, seed: number) => `${cell.name}_lr-${lr}_seed-${seed}`;
-    const inner = o.trial?.(cell) ?? configTrial(cell.config, o.out, {
-      threads, stopTrainLoss: m.stop_train_loss, stopTrainAcc: m.stop_train_acc, fullBudget: m.full_budget, curvature: m.curvature, spike: m.spike, name: nameOf,
-    });
-    const trial: Trial = (lr, seed) => limit(async () => {
-      manifest.record(nameOf(lr, seed), { ...cell.params, kind: 'trial', 'optimizer.lr': lr, 'train.seed': seed });
-      return inner(lr, seed);
-    });
-    let result: MaxLrResult;
-    try {
-      result = await findMaxStableLr({
-        trial, lo: m.lo, hi: m.hi, gridFactor: m.grid_factor, bisectSteps: m.bisect_steps, seeds: m.seeds, rule: m.rule, parallel, fullGrid: m.full_grid,
-        onTrial: (t) => log(`${cell.name}: η ${lrText(t.lr)} seed ${t.seed}: ${t.outcome ?? (t.stable ? 'stable' : 'unstable')}${t.step !== undefined ? ` at step ${t.step}` : ''} (${t.reason})`),
-      });
-    } catch (e) {
-      if (e instanceof MaxLrError) throw new MaxLrError(`${cell.name}: ${e.message}`, e.lr, e.seed, e.trials, { cause: e.cause });
-      throw e;
-    }
-    const summary = summarizeTrials(result.trials, m.rule, m.seeds);
-    results[i] = { cell: cell.name, params: cell.params, settings: m, error: null, result, summary };
-    const g4 = (v: number | null) => (v === null ? '—' : lrText(v));
-    log(`${cell.name}: η_max ${g4(result.maxStableLr)} in [${g4(result.bracket[0])}, ${g4(result.bracket[1])}], largest η that reached the target ${g4(summary.maxTrainedLr)}${result.note ? ` — ${result.note}` : ''}`);
-    save();
-  }));
+    }),
+  );
   save();
   return results as MaxLrCellResult[];
 }
@@ -777,23 +937,54 @@ export async function runMaxLrExperiment(o: MaxLrExperimentOptions): Promise<Max
 export function readMaxLrFile(path: string): MaxLrFile {
   const raw = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
   if (raw.version === MAX_LR_FILE_VERSION) return raw as MaxLrFile;
-  if (raw.version !== undefined) throw new Error(`${path}: max-lr.json version ${String(raw.version)} is not known (expected ${MAX_LR_FILE_VERSION})`);
-  const upgrade = (cell: string, params: Record<string, unknown>, r: MaxLrResult | null, error: string | null, settings: Partial<MaxLrSettings>): MaxLrCellResult => {
+  if (raw.version !== undefined)
+    throw new Error(
+      `${path}: max-lr.json version ${String(raw.version)} is not known (expected ${MAX_LR_FILE_VERSION})`,
+    );
+  const upgrade = (
+    cell: string,
+    params: Record<string, unknown>,
+    r: MaxLrResult | null,
+    error: string | null,
+    settings: Partial<MaxLrSettings>,
+  ): MaxLrCellResult => {
     if (r === null) return { cell, params, settings: settings as MaxLrSettings, error, result: null, summary: null };
     const trials = r.trials.map((t) => {
-      const outcome: TrialOutcome = /^diverged/.test(t.reason) ? 'diverged' : t.stable ? 'trained' : 'did-not-fit-in-budget';
-      return { ...t, outcome, stable: outcome !== 'diverged', reached_at: typeof t.reached_at === 'number' ? t.reached_at : null };
+      const outcome: TrialOutcome = /^diverged/.test(t.reason)
+        ? 'diverged'
+        : t.stable
+          ? 'trained'
+          : 'did-not-fit-in-budget';
+      return {
+        ...t,
+        outcome,
+        stable: outcome !== 'diverged',
+        reached_at: typeof t.reached_at === 'number' ? t.reached_at : null,
+      };
     });
     const rule = r.rule ?? 'all';
     const summary = summarizeTrials(trials, rule, r.seeds?.length ?? 1);
-    return { cell, params, settings: settings as MaxLrSettings, error, result: { ...r, trials, maxStableLr: summary.maxStableLr }, summary };
+    return {
+      cell,
+      params,
+      settings: settings as MaxLrSettings,
+      error,
+      result: { ...r, trials, maxStableLr: summary.maxStableLr },
+      summary,
+    };
   };
   let cells: MaxLrCellResult[];
   if (Array.isArray(raw.outcomes)) {
-    cells = (raw.outcomes as Array<{ variant: string; error: string | null; result: MaxLrResult | null }>).map((x) => upgrade(x.variant, { variant: x.variant }, x.result, x.error, {}));
+    cells = (raw.outcomes as Array<{ variant: string; error: string | null; result: MaxLrResult | null }>).map((x) =>
+      upgrade(x.variant, { variant: x.variant }, x.result, x.error, {}),
+    );
   } else if (raw.results && typeof raw.results === 'object') {
     const settings = (raw.max_lr ?? {}) as Record<string, Partial<MaxLrSettings>>;
-    cells = Object.entries(raw.results as Record<string, MaxLrResult | { error: string }>).map(([k, v]) => ('error' in v && !('trials' in v) ? upgrade(k, {}, null, v.error, settings[k] ?? {}) : upgrade(k, {}, v as MaxLrResult, null, settings[k] ?? {})));
+    cells = Object.entries(raw.results as Record<string, MaxLrResult | { error: string }>).map(([k, v]) =>
+      'error' in v && !('trials' in v)
+        ? upgrade(k, {}, null, v.error, settings[k] ?? {})
+        : upgrade(k, {}, v as MaxLrResult, null, settings[k] ?? {}),
+    );
   } else if (raw.result && typeof raw.result === 'object') {
     cells = [upgrade('search', {}, raw.result as MaxLrResult, null, {})];
   } else throw new Error(`${path}: not a max-lr.json (no cells, outcomes, results or result)`);
@@ -805,7 +996,17 @@ export function readMaxLrFile(path: string): MaxLrFile {
 // Built-in remedies (Gilmer et al.'s interventions) as config overrides.
 
 /** The remedy names `--variants` accepts; `warmup-N`, `clip-X` and `init-scale-X` take a value. */
-export const VARIANT_NAMES = ['none', 'warmup', 'clip', 'batchnorm', 'layernorm', 'fixup', 'metainit', 'gradinit', 'init-scale-0.5'] as const;
+export const VARIANT_NAMES = [
+  'none',
+  'warmup',
+  'clip',
+  'batchnorm',
+  'layernorm',
+  'fixup',
+  'metainit',
+  'gradinit',
+  'init-scale-0.5',
+] as const;
 
 /** Default warmup length (updates) and clipping bound for the bare `warmup` and `clip`. */
 export const DEFAULT_WARMUP_STEPS = 100;
@@ -821,24 +1022,34 @@ export function variantOverrides(name: string): Record<string, unknown> {
   for (const part of name.split('+').map((s) => s.trim())) {
     let m: RegExpMatchArray | null;
     if (part === 'none' || part === '') continue;
-    else if ((m = part.match(/^warmup(?:-(\d+))?$/))) out['schedule.warmup_steps'] = m[1] !== undefined ? Number(m[1]) : DEFAULT_WARMUP_STEPS;
-    else if ((m = part.match(/^clip(?:-([0-9.eE+-]+))?$/))) out['clip.max_norm'] = m[1] !== undefined ? Number(m[1]) : DEFAULT_CLIP_NORM;
+    else if ((m = part.match(/^warmup(?:-(\d+))?$/)))
+      out['schedule.warmup_steps'] = m[1] !== undefined ? Number(m[1]) : DEFAULT_WARMUP_STEPS;
+    else if ((m = part.match(/^clip(?:-([0-9.eE+-]+))?$/)))
+      out['clip.max_norm'] = m[1] !== undefined ? Number(m[1]) : DEFAULT_CLIP_NORM;
     else if (part === 'batchnorm' || part === 'layernorm') out['model.norm'] = part;
     else if (part === 'fixup' || part === 'metainit' || part === 'gradinit') out['model.init.scheme'] = part;
     else if ((m = part.match(/^init-scale-([0-9.eE+-]+)$/))) out['model.init.scale'] = Number(m[1]);
-    else throw new Error(`unknown variant '${part}' (allowed: none, warmup[-N], clip[-X], batchnorm, layernorm, fixup, metainit, gradinit, init-scale-X; join with +)`);
+    else
+      throw new Error(
+        `unknown variant '${part}' (allowed: none, warmup[-N], clip[-X], batchnorm, layernorm, fixup, metainit, gradinit, init-scale-X; join with +)`,
+      );
   }
-  for (const [k, v] of Object.entries(out)) if (typeof v === 'number' && !Number.isFinite(v)) throw new Error(`variant '${name}': bad number for ${k}`);
+  for (const [k, v] of Object.entries(out))
+    if (typeof v === 'number' && !Number.isFinite(v)) throw new Error(`variant '${name}': bad number for ${k}`);
   return out;
 }
 
 /** `config` with a variant's overrides applied and validated (throws a one-line error if the remedy does not fit the model). */
 export function applyVariant(config: Config, name: string): Config {
-  const resolved = resolveConfig(setPaths(structuredClone(config) as unknown as Record<string, unknown>, variantOverrides(name)));
+  const resolved = resolveConfig(
+    setPaths(structuredClone(config) as unknown as Record<string, unknown>, variantOverrides(name)),
+  );
   // Check what the config schema cannot: the model builder's own constraints.
   const m = resolved.model;
-  if (m.norm === 'layernorm' && m.arch !== 'mlp') throw new Error(`variant '${name}': layernorm is available for arch mlp only (got ${m.arch})`);
-  if (m.init.scheme === 'fixup' && (m.arch !== 'resnet' || m.norm !== 'none')) throw new Error(`variant '${name}': fixup needs arch resnet without normalization (got ${m.arch}, norm ${m.norm})`);
+  if (m.norm === 'layernorm' && m.arch !== 'mlp')
+    throw new Error(`variant '${name}': layernorm is available for arch mlp only (got ${m.arch})`);
+  if (m.init.scheme === 'fixup' && (m.arch !== 'resnet' || m.norm !== 'none'))
+    throw new Error(`variant '${name}': fixup needs arch resnet without normalization (got ${m.arch}, norm ${m.norm})`);
   return resolved;
 }
 
@@ -850,7 +1061,9 @@ export function applyVariant(config: Config, name: string): Config {
  * measured there, else by evaluating the last checkpoint (the runner measures test metrics only
  * every log.test_every steps, so a run stopped early by its target may have none at its end).
  */
-export async function finalTestMetrics(dir: string): Promise<{ test_loss: number | null; test_acc: number | null; step: number }> {
+export async function finalTestMetrics(
+  dir: string,
+): Promise<{ test_loss: number | null; test_acc: number | null; step: number }> {
   const store = new RunStore(dir);
   const s = store.readSummary();
   if (s === null) throw new Error(`${dir}: no summary.json`);
@@ -902,7 +1115,10 @@ export function earlyCurvature(rows: readonly MetricRow[], config: Config, maxSt
 }
 
 /** A config that tracks early curvature densely: every `earlyEvery` steps for the first `earlySteps`, then every `every`. */
-export function earlyCurvatureConfig(config: Config, o: { earlyEvery?: number; earlySteps?: number; every?: number; topK?: number; iters?: number } = {}): Config {
+export function earlyCurvatureConfig(
+  config: Config,
+  o: { earlyEvery?: number; earlySteps?: number; every?: number; topK?: number; iters?: number } = {},
+): Config {
   const c = structuredClone(config);
   c.curvature.early_every = o.earlyEvery ?? 2;
   c.curvature.early_steps = o.earlySteps ?? 200;

@@ -33,13 +33,15 @@ export interface MetricsContent {
 
 function replacer(_key: string, v: unknown): unknown {
   if (typeof v === 'bigint') return Number(v);
-  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<number | bigint>, (x) => (typeof x === 'bigint' ? Number(x) : x));
+  if (ArrayBuffer.isView(v) && !(v instanceof DataView))
+    return Array.from(v as unknown as ArrayLike<number | bigint>, (x) => (typeof x === 'bigint' ? Number(x) : x));
   return v;
 }
 
 /** One row as a JSON line (no newline); throws if `step` is not an integer >= 0. */
 export function serializeRow(row: MetricRow): string {
-  if (!Number.isSafeInteger(row.step) || row.step < 0) throw new Error(`metrics row: step must be an integer >= 0 (got ${String(row.step)})`);
+  if (!Number.isSafeInteger(row.step) || row.step < 0)
+    throw new Error(`metrics row: step must be an integer >= 0 (got ${String(row.step)})`);
   return JSON.stringify(row, replacer);
 }
 
@@ -78,12 +80,15 @@ export function readMetrics(file: string): MetricsContent {
       const row = parseRow(text);
       if (row === null) {
         if (nl === -1) return { rows, droppedPartialLine: true, validBytes, unterminated: false, lines };
-        throw new Error(`${file}:${lineNo}: not a metrics row (a JSON object with an integer step): ${text.slice(0, 80)}`);
+        throw new Error(
+          `${file}:${lineNo}: not a metrics row (a JSON object with an integer step): ${text.slice(0, 80)}`,
+        );
       }
       rows.push(row);
       lines.push(text);
     }
-    if (nl === -1) return { rows, droppedPartialLine: false, validBytes: buf.length, unterminated: text.trim() !== '', lines };
+    if (nl === -1)
+      return { rows, droppedPartialLine: false, validBytes: buf.length, unterminated: text.trim() !== '', lines };
     start = nl + 1;
     validBytes = start;
   }

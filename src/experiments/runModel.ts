@@ -48,7 +48,12 @@ export function sampleRows(ds: Dataset, n: number = ds.n): SampleData {
 }
 
 /** θ (flat, `dtype`) gathered from tensors named `<layer>.<param>`; throws naming `where` and the missing tensor. */
-export function thetaFromTensors(model: Model, tensors: SafetensorsContent['tensors'], dtype: 'float32' | 'float64', where: string): FloatArray {
+export function thetaFromTensors(
+  model: Model,
+  tensors: SafetensorsContent['tensors'],
+  dtype: 'float32' | 'float64',
+  where: string,
+): FloatArray {
   const byName = new Map(tensors.map((t) => [t.name, t.data as unknown as ArrayLike<number>]));
   const theta = dtype === 'float32' ? new Float32Array(model.layout.size) : new Float64Array(model.layout.size);
   const pieces: Record<string, ArrayLike<number>> = {};
@@ -76,7 +81,11 @@ export interface OpenCheckpoint {
    * The loss over the first `samples` (default all) rows of a split, with BatchNorm in `mode`
    * ('eval' uses the saved running statistics). Default split: train.
    */
-  objective(o: { readonly mode: 'train' | 'eval'; readonly split?: 'train' | 'test'; readonly samples?: number }): DatasetObjective;
+  objective(o: {
+    readonly mode: 'train' | 'eval';
+    readonly split?: 'train' | 'test';
+    readonly samples?: number;
+  }): DatasetObjective;
   /** Frees the runtime's sessions; call in `finally`. */
   dispose(): Promise<void>;
 }
@@ -86,7 +95,11 @@ export interface OpenCheckpoint {
  * Throws naming the directory when there is no such checkpoint. `threads` applies when the
  * config's `threads` is 0.
  */
-export async function openCheckpoint(dir: string, step?: number | null, o: { readonly threads?: number; readonly env?: NodeJS.ProcessEnv } = {}): Promise<OpenCheckpoint> {
+export async function openCheckpoint(
+  dir: string,
+  step?: number | null,
+  o: { readonly threads?: number; readonly env?: NodeJS.ProcessEnv } = {},
+): Promise<OpenCheckpoint> {
   const store = new RunStore(dir);
   const { config } = store.readConfig();
   const have = store.listCheckpoints();
@@ -99,15 +112,31 @@ export async function openCheckpoint(dir: string, step?: number | null, o: { rea
   const ck = store.readCheckpoint(at);
   const theta = thetaFromTensors(model, ck.tensors, dtype, `${store.checkpointPath(at)}`);
   const saved = ck.tensors.find((t) => t.name === 'state.buffers');
-  const buffers = model.buffers.length > 0 ? Float64Array.from((saved?.data as unknown as ArrayLike<number> | undefined) ?? []) : null;
+  const buffers =
+    model.buffers.length > 0
+      ? Float64Array.from((saved?.data as unknown as ArrayLike<number> | undefined) ?? [])
+      : null;
   // The runtime last: nothing above can leave sessions behind when it throws.
   const runtime = createRunRuntime(config, o.threads);
   return {
-    config, step: at, data, model, theta, buffers, dtype, runtime,
+    config,
+    step: at,
+    data,
+    model,
+    theta,
+    buffers,
+    dtype,
+    runtime,
     objective: ({ mode, split = 'train', samples }) => {
       const ds = split === 'train' ? data.train : data.test;
       const fixed = mode === 'eval' && buffers !== null ? modelFeeds(model, 'eval', { buffers }) : {};
-      return new DatasetObjective(runtime, (b) => objectiveSpec(model, config.loss, b, mode, dtype), sampleRows(ds, samples ?? ds.n), config.train.chunk_size, fixed);
+      return new DatasetObjective(
+        runtime,
+        (b) => objectiveSpec(model, config.loss, b, mode, dtype),
+        sampleRows(ds, samples ?? ds.n),
+        config.train.chunk_size,
+        fixed,
+      );
     },
     dispose: () => runtime.dispose(),
   };

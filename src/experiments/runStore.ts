@@ -83,9 +83,19 @@ export interface Versions {
 }
 
 /** The content of config.json. */
-export type RunConfigFile = Config & { readonly seed: number; readonly versions: Versions; readonly created_at: string };
+export type RunConfigFile = Config & {
+  readonly seed: number;
+  readonly versions: Versions;
+  readonly created_at: string;
+};
 
-export const NO_FINAL: FinalMetrics = Object.freeze({ train_loss: null, train_acc: null, test_loss: null, test_acc: null, sharpness: null });
+export const NO_FINAL: FinalMetrics = Object.freeze({
+  train_loss: null,
+  train_acc: null,
+  test_loss: null,
+  test_acc: null,
+  sharpness: null,
+});
 
 function packageVersion(pkg: string): string | null {
   try {
@@ -99,7 +109,10 @@ function packageVersion(pkg: string): string | null {
 
 function ownVersion(): string | null {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { name?: unknown; version?: unknown };
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      name?: unknown;
+      version?: unknown;
+    };
     return pkg.name === 'edgewise' && typeof pkg.version === 'string' ? pkg.version : null;
   } catch {
     return null;
@@ -127,8 +140,10 @@ export function parseCheckpointFileName(name: string): number | null {
 
 /** `<prefix>-step-000123.json` (6 digits; more for steps >= 10^6). `prefix` is e.g. density, slices, analysis. */
 export function curvatureSnapshotName(prefix: string, step: number): string {
-  if (!/^[A-Za-z0-9_.]+$/.test(prefix)) throw new Error(`curvature snapshot prefix must be letters, digits, _ or . (got ${JSON.stringify(prefix)})`);
-  if (!Number.isSafeInteger(step) || step < 0) throw new Error(`curvature snapshot step must be an integer >= 0 (got ${step})`);
+  if (!/^[A-Za-z0-9_.]+$/.test(prefix))
+    throw new Error(`curvature snapshot prefix must be letters, digits, _ or . (got ${JSON.stringify(prefix)})`);
+  if (!Number.isSafeInteger(step) || step < 0)
+    throw new Error(`curvature snapshot step must be an integer >= 0 (got ${step})`);
   return `${prefix}-step-${String(step).padStart(6, '0')}.json`;
 }
 
@@ -152,7 +167,10 @@ export function writeCurvatureSnapshot(runDir: string, prefix: string, step: num
 }
 
 /** The run's `<prefix>` snapshots, ascending by step ([] without a curvature/ directory). */
-export function listCurvatureSnapshots(runDir: string, prefix: string): Array<{ readonly step: number; readonly name: string; readonly file: string }> {
+export function listCurvatureSnapshots(
+  runDir: string,
+  prefix: string,
+): Array<{ readonly step: number; readonly name: string; readonly file: string }> {
   const dir = runFilePath(runDir, 'curvature');
   let names: string[];
   try {
@@ -179,7 +197,11 @@ export interface SweepManifest {
   /** Free text for reports (optional). */
   readonly description?: string;
   readonly grid: Readonly<Record<string, readonly unknown[]>>;
-  readonly runs: ReadonlyArray<{ readonly index: number; readonly name: string; readonly params: Readonly<Record<string, unknown>> }>;
+  readonly runs: ReadonlyArray<{
+    readonly index: number;
+    readonly name: string;
+    readonly params: Readonly<Record<string, unknown>>;
+  }>;
 }
 
 /** SWEEP_DIR/sweep.json. */
@@ -204,7 +226,9 @@ export function readSweepManifest(sweepDir: string): SweepManifest {
     m.grid !== null &&
     typeof m.grid === 'object' &&
     Array.isArray(m.runs) &&
-    m.runs.every((r) => r !== null && typeof r === 'object' && Number.isSafeInteger(r.index) && typeof r.name === 'string');
+    m.runs.every(
+      (r) => r !== null && typeof r === 'object' && Number.isSafeInteger(r.index) && typeof r.name === 'string',
+    );
   if (!ok) throw new Error(`${file}: not a sweep manifest ({name, grid, runs: [{index, name, params}]})`);
   return m as SweepManifest;
 }
@@ -214,7 +238,11 @@ export function readSweepManifest(sweepDir: string): SweepManifest {
  * manifest there is replaced (a grown sweep keeps its run names), unless a run name appears in
  * both with different params: then two sweeps would share run directories, a ConfigError.
  */
-export function writeSweepManifest(sweepDir: string, manifest: SweepManifest, log: (line: string) => void = () => {}): void {
+export function writeSweepManifest(
+  sweepDir: string,
+  manifest: SweepManifest,
+  log: (line: string) => void = () => {},
+): void {
   const file = sweepManifestPath(sweepDir);
   const text = `${JSON.stringify(manifest, null, 2)}\n`;
   if (existsSync(file)) {
@@ -236,10 +264,14 @@ export function writeSweepManifest(sweepDir: string, manifest: SweepManifest, lo
     for (const r of oldRuns) {
       const p = mine.get(r?.name);
       if (p !== undefined && p !== JSON.stringify(r.params)) {
-        throw new ConfigError(`${file}: run "${r.name}" has values ${JSON.stringify(r.params)} there but ${p} in this sweep: another sweep uses this directory; choose another --out`);
+        throw new ConfigError(
+          `${file}: run "${r.name}" has values ${JSON.stringify(r.params)} there but ${p} in this sweep: another sweep uses this directory; choose another --out`,
+        );
       }
     }
-    log(`${file}: replacing a different sweep manifest (${oldRuns.length} runs) with this sweep's (${manifest.runs.length} runs)`);
+    log(
+      `${file}: replacing a different sweep manifest (${oldRuns.length} runs) with this sweep's (${manifest.runs.length} runs)`,
+    );
   }
   writeFileAtomic(file, text);
 }
@@ -294,7 +326,8 @@ export class RunStore {
   /** Reads config.json back, re-validating the config part. */
   readConfig(): { config: Config; seed: number; versions: Versions; created_at: string } {
     const raw = readJson(this.configPath);
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${this.configPath}: not a JSON object`);
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+      throw new Error(`${this.configPath}: not a JSON object`);
     const r = raw as Record<string, unknown>;
     let config: Config;
     try {
@@ -357,7 +390,9 @@ export class RunStore {
     if (!existsSync(this.summaryPath)) return null;
     const s = readJson(this.summaryPath) as Partial<RunSummary> | null;
     if (s === null || typeof s !== 'object' || !(RUN_STATUSES as readonly unknown[]).includes(s.status)) {
-      throw new Error(`${this.summaryPath}: status must be one of ${RUN_STATUSES.join(', ')} (got ${JSON.stringify(s?.status)})`);
+      throw new Error(
+        `${this.summaryPath}: status must be one of ${RUN_STATUSES.join(', ')} (got ${JSON.stringify(s?.status)})`,
+      );
     }
     return s as RunSummary;
   }
@@ -374,7 +409,13 @@ export class RunStore {
   }
 
   /** Records the end of the run: completed, diverged (a result, not an error) or failed. */
-  finish(status: Exclude<RunStatus, 'running'>, reason: string | null, steps: number, final: Partial<FinalMetrics>, now: Date = new Date()): RunSummary {
+  finish(
+    status: Exclude<RunStatus, 'running'>,
+    reason: string | null,
+    steps: number,
+    final: Partial<FinalMetrics>,
+    now: Date = new Date(),
+  ): RunSummary {
     this.startedAt ??= this.readSummaryQuiet()?.started_at ?? now.toISOString();
     this.close();
     return this.put(status, reason, steps, final, now, true);
@@ -388,7 +429,14 @@ export class RunStore {
     }
   }
 
-  private put(status: RunStatus, reason: string | null, steps: number, final: Partial<FinalMetrics>, now: Date, done: boolean): RunSummary {
+  private put(
+    status: RunStatus,
+    reason: string | null,
+    steps: number,
+    final: Partial<FinalMetrics>,
+    now: Date,
+    done: boolean,
+  ): RunSummary {
     const started = this.startedAt ?? now.toISOString();
     const summary: RunSummary = {
       status,
@@ -417,7 +465,11 @@ export class RunStore {
   }
 
   /** Writes checkpoints/step-NNNNNN.safetensors atomically (metadata gets `step`). */
-  writeCheckpoint(step: number, tensors: readonly TensorInput[], metadata: Readonly<Record<string, string>> = {}): string {
+  writeCheckpoint(
+    step: number,
+    tensors: readonly TensorInput[],
+    metadata: Readonly<Record<string, string>> = {},
+  ): string {
     const file = this.checkpointPath(step);
     writeSafetensors(file, tensors, { ...metadata, step: String(step) });
     return file;

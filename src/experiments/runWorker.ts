@@ -23,11 +23,20 @@ export type WorkerSpec =
   /** Train `config` (a config object, resolved again here) into `dir`, or resume the run there. */
   | { readonly task: 'train'; readonly dir: string; readonly config: unknown; readonly resume: boolean }
   /** analyseCheckpoint(dir, {step, topK, iterations}). */
-  | { readonly task: 'analyse'; readonly dir: string; readonly step?: number; readonly topK?: number; readonly iterations?: number };
+  | {
+      readonly task: 'analyse';
+      readonly dir: string;
+      readonly step?: number;
+      readonly topK?: number;
+      readonly iterations?: number;
+    };
 
 /** Messages from the child to its parent (the RunEvents of trainRun, and analysis log lines). */
 export type WorkerEvent =
-  | { readonly type: 'start'; readonly info: { steps: number; startStep: number; params: number; trainSize: number; resumed: boolean } }
+  | {
+      readonly type: 'start';
+      readonly info: { steps: number; startStep: number; params: number; trainSize: number; resumed: boolean };
+    }
   | { readonly type: 'row'; readonly row: MetricRow }
   | { readonly type: 'message'; readonly text: string };
 
@@ -39,13 +48,19 @@ function send(e: WorkerEvent): void {
 /** Runs one spec; resolves with the exit status. */
 export async function runWorkerSpec(spec: WorkerSpec): Promise<number> {
   if (spec.task === 'analyse') {
-    await analyseCheckpoint(spec.dir, { step: spec.step, topK: spec.topK, iterations: spec.iterations, log: (text) => send({ type: 'message', text }) });
+    await analyseCheckpoint(spec.dir, {
+      step: spec.step,
+      topK: spec.topK,
+      iterations: spec.iterations,
+      log: (text) => send({ type: 'message', text }),
+    });
     return 0;
   }
   const store = new RunStore(spec.dir);
   const resume = spec.resume && existsSync(store.configPath) && existsSync(store.resumePath);
   // A fresh start must not append to someone else's metrics (as `edgewise train` refuses it).
-  if (!resume && existsSync(store.metricsPath)) throw new Error(`'${spec.dir}' already holds a run without a resume state; remove it to start again`);
+  if (!resume && existsSync(store.metricsPath))
+    throw new Error(`'${spec.dir}' already holds a run without a resume state; remove it to start again`);
   const config = resume ? store.readConfig().config : resolveConfig(spec.config);
   const controller = new AbortController();
   let signals = 0;

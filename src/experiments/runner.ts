@@ -17,8 +17,16 @@ import { initializeModel, initReport } from '../nn/initialize.ts';
 import { paramLrScale } from '../nn/init.ts';
 import { updateRunningStats } from '../nn/model.ts';
 import {
-  createOptimizer, createSchedule, createBatchSampler, clipGradNorm, globalNorm, isAdaptive,
-  preconditionerDiagonal, stabilityThreshold, type OptimizerConfig, type OptimizerState,
+  createOptimizer,
+  createSchedule,
+  createBatchSampler,
+  clipGradNorm,
+  globalNorm,
+  isAdaptive,
+  preconditionerDiagonal,
+  stabilityThreshold,
+  type OptimizerConfig,
+  type OptimizerState,
 } from '../train/index.ts';
 import { DatasetObjective, type SampleData } from '../train/datasetObjective.ts';
 import { measureCurvature } from '../curvature/measure.ts';
@@ -67,7 +75,15 @@ interface State {
 
 function optimizerConfig(c: Config): OptimizerConfig {
   const o = c.optimizer;
-  return { name: o.name, momentum: o.momentum, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weight_decay: o.weight_decay, clip_denominator: o.clip_denominator };
+  return {
+    name: o.name,
+    momentum: o.momentum,
+    beta1: o.beta1,
+    beta2: o.beta2,
+    eps: o.eps,
+    weight_decay: o.weight_decay,
+    clip_denominator: o.clip_denominator,
+  };
 }
 
 function gatherRows(s: SampleData, idx: Int32Array): SampleData {
@@ -89,7 +105,8 @@ function stateTensors(model: Model, s: State): { tensors: TensorInput[]; metadat
   for (const p of model.params) tensors.push({ name: p.name, shape: p.shape.slice(), data: views[p.name]! });
   if (model.buffers.length > 0) {
     const bv = model.bufferLayout.split(s.buffers);
-    for (const b of model.buffers) tensors.push({ name: b.name, shape: b.shape.slice(), data: Float32Array.from(bv[b.name]!) });
+    for (const b of model.buffers)
+      tensors.push({ name: b.name, shape: b.shape.slice(), data: Float32Array.from(bv[b.name]!) });
   }
   const opt = s.opt as unknown as Record<string, unknown>;
   for (const key of ['buf', 'm', 'v']) {
@@ -98,10 +115,16 @@ function stateTensors(model: Model, s: State): { tensors: TensorInput[]; metadat
   }
   if (model.buffers.length > 0) tensors.push({ name: 'state.buffers', shape: [s.buffers.length], data: s.buffers });
   (s.prevEigvecs ?? []).forEach((v, i) => tensors.push({ name: `curvature.eigvec.${i}`, shape: [v.length], data: v }));
-  if (s.prevCurvTheta) tensors.push({ name: 'curvature.theta', shape: [s.prevCurvTheta.length], data: s.prevCurvTheta });
+  if (s.prevCurvTheta)
+    tensors.push({ name: 'curvature.theta', shape: [s.prevCurvTheta.length], data: s.prevCurvTheta });
   return {
     tensors,
-    metadata: { step: String(s.step), 'optimizer.t': String(s.opt.t), 'optimizer.kind': s.opt.kind, final: JSON.stringify(s.final) },
+    metadata: {
+      step: String(s.step),
+      'optimizer.t': String(s.opt.t),
+      'optimizer.kind': s.opt.kind,
+      final: JSON.stringify(s.final),
+    },
   };
 }
 
@@ -144,7 +167,17 @@ export async function trainRun(config: Config, opts: RunOptions): Promise<RunSum
   let state: State | null = null;
   let runtime: Runtime | null = null;
   try {
-    return await runLoop(config, store, opts, ev, resuming, resumeFile, t0, (s) => (state = s), (r) => (runtime = r));
+    return await runLoop(
+      config,
+      store,
+      opts,
+      ev,
+      resuming,
+      resumeFile,
+      t0,
+      (s) => (state = s),
+      (r) => (runtime = r),
+    );
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     const st = state as State | null;
@@ -158,8 +191,15 @@ export async function trainRun(config: Config, opts: RunOptions): Promise<RunSum
 }
 
 async function runLoop(
-  config: Config, store: RunStore, opts: RunOptions, ev: RunEvents, resuming: boolean, resumeFile: string, t0: number,
-  expose: (s: State) => void, exposeRuntime: (r: Runtime) => void,
+  config: Config,
+  store: RunStore,
+  opts: RunOptions,
+  ev: RunEvents,
+  resuming: boolean,
+  resumeFile: string,
+  t0: number,
+  expose: (s: State) => void,
+  exposeRuntime: (r: Runtime) => void,
 ): Promise<RunSummary> {
   const c = config;
   const data = await loadDataset({ ...c.data }, opts.env ?? process.env);
@@ -177,12 +217,29 @@ async function runLoop(
   const testObj = new DatasetObjective(runtime, evalSpec, test, chunk);
   const curvSamples = c.curvature.samples === 'all' ? train.n : Math.min(c.curvature.samples, train.n);
   const curvMode = hasBn ? c.curvature.bn_mode : 'train';
-  const curvObj = new DatasetObjective(runtime, (b) => objectiveSpec(model, loss, b, curvMode, dtype), sampleRows(data.train, curvSamples), chunk);
+  const curvObj = new DatasetObjective(
+    runtime,
+    (b) => objectiveSpec(model, loss, b, curvMode, dtype),
+    sampleRows(data.train, curvSamples),
+    chunk,
+  );
   const optCfg = optimizerConfig(c);
   const optimizer = createOptimizer(optCfg);
-  const schedule = createSchedule({ warmup_steps: c.schedule.warmup_steps, decay: c.schedule.decay, total_steps: c.train.steps, min_lr: c.schedule.min_lr, gamma: c.schedule.gamma, step_size: c.schedule.step_size ?? undefined }, c.optimizer.lr);
+  const schedule = createSchedule(
+    {
+      warmup_steps: c.schedule.warmup_steps,
+      decay: c.schedule.decay,
+      total_steps: c.train.steps,
+      min_lr: c.schedule.min_lr,
+      gamma: c.schedule.gamma,
+      step_size: c.schedule.step_size ?? undefined,
+    },
+    c.optimizer.lr,
+  );
   const full = c.optimizer.batch_size === 'full';
-  const sampler = full ? null : createBatchSampler({ n: train.n, batch_size: c.optimizer.batch_size, seed: c.train.seed });
+  const sampler = full
+    ? null
+    : createBatchSampler({ n: train.n, batch_size: c.optimizer.batch_size, seed: c.train.seed });
   const precond = c.curvature.preconditioned === 'auto' ? isAdaptive(optCfg.name as never) : c.curvature.preconditioned;
   // Per-parameter η multipliers (Fixup's biases and scalar multipliers train at η/10).
   const lrScale = paramLrScale(model, model.config.init) ?? undefined;
@@ -190,18 +247,38 @@ async function runLoop(
   // Initialization (seeded), or the saved resume state.
   let state: State;
   if (resuming) {
-    const template: State = { step: 0, theta: dtype === 'float32' ? new Float32Array(model.layout.size) : new Float64Array(model.layout.size), opt: optimizer.init(model.layout.size), buffers: new Float64Array(model.bufferLayout.size), prevEigvecs: null, prevCurvTheta: null, final: {} };
+    const template: State = {
+      step: 0,
+      theta: dtype === 'float32' ? new Float32Array(model.layout.size) : new Float64Array(model.layout.size),
+      opt: optimizer.init(model.layout.size),
+      buffers: new Float64Array(model.bufferLayout.size),
+      prevEigvecs: null,
+      prevCurvTheta: null,
+      final: {},
+    };
     state = restoreState(model, resumeFile, template);
     store.truncateMetrics(state.step - 1);
     store.removeCheckpointsAfter(state.step);
     ev.onMessage?.(`resuming from step ${state.step}`);
   } else {
     const rng = createRng(c.train.seed);
-    const initBatch = gatherRows(train, Int32Array.from({ length: Math.min(256, train.n) }, (_, i) => i));
+    const initBatch = gatherRows(
+      train,
+      Int32Array.from({ length: Math.min(256, train.n) }, (_, i) => i),
+    );
     const oc = c.optimizer;
     const trainOpt = { name: oc.name, lr: oc.lr, momentum: oc.momentum, beta2: oc.beta2, eps: oc.eps };
-    const init = await initializeModel(model, { rng, runtime, loss, batch: { x: initBatch.arrays.x!, y: initBatch.arrays.y! }, optimizer: trainOpt });
-    if (init.metainit) ev.onMessage?.(`MetaInit: gradient quotient ${init.metainit.initialGQ.toPrecision(4)} → ${init.metainit.gq.toPrecision(4)}`);
+    const init = await initializeModel(model, {
+      rng,
+      runtime,
+      loss,
+      batch: { x: initBatch.arrays.x!, y: initBatch.arrays.y! },
+      optimizer: trainOpt,
+    });
+    if (init.metainit)
+      ev.onMessage?.(
+        `MetaInit: gradient quotient ${init.metainit.initialGQ.toPrecision(4)} → ${init.metainit.gq.toPrecision(4)}`,
+      );
     if (init.gradinit) ev.onMessage?.(`GradInit: feasible=${init.gradinit.feasible}`);
     const report = initReport(model, init);
     if (report) store.writeInit(report);
@@ -217,7 +294,13 @@ async function runLoop(
   }
   expose(state);
   store.markRunning(state.step, state.final);
-  ev.onStart?.({ steps: c.train.steps, startStep: state.step, params: model.layout.size, trainSize: train.n, resumed: resuming });
+  ev.onStart?.({
+    steps: c.train.steps,
+    startStep: state.step,
+    params: model.layout.size,
+    trainSize: train.n,
+    resumed: resuming,
+  });
 
   const saveResume = (s: State) => {
     const { tensors, metadata } = stateTensors(model, s);
@@ -236,7 +319,7 @@ async function runLoop(
     (curvEvery > 0 && s % curvEvery === 0) ||
     (c.curvature.early_every > 0 && s < c.curvature.early_steps && s % c.curvature.early_every === 0) ||
     (curvEvery > 0 && s === c.train.steps);
-  const elapsedBase = resuming ? ((store.readSummary()?.elapsed_s ?? 0)) : 0;
+  const elapsedBase = resuming ? (store.readSummary()?.elapsed_s ?? 0) : 0;
 
   for (let s = state.step; ; s++) {
     state.step = s;
@@ -271,18 +354,28 @@ async function runLoop(
       }
     }
     const gradNorm = globalNorm(grad);
-    const diverged = !Number.isFinite(trainLoss) || !Number.isFinite(gradNorm)
-      ? `non-finite ${Number.isFinite(trainLoss) ? 'gradient' : 'train loss'} at step ${s}`
-      : c.train.divergence_loss !== null && trainLoss > c.train.divergence_loss
-        ? `train loss ${trainLoss.toPrecision(4)} above train.divergence_loss ${c.train.divergence_loss} at step ${s}`
-        : null;
+    const diverged =
+      !Number.isFinite(trainLoss) || !Number.isFinite(gradNorm)
+        ? `non-finite ${Number.isFinite(trainLoss) ? 'gradient' : 'train loss'} at step ${s}`
+        : c.train.divergence_loss !== null && trainLoss > c.train.divergence_loss
+          ? `train loss ${trainLoss.toPrecision(4)} above train.divergence_loss ${c.train.divergence_loss} at step ${s}`
+          : null;
     const threshold = stabilityThreshold(optCfg, lr);
-    const row: MetricRow = { step: s, lr, train_loss: finiteOrNull(trainLoss), train_acc: trainAcc === null ? null : finiteOrNull(trainAcc), grad_norm: finiteOrNull(gradNorm), param_norm: finiteOrNull(globalNorm(state.theta)) };
+    const row: MetricRow = {
+      step: s,
+      lr,
+      train_loss: finiteOrNull(trainLoss),
+      train_acc: trainAcc === null ? null : finiteOrNull(trainAcc),
+      grad_norm: finiteOrNull(gradNorm),
+      param_norm: finiteOrNull(globalNorm(state.theta)),
+    };
     state.final = { ...state.final, train_loss: finiteOrNull(trainLoss), train_acc: trainAcc };
     // A run that stops here (target reached) gets its test metrics at this step too.
     const stopLoss = c.train.stop_train_loss !== null && trainLoss <= c.train.stop_train_loss;
     const stopAcc = c.train.stop_train_acc !== null && trainAcc !== null && trainAcc >= c.train.stop_train_acc;
-    const testStep = (c.log.test_every > 0 && (s % c.log.test_every === 0 || s === c.train.steps)) || ((stopLoss || stopAcc) && !diverged);
+    const testStep =
+      (c.log.test_every > 0 && (s % c.log.test_every === 0 || s === c.train.steps)) ||
+      ((stopLoss || stopAcc) && !diverged);
     if (!diverged && (testStep || s === c.train.steps)) {
       const e = await testObj.evaluate(state.theta);
       row.test_loss = finiteOrNull(e.loss);
@@ -299,7 +392,10 @@ async function runLoop(
         previous: c.curvature.rotation ? state.prevEigvecs : null,
         traceProbes: c.curvature.trace_every > 0 && s % c.curvature.trace_every === 0 ? c.curvature.trace_probes : 0,
         smallest: c.curvature.lambda_min_every > 0 && s % c.curvature.lambda_min_every === 0,
-        density: c.curvature.density_every > 0 && s % c.curvature.density_every === 0 ? { runs: c.curvature.density_probes, steps: c.curvature.density_iters } : null,
+        density:
+          c.curvature.density_every > 0 && s % c.curvature.density_every === 0
+            ? { runs: c.curvature.density_probes, steps: c.curvature.density_iters }
+            : null,
       });
       row.sharpness = m.sharpness;
       row.eigs = m.eigs;
@@ -343,8 +439,11 @@ async function runLoop(
     if (stopLoss || stopAcc || s >= c.train.steps) {
       checkpoint(state);
       saveResume(state);
-      const reason = stopLoss ? `train loss ${trainLoss.toPrecision(4)} ≤ train.stop_train_loss at step ${s}`
-        : stopAcc ? `train accuracy ${trainAcc} ≥ train.stop_train_acc at step ${s}` : null;
+      const reason = stopLoss
+        ? `train loss ${trainLoss.toPrecision(4)} ≤ train.stop_train_loss at step ${s}`
+        : stopAcc
+          ? `train accuracy ${trainAcc} ≥ train.stop_train_acc at step ${s}`
+          : null;
       return store.finish('completed', reason, s, state.final);
     }
     if (opts.signal?.aborted) {
@@ -355,7 +454,12 @@ async function runLoop(
     clipGradNorm(grad, c.clip.max_norm);
     optimizer.step(state.opt, state.theta, grad, lr, lrScale);
     if (hasBn && Object.keys(aux).length > 0) {
-      state.buffers = updateRunningStats(model, state.buffers, aux, full ? Math.min(chunk, train.n) : sampler!.batchSize);
+      state.buffers = updateRunningStats(
+        model,
+        state.buffers,
+        aux,
+        full ? Math.min(chunk, train.n) : sampler!.batchSize,
+      );
     }
     state.step = s + 1;
     if (c.train.checkpoint_every > 0 && state.step % c.train.checkpoint_every === 0) checkpoint(state);

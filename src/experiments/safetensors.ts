@@ -18,7 +18,21 @@ import { endianness } from 'node:os';
 import { writeFileAtomic } from './atomicWrite.ts';
 
 /** Element types. F16 and BF16 are carried as raw 16-bit patterns in a Uint16Array. */
-export const DTYPES = ['F64', 'F32', 'F16', 'BF16', 'I64', 'I32', 'I16', 'I8', 'U64', 'U32', 'U16', 'U8', 'BOOL'] as const;
+export const DTYPES = [
+  'F64',
+  'F32',
+  'F16',
+  'BF16',
+  'I64',
+  'I32',
+  'I16',
+  'I8',
+  'U64',
+  'U32',
+  'U16',
+  'U8',
+  'BOOL',
+] as const;
 export type Dtype = (typeof DTYPES)[number];
 
 export type TensorData =
@@ -113,7 +127,10 @@ function validShape(shape: unknown): shape is number[] {
 }
 
 /** Encodes tensors (in the order given) and optional metadata; returns [header, data…] byte parts. */
-export function encodeSafetensorsParts(tensors: readonly TensorInput[], metadata: Readonly<Record<string, string>> = {}): Uint8Array[] {
+export function encodeSafetensorsParts(
+  tensors: readonly TensorInput[],
+  metadata: Readonly<Record<string, string>> = {},
+): Uint8Array[] {
   assertLittleEndian();
   const entries: string[] = [];
   const meta = Object.entries(metadata);
@@ -125,20 +142,31 @@ export function encodeSafetensorsParts(tensors: readonly TensorInput[], metadata
   const parts: Uint8Array[] = [];
   let offset = 0;
   for (const t of tensors) {
-    if (t.name === '' || t.name === '__metadata__') throw new Error(`safetensors: invalid tensor name ${JSON.stringify(t.name)}`);
+    if (t.name === '' || t.name === '__metadata__')
+      throw new Error(`safetensors: invalid tensor name ${JSON.stringify(t.name)}`);
     if (names.has(t.name)) throw new Error(`safetensors: duplicate tensor name "${t.name}"`);
     names.add(t.name);
     const dtype = t.dtype ?? defaultDtype(t.data);
-    if (!(DTYPES as readonly string[]).includes(dtype)) throw new Error(`safetensors: tensor "${t.name}": unknown dtype ${String(dtype)}`);
+    if (!(DTYPES as readonly string[]).includes(dtype))
+      throw new Error(`safetensors: tensor "${t.name}": unknown dtype ${String(dtype)}`);
     if (!(t.data instanceof LAYOUT[dtype])) {
-      throw new Error(`safetensors: tensor "${t.name}": dtype ${dtype} needs a ${LAYOUT[dtype].name} (got ${t.data.constructor.name})`);
+      throw new Error(
+        `safetensors: tensor "${t.name}": dtype ${dtype} needs a ${LAYOUT[dtype].name} (got ${t.data.constructor.name})`,
+      );
     }
-    if (!validShape(t.shape)) throw new Error(`safetensors: tensor "${t.name}": shape must be a list of integers >= 0 (got ${JSON.stringify(t.shape)})`);
+    if (!validShape(t.shape))
+      throw new Error(
+        `safetensors: tensor "${t.name}": shape must be a list of integers >= 0 (got ${JSON.stringify(t.shape)})`,
+      );
     if (numel(t.shape) !== t.data.length) {
-      throw new Error(`safetensors: tensor "${t.name}": shape [${t.shape.join(', ')}] has ${numel(t.shape)} elements but data has ${t.data.length}`);
+      throw new Error(
+        `safetensors: tensor "${t.name}": shape [${t.shape.join(', ')}] has ${numel(t.shape)} elements but data has ${t.data.length}`,
+      );
     }
     const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-    entries.push(`${JSON.stringify(t.name)}:${JSON.stringify({ dtype, shape: t.shape, data_offsets: [offset, offset + bytes.byteLength] })}`);
+    entries.push(
+      `${JSON.stringify(t.name)}:${JSON.stringify({ dtype, shape: t.shape, data_offsets: [offset, offset + bytes.byteLength] })}`,
+    );
     parts.push(bytes);
     offset += bytes.byteLength;
   }
@@ -152,7 +180,10 @@ export function encodeSafetensorsParts(tensors: readonly TensorInput[], metadata
 }
 
 /** Encodes tensors (in the order given) and optional metadata into one buffer. */
-export function encodeSafetensors(tensors: readonly TensorInput[], metadata?: Readonly<Record<string, string>>): Uint8Array {
+export function encodeSafetensors(
+  tensors: readonly TensorInput[],
+  metadata?: Readonly<Record<string, string>>,
+): Uint8Array {
   return Buffer.concat(encodeSafetensorsParts(tensors, metadata));
 }
 
@@ -162,7 +193,8 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
   const bad = (why: string): Error => new Error(`${source}: invalid safetensors file: ${why}`);
   if (bytes.byteLength < 8) throw bad(`${bytes.byteLength} bytes is too short for the 8-byte header length`);
   const n = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
-  if (n > BigInt(bytes.byteLength - 8)) throw bad(`header length ${n} exceeds the ${bytes.byteLength - 8} bytes after the length field`);
+  if (n > BigInt(bytes.byteLength - 8))
+    throw bad(`header length ${n} exceeds the ${bytes.byteLength - 8} bytes after the length field`);
   if (n > BigInt(MAX_HEADER_BYTES)) throw bad(`header length ${n} exceeds the limit of ${MAX_HEADER_BYTES} bytes`);
   const headerLen = Number(n);
   let text: string;
@@ -185,27 +217,37 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
   const infos: { name: string; dtype: Dtype; shape: number[]; begin: number; end: number }[] = [];
   for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (info === null || typeof info !== 'object' || Array.isArray(info) || !Object.values(info).every((v) => typeof v === 'string')) {
+      if (
+        info === null ||
+        typeof info !== 'object' ||
+        Array.isArray(info) ||
+        !Object.values(info).every((v) => typeof v === 'string')
+      ) {
         throw bad('__metadata__ must map strings to strings');
       }
       metadata = { ...(info as Record<string, string>) };
       continue;
     }
-    if (info === null || typeof info !== 'object' || Array.isArray(info)) throw bad(`tensor "${name}": entry is not an object`);
+    if (info === null || typeof info !== 'object' || Array.isArray(info))
+      throw bad(`tensor "${name}": entry is not an object`);
     const { dtype, shape, data_offsets: offs } = info as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof dtype !== 'string' || !(DTYPES as readonly string[]).includes(dtype)) {
       throw bad(`tensor "${name}": unsupported dtype ${JSON.stringify(dtype)} (supported: ${DTYPES.join(', ')})`);
     }
-    if (!validShape(shape)) throw bad(`tensor "${name}": shape must be a list of integers >= 0 (got ${JSON.stringify(shape)})`);
+    if (!validShape(shape))
+      throw bad(`tensor "${name}": shape must be a list of integers >= 0 (got ${JSON.stringify(shape)})`);
     if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isSafeInteger(o) && o >= 0)) {
       throw bad(`tensor "${name}": data_offsets must be [begin, end] integers >= 0 (got ${JSON.stringify(offs)})`);
     }
     const [begin, end] = offs as [number, number];
     if (begin > end) throw bad(`tensor "${name}": data_offsets [${begin}, ${end}] has begin > end`);
-    if (end > dataLen) throw bad(`tensor "${name}": data_offsets [${begin}, ${end}] out of range (data section has ${dataLen} bytes)`);
+    if (end > dataLen)
+      throw bad(`tensor "${name}": data_offsets [${begin}, ${end}] out of range (data section has ${dataLen} bytes)`);
     const want = numel(shape) * dtypeSize(dtype as Dtype);
     if (end - begin !== want) {
-      throw bad(`tensor "${name}": ${end - begin} bytes in data_offsets but ${dtype} [${shape.join(', ')}] needs ${want}`);
+      throw bad(
+        `tensor "${name}": ${end - begin} bytes in data_offsets but ${dtype} [${shape.join(', ')}] needs ${want}`,
+      );
     }
     infos.push({ name, dtype: dtype as Dtype, shape, begin, end });
   }
@@ -213,7 +255,8 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
   let covered = 0;
   for (let i = 0; i < infos.length; i++) {
     const t = infos[i];
-    if (t.begin < covered) throw bad(`tensors "${infos[i - 1].name}" and "${t.name}" overlap (byte ${t.begin} < ${covered})`);
+    if (t.begin < covered)
+      throw bad(`tensors "${infos[i - 1].name}" and "${t.name}" overlap (byte ${t.begin} < ${covered})`);
     if (t.begin > covered) throw bad(`bytes ${covered}..${t.begin} of the data section belong to no tensor`);
     covered = t.end;
   }
@@ -230,7 +273,11 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
 }
 
 /** Writes tensors (in the order given) and metadata to `file` atomically. */
-export function writeSafetensors(file: string, tensors: readonly TensorInput[], metadata?: Readonly<Record<string, string>>): void {
+export function writeSafetensors(
+  file: string,
+  tensors: readonly TensorInput[],
+  metadata?: Readonly<Record<string, string>>,
+): void {
   writeFileAtomic(file, encodeSafetensorsParts(tensors, metadata));
 }
 
@@ -241,7 +288,10 @@ export function readSafetensors(file: string): SafetensorsContent {
     bytes = readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`${file}: cannot read safetensors file: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`, { cause: e });
+    throw new Error(
+      `${file}: cannot read safetensors file: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+      { cause: e },
+    );
   }
   return decodeSafetensors(bytes, file);
 }

@@ -56,12 +56,14 @@ export function parseSweep(input: unknown, source = 'sweep'): SweepSpec {
   const name = input.name ?? null;
   if (name !== null && typeof name !== 'string') fail(`name: must be a string (got ${showValue(name)})`);
   const gridIn = input.grid ?? {};
-  if (!isPlainObject(gridIn)) return fail(`grid: must be a mapping of dotted keys to lists of values (got ${showValue(gridIn)})`);
+  if (!isPlainObject(gridIn))
+    return fail(`grid: must be a mapping of dotted keys to lists of values (got ${showValue(gridIn)})`);
   const grid: { key: string; values: unknown[] }[] = [];
   for (const [key, values] of Object.entries(gridIn)) {
     const problem = checkConfigKey(key.split('.'));
     if (problem !== null) fail(`grid: ${problem}`);
-    if (!Array.isArray(values) || values.length === 0) fail(`grid.${key}: must be a non-empty list of values (got ${showValue(values)})`);
+    if (!Array.isArray(values) || values.length === 0)
+      fail(`grid.${key}: must be a non-empty list of values (got ${showValue(values)})`);
     const seen = new Set<string>();
     for (const v of values as unknown[]) {
       const canon = JSON.stringify(v);
@@ -105,7 +107,10 @@ export function valueLabel(v: unknown): string {
 }
 
 function hash8(params: Readonly<Record<string, unknown>>): string {
-  return createHash('sha1').update(JSON.stringify(Object.entries(params))).digest('hex').slice(0, 8);
+  return createHash('sha1')
+    .update(JSON.stringify(Object.entries(params)))
+    .digest('hex')
+    .slice(0, 8);
 }
 
 /** Directory names for runs with these grid values (same order), unique and filesystem-safe. */
@@ -170,13 +175,16 @@ export function parseShard(text: string): { index: number; count: number } {
   const index = Number(m[1]);
   const count = Number(m[2]);
   if (!Number.isSafeInteger(count) || count < 1) throw new ConfigError(`--shard ${text}: N must be >= 1 (${usage})`);
-  if (!Number.isSafeInteger(index) || index >= count) throw new ConfigError(`--shard ${text}: I must be in 0..${count - 1} (${usage})`);
+  if (!Number.isSafeInteger(index) || index >= count)
+    throw new ConfigError(`--shard ${text}: I must be in 0..${count - 1} (${usage})`);
   return { index, count };
 }
 
 /** The runs at positions ≡ index (mod count); shards 0..count-1 partition `runs`. */
 export function shard<T>(runs: readonly T[], index: number, count: number): T[] {
-  if (!Number.isSafeInteger(count) || count < 1) throw new RangeError(`shard count must be an integer >= 1 (got ${count})`);
-  if (!Number.isSafeInteger(index) || index < 0 || index >= count) throw new RangeError(`shard index must be in 0..${count - 1} (got ${index})`);
+  if (!Number.isSafeInteger(count) || count < 1)
+    throw new RangeError(`shard count must be an integer >= 1 (got ${count})`);
+  if (!Number.isSafeInteger(index) || index < 0 || index >= count)
+    throw new RangeError(`shard index must be in 0..${count - 1} (got ${index})`);
   return runs.filter((_, i) => i % count === index);
 }

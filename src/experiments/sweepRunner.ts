@@ -139,7 +139,10 @@ export function cpuBudget(): number {
     }
   };
   const v2 = read('/sys/fs/cgroup/cpu.max')?.split(/\s+/) ?? null; // "max 100000" or "400000 100000"
-  const limit = v2 !== null ? quota(v2[0], v2[1] ?? null) : quota(read('/sys/fs/cgroup/cpu/cpu.cfs_quota_us'), read('/sys/fs/cgroup/cpu/cpu.cfs_period_us'));
+  const limit =
+    v2 !== null
+      ? quota(v2[0], v2[1] ?? null)
+      : quota(read('/sys/fs/cgroup/cpu/cpu.cfs_quota_us'), read('/sys/fs/cgroup/cpu/cpu.cfs_period_us'));
   return Math.max(1, limit === null ? cores : Math.min(cores, limit));
 }
 
@@ -156,7 +159,8 @@ export interface EnvShard {
 function envInt(env: Readonly<Record<string, string | undefined>>, key: string): number | null {
   const v = env[key];
   if (v === undefined || v.trim() === '') return null;
-  if (!/^\s*\d+\s*$/.test(v)) throw new ConfigError(`--shard-from-env: ${key}=${JSON.stringify(v)} is not a non-negative integer`);
+  if (!/^\s*\d+\s*$/.test(v))
+    throw new ConfigError(`--shard-from-env: ${key}=${JSON.stringify(v)} is not a non-negative integer`);
   return Number(v);
 }
 
@@ -170,13 +174,21 @@ function envInt(env: Readonly<Record<string, string | undefined>>, key: string):
  *   SLURM_ARRAY_TASK_STEP and count = SLURM_ARRAY_TASK_COUNT (the array must be one range).
  * JOB_COMPLETION_INDEX wins when both are set. Errors (ConfigError) say what to set.
  */
-export function shardFromEnv(env: Readonly<Record<string, string | undefined>> = process.env, count?: number): EnvShard {
-  if (count !== undefined && (!Number.isSafeInteger(count) || count < 1)) throw new ConfigError(`--shard-from-env: the shard count must be an integer >= 1 (got ${count})`);
+export function shardFromEnv(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  count?: number,
+): EnvShard {
+  if (count !== undefined && (!Number.isSafeInteger(count) || count < 1))
+    throw new ConfigError(`--shard-from-env: the shard count must be an integer >= 1 (got ${count})`);
   const explicit = count ?? envInt(env, 'EDGEWISE_SHARD_COUNT');
-  if (explicit !== null && explicit < 1) throw new ConfigError('--shard-from-env: EDGEWISE_SHARD_COUNT must be >= 1 (got 0)');
+  if (explicit !== null && explicit < 1)
+    throw new ConfigError('--shard-from-env: EDGEWISE_SHARD_COUNT must be >= 1 (got 0)');
   const countSource = count !== undefined ? 'the given count' : 'EDGEWISE_SHARD_COUNT';
   const check = (index: number, n: number, what: string, source: EnvShard['source']): EnvShard => {
-    if (index >= n) throw new ConfigError(`--shard-from-env: ${what} gives shard ${index}, but there are only ${n} shards (0..${n - 1})`);
+    if (index >= n)
+      throw new ConfigError(
+        `--shard-from-env: ${what} gives shard ${index}, but there are only ${n} shards (0..${n - 1})`,
+      );
     return { index, count: n, source, description: `shard ${index}/${n} from ${what}` };
   };
 
@@ -185,7 +197,7 @@ export function shardFromEnv(env: Readonly<Record<string, string | undefined>> =
     if (explicit === null) {
       throw new ConfigError(
         `--shard-from-env: JOB_COMPLETION_INDEX=${k8s} is set (Kubernetes Indexed Job) but the number of shards is not: ` +
-          'set EDGEWISE_SHARD_COUNT to the Job\'s completions',
+          "set EDGEWISE_SHARD_COUNT to the Job's completions",
       );
     }
     return check(k8s, explicit, `JOB_COMPLETION_INDEX=${k8s} of ${explicit} (${countSource})`, 'kubernetes');
@@ -193,10 +205,13 @@ export function shardFromEnv(env: Readonly<Record<string, string | undefined>> =
 
   const id = envInt(env, 'SLURM_ARRAY_TASK_ID');
   if (id !== null) {
-    if (explicit !== null) return check(id, explicit, `SLURM_ARRAY_TASK_ID=${id} of ${explicit} (${countSource})`, 'slurm');
+    if (explicit !== null)
+      return check(id, explicit, `SLURM_ARRAY_TASK_ID=${id} of ${explicit} (${countSource})`, 'slurm');
     const n = envInt(env, 'SLURM_ARRAY_TASK_COUNT');
     if (n === null || n < 1) {
-      throw new ConfigError(`--shard-from-env: SLURM_ARRAY_TASK_ID=${id} is set but SLURM_ARRAY_TASK_COUNT is not: set EDGEWISE_SHARD_COUNT to the number of shards`);
+      throw new ConfigError(
+        `--shard-from-env: SLURM_ARRAY_TASK_ID=${id} is set but SLURM_ARRAY_TASK_COUNT is not: set EDGEWISE_SHARD_COUNT to the number of shards`,
+      );
     }
     const min = envInt(env, 'SLURM_ARRAY_TASK_MIN') ?? 0;
     const step = envInt(env, 'SLURM_ARRAY_TASK_STEP') ?? 1;
@@ -207,7 +222,12 @@ export function shardFromEnv(env: Readonly<Record<string, string | undefined>> =
           'or set EDGEWISE_SHARD_COUNT so task ids are shard indices',
       );
     }
-    return check((id - min) / step, n, `SLURM_ARRAY_TASK_ID=${id} (min ${min}, step ${step}) of SLURM_ARRAY_TASK_COUNT=${n}`, 'slurm');
+    return check(
+      (id - min) / step,
+      n,
+      `SLURM_ARRAY_TASK_ID=${id} (min ${min}, step ${step}) of SLURM_ARRAY_TASK_COUNT=${n}`,
+      'slurm',
+    );
   }
   throw new ConfigError(
     '--shard-from-env: neither JOB_COMPLETION_INDEX (Kubernetes Indexed Job) nor SLURM_ARRAY_TASK_ID (Slurm job array) is set; use --shard I/N outside a job array',
@@ -235,7 +255,11 @@ function gridOf(runs: readonly SweepRun[]): Record<string, unknown[]> {
 }
 
 /** The manifest of a sweep (what every worker writes to sweep.json). */
-export function sweepManifest(runs: readonly SweepRun[], name: string | null = null, grid: Readonly<Record<string, readonly unknown[]>> = gridOf(runs)): SweepManifest {
+export function sweepManifest(
+  runs: readonly SweepRun[],
+  name: string | null = null,
+  grid: Readonly<Record<string, readonly unknown[]>> = gridOf(runs),
+): SweepManifest {
   return { name, grid, runs: runs.map((r) => ({ index: r.index, name: r.name, params: r.params })) };
 }
 
@@ -322,9 +346,11 @@ export async function runSweep(opts: RunSweepOptions): Promise<SweepResult> {
     throw new Error('runSweep: give sweepFile or runs');
   }
   const parallel = opts.parallel ?? cpuBudget();
-  if (!Number.isSafeInteger(parallel) || parallel < 1) throw new RangeError(`parallel must be an integer >= 1 (got ${parallel})`);
+  if (!Number.isSafeInteger(parallel) || parallel < 1)
+    throw new RangeError(`parallel must be an integer >= 1 (got ${parallel})`);
   const retryFailed = opts.retryFailed ?? 1;
-  if (!Number.isSafeInteger(retryFailed) || retryFailed < 0) throw new RangeError(`retryFailed must be an integer >= 0 (got ${retryFailed})`);
+  if (!Number.isSafeInteger(retryFailed) || retryFailed < 0)
+    throw new RangeError(`retryFailed must be an integer >= 0 (got ${retryFailed})`);
   const staleAfterMs = opts.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
   const pollMs = opts.pollMs ?? 5000;
   const waitForOthers = opts.waitForOthers ?? true;
@@ -344,10 +370,13 @@ export async function runSweep(opts: RunSweepOptions): Promise<SweepResult> {
   let started = 0;
   let errorCount = 0;
 
-  const retriesUsed = (runDir: string): number => readAttempts(runDir).filter((a) => a.event === 'start' && a.previous === 'failed').length;
+  const retriesUsed = (runDir: string): number =>
+    readAttempts(runDir).filter((a) => a.event === 'start' && a.previous === 'failed').length;
   /** Whether the status is final for this runner (failed counts once its retries are used up). */
   const isFinal = (status: string, runDir: string): boolean =>
-    status === 'completed' || status === 'diverged' || ((status === 'failed' || status === 'unreadable') && retriesUsed(runDir) >= retryFailed);
+    status === 'completed' ||
+    status === 'diverged' ||
+    ((status === 'failed' || status === 'unreadable') && retriesUsed(runDir) >= retryFailed);
 
   async function attempt(run: SweepRun): Promise<Outcome> {
     const runDir = join(opts.outDir, run.name);
@@ -400,7 +429,9 @@ export async function runSweep(opts: RunSweepOptions): Promise<SweepResult> {
         join(runDir, ATTEMPTS_FILE),
         `${JSON.stringify({ event: 'start', owner: lock.owner, at: new Date().toISOString(), previous, attempt: attemptNo, took_over: tookOver })}\n`,
       );
-      log(`${tag}${run.name}: start (${previous === 'new' ? 'new' : previous === 'running' ? 'resume' : 'retry after failure'}${tookOver !== null ? `; took over: ${tookOver}` : ''})`);
+      log(
+        `${tag}${run.name}: start (${previous === 'new' ? 'new' : previous === 'running' ? 'resume' : 'retry after failure'}${tookOver !== null ? `; took over: ${tookOver}` : ''})`,
+      );
       starts.set(run.index, (starts.get(run.index) ?? 0) + 1);
       started++;
       let threw: Error | null = null;
@@ -411,7 +442,10 @@ export async function runSweep(opts: RunSweepOptions): Promise<SweepResult> {
       }
       const after = readRunSummaryStatus(runDir).status;
       if (!lock.lost) {
-        appendFileSync(join(runDir, ATTEMPTS_FILE), `${JSON.stringify({ event: 'end', owner: lock.owner, at: new Date().toISOString(), status: after, error: threw?.message ?? null })}\n`);
+        appendFileSync(
+          join(runDir, ATTEMPTS_FILE),
+          `${JSON.stringify({ event: 'end', owner: lock.owner, at: new Date().toISOString(), status: after, error: threw?.message ?? null })}\n`,
+        );
       }
       if (threw !== null) {
         errors.set(run.index, threw.message);

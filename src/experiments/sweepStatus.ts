@@ -53,7 +53,11 @@ export interface SweepStatus {
 }
 
 /** Reads summary.json of a run: its status (or 'new'), steps, or 'unreadable' with the error. */
-export function readRunSummaryStatus(runDir: string): { status: RunStatus | 'new' | 'unreadable'; steps: number | null; error: string | null } {
+export function readRunSummaryStatus(runDir: string): {
+  status: RunStatus | 'new' | 'unreadable';
+  steps: number | null;
+  error: string | null;
+} {
   try {
     const s = new RunStore(runDir).readSummary();
     return { status: s?.status ?? 'new', steps: s?.steps ?? null, error: null };
@@ -63,10 +67,25 @@ export function readRunSummaryStatus(runDir: string): { status: RunStatus | 'new
 }
 
 /** The state of one run directory (see RunState). An unreadable summary counts as failed. */
-export function runState(index: number, name: string, runDir: string, opts: { readonly staleAfterMs?: number; readonly now?: number } = {}): RunStateRow {
+export function runState(
+  index: number,
+  name: string,
+  runDir: string,
+  opts: { readonly staleAfterMs?: number; readonly now?: number } = {},
+): RunStateRow {
   const sum = readRunSummaryStatus(runDir);
-  const base = { index, name, summary: sum.status, steps: sum.steps, started: sum.status !== 'new', lock: null, heartbeatAgeMs: null, note: sum.error };
-  if (sum.status === 'completed' || sum.status === 'diverged' || sum.status === 'failed') return { ...base, state: sum.status };
+  const base = {
+    index,
+    name,
+    summary: sum.status,
+    steps: sum.steps,
+    started: sum.status !== 'new',
+    lock: null,
+    heartbeatAgeMs: null,
+    note: sum.error,
+  };
+  if (sum.status === 'completed' || sum.status === 'diverged' || sum.status === 'failed')
+    return { ...base, state: sum.status };
   if (sum.status === 'unreadable') return { ...base, state: 'failed' };
   const lock = lockState(runDir, { staleAfterMs: opts.staleAfterMs ?? DEFAULT_STALE_AFTER_MS, now: opts.now });
   if (lock.state === 'free') return { ...base, state: 'missing' };
@@ -102,7 +121,9 @@ export function sweepStatus(
     }
   }
   const now = opts.now ?? Date.now();
-  const rows = list.map((r) => runState(r.index, r.name, join(outDir, r.name), { staleAfterMs: opts.staleAfterMs, now }));
+  const rows = list.map((r) =>
+    runState(r.index, r.name, join(outDir, r.name), { staleAfterMs: opts.staleAfterMs, now }),
+  );
   const count = (s: RunState): number => rows.filter((r) => r.state === s).length;
   return {
     outDir,
@@ -144,7 +165,9 @@ export function formatSweepStatus(st: SweepStatus, opts: { readonly details?: bo
       const w = Math.max(...rest.map((r) => r.name.length));
       lines.push('');
       for (const r of rest) {
-        const parts = [`  ${r.state.padEnd(9)} ${String(r.index).padStart(String(st.total).length)}  ${r.name.padEnd(w)}`];
+        const parts = [
+          `  ${r.state.padEnd(9)} ${String(r.index).padStart(String(st.total).length)}  ${r.name.padEnd(w)}`,
+        ];
         if (r.steps !== null) parts.push(`step ${r.steps}`);
         if (r.lock !== null) parts.push(`${r.lock.host}:${r.lock.pid}, heartbeat ${ago(r.heartbeatAgeMs)}`);
         if (r.state === 'missing' && r.started) parts.push('interrupted');

@@ -25,6 +25,7 @@ export function isActivationName(name: unknown): name is ActivationName {
 
 /** The elementwise function for an activation name; throws naming the allowed values. */
 export function activationFn(name: string): (x: Tensor) => Tensor {
-  if (!isActivationName(name)) throw new Error(`model.activation: unknown activation '${name}'; allowed: ${ACTIVATIONS.join(', ')}`);
+  if (!isActivationName(name))
+    throw new Error(`model.activation: unknown activation '${name}'; allowed: ${ACTIVATIONS.join(', ')}`);
   return FNS[name];
 }

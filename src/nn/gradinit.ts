@@ -25,7 +25,16 @@ import type { Tensor } from '../engine/builder.ts';
 import { vjp } from '../engine/autodiff/transforms.ts';
 import * as o from '../engine/ops.ts';
 import type { Executable } from '../engine/backend.ts';
-import { batchSizeOf, compileScaled, paramNorm, scaledFeeds, scalarOut, total, type InitBatch, type LearnedInitSetup } from './scaled.ts';
+import {
+  batchSizeOf,
+  compileScaled,
+  paramNorm,
+  scaledFeeds,
+  scalarOut,
+  total,
+  type InitBatch,
+  type LearnedInitSetup,
+} from './scaled.ts';
 
 export interface GradInitOptions {
   /** Iterations (default 50). */
@@ -119,21 +128,50 @@ function compileGradInit(setup: LearnedInitSetup, scaled: readonly string[], g0:
  * GradInit's quantities at scales α (one per listed tensor; θ_α = α_j·θ0_j): loss, ‖g‖_p, the
  * one-step-ahead loss, and the exact derivatives of ‖g‖_p and of (lookahead loss)/η in α.
  */
-export async function gradInitObjective(setup: LearnedInitSetup, theta0: Float64Array, tensors: readonly string[], alpha: ArrayLike<number>, opts: GradInitOptions = {}): Promise<{ loss: number; gradNorm: number; lookaheadLoss: number; dGradNorm: Record<string, number>; dLookahead: Record<string, number> }> {
-  const exe = await compileGradInit(setup, tensors, { alg: opts.optimizer ?? 'sgd', eta: opts.targetLr ?? 0.1, eps: opts.adamEps ?? 1e-8, stopStep: opts.stopGradientThroughStep ?? false });
+export async function gradInitObjective(
+  setup: LearnedInitSetup,
+  theta0: Float64Array,
+  tensors: readonly string[],
+  alpha: ArrayLike<number>,
+  opts: GradInitOptions = {},
+): Promise<{
+  loss: number;
+  gradNorm: number;
+  lookaheadLoss: number;
+  dGradNorm: Record<string, number>;
+  dLookahead: Record<string, number>;
+}> {
+  const exe = await compileGradInit(setup, tensors, {
+    alg: opts.optimizer ?? 'sgd',
+    eta: opts.targetLr ?? 0.1,
+    eps: opts.adamEps ?? 1e-8,
+    stopStep: opts.stopGradientThroughStep ?? false,
+  });
   const look = opts.lookaheadBatch ?? setup.batch;
-  const out = await exe.run(scaledFeeds(setup, theta0, tensors, alpha, { 'lookahead:x': look.x, 'lookahead:y': look.y }));
+  const out = await exe.run(
+    scaledFeeds(setup, theta0, tensors, alpha, { 'lookahead:x': look.x, 'lookahead:y': look.y }),
+  );
   const dGradNorm: Record<string, number> = {};
   const dLookahead: Record<string, number> = {};
   for (const n of tensors) {
     dGradNorm[n] = scalarOut(out, `dn:${n}`);
     dLookahead[n] = scalarOut(out, `dl:${n}`);
   }
-  return { loss: scalarOut(out, 'loss'), gradNorm: scalarOut(out, 'gnorm'), lookaheadLoss: scalarOut(out, 'lookahead'), dGradNorm, dLookahead };
+  return {
+    loss: scalarOut(out, 'loss'),
+    gradNorm: scalarOut(out, 'gnorm'),
+    lookaheadLoss: scalarOut(out, 'lookahead'),
+    dGradNorm,
+    dLookahead,
+  };
 }
 
 /** Runs GradInit from θ0 (flat, layout order); deterministic given θ0 and the batches. */
-export async function gradInit(setup: LearnedInitSetup, theta0: Float64Array, opts: GradInitOptions = {}): Promise<GradInitResult> {
+export async function gradInit(
+  setup: LearnedInitSetup,
+  theta0: Float64Array,
+  opts: GradInitOptions = {},
+): Promise<GradInitResult> {
   const { model } = setup;
   const steps = opts.steps ?? 50;
   const tau = opts.lr ?? 0.01;
@@ -143,11 +181,13 @@ export async function gradInit(setup: LearnedInitSetup, theta0: Float64Array, op
   const alphaMin = opts.alphaMin ?? 0.01;
   const clip = opts.gradClip ?? 1;
   const stopStep = opts.stopGradientThroughStep ?? false;
-  if (theta0.length !== model.layout.size) throw new Error(`θ0 has ${theta0.length} values, the model ${model.layout.size}`);
+  if (theta0.length !== model.layout.size)
+    throw new Error(`θ0 has ${theta0.length} values, the model ${model.layout.size}`);
   if (alg !== 'sgd' && alg !== 'adam') throw new Error(`gradinit optimizer must be sgd or adam, got ${String(alg)}`);
   if (!(eta > 0 && Number.isFinite(eta))) throw new Error(`gradinit target learning rate must be > 0, got ${eta}`);
   const look = opts.lookaheadBatch ?? setup.batch;
-  if (batchSizeOf(model, look) !== batchSizeOf(model, setup.batch)) throw new Error('the lookahead batch must have the size of the main batch');
+  if (batchSizeOf(model, look) !== batchSizeOf(model, setup.batch))
+    throw new Error('the lookahead batch must have the size of the main batch');
   const scaled = model.params.filter((p) => paramNorm(model, theta0, p.name) > 0).map((p) => p.name);
   const mins = model.params.filter((p) => scaled.includes(p.name)).map((p) => (BIAS_LIKE.has(p.role) ? 0 : alphaMin));
 
@@ -156,7 +196,10 @@ export async function gradInit(setup: LearnedInitSetup, theta0: Float64Array, op
 
   const alpha = new Float64Array(scaled.length).fill(1);
   // Adam moments for constraint steps (c) and objective steps (f).
-  const state = { c: { m: new Float64Array(scaled.length), v: new Float64Array(scaled.length), t: 0 }, f: { m: new Float64Array(scaled.length), v: new Float64Array(scaled.length), t: 0 } };
+  const state = {
+    c: { m: new Float64Array(scaled.length), v: new Float64Array(scaled.length), t: 0 },
+    f: { m: new Float64Array(scaled.length), v: new Float64Array(scaled.length), t: 0 },
+  };
   const history: GradInitStep[] = [];
   let best: { alpha: Float64Array; step: GradInitStep } | null = null;
   let last: Float64Array;
@@ -165,12 +208,16 @@ export async function gradInit(setup: LearnedInitSetup, theta0: Float64Array, op
     const gradNorm = scalarOut(out, 'gnorm');
     const violated = !(gradNorm <= gamma);
     const rec: GradInitStep = {
-      step, loss: scalarOut(out, 'loss'), gradNorm, lookaheadLoss: scalarOut(out, 'lookahead'),
+      step,
+      loss: scalarOut(out, 'loss'),
+      gradNorm,
+      lookaheadLoss: scalarOut(out, 'lookahead'),
       kind: step === steps ? 'none' : violated ? 'constraint' : 'objective',
     };
     history.push(rec);
     last = alpha.slice();
-    if (!violated && Number.isFinite(rec.lookaheadLoss) && (!best || rec.lookaheadLoss < best.step.lookaheadLoss)) best = { alpha: alpha.slice(), step: rec };
+    if (!violated && Number.isFinite(rec.lookaheadLoss) && (!best || rec.lookaheadLoss < best.step.lookaheadLoss))
+      best = { alpha: alpha.slice(), step: rec };
     if (step === steps || !Number.isFinite(gradNorm)) break;
     const st = violated ? state.c : state.f;
     st.t++;
@@ -195,7 +242,14 @@ export async function gradInit(setup: LearnedInitSetup, theta0: Float64Array, op
     const v = model.layout.view(params, n);
     for (let i = 0; i < v.length; i++) v[i]! *= chosenAlpha[j]!;
   });
-  return { params, scales, feasible: best !== null, initial: history[0]!, chosen: best ? best.step : history[history.length - 1]!, history };
+  return {
+    params,
+    scales,
+    feasible: best !== null,
+    initial: history[0]!,
+    chosen: best ? best.step : history[history.length - 1]!,
+    history,
+  };
 }
 
 /** What `lookaheadFor` needs of a run's optimizer config. */
@@ -218,11 +272,16 @@ export interface TrainOptimizer {
 export function lookaheadFor(opt: TrainOptimizer): Pick<GradInitOptions, 'optimizer' | 'targetLr' | 'adamEps'> {
   const eps = opt.eps ?? 1e-8;
   switch (opt.name) {
-    case 'gd': case 'sgd': case 'momentum':
+    case 'gd':
+    case 'sgd':
+    case 'momentum':
       return { optimizer: 'sgd', targetLr: opt.lr };
     case 'nesterov':
       return { optimizer: 'sgd', targetLr: opt.lr * (1 + (opt.momentum ?? 0.9)) };
-    case 'adam': case 'adamw': case 'adam-ub': case 'rmsprop-ub':
+    case 'adam':
+    case 'adamw':
+    case 'adam-ub':
+    case 'rmsprop-ub':
       return { optimizer: 'adam', targetLr: opt.lr, adamEps: eps };
     case 'rmsprop': {
       const r = Math.sqrt(1 - (opt.beta2 ?? 0.999));

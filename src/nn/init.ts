@@ -26,13 +26,27 @@ import { size } from '../engine/ir.ts';
 import type { BufferSpec, ModelParam } from './layers.ts';
 
 export const INIT_SCHEMES = [
-  'lecun-normal', 'lecun-uniform', 'glorot-normal', 'glorot-uniform', 'he-normal', 'he-uniform',
-  'fixup', 'metainit', 'gradinit',
+  'lecun-normal',
+  'lecun-uniform',
+  'glorot-normal',
+  'glorot-uniform',
+  'he-normal',
+  'he-uniform',
+  'fixup',
+  'metainit',
+  'gradinit',
 ] as const;
 export type InitScheme = (typeof INIT_SCHEMES)[number];
 
 /** Schemes that draw each weight independently from a fixed distribution. */
-export const BASE_SCHEMES = ['lecun-normal', 'lecun-uniform', 'glorot-normal', 'glorot-uniform', 'he-normal', 'he-uniform'] as const;
+export const BASE_SCHEMES = [
+  'lecun-normal',
+  'lecun-uniform',
+  'glorot-normal',
+  'glorot-uniform',
+  'he-normal',
+  'he-uniform',
+] as const;
 export type BaseScheme = (typeof BASE_SCHEMES)[number];
 
 /** The `model.init` config section. */
@@ -91,9 +105,15 @@ export function isInitScheme(s: unknown): s is InitScheme {
 /** Standard deviation of a base scheme for given fans (uniform schemes: the same std). */
 export function schemeStd(scheme: BaseScheme, fanIn: number, fanOut: number): number {
   switch (scheme) {
-    case 'lecun-normal': case 'lecun-uniform': return Math.sqrt(1 / fanIn);
-    case 'glorot-normal': case 'glorot-uniform': return Math.sqrt(2 / (fanIn + fanOut));
-    case 'he-normal': case 'he-uniform': return Math.sqrt(2 / fanIn);
+    case 'lecun-normal':
+    case 'lecun-uniform':
+      return Math.sqrt(1 / fanIn);
+    case 'glorot-normal':
+    case 'glorot-uniform':
+      return Math.sqrt(2 / (fanIn + fanOut));
+    case 'he-normal':
+    case 'he-uniform':
+      return Math.sqrt(2 / fanIn);
   }
 }
 
@@ -118,14 +138,17 @@ export function fixupBranchScale(branches: number, layersPerBranch: number): num
 
 /** A flat parameter vector (layout order) initialized by cfg, drawing from rng. */
 export function initParams(model: Initializable, cfg: InitConfig, rng: Rng): Float64Array {
-  if (!isInitScheme(cfg.scheme)) throw new Error(`model.init.scheme: unknown scheme '${String(cfg.scheme)}'; allowed: ${INIT_SCHEMES.join(', ')}`);
+  if (!isInitScheme(cfg.scheme))
+    throw new Error(`model.init.scheme: unknown scheme '${String(cfg.scheme)}'; allowed: ${INIT_SCHEMES.join(', ')}`);
   const scale = cfg.scale ?? 1;
   if (!Number.isFinite(scale)) throw new Error(`model.init.scale must be a finite number, got ${scale}`);
   const base: BaseScheme = cfg.base ?? 'lecun-normal';
-  if (!(BASE_SCHEMES as readonly string[]).includes(base)) throw new Error(`model.init.base: unknown scheme '${base}'; allowed: ${BASE_SCHEMES.join(', ')}`);
+  if (!(BASE_SCHEMES as readonly string[]).includes(base))
+    throw new Error(`model.init.base: unknown scheme '${base}'; allowed: ${BASE_SCHEMES.join(', ')}`);
   const fixup = cfg.scheme === 'fixup';
   const hasFixupParams = model.params.some((p) => p.fixup !== undefined || p.role === 'fixup-scale');
-  if (fixup && !hasFixupParams) throw new Error("model.init.scheme 'fixup' needs a residual network built for Fixup (arch: resnet, norm: none)");
+  if (fixup && !hasFixupParams)
+    throw new Error("model.init.scheme 'fixup' needs a residual network built for Fixup (arch: resnet, norm: none)");
   const branchScale = fixup ? fixupBranchScale(model.residual.branches, model.residual.layersPerBranch) : 1;
   const total = model.params.reduce((a, p) => a + size(p.shape), 0);
   const out = new Float64Array(total);
@@ -135,14 +158,21 @@ export function initParams(model: Initializable, cfg: InitConfig, rng: Rng): Flo
     const view = out.subarray(off, off + n);
     off += n;
     switch (p.role) {
-      case 'bias': case 'norm-bias': case 'fixup-bias':
+      case 'bias':
+      case 'norm-bias':
+      case 'fixup-bias':
         break; // zeros
-      case 'norm-weight': case 'fixup-scale':
+      case 'norm-weight':
+      case 'fixup-scale':
         view.fill(1);
         break;
       case 'weight': {
         if ((fixup && (p.fixup === 'branch-last' || p.output)) || (cfg.zero_last && p.output)) break;
-        const scheme: BaseScheme = fixup ? 'he-normal' : BASE_SCHEMES.includes(cfg.scheme as BaseScheme) ? (cfg.scheme as BaseScheme) : base;
+        const scheme: BaseScheme = fixup
+          ? 'he-normal'
+          : BASE_SCHEMES.includes(cfg.scheme as BaseScheme)
+            ? (cfg.scheme as BaseScheme)
+            : base;
         const w = drawWeights(rng, scheme, n, p.fanIn, p.fanOut);
         const m = scale * (fixup && p.fixup === 'branch' ? branchScale : 1);
         for (let i = 0; i < n; i++) view[i] = w[i]! * m;

@@ -83,10 +83,12 @@ export async function initializeModel(model: Model, opts: InitializeOptions): Pr
   const scheme = model.config.init.scheme;
   if (scheme !== 'metainit' && scheme !== 'gradinit') return { params, buffers };
   const { runtime, loss, batch } = opts;
-  if (!runtime || !loss || !batch) throw new Error(`model.init.scheme ${scheme} needs a runtime, the loss and a minibatch`);
+  if (!runtime || !loss || !batch)
+    throw new Error(`model.init.scheme ${scheme} needs a runtime, the loss and a minibatch`);
   const setup = { runtime, model, loss, batch, mode: opts.mode ?? 'train', buffers, dropoutMasks: opts.dropoutMasks };
   if (scheme === 'metainit') {
-    if (model.inputDtype === 'int64') throw new Error('metainit draws Gaussian inputs; it does not apply to token inputs');
+    if (model.inputDtype === 'int64')
+      throw new Error('metainit draws Gaussian inputs; it does not apply to token inputs');
     const next = noiseBatches(model, batch, opts.rng);
     const r = await metaInit(setup, params, { batchAt: () => next(), ...opts.metainit });
     return { params: r.params, buffers, metainit: r };
@@ -104,7 +106,13 @@ export function initReport(model: Model, init: Initialization): Record<string, u
   const cfg = model.config.init;
   if (cfg.scheme === 'fixup') {
     const { branches, layersPerBranch } = model.residual;
-    return { scheme: 'fixup', branches, layers_per_branch: layersPerBranch, branch_scale: fixupBranchScale(branches, layersPerBranch), lr_scale: cfg.fixup_lr_scale };
+    return {
+      scheme: 'fixup',
+      branches,
+      layers_per_branch: layersPerBranch,
+      branch_scale: fixupBranchScale(branches, layersPerBranch),
+      lr_scale: cfg.fixup_lr_scale,
+    };
   }
   const base = { scheme: cfg.scheme, base: cfg.base };
   if (init.metainit) {

@@ -118,8 +118,13 @@ interface LeafParts {
 
 function leaf(name: string, inShape: Shape, outShape: Shape, parts: LeafParts, f: Layer['apply']): Layer {
   return {
-    name, inShape: inShape.slice(), outShape: outShape.slice(),
-    params: parts.params ?? [], buffers: parts.buffers ?? [], dropouts: parts.dropouts ?? [], batchNorms: parts.batchNorms ?? [],
+    name,
+    inShape: inShape.slice(),
+    outShape: outShape.slice(),
+    params: parts.params ?? [],
+    buffers: parts.buffers ?? [],
+    dropouts: parts.dropouts ?? [],
+    batchNorms: parts.batchNorms ?? [],
     apply(p, x, ctx) {
       checkInput(name, x, inShape);
       const y = f(p, x, ctx);
@@ -129,8 +134,14 @@ function leaf(name: string, inShape: Shape, outShape: Shape, parts: LeafParts, f
   };
 }
 
-const param = (layer: string, pname: string, shape: Shape, role: ParamRole, fanIn = 1, fanOut = 1): ModelParam =>
-  ({ name: `${layer}.${pname}`, shape: shape.slice(), role, layer, fanIn, fanOut });
+const param = (layer: string, pname: string, shape: Shape, role: ParamRole, fanIn = 1, fanOut = 1): ModelParam => ({
+  name: `${layer}.${pname}`,
+  shape: shape.slice(),
+  role,
+  layer,
+  fanIn,
+  fanOut,
+});
 
 export interface DenseOptions {
   /** Include a bias (default true). */
@@ -195,9 +206,11 @@ function pool(kind: 'avg' | 'max', name: string, inShape: Shape, opts: PoolOptio
 }
 
 /** Average pooling over k×k windows (stride k by default). */
-export const avgPool = (name: string, inShape: Shape, opts: PoolOptions = {}): Layer => pool('avg', name, inShape, opts);
+export const avgPool = (name: string, inShape: Shape, opts: PoolOptions = {}): Layer =>
+  pool('avg', name, inShape, opts);
 /** Max pooling over k×k windows (stride k by default). */
-export const maxPool = (name: string, inShape: Shape, opts: PoolOptions = {}): Layer => pool('max', name, inShape, opts);
+export const maxPool = (name: string, inShape: Shape, opts: PoolOptions = {}): Layer =>
+  pool('max', name, inShape, opts);
 
 /** [B, ...inShape] → [B, prod(inShape)] (row-major, as torch.flatten). */
 export function flatten(name: string, inShape: Shape): Layer {
@@ -231,7 +244,12 @@ function bnAxes(x: Tensor): number[] {
  * BatchNorm with batch statistics: y = (x − μ)/√(σ² + eps)·γ + β with μ, σ² (biased) over all
  * axes but axis 1. Returns y and the per-channel μ and σ² [C].
  */
-export function batchNormTrain(x: Tensor, weight: Tensor, bias: Tensor, eps: number): { y: Tensor; mean: Tensor; variance: Tensor } {
+export function batchNormTrain(
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor,
+  eps: number,
+): { y: Tensor; mean: Tensor; variance: Tensor } {
   const axes = bnAxes(x);
   const mu = o.mean(x, axes, true);
   const c = o.sub(x, mu);
@@ -243,7 +261,14 @@ export function batchNormTrain(x: Tensor, weight: Tensor, bias: Tensor, eps: num
 }
 
 /** BatchNorm with given (running) statistics mean, variance [C]. */
-export function batchNormEval(x: Tensor, weight: Tensor, bias: Tensor, mean: Tensor, variance: Tensor, eps: number): Tensor {
+export function batchNormEval(
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor,
+  mean: Tensor,
+  variance: Tensor,
+  eps: number,
+): Tensor {
   const cs = channelShape(x);
   const scale = o.mul(o.rsqrt(o.add(o.reshape(variance, cs), eps)), o.reshape(weight, cs));
   return o.add(o.mul(o.sub(x, o.reshape(mean, cs)), scale), o.reshape(bias, cs));
@@ -262,31 +287,45 @@ export interface BatchNormOptions {
  * `<name>.batch_var` (biased) [C].
  */
 export function batchNorm(name: string, inShape: Shape, opts: BatchNormOptions = {}): Layer {
-  if (inShape.length !== 1 && inShape.length !== 3) throw new Error(`batch norm '${name}' needs [C] or [C, H, W] input, got [${inShape}]`);
+  if (inShape.length !== 1 && inShape.length !== 3)
+    throw new Error(`batch norm '${name}' needs [C] or [C, H, W] input, got [${inShape}]`);
   const ch = inShape[0]!;
   const eps = opts.eps ?? 1e-5;
   const momentum = opts.momentum ?? 0.1;
   const perSample = inShape.length === 3 ? inShape[1]! * inShape[2]! : 1;
-  return leaf(name, inShape, inShape, {
-    params: [param(name, 'weight', [ch], 'norm-weight'), param(name, 'bias', [ch], 'norm-bias')],
-    buffers: [
-      { name: `${name}.running_mean`, shape: [ch], layer: name, initial: 0 },
-      { name: `${name}.running_var`, shape: [ch], layer: name, initial: 1 },
-    ],
-    batchNorms: [{ name, channels: ch, perSample, eps, momentum }],
-  }, (p, x, ctx) => {
-    const w = need(p, `${name}.weight`, 'parameter');
-    const b = need(p, `${name}.bias`, 'parameter');
-    if (ctx.mode === 'eval') {
-      return batchNormEval(x, w, b, need(ctx.buffers, `${name}.running_mean`, 'buffer'), need(ctx.buffers, `${name}.running_var`, 'buffer'), eps);
-    }
-    const { y, mean, variance } = batchNormTrain(x, w, b, eps);
-    if (ctx.aux) {
-      ctx.aux[`${name}.batch_mean`] = mean;
-      ctx.aux[`${name}.batch_var`] = variance;
-    }
-    return y;
-  });
+  return leaf(
+    name,
+    inShape,
+    inShape,
+    {
+      params: [param(name, 'weight', [ch], 'norm-weight'), param(name, 'bias', [ch], 'norm-bias')],
+      buffers: [
+        { name: `${name}.running_mean`, shape: [ch], layer: name, initial: 0 },
+        { name: `${name}.running_var`, shape: [ch], layer: name, initial: 1 },
+      ],
+      batchNorms: [{ name, channels: ch, perSample, eps, momentum }],
+    },
+    (p, x, ctx) => {
+      const w = need(p, `${name}.weight`, 'parameter');
+      const b = need(p, `${name}.bias`, 'parameter');
+      if (ctx.mode === 'eval') {
+        return batchNormEval(
+          x,
+          w,
+          b,
+          need(ctx.buffers, `${name}.running_mean`, 'buffer'),
+          need(ctx.buffers, `${name}.running_var`, 'buffer'),
+          eps,
+        );
+      }
+      const { y, mean, variance } = batchNormTrain(x, w, b, eps);
+      if (ctx.aux) {
+        ctx.aux[`${name}.batch_mean`] = mean;
+        ctx.aux[`${name}.batch_var`] = variance;
+      }
+      return y;
+    },
+  );
 }
 
 /** LayerNorm over all per-sample axes: (x − μ)/√(σ² + eps)·γ + β, μ, σ² per sample. */
@@ -301,9 +340,15 @@ export function layerNormApply(x: Tensor, weight: Tensor, bias: Tensor, eps: num
 /** LayerNorm (same in both modes): params `<name>.weight`, `<name>.bias` of the per-sample shape. */
 export function layerNorm(name: string, inShape: Shape, opts: { eps?: number } = {}): Layer {
   const eps = opts.eps ?? 1e-5;
-  return leaf(name, inShape, inShape, {
-    params: [param(name, 'weight', inShape, 'norm-weight'), param(name, 'bias', inShape, 'norm-bias')],
-  }, (p, x) => layerNormApply(x, need(p, `${name}.weight`, 'parameter'), need(p, `${name}.bias`, 'parameter'), eps));
+  return leaf(
+    name,
+    inShape,
+    inShape,
+    {
+      params: [param(name, 'weight', inShape, 'norm-weight'), param(name, 'bias', inShape, 'norm-bias')],
+    },
+    (p, x) => layerNormApply(x, need(p, `${name}.weight`, 'parameter'), need(p, `${name}.bias`, 'parameter'), eps),
+  );
 }
 
 /**
@@ -314,8 +359,13 @@ export function layerNorm(name: string, inShape: Shape, opts: { eps?: number } =
 export function dropout(name: string, inShape: Shape, rate: number): Layer {
   if (!(rate >= 0 && rate < 1)) throw new Error(`dropout '${name}': rate must be in [0, 1), got ${rate}`);
   const maskName = `${name}.mask`;
-  return leaf(name, inShape, inShape, { dropouts: [{ name: maskName, layer: name, shape: inShape.slice(), rate }] }, (_p, x, ctx) =>
-    ctx.mode === 'eval' ? x : o.mul(x, need(ctx.dropoutMasks, maskName, 'dropout mask')));
+  return leaf(
+    name,
+    inShape,
+    inShape,
+    { dropouts: [{ name: maskName, layer: name, shape: inShape.slice(), rate }] },
+    (_p, x, ctx) => (ctx.mode === 'eval' ? x : o.mul(x, need(ctx.dropoutMasks, maskName, 'dropout mask'))),
+  );
 }
 
 /** Layers applied in order; params, buffers and masks concatenate in forward order. */
@@ -325,7 +375,9 @@ export function sequential(name: string, layers: readonly Layer[]): Layer {
     const a = layers[i - 1]!.outShape;
     const b = layers[i]!.inShape;
     if (a.length !== b.length || a.some((d, j) => d !== b[j])) {
-      throw new Error(`sequential '${name}': '${layers[i - 1]!.name}' gives [${a}] but '${layers[i]!.name}' takes [${b}]`);
+      throw new Error(
+        `sequential '${name}': '${layers[i - 1]!.name}' gives [${a}] but '${layers[i]!.name}' takes [${b}]`,
+      );
     }
   }
   return {
@@ -382,7 +434,9 @@ export function residualBlock(name: string, inShape: Shape, outChannels: number,
   const bn1 = bn ? batchNorm(`${name}.bn1`, conv1.outShape) : null;
   const bn2 = bn ? batchNorm(`${name}.bn2`, conv2.outShape) : null;
   const project = stride !== 1 || inShape[0] !== outChannels;
-  const sc = project ? conv(`${name}.shortcut`, inShape, outChannels, { kernel: 1, stride, pad: 0, bias: convBias }) : null;
+  const sc = project
+    ? conv(`${name}.shortcut`, inShape, outChannels, { kernel: 1, stride, pad: 0, bias: convBias })
+    : null;
   const scBn = project && bn ? batchNorm(`${name}.shortcut_bn`, sc!.outShape) : null;
   if (sc && (sc.outShape[1] !== conv2.outShape[1] || sc.outShape[2] !== conv2.outShape[2])) {
     throw new Error(`residual block '${name}': shortcut [${sc.outShape}] and branch [${conv2.outShape}] shapes differ`);
@@ -391,18 +445,39 @@ export function residualBlock(name: string, inShape: Shape, outChannels: number,
     ps.map((p) => (p.role === 'weight' ? { ...p, fixup: tag } : p));
   const fx = fixup
     ? {
-      b1a: scalarParam(name, 'bias1a', 'fixup-bias'), b1b: scalarParam(name, 'bias1b', 'fixup-bias'),
-      b2a: scalarParam(name, 'bias2a', 'fixup-bias'), scale: scalarParam(name, 'scale', 'fixup-scale'),
-      b2b: scalarParam(name, 'bias2b', 'fixup-bias'),
-    }
+        b1a: scalarParam(name, 'bias1a', 'fixup-bias'),
+        b1b: scalarParam(name, 'bias1b', 'fixup-bias'),
+        b2a: scalarParam(name, 'bias2a', 'fixup-bias'),
+        scale: scalarParam(name, 'scale', 'fixup-scale'),
+        b2b: scalarParam(name, 'bias2b', 'fixup-bias'),
+      }
     : null;
   const params: ModelParam[] = fx
-    ? [fx.b1a, ...mark(conv1.params, 'branch'), fx.b1b, fx.b2a, ...mark(conv2.params, 'branch-last'), fx.scale, fx.b2b, ...(sc?.params ?? [])]
-    : [...conv1.params, ...(bn1?.params ?? []), ...conv2.params, ...(bn2?.params ?? []), ...(sc?.params ?? []), ...(scBn?.params ?? [])];
+    ? [
+        fx.b1a,
+        ...mark(conv1.params, 'branch'),
+        fx.b1b,
+        fx.b2a,
+        ...mark(conv2.params, 'branch-last'),
+        fx.scale,
+        fx.b2b,
+        ...(sc?.params ?? []),
+      ]
+    : [
+        ...conv1.params,
+        ...(bn1?.params ?? []),
+        ...conv2.params,
+        ...(bn2?.params ?? []),
+        ...(sc?.params ?? []),
+        ...(scBn?.params ?? []),
+      ];
   const subs = [bn1, bn2, scBn].filter((l): l is Layer => l !== null);
   const outShape = conv2.outShape;
   return {
-    name, inShape: inShape.slice(), outShape, params,
+    name,
+    inShape: inShape.slice(),
+    outShape,
+    params,
     buffers: subs.flatMap((l) => l.buffers),
     dropouts: [],
     batchNorms: subs.flatMap((l) => l.batchNorms),

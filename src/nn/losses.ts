@@ -61,7 +61,8 @@ export function oneHot(labels: ArrayLike<number>, k: number): Float64Array {
  * dropout mask ([B, ...] by its name).
  */
 export function modelDataSpecs(model: Model, batchSize: number, mode: Mode): DataSpec[] {
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batch size must be a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new Error(`batch size must be a positive integer, got ${batchSize}`);
   const specs: DataSpec[] = [
     { name: 'x', shape: [batchSize, ...model.inputShape], ...(model.inputDtype ? { dtype: model.inputDtype } : {}) },
     { name: 'y', shape: [batchSize * (model.targetRows ?? 1), model.outputDim] },
@@ -72,7 +73,11 @@ export function modelDataSpecs(model: Model, batchSize: number, mode: Mode): Dat
 }
 
 /** The feeds besides x and y that `modelDataSpecs` declares: buffers (eval) or dropout masks (train). */
-export function modelFeeds(model: Model, mode: Mode, extra: { buffers?: Float64Array | Float32Array; dropoutMasks?: Record<string, Float64Array> }): Record<string, Float64Array | Float32Array> {
+export function modelFeeds(
+  model: Model,
+  mode: Mode,
+  extra: { buffers?: Float64Array | Float32Array; dropoutMasks?: Record<string, Float64Array> },
+): Record<string, Float64Array | Float32Array> {
   if (mode === 'eval') {
     if (model.buffers.length === 0) return {};
     if (!extra.buffers) throw new Error('eval mode needs the buffers (BatchNorm running statistics)');
@@ -98,7 +103,14 @@ export interface ObjectiveOptions {
  * Loss (and accuracy metric, and train-mode BatchNorm statistics as aux) of a model on traced
  * data tensors named as in `modelDataSpecs`.
  */
-export function modelLoss(model: Model, loss: LossName, mode: Mode, p: Record<string, Tensor>, d: Record<string, Tensor>, opts: ObjectiveOptions = {}): { loss: Tensor; metrics: Record<string, Tensor>; aux: Record<string, Tensor> } {
+export function modelLoss(
+  model: Model,
+  loss: LossName,
+  mode: Mode,
+  p: Record<string, Tensor>,
+  d: Record<string, Tensor>,
+  opts: ObjectiveOptions = {},
+): { loss: Tensor; metrics: Record<string, Tensor>; aux: Record<string, Tensor> } {
   const f = lossFn(loss);
   const buffers: Record<string, Tensor> = {};
   const masks: Record<string, Tensor> = {};
@@ -119,7 +131,14 @@ export function modelLoss(model: Model, loss: LossName, mode: Mode, p: Record<st
  * [B, ...inputShape], y [B, outputDim] (+ buffers in eval mode, dropout masks in train mode);
  * outputs the loss, the accuracy metric and (train mode) aux '<bn>.batch_mean' / '.batch_var'.
  */
-export function objectiveSpec(model: Model, loss: LossName, batchSize: number, mode: Mode, dtype: 'float32' | 'float64' = 'float64', opts: ObjectiveOptions = {}): ObjectiveSpec {
+export function objectiveSpec(
+  model: Model,
+  loss: LossName,
+  batchSize: number,
+  mode: Mode,
+  dtype: 'float32' | 'float64' = 'float64',
+  opts: ObjectiveOptions = {},
+): ObjectiveSpec {
   lossFn(loss); // validate the name now rather than at trace time
   return {
     params: model.params.map((p) => ({ name: p.name, shape: p.shape })),

@@ -24,7 +24,17 @@ import type { Tensor } from '../engine/builder.ts';
 import { vjp } from '../engine/autodiff/transforms.ts';
 import * as o from '../engine/ops.ts';
 import type { Executable } from '../engine/backend.ts';
-import { batchSizeOf, compileScaled, paramNorm, scaledFeeds, scalarOut, total, type InitBatch, type LearnedInitSetup, type ScaledTrace } from './scaled.ts';
+import {
+  batchSizeOf,
+  compileScaled,
+  paramNorm,
+  scaledFeeds,
+  scalarOut,
+  total,
+  type InitBatch,
+  type LearnedInitSetup,
+  type ScaledTrace,
+} from './scaled.ts';
 
 export interface MetaInitOptions {
   /** signSGD iterations (default 50). */
@@ -67,7 +77,10 @@ function tracedGQ(t: ScaledTrace, names: readonly string[], eps: number): { gq: 
   const loss = t.lossAt(t.p);
   const one = t.b.constant(1, [], loss.dtype);
   const g = vjp([loss], [one], ps);
-  const half = o.mul(total(g, (gi) => o.mul(gi, gi)), 0.5);
+  const half = o.mul(
+    total(g, (gi) => o.mul(gi, gi)),
+    0.5,
+  );
   const hg = vjp([half], [one], ps);
   const epsPos = t.b.constant(eps, [], loss.dtype);
   const epsNeg = t.b.constant(-eps, [], loss.dtype);
@@ -76,7 +89,13 @@ function tracedGQ(t: ScaledTrace, names: readonly string[], eps: number): { gq: 
     const denom = o.add(gi, o.where(o.less(gi, 0), epsNeg, epsPos));
     return o.abs(o.sub(o.div(o.sub(gi, hg[i]!), denom), 1));
   });
-  return { gq: o.mul(total(terms, (x) => x), 1 / n), loss };
+  return {
+    gq: o.mul(
+      total(terms, (x) => x),
+      1 / n,
+    ),
+    loss,
+  };
 }
 
 /** Gradient quotient GQ(θ) of the model loss on the setup's batch. */
@@ -104,7 +123,12 @@ function compileGQ(setup: LearnedInitSetup, scaled: readonly string[], eps: numb
  * GQ at θ and its exact derivative with respect to a multiplier s_j of each listed tensor
  * (θ_j → s_j·θ_j, at s = 1); ∂GQ/∂‖θ_j‖ = ∂GQ/∂s_j / ‖θ_j‖.
  */
-export async function gradientQuotientScaleGrad(setup: LearnedInitSetup, theta: Float64Array, tensors: readonly string[], eps = 1e-5): Promise<{ gq: number; loss: number; grads: Record<string, number> }> {
+export async function gradientQuotientScaleGrad(
+  setup: LearnedInitSetup,
+  theta: Float64Array,
+  tensors: readonly string[],
+  eps = 1e-5,
+): Promise<{ gq: number; loss: number; grads: Record<string, number> }> {
   const exe = await compileGQ(setup, tensors, eps);
   const out = await exe.run(scaledFeeds(setup, theta, tensors, new Float64Array(tensors.length).fill(1)));
   const grads: Record<string, number> = {};
@@ -113,15 +137,22 @@ export async function gradientQuotientScaleGrad(setup: LearnedInitSetup, theta: 
 }
 
 /** Runs MetaInit from θ0 (flat, layout order); deterministic given θ0 and the batches. */
-export async function metaInit(setup: LearnedInitSetup, theta0: Float64Array, opts: MetaInitOptions = {}): Promise<MetaInitResult> {
+export async function metaInit(
+  setup: LearnedInitSetup,
+  theta0: Float64Array,
+  opts: MetaInitOptions = {},
+): Promise<MetaInitResult> {
   const { model } = setup;
   const steps = opts.steps ?? 50;
   const lr = opts.lr ?? 0.1;
   const momentum = opts.momentum ?? 0.9;
   const eps = opts.eps ?? 1e-5;
   const floor = opts.minNormRatio ?? 0.01;
-  if (theta0.length !== model.layout.size) throw new Error(`θ0 has ${theta0.length} values, the model ${model.layout.size}`);
-  const scaled = model.params.filter((p) => p.role === 'weight' && p.shape.length >= 2 && paramNorm(model, theta0, p.name) > 0).map((p) => p.name);
+  if (theta0.length !== model.layout.size)
+    throw new Error(`θ0 has ${theta0.length} values, the model ${model.layout.size}`);
+  const scaled = model.params
+    .filter((p) => p.role === 'weight' && p.shape.length >= 2 && paramNorm(model, theta0, p.name) > 0)
+    .map((p) => p.name);
   const exe = await compileGQ(setup, scaled, eps);
   const theta = Float64Array.from(theta0);
   const norm0 = scaled.map((n) => paramNorm(model, theta0, n));
@@ -132,7 +163,8 @@ export async function metaInit(setup: LearnedInitSetup, theta0: Float64Array, op
   const bsz = batchSizeOf(model, setup.batch);
   for (let step = 0; ; step++) {
     const batch = opts.batchAt ? opts.batchAt(step) : setup.batch;
-    if (batch !== setup.batch && batchSizeOf(model, batch) !== bsz) throw new Error(`metainit batch ${step} has a different size than the setup's batch (${bsz})`);
+    if (batch !== setup.batch && batchSizeOf(model, batch) !== bsz)
+      throw new Error(`metainit batch ${step} has a different size than the setup's batch (${bsz})`);
     const out = await exe.run(scaledFeeds(setup, theta, scaled, ones, { x: batch.x, y: batch.y }));
     const gq = scalarOut(out, 'gq');
     history.push({ step, gq, loss: scalarOut(out, 'loss') });

@@ -20,11 +20,36 @@ import { ParameterLayout } from '../engine/params.ts';
 import type { Rng } from '../util/random.ts';
 import { buildTransformer, LN_PLACEMENTS, type LnPlacement, type Role as TransformerRole } from './transformer.ts';
 import { ACTIVATIONS, isActivationName, type ActivationName } from './activations.ts';
-import { defaultBase, FIXUP_LR_SCALE, INIT_SCHEMES, initBuffers, initParams, isInitScheme, type InitConfig } from './init.ts';
 import {
-  activation, avgPool, batchNorm, conv, dense, dropout, flatten, globalAvgPool, layerNorm, maxPool, need,
-  residualBlock, scalarParam, sequential,
-  type BatchNormInfo, type BufferSpec, type DropoutSpec, type ForwardContext, type Layer, type ModelParam,
+  defaultBase,
+  FIXUP_LR_SCALE,
+  INIT_SCHEMES,
+  initBuffers,
+  initParams,
+  isInitScheme,
+  type InitConfig,
+} from './init.ts';
+import {
+  activation,
+  avgPool,
+  batchNorm,
+  conv,
+  dense,
+  dropout,
+  flatten,
+  globalAvgPool,
+  layerNorm,
+  maxPool,
+  need,
+  residualBlock,
+  scalarParam,
+  sequential,
+  type BatchNormInfo,
+  type BufferSpec,
+  type DropoutSpec,
+  type ForwardContext,
+  type Layer,
+  type ModelParam,
 } from './layers.ts';
 
 export const ARCHS = ['mlp', 'cnn', 'resnet', 'deep-linear', 'transformer'] as const;
@@ -110,7 +135,19 @@ export interface Model {
   readonly inputDtype?: 'int64';
 }
 
-const KNOWN_KEYS = ['arch', 'widths', 'channels', 'depth', 'activation', 'norm', 'bias', 'pool', 'dropout', 'init', 'transformer'];
+const KNOWN_KEYS = [
+  'arch',
+  'widths',
+  'channels',
+  'depth',
+  'activation',
+  'norm',
+  'bias',
+  'pool',
+  'dropout',
+  'init',
+  'transformer',
+];
 const TRANSFORMER_KEYS = ['d_model', 'heads', 'layers', 'd_ff', 'ln'];
 const INIT_KEYS = ['scheme', 'scale', 'zero_last', 'base', 'fixup_lr_scale'];
 
@@ -123,18 +160,23 @@ function oneOf<T extends string>(key: string, v: unknown, allowed: readonly T[])
 
 function positiveInts(key: string, v: unknown, allowEmpty: boolean): number[] {
   if (!Array.isArray(v) || (!allowEmpty && v.length === 0) || v.some((x) => !Number.isInteger(x) || x < 1)) {
-    throw new Error(`model.${key}: must be a ${allowEmpty ? '' : 'non-empty '}list of positive integers, got ${JSON.stringify(v)}`);
+    throw new Error(
+      `model.${key}: must be a ${allowEmpty ? '' : 'non-empty '}list of positive integers, got ${JSON.stringify(v)}`,
+    );
   }
   return v.slice();
 }
 
 /** Fills defaults and validates; errors name the key and the allowed values. */
 export function resolveModelConfig(cfg: ModelConfig): ResolvedModelConfig {
-  for (const k of Object.keys(cfg)) if (!KNOWN_KEYS.includes(k)) throw new Error(`model: unknown key '${k}'; allowed: ${KNOWN_KEYS.join(', ')}`);
+  for (const k of Object.keys(cfg))
+    if (!KNOWN_KEYS.includes(k)) throw new Error(`model: unknown key '${k}'; allowed: ${KNOWN_KEYS.join(', ')}`);
   const arch = oneOf('arch', cfg.arch, ARCHS);
   const initIn = cfg.init ?? { scheme: 'lecun-normal' };
-  for (const k of Object.keys(initIn)) if (!INIT_KEYS.includes(k)) throw new Error(`model.init: unknown key '${k}'; allowed: ${INIT_KEYS.join(', ')}`);
-  if (!isInitScheme(initIn.scheme)) throw new Error(`model.init.scheme: got ${JSON.stringify(initIn.scheme)}; allowed: ${INIT_SCHEMES.join(', ')}`);
+  for (const k of Object.keys(initIn))
+    if (!INIT_KEYS.includes(k)) throw new Error(`model.init: unknown key '${k}'; allowed: ${INIT_KEYS.join(', ')}`);
+  if (!isInitScheme(initIn.scheme))
+    throw new Error(`model.init.scheme: got ${JSON.stringify(initIn.scheme)}; allowed: ${INIT_SCHEMES.join(', ')}`);
   const defaultAct: ActivationName = arch === 'mlp' ? 'tanh' : arch === 'deep-linear' ? 'identity' : 'relu';
   const act = cfg.activation ?? defaultAct;
   const init: Required<InitConfig> = {
@@ -144,37 +186,67 @@ export function resolveModelConfig(cfg: ModelConfig): ResolvedModelConfig {
     base: initIn.base ?? defaultBase(act),
     fixup_lr_scale: initIn.fixup_lr_scale ?? FIXUP_LR_SCALE,
   };
-  if (!(Number.isFinite(init.scale) && init.scale >= 0)) throw new Error(`model.init.scale must be a number ≥ 0, got ${init.scale}`);
-  if (!(Number.isFinite(init.fixup_lr_scale) && init.fixup_lr_scale >= 0)) throw new Error(`model.init.fixup_lr_scale must be a number ≥ 0, got ${init.fixup_lr_scale}`);
-  if (!isActivationName(act)) throw new Error(`model.activation: got ${JSON.stringify(act)}; allowed: ${ACTIVATIONS.join(', ')}`);
-  if (arch === 'deep-linear' && act !== 'identity') throw new Error(`model.activation: deep-linear has no nonlinearity (identity), got '${act}'`);
+  if (!(Number.isFinite(init.scale) && init.scale >= 0))
+    throw new Error(`model.init.scale must be a number ≥ 0, got ${init.scale}`);
+  if (!(Number.isFinite(init.fixup_lr_scale) && init.fixup_lr_scale >= 0))
+    throw new Error(`model.init.fixup_lr_scale must be a number ≥ 0, got ${init.fixup_lr_scale}`);
+  if (!isActivationName(act))
+    throw new Error(`model.activation: got ${JSON.stringify(act)}; allowed: ${ACTIVATIONS.join(', ')}`);
+  if (arch === 'deep-linear' && act !== 'identity')
+    throw new Error(`model.activation: deep-linear has no nonlinearity (identity), got '${act}'`);
   const norm = oneOf('norm', cfg.norm ?? 'none', NORMS);
-  if (norm === 'layernorm' && arch !== 'mlp') throw new Error(`model.norm: layernorm is available for arch mlp only (got arch ${arch})`);
+  if (norm === 'layernorm' && arch !== 'mlp')
+    throw new Error(`model.norm: layernorm is available for arch mlp only (got arch ${arch})`);
   if (norm !== 'none' && arch === 'deep-linear') throw new Error('model.norm: deep-linear takes no normalization');
   const pool = oneOf('pool', cfg.pool ?? 'avg', POOLS);
   const dropoutRate = cfg.dropout ?? 0;
   if (!(dropoutRate >= 0 && dropoutRate < 1)) throw new Error(`model.dropout: must be in [0, 1), got ${dropoutRate}`);
-  if (dropoutRate > 0 && arch !== 'mlp') throw new Error(`model.dropout: available for arch mlp only (got arch ${arch})`);
+  if (dropoutRate > 0 && arch !== 'mlp')
+    throw new Error(`model.dropout: available for arch mlp only (got arch ${arch})`);
   const depth = cfg.depth ?? 1;
   if (!Number.isInteger(depth) || depth < 1) throw new Error(`model.depth: must be a positive integer, got ${depth}`);
   if (init.scheme === 'fixup') {
     if (arch !== 'resnet') throw new Error(`model.init.scheme fixup is for arch resnet (got ${arch})`);
-    if (norm !== 'none') throw new Error('model.init.scheme fixup is for residual nets without normalization (set model.norm: none)');
+    if (norm !== 'none')
+      throw new Error('model.init.scheme fixup is for residual nets without normalization (set model.norm: none)');
   }
   const widths = positiveInts('widths', cfg.widths ?? (arch === 'cnn' || arch === 'resnet' ? [] : [200, 200]), true);
   const channels = positiveInts('channels', cfg.channels ?? (arch === 'resnet' ? [16, 32, 64] : [16, 32]), false);
   const bias = cfg.bias ?? true;
   if (typeof bias !== 'boolean') throw new Error(`model.bias: must be true or false, got ${JSON.stringify(bias)}`);
   let transformer: Required<TransformerModelConfig> | null = null;
-  if (cfg.transformer !== undefined && arch !== 'transformer') throw new Error(`model.transformer: only for arch transformer (got arch ${arch})`);
+  if (cfg.transformer !== undefined && arch !== 'transformer')
+    throw new Error(`model.transformer: only for arch transformer (got arch ${arch})`);
   if (arch === 'transformer') {
     const t = cfg.transformer ?? {};
-    for (const k of Object.keys(t)) if (!TRANSFORMER_KEYS.includes(k)) throw new Error(`model.transformer: unknown key '${k}'; allowed: ${TRANSFORMER_KEYS.join(', ')}`);
-    if (norm !== 'none') throw new Error('model.norm: must be none for arch transformer (LayerNorm placement is model.transformer.ln)');
-    if (init.scheme !== 'lecun-normal') throw new Error(`model.init.scheme: arch transformer has its own init (lecun-normal; got ${init.scheme})`);
-    transformer = { d_model: t.d_model ?? 32, heads: t.heads ?? 2, layers: t.layers ?? 2, d_ff: t.d_ff ?? null, ln: oneOf('transformer.ln', t.ln ?? 'pre', LN_PLACEMENTS) };
+    for (const k of Object.keys(t))
+      if (!TRANSFORMER_KEYS.includes(k))
+        throw new Error(`model.transformer: unknown key '${k}'; allowed: ${TRANSFORMER_KEYS.join(', ')}`);
+    if (norm !== 'none')
+      throw new Error('model.norm: must be none for arch transformer (LayerNorm placement is model.transformer.ln)');
+    if (init.scheme !== 'lecun-normal')
+      throw new Error(`model.init.scheme: arch transformer has its own init (lecun-normal; got ${init.scheme})`);
+    transformer = {
+      d_model: t.d_model ?? 32,
+      heads: t.heads ?? 2,
+      layers: t.layers ?? 2,
+      d_ff: t.d_ff ?? null,
+      ln: oneOf('transformer.ln', t.ln ?? 'pre', LN_PLACEMENTS),
+    };
   }
-  return { arch, widths, channels, depth, activation: act, norm, bias: arch === 'deep-linear' ? false : bias, pool, dropout: dropoutRate, init, transformer };
+  return {
+    arch,
+    widths,
+    channels,
+    depth,
+    activation: act,
+    norm,
+    bias: arch === 'deep-linear' ? false : bias,
+    pool,
+    dropout: dropoutRate,
+    init,
+    transformer,
+  };
 }
 
 /**
@@ -183,17 +255,45 @@ export function resolveModelConfig(cfg: ModelConfig): ResolvedModelConfig {
  * dropout or BatchNorm; the transformer's own init, its dense weights scaled by model.init.scale.
  */
 function transformerModel(c: ResolvedModelConfig, inputShape: Shape, numClasses: number): Model {
-  if (inputShape.length !== 1) throw new Error(`arch transformer needs token windows [T] as inputs, got [${inputShape}] (data.name text-sonnets)`);
+  if (inputShape.length !== 1)
+    throw new Error(`arch transformer needs token windows [T] as inputs, got [${inputShape}] (data.name text-sonnets)`);
   const t = c.transformer!;
-  const tm = buildTransformer({ vocab: numClasses, context: inputShape[0]!, dModel: t.d_model, heads: t.heads, layers: t.layers, dFF: t.d_ff ?? undefined, norm: t.ln, initScale: c.init.scale });
-  const roles: Record<TransformerRole, ModelParam['role']> = { embedding: 'weight', weight: 'weight', bias: 'bias', 'ln-weight': 'norm-weight', 'ln-bias': 'norm-bias' };
+  const tm = buildTransformer({
+    vocab: numClasses,
+    context: inputShape[0]!,
+    dModel: t.d_model,
+    heads: t.heads,
+    layers: t.layers,
+    dFF: t.d_ff ?? undefined,
+    norm: t.ln,
+    initScale: c.init.scale,
+  });
+  const roles: Record<TransformerRole, ModelParam['role']> = {
+    embedding: 'weight',
+    weight: 'weight',
+    bias: 'bias',
+    'ln-weight': 'norm-weight',
+    'ln-bias': 'norm-bias',
+  };
   const params: ModelParam[] = tm.params.map((p) => ({
-    name: p.name, shape: p.shape, role: roles[p.role], layer: p.name.slice(0, p.name.lastIndexOf('.')), fanIn: p.fanIn,
-    fanOut: p.shape.length === 2 ? p.shape[0]! : 1, ...(p.name.startsWith('head.') ? { output: true } : {}),
+    name: p.name,
+    shape: p.shape,
+    role: roles[p.role],
+    layer: p.name.slice(0, p.name.lastIndexOf('.')),
+    fanIn: p.fanIn,
+    fanOut: p.shape.length === 2 ? p.shape[0]! : 1,
+    ...(p.name.startsWith('head.') ? { output: true } : {}),
   }));
   return {
-    config: c, params, buffers: [], dropouts: [], batchNorms: [], layout: tm.layout, bufferLayout: new ParameterLayout([]),
-    inputShape: inputShape.slice(), outputDim: numClasses,
+    config: c,
+    params,
+    buffers: [],
+    dropouts: [],
+    batchNorms: [],
+    layout: tm.layout,
+    bufferLayout: new ParameterLayout([]),
+    inputShape: inputShape.slice(),
+    outputDim: numClasses,
     residual: { branches: 2 * t.layers, layersPerBranch: 2 },
     layers: [],
     forward: (p, x) => tm.forward(p, x),
@@ -226,7 +326,8 @@ function mlpLayers(c: ResolvedModelConfig, inDim: number, numClasses: number): L
 }
 
 function cnnLayers(c: ResolvedModelConfig, inShape: Shape, numClasses: number): Layer[] {
-  if (inShape.length !== 3) throw new Error(`arch cnn needs [C, H, W] inputs, got [${inShape}] (set data.flatten: false)`);
+  if (inShape.length !== 3)
+    throw new Error(`arch cnn needs [C, H, W] inputs, got [${inShape}] (set data.flatten: false)`);
   const layers: Layer[] = [];
   let s: Shape = inShape;
   const bn = c.norm === 'batchnorm';
@@ -237,7 +338,8 @@ function cnnLayers(c: ResolvedModelConfig, inShape: Shape, numClasses: number): 
     s = cv.outShape;
     if (bn) layers.push(batchNorm(`bn${k}`, s));
     layers.push(activation(`act${k}`, c.activation, s));
-    if (s[1]! < 2 || s[2]! < 2) throw new Error(`arch cnn: input [${inShape}] is too small for ${c.channels.length} conv+pool stages`);
+    if (s[1]! < 2 || s[2]! < 2)
+      throw new Error(`arch cnn: input [${inShape}] is too small for ${c.channels.length} conv+pool stages`);
     const pl = c.pool === 'max' ? maxPool(`pool${k}`, s, { kernel: 2 }) : avgPool(`pool${k}`, s, { kernel: 2 });
     layers.push(pl);
     s = pl.outShape;
@@ -253,8 +355,13 @@ function cnnLayers(c: ResolvedModelConfig, inShape: Shape, numClasses: number): 
   return layers;
 }
 
-function resnetLayers(c: ResolvedModelConfig, inShape: Shape, numClasses: number): { layers: Layer[]; branches: number } {
-  if (inShape.length !== 3) throw new Error(`arch resnet needs [C, H, W] inputs, got [${inShape}] (set data.flatten: false)`);
+function resnetLayers(
+  c: ResolvedModelConfig,
+  inShape: Shape,
+  numClasses: number,
+): { layers: Layer[]; branches: number } {
+  if (inShape.length !== 3)
+    throw new Error(`arch resnet needs [C, H, W] inputs, got [${inShape}] (set data.flatten: false)`);
   const bn = c.norm === 'batchnorm';
   const fixup = c.init.scheme === 'fixup';
   const layers: Layer[] = [];
@@ -268,8 +375,15 @@ function resnetLayers(c: ResolvedModelConfig, inShape: Shape, numClasses: number
   c.channels.forEach((ch, si) => {
     for (let b = 0; b < c.depth; b++) {
       const stride = si > 0 && b === 0 ? 2 : 1;
-      if (stride === 2 && (s[1]! < 2 || s[2]! < 2)) throw new Error(`arch resnet: input [${inShape}] too small for ${c.channels.length} stages`);
-      const blk = residualBlock(`layer${si + 1}.${b}`, s, ch, { stride, activation: c.activation, batchnorm: bn, bias: c.bias, fixup });
+      if (stride === 2 && (s[1]! < 2 || s[2]! < 2))
+        throw new Error(`arch resnet: input [${inShape}] too small for ${c.channels.length} stages`);
+      const blk = residualBlock(`layer${si + 1}.${b}`, s, ch, {
+        stride,
+        activation: c.activation,
+        batchnorm: bn,
+        bias: c.bias,
+        fixup,
+      });
       layers.push(blk);
       s = blk.outShape;
       branches++;
@@ -285,8 +399,13 @@ function resnetLayers(c: ResolvedModelConfig, inShape: Shape, numClasses: number
 function biasLayer(layer: string, shape: Shape): Layer {
   const prm = scalarParam(layer, 'fixup_bias', 'fixup-bias');
   return {
-    name: `${layer}.fixup_bias`, inShape: shape.slice(), outShape: shape.slice(),
-    params: [prm], buffers: [], dropouts: [], batchNorms: [],
+    name: `${layer}.fixup_bias`,
+    inShape: shape.slice(),
+    outShape: shape.slice(),
+    params: [prm],
+    buffers: [],
+    dropouts: [],
+    batchNorms: [],
     apply: (p, x) => o.add(x, need(p, prm.name, 'parameter')),
   };
 }
@@ -297,14 +416,20 @@ function biasLayer(layer: string, shape: Shape): Layer {
  */
 export function buildModel(config: ModelConfig, inputShape: Shape, numClasses: number): Model {
   const c = resolveModelConfig(config);
-  if (!Number.isInteger(numClasses) || numClasses < 1) throw new Error(`number of outputs must be a positive integer, got ${numClasses}`);
-  if (inputShape.length === 0 || inputShape.some((d) => !Number.isInteger(d) || d < 1)) throw new Error(`bad input shape [${inputShape}]`);
+  if (!Number.isInteger(numClasses) || numClasses < 1)
+    throw new Error(`number of outputs must be a positive integer, got ${numClasses}`);
+  if (inputShape.length === 0 || inputShape.some((d) => !Number.isInteger(d) || d < 1))
+    throw new Error(`bad input shape [${inputShape}]`);
   if (c.arch === 'transformer') return transformerModel(c, inputShape, numClasses);
   let layers: Layer[];
   let residual = { branches: 0, layersPerBranch: 0 };
   switch (c.arch) {
-    case 'mlp': case 'deep-linear':
-      layers = [...(inputShape.length > 1 ? [flatten('flatten', inputShape)] : []), ...mlpLayers(c, size(inputShape), numClasses)];
+    case 'mlp':
+    case 'deep-linear':
+      layers = [
+        ...(inputShape.length > 1 ? [flatten('flatten', inputShape)] : []),
+        ...mlpLayers(c, size(inputShape), numClasses),
+      ];
       break;
     case 'cnn':
       layers = cnnLayers(c, inputShape, numClasses);
@@ -366,14 +491,23 @@ export function sampleDropoutMasks(model: Model, rng: Rng, batchSize: number): R
  * m·batch_var·n/(n−1) (unbiased), n = batchSize·H·W. `aux` holds the train-mode outputs
  * '<bn>.batch_mean' / '<bn>.batch_var'. Returns a new flat buffer vector.
  */
-export function updateRunningStats(model: Model, buffers: ArrayLike<number>, aux: Record<string, ArrayLike<number>>, batchSize: number, momentum?: number): Float64Array {
+export function updateRunningStats(
+  model: Model,
+  buffers: ArrayLike<number>,
+  aux: Record<string, ArrayLike<number>>,
+  batchSize: number,
+  momentum?: number,
+): Float64Array {
   const out = Float64Array.from(buffers);
   const views = model.bufferLayout.split(out);
   for (const bn of model.batchNorms) {
     const m = momentum ?? bn.momentum;
     const mean = aux[`${bn.name}.batch_mean`];
     const v = aux[`${bn.name}.batch_var`];
-    if (!mean || !v) throw new Error(`updateRunningStats: aux output for batch norm '${bn.name}' missing (was the objective run in train mode?)`);
+    if (!mean || !v)
+      throw new Error(
+        `updateRunningStats: aux output for batch norm '${bn.name}' missing (was the objective run in train mode?)`,
+      );
     const n = batchSize * bn.perSample;
     const corr = n > 1 ? n / (n - 1) : 1;
     const rm = views[`${bn.name}.running_mean`]!;

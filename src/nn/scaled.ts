@@ -40,8 +40,10 @@ export const SCALE_PREFIX = 'scale:';
 export function batchSizeOf(model: Model, batch: InitBatch): number {
   const per = size(model.inputShape);
   const b = batch.x.length / per;
-  if (!Number.isInteger(b) || b < 1) throw new Error(`batch x has ${batch.x.length} values, not a multiple of the sample size ${per}`);
-  if (batch.y.length !== b * model.outputDim) throw new Error(`batch y has ${batch.y.length} values, expected ${b}·${model.outputDim}`);
+  if (!Number.isInteger(b) || b < 1)
+    throw new Error(`batch x has ${batch.x.length} values, not a multiple of the sample size ${per}`);
+  if (batch.y.length !== b * model.outputDim)
+    throw new Error(`batch y has ${batch.y.length} values, expected ${b}·${model.outputDim}`);
   return b;
 }
 
@@ -61,7 +63,11 @@ export interface ScaledTrace {
  * Traces `body` over a graph whose inputs are the model parameters, the scale scalars of
  * `scaled` (named 'scale:<param>') and the model data inputs; compiles it on the runtime.
  */
-export async function compileScaled(setup: LearnedInitSetup, scaled: readonly string[], body: (t: ScaledTrace) => Record<string, Tensor>): Promise<Executable> {
+export async function compileScaled(
+  setup: LearnedInitSetup,
+  scaled: readonly string[],
+  body: (t: ScaledTrace) => Record<string, Tensor>,
+): Promise<Executable> {
   const { model } = setup;
   const mode = setup.mode ?? 'train';
   const dtype = setup.dtype ?? (setup.runtime.backend === 'reference' ? 'float64' : 'float32');
@@ -78,7 +84,9 @@ export async function compileScaled(setup: LearnedInitSetup, scaled: readonly st
     p[n] = o.mul(theta[n], scales[i]!);
   });
   const trace: ScaledTrace = {
-    b, scales, p,
+    b,
+    scales,
+    p,
     lossAt: (q, xy) => modelLoss(model, setup.loss, mode, q, xy ? { ...data, ...xy } : data, { accuracy: false }).loss,
     extraBatch: (prefix) => ({
       x: b.input(`${prefix}x`, [bsz, ...model.inputShape], dtype),
@@ -90,7 +98,13 @@ export async function compileScaled(setup: LearnedInitSetup, scaled: readonly st
 }
 
 /** Feeds for a compiled scaled graph: θ (flat), scale values, the batch, buffers/masks. */
-export function scaledFeeds(setup: LearnedInitSetup, theta: Float64Array, scaled: readonly string[], scaleValues: ArrayLike<number>, extra: Feeds = {}): Feeds {
+export function scaledFeeds(
+  setup: LearnedInitSetup,
+  theta: Float64Array,
+  scaled: readonly string[],
+  scaleValues: ArrayLike<number>,
+  extra: Feeds = {},
+): Feeds {
   const mode = setup.mode ?? 'train';
   const f: Feeds = { ...setup.model.layout.split(theta) };
   scaled.forEach((n, i) => (f[`${SCALE_PREFIX}${n}`] = [scaleValues[i]!]));

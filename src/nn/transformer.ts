@@ -67,16 +67,29 @@ export interface TransformerModel {
 /** Fills defaults and validates; errors name the key. */
 export function resolveTransformerConfig(c: TransformerConfig): Required<TransformerConfig> {
   const posInt = (k: keyof TransformerConfig, v: unknown) => {
-    if (!(Number.isInteger(v) && (v as number) >= 1)) throw new Error(`transformer.${k}: must be an integer >= 1 (got ${String(v)})`);
+    if (!(Number.isInteger(v) && (v as number) >= 1))
+      throw new Error(`transformer.${k}: must be an integer >= 1 (got ${String(v)})`);
   };
   for (const k of ['vocab', 'context', 'dModel', 'heads', 'layers'] as const) posInt(k, c[k]);
   const dFF = c.dFF ?? 4 * c.dModel;
   posInt('dFF', dFF);
-  if (c.dModel % c.heads !== 0) throw new Error(`transformer.dModel (${c.dModel}) must be a multiple of transformer.heads (${c.heads})`);
-  if (!(LN_PLACEMENTS as readonly string[]).includes(c.norm)) throw new Error(`transformer.norm: must be one of ${LN_PLACEMENTS.join(', ')} (got ${String(c.norm)})`);
+  if (c.dModel % c.heads !== 0)
+    throw new Error(`transformer.dModel (${c.dModel}) must be a multiple of transformer.heads (${c.heads})`);
+  if (!(LN_PLACEMENTS as readonly string[]).includes(c.norm))
+    throw new Error(`transformer.norm: must be one of ${LN_PLACEMENTS.join(', ')} (got ${String(c.norm)})`);
   const initScale = c.initScale ?? 1;
-  if (!(Number.isFinite(initScale) && initScale >= 0)) throw new Error(`transformer.initScale must be a number >= 0 (got ${initScale})`);
-  return { vocab: c.vocab, context: c.context, dModel: c.dModel, heads: c.heads, layers: c.layers, dFF, norm: c.norm, initScale };
+  if (!(Number.isFinite(initScale) && initScale >= 0))
+    throw new Error(`transformer.initScale must be a number >= 0 (got ${initScale})`);
+  return {
+    vocab: c.vocab,
+    context: c.context,
+    dModel: c.dModel,
+    heads: c.heads,
+    layers: c.layers,
+    dFF,
+    norm: c.norm,
+    initScale,
+  };
 }
 
 /** LayerNorm over the last axis of x (any rank); γ, β [d]. */
@@ -127,13 +140,21 @@ export function buildTransformer(config: TransformerConfig): TransformerModel {
   const attention = (p: Record<string, Tensor>, h: string, x: Tensor, B: number): Tensor => {
     // x [B, T, d] → rows [B·T, d] → q, k, v [B·H, T, dh].
     const qkv = dense(o.reshape(x, [B * T, d]), p[`${h}.attn.qkv.weight`]!, p[`${h}.attn.qkv.bias`]!);
-    const heads = (part: number) => o.reshape(o.transpose(o.reshape(o.slice(qkv, 1, part * d, (part + 1) * d), [B, T, H, dh]), [0, 2, 1, 3]), [B * H, T, dh]);
+    const heads = (part: number) =>
+      o.reshape(o.transpose(o.reshape(o.slice(qkv, 1, part * d, (part + 1) * d), [B, T, H, dh]), [0, 2, 1, 3]), [
+        B * H,
+        T,
+        dh,
+      ]);
     const q = heads(0);
     const k = heads(1);
     const v = heads(2);
     const mask = new Float64Array(T * T);
     for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) mask[i * T + j] = -1e9;
-    const scores = o.add(o.mul(o.matmul(q, k, false, true), 1 / Math.sqrt(dh)), x.builder.constant(mask, [T, T], x.dtype));
+    const scores = o.add(
+      o.mul(o.matmul(q, k, false, true), 1 / Math.sqrt(dh)),
+      x.builder.constant(mask, [T, T], x.dtype),
+    );
     const att = o.matmul(o.softmax(scores, -1), v); // [B·H, T, dh]
     const merged = o.reshape(o.transpose(o.reshape(att, [B, H, T, dh]), [0, 2, 1, 3]), [B * T, d]);
     return o.reshape(dense(merged, p[`${h}.attn.proj.weight`]!, p[`${h}.attn.proj.bias`]!), [B, T, d]);
@@ -142,14 +163,16 @@ export function buildTransformer(config: TransformerConfig): TransformerModel {
     const a = o.gelu(dense(o.reshape(x, [B * T, d]), p[`${h}.mlp.fc1.weight`]!, p[`${h}.mlp.fc1.bias`]!));
     return o.reshape(dense(a, p[`${h}.mlp.fc2.weight`]!, p[`${h}.mlp.fc2.bias`]!), [B, T, d]);
   };
-  const norm = (p: Record<string, Tensor>, name: string, x: Tensor) => layerNormLastAxis(x, p[`${name}.weight`]!, p[`${name}.bias`]!);
+  const norm = (p: Record<string, Tensor>, name: string, x: Tensor) =>
+    layerNormLastAxis(x, p[`${name}.weight`]!, p[`${name}.bias`]!);
 
   return {
     config: c,
     params,
     layout,
     forward(p, x) {
-      if (x.rank !== 2 || x.shape[1] !== T) throw new Error(`transformer: input must be [B, ${T}] token indices, got [${x.shape}]`);
+      if (x.rank !== 2 || x.shape[1] !== T)
+        throw new Error(`transformer: input must be [B, ${T}] token indices, got [${x.shape}]`);
       const B = x.shape[0]!;
       let h = o.add(o.gather(p['tok.weight']!, x), p['pos.weight']!);
       for (let i = 0; i < L; i++) {
@@ -184,11 +207,18 @@ export function buildTransformer(config: TransformerConfig): TransformerModel {
  * Next-character cross-entropy (mean over the B·T predictions) and accuracy for chunks of B
  * windows: data x [B, T] (int64 token indices) and y [B·T, V] (one-hot next tokens).
  */
-export function transformerObjective(model: TransformerModel, batch: number, dtype: 'float32' | 'float64' = 'float32'): ObjectiveSpec {
+export function transformerObjective(
+  model: TransformerModel,
+  batch: number,
+  dtype: 'float32' | 'float64' = 'float32',
+): ObjectiveSpec {
   const { context: T, vocab: V } = model.config;
   return {
     params: model.params,
-    data: [{ name: 'x', shape: [batch, T], dtype: 'int64' }, { name: 'y', shape: [batch * T, V] }],
+    data: [
+      { name: 'x', shape: [batch, T], dtype: 'int64' },
+      { name: 'y', shape: [batch * T, V] },
+    ],
     dtype,
     loss(p, d) {
       const logits = model.forward(p, d.x!);
@@ -214,7 +244,11 @@ export interface CharWindows {
  * `maxWindows`, evenly spread over the text when there are more): x = the first T, y = the
  * last T (shifted by one). The vocabulary is the text's sorted distinct characters.
  */
-export function charWindows(text: string, context: number, o: { stride?: number; maxWindows?: number } = {}): CharWindows {
+export function charWindows(
+  text: string,
+  context: number,
+  o: { stride?: number; maxWindows?: number } = {},
+): CharWindows {
   const vocab = [...new Set(text)].sort();
   const index = new Map(vocab.map((ch, i) => [ch, i]));
   const stride = o.stride ?? context;
@@ -222,9 +256,13 @@ export function charWindows(text: string, context: number, o: { stride?: number;
   if (!(Number.isInteger(stride) && stride >= 1)) throw new Error(`stride must be an integer >= 1 (got ${stride})`);
   const starts: number[] = [];
   for (let s = 0; s + context + 1 <= text.length; s += stride) starts.push(s);
-  if (starts.length === 0) throw new Error(`text of ${text.length} characters is shorter than context + 1 = ${context + 1}`);
+  if (starts.length === 0)
+    throw new Error(`text of ${text.length} characters is shorter than context + 1 = ${context + 1}`);
   const max = o.maxWindows ?? starts.length;
-  const chosen = starts.length <= max ? starts : Array.from({ length: max }, (_, i) => starts[Math.floor((i * starts.length) / max)]!);
+  const chosen =
+    starts.length <= max
+      ? starts
+      : Array.from({ length: max }, (_, i) => starts[Math.floor((i * starts.length) / max)]!);
   const V = vocab.length;
   const n = chosen.length;
   const x = new Float32Array(n * context);

@@ -171,7 +171,11 @@ function readDensities(dir: string, warnings: string[]): DensitySnapshot[] {
       if (v !== undefined) warnings.push(`${basename(f)}: not a density (x and density lists of equal length)`);
       continue;
     }
-    out.push({ step: finite((v as Record<string, unknown>).step) ? ((v as Record<string, unknown>).step as number) : named, x, density: d });
+    out.push({
+      step: finite((v as Record<string, unknown>).step) ? ((v as Record<string, unknown>).step as number) : named,
+      x,
+      density: d,
+    });
   }
   return out;
 }
@@ -187,7 +191,11 @@ function readSlices(dir: string, warnings: string[]): SliceSnapshot[] {
     const t = numArray(v.t) ?? [];
     const directions = (Array.isArray(v.directions) ? v.directions : [])
       .filter(isObject)
-      .map((d, i) => ({ name: typeof d.name === 'string' ? d.name : `direction ${i + 1}`, eigenvalue: numOrNull(d.eigenvalue), loss: numArray(d.loss) ?? [] }))
+      .map((d, i) => ({
+        name: typeof d.name === 'string' ? d.name : `direction ${i + 1}`,
+        eigenvalue: numOrNull(d.eigenvalue),
+        loss: numArray(d.loss) ?? [],
+      }))
       .filter((d) => d.loss.length === t.length && t.length > 0);
     let plane: SliceSnapshot['plane'] = null;
     if (isObject(v.plane)) {
@@ -197,7 +205,8 @@ function readSlices(dir: string, warnings: string[]): SliceSnapshot[] {
       if (a !== null && b !== null && loss !== null) {
         // loss[i][j] at (a[i], b[j]); accept the transposed layout when only it fits.
         const fits = (m: number[][], n1: number, n2: number) => m.length === n1 && m.every((r) => r.length === n2);
-        if (!fits(loss, a.length, b.length) && fits(loss, b.length, a.length)) loss = a.map((_, i) => b.map((_, j) => loss![j][i]));
+        if (!fits(loss, a.length, b.length) && fits(loss, b.length, a.length))
+          loss = a.map((_, i) => b.map((_, j) => loss![j][i]));
         if (fits(loss, a.length, b.length) && a.length > 0 && b.length > 0) plane = { a, b, loss };
         else warnings.push(`${basename(f)}: plane.loss is not ${a.length}×${b.length} (plane left out)`);
       }
@@ -237,7 +246,8 @@ export function loadRun(dir: string, name = basename(resolve(dir))): RunData {
 
   const sumRaw = readJsonQuiet(runFilePath(dir, 'summary'), warnings);
   const summary = isObject(sumRaw) ? sumRaw : null;
-  if (sumRaw === undefined && !existsSync(runFilePath(dir, 'summary'))) warnings.push('summary.json is missing (run not started, or written by an older version)');
+  if (sumRaw === undefined && !existsSync(runFilePath(dir, 'summary')))
+    warnings.push('summary.json is missing (run not started, or written by an older version)');
   const status = typeof summary?.status === 'string' ? summary.status : 'unknown';
   const reason = typeof summary?.reason === 'string' ? summary.reason : null;
   const lastStep = rows.length > 0 ? rows[rows.length - 1].step : null;
@@ -253,7 +263,19 @@ export function loadRun(dir: string, name = basename(resolve(dir))): RunData {
     sharpness: pick('sharpness'),
     precond_sharpness: pick('precond_sharpness'),
   };
-  return { dir, name, config, status, reason, steps, final, rows, densities: readDensities(dir, warnings), slices: readSlices(dir, warnings), warnings };
+  return {
+    dir,
+    name,
+    config,
+    status,
+    reason,
+    steps,
+    final,
+    rows,
+    densities: readDensities(dir, warnings),
+    slices: readSlices(dir, warnings),
+    warnings,
+  };
 }
 
 /** Reads a sweep directory: sweep.json (if any) and every run sub-directory; never throws on a damaged run. */
@@ -289,7 +311,10 @@ export function loadSweep(dir: string): SweepData {
 }
 
 /** A run's stability threshold from its config at learning rate `lr` (null if it cannot be worked out). */
-export function configThreshold(config: Record<string, unknown> | null, lr?: number): { value: number; quantity: ThresholdQuantity; coefficient: number } | null {
+export function configThreshold(
+  config: Record<string, unknown> | null,
+  lr?: number,
+): { value: number; quantity: ThresholdQuantity; coefficient: number } | null {
   const opt = config?.optimizer;
   if (!isObject(opt) || typeof opt.name !== 'string') return null;
   const eta = lr ?? opt.lr;
@@ -310,10 +335,15 @@ export function configThreshold(config: Record<string, unknown> | null, lr?: num
  * The threshold coefficient c (threshold = c/η) the rows were compared with for `quantity`:
  * the median of threshold·lr over rows that have both, else from the config; null if unknown.
  */
-export function thresholdCoefficient(rows: readonly MetricRow[], config: Record<string, unknown> | null, quantity: ThresholdQuantity): number | null {
+export function thresholdCoefficient(
+  rows: readonly MetricRow[],
+  config: Record<string, unknown> | null,
+  quantity: ThresholdQuantity,
+): number | null {
   const cs: number[] = [];
   for (const r of rows) {
-    if (finite(r.threshold) && finite(r.lr) && r.lr > 0 && (r.threshold_quantity ?? quantity) === quantity) cs.push(r.threshold * r.lr);
+    if (finite(r.threshold) && finite(r.lr) && r.lr > 0 && (r.threshold_quantity ?? quantity) === quantity)
+      cs.push(r.threshold * r.lr);
   }
   if (cs.length > 0) return cs.sort((a, b) => a - b)[Math.floor(cs.length / 2)];
   const t = configThreshold(config);
@@ -321,9 +351,13 @@ export function thresholdCoefficient(rows: readonly MetricRow[], config: Record<
 }
 
 /** Which quantity the run's threshold applies to: from the rows, else the config, else 'sharpness'. */
-export function runThresholdQuantity(rows: readonly MetricRow[], config: Record<string, unknown> | null): ThresholdQuantity {
+export function runThresholdQuantity(
+  rows: readonly MetricRow[],
+  config: Record<string, unknown> | null,
+): ThresholdQuantity {
   for (const r of rows) {
-    if (r.threshold_quantity === 'sharpness' || r.threshold_quantity === 'preconditioned_sharpness') return r.threshold_quantity;
+    if (r.threshold_quantity === 'sharpness' || r.threshold_quantity === 'preconditioned_sharpness')
+      return r.threshold_quantity;
   }
   return configThreshold(config)?.quantity ?? 'sharpness';
 }

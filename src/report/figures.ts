@@ -6,7 +6,18 @@
 import type { MetricRow } from '../experiments/metrics.ts';
 import type { DensitySnapshot, RunData, SliceSnapshot, ThresholdQuantity } from './data.ts';
 import { configThreshold, runThresholdQuantity, thresholdCoefficient, thresholdLabel } from './data.ts';
-import { DASH, frame, lineChart, PALETTE, spansDecades, THRESHOLD_COLOR, type FrameOptions, type Series, type VlSpec, type XY } from './spec.ts';
+import {
+  DASH,
+  frame,
+  lineChart,
+  PALETTE,
+  spansDecades,
+  THRESHOLD_COLOR,
+  type FrameOptions,
+  type Series,
+  type VlSpec,
+  type XY,
+} from './spec.ts';
 
 export * from './sweepFigures.ts';
 
@@ -41,10 +52,17 @@ function wantLog(choice: boolean | 'auto' | undefined, values: readonly number[]
 }
 
 /** Train and test loss vs step; `logY` true, false or 'auto' (log when the loss spans > 10×). */
-export function lossFigure(rows: readonly MetricRow[], o: RunFigureOptions & { logY?: boolean | 'auto' } = {}): VlSpec | null {
+export function lossFigure(
+  rows: readonly MetricRow[],
+  o: RunFigureOptions & { logY?: boolean | 'auto' } = {},
+): VlSpec | null {
   const train = seriesOf(rows, 'train_loss');
   const test = seriesOf(rows, 'test_loss');
-  const logY = wantLog(o.logY, [...train, ...test].map((p) => p.y), 10);
+  const logY = wantLog(
+    o.logY,
+    [...train, ...test].map((p) => p.y),
+    10,
+  );
   return lineChart({
     ...o,
     title: 'Loss',
@@ -81,7 +99,11 @@ export function accuracyFigure(rows: readonly MetricRow[], o: RunFigureOptions =
  * The stability threshold for `quantity` over the steps: the row's `threshold` where the row has
  * one for this quantity, else c/lr with the run's coefficient c (so warmup gives a curve).
  */
-export function thresholdSeries(rows: readonly MetricRow[], quantity: ThresholdQuantity, coefficient: number | null): XY[] {
+export function thresholdSeries(
+  rows: readonly MetricRow[],
+  quantity: ThresholdQuantity,
+  coefficient: number | null,
+): XY[] {
   const out: XY[] = [];
   for (const r of rows) {
     const q = r.threshold_quantity ?? quantity;
@@ -100,7 +122,10 @@ function curvatureRange(values: readonly number[], threshold: readonly XY[]): [n
   if (values.length === 0) return undefined;
   const maxV = Math.max(...values);
   const minV = Math.min(...values);
-  const late = threshold.slice(Math.floor(threshold.length / 2)).map((p) => p.y).sort((a, b) => a - b);
+  const late = threshold
+    .slice(Math.floor(threshold.length / 2))
+    .map((p) => p.y)
+    .sort((a, b) => a - b);
   const settle = late.length > 0 ? late[Math.floor(late.length / 2)] : null;
   if (settle === null) return undefined;
   if (minV > 0 && maxV > 10 * settle) return 'log';
@@ -112,13 +137,23 @@ interface CurvatureFigureOptions extends RunFigureOptions {
   readonly config?: Record<string, unknown> | null;
 }
 
-function curvatureFigure(rows: readonly MetricRow[], field: 'sharpness' | 'precond_sharpness', o: CurvatureFigureOptions): VlSpec | null {
+function curvatureFigure(
+  rows: readonly MetricRow[],
+  field: 'sharpness' | 'precond_sharpness',
+  o: CurvatureFigureOptions,
+): VlSpec | null {
   const pts = seriesOf(rows, field);
   if (pts.length === 0) return null;
   const quantity: ThresholdQuantity = field === 'sharpness' ? 'sharpness' : 'preconditioned_sharpness';
   const runQuantity = runThresholdQuantity(rows, o.config ?? null);
   const series: Series[] = [
-    { label: field === 'sharpness' ? 'λ1(H) (sharpness)' : 'λ1(P⁻¹H) (preconditioned)', field, points: pts, color: PALETTE[0], showPoints: true },
+    {
+      label: field === 'sharpness' ? 'λ1(H) (sharpness)' : 'λ1(P⁻¹H) (preconditioned)',
+      field,
+      points: pts,
+      color: PALETTE[0],
+      showPoints: true,
+    },
   ];
   let th: XY[] = [];
   if (runQuantity === quantity) {
@@ -130,10 +165,20 @@ function curvatureFigure(rows: readonly MetricRow[], field: 'sharpness' | 'preco
       const hi = pts[pts.length - 1].x;
       th = th.filter((p) => p.x >= lo && p.x <= hi);
       if (th.length === 1) th = [th[0], { x: hi === th[0].x ? lo : hi, y: th[0].y }];
-      series.push({ label: c !== null ? thresholdLabel(c) : 'threshold', field: 'threshold', points: th, color: THRESHOLD_COLOR, dash: DASH, strokeWidth: 1.8 });
+      series.push({
+        label: c !== null ? thresholdLabel(c) : 'threshold',
+        field: 'threshold',
+        points: th,
+        color: THRESHOLD_COLOR,
+        dash: DASH,
+        strokeWidth: 1.8,
+      });
     }
   }
-  const range = curvatureRange(pts.map((p) => p.y), th);
+  const range = curvatureRange(
+    pts.map((p) => p.y),
+    th,
+  );
   const title = field === 'sharpness' ? 'Sharpness' : 'Preconditioned sharpness';
   return lineChart({
     ...o,
@@ -168,7 +213,13 @@ export function eigenvaluesFigure(rows: readonly MetricRow[], o: CurvatureFigure
       const v = Array.isArray(r.eigs) ? r.eigs[i] : undefined;
       if (finite(v)) pts.push({ x: r.step, y: v });
     }
-    series.push({ label: `λ${i + 1}`, field: `eig_${i + 1}`, points: pts, color: PALETTE[i % PALETTE.length], showPoints: k <= 3 });
+    series.push({
+      label: `λ${i + 1}`,
+      field: `eig_${i + 1}`,
+      points: pts,
+      color: PALETTE[i % PALETTE.length],
+      showPoints: k <= 3,
+    });
   }
   const all = series.flatMap((s) => s.points);
   let th: XY[] = [];
@@ -177,9 +228,19 @@ export function eigenvaluesFigure(rows: readonly MetricRow[], o: CurvatureFigure
     const lo = Math.min(...all.map((p) => p.x));
     const hi = Math.max(...all.map((p) => p.x));
     th = thresholdSeries(rows, 'sharpness', c).filter((p) => p.x >= lo && p.x <= hi);
-    if (th.length > 1) series.push({ label: c !== null ? thresholdLabel(c) : 'threshold', field: 'threshold', points: th, color: THRESHOLD_COLOR, dash: DASH });
+    if (th.length > 1)
+      series.push({
+        label: c !== null ? thresholdLabel(c) : 'threshold',
+        field: 'threshold',
+        points: th,
+        color: THRESHOLD_COLOR,
+        dash: DASH,
+      });
   }
-  const range = curvatureRange(all.map((p) => p.y), th);
+  const range = curvatureRange(
+    all.map((p) => p.y),
+    th,
+  );
   return lineChart({
     ...o,
     title: `Top ${k} Hessian eigenvalue${k > 1 ? 's' : ''}`,
@@ -200,8 +261,20 @@ export function eigvecCosFigure(rows: readonly MetricRow[], o: RunFigureOptions 
     yTitle: '|cos| / overlap',
     yDomain: [0, 1],
     series: [
-      { label: '|cos(v1, previous v1)|', field: 'eigvec_cos', points: seriesOf(rows, 'eigvec_cos'), color: PALETTE[2], showPoints: true },
-      { label: 'top-k subspace overlap', field: 'subspace_overlap', points: seriesOf(rows, 'subspace_overlap'), color: PALETTE[5], showPoints: true },
+      {
+        label: '|cos(v1, previous v1)|',
+        field: 'eigvec_cos',
+        points: seriesOf(rows, 'eigvec_cos'),
+        color: PALETTE[2],
+        showPoints: true,
+      },
+      {
+        label: 'top-k subspace overlap',
+        field: 'subspace_overlap',
+        points: seriesOf(rows, 'subspace_overlap'),
+        color: PALETTE[5],
+        showPoints: true,
+      },
     ],
   });
 }
@@ -209,15 +282,35 @@ export function eigvecCosFigure(rows: readonly MetricRow[], o: RunFigureOptions 
 /** Learning rate vs step (log y when it spans > 30×, e.g. warmup from tiny values). */
 export function lrFigure(rows: readonly MetricRow[], o: RunFigureOptions = {}): VlSpec | null {
   const pts = seriesOf(rows, 'lr');
-  const logY = spansDecades(pts.map((p) => p.y), 30);
-  return lineChart({ ...o, title: 'Learning rate', xTitle: 'step', yTitle: logY ? 'η (log scale)' : 'η', logY, series: [{ label: 'η', field: 'lr', points: pts, color: PALETTE[4] }] });
+  const logY = spansDecades(
+    pts.map((p) => p.y),
+    30,
+  );
+  return lineChart({
+    ...o,
+    title: 'Learning rate',
+    xTitle: 'step',
+    yTitle: logY ? 'η (log scale)' : 'η',
+    logY,
+    series: [{ label: 'η', field: 'lr', points: pts, color: PALETTE[4] }],
+  });
 }
 
 /** Gradient norm ‖∇L‖ vs step (log y when it spans > 30×). */
 export function gradNormFigure(rows: readonly MetricRow[], o: RunFigureOptions = {}): VlSpec | null {
   const pts = seriesOf(rows, 'grad_norm');
-  const logY = spansDecades(pts.map((p) => p.y), 30);
-  return lineChart({ ...o, title: 'Gradient norm', xTitle: 'step', yTitle: logY ? '‖∇L‖ (log scale)' : '‖∇L‖', logY, series: [{ label: '‖∇L‖', field: 'grad_norm', points: pts, color: PALETTE[3] }] });
+  const logY = spansDecades(
+    pts.map((p) => p.y),
+    30,
+  );
+  return lineChart({
+    ...o,
+    title: 'Gradient norm',
+    xTitle: 'step',
+    yTitle: logY ? '‖∇L‖ (log scale)' : '‖∇L‖',
+    logY,
+    series: [{ label: '‖∇L‖', field: 'grad_norm', points: pts, color: PALETTE[3] }],
+  });
 }
 
 /** At most n items, evenly spaced, always keeping the first and the last. */
@@ -231,7 +324,10 @@ export function spread<T>(items: readonly T[], n: number): T[] {
  * Spectral densities (log y) at the measured steps (up to 8, colored by step); `threshold`, when
  * given, is drawn as a dashed vertical line (the λ1 threshold at the last snapshot's step).
  */
-export function densityFigure(snapshots: readonly DensitySnapshot[], o: RunFigureOptions & { threshold?: { value: number; label: string } | null } = {}): VlSpec | null {
+export function densityFigure(
+  snapshots: readonly DensitySnapshot[],
+  o: RunFigureOptions & { threshold?: { value: number; label: string } | null } = {},
+): VlSpec | null {
   const snaps = spread(snapshots, 8);
   const values: Record<string, number>[] = [];
   for (const s of snaps) {
@@ -240,7 +336,9 @@ export function densityFigure(snapshots: readonly DensitySnapshot[], o: RunFigur
     const peak = Math.max(0, ...s.density.filter(finite));
     const floor = peak * 1e-8;
     if (!(peak > 0)) continue;
-    for (let i = 0; i < s.x.length; i++) if (finite(s.x[i]) && finite(s.density[i])) values.push({ x: s.x[i], density: Math.max(s.density[i], floor), step: s.step });
+    for (let i = 0; i < s.x.length; i++)
+      if (finite(s.x[i]) && finite(s.density[i]))
+        values.push({ x: s.x[i], density: Math.max(s.density[i], floor), step: s.step });
   }
   if (values.length === 0) return null;
   const layers: Record<string, unknown>[] = [
@@ -249,8 +347,20 @@ export function densityFigure(snapshots: readonly DensitySnapshot[], o: RunFigur
       mark: { type: 'line', strokeWidth: 1.4, clip: true },
       encoding: {
         x: { field: 'x', type: 'quantitative', title: 'eigenvalue λ', scale: { zero: false, nice: false } },
-        y: { field: 'density', type: 'quantitative', title: 'density (log scale)', scale: { type: 'log' }, axis: { format: '~e', tickCount: 8 } },
-        color: { field: 'step', type: 'ordinal', title: 'step', scale: { scheme: 'viridis' }, legend: { title: 'step', orient: 'right', symbolType: 'stroke' } },
+        y: {
+          field: 'density',
+          type: 'quantitative',
+          title: 'density (log scale)',
+          scale: { type: 'log' },
+          axis: { format: '~e', tickCount: 8 },
+        },
+        color: {
+          field: 'step',
+          type: 'ordinal',
+          title: 'step',
+          scale: { scheme: 'viridis' },
+          legend: { title: 'step', orient: 'right', symbolType: 'stroke' },
+        },
       },
     },
   ];
@@ -293,20 +403,49 @@ export function slicesFigure(snap: SliceSnapshot, o: RunFigureOptions = {}): VlS
       }
     });
     if (d.eigenvalue !== null && l0 !== null) {
-      for (const t of snap.t) if (finite(t)) model.push({ t, model: l0 + 0.5 * d.eigenvalue * t * t, direction: label });
+      for (const t of snap.t)
+        if (finite(t)) model.push({ t, model: l0 + 0.5 * d.eigenvalue * t * t, direction: label });
     }
   }
   if (values.length === 0) return null;
   const pad = 0.08 * (hi - lo || Math.abs(hi) || 1);
   const y = { type: 'quantitative', title: 'training loss', scale: { domain: [lo - pad, hi + pad] } };
-  const color = { field: 'direction', type: 'nominal', scale: { domain: labels, range: PALETTE }, legend: { title: null } };
+  const color = {
+    field: 'direction',
+    type: 'nominal',
+    scale: { domain: labels, range: PALETTE },
+    legend: { title: null },
+  };
   const layers: Record<string, unknown>[] = [
-    { data: { values }, mark: { type: 'line', strokeWidth: 1.8, clip: true }, encoding: { x: { field: 't', type: 'quantitative', title: 'distance t along the direction' }, y: { ...y, field: 'loss' }, color } },
+    {
+      data: { values },
+      mark: { type: 'line', strokeWidth: 1.8, clip: true },
+      encoding: {
+        x: { field: 't', type: 'quantitative', title: 'distance t along the direction' },
+        y: { ...y, field: 'loss' },
+        color,
+      },
+    },
   ];
   if (model.length > 0) {
-    layers.push({ data: { values: model }, mark: { type: 'line', strokeDash: [3, 3], strokeWidth: 1, opacity: 0.8, clip: true }, encoding: { x: { field: 't', type: 'quantitative' }, y: { ...y, field: 'model' }, color: { ...color, legend: null } } });
+    layers.push({
+      data: { values: model },
+      mark: { type: 'line', strokeDash: [3, 3], strokeWidth: 1, opacity: 0.8, clip: true },
+      encoding: {
+        x: { field: 't', type: 'quantitative' },
+        y: { ...y, field: 'model' },
+        color: { ...color, legend: null },
+      },
+    });
   }
-  return { ...frame(`Loss slices at step ${snap.step}`, o.subtitle ?? 'solid: L(θ + t·v); dashed: quadratic model L(θ) + ½λt²', o), layer: layers } as unknown as VlSpec;
+  return {
+    ...frame(
+      `Loss slices at step ${snap.step}`,
+      o.subtitle ?? 'solid: L(θ + t·v); dashed: quadratic model L(θ) + ½λt²',
+      o,
+    ),
+    layer: layers,
+  } as unknown as VlSpec;
 }
 
 /** Heatmap of the loss on the plane of one slice snapshot: loss[i][j] at (a[i], b[j]); θ marked at the origin. */
@@ -334,7 +473,15 @@ export function planeFigure(snap: SliceSnapshot, o: RunFigureOptions = {}): VlSp
     }
   }
   if (values.length === 0) return null;
-  const colorScale = { scheme: 'viridis', ...(spansDecades(values.map((v) => v.loss), 100) ? { type: 'log' } : {}) };
+  const colorScale = {
+    scheme: 'viridis',
+    ...(spansDecades(
+      values.map((v) => v.loss),
+      100,
+    )
+      ? { type: 'log' }
+      : {}),
+  };
   const layers: Record<string, unknown>[] = [
     {
       data: { values },
@@ -344,7 +491,13 @@ export function planeFigure(snap: SliceSnapshot, o: RunFigureOptions = {}): VlSp
         x2: { field: 'a1' },
         y: { field: 'b0', type: 'quantitative', title: 'b', scale: { zero: false, nice: false } },
         y2: { field: 'b1' },
-        color: { field: 'loss', type: 'quantitative', title: 'loss', scale: colorScale, legend: { orient: 'right', title: 'loss', type: 'gradient' } },
+        color: {
+          field: 'loss',
+          type: 'quantitative',
+          title: 'loss',
+          scale: colorScale,
+          legend: { orient: 'right', title: 'loss', type: 'gradient' },
+        },
         // Cells stroked in their own color: no antialiasing seams between them. (A field of its
         // own, else Vega-Lite merges the stroke and color legends into a symbol legend.)
         stroke: { field: 'edge', type: 'quantitative', scale: colorScale, legend: null },
@@ -356,7 +509,10 @@ export function planeFigure(snap: SliceSnapshot, o: RunFigureOptions = {}): VlSp
       encoding: { x: { field: 'a0', type: 'quantitative' }, y: { field: 'b0', type: 'quantitative' } },
     },
   ];
-  return { ...frame(`Loss on a plane at step ${snap.step}`, o.subtitle ?? 'L(θ + a·u + b·w); + marks θ', o), layer: layers } as unknown as VlSpec;
+  return {
+    ...frame(`Loss on a plane at step ${snap.step}`, o.subtitle ?? 'L(θ + a·u + b·w); + marks θ', o),
+    layer: layers,
+  } as unknown as VlSpec;
 }
 
 /** "2/η = 40 on λ1(H)" style description of a run's threshold (null if unknown). */
@@ -365,13 +521,23 @@ export function describeThreshold(run: Pick<RunData, 'rows' | 'config'>): string
   const c = thresholdCoefficient(run.rows, run.config, q);
   if (c === null) return null;
   const lr = [...run.rows].reverse().find((r) => finite(r.lr))?.lr;
-  const eta = finite(lr) && lr > 0 ? lr : configThreshold(run.config) !== null ? (run.config!.optimizer as Record<string, number>).lr : null;
+  const eta =
+    finite(lr) && lr > 0
+      ? lr
+      : configThreshold(run.config) !== null
+        ? (run.config!.optimizer as Record<string, number>).lr
+        : null;
   const on = q === 'sharpness' ? 'λ1(H)' : 'λ1(P⁻¹H)';
-  return eta !== null && eta > 0 ? `${thresholdLabel(c)} = ${Number((c / eta).toPrecision(4))} on ${on}` : `${thresholdLabel(c)} on ${on}`;
+  return eta !== null && eta > 0
+    ? `${thresholdLabel(c)} = ${Number((c / eta).toPrecision(4))} on ${on}`
+    : `${thresholdLabel(c)} on ${on}`;
 }
 
 /** Every figure that the run's data supports, in report order (absent data = no figure). */
-export function runFigures(run: RunData, o: RunFigureOptions & { logLoss?: boolean | 'auto'; maxSliceFigures?: number } = {}): Figure[] {
+export function runFigures(
+  run: RunData,
+  o: RunFigureOptions & { logLoss?: boolean | 'auto'; maxSliceFigures?: number } = {},
+): Figure[] {
   const out: Figure[] = [];
   const add = (id: string, title: string, caption: string, spec: VlSpec | null) => {
     if (spec !== null) out.push({ id, title, caption, spec });
@@ -380,7 +546,12 @@ export function runFigures(run: RunData, o: RunFigureOptions & { logLoss?: boole
   const base = { width: o.width, height: o.height, subtitle: o.subtitle };
   const cfg = { ...base, config: run.config };
   const q = runThresholdQuantity(rows, run.config);
-  add('loss', 'Loss', 'Training loss at every logged step and test loss where measured.', lossFigure(rows, { ...base, logY: o.logLoss }));
+  add(
+    'loss',
+    'Loss',
+    'Training loss at every logged step and test loss where measured.',
+    lossFigure(rows, { ...base, logY: o.logLoss }),
+  );
   add('accuracy', 'Accuracy', 'Training and test accuracy.', accuracyFigure(rows, base));
   add(
     'sharpness',
@@ -390,9 +561,24 @@ export function runFigures(run: RunData, o: RunFigureOptions & { logLoss?: boole
       : 'Top Hessian eigenvalue λ1 at the measured steps. For this optimizer the stability threshold applies to the preconditioned sharpness (next figure).',
     sharpnessFigure(rows, cfg),
   );
-  add('precond-sharpness', 'Preconditioned sharpness', 'λ1(P⁻¹H) with Adam’s preconditioner P; dashed: (2+2β1)/((1−β1)η), where adaptive methods hover (38/η at β1 = 0.9).', precondSharpnessFigure(rows, cfg));
-  add('eigenvalues', 'Top eigenvalues', 'The top-k Hessian eigenvalues (Lanczos) at the measured steps.', eigenvaluesFigure(rows, cfg));
-  add('eigvec-cos', 'Eigenvector rotation', '|cos| between the top eigenvector and the previous measurement’s (1 = no rotation); drops mark the rotations that instabilities cause.', eigvecCosFigure(rows, base));
+  add(
+    'precond-sharpness',
+    'Preconditioned sharpness',
+    'λ1(P⁻¹H) with Adam’s preconditioner P; dashed: (2+2β1)/((1−β1)η), where adaptive methods hover (38/η at β1 = 0.9).',
+    precondSharpnessFigure(rows, cfg),
+  );
+  add(
+    'eigenvalues',
+    'Top eigenvalues',
+    'The top-k Hessian eigenvalues (Lanczos) at the measured steps.',
+    eigenvaluesFigure(rows, cfg),
+  );
+  add(
+    'eigvec-cos',
+    'Eigenvector rotation',
+    '|cos| between the top eigenvector and the previous measurement’s (1 = no rotation); drops mark the rotations that instabilities cause.',
+    eigvecCosFigure(rows, base),
+  );
   add('lr', 'Learning rate', 'The learning rate η used at each step (schedule and warmup).', lrFigure(rows, base));
   add('grad-norm', 'Gradient norm', 'Norm of the full training gradient.', gradNormFigure(rows, base));
   if (run.densities.length > 0) {
@@ -400,15 +586,33 @@ export function runFigures(run: RunData, o: RunFigureOptions & { logLoss?: boole
     let th: { value: number; label: string } | null = null;
     if (q === 'sharpness') {
       const c = thresholdCoefficient(rows, run.config, 'sharpness');
-      const near = thresholdSeries(rows, 'sharpness', c).reduce<XY | null>((b, p) => (b === null || Math.abs(p.x - last.step) < Math.abs(b.x - last.step) ? p : b), null);
+      const near = thresholdSeries(rows, 'sharpness', c).reduce<XY | null>(
+        (b, p) => (b === null || Math.abs(p.x - last.step) < Math.abs(b.x - last.step) ? p : b),
+        null,
+      );
       if (near !== null) th = { value: near.y, label: c !== null ? thresholdLabel(c) : 'threshold' };
     }
-    add('density', 'Spectral density', `Hessian eigenvalue density (stochastic Lanczos quadrature) at the measured steps${th !== null ? '; dashed: the λ1 threshold at the last one' : ''}.`, densityFigure(run.densities, { ...base, threshold: th }));
+    add(
+      'density',
+      'Spectral density',
+      `Hessian eigenvalue density (stochastic Lanczos quadrature) at the measured steps${th !== null ? '; dashed: the λ1 threshold at the last one' : ''}.`,
+      densityFigure(run.densities, { ...base, threshold: th }),
+    );
   }
   for (const s of spread(run.slices, o.maxSliceFigures ?? 3)) {
     const tag = String(s.step).padStart(6, '0');
-    add(`slices-step-${tag}`, `Loss slices at step ${s.step}`, 'Training loss along the top eigenvectors (and other directions); dashed: the quadratic model from the eigenvalue.', s.directions.length > 0 ? slicesFigure(s, base) : null);
-    add(`plane-step-${tag}`, `Loss plane at step ${s.step}`, 'Training loss on a 2-D plane through the parameters.', planeFigure(s, base));
+    add(
+      `slices-step-${tag}`,
+      `Loss slices at step ${s.step}`,
+      'Training loss along the top eigenvectors (and other directions); dashed: the quadratic model from the eigenvalue.',
+      s.directions.length > 0 ? slicesFigure(s, base) : null,
+    );
+    add(
+      `plane-step-${tag}`,
+      `Loss plane at step ${s.step}`,
+      'Training loss on a 2-D plane through the parameters.',
+      planeFigure(s, base),
+    );
   }
   return out;
 }

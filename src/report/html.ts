@@ -19,7 +19,10 @@ export interface PageFigure {
 
 /** Escapes text for HTML content and attribute values. */
 export function esc(s: unknown): string {
-  return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+  return String(s).replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
+  );
 }
 
 /** A number for a table: 4 significant digits, exponent form when very large or small; '—' for null. */
@@ -82,7 +85,9 @@ function warnings(ws: readonly string[]): string {
 function figures(figs: readonly PageFigure[]): string {
   return figs
     .map((f) => {
-      const links = f.files.map((file) => `<a href="${esc(file)}">${esc(file.split('.').pop()!.toUpperCase())}</a>`).join('');
+      const links = f.files
+        .map((file) => `<a href="${esc(file)}">${esc(file.split('.').pop()!.toUpperCase())}</a>`)
+        .join('');
       return `<figure id="${esc(f.id)}">\n${f.svg}\n<figcaption>${esc(f.caption)}${links}</figcaption>\n</figure>`;
     })
     .join('\n');
@@ -93,18 +98,21 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
 /** The config keys worth a glance, as (label, HTML) rows; absent keys are left out. */
 export function configSummary(config: Record<string, unknown> | null, threshold: string | null): [string, string][] {
   const out: [string, string][] = [];
-  const sec = (k: string): Record<string, unknown> => (isObject(config?.[k]) ? (config![k] as Record<string, unknown>) : {});
+  const sec = (k: string): Record<string, unknown> =>
+    isObject(config?.[k]) ? (config![k] as Record<string, unknown>) : {};
   const opt = sec('optimizer');
   if (typeof opt.name === 'string') {
     const name = opt.name;
     const parts = [`<b>${esc(name)}</b>`, `η = ${esc(fmt(opt.lr as number))}`];
-    if ((name === 'momentum' || name === 'nesterov') && typeof opt.momentum === 'number') parts.push(`μ = ${esc(opt.momentum)}`);
+    if ((name === 'momentum' || name === 'nesterov') && typeof opt.momentum === 'number')
+      parts.push(`μ = ${esc(opt.momentum)}`);
     if (/adam|rmsprop/.test(name)) {
       if (typeof opt.beta1 === 'number' && !name.startsWith('rmsprop')) parts.push(`β1 = ${esc(opt.beta1)}`);
       if (typeof opt.beta2 === 'number') parts.push(`β2 = ${esc(opt.beta2)}`);
     }
     if (opt.batch_size !== undefined) parts.push(`batch ${esc(opt.batch_size)}`);
-    if (typeof opt.weight_decay === 'number' && opt.weight_decay > 0) parts.push(`weight decay ${esc(opt.weight_decay)}`);
+    if (typeof opt.weight_decay === 'number' && opt.weight_decay > 0)
+      parts.push(`weight decay ${esc(opt.weight_decay)}`);
     out.push(['optimizer', parts.join(', ')]);
   }
   if (threshold !== null) out.push(['stability threshold', esc(threshold)]);
@@ -114,22 +122,33 @@ export function configSummary(config: Record<string, unknown> | null, threshold:
     out.push(['schedule', parts.join(', ')]);
   }
   const clip = sec('clip');
-  if (clip.max_norm !== undefined && clip.max_norm !== null) out.push(['gradient clipping', `max norm ${esc(clip.max_norm)}`]);
+  if (clip.max_norm !== undefined && clip.max_norm !== null)
+    out.push(['gradient clipping', `max norm ${esc(clip.max_norm)}`]);
   const model = sec('model');
   if (typeof model.arch === 'string') {
-    const init = isObject(model.init) ? `, init ${esc(model.init.scheme)}${model.init.scale !== undefined && model.init.scale !== 1 ? ` ×${esc(model.init.scale)}` : ''}` : '';
+    const init = isObject(model.init)
+      ? `, init ${esc(model.init.scheme)}${model.init.scale !== undefined && model.init.scale !== 1 ? ` ×${esc(model.init.scale)}` : ''}`
+      : '';
     const widths = Array.isArray(model.widths) ? ` ${esc(model.widths.join('-'))}` : '';
     const norm = typeof model.norm === 'string' && model.norm !== 'none' ? `, ${esc(model.norm)}` : '';
-    out.push(['model', `${esc(model.arch)}${widths}${model.activation ? `, ${esc(model.activation)}` : ''}${norm}${init}`]);
+    out.push([
+      'model',
+      `${esc(model.arch)}${widths}${model.activation ? `, ${esc(model.activation)}` : ''}${norm}${init}`,
+    ]);
   }
   const data = sec('data');
-  if (typeof data.name === 'string') out.push(['data', `${esc(data.name)}${data.train_size !== undefined ? `, ${esc(data.train_size)} training examples` : ''}`]);
+  if (typeof data.name === 'string')
+    out.push([
+      'data',
+      `${esc(data.name)}${data.train_size !== undefined ? `, ${esc(data.train_size)} training examples` : ''}`,
+    ]);
   if (typeof config?.loss === 'string') out.push(['loss', esc(config.loss)]);
   const train = sec('train');
   if (train.steps !== undefined) out.push(['steps', esc(train.steps)]);
   if (config?.seed !== undefined) out.push(['seed', esc(config.seed)]);
   const curv = sec('curvature');
-  if (curv.every !== undefined) out.push(['curvature', `every ${esc(curv.every)} steps, top ${esc(curv.top_k ?? '?')} eigenvalues`]);
+  if (curv.every !== undefined)
+    out.push(['curvature', `every ${esc(curv.every)} steps, top ${esc(curv.top_k ?? '?')} eigenvalues`]);
   return out;
 }
 
@@ -146,7 +165,15 @@ function finalTable(f: ReportFinal): string {
 }
 
 /** The HTML page of one run. */
-export function runPage(run: RunData, o: { threshold: string | null; figures: readonly PageFigure[]; csv: string | null; figureWarnings?: readonly string[] }): string {
+export function runPage(
+  run: RunData,
+  o: {
+    threshold: string | null;
+    figures: readonly PageFigure[];
+    csv: string | null;
+    figureWarnings?: readonly string[];
+  },
+): string {
   const head = `<h1>${esc(run.name)}</h1>
 <div class="dir">${esc(run.dir)}</div>
 <p>${statusBadge(run.status)} after ${esc(run.steps ?? '?')} steps${run.reason ? ` — ${esc(run.reason)}` : ''}</p>`;
@@ -166,13 +193,29 @@ export function runPage(run: RunData, o: { threshold: string | null; figures: re
 }
 
 /** The HTML page of a sweep. */
-export function sweepPage(sweep: SweepData, o: { points: readonly SweepPoint[]; stable: readonly MaxStableLr[] | null; figures: readonly PageFigure[]; csv: ReadonlyMap<string, string>; figureWarnings?: readonly string[] }): string {
+export function sweepPage(
+  sweep: SweepData,
+  o: {
+    points: readonly SweepPoint[];
+    stable: readonly MaxStableLr[] | null;
+    figures: readonly PageFigure[];
+    csv: ReadonlyMap<string, string>;
+    figureWarnings?: readonly string[];
+  },
+): string {
   const counts = new Map<string, number>();
   for (const p of o.points) counts.set(p.status, (counts.get(p.status) ?? 0) + 1);
   const head = `<h1>${esc(sweep.name)}</h1>
 <div class="dir">${esc(sweep.dir)}</div>
 <p>${o.points.length} runs: ${[...counts].map(([s, n]) => `${statusBadge(s)} ${n}`).join(' ')}</p>`;
-  const grid = sweep.keys.length > 0 ? kvTable(sweep.keys.map((k) => [k, esc([...new Set(sweep.runs.map((r) => showParam(k, r.params[k])))].join(', '))] as const)) : '<p>No grid (no sweep.json, and the runs’ configs do not differ).</p>';
+  const grid =
+    sweep.keys.length > 0
+      ? kvTable(
+          sweep.keys.map(
+            (k) => [k, esc([...new Set(sweep.runs.map((r) => showParam(k, r.params[k])))].join(', '))] as const,
+          ),
+        )
+      : '<p>No grid (no sweep.json, and the runs’ configs do not differ).</p>';
   const first = sweep.runs.find((r) => r.run?.config)?.run?.config ?? null;
   const runWarnings = sweep.runs.flatMap((r) => (r.run?.warnings ?? []).map((w) => `${r.name}: ${w}`));
   const stable =
@@ -199,12 +242,16 @@ ${sweep.runs
     warnings([...sweep.warnings, ...(o.figureWarnings ?? [])]),
     '<h2>Grid</h2>',
     grid,
-    first !== null ? `<h2>Configuration of the first run</h2>\n<p>The grid keys above vary between runs.</p>\n${kvTable(configSummary(first, null))}` : '',
+    first !== null
+      ? `<h2>Configuration of the first run</h2>\n<p>The grid keys above vary between runs.</p>\n${kvTable(configSummary(first, null))}`
+      : '',
     '<h2>Figures</h2>',
     o.figures.length > 0 ? figures(o.figures) : '<p>No finished runs to plot yet.</p>',
     stable,
     table,
-    runWarnings.length > 0 ? `<details><summary>Run warnings (${runWarnings.length})</summary>${warnings(runWarnings)}</details>` : '',
+    runWarnings.length > 0
+      ? `<details><summary>Run warnings (${runWarnings.length})</summary>${warnings(runWarnings)}</details>`
+      : '',
   ];
   return page(`${sweep.name} — edgewise sweep report`, body.filter((s) => s !== '').join('\n'));
 }

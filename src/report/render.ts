@@ -66,13 +66,27 @@ const RESVG_PATH = createRequire(import.meta.url).resolve('@resvg/resvg-js');
 export function svgToPng(svg: string, o: PngOptions = {}): Buffer {
   const scale = o.scale ?? 2;
   const size = svgSize(svg);
-  const fitTo = size === null || scale === 1 ? ({ mode: 'original' } as const) : ({ mode: 'width', value: Math.round(size.width * scale) } as const);
+  const fitTo =
+    size === null || scale === 1
+      ? ({ mode: 'original' } as const)
+      : ({ mode: 'width', value: Math.round(size.width * scale) } as const);
   // Vega draws empty group backgrounds as zero-size paths (d="M0,0h0v0h0Z"); they are invisible.
   const safe = svg.replace(/<path\b[^>]*\bd="M0,0h0v0h0Z"[^>]*\/>/g, '');
-  const opts = { fitTo, background: 'white', font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' } };
-  const r = spawnSync(process.execPath, ['-e', RASTERIZE, RESVG_PATH], { input: JSON.stringify({ svg: safe, opts }), maxBuffer: 1 << 28 });
+  const opts = {
+    fitTo,
+    background: 'white',
+    font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' },
+  };
+  const r = spawnSync(process.execPath, ['-e', RASTERIZE, RESVG_PATH], {
+    input: JSON.stringify({ svg: safe, opts }),
+    maxBuffer: 1 << 28,
+  });
   if (r.status !== 0 || r.stdout.length === 0) {
-    const why = r.stderr?.toString('utf8').split('\n').find((l) => /panicked|Error/.test(l)) ?? `exit ${r.status ?? r.signal}`;
+    const why =
+      r.stderr
+        ?.toString('utf8')
+        .split('\n')
+        .find((l) => /panicked|Error/.test(l)) ?? `exit ${r.status ?? r.signal}`;
     throw new Error(`resvg could not rasterize the figure (${why.trim().slice(0, 160)})`);
   }
   return r.stdout;

@@ -10,7 +10,15 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../experiments/atomicWrite.ts';
 import { metricsToCsv } from '../experiments/csv.ts';
-import { detectKind, loadRun, loadSweep, runThresholdQuantity, thresholdCoefficient, type RunData, type SweepData } from './data.ts';
+import {
+  detectKind,
+  loadRun,
+  loadSweep,
+  runThresholdQuantity,
+  thresholdCoefficient,
+  type RunData,
+  type SweepData,
+} from './data.ts';
 import { describeThreshold, runFigures, seriesOf, thresholdSeries, type Figure } from './figures.ts';
 import { runPage, sweepPage, type PageFigure } from './html.ts';
 import { namespaceSvgIds, specToSvg, svgToPng } from './render.ts';
@@ -85,7 +93,13 @@ async function renderFigures(figs: readonly Figure[], out: string, o: ReportOpti
       }
     }
     r.files.push(...names.map((n) => join(out, n)));
-    r.page.push({ id: f.id, title: f.title, caption: f.caption, svg: namespaceSvgIds(svg, `fig-${f.id}`), files: names });
+    r.page.push({
+      id: f.id,
+      title: f.title,
+      caption: f.caption,
+      svg: namespaceSvgIds(svg, `fig-${f.id}`),
+      files: names,
+    });
   }
   return r;
 }
@@ -106,7 +120,13 @@ function optimizerSubtitle(run: RunData): string | undefined {
 }
 
 async function writeRunReport(run: RunData, out: string, o: ReportOptions, defaultOut: boolean): Promise<ReportResult> {
-  const figs = runFigures(run, { width: o.width, height: o.height, subtitle: optimizerSubtitle(run), logLoss: o.logLoss, maxSliceFigures: o.maxSliceFigures });
+  const figs = runFigures(run, {
+    width: o.width,
+    height: o.height,
+    subtitle: optimizerSubtitle(run),
+    logLoss: o.logLoss,
+    maxSliceFigures: o.maxSliceFigures,
+  });
   const r = await renderFigures(figs, out, o);
   const csvPath = join(out, 'metrics.csv');
   let csv: string | null = null;
@@ -115,7 +135,10 @@ async function writeRunReport(run: RunData, out: string, o: ReportOptions, defau
     csv = 'metrics.csv';
   }
   const html = join(out, 'index.html');
-  writeFileAtomic(html, runPage(run, { threshold: describeThreshold(run), figures: r.page, csv, figureWarnings: r.warnings }));
+  writeFileAtomic(
+    html,
+    runPage(run, { threshold: describeThreshold(run), figures: r.page, csv, figureWarnings: r.warnings }),
+  );
   const csvFiles = csv !== null ? [csvPath] : [];
   if (defaultOut) removeStale(out, [html, ...r.files, ...csvFiles]);
   return { kind: 'run', html, figures: r.files, csv: csvFiles, warnings: [...run.warnings, ...r.warnings] };
@@ -130,7 +153,10 @@ function sweepCurves(sweep: SweepData, points: readonly SweepPoint[], precond: b
     if (r.run === null) return;
     const pts = seriesOf(r.run.rows, field);
     if (pts.length === 0) return;
-    let threshold = runThresholdQuantity(r.run.rows, r.run.config) === quantity ? thresholdSeries(r.run.rows, quantity, thresholdCoefficient(r.run.rows, r.run.config, quantity)) : [];
+    let threshold =
+      runThresholdQuantity(r.run.rows, r.run.config) === quantity
+        ? thresholdSeries(r.run.rows, quantity, thresholdCoefficient(r.run.rows, r.run.config, quantity))
+        : [];
     threshold = threshold.filter((p) => p.x >= pts[0].x && p.x <= pts[pts.length - 1].x);
     curves.push({ label: points[i].label, points: pts, threshold });
   });
@@ -142,7 +168,12 @@ function sequentialGrid(sweep: SweepData): boolean {
   return sweep.keys.length === 1 && sweep.runs.every((r) => typeof r.params[sweep.keys[0]] === 'number');
 }
 
-async function writeSweepReport(sweep: SweepData, out: string, o: ReportOptions, defaultOut: boolean): Promise<ReportResult> {
+async function writeSweepReport(
+  sweep: SweepData,
+  out: string,
+  o: ReportOptions,
+  defaultOut: boolean,
+): Promise<ReportResult> {
   const points = sweepPoints(sweep);
   const size = { width: o.width, height: o.height };
   const lrs = new Set(points.map((p) => p.lr).filter((x) => x !== null));
@@ -160,17 +191,49 @@ async function writeSweepReport(sweep: SweepData, out: string, o: ReportOptions,
     return [...cs].sort((a, b) => (val.get(a.label) ?? 0) - (val.get(b.label) ?? 0));
   };
   if (variesLr) {
-    add('final-sharpness-vs-lr', 'Final sharpness vs learning rate', 'Sharpness at the end of each run against its learning rate; dashed: y = 2/η (and the runs’ own thresholds c/η). Runs at the edge of stability lie on the curve.', finalSharpnessVsLrFigure(points, size));
+    add(
+      'final-sharpness-vs-lr',
+      'Final sharpness vs learning rate',
+      'Sharpness at the end of each run against its learning rate; dashed: y = 2/η (and the runs’ own thresholds c/η). Runs at the edge of stability lie on the curve.',
+      finalSharpnessVsLrFigure(points, size),
+    );
     if (points.some((p) => p.finalPrecondSharpness !== null)) {
-      add('final-precond-sharpness-vs-lr', 'Final preconditioned sharpness vs learning rate', 'λ1(P⁻¹H) at the end of each adaptive run; dashed: the runs’ thresholds c/η (38/η for Adam with β1 = 0.9).', finalSharpnessVsLrFigure(points, { ...size, quantity: 'preconditioned_sharpness' }));
+      add(
+        'final-precond-sharpness-vs-lr',
+        'Final preconditioned sharpness vs learning rate',
+        'λ1(P⁻¹H) at the end of each adaptive run; dashed: the runs’ thresholds c/η (38/η for Adam with β1 = 0.9).',
+        finalSharpnessVsLrFigure(points, { ...size, quantity: 'preconditioned_sharpness' }),
+      );
     }
-    add('test-acc-vs-lr', 'Final test accuracy vs learning rate', 'Test accuracy at the end of each run; one line per variant.', testAccVsLrFigure(points, size));
+    add(
+      'test-acc-vs-lr',
+      'Final test accuracy vs learning rate',
+      'Test accuracy at the end of each run; one line per variant.',
+      testAccVsLrFigure(points, size),
+    );
   }
-  add('sharpness-curves', 'Sharpness of every run', 'Each run’s sharpness over training, colored by its grid values; dashed: its threshold.', sharpnessCurvesFigure(order(sweepCurves(sweep, points, false)), { ...size, sequential: seq }));
+  add(
+    'sharpness-curves',
+    'Sharpness of every run',
+    'Each run’s sharpness over training, colored by its grid values; dashed: its threshold.',
+    sharpnessCurvesFigure(order(sweepCurves(sweep, points, false)), { ...size, sequential: seq }),
+  );
   const pc = order(sweepCurves(sweep, points, true));
-  if (pc.length > 0) add('precond-sharpness-curves', 'Preconditioned sharpness of every run', 'λ1(P⁻¹H) of the adaptive runs; dashed: their thresholds.', sharpnessCurvesFigure(pc, { ...size, quantity: 'preconditioned_sharpness', sequential: seq }));
+  if (pc.length > 0)
+    add(
+      'precond-sharpness-curves',
+      'Preconditioned sharpness of every run',
+      'λ1(P⁻¹H) of the adaptive runs; dashed: their thresholds.',
+      sharpnessCurvesFigure(pc, { ...size, quantity: 'preconditioned_sharpness', sequential: seq }),
+    );
   const stable = variesLr ? maxStableLr(points) : null;
-  if (variesLr) add('max-stable-lr', 'Largest stable learning rate', 'Per variant (the runs’ non-lr grid values): the largest learning rate whose run completed without diverging, and the smallest that diverged.', maxStableLrFigure(points, size));
+  if (variesLr)
+    add(
+      'max-stable-lr',
+      'Largest stable learning rate',
+      'Per variant (the runs’ non-lr grid values): the largest learning rate whose run completed without diverging, and the smallest that diverged.',
+      maxStableLrFigure(points, size),
+    );
 
   const r = await renderFigures(figs, out, o);
   const csv = new Map<string, string>();
@@ -195,7 +258,11 @@ async function writeSweepReport(sweep: SweepData, out: string, o: ReportOptions,
   const html = join(out, 'index.html');
   writeFileAtomic(html, sweepPage(sweep, { points, stable, figures: r.page, csv, figureWarnings: r.warnings }));
   if (defaultOut) removeStale(out, [html, ...r.files, ...csvFiles]);
-  const warnings = [...sweep.warnings, ...r.warnings, ...sweep.runs.flatMap((s) => (s.run?.warnings ?? []).map((w) => `${s.name}: ${w}`))];
+  const warnings = [
+    ...sweep.warnings,
+    ...r.warnings,
+    ...sweep.runs.flatMap((s) => (s.run?.warnings ?? []).map((w) => `${s.name}: ${w}`)),
+  ];
   return { kind: 'sweep', html, figures: r.files, csv: csvFiles, warnings };
 }
 
@@ -207,11 +274,15 @@ async function writeSweepReport(sweep: SweepData, out: string, o: ReportOptions,
 export async function writeReport(dir: string, opts: ReportOptions = {}): Promise<ReportResult> {
   const kind = detectKind(dir);
   if (kind === null) {
-    const why = existsSync(dir) ? 'has no metrics.jsonl or summary.json, no sweep.json and no run sub-directories' : 'does not exist';
+    const why = existsSync(dir)
+      ? 'has no metrics.jsonl or summary.json, no sweep.json and no run sub-directories'
+      : 'does not exist';
     throw new Error(`${dir}: not a run or sweep directory (${why})`);
   }
   const out = opts.outDir ?? join(dir, 'report');
   mkdirSync(out, { recursive: true });
   const defaultOut = opts.outDir === undefined;
-  return kind === 'run' ? writeRunReport(loadRun(dir), out, opts, defaultOut) : writeSweepReport(loadSweep(dir), out, opts, defaultOut);
+  return kind === 'run'
+    ? writeRunReport(loadRun(dir), out, opts, defaultOut)
+    : writeSweepReport(loadSweep(dir), out, opts, defaultOut);
 }

@@ -20,7 +20,18 @@ export const FIGURE_HEIGHT = 300;
 export const MAX_POINTS = 1500;
 
 /** Categorical colors (Tableau 10). */
-export const PALETTE = ['#4c78a8', '#f58518', '#54a24b', '#e45756', '#72b7b2', '#b279a2', '#eeca3b', '#9d755d', '#ff9da6', '#bab0ac'];
+export const PALETTE = [
+  '#4c78a8',
+  '#f58518',
+  '#54a24b',
+  '#e45756',
+  '#72b7b2',
+  '#b279a2',
+  '#eeca3b',
+  '#9d755d',
+  '#ff9da6',
+  '#bab0ac',
+];
 export const THRESHOLD_COLOR = '#d62728';
 /** Dash pattern of threshold and reference lines (px on, px off). */
 export const DASH = [6, 4];
@@ -39,12 +50,23 @@ export function frame(title: string, subtitle: string | undefined, o: FrameOptio
     autosize: { type: 'fit', contains: 'padding' },
     padding: 8,
     background: 'white',
-    title: subtitle === undefined || subtitle === '' ? { text: title, anchor: 'start' } : { text: title, subtitle, anchor: 'start' },
+    title:
+      subtitle === undefined || subtitle === ''
+        ? { text: title, anchor: 'start' }
+        : { text: title, subtitle, anchor: 'start' },
     config: {
       font: 'DejaVu Sans, Helvetica, Arial, sans-serif',
       title: { fontSize: 14, subtitleFontSize: 11, subtitleColor: '#555' },
       axis: { labelFontSize: 11, titleFontSize: 12, gridColor: '#e6e6e6' },
-      legend: { labelFontSize: 11, orient: 'top', title: null, symbolType: 'stroke', symbolStrokeWidth: 2, symbolSize: 200, labelLimit: 360 },
+      legend: {
+        labelFontSize: 11,
+        orient: 'top',
+        title: null,
+        symbolType: 'stroke',
+        symbolStrokeWidth: 2,
+        symbolSize: 200,
+        labelLimit: 360,
+      },
       view: { stroke: '#ccc' },
     },
   };
@@ -131,16 +153,29 @@ export function spansDecades(values: readonly number[], ratio = 30): boolean {
 export function lineChart(o: LineChartOptions): VlSpec | null {
   const xField = o.xField ?? 'step';
   const keep = (p: XY) => isFinitePoint(p) && (!o.logY || positive(p)) && (!o.logX || p.x > 0);
-  const series = o.series.map((s) => ({ ...s, points: decimate(s.points.filter(keep)) })).filter((s) => s.points.length > 0);
+  const series = o.series
+    .map((s) => ({ ...s, points: decimate(s.points.filter(keep)) }))
+    .filter((s) => s.points.length > 0);
   if (series.length === 0) return null;
   const labels = series.map((s) => s.label);
   const colors = series.map((s) => s.color);
   const dashed = series.filter((s) => s.dash !== undefined);
   const showLegend = o.legend ?? series.length > 1;
   // Legend symbols of dashed series are dashed too (a legend has no per-entry dash otherwise).
-  const dashExpr = dashed.map((s) => `datum.value === ${JSON.stringify(s.label)} ? ${JSON.stringify(s.dash!.map((d) => Math.max(1, d / 2)))} : `).join('') + '[]';
+  const dashExpr =
+    dashed
+      .map(
+        (s) =>
+          `datum.value === ${JSON.stringify(s.label)} ? ${JSON.stringify(s.dash!.map((d) => Math.max(1, d / 2)))} : `,
+      )
+      .join('') + '[]';
   const legend = showLegend ? { encode: { symbols: { update: { strokeDash: { signal: dashExpr } } } } } : null;
-  const xEnc = { field: xField, type: 'quantitative', title: o.xTitle, scale: o.logX ? { type: 'log' } : { zero: false, nice: false } };
+  const xEnc = {
+    field: xField,
+    type: 'quantitative',
+    title: o.xTitle,
+    scale: o.logX ? { type: 'log' } : { zero: false, nice: false },
+  };
   const yScale: Record<string, unknown> = o.logY ? { type: 'log' } : { zero: false };
   if (o.yDomain !== undefined) yScale.domain = [...o.yDomain];
   const layers: Record<string, unknown>[] = series.map((s) => ({
@@ -155,13 +190,23 @@ export function lineChart(o: LineChartOptions): VlSpec | null {
     },
     encoding: {
       x: xEnc,
-      y: { field: s.field, type: 'quantitative', title: o.yTitle, scale: yScale, ...(o.logY ? { axis: { tickCount: 8 } } : {}) },
+      y: {
+        field: s.field,
+        type: 'quantitative',
+        title: o.yTitle,
+        scale: yScale,
+        ...(o.logY ? { axis: { tickCount: 8 } } : {}),
+      },
       color: { datum: s.label, scale: { domain: labels, range: colors }, legend },
     },
   }));
   for (const r of o.rules ?? []) {
-    const enc = r.x !== undefined ? { x: { datum: r.x, type: 'quantitative' } } : { y: { datum: r.y, type: 'quantitative' } };
-    layers.push({ mark: { type: 'rule', color: r.color, strokeDash: r.dash ? [...r.dash] : undefined, clip: true }, encoding: enc });
+    const enc =
+      r.x !== undefined ? { x: { datum: r.x, type: 'quantitative' } } : { y: { datum: r.y, type: 'quantitative' } };
+    layers.push({
+      mark: { type: 'rule', color: r.color, strokeDash: r.dash ? [...r.dash] : undefined, clip: true },
+      encoding: enc,
+    });
   }
   return { ...frame(o.title, o.subtitle, o), layer: layers } as unknown as VlSpec;
 }

@@ -14,7 +14,10 @@ export const MAX_JSON_BYTES = 32 * 1024 * 1024;
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /** Opens a regular file inside `rootReal`; null if missing; HttpError 403 outside, 422 not a regular file. */
-export function openInside(rootReal: string, path: string): { fd: number; size: number; mtimeMs: number; ino: number } | null {
+export function openInside(
+  rootReal: string,
+  path: string,
+): { fd: number; size: number; mtimeMs: number; ino: number } | null {
   const real = realInside(rootReal, path);
   if (real === null) return null;
   let fd: number;
@@ -74,7 +77,6 @@ export function readJsonQuiet(rootReal: string, path: string): unknown {
     return undefined;
   }
 }
-
 
 /** Rows of complete lines in `buf` (which should end at a newline); damaged lines are counted, not thrown. */
 export function parseLines(buf: Buffer): { rows: MetricRow[]; skipped: number; lastLineStart: number } {

@@ -23,15 +23,22 @@ export async function serve(
 ): Promise<RunningServer> {
   const staticDir = options.staticDir ?? DEFAULT_STATIC_DIR;
   if (!existsSync(join(staticDir, 'index.html'))) {
-    log(`warning: the dashboard app is not built (no ${join(staticDir, 'index.html')}); run \`${BUILD_COMMAND}\`. The API works regardless.`);
+    log(
+      `warning: the dashboard app is not built (no ${join(staticDir, 'index.html')}); run \`${BUILD_COMMAND}\`. The API works regardless.`,
+    );
   }
   let running: RunningServer;
   try {
     running = await createServer({ ...options, dir, port: options.port ?? DEFAULT_PORT }).start();
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    if (err.code === 'EADDRINUSE') throw new Error(`serve: port ${options.port ?? DEFAULT_PORT} is in use; pick another with --port`, { cause: e });
-    if (err.code === 'EACCES') throw new Error(`serve: not allowed to listen on ${options.host ?? '127.0.0.1'}:${options.port ?? DEFAULT_PORT}`, { cause: e });
+    if (err.code === 'EADDRINUSE')
+      throw new Error(`serve: port ${options.port ?? DEFAULT_PORT} is in use; pick another with --port`, { cause: e });
+    if (err.code === 'EACCES')
+      throw new Error(
+        `serve: not allowed to listen on ${options.host ?? '127.0.0.1'}:${options.port ?? DEFAULT_PORT}`,
+        { cause: e },
+      );
     throw e;
   }
   log(`Edgewise dashboard for ${dir}: ${running.url}`);

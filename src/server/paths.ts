@@ -26,7 +26,8 @@ const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f/\\%]/;
 
 /** Splits the path part of a request target into decoded segments; throws HttpError(400) if unsafe. */
 export function decodeSegments(rawPath: string): string[] {
-  if (!rawPath.startsWith('/') || rawPath.startsWith('//')) throw new HttpError(400, 'bad path: must be a relative path starting with one /');
+  if (!rawPath.startsWith('/') || rawPath.startsWith('//'))
+    throw new HttpError(400, 'bad path: must be a relative path starting with one /');
   if (rawPath.includes('\\') || rawPath.includes('\0')) throw new HttpError(400, 'bad path: forbidden character');
   const parts = rawPath.slice(1).split('/');
   if (parts.length > 1 && parts[parts.length - 1] === '') parts.pop(); // one trailing slash is fine

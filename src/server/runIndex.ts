@@ -16,7 +16,16 @@ import { RUN_FILES, runFilePath, SWEEP_MANIFEST, sweepManifestPath } from '../ex
 import { flattenConfig, variedKeys } from '../experiments/configPaths.ts';
 import { lastMetricsRow, readJsonQuiet, readMetricsInside } from './files.ts';
 import { isInside, isSafeSegment, realInside } from './paths.ts';
-import type { FinalView, RunEntry, RunStatusName, RunsResponse, SweepEntry, SweepResponse, ThresholdInfo, VariantView } from './types.ts';
+import type {
+  FinalView,
+  RunEntry,
+  RunStatusName,
+  RunsResponse,
+  SweepEntry,
+  SweepResponse,
+  ThresholdInfo,
+  VariantView,
+} from './types.ts';
 
 /** Files whose presence makes a directory a run. */
 const RUN_MARKERS: readonly string[] = [RUN_FILES.config, RUN_FILES.metrics, RUN_FILES.summary];
@@ -111,7 +120,10 @@ function showParam(v: unknown): string {
  * Variants of a sweep: runs grouped by their params other than the lr, each with the largest lr
  * that completed and the smallest larger lr that diverged or failed.
  */
-export function variantsOf(runs: ReadonlyArray<Pick<RunEntry, 'id' | 'lr' | 'status' | 'params'>>, varied: readonly string[]): VariantView[] {
+export function variantsOf(
+  runs: ReadonlyArray<Pick<RunEntry, 'id' | 'lr' | 'status' | 'params'>>,
+  varied: readonly string[],
+): VariantView[] {
   const others = varied.filter((k) => k !== LR_KEY);
   const groups = new Map<string, VariantView>();
   for (const r of runs) {
@@ -120,7 +132,10 @@ export function variantsOf(runs: ReadonlyArray<Pick<RunEntry, 'id' | 'lr' | 'sta
     const key = JSON.stringify(others.map((k) => params[k]));
     let g = groups.get(key);
     if (g === undefined) {
-      const label = others.length === 0 ? 'all runs' : others.map((k) => `${shortKey(k, others)}=${showParam(params[k])}`).join(', ');
+      const label =
+        others.length === 0
+          ? 'all runs'
+          : others.map((k) => `${shortKey(k, others)}=${showParam(params[k])}`).join(', ');
       g = { label, params, max_stable_lr: null, min_unstable_lr: null, runs: [] };
       groups.set(key, g);
     }
@@ -128,9 +143,14 @@ export function variantsOf(runs: ReadonlyArray<Pick<RunEntry, 'id' | 'lr' | 'sta
   }
   for (const g of groups.values()) {
     g.runs.sort((a, b) => (a.lr ?? Infinity) - (b.lr ?? Infinity));
-    for (const r of g.runs) if (r.status === 'completed' && r.lr !== null) g.max_stable_lr = Math.max(g.max_stable_lr ?? -Infinity, r.lr);
+    for (const r of g.runs)
+      if (r.status === 'completed' && r.lr !== null) g.max_stable_lr = Math.max(g.max_stable_lr ?? -Infinity, r.lr);
     for (const r of g.runs) {
-      if ((r.status === 'diverged' || r.status === 'failed') && r.lr !== null && (g.max_stable_lr === null || r.lr > g.max_stable_lr)) {
+      if (
+        (r.status === 'diverged' || r.status === 'failed') &&
+        r.lr !== null &&
+        (g.max_stable_lr === null || r.lr > g.max_stable_lr)
+      ) {
         g.min_unstable_lr = Math.min(g.min_unstable_lr ?? Infinity, r.lr);
       }
     }
@@ -284,7 +304,10 @@ export class RunIndex {
   /** Grid, varied keys and per-run params of a sweep (sweep.json when present, else inferred). */
   private sweepParams(sweep: SweepRecord): SweepParams {
     const scan = this.scan();
-    const sig = [mtimeSize(sweepManifestPath(sweep.dir)), ...sweep.runIds.map((id) => `${id}=${mtimeSize(runFilePath(scan.runs.get(id)?.dir ?? '', 'config'))}`)].join('|');
+    const sig = [
+      mtimeSize(sweepManifestPath(sweep.dir)),
+      ...sweep.runIds.map((id) => `${id}=${mtimeSize(runFilePath(scan.runs.get(id)?.dir ?? '', 'config'))}`),
+    ].join('|');
     const cached = this.sweepCache.get(sweep.id);
     if (cached !== undefined && cached.sig === sig) return cached.value;
     const value = this.readSweepParams(sweep);
@@ -300,7 +323,8 @@ export class RunIndex {
       const grid: Record<string, unknown[]> = {};
       for (const [k, v] of Object.entries(spec.grid)) grid[k] = Array.isArray(v) ? v : [v];
       const byName = new Map<string, Json>();
-      for (const r of spec.runs) if (isObject(r) && typeof r.name === 'string' && isObject(r.params)) byName.set(r.name, r.params);
+      for (const r of spec.runs)
+        if (isObject(r) && typeof r.name === 'string' && isObject(r.params)) byName.set(r.name, r.params);
       for (const id of sweep.runIds) {
         const p = byName.get(scan.runs.get(id)?.name ?? '');
         if (p !== undefined) params.set(id, p);
@@ -309,7 +333,9 @@ export class RunIndex {
     }
     const flat = sweep.runIds.map((id) => {
       const run = scan.runs.get(id);
-      return flattenConfig(run === undefined ? undefined : readJsonQuiet(this.rootReal, this.file(run, RUN_FILES.config)));
+      return flattenConfig(
+        run === undefined ? undefined : readJsonQuiet(this.rootReal, this.file(run, RUN_FILES.config)),
+      );
     });
     const varied = variedKeys(flat.filter((f) => f.size > 0));
     const grid: Record<string, unknown[]> = {};
@@ -365,7 +391,9 @@ export class RunIndex {
       const rec = scan.runs.get(rid);
       if (rec === undefined) return [];
       const e = this.baseEntry(rec);
-      return [{ ...e, params: sp.params.get(rid) ?? null, max_sharpness: this.maxSharpness(rec, e.threshold?.quantity) }];
+      return [
+        { ...e, params: sp.params.get(rid) ?? null, max_sharpness: this.maxSharpness(rec, e.threshold?.quantity) },
+      ];
     });
     return { id: s.id, name: s.name, grid: sp.grid, varied: sp.varied, runs, variants: variantsOf(runs, sp.varied) };
   }

@@ -31,7 +31,15 @@ import { decodeSegments, HttpError, realInside } from './paths.ts';
 import { listCurvatureSnapshots, RUN_FILES } from '../experiments/runStore.ts';
 import { RunIndex, type RunRecord } from './runIndex.ts';
 import { MetricsTail, watchDir } from './tail.ts';
-import type { DensityResponse, DensityView, MetricRowView, MetricsResponse, RowsEvent, SlicesResponse, SlicesView } from './types.ts';
+import type {
+  DensityResponse,
+  DensityView,
+  MetricRowView,
+  MetricsResponse,
+  RowsEvent,
+  SlicesResponse,
+  SlicesView,
+} from './types.ts';
 
 export interface ServerOptions {
   /** Directory of runs (a run, a sweep, or a directory of runs and sweeps). */
@@ -86,7 +94,8 @@ const BASE_HEADERS = {
   'X-Frame-Options': 'DENY',
 };
 
-const CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -124,7 +133,11 @@ function parseQuery(query: string, allowed: readonly string[]): Map<string, stri
     throw new HttpError(400, 'bad query string');
   }
   for (const [k, v] of params) {
-    if (!allowed.includes(k)) throw new HttpError(400, `unknown parameter ${JSON.stringify(k.slice(0, 40))}${allowed.length > 0 ? ` (allowed: ${allowed.join(', ')})` : ' (none allowed)'}`);
+    if (!allowed.includes(k))
+      throw new HttpError(
+        400,
+        `unknown parameter ${JSON.stringify(k.slice(0, 40))}${allowed.length > 0 ? ` (allowed: ${allowed.join(', ')})` : ' (none allowed)'}`,
+      );
     if (out.has(k)) throw new HttpError(400, `parameter ${k} given twice`);
     out.set(k, v);
   }
@@ -143,7 +156,8 @@ function fieldsParam(q: Map<string, string>): Set<string> | null {
   const v = q.get('fields');
   if (v === undefined) return null;
   const names = v.split(',');
-  if (names.length > 64 || names.some((n) => !/^[A-Za-z0-9_]{1,64}$/.test(n))) throw new HttpError(400, 'fields must be a comma-separated list of metric names');
+  if (names.length > 64 || names.some((n) => !/^[A-Za-z0-9_]{1,64}$/.test(n)))
+    throw new HttpError(400, 'fields must be a comma-separated list of metric names');
   return new Set(['step', ...names]);
 }
 
@@ -163,7 +177,11 @@ function densityView(raw: unknown, step: number): DensityView | null {
   const x = numbers(r.x);
   const density = numbers(r.density);
   if (x.length === 0 || x.length !== density.length) return null;
-  return { step: finiteOrNull(r.step) ?? step, x: x.map((v) => (Number.isNaN(v) ? 0 : v)), density: density.map((v) => (Number.isNaN(v) ? 0 : v)) };
+  return {
+    step: finiteOrNull(r.step) ?? step,
+    x: x.map((v) => (Number.isNaN(v) ? 0 : v)),
+    density: density.map((v) => (Number.isNaN(v) ? 0 : v)),
+  };
 }
 
 function slicesView(raw: unknown, step: number): SlicesView | null {
@@ -177,7 +195,11 @@ function slicesView(raw: unknown, step: number): SlicesView | null {
     const dd = d as Record<string, unknown>;
     const loss = Array.isArray(dd.loss) ? dd.loss.map(finiteOrNull) : [];
     if (loss.length !== t.length) continue;
-    directions.push({ name: typeof dd.name === 'string' ? dd.name : `direction ${directions.length + 1}`, eigenvalue: finiteOrNull(dd.eigenvalue), loss });
+    directions.push({
+      name: typeof dd.name === 'string' ? dd.name : `direction ${directions.length + 1}`,
+      eigenvalue: finiteOrNull(dd.eigenvalue),
+      loss,
+    });
   }
   return directions.length === 0 ? null : { step: finiteOrNull(r.step) ?? step, t, directions };
 }
@@ -325,13 +347,23 @@ export function createServer(options: ServerOptions): DashboardServer {
     stop = watchDir(run.dir, pollMs, onChange);
   }
 
-  function runResource(req: IncomingMessage, res: ServerResponse, run: RunRecord, resource: string, query: string): void {
+  function runResource(
+    req: IncomingMessage,
+    res: ServerResponse,
+    run: RunRecord,
+    resource: string,
+    query: string,
+  ): void {
     switch (resource) {
       case 'config':
       case 'summary': {
         parseQuery(query, []);
         const value = readJsonInside(rootReal, index.file(run, `${resource}.json`));
-        if (value === undefined) throw new HttpError(404, `${run.id} has no ${resource}.json${resource === 'summary' ? ' (not started)' : ''}`);
+        if (value === undefined)
+          throw new HttpError(
+            404,
+            `${run.id} has no ${resource}.json${resource === 'summary' ? ' (not started)' : ''}`,
+          );
         return sendJson(res, 200, value);
       }
       case 'metrics': {
@@ -358,7 +390,8 @@ export function createServer(options: ServerOptions): DashboardServer {
         let current: DensityView | SlicesView | null = null;
         // The requested step, or the latest readable one (a file may be damaged).
         const candidates = wanted === null ? [...steps].reverse() : files.has(wanted) ? [wanted] : [];
-        if (wanted !== null && candidates.length === 0) throw new HttpError(404, `${run.id} has no ${resource} at step ${wanted}`);
+        if (wanted !== null && candidates.length === 0)
+          throw new HttpError(404, `${run.id} has no ${resource} at step ${wanted}`);
         for (const s of candidates) {
           let raw: unknown;
           try {
@@ -439,7 +472,8 @@ export function createServer(options: ServerOptions): DashboardServer {
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     try {
-      if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, `method ${String(req.method).slice(0, 20)} not allowed (GET, HEAD)`);
+      if (req.method !== 'GET' && req.method !== 'HEAD')
+        throw new HttpError(405, `method ${String(req.method).slice(0, 20)} not allowed (GET, HEAD)`);
       if (loopbackOnly) {
         // DNS rebinding: a page on another origin must not reach a loopback server by name.
         const h = req.headers.host;
@@ -467,7 +501,10 @@ export function createServer(options: ServerOptions): DashboardServer {
       const srv = createHttpServer(handle);
       server = srv;
       srv.on('clientError', (_err, socket) => {
-        if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"error":"bad request"}');
+        if (socket.writable)
+          socket.end(
+            'HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"error":"bad request"}',
+          );
         else socket.destroy();
       });
       return new Promise((resolve, reject) => {

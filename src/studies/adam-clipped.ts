@@ -27,7 +27,9 @@ export const NO_CAP = 1e6;
 
 export function optLabel(r: StudyRun): string {
   const o = r.config.optimizer;
-  return o.clip_denominator !== null && (o.name === 'adam-ub' || o.name === 'rmsprop-ub') ? `${o.name} c = ${fmt(o.clip_denominator)}` : `${o.name}, η = ${fmt(o.lr)}`;
+  return o.clip_denominator !== null && (o.name === 'adam-ub' || o.name === 'rmsprop-ub')
+    ? `${o.name} c = ${fmt(o.clip_denominator)}`
+    : `${o.name}, η = ${fmt(o.lr)}`;
 }
 
 interface OptStats {
@@ -60,11 +62,19 @@ export function sameCurve(a: StudyRun, b: StudyRun, rel = 1e-6): boolean {
   const x = lossPoints(a.rows);
   const y = lossPoints(b.rows);
   if (x.length !== y.length || x.length === 0) return false;
-  return x.every((p, i) => p.step === y[i]!.step && Math.abs(p.value - y[i]!.value) <= rel * Math.max(Math.abs(p.value), 1e-12));
+  return x.every(
+    (p, i) => p.step === y[i]!.step && Math.abs(p.value - y[i]!.value) <= rel * Math.max(Math.abs(p.value), 1e-12),
+  );
 }
 
 /** A cell's verdict from the paired differences d (capped − reference) across seeds, plus diverged capped runs. */
-function cellVerdict(d: number[], direction: 'positive' | 'negative', divergedCounts: 'for' | 'against', diverged: number, margin = 0): Verdict {
+function cellVerdict(
+  d: number[],
+  direction: 'positive' | 'negative',
+  divergedCounts: 'for' | 'against',
+  diverged: number,
+  margin = 0,
+): Verdict {
   if (diverged > 0 && divergedCounts === 'against') return 'did not hold';
   if (d.length === 0) return diverged > 0 ? 'held' : 'inconclusive';
   const ci = bootstrapMean(d, { seed: 5 });
@@ -81,30 +91,52 @@ function overall(vs: readonly Verdict[]): Verdict {
   return 'inconclusive';
 }
 
-const dText = (d: number[], f: (x: number) => string) => (d.length === 0 ? 'n/a' : intervalText(bootstrapMean(d, { seed: 5 }), f));
+const dText = (d: number[], f: (x: number) => string) =>
+  d.length === 0 ? 'n/a' : intervalText(bootstrapMean(d, { seed: 5 }), f);
 
 export function evaluateAdamClipped(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerances'>): ClaimResult[] {
   const t = ctx.tolerances;
   const spikeRel = tol(t, 'spike_rel');
   const accTie = tol(t, 'acc_tie');
-  const sgd = runs.filter((r) => r.summary.status === 'completed' && (r.config.optimizer.name === 'sgd' || r.config.optimizer.name === 'gd')).map((r) => stats(r, spikeRel));
-  const sgdNote = sgd.length > 0 ? ` SGD: ${sgd.map((s) => `${s.spikes} spikes, final λ1 ${fmt(s.finalSharp)}, test ${fmt(100 * s.testAcc)} %`).join('; ')}.` : '';
+  const sgd = runs
+    .filter(
+      (r) =>
+        r.summary.status === 'completed' && (r.config.optimizer.name === 'sgd' || r.config.optimizer.name === 'gd'),
+    )
+    .map((r) => stats(r, spikeRel));
+  const sgdNote =
+    sgd.length > 0
+      ? ` SGD: ${sgd.map((s) => `${s.spikes} spikes, final λ1 ${fmt(s.finalSharp)}, test ${fmt(100 * s.testAcc)} %`).join('; ')}.`
+      : '';
   const out: ClaimResult[] = [];
   const key = (x: number) => x.toPrecision(6);
-  for (const [family, clipped] of [['adam', 'adam-ub'], ['rmsprop', 'rmsprop-ub']] as const) {
+  for (const [family, clipped] of [
+    ['adam', 'adam-ub'],
+    ['rmsprop', 'rmsprop-ub'],
+  ] as const) {
     const mine = runs.filter((r) => r.config.optimizer.name === clipped);
     const isRef = (r: StudyRun) => (r.config.optimizer.clip_denominator ?? 0) >= NO_CAP;
     const refs = mine.filter(isRef);
     const capped = mine.filter((r) => !isRef(r));
-    const plain = runs.filter((r) => r.config.optimizer.name === family && r.summary.status === 'completed').map((r) => stats(r, spikeRel));
-    const plainNote = plain.length > 0 ? ` ${family} itself (no bias correction for rmsprop; not the reference): ${plain.map((s) => `η ${fmt(s.r.config.optimizer.lr)}, seed ${s.r.config.train.seed}: ${s.spikes} spikes, final λ1 ${fmt(s.finalSharp)}, test ${fmt(100 * s.testAcc)} %`).join('; ')}.` : '';
+    const plain = runs
+      .filter((r) => r.config.optimizer.name === family && r.summary.status === 'completed')
+      .map((r) => stats(r, spikeRel));
+    const plainNote =
+      plain.length > 0
+        ? ` ${family} itself (no bias correction for rmsprop; not the reference): ${plain.map((s) => `η ${fmt(s.r.config.optimizer.lr)}, seed ${s.r.config.train.seed}: ${s.spikes} spikes, final λ1 ${fmt(s.finalSharp)}, test ${fmt(100 * s.testAcc)} %`).join('; ')}.`
+        : '';
     const claims = [
       `${clipped} shows more instabilities than ${family} (loss spikes and time with λ1(P⁻¹H) above its threshold, vs the uncapped ${clipped})`,
       `${clipped} ends flatter than ${family} (final λ1(H), vs the uncapped ${clipped})`,
       `${clipped} generalizes better than ${family} (final test accuracy, vs the uncapped ${clipped})`,
     ];
     if (refs.length === 0 || capped.length === 0) {
-      for (const claim of claims) out.push({ claim, evidence: `missing runs (uncapped ${clipped} c ≥ ${fmt(NO_CAP)}: ${refs.length}, capped: ${capped.length}).`, verdict: 'inconclusive' });
+      for (const claim of claims)
+        out.push({
+          claim,
+          evidence: `missing runs (uncapped ${clipped} c ≥ ${fmt(NO_CAP)}: ${refs.length}, capped: ${capped.length}).`,
+          verdict: 'inconclusive',
+        });
       continue;
     }
     // Cells (c, η), each a list of (capped, reference) pairs by seed.
@@ -114,7 +146,12 @@ export function evaluateAdamClipped(runs: StudyRun[], ctx: Pick<StudyContext, 't
       const lr = r.config.optimizer.lr;
       const k = `${key(c)}|${key(lr)}`;
       if (!cells.has(k)) cells.set(k, { c, lr, pairs: [] });
-      cells.get(k)!.pairs.push({ cap: r, ref: refs.find((x) => key(x.config.optimizer.lr) === key(lr) && x.config.train.seed === r.config.train.seed) });
+      cells
+        .get(k)!
+        .pairs.push({
+          cap: r,
+          ref: refs.find((x) => key(x.config.optimizer.lr) === key(lr) && x.config.train.seed === r.config.train.seed),
+        });
     }
     const rows: string[][] = [[], [], []];
     const verdicts: Verdict[][] = [[], [], []];
@@ -130,7 +167,8 @@ export function evaluateAdamClipped(runs: StudyRun[], ctx: Pick<StudyContext, 't
         continue;
       }
       if (div.length === 0 && done.length > 0 && done.every((p) => sameCurve(p.cap, p.ref!))) {
-        for (let i = 0; i < 3; i++) rows[i]!.push(`${tag}: same curve as the uncapped reference at every seed (the cap never bound; not judged)`);
+        for (let i = 0; i < 3; i++)
+          rows[i]!.push(`${tag}: same curve as the uncapped reference at every seed (the cap never bound; not judged)`);
         continue;
       }
       const S = done.map((p) => ({ a: stats(p.cap, spikeRel), b: stats(p.ref!, spikeRel) }));
@@ -141,22 +179,45 @@ export function evaluateAdamClipped(runs: StudyRun[], ctx: Pick<StudyContext, 't
       const extra = `${div.length > 0 ? `; ${div.length} of ${usable.length} capped runs diverged` : ''}${noRef > 0 ? `; ${noRef} without a completed reference` : ''}`;
       const v1s = cellVerdict(dSpikes, 'positive', 'for', div.length);
       const v1a = cellVerdict(dAbove, 'positive', 'for', div.length);
-      const v1: Verdict = v1s === 'held' && v1a === 'held' ? 'held' : v1s === 'did not hold' || v1a === 'did not hold' ? 'did not hold' : 'inconclusive';
+      const v1: Verdict =
+        v1s === 'held' && v1a === 'held'
+          ? 'held'
+          : v1s === 'did not hold' || v1a === 'did not hold'
+            ? 'did not hold'
+            : 'inconclusive';
       const v2 = cellVerdict(dSharp, 'negative', 'against', div.length);
       const v3 = cellVerdict(dAcc, 'positive', 'against', div.length, accTie);
       verdicts[0]!.push(v1);
       verdicts[1]!.push(v2);
       verdicts[2]!.push(v3);
-      rows[0]!.push(`${tag}: Δspikes ${dText(dSpikes, fmt)}, Δ(fraction of time above the threshold) ${dText(dAbove, fmt)} (reference: ${fmt(mean(S.map((x) => x.b.spikes)))} spikes, ${fmt(mean(S.map((x) => x.b.above)))} of the time above)${extra} → ${v1}`);
-      rows[1]!.push(`${tag}: Δ final λ1(H) ${dText(dSharp, fmt)} (reference ${fmt(mean(S.map((x) => x.b.finalSharp)))})${extra} → ${v2}`);
-      rows[2]!.push(`${tag}: Δ test accuracy ${dText(dAcc.map((x) => 100 * x), fmt)} points (reference ${fmt(100 * mean(S.map((x) => x.b.testAcc)))} %; better = more than ${fmt(100 * accTie)} points)${extra} → ${v3}`);
+      rows[0]!.push(
+        `${tag}: Δspikes ${dText(dSpikes, fmt)}, Δ(fraction of time above the threshold) ${dText(dAbove, fmt)} (reference: ${fmt(mean(S.map((x) => x.b.spikes)))} spikes, ${fmt(mean(S.map((x) => x.b.above)))} of the time above)${extra} → ${v1}`,
+      );
+      rows[1]!.push(
+        `${tag}: Δ final λ1(H) ${dText(dSharp, fmt)} (reference ${fmt(mean(S.map((x) => x.b.finalSharp)))})${extra} → ${v2}`,
+      );
+      rows[2]!.push(
+        `${tag}: Δ test accuracy ${dText(
+          dAcc.map((x) => 100 * x),
+          fmt,
+        )} points (reference ${fmt(100 * mean(S.map((x) => x.b.testAcc)))} %; better = more than ${fmt(100 * accTie)} points)${extra} → ${v3}`,
+      );
       values[0]![`spikes_diff_${tag}`] = dSpikes.length ? mean(dSpikes) : null;
       values[0]![`above_diff_${tag}`] = dAbove.length ? mean(dAbove) : null;
       values[1]![`sharpness_diff_${tag}`] = dSharp.length ? mean(dSharp) : null;
       values[2]![`acc_diff_${tag}`] = dAcc.length ? mean(dAcc) : null;
     }
     for (let i = 0; i < 3; i++) {
-      out.push({ claim: claims[i]!, evidence: `paired by seed, capped − uncapped [95 % CI across seeds]: ${rows[i]!.join('; ')}.${plainNote}${sgdNote}`, verdict: overall(verdicts[i]!), values: { cells_judged: verdicts[i]!.length, cells_held: verdicts[i]!.filter((v) => v === 'held').length, ...values[i]! } });
+      out.push({
+        claim: claims[i]!,
+        evidence: `paired by seed, capped − uncapped [95 % CI across seeds]: ${rows[i]!.join('; ')}.${plainNote}${sgdNote}`,
+        verdict: overall(verdicts[i]!),
+        values: {
+          cells_judged: verdicts[i]!.length,
+          cells_held: verdicts[i]!.filter((v) => v === 'held').length,
+          ...values[i]!,
+        },
+      });
     }
   }
   return out;
@@ -164,10 +225,43 @@ export function evaluateAdamClipped(runs: StudyRun[], ctx: Pick<StudyContext, 't
 
 export function adamClippedFigures(runs: StudyRun[]): StudyFigure[] {
   return present([
-    perRunFigure(runs, { id: 'precond-ratio', title: 'λ1(P⁻¹H) / threshold', caption: 'Preconditioned sharpness over (2+2β1)/((1−β1)η) (RMSProp: 2/η); dashed: 1.', key: 'precond_sharpness', yTitle: 'ratio', label: optLabel, ruleY: 1, ratioTo: 'threshold', logY: true }),
-    perRunFigure(runs, { id: 'sharpness', title: 'Raw sharpness λ1(H)', caption: 'Full-batch Hessian sharpness of every run.', key: 'sharpness', yTitle: 'λ1(H)', label: optLabel, logY: true }),
-    perRunFigure(runs, { id: 'train-loss', title: 'Train loss', caption: 'Full training-set loss at every logged step.', key: 'train_loss', yTitle: 'train loss (log)', label: optLabel, logY: true }),
-    perRunFigure(runs, { id: 'test-acc', title: 'Test accuracy', caption: 'Test accuracy during training.', key: 'test_acc', yTitle: 'test accuracy', label: optLabel }),
+    perRunFigure(runs, {
+      id: 'precond-ratio',
+      title: 'λ1(P⁻¹H) / threshold',
+      caption: 'Preconditioned sharpness over (2+2β1)/((1−β1)η) (RMSProp: 2/η); dashed: 1.',
+      key: 'precond_sharpness',
+      yTitle: 'ratio',
+      label: optLabel,
+      ruleY: 1,
+      ratioTo: 'threshold',
+      logY: true,
+    }),
+    perRunFigure(runs, {
+      id: 'sharpness',
+      title: 'Raw sharpness λ1(H)',
+      caption: 'Full-batch Hessian sharpness of every run.',
+      key: 'sharpness',
+      yTitle: 'λ1(H)',
+      label: optLabel,
+      logY: true,
+    }),
+    perRunFigure(runs, {
+      id: 'train-loss',
+      title: 'Train loss',
+      caption: 'Full training-set loss at every logged step.',
+      key: 'train_loss',
+      yTitle: 'train loss (log)',
+      label: optLabel,
+      logY: true,
+    }),
+    perRunFigure(runs, {
+      id: 'test-acc',
+      title: 'Test accuracy',
+      caption: 'Test accuracy during training.',
+      key: 'test_acc',
+      yTitle: 'test accuracy',
+      label: optLabel,
+    }),
   ]);
 }
 

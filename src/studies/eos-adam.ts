@@ -32,21 +32,36 @@ export function evaluateEosAdam(runs: StudyRun[], ctx: Pick<StudyContext, 'toler
   for (const r of runs) {
     const label = adamLabel(r);
     if (r.summary.status !== 'completed') {
-      out.push({ claim: `[${label}] run finished`, evidence: `status ${r.summary.status}: ${r.summary.reason ?? ''}`, verdict: 'inconclusive' });
+      out.push({
+        claim: `[${label}] run finished`,
+        evidence: `status ${r.summary.status}: ${r.summary.reason ?? ''}`,
+        verdict: 'inconclusive',
+      });
       continue;
     }
     const e = edgeOfStability(r.rows, { fraction: tol(t, 'reach_fraction'), key: 'precond_sharpness' });
     const hover = hoverClaim(label, e, t, '(2+2β1)/((1−β1)η)');
-    out.push({ ...hover, claim: hover.claim.replace('the sharpness hovers', 'the preconditioned sharpness λ1(P⁻¹H) hovers') });
+    out.push({
+      ...hover,
+      claim: hover.claim.replace('the sharpness hovers', 'the preconditioned sharpness λ1(P⁻¹H) hovers'),
+    });
     const claim = `[${label}] The raw sharpness λ1(H) does not: it stays below ${rawMax}·2/η`;
     const from = e.reachStep;
     if (from === null) {
-      out.push({ claim, evidence: 'the preconditioned sharpness never reached its threshold, so there is no phase to compare', verdict: 'inconclusive' });
+      out.push({
+        claim,
+        evidence: 'the preconditioned sharpness never reached its threshold, so there is no phase to compare',
+        verdict: 'inconclusive',
+      });
       continue;
     }
     const lr = r.config.optimizer.lr;
-    const raw = seriesOf(r.rows, 'sharpness').filter((p) => p.step >= from).map((p) => p.value);
-    const pre = seriesOf(r.rows, 'precond_sharpness').filter((p) => p.step >= from).map((p) => p.value);
+    const raw = seriesOf(r.rows, 'sharpness')
+      .filter((p) => p.step >= from)
+      .map((p) => p.value);
+    const pre = seriesOf(r.rows, 'precond_sharpness')
+      .filter((p) => p.step >= from)
+      .map((p) => p.value);
     const m = median(raw);
     const ratio = (m * lr) / 2;
     const o = r.config.optimizer;
@@ -95,6 +110,15 @@ export const eosAdam: StudyDefinition = {
   evaluate: evaluateEosAdam,
   figures: (runs) => [
     ...eosFigures(runs, short, 'precond_sharpness', '38/η'),
-    ...present([perRunFigure(runs, { id: 'raw-sharpness', title: 'Raw sharpness λ1(H)', caption: 'The raw sharpness of the same runs: far below both 2/η and 38/η.', key: 'sharpness', yTitle: 'λ1(H)', label: short })]),
+    ...present([
+      perRunFigure(runs, {
+        id: 'raw-sharpness',
+        title: 'Raw sharpness λ1(H)',
+        caption: 'The raw sharpness of the same runs: far below both 2/η and 38/η.',
+        key: 'sharpness',
+        yTitle: 'λ1(H)',
+        label: short,
+      }),
+    ]),
   ],
 };

@@ -30,15 +30,35 @@ export function sharpeningClaim(label: string, e: EdgeStats, steps: number, t: R
   const frac = tol(t, 'reach_fraction');
   const minRise = tol(t, 'sharpening_min_rise');
   const claim = `[${label}] Progressive sharpening: λ1 rises until it reaches ≈ 2/η (first ${frac}·2/η)`;
-  const values = { initial_ratio: e.initialRatio, catapult_step: e.catapultStep, min_ratio_before: e.minRatioBefore, min_ratio_step: e.minRatioBeforeStep, reach_step: e.reachStep, steps };
+  const values = {
+    initial_ratio: e.initialRatio,
+    catapult_step: e.catapultStep,
+    min_ratio_before: e.minRatioBefore,
+    min_ratio_step: e.minRatioBeforeStep,
+    reach_step: e.reachStep,
+    steps,
+  };
   if (e.initialRatio === null) return { claim, evidence: 'no sharpness measured', verdict: 'inconclusive', values };
   if (e.minRatioBefore === null) {
-    return { claim, evidence: `λ1/(2/η) = ${fmt(e.initialRatio)} at initialization and never fell below ${frac}: sharpening from below cannot be observed`, verdict: 'inconclusive', values };
+    return {
+      claim,
+      evidence: `λ1/(2/η) = ${fmt(e.initialRatio)} at initialization and never fell below ${frac}: sharpening from below cannot be observed`,
+      verdict: 'inconclusive',
+      values,
+    };
   }
   const minB = e.minRatioBefore;
-  const start = e.catapultStep !== null ? `${fmt(e.initialRatio)} at step 0 (above: catapult, below ${frac} from step ${e.catapultStep})` : `${fmt(e.initialRatio)} at step 0`;
+  const start =
+    e.catapultStep !== null
+      ? `${fmt(e.initialRatio)} at step 0 (above: catapult, below ${frac} from step ${e.catapultStep})`
+      : `${fmt(e.initialRatio)} at step 0`;
   if (e.reachStep === null) {
-    return { claim, evidence: `λ1/(2/η): ${start}, minimum ${fmt(minB)} at step ${e.minRatioBeforeStep}, ${fmt(e.last)} at the end: ${frac}·2/η not reached within ${steps} steps`, verdict: 'inconclusive', values };
+    return {
+      claim,
+      evidence: `λ1/(2/η): ${start}, minimum ${fmt(minB)} at step ${e.minRatioBeforeStep}, ${fmt(e.last)} at the end: ${frac}·2/η not reached within ${steps} steps`,
+      verdict: 'inconclusive',
+      values,
+    };
   }
   const rise = frac / minB - 1;
   const evidence = `λ1/(2/η): ${start}, minimum ${fmt(minB)} at step ${e.minRatioBeforeStep}, reached ${frac} at step ${e.reachStep} (a rise of ${fmt(100 * rise)} % from the minimum; required ≥ ${fmt(100 * minRise)} %)`;
@@ -53,10 +73,28 @@ export function hoverClaim(label: string, e: EdgeStats, t: Record<string, number
   const iqrMax = tol(t, 'ratio_iqr_max');
   const minPts = tol(t, 'min_hover_points');
   const claim = `[${label}] After first reaching ${frac}·${threshold}, the sharpness hovers at ${threshold}`;
-  const values = { reach_step: e.reachStep, n: e.after.length, median_ratio: e.median, q25: e.q25, q75: e.q75, iqr: e.q75 - e.q25 };
-  if (e.reachStep === null) return { claim, evidence: `never reached ${frac}·${threshold} (last ratio ${fmt(e.last)})`, verdict: 'inconclusive', values };
+  const values = {
+    reach_step: e.reachStep,
+    n: e.after.length,
+    median_ratio: e.median,
+    q25: e.q25,
+    q75: e.q75,
+    iqr: e.q75 - e.q25,
+  };
+  if (e.reachStep === null)
+    return {
+      claim,
+      evidence: `never reached ${frac}·${threshold} (last ratio ${fmt(e.last)})`,
+      verdict: 'inconclusive',
+      values,
+    };
   if (e.after.length < minPts) {
-    return { claim, evidence: `reached at step ${e.reachStep} but only ${e.after.length} measurements after it (need ${minPts})`, verdict: 'inconclusive', values };
+    return {
+      claim,
+      evidence: `reached at step ${e.reachStep} but only ${e.after.length} measurements after it (need ${minPts})`,
+      verdict: 'inconclusive',
+      values,
+    };
   }
   const spread = e.q75 - e.q25;
   const ok = e.median >= lo && e.median <= hi && spread <= iqrMax;
@@ -65,7 +103,14 @@ export function hoverClaim(label: string, e: EdgeStats, t: Record<string, number
 }
 
 /** Claim 3 for one run (train loss from `from` on). */
-export function lossClaim(label: string, r: StudyRun, from: number | null, t: Record<string, number>, phase = 'the edge-of-stability phase', to = Number.POSITIVE_INFINITY): ClaimResult {
+export function lossClaim(
+  label: string,
+  r: StudyRun,
+  from: number | null,
+  t: Record<string, number>,
+  phase = 'the edge-of-stability phase',
+  to = Number.POSITIVE_INFINITY,
+): ClaimResult {
   const minInc = tol(t, 'min_loss_increases');
   const window = tol(t, 'loss_window');
   const fallMin = tol(t, 'window_fall_min');
@@ -74,8 +119,22 @@ export function lossClaim(label: string, r: StudyRun, from: number | null, t: Re
   const pts = lossPoints(r.rows, from).filter((p) => p.step < to);
   const inc = increaseSteps(pts);
   const w = windowedTrend(pts, window);
-  const values = { from, points: pts.length, increases: inc.length, windows_falling: w.falling, window_pairs: w.pairs, window_fall_fraction: w.fraction, net_change: w.netChange };
-  if (w.pairs < 2) return { claim, evidence: `only ${w.pairs + 1} full windows of ${window} steps after step ${from}`, verdict: 'inconclusive', values };
+  const values = {
+    from,
+    points: pts.length,
+    increases: inc.length,
+    windows_falling: w.falling,
+    window_pairs: w.pairs,
+    window_fall_fraction: w.fraction,
+    net_change: w.netChange,
+  };
+  if (w.pairs < 2)
+    return {
+      claim,
+      evidence: `only ${w.pairs + 1} full windows of ${window} steps after step ${from}`,
+      verdict: 'inconclusive',
+      values,
+    };
   const ok = inc.length >= minInc && w.fraction >= fallMin && w.netChange < 0;
   const evidence = `from step ${from}: the loss rose in ${inc.length} of ${pts.length - 1} steps (need ≥ ${minInc}); window means fell in ${w.falling}/${w.pairs} pairs (${fmt(100 * w.fraction)} %, need ≥ ${fmt(100 * fallMin)} %), net change ${fmt(100 * w.netChange)} %`;
   return { claim, evidence, verdict: ok ? 'held' : 'did not hold', values };
@@ -88,7 +147,11 @@ export function evaluateEosGd(runs: StudyRun[], ctx: Pick<StudyContext, 'toleran
   for (const r of runs) {
     const label = gdLabel(r);
     if (r.summary.status !== 'completed') {
-      out.push({ claim: `[${label}] run finished`, evidence: `status ${r.summary.status}: ${r.summary.reason ?? ''}`, verdict: 'inconclusive' });
+      out.push({
+        claim: `[${label}] run finished`,
+        evidence: `status ${r.summary.status}: ${r.summary.reason ?? ''}`,
+        verdict: 'inconclusive',
+      });
       continue;
     }
     const e0 = edgeOfStability(r.rows, { fraction: tol(t, 'reach_fraction') });
@@ -98,10 +161,27 @@ export function evaluateEosGd(runs: StudyRun[], ctx: Pick<StudyContext, 'toleran
       const accSat = tol(t, 'ce_saturation_acc');
       const sat = saturationStep(r.rows, accSat);
       const e = restrictPhase(e0, r.rows, sat);
-      const note = sat === null ? ` (train accuracy never reached ${accSat})` : ` (train accuracy ≥ ${accSat} from step ${sat}: the phase ends there)`;
+      const note =
+        sat === null
+          ? ` (train accuracy never reached ${accSat})`
+          : ` (train accuracy ≥ ${accSat} from step ${sat}: the phase ends there)`;
       const h = hoverClaim(label, e, t);
-      out.push({ ...h, claim: `${h.claim}, until the train accuracy saturates`, evidence: `${h.evidence}${note}`, values: { ...h.values, saturation_step: sat } });
-      out.push(lossClaim(label, r, e.reachStep, t, 'the edge-of-stability phase before the train accuracy saturates', sat ?? Number.POSITIVE_INFINITY));
+      out.push({
+        ...h,
+        claim: `${h.claim}, until the train accuracy saturates`,
+        evidence: `${h.evidence}${note}`,
+        values: { ...h.values, saturation_step: sat },
+      });
+      out.push(
+        lossClaim(
+          label,
+          r,
+          e.reachStep,
+          t,
+          'the edge-of-stability phase before the train accuracy saturates',
+          sat ?? Number.POSITIVE_INFINITY,
+        ),
+      );
       if (e.after.length > 0) push(medians, r, e.median);
     } else {
       out.push(hoverClaim(label, e0, t));
@@ -134,15 +214,39 @@ function push(m: Map<string, { label: string; values: number[] }>, r: StudyRun, 
   m.get(k)!.values.push(v);
 }
 
-export function eosFigures(runs: StudyRun[], label: (r: StudyRun) => string, key = 'sharpness', thr = '2/η'): StudyFigure[] {
+export function eosFigures(
+  runs: StudyRun[],
+  label: (r: StudyRun) => string,
+  key = 'sharpness',
+  thr = '2/η',
+): StudyFigure[] {
   return present([
-    perRunFigure(runs, { id: 'ratio', title: `${key === 'sharpness' ? 'λ1' : 'λ1(P⁻¹H)'} / (${thr})`, caption: `Each run's ${key === 'sharpness' ? 'sharpness' : 'preconditioned sharpness'} divided by its threshold ${thr}; dashed: 1 (the edge of stability).`, key, yTitle: `ratio to ${thr}`, label, ruleY: 1, ratioTo: 'threshold' }),
-    perRunFigure(runs, { id: 'train-loss', title: 'Train loss', caption: 'Full-batch train loss of every run (log scale): non-monotone at the edge of stability, falling over longer windows.', key: 'train_loss', yTitle: 'train loss (log)', label, logY: true }),
+    perRunFigure(runs, {
+      id: 'ratio',
+      title: `${key === 'sharpness' ? 'λ1' : 'λ1(P⁻¹H)'} / (${thr})`,
+      caption: `Each run's ${key === 'sharpness' ? 'sharpness' : 'preconditioned sharpness'} divided by its threshold ${thr}; dashed: 1 (the edge of stability).`,
+      key,
+      yTitle: `ratio to ${thr}`,
+      label,
+      ruleY: 1,
+      ratioTo: 'threshold',
+    }),
+    perRunFigure(runs, {
+      id: 'train-loss',
+      title: 'Train loss',
+      caption:
+        'Full-batch train loss of every run (log scale): non-monotone at the edge of stability, falling over longer windows.',
+      key: 'train_loss',
+      yTitle: 'train loss (log)',
+      label,
+      logY: true,
+    }),
   ]);
 }
 
 export const eosGd: StudyDefinition = {
   name: 'eos-gd',
   evaluate: evaluateEosGd,
-  figures: (runs) => eosFigures(runs, (r) => `${r.config.loss === 'cross-entropy' ? 'CE' : 'MSE'} η=${fmt(r.config.optimizer.lr)}`),
+  figures: (runs) =>
+    eosFigures(runs, (r) => `${r.config.loss === 'cross-entropy' ? 'CE' : 'MSE'} η=${fmt(r.config.optimizer.lr)}`),
 };

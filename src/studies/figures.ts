@@ -13,11 +13,28 @@ const field = (i: number) => `y${i}`;
 /** One line per run of `key` against step; null if no run has it. */
 export function perRunFigure(
   runs: readonly StudyRun[],
-  o: { id: string; title: string; caption: string; key: string; yTitle: string; label?: (r: StudyRun) => string; logY?: boolean; yDomain?: [number, number]; ruleY?: number; ratioTo?: string },
+  o: {
+    id: string;
+    title: string;
+    caption: string;
+    key: string;
+    yTitle: string;
+    label?: (r: StudyRun) => string;
+    logY?: boolean;
+    yDomain?: [number, number];
+    ruleY?: number;
+    ratioTo?: string;
+  },
 ): StudyFigure | null {
   const series: Series[] = runs.map((r, i) => {
     const pts = o.ratioTo !== undefined ? ratioSeries(r.rows, o.key, o.ratioTo) : seriesOf(r.rows, o.key);
-    return { label: (o.label ?? ((x: StudyRun) => x.name))(r), field: field(i), points: pts.map((p) => ({ x: p.step, y: p.value })), color: color(i), strokeWidth: 1.3 };
+    return {
+      label: (o.label ?? ((x: StudyRun) => x.name))(r),
+      field: field(i),
+      points: pts.map((p) => ({ x: p.step, y: p.value })),
+      color: color(i),
+      strokeWidth: 1.3,
+    };
   });
   const spec = lineChart({
     title: o.title,

@@ -21,7 +21,10 @@ function analysisFile(dir: string, step: number): string {
 }
 
 /** The analysis of `dir`'s latest checkpoint, or null (no checkpoint after the initialization, or the analysis failed). */
-export async function finalCurvature(dir: string, o: { topK?: number; iters?: number; threads?: number } = {}): Promise<FinalCurvature | null> {
+export async function finalCurvature(
+  dir: string,
+  o: { topK?: number; iters?: number; threads?: number } = {},
+): Promise<FinalCurvature | null> {
   const store = new RunStore(dir);
   const step = store.latestCheckpoint();
   if (step === null || step === 0) return null;
@@ -40,14 +43,19 @@ export async function finalCurvature(dir: string, o: { topK?: number; iters?: nu
 }
 
 /** finalCurvature for every completed run (diverged and failed runs get null), `ctx.parallel` at a time. */
-export async function finalCurvatures(ctx: StudyContext, runs: readonly StudyRun[]): Promise<Map<string, FinalCurvature | null>> {
+export async function finalCurvatures(
+  ctx: StudyContext,
+  runs: readonly StudyRun[],
+): Promise<Map<string, FinalCurvature | null>> {
   const out = new Map<string, FinalCurvature | null>();
   let done = 0;
   await mapWithConcurrency(runs, ctx.parallel, async (r) => {
     const a = r.summary.status === 'completed' ? await finalCurvature(r.dir) : null;
     out.set(r.name, a);
     done++;
-    ctx.log(`[${done}/${runs.length}] final curvature of ${r.name}: ${a ? `λ1 ${a.eigs[0]?.toPrecision(4)}, λmin ${a.lambda_min.toPrecision(3)}, trace ${a.trace.toPrecision(4)}` : 'none'}`);
+    ctx.log(
+      `[${done}/${runs.length}] final curvature of ${r.name}: ${a ? `λ1 ${a.eigs[0]?.toPrecision(4)}, λmin ${a.lambda_min.toPrecision(3)}, trace ${a.trace.toPrecision(4)}` : 'none'}`,
+    );
   });
   return out;
 }

@@ -23,7 +23,15 @@ import { fmt, mean, meanRotation, median, spearman, tols } from './measures.ts';
 import { multipleOf, runMultiples } from './plan.ts';
 import { finalCurvatures, readFinalCurvature } from './final-analysis.ts';
 import { readSettled, settleRun } from './settle.ts';
-import { bootstrapDiff, bootstrapMean, bootstrapPairs, cohensD, intervalText, judgeInterval, type Interval } from './stats.ts';
+import {
+  bootstrapDiff,
+  bootstrapMean,
+  bootstrapPairs,
+  cohensD,
+  intervalText,
+  judgeInterval,
+  type Interval,
+} from './stats.ts';
 import { lineChart, PALETTE, THRESHOLD_COLOR, DASH } from '../report/spec.ts';
 import { present } from './figures.ts';
 
@@ -48,10 +56,17 @@ export function finalPoints(runs: readonly StudyRun[]): FinalPoint[] {
     const { multiple } = multipleOf(r);
     const target = r.config.train.stop_train_acc;
     const acc = r.summary.final.train_acc;
-    const status: FinalPoint['status'] = r.summary.status === 'diverged' ? 'diverged' : r.summary.status !== 'completed' ? 'failed'
-      : target === null || (acc !== null && acc >= target) ? 'trained' : 'not trained';
+    const status: FinalPoint['status'] =
+      r.summary.status === 'diverged'
+        ? 'diverged'
+        : r.summary.status !== 'completed'
+          ? 'failed'
+          : target === null || (acc !== null && acc >= target)
+            ? 'trained'
+            : 'not trained';
     const a = readFinalCurvature(r.dir);
-    const settled = typeof r.params.settled_sharpness === 'number' ? r.params.settled_sharpness : readSettled(r.dir)?.sharpness;
+    const settled =
+      typeof r.params.settled_sharpness === 'number' ? r.params.settled_sharpness : readSettled(r.dir)?.sharpness;
     return {
       run: r,
       multiple,
@@ -71,19 +86,37 @@ export function finalPoints(runs: readonly StudyRun[]): FinalPoint[] {
 const key = (m: number) => m.toPrecision(6);
 
 /** Mean of `f` over the points of each multiple (sorted by multiple), with its bootstrap interval across seeds. */
-function byMultiple(ps: readonly FinalPoint[], f: (p: FinalPoint) => number): { m: number; v: number; n: number; ci: Interval }[] {
+function byMultiple(
+  ps: readonly FinalPoint[],
+  f: (p: FinalPoint) => number,
+): { m: number; v: number; n: number; ci: Interval }[] {
   const ms = [...new Set(ps.map((p) => key(p.multiple)))].map(Number).sort((a, b) => a - b);
   return ms.map((m) => {
-    const xs = ps.filter((p) => key(p.multiple) === key(m)).map(f).filter((v) => Number.isFinite(v));
+    const xs = ps
+      .filter((p) => key(p.multiple) === key(m))
+      .map(f)
+      .filter((v) => Number.isFinite(v));
     return { m, v: mean(xs), n: xs.length, ci: bootstrapMean(xs, { seed: 7 }) };
   });
 }
 
 const perMultiple = (rows: ReturnType<typeof byMultiple>, scale = 1) =>
-  rows.filter((x) => x.n > 0).map((x) => `${fmt(x.m)}×: ${fmt(scale * x.v)}${x.n > 1 ? ` [${fmt(scale * x.ci.lo)}, ${fmt(scale * x.ci.hi)}]` : ''} (n = ${x.n})`).join(', ');
+  rows
+    .filter((x) => x.n > 0)
+    .map(
+      (x) =>
+        `${fmt(x.m)}×: ${fmt(scale * x.v)}${x.n > 1 ? ` [${fmt(scale * x.ci.lo)}, ${fmt(scale * x.ci.hi)}]` : ''} (n = ${x.n})`,
+    )
+    .join(', ');
 
 /** Claim "Spearman(x, y) ≤ −min (or ≥ min)" with a bootstrap interval over the points that must exclude 0. */
-function rankClaim(x: number[], y: number[], sign: -1 | 1, min: number, seed: number): { rs: number; ci: Interval; verdict: Verdict } {
+function rankClaim(
+  x: number[],
+  y: number[],
+  sign: -1 | 1,
+  min: number,
+  seed: number,
+): { rs: number; ci: Interval; verdict: Verdict } {
   const ci = bootstrapPairs(x, y, spearman, { seed });
   const rs = ci.estimate;
   if (!Number.isFinite(rs)) return { rs, ci, verdict: 'inconclusive' };
@@ -95,12 +128,17 @@ function rankClaim(x: number[], y: number[], sign: -1 | 1, min: number, seed: nu
 /** Test accuracy of each seed at multiple `m` among trained runs. */
 function accBySeed(ps: readonly FinalPoint[], m: number): Map<number, number> {
   const out = new Map<number, number>();
-  for (const p of ps) if (p.status === 'trained' && key(p.multiple) === key(m) && Number.isFinite(p.testAcc)) out.set(p.seed, p.testAcc);
+  for (const p of ps)
+    if (p.status === 'trained' && key(p.multiple) === key(m) && Number.isFinite(p.testAcc)) out.set(p.seed, p.testAcc);
   return out;
 }
 
 /** Paired (by seed) test-accuracy difference acc(a) − acc(b) over the seeds that trained at both. */
-function pairedAcc(ps: readonly FinalPoint[], a: number, b: number): { ci: Interval; d: number; seeds: number[]; xa: number[]; xb: number[] } {
+function pairedAcc(
+  ps: readonly FinalPoint[],
+  a: number,
+  b: number,
+): { ci: Interval; d: number; seeds: number[]; xa: number[]; xb: number[] } {
   const A = accBySeed(ps, a);
   const B = accBySeed(ps, b);
   const seeds = [...A.keys()].filter((s) => B.has(s)).sort((x, y) => x - y);
@@ -115,7 +153,8 @@ function negativeCurvature(ps: readonly FinalPoint[]): { unstable: number[]; sta
   const stable: number[] = [];
   for (const p of ps) {
     for (const r of p.run.rows) {
-      if (typeof r.lambda_min !== 'number' || typeof r.sharpness !== 'number' || typeof r.threshold !== 'number') continue;
+      if (typeof r.lambda_min !== 'number' || typeof r.sharpness !== 'number' || typeof r.threshold !== 'number')
+        continue;
       (r.sharpness >= r.threshold ? unstable : stable).push(Math.abs(Math.min(0, r.lambda_min)));
     }
   }
@@ -124,15 +163,28 @@ function negativeCurvature(ps: readonly FinalPoint[]): { unstable: number[]; sta
 
 export function evaluateFlatness(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerances'>): ClaimResult[] {
   const t = ctx.tolerances;
-  const [lo, hi, spMin, gain, corrMin, mBelow, mAbove] = tols(t, 'ratio_lo', 'ratio_hi', 'spearman_min', 'acc_gain_min', 'corr_min', 'acc_below_multiple', 'acc_above_multiple');
+  const [lo, hi, spMin, gain, corrMin, mBelow, mAbove] = tols(
+    t,
+    'ratio_lo',
+    'ratio_hi',
+    'spearman_min',
+    'acc_gain_min',
+    'corr_min',
+    'acc_below_multiple',
+    'acc_above_multiple',
+  );
   const ps = finalPoints(runs);
   const trained = ps.filter((p) => p.status === 'trained');
   const out: ClaimResult[] = [];
-  const statusLine = byMultiple(ps, () => 0).map(({ m }) => {
-    const here = ps.filter((p) => key(p.multiple) === key(m));
-    const counts = ['trained', 'not trained', 'diverged', 'failed'].map((s) => [s, here.filter((p) => p.status === s).length] as const).filter(([, n]) => n > 0);
-    return `${fmt(m)}×: ${counts.map(([s, n]) => `${n} ${s}`).join(', ')}`;
-  }).join('; ');
+  const statusLine = byMultiple(ps, () => 0)
+    .map(({ m }) => {
+      const here = ps.filter((p) => key(p.multiple) === key(m));
+      const counts = ['trained', 'not trained', 'diverged', 'failed']
+        .map((s) => [s, here.filter((p) => p.status === s).length] as const)
+        .filter(([, n]) => n > 0);
+      return `${fmt(m)}×: ${counts.map(([s, n]) => `${n} ${s}`).join(', ')}`;
+    })
+    .join('; ');
 
   // 1. Past the divergence point (a check of the sweep, not a claim of the papers).
   {
@@ -167,18 +219,40 @@ export function evaluateFlatness(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
     const pts = trained.filter((p) => Number.isFinite(p.trace));
     const distinct = new Set(pts.map((p) => key(p.multiple))).size;
     const nc = negativeCurvature(trained.filter((p) => p.multiple > 1));
-    const ncText = nc.unstable.length + nc.stable.length > 0
-      ? `|λmin| during training in the runs past 2/λ0: mean ${fmt(mean(nc.unstable))} over ${nc.unstable.length} measurements with λ1 ≥ 2/η vs ${fmt(mean(nc.stable))} over ${nc.stable.length} with λ1 < 2/η${nc.unstable.length >= 2 && nc.stable.length >= 2 ? ` (difference ${intervalText(bootstrapDiff(nc.unstable, nc.stable, { seed: 10 }), fmt)})` : ''}`
-      : '|λmin| not tracked during training (curvature.lambda_min_every)';
-    const rawRs = spearman(trained.filter((p) => Number.isFinite(p.sharpness)).map((p) => p.multiple), trained.filter((p) => Number.isFinite(p.sharpness)).map((p) => p.sharpness));
-    if (distinct < 3) out.push({ claim, evidence: `${distinct} trained learning rates with a final trace (need 3); ${ncText}`, verdict: 'inconclusive' });
+    const ncText =
+      nc.unstable.length + nc.stable.length > 0
+        ? `|λmin| during training in the runs past 2/λ0: mean ${fmt(mean(nc.unstable))} over ${nc.unstable.length} measurements with λ1 ≥ 2/η vs ${fmt(mean(nc.stable))} over ${nc.stable.length} with λ1 < 2/η${nc.unstable.length >= 2 && nc.stable.length >= 2 ? ` (difference ${intervalText(bootstrapDiff(nc.unstable, nc.stable, { seed: 10 }), fmt)})` : ''}`
+        : '|λmin| not tracked during training (curvature.lambda_min_every)';
+    const rawRs = spearman(
+      trained.filter((p) => Number.isFinite(p.sharpness)).map((p) => p.multiple),
+      trained.filter((p) => Number.isFinite(p.sharpness)).map((p) => p.sharpness),
+    );
+    if (distinct < 3)
+      out.push({
+        claim,
+        evidence: `${distinct} trained learning rates with a final trace (need 3); ${ncText}`,
+        verdict: 'inconclusive',
+      });
     else {
-      const r = rankClaim(pts.map((p) => p.multiple), pts.map((p) => p.trace), -1, spMin, 11);
+      const r = rankClaim(
+        pts.map((p) => p.multiple),
+        pts.map((p) => p.trace),
+        -1,
+        spMin,
+        11,
+      );
       out.push({
         claim,
         evidence: `Spearman(η, final trace) = ${intervalText(r.ci, fmt)} over ${pts.length} trained runs (need ≤ −${spMin} and the interval below 0); mean trace per multiple: ${perMultiple(byMultiple(pts, (p) => p.trace))}; mean final |λmin| per multiple: ${perMultiple(byMultiple(pts, (p) => Math.abs(p.lambdaMin)))}; ${ncText}. (Spearman(η, final λ1) = ${fmt(rawRs)} is not judged: λ1 is pinned at 2/η past the threshold.)`,
         verdict: r.verdict,
-        values: { spearman_lr_trace: r.rs, spearman_lr_trace_lo: r.ci.lo, spearman_lr_trace_hi: r.ci.hi, spearman_lr_sharpness: rawRs, lambda_min_unstable: mean(nc.unstable), lambda_min_stable: mean(nc.stable) },
+        values: {
+          spearman_lr_trace: r.rs,
+          spearman_lr_trace_lo: r.ci.lo,
+          spearman_lr_trace_hi: r.ci.hi,
+          spearman_lr_sharpness: rawRs,
+          lambda_min_unstable: mean(nc.unstable),
+          lambda_min_stable: mean(nc.stable),
+        },
       });
     }
   }
@@ -187,9 +261,20 @@ export function evaluateFlatness(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
     const claim = 'Flatter for larger η: λ1 after settling at a small common η falls with η';
     const pts = trained.filter((p) => Number.isFinite(p.settled));
     const distinct = new Set(pts.map((p) => key(p.multiple))).size;
-    if (distinct < 3) out.push({ claim, evidence: `${distinct} trained learning rates with a settled λ1 (need 3)`, verdict: 'inconclusive' });
+    if (distinct < 3)
+      out.push({
+        claim,
+        evidence: `${distinct} trained learning rates with a settled λ1 (need 3)`,
+        verdict: 'inconclusive',
+      });
     else {
-      const r = rankClaim(pts.map((p) => p.multiple), pts.map((p) => p.settled), -1, spMin, 12);
+      const r = rankClaim(
+        pts.map((p) => p.multiple),
+        pts.map((p) => p.settled),
+        -1,
+        spMin,
+        12,
+      );
       out.push({
         claim,
         evidence: `Spearman(η, settled λ1) = ${intervalText(r.ci, fmt)} over ${pts.length} trained runs (need ≤ −${spMin} and the interval below 0); mean settled λ1 per multiple: ${perMultiple(byMultiple(pts, (p) => p.settled))}`,
@@ -199,11 +284,19 @@ export function evaluateFlatness(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
     }
   }
   // 5–6. Test accuracy against η, at multiples fixed in the study file (no choosing the best after the fact).
-  const accLine = `mean test accuracy (%) per multiple among trained runs: ${perMultiple(byMultiple(trained, (p) => p.testAcc), 100)}`;
+  const accLine = `mean test accuracy (%) per multiple among trained runs: ${perMultiple(
+    byMultiple(trained, (p) => p.testAcc),
+    100,
+  )}`;
   {
     const claim = `Test accuracy improves past 2/λ0 (${fmt(mAbove)}× vs ${fmt(mBelow)}× 2/λ0, paired by seed)`;
     const c = pairedAcc(ps, mAbove, mBelow);
-    if (c.seeds.length === 0) out.push({ claim, evidence: `no seed trained at both ${fmt(mBelow)}× and ${fmt(mAbove)}×; ${accLine}`, verdict: 'inconclusive' });
+    if (c.seeds.length === 0)
+      out.push({
+        claim,
+        evidence: `no seed trained at both ${fmt(mBelow)}× and ${fmt(mAbove)}×; ${accLine}`,
+        verdict: 'inconclusive',
+      });
     else {
       const v = judgeInterval(c.ci, 'positive');
       out.push({
@@ -217,8 +310,15 @@ export function evaluateFlatness(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
   {
     const claim = `Test accuracy falls again at larger η among the runs that trained (${fmt(mAbove)}× vs the largest multiple every seed trained at)`;
     const seeds = [...new Set(ps.map((p) => p.seed))];
-    const allTrained = [...new Set(trained.map((p) => key(p.multiple)))].map(Number).filter((m) => m > mAbove && seeds.every((s) => trained.some((p) => p.seed === s && key(p.multiple) === key(m))));
-    if (allTrained.length === 0) out.push({ claim, evidence: `no multiple above ${fmt(mAbove)}× trained at every seed (diverged runs do not count as a fall); ${statusLine}`, verdict: 'inconclusive' });
+    const allTrained = [...new Set(trained.map((p) => key(p.multiple)))]
+      .map(Number)
+      .filter((m) => m > mAbove && seeds.every((s) => trained.some((p) => p.seed === s && key(p.multiple) === key(m))));
+    if (allTrained.length === 0)
+      out.push({
+        claim,
+        evidence: `no multiple above ${fmt(mAbove)}× trained at every seed (diverged runs do not count as a fall); ${statusLine}`,
+        verdict: 'inconclusive',
+      });
     else {
       const mTop = Math.max(...allTrained);
       const c = pairedAcc(ps, mAbove, mTop);
@@ -227,24 +327,49 @@ export function evaluateFlatness(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
         claim,
         evidence: `acc(${fmt(mAbove)}×) − acc(${fmt(mTop)}×) = ${fmt(100 * c.ci.estimate)} points [95 % CI ${fmt(100 * c.ci.lo)}, ${fmt(100 * c.ci.hi)}] over seeds ${c.seeds.join(', ')}, Cohen's d ${fmt(c.d)} (need ≥ ${fmt(100 * gain)} points and the interval above 0)`,
         verdict: v === 'held' && c.ci.estimate < gain ? 'inconclusive' : v,
-        values: { largest_trained_multiple: mTop, diff: c.ci.estimate, diff_lo: c.ci.lo, diff_hi: c.ci.hi, cohens_d: c.d },
+        values: {
+          largest_trained_multiple: mTop,
+          diff: c.ci.estimate,
+          diff_lo: c.ci.lo,
+          diff_hi: c.ci.hi,
+          cohens_d: c.d,
+        },
       });
     }
   }
   // 7. Rank correlations.
   {
     const claim = 'Test accuracy is rank-correlated negatively with the final trace and positively with mean rotation';
-    const pts = trained.filter((p) => Number.isFinite(p.testAcc) && Number.isFinite(p.trace) && Number.isFinite(p.rotation));
-    if (pts.length < 4) out.push({ claim, evidence: `${pts.length} trained runs with all measures (need 4)`, verdict: 'inconclusive' });
+    const pts = trained.filter(
+      (p) => Number.isFinite(p.testAcc) && Number.isFinite(p.trace) && Number.isFinite(p.rotation),
+    );
+    if (pts.length < 4)
+      out.push({ claim, evidence: `${pts.length} trained runs with all measures (need 4)`, verdict: 'inconclusive' });
     else {
       const acc = pts.map((p) => p.testAcc);
-      const a = rankClaim(acc, pts.map((p) => p.trace), -1, corrMin, 13);
-      const b = rankClaim(acc, pts.map((p) => p.rotation), 1, corrMin, 14);
+      const a = rankClaim(
+        acc,
+        pts.map((p) => p.trace),
+        -1,
+        corrMin,
+        13,
+      );
+      const b = rankClaim(
+        acc,
+        pts.map((p) => p.rotation),
+        1,
+        corrMin,
+        14,
+      );
       const both = [a.verdict, b.verdict];
       out.push({
         claim,
         evidence: `over ${pts.length} trained runs: Spearman(test acc, final trace) = ${intervalText(a.ci, fmt)} (need ≤ −${corrMin}, interval below 0), Spearman(test acc, mean 1 − ρ) = ${intervalText(b.ci, fmt)} (need ≥ ${corrMin}, interval above 0)`,
-        verdict: both.includes('did not hold') ? 'did not hold' : both.includes('inconclusive') ? 'inconclusive' : 'held',
+        verdict: both.includes('did not hold')
+          ? 'did not hold'
+          : both.includes('inconclusive')
+            ? 'inconclusive'
+            : 'held',
         values: { spearman_acc_trace: a.rs, spearman_acc_rotation: b.rs },
       });
     }
@@ -255,16 +380,55 @@ export function evaluateFlatness(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
 /** Final λ1, |λmin|, trace and test accuracy against η/(2/λ0), one point per trained run. */
 export function flatnessFigures(runs: StudyRun[]): StudyFigure[] {
   const ps = finalPoints(runs).filter((p) => p.status === 'trained');
-  const fig = (id: string, title: string, yTitle: string, f: (p: FinalPoint) => number, logY = false, ref?: boolean): StudyFigure | null => {
+  const fig = (
+    id: string,
+    title: string,
+    yTitle: string,
+    f: (p: FinalPoint) => number,
+    logY = false,
+    ref?: boolean,
+  ): StudyFigure | null => {
     const seeds = [...new Set(ps.map((p) => p.seed))].sort((a, b) => a - b);
-    const series = seeds.map((s, i) => ({ label: `seed ${s}`, field: `s${i}`, points: ps.filter((p) => p.seed === s).sort((a, b) => a.multiple - b.multiple).map((p) => ({ x: p.multiple, y: f(p) })), color: PALETTE[i % PALETTE.length]!, showPoints: true }));
+    const series = seeds.map((s, i) => ({
+      label: `seed ${s}`,
+      field: `s${i}`,
+      points: ps
+        .filter((p) => p.seed === s)
+        .sort((a, b) => a.multiple - b.multiple)
+        .map((p) => ({ x: p.multiple, y: f(p) })),
+      color: PALETTE[i % PALETTE.length]!,
+      showPoints: true,
+    }));
     if (ref) {
       const ms = [...new Set(ps.map((p) => p.multiple))].sort((a, b) => a - b);
       const l0 = mean(ps.map((p) => multipleOf(p.run).lambda0));
-      series.push({ label: '2/η', field: 'thr', points: ms.map((m) => ({ x: m, y: l0 / m })), color: THRESHOLD_COLOR, showPoints: false, dash: DASH } as never);
+      series.push({
+        label: '2/η',
+        field: 'thr',
+        points: ms.map((m) => ({ x: m, y: l0 / m })),
+        color: THRESHOLD_COLOR,
+        showPoints: false,
+        dash: DASH,
+      } as never);
     }
-    const spec = lineChart({ title, xTitle: 'η / (2/λ0)', xField: 'multiple', yTitle, series, logX: true, logY, legend: true });
-    return spec === null ? null : { id, title, caption: `${title} of every run trained to the target accuracy, against its learning rate in units of 2/λ0.`, spec };
+    const spec = lineChart({
+      title,
+      xTitle: 'η / (2/λ0)',
+      xField: 'multiple',
+      yTitle,
+      series,
+      logX: true,
+      logY,
+      legend: true,
+    });
+    return spec === null
+      ? null
+      : {
+          id,
+          title,
+          caption: `${title} of every run trained to the target accuracy, against its learning rate in units of 2/λ0.`,
+          spec,
+        };
   };
   return present([
     fig('final-sharpness', 'Final sharpness λ1', 'λ1', (p) => p.sharpness, true, true),
@@ -278,10 +442,15 @@ export function flatnessFigures(runs: StudyRun[]): StudyFigure[] {
 
 /** The study file's `settle:` section (its `quick.settle` merged over it under --quick). */
 export function settleOptions(ctx: Pick<StudyContext, 'file' | 'quick'>): { lr_multiple: number; steps: number } {
-  const f = ctx.file as unknown as { settle?: Partial<{ lr_multiple: number; steps: number }>; quick?: { settle?: Partial<{ lr_multiple: number; steps: number }> } };
+  const f = ctx.file as unknown as {
+    settle?: Partial<{ lr_multiple: number; steps: number }>;
+    quick?: { settle?: Partial<{ lr_multiple: number; steps: number }> };
+  };
   const o = { lr_multiple: 0.25, steps: 100, ...f.settle, ...(ctx.quick ? f.quick?.settle : {}) };
-  if (!(o.lr_multiple > 0 && o.lr_multiple < 1)) throw new Error(`studies/${ctx.file.name}.yaml: settle.lr_multiple must be in (0, 1) (a stable η)`);
-  if (!(Number.isInteger(o.steps) && o.steps >= 0)) throw new Error(`studies/${ctx.file.name}.yaml: settle.steps must be an integer ≥ 0`);
+  if (!(o.lr_multiple > 0 && o.lr_multiple < 1))
+    throw new Error(`studies/${ctx.file.name}.yaml: settle.lr_multiple must be in (0, 1) (a stable η)`);
+  if (!(Number.isInteger(o.steps) && o.steps >= 0))
+    throw new Error(`studies/${ctx.file.name}.yaml: settle.steps must be an integer ≥ 0`);
   return o;
 }
 
@@ -294,7 +463,9 @@ export const flatnessLr: StudyDefinition = {
     const so = settleOptions(ctx);
     for (const r of runs.filter((x) => x.summary.status === 'completed')) {
       const st = await settleRun(r.dir, { lr: (so.lr_multiple * 2) / multipleOf(r).lambda0, steps: so.steps });
-      ctx.log(`settled ${r.name}: λ1 ${st ? `${st.sharpness_before.toPrecision(4)} → ${st.sharpness.toPrecision(4)}` : 'none'}`);
+      ctx.log(
+        `settled ${r.name}: λ1 ${st ? `${st.sharpness_before.toPrecision(4)} → ${st.sharpness.toPrecision(4)}` : 'none'}`,
+      );
     }
     return runs;
   },

@@ -8,10 +8,22 @@
  */
 import { lowerAfterWarmup } from './claims/warmup.ts';
 import type { ClaimResult, StudyContext, StudyDefinition, StudyRun } from './study.ts';
-import { allOf, compareMaxLr, curvesAfterWarmup, executeMaxLrStudy, f3 as g, maxLrEvidence, maxLrStudyFigures, targetText } from './warmup.ts';
+import {
+  allOf,
+  compareMaxLr,
+  curvesAfterWarmup,
+  executeMaxLrStudy,
+  f3 as g,
+  maxLrEvidence,
+  maxLrStudyFigures,
+  targetText,
+} from './warmup.ts';
 
 /** The interventions claims: a pure function of the loaded runs. */
-export function evaluateInterventions(runs: readonly StudyRun[], ctx: Pick<StudyContext, 'file' | 'quick' | 'tolerances'>): ClaimResult[] {
+export function evaluateInterventions(
+  runs: readonly StudyRun[],
+  ctx: Pick<StudyContext, 'file' | 'quick' | 'tolerances'>,
+): ClaimResult[] {
   const { plan, cells, window, curves } = maxLrEvidence(runs, ctx);
   const t = ctx.tolerances;
   const gain = t.min_lr_gain ?? 1;
@@ -47,20 +59,26 @@ export function evaluateInterventions(runs: readonly StudyRun[], ctx: Pick<Study
         const pair = curvesAfterWarmup(runs, none.cell, r.cell, window);
         const low = pair ? lowerAfterWarmup(pair[1], pair[0], drop) : null;
         lowered.push(low);
-        ls.push(`${r.variant} ${g(pair?.[1].maxRatio)} vs none ${g(pair?.[0].maxRatio)} over steps ${pair ? `${pair[0].from}–${pair[0].to}` : 'n/a'}${low === false ? ' (not lower)' : ''}`);
+        ls.push(
+          `${r.variant} ${g(pair?.[1].maxRatio)} vs none ${g(pair?.[0].maxRatio)} over steps ${pair ? `${pair[0].from}–${pair[0].to}` : 'n/a'}${low === false ? ' (not lower)' : ''}`,
+        );
         values[`${model}.${r.variant}.max_early_ratio`] = cv?.maxRatio ?? null;
         values[`${model}.${r.variant}.max_ratio_compared`] = pair?.[1].maxRatio ?? null;
       }
     }
     raisedEv.push(`${model}: none ${g(none.maxStableLr)} (next unstable ${g(none.upper)}); ${rs.join(', ')}`);
-    loweredEv.push(`${model}, η = ${g(cvNone?.lr)}: none ${g(cvNone?.maxRatio)}${cvNone?.status === 'diverged' ? ' (diverged)' : ''}; ${ls.length > 0 ? ls.join(', ') : 'no remedy raised η_max'}`);
+    loweredEv.push(
+      `${model}, η = ${g(cvNone?.lr)}: none ${g(cvNone?.maxRatio)}${cvNone?.status === 'diverged' ? ' (diverged)' : ''}; ${ls.length > 0 ? ls.join(', ') : 'no remedy raised η_max'}`,
+    );
     const w = mine.find((c) => /^warmup/.test(c.variant));
     const others = mine.filter((c) => c.variant !== 'none' && !/^warmup/.test(c.variant) && c.maxStableLr !== null);
     const best = others.sort((a, b) => b.maxStableLr! - a.maxStableLr!)[0];
     if (w && best) {
       const ok = w.maxStableLr !== null && w.maxStableLr * asEffective >= best.maxStableLr!;
       warm.push(ok);
-      warmEv.push(`${model}: ${w.variant} ${g(w.maxStableLr)} vs the best other remedy, ${best.variant}, ${g(best.maxStableLr)}`);
+      warmEv.push(
+        `${model}: ${w.variant} ${g(w.maxStableLr)} vs the best other remedy, ${best.variant}, ${g(best.maxStableLr)}`,
+      );
       values[`${model}.warmup_over_best`] = w.maxStableLr === null ? null : w.maxStableLr / best.maxStableLr!;
     } else {
       warm.push(null);
@@ -69,12 +87,15 @@ export function evaluateInterventions(runs: readonly StudyRun[], ctx: Pick<Study
   }
   return [
     {
-      claim: 'Every remedy (warmup, clipping, BatchNorm, LayerNorm, Fixup, MetaInit, GradInit, smaller init) raises the largest stable learning rate.',
+      claim:
+        'Every remedy (warmup, clipping, BatchNorm, LayerNorm, Fixup, MetaInit, GradInit, smaller init) raises the largest stable learning rate.',
       evidence: `${raisedEv.join('; ')}. Raised = ≥ ${gain} × none's and above none's next unstable η; stable: ${targetText(plan.maxLr)}. Table: max-lr.md.`,
-      verdict: allOf(raised), values,
+      verdict: allOf(raised),
+      values,
     },
     {
-      claim: 'The remedies that raise the largest stable learning rate do so by lowering the early curvature: max early λ1/threshold at a common η.',
+      claim:
+        'The remedies that raise the largest stable learning rate do so by lowering the early curvature: max early λ1/threshold at a common η.',
       evidence: `${loweredEv.join('; ')}. Max λ1/threshold over ${window} steps from the end of the longer warmup of the two runs compared (from step 0 without warmup), where both train at the same η. Lower = below ${1 - drop} × none's.`,
       verdict: allOf(lowered),
     },
@@ -86,5 +107,10 @@ export function evaluateInterventions(runs: readonly StudyRun[], ctx: Pick<Study
   ];
 }
 
-export const interventionsStudy: StudyDefinition = { name: 'interventions', execute: executeMaxLrStudy, evaluate: evaluateInterventions, figures: maxLrStudyFigures };
+export const interventionsStudy: StudyDefinition = {
+  name: 'interventions',
+  execute: executeMaxLrStudy,
+  evaluate: evaluateInterventions,
+  figures: maxLrStudyFigures,
+};
 export default interventionsStudy;

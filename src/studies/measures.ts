@@ -141,7 +141,10 @@ export interface EdgeStats {
  * or, if it started above (a catapult), after it first fell below — and the median and quartiles
  * of curvature/threshold from then on.
  */
-export function edgeOfStability(rows: readonly MetricRow[], o: { fraction: number; key?: string; thresholdKey?: string }): EdgeStats {
+export function edgeOfStability(
+  rows: readonly MetricRow[],
+  o: { fraction: number; key?: string; thresholdKey?: string },
+): EdgeStats {
   const key = o.key ?? 'sharpness';
   const ratios = ratioSeries(rows, key, o.thresholdKey ?? 'threshold');
   const raw = seriesOf(rows, key);
@@ -177,7 +180,12 @@ export function edgeOfStability(rows: readonly MetricRow[], o: { fraction: numbe
 }
 
 /** Train-loss points of the rows with step in [from, to] (to = Infinity by default). */
-export function lossPoints(rows: readonly MetricRow[], from = 0, to = Number.POSITIVE_INFINITY, key = 'train_loss'): Point[] {
+export function lossPoints(
+  rows: readonly MetricRow[],
+  from = 0,
+  to = Number.POSITIVE_INFINITY,
+  key = 'train_loss',
+): Point[] {
   return seriesOf(rows, key).filter((p) => p.step >= from && p.step <= to);
 }
 
@@ -237,8 +245,17 @@ export function windowedTrend(points: readonly Point[], window: number): WindowT
 }
 
 /** Mean rotation 1 − ρ over the measured ρ (`eigvec_cos`) with step in [from, to]; NaN if none. */
-export function meanRotation(rows: readonly MetricRow[], from = 0, to = Number.POSITIVE_INFINITY, key = 'eigvec_cos'): number {
-  return mean(seriesOf(rows, key).filter((p) => p.step >= from && p.step <= to).map((p) => 1 - p.value));
+export function meanRotation(
+  rows: readonly MetricRow[],
+  from = 0,
+  to = Number.POSITIVE_INFINITY,
+  key = 'eigvec_cos',
+): number {
+  return mean(
+    seriesOf(rows, key)
+      .filter((p) => p.step >= from && p.step <= to)
+      .map((p) => 1 - p.value),
+  );
 }
 
 /** Maximal runs of consecutive points (in order) whose value is below `level`: [first step, last step]. */
@@ -312,12 +329,16 @@ export function fmt(x: number | null | undefined, digits = 3): string {
 /** A tolerance by name; throws naming the study file key when it is missing. */
 export function tol(t: Readonly<Record<string, number>>, name: string): number {
   const v = t[name];
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`study tolerance '${name}' is missing from the study file (tolerances:)`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new Error(`study tolerance '${name}' is missing from the study file (tolerances:)`);
   return v;
 }
 
 /** Several tolerances by name, in the order named (each as `tol`): `const [lo, hi] = tols(t, 'ratio_lo', 'ratio_hi')`. */
-export function tols<N extends readonly string[]>(t: Readonly<Record<string, number>>, ...names: N): { [K in keyof N]: number } {
+export function tols<N extends readonly string[]>(
+  t: Readonly<Record<string, number>>,
+  ...names: N
+): { [K in keyof N]: number } {
   return names.map((n) => tol(t, n)) as { [K in keyof N]: number };
 }
 

@@ -18,7 +18,11 @@ import type { StudyContext, StudyRun } from './study.ts';
 export const LR_MULTIPLE = 'lr_multiple';
 
 /** Sets every dotted key of `params` (except pseudo-keys) on a copy of `base`. */
-export function withParams(base: Record<string, unknown>, params: Readonly<Record<string, unknown>>, skip: readonly string[] = [LR_MULTIPLE]): Record<string, unknown> {
+export function withParams(
+  base: Record<string, unknown>,
+  params: Readonly<Record<string, unknown>>,
+  skip: readonly string[] = [LR_MULTIPLE],
+): Record<string, unknown> {
   let raw: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(params)) if (!skip.includes(k)) raw = setPath(raw, k.split('.'), v);
   return raw;
@@ -39,7 +43,8 @@ export async function initialSharpness(config: Config, dir: string, threads?: nu
   const summary = await runInChild(c, dir, { threads });
   const row = readMetrics(join(dir, 'metrics.jsonl')).rows.find((r) => r.step === 0);
   const l0 = row?.sharpness;
-  if (typeof l0 !== 'number' || !(l0 > 0)) throw new Error(`${dir}: no sharpness at initialization (run ${summary.status}: ${summary.reason ?? ''})`);
+  if (typeof l0 !== 'number' || !(l0 > 0))
+    throw new Error(`${dir}: no sharpness at initialization (run ${summary.status}: ${summary.reason ?? ''})`);
   return l0;
 }
 
@@ -58,7 +63,16 @@ export interface MultiplesPlan {
  */
 export async function planMultiples(
   ctx: StudyContext,
-  o: { initKeys?: string[]; factor?: (params: Readonly<Record<string, unknown>>, config: Config) => number; adjust?: (raw: Record<string, unknown>, params: Readonly<Record<string, unknown>>, lr: number, lambda0: number) => Record<string, unknown> } = {},
+  o: {
+    initKeys?: string[];
+    factor?: (params: Readonly<Record<string, unknown>>, config: Config) => number;
+    adjust?: (
+      raw: Record<string, unknown>,
+      params: Readonly<Record<string, unknown>>,
+      lr: number,
+      lambda0: number,
+    ) => Record<string, unknown>;
+  } = {},
 ): Promise<MultiplesPlan> {
   const sweep = studySweep(ctx.file, ctx.quick);
   const keys = Object.keys(sweep.grid);
@@ -69,12 +83,17 @@ export async function planMultiples(
   const runs: PlannedRun[] = [];
   for (let i = 0; i < params.length; i++) {
     const p = params[i]!;
-    const initParams = Object.fromEntries(Object.entries(p).filter(([k]) => initKeys.includes(k) && k !== 'train.seed'));
+    const initParams = Object.fromEntries(
+      Object.entries(p).filter(([k]) => initKeys.includes(k) && k !== 'train.seed'),
+    );
     const raw = withParams(sweep.base, p);
     const config = resolveConfig(raw);
     const initKey = JSON.stringify({ seed: config.train.seed, ...initParams });
     if (lambda0[initKey] === undefined) {
-      const label = Object.entries({ seed: config.train.seed, ...initParams }).map(([k, v]) => `${k.split('.').pop()}-${String(v)}`).join('_').replace(/[^A-Za-z0-9._+-]+/g, '_');
+      const label = Object.entries({ seed: config.train.seed, ...initParams })
+        .map(([k, v]) => `${k.split('.').pop()}-${String(v)}`)
+        .join('_')
+        .replace(/[^A-Za-z0-9._+-]+/g, '_');
       const dir = join(ctx.out, 'init', label);
       if (!existsSync(dir)) ctx.log(`measuring λ0 (${label})…`);
       lambda0[initKey] = await initialSharpness(config, dir);
@@ -84,7 +103,10 @@ export async function planMultiples(
     const m = p[LR_MULTIPLE];
     let lr = config.optimizer.lr;
     if (m !== undefined) {
-      if (typeof m !== 'number' || !(m > 0)) throw new Error(`studies/${ctx.file.name}.yaml: grid.${LR_MULTIPLE} values must be numbers > 0 (got ${String(m)})`);
+      if (typeof m !== 'number' || !(m > 0))
+        throw new Error(
+          `studies/${ctx.file.name}.yaml: grid.${LR_MULTIPLE} values must be numbers > 0 (got ${String(m)})`,
+        );
       lr = (m * 2) / l0;
     }
     lr *= o.factor?.(p, config) ?? 1;
@@ -96,7 +118,10 @@ export async function planMultiples(
 }
 
 /** planMultiples, then the runs in child processes. */
-export async function runMultiples(ctx: StudyContext, o: Parameters<typeof planMultiples>[1] = {}): Promise<StudyRun[]> {
+export async function runMultiples(
+  ctx: StudyContext,
+  o: Parameters<typeof planMultiples>[1] = {},
+): Promise<StudyRun[]> {
   const plan = await planMultiples(ctx, o);
   return runStudyRuns(ctx, plan.runs, plan.grid);
 }

@@ -13,8 +13,17 @@ import { catapultStudy } from './catapult.ts';
 import { adamWarmupStudy } from './adam-warmup.ts';
 
 export const STUDIES: readonly StudyDefinition[] = [
-  eosGd, eosAdam, rotation, toyDepth, flatnessLr, sgdBatch, adamClipped,
-  warmupStudy, interventionsStudy, catapultStudy, adamWarmupStudy,
+  eosGd,
+  eosAdam,
+  rotation,
+  toyDepth,
+  flatnessLr,
+  sgdBatch,
+  adamClipped,
+  warmupStudy,
+  interventionsStudy,
+  catapultStudy,
+  adamWarmupStudy,
 ];
 
 export function findStudy(name: string): StudyDefinition | undefined {

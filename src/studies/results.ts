@@ -72,7 +72,10 @@ export function formatDuration(seconds: number): string {
 }
 
 /** Renders the results document as Markdown; `figurePath` maps a study's figure to its link. */
-export function renderResults(results: readonly StudyResult[], o: { generatedAt: string; command: string; figurePath: (r: StudyResult, figure: string) => string }): string {
+export function renderResults(
+  results: readonly StudyResult[],
+  o: { generatedAt: string; command: string; figurePath: (r: StudyResult, figure: string) => string },
+): string {
   const lines: string[] = [
     '# Results',
     '',
@@ -86,26 +89,36 @@ export function renderResults(results: readonly StudyResult[], o: { generatedAt:
   for (const r of results) {
     const c = r.claims;
     const held = c.claims.filter((x) => x.verdict === 'held').length;
-    lines.push(`| [${c.study}](#${c.study}) | ${c.quick ? 'reduced (quick)' : 'full'} | ${held} / ${c.claims.length} | ${formatDuration(c.elapsed_s)} | ${c.finished_at ?? 'unknown'} |`);
+    lines.push(
+      `| [${c.study}](#${c.study}) | ${c.quick ? 'reduced (quick)' : 'full'} | ${held} / ${c.claims.length} | ${formatDuration(c.elapsed_s)} | ${c.finished_at ?? 'unknown'} |`,
+    );
   }
   for (const r of results) {
     const c = r.claims;
     lines.push('', `<a id="${c.study}"></a>`, `## ${c.study}: ${c.title}`, '');
-    lines.push(`- scale: ${c.quick ? 'reduced (`--quick`): a smaller subset and fewer steps than the full study' : 'full'}`);
+    lines.push(
+      `- scale: ${c.quick ? 'reduced (`--quick`): a smaller subset and fewer steps than the full study' : 'full'}`,
+    );
     if (c.seeds) lines.push(`- seeds: ${c.seeds.join(', ')}`);
     lines.push(`- command: \`${c.command ?? `edgewise reproduce ${c.study}${c.quick ? ' --quick' : ''}`}\``);
     lines.push(`- machine: ${c.machine ?? 'not recorded'}`);
     lines.push(`- run time: ${formatDuration(c.elapsed_s)}; finished: ${c.finished_at ?? 'not recorded'}`, '');
     lines.push('| claim | evidence | verdict |', '|---|---|---|');
     for (const x of c.claims) lines.push(`| ${cell(x.claim)} | ${cell(x.evidence)} | **${x.verdict}** |`);
-    for (const f of r.figures) lines.push('', `![${basename(f, '.svg').replace(/^study-/, '')}](${o.figurePath(r, f)})`);
+    for (const f of r.figures)
+      lines.push('', `![${basename(f, '.svg').replace(/^study-/, '')}](${o.figurePath(r, f)})`);
   }
   lines.push('');
   return lines.join('\n');
 }
 
 /** Writes the results document to `outFile`, copying each study's figures beside it under `<name>/`. */
-export function writeResults(studyDirs: readonly string[], outFile: string, command: string, now = new Date()): { file: string; studies: number } {
+export function writeResults(
+  studyDirs: readonly string[],
+  outFile: string,
+  command: string,
+  now = new Date(),
+): { file: string; studies: number } {
   const results = studyDirs.map(loadStudyResult).sort((a, b) => a.claims.study.localeCompare(b.claims.study));
   const assets = join(dirname(outFile), basename(outFile, '.md'));
   const figurePath = (r: StudyResult, figure: string) => {

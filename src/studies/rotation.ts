@@ -17,8 +17,27 @@
  *      in every run with at least 2 updates of each kind.
  */
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun } from './study.ts';
-import { combineVerdicts, fmt, increaseSteps, lossPoints, mean, quantile, seriesOf, spearman, tols } from './measures.ts';
-import { anglePerDisplacement, coincidenceTest, dropEpisodes, rotationSteps, splitDegenerate, type CoincidenceRun, type CoincidenceTest, type RotationStep } from './claims/rotation.ts';
+import {
+  combineVerdicts,
+  fmt,
+  increaseSteps,
+  lossPoints,
+  mean,
+  quantile,
+  seriesOf,
+  spearman,
+  tols,
+} from './measures.ts';
+import {
+  anglePerDisplacement,
+  coincidenceTest,
+  dropEpisodes,
+  rotationSteps,
+  splitDegenerate,
+  type CoincidenceRun,
+  type CoincidenceTest,
+  type RotationStep,
+} from './claims/rotation.ts';
 import { bootstrapDiff, bootstrapMean, intervalText, judgeInterval, permutationTest } from './stats.ts';
 import { perRunFigure, present } from './figures.ts';
 import { multipleOf, runMultiples } from './plan.ts';
@@ -37,7 +56,8 @@ export { episodesBelow } from './measures.ts';
 export function unstableSteps(rows: StudyRun['rows']): number[] {
   const out: number[] = [];
   for (const r of rows) {
-    if (typeof r.sharpness === 'number' && typeof r.threshold === 'number' && r.sharpness >= r.threshold) out.push(r.step);
+    if (typeof r.sharpness === 'number' && typeof r.threshold === 'number' && r.sharpness >= r.threshold)
+      out.push(r.step);
   }
   return out;
 }
@@ -55,13 +75,31 @@ interface RunRotation {
 
 export function evaluateRotation(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerances'>): ClaimResult[] {
   const t = ctx.tolerances;
-  const [q05Min, drop, spikeRel, w, coinMin, spMin, gapMin, pMax] = tols(t, 'rho_stable_q05', 'rho_drop', 'spike_rel', 'coincidence_window', 'coincidence_min', 'spearman_min', 'gap_min', 'p_max');
+  const [q05Min, drop, spikeRel, w, coinMin, spMin, gapMin, pMax] = tols(
+    t,
+    'rho_stable_q05',
+    'rho_drop',
+    'spike_rel',
+    'coincidence_window',
+    'coincidence_min',
+    'spearman_min',
+    'gap_min',
+    'p_max',
+  );
   const ok = runs.filter((r) => r.summary.status === 'completed');
   const info: RunRotation[] = ok.map((r) => {
     const { kept, degenerate } = splitDegenerate(rotationSteps(r.rows), gapMin);
-    return { r, ...multipleOf(r), steps: kept, degenerate, overlap: seriesOf(r.rows, 'subspace_overlap').map((p) => p.value), label: multipleLabel(r) };
+    return {
+      r,
+      ...multipleOf(r),
+      steps: kept,
+      degenerate,
+      overlap: seriesOf(r.rows, 'subspace_overlap').map((p) => p.value),
+      label: multipleLabel(r),
+    };
   });
-  const excl = (x: RunRotation) => `${x.degenerate.length} near-degenerate steps (relative eigengap < ${gapMin}) excluded`;
+  const excl = (x: RunRotation) =>
+    `${x.degenerate.length} near-degenerate steps (relative eigengap < ${gapMin}) excluded`;
   const out: ClaimResult[] = [];
 
   // 1. Below the threshold.
@@ -78,9 +116,20 @@ export function evaluateRotation(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
       const held = parts.every((p) => p.q05 >= q05Min);
       out.push({
         claim,
-        evidence: parts.map((p) => `${p.x.label}: 5th percentile of ρ ${fmt(p.q05)} (min ${fmt(p.min)}, ${p.x.steps.length} measurements, ${excl(p.x)}), mean top-k subspace overlap ${fmt(p.overlap)}`).join('; ') + `; tolerance: 5th percentile ≥ ${q05Min}`,
+        evidence:
+          parts
+            .map(
+              (p) =>
+                `${p.x.label}: 5th percentile of ρ ${fmt(p.q05)} (min ${fmt(p.min)}, ${p.x.steps.length} measurements, ${excl(p.x)}), mean top-k subspace overlap ${fmt(p.overlap)}`,
+            )
+            .join('; ') + `; tolerance: 5th percentile ≥ ${q05Min}`,
         verdict: held ? 'held' : 'did not hold',
-        values: Object.fromEntries(parts.flatMap((p) => [[`q05_m${fmt(p.x.multiple)}`, p.q05], [`min_m${fmt(p.x.multiple)}`, p.min]])),
+        values: Object.fromEntries(
+          parts.flatMap((p) => [
+            [`q05_m${fmt(p.x.multiple)}`, p.q05],
+            [`min_m${fmt(p.x.multiple)}`, p.min],
+          ]),
+        ),
       });
     }
   }
@@ -104,22 +153,54 @@ export function evaluateRotation(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
       // Drops where the new v1 still lies in the previous top-k eigenspace: v1 turned within it.
       const drops = x.steps.filter((p) => p.rho < drop);
       const inside = drops.filter((p) => p.rhoSubspace !== null && p.rhoSubspace >= drop).length;
-      const insideText = drops.some((p) => p.rhoSubspace !== null) ? `, ${inside} of the ${drops.length} drops stayed inside the previous top-k eigenspace` : '';
-      per.push(`${x.label}: ${episodes.length} drop episodes over ${steps.length} measurements (${sw} drops at near-degenerate steps excluded${insideText}), ${spikes.length} loss spikes`);
+      const insideText = drops.some((p) => p.rhoSubspace !== null)
+        ? `, ${inside} of the ${drops.length} drops stayed inside the previous top-k eigenspace`
+        : '';
+      per.push(
+        `${x.label}: ${episodes.length} drop episodes over ${steps.length} measurements (${sw} drops at near-degenerate steps excluded${insideText}), ${spikes.length} loss spikes`,
+      );
     }
     const cs = coincidenceTest(spikeRuns, w, { seed: 1 });
     const ca = coincidenceTest(anyRuns, w, { seed: 2 });
     const claim = `Above 2/λ0, drops of ρ (ρ < ${drop}) coincide with loss spikes (within ${w} steps), more often than chance`;
     const claimAny = `Above 2/λ0, drops of ρ coincide with instabilities (a loss spike, or λ1 ≥ 2/η, within ${w} steps), more often than chance`;
-    const judge = (c: CoincidenceTest): ClaimResult['verdict'] => (c.hits / c.total >= coinMin && c.pValue < pMax ? 'held' : 'did not hold');
-    const text = (c: CoincidenceTest) => `${c.hits}/${c.total} episodes (${fmt((100 * c.hits) / c.total)} %; ${fmt(c.chanceHits)} expected by chance, p = ${fmt(c.pValue)} by circularly shifting the episodes over the measured steps); need ≥ ${fmt(100 * coinMin)} % and p < ${pMax}`;
+    const judge = (c: CoincidenceTest): ClaimResult['verdict'] =>
+      c.hits / c.total >= coinMin && c.pValue < pMax ? 'held' : 'did not hold';
+    const text = (c: CoincidenceTest) =>
+      `${c.hits}/${c.total} episodes (${fmt((100 * c.hits) / c.total)} %; ${fmt(c.chanceHits)} expected by chance, p = ${fmt(c.pValue)} by circularly shifting the episodes over the measured steps); need ≥ ${fmt(100 * coinMin)} % and p < ${pMax}`;
     if (above.length === 0 || cs.total === 0) {
-      const why = above.length === 0 ? 'no completed run above 2/λ0' : 'no drop of ρ at non-degenerate steps in the runs above 2/λ0';
+      const why =
+        above.length === 0
+          ? 'no completed run above 2/λ0'
+          : 'no drop of ρ at non-degenerate steps in the runs above 2/λ0';
       out.push({ claim, evidence: why, verdict: 'inconclusive' });
       out.push({ claim: claimAny, evidence: why, verdict: 'inconclusive' });
     } else {
-      out.push({ claim, evidence: `${text(cs)}. ${per.join('; ')}`, verdict: judge(cs), values: { episodes: cs.total, coinciding: cs.hits, fraction: cs.hits / cs.total, chance_hits: cs.chanceHits, p_value: cs.pValue, degenerate_drops: swaps } });
-      out.push({ claim: claimAny, evidence: text(ca), verdict: judge(ca), values: { episodes: ca.total, coinciding: ca.hits, fraction: ca.hits / ca.total, chance_hits: ca.chanceHits, p_value: ca.pValue } });
+      out.push({
+        claim,
+        evidence: `${text(cs)}. ${per.join('; ')}`,
+        verdict: judge(cs),
+        values: {
+          episodes: cs.total,
+          coinciding: cs.hits,
+          fraction: cs.hits / cs.total,
+          chance_hits: cs.chanceHits,
+          p_value: cs.pValue,
+          degenerate_drops: swaps,
+        },
+      });
+      out.push({
+        claim: claimAny,
+        evidence: text(ca),
+        verdict: judge(ca),
+        values: {
+          episodes: ca.total,
+          coinciding: ca.hits,
+          fraction: ca.hits / ca.total,
+          chance_hits: ca.chanceHits,
+          p_value: ca.pValue,
+        },
+      });
     }
   }
 
@@ -130,9 +211,16 @@ export function evaluateRotation(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
     const distinct = new Set(pts.map((p) => p.x.multiple.toPrecision(6))).size;
     const rawNote = `unnormalised mean 1 − ρ per run: ${info.map((x) => `${x.label}: ${fmt(mean(x.steps.map((p) => 1 - p.rho)))}`).join(', ')}`;
     if (distinct < 3) {
-      out.push({ claim, evidence: `${distinct} distinct learning rates with rotation and param_displacement measurements (need 3); ${rawNote}`, verdict: 'inconclusive' });
+      out.push({
+        claim,
+        evidence: `${distinct} distinct learning rates with rotation and param_displacement measurements (need 3); ${rawNote}`,
+        verdict: 'inconclusive',
+      });
     } else {
-      const rs = spearman(pts.map((p) => p.x.multiple), pts.map((p) => p.v));
+      const rs = spearman(
+        pts.map((p) => p.x.multiple),
+        pts.map((p) => p.v),
+      );
       const ms = [...new Set(pts.map((p) => p.x.multiple.toPrecision(6)))].map(Number).sort((a, b) => a - b);
       const perM = ms.map((m) => {
         const vs = pts.filter((p) => p.x.multiple.toPrecision(6) === m.toPrecision(6)).map((p) => p.v);
@@ -150,7 +238,8 @@ export function evaluateRotation(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
   // 4. Within each run above the threshold (same η, so no step-size confound between runs):
   //    unstable updates (λ1 ≥ 2/η before them) rotate more than stable ones.
   {
-    const claim = 'Within a run above 2/λ0, updates from λ1 ≥ 2/η rotate the top eigenvector more (per unit displacement) than updates from λ1 < 2/η';
+    const claim =
+      'Within a run above 2/λ0, updates from λ1 ≥ 2/η rotate the top eigenvector more (per unit displacement) than updates from λ1 < 2/η';
     const withDisp = above.length > 0 && above.every((x) => anglePerDisplacement(x.steps).length > 0);
     const measure = (s: readonly RotationStep[]) => (withDisp ? anglePerDisplacement(s) : s.map((p) => p.angle));
     const unit = withDisp ? 'rad per unit ‖Δθ‖' : 'rad (param_displacement not recorded: unnormalised angle)';
@@ -161,7 +250,9 @@ export function evaluateRotation(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
       const unstable = measure(x.steps.filter((p) => p.unstable));
       const stable = measure(x.steps.filter((p) => !p.unstable));
       if (unstable.length < 2 || stable.length < 2) {
-        parts.push(`${x.label}: ${unstable.length} unstable and ${stable.length} stable updates (need 2 of each; not judged)`);
+        parts.push(
+          `${x.label}: ${unstable.length} unstable and ${stable.length} stable updates (need 2 of each; not judged)`,
+        );
         continue;
       }
       const ci = bootstrapDiff(unstable, stable, { seed: 4 });
@@ -169,19 +260,28 @@ export function evaluateRotation(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
       const v0 = judgeInterval(ci, 'positive');
       const v = v0 === 'held' && !(p.pValue < pMax) ? 'inconclusive' : v0;
       vs.push(v);
-      parts.push(`${x.label}: ${fmt(mean(unstable))} (${unstable.length} unstable) vs ${fmt(mean(stable))} (${stable.length} stable), difference ${intervalText(ci, fmt)}, permutation p = ${fmt(p.pValue)} → ${v}`);
+      parts.push(
+        `${x.label}: ${fmt(mean(unstable))} (${unstable.length} unstable) vs ${fmt(mean(stable))} (${stable.length} stable), difference ${intervalText(ci, fmt)}, permutation p = ${fmt(p.pValue)} → ${v}`,
+      );
       values[`diff_m${fmt(x.multiple)}_s${x.r.config.train.seed}`] = ci.estimate;
     }
     out.push({
       claim,
-      evidence: vs.length === 0 ? `no run above 2/λ0 with both kinds of update; ${parts.join('; ')}` : `mean rotation, ${unit}: ${parts.join('; ')}; per run: held when the 95 % interval of the difference excludes 0 and the one-sided permutation p < ${pMax}; the claim holds when every judged run holds`,
+      evidence:
+        vs.length === 0
+          ? `no run above 2/λ0 with both kinds of update; ${parts.join('; ')}`
+          : `mean rotation, ${unit}: ${parts.join('; ')}; per run: held when the 95 % interval of the difference excludes 0 and the one-sided permutation p < ${pMax}; the claim holds when every judged run holds`,
       verdict: combineVerdicts(vs),
       values: { ...values, runs_judged: vs.length, runs_held: vs.filter((v) => v === 'held').length },
     });
   }
   // Runs that did not complete are listed, not judged.
   for (const r of runs.filter((x) => x.summary.status !== 'completed')) {
-    out.push({ claim: `[${multipleLabel(r)}] run finished`, evidence: `status ${r.summary.status}: ${r.summary.reason ?? ''}`, verdict: 'inconclusive' });
+    out.push({
+      claim: `[${multipleLabel(r)}] run finished`,
+      evidence: `status ${r.summary.status}: ${r.summary.reason ?? ''}`,
+      verdict: 'inconclusive',
+    });
   }
   return out;
 }
@@ -189,10 +289,43 @@ export function evaluateRotation(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
 export function rotationFigures(runs: StudyRun[]): StudyFigure[] {
   const sorted = [...runs].sort((a, b) => multipleOf(a).multiple - multipleOf(b).multiple);
   return present([
-    perRunFigure(sorted, { id: 'rho', title: 'ρ_t: |cos| between successive top eigenvectors', caption: 'One line per run; 1 = the top eigenvector did not move between measurements.', key: 'eigvec_cos', yTitle: 'ρ_t', label: multipleLabel, yDomain: [0, 1] }),
-    perRunFigure(sorted, { id: 'subspace', title: 'Top-k subspace similarity between successive measurements', caption: 'Mean squared cosine of the principal angles between successive top-k eigenspaces.', key: 'subspace_overlap', yTitle: 'overlap', label: multipleLabel, yDomain: [0, 1] }),
-    perRunFigure(sorted, { id: 'train-loss', title: 'Train loss', caption: 'Loss spikes above 2/λ0 line up with the drops of ρ.', key: 'train_loss', yTitle: 'train loss (log)', label: multipleLabel, logY: true }),
-    perRunFigure(sorted, { id: 'ratio', title: 'λ1 / (2/η)', caption: 'Sharpness over its threshold; dashed: 1.', key: 'sharpness', yTitle: 'λ1/(2/η)', label: multipleLabel, ruleY: 1, ratioTo: 'threshold' }),
+    perRunFigure(sorted, {
+      id: 'rho',
+      title: 'ρ_t: |cos| between successive top eigenvectors',
+      caption: 'One line per run; 1 = the top eigenvector did not move between measurements.',
+      key: 'eigvec_cos',
+      yTitle: 'ρ_t',
+      label: multipleLabel,
+      yDomain: [0, 1],
+    }),
+    perRunFigure(sorted, {
+      id: 'subspace',
+      title: 'Top-k subspace similarity between successive measurements',
+      caption: 'Mean squared cosine of the principal angles between successive top-k eigenspaces.',
+      key: 'subspace_overlap',
+      yTitle: 'overlap',
+      label: multipleLabel,
+      yDomain: [0, 1],
+    }),
+    perRunFigure(sorted, {
+      id: 'train-loss',
+      title: 'Train loss',
+      caption: 'Loss spikes above 2/λ0 line up with the drops of ρ.',
+      key: 'train_loss',
+      yTitle: 'train loss (log)',
+      label: multipleLabel,
+      logY: true,
+    }),
+    perRunFigure(sorted, {
+      id: 'ratio',
+      title: 'λ1 / (2/η)',
+      caption: 'Sharpness over its threshold; dashed: 1.',
+      key: 'sharpness',
+      yTitle: 'λ1/(2/η)',
+      label: multipleLabel,
+      ruleY: 1,
+      ratioTo: 'threshold',
+    }),
   ]);
 }
 

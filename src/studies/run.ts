@@ -24,13 +24,19 @@ export const STUDIES_DIR = fileURLToPath(new URL('../../studies/', import.meta.u
 
 /** Names of the shipped study files. */
 export function listStudyFiles(dir = STUDIES_DIR): string[] {
-  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)).sort() : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.yaml'))
+        .map((f) => f.slice(0, -5))
+        .sort()
+    : [];
 }
 
 /** Reads studies/NAME.yaml and checks it against its study's schema (src/studies/schema.ts). */
 export function loadStudyFile(name: string, dir = STUDIES_DIR): StudyFile {
   const path = join(dir, `${name}.yaml`);
-  if (!existsSync(path)) throw new Error(`unknown study '${name}' (available: ${listStudyFiles(dir).join(', ') || 'none'})`);
+  if (!existsSync(path))
+    throw new Error(`unknown study '${name}' (available: ${listStudyFiles(dir).join(', ') || 'none'})`);
   let raw: unknown;
   try {
     raw = parseYaml(readFileSync(path, 'utf8'));
@@ -41,7 +47,10 @@ export function loadStudyFile(name: string, dir = STUDIES_DIR): StudyFile {
 }
 
 /** The sweep (base + grid) of a study, reduced for --quick. */
-export function studySweep(f: StudyFile, quick: boolean): { base: Record<string, unknown>; grid: Record<string, unknown[]> } {
+export function studySweep(
+  f: StudyFile,
+  quick: boolean,
+): { base: Record<string, unknown>; grid: Record<string, unknown[]> } {
   if (!quick || !f.quick) return { base: f.base, grid: f.grid };
   return { base: deepMerge(f.base, f.quick.base ?? {}), grid: { ...f.grid, ...(f.quick.grid ?? {}) } };
 }
@@ -53,16 +62,25 @@ export function studySweep(f: StudyFile, quick: boolean): { base: Record<string,
 export function studyPlan(f: StudyFile, quick: boolean): { runs: PlannedRun[]; grid: Record<string, unknown[]> } {
   const sweep = studySweep(f, quick);
   const variants = (quick && f.quick?.variants !== undefined ? f.quick.variants : f.variants) ?? [];
-  const runs: PlannedRun[] = expandSweep(sweep, `studies/${f.name}.yaml`).map((r) => ({ name: r.name, params: r.params, config: r.config }));
+  const runs: PlannedRun[] = expandSweep(sweep, `studies/${f.name}.yaml`).map((r) => ({
+    name: r.name,
+    params: r.params,
+    config: r.config,
+  }));
   const grid: Record<string, unknown[]> = {};
   const addGrid = (g: Record<string, unknown[]>) => {
-    for (const [k, vs] of Object.entries(g)) for (const v of vs) if (!(grid[k] ??= []).some((x) => JSON.stringify(x) === JSON.stringify(v))) grid[k]!.push(v);
+    for (const [k, vs] of Object.entries(g))
+      for (const v of vs) if (!(grid[k] ??= []).some((x) => JSON.stringify(x) === JSON.stringify(v))) grid[k]!.push(v);
   };
   addGrid(sweep.grid);
   for (const v of variants) {
-    const vr = expandSweep({ base: deepMerge(sweep.base, v.base ?? {}), grid: v.grid }, `studies/${f.name}.yaml (variant ${v.name})`);
+    const vr = expandSweep(
+      { base: deepMerge(sweep.base, v.base ?? {}), grid: v.grid },
+      `studies/${f.name}.yaml (variant ${v.name})`,
+    );
     addGrid(v.grid);
-    for (const r of vr) runs.push({ name: `${v.name}_${r.name}`, params: { variant: v.name, ...r.params }, config: r.config });
+    for (const r of vr)
+      runs.push({ name: `${v.name}_${r.name}`, params: { variant: v.name, ...r.params }, config: r.config });
   }
   return { runs, grid };
 }
@@ -80,7 +98,10 @@ export async function runStudySweep(ctx: StudyContext): Promise<StudyRun[]> {
 /** A shard of a study finished while runs of other shards are not: nothing to evaluate yet. */
 export class ShardPending extends Error {
   override readonly name = 'ShardPending';
-  constructor(message: string, readonly unfinished: number) {
+  constructor(
+    message: string,
+    readonly unfinished: number,
+  ) {
     super(message);
   }
 }
@@ -90,7 +111,14 @@ export function loadStudyRun(name: string, params: Readonly<Record<string, unkno
   const store = new RunStore(dir);
   const summary = store.readSummary();
   if (summary === null) throw new Error(`${dir}: no summary.json (the run never started)`);
-  return { name, params, dir, config: store.readConfig().config, summary, rows: readMetrics(join(dir, 'metrics.jsonl')).rows };
+  return {
+    name,
+    params,
+    dir,
+    config: store.readConfig().config,
+    summary,
+    rows: readMetrics(join(dir, 'metrics.jsonl')).rows,
+  };
 }
 
 /**
@@ -99,11 +127,21 @@ export function loadStudyRun(name: string, params: Readonly<Record<string, unkno
  * ctx.out and `edgewise sweep --status` reads it), then loads every run. Runs left unfinished
  * (aborted, or held by a worker that stopped) are an error naming them.
  */
-export async function runStudyGrid(ctx: StudyContext, runs: readonly SweepRun[], grid: Record<string, unknown[]>): Promise<StudyRun[]> {
+export async function runStudyGrid(
+  ctx: StudyContext,
+  runs: readonly SweepRun[],
+  grid: Record<string, unknown[]>,
+): Promise<StudyRun[]> {
   const threads = Math.max(1, Math.floor(os.availableParallelism() / ctx.parallel));
   let done = 0;
   const result = await runSweep({
-    runs, name: ctx.file.name, grid, outDir: ctx.out, parallel: ctx.parallel, log: ctx.log, shard: ctx.shard ?? null,
+    runs,
+    name: ctx.file.name,
+    grid,
+    outDir: ctx.out,
+    parallel: ctx.parallel,
+    log: ctx.log,
+    shard: ctx.shard ?? null,
     runOne: async (run, dir, signal) => {
       const summary = await runInChild(run.config, dir, { threads, signal });
       done++;
@@ -113,10 +151,22 @@ export async function runStudyGrid(ctx: StudyContext, runs: readonly SweepRun[],
   const open = result.rows.filter((r) => r.status !== 'completed' && r.status !== 'diverged' && r.status !== 'failed');
   if (open.length === 0 && ctx.shard) {
     // This worker's shard is done; the claims need every run.
-    const waiting = runs.filter((r) => !['completed', 'diverged', 'failed'].includes(readRunSummaryStatus(join(ctx.out, r.name)).status));
-    if (waiting.length > 0) throw new ShardPending(`shard ${ctx.shard.index}/${ctx.shard.count} done; ${waiting.length} of ${runs.length} runs of other shards unfinished (edgewise reproduce ${ctx.file.name} --status); run reproduce without --shard to evaluate once all are done`, waiting.length);
+    const waiting = runs.filter(
+      (r) => !['completed', 'diverged', 'failed'].includes(readRunSummaryStatus(join(ctx.out, r.name)).status),
+    );
+    if (waiting.length > 0)
+      throw new ShardPending(
+        `shard ${ctx.shard.index}/${ctx.shard.count} done; ${waiting.length} of ${runs.length} runs of other shards unfinished (edgewise reproduce ${ctx.file.name} --status); run reproduce without --shard to evaluate once all are done`,
+        waiting.length,
+      );
   }
-  if (open.length > 0) throw new Error(`${ctx.out}: ${open.length} runs unfinished (${open.slice(0, 3).map((r) => `${r.name}: ${r.error ?? r.status}`).join('; ')}${open.length > 3 ? '; …' : ''})`);
+  if (open.length > 0)
+    throw new Error(
+      `${ctx.out}: ${open.length} runs unfinished (${open
+        .slice(0, 3)
+        .map((r) => `${r.name}: ${r.error ?? r.status}`)
+        .join('; ')}${open.length > 3 ? '; …' : ''})`,
+    );
   return runs.map((r) => loadStudyRun(r.name, r.params, join(ctx.out, r.name)));
 }
 
@@ -132,12 +182,25 @@ export interface PlannedRun {
  * Runs an explicit list of runs through the sweep runner (like runStudySweep); sweep.json gets
  * `grid` (the keys of `params`, for the report) and returns the finished runs in list order.
  */
-export async function runStudyRuns(ctx: StudyContext, planned: readonly PlannedRun[], grid: Record<string, unknown[]>): Promise<StudyRun[]> {
-  return runStudyGrid(ctx, planned.map((r, index) => ({ index, name: r.name, params: r.params, config: resolveConfig(r.config) })), grid);
+export async function runStudyRuns(
+  ctx: StudyContext,
+  planned: readonly PlannedRun[],
+  grid: Record<string, unknown[]>,
+): Promise<StudyRun[]> {
+  return runStudyGrid(
+    ctx,
+    planned.map((r, index) => ({ index, name: r.name, params: r.params, config: resolveConfig(r.config) })),
+    grid,
+  );
 }
 
 /** Renders a study's own figures into the report directory; returns the HTML section (empty if none). */
-export async function studyFiguresHtml(def: StudyDefinition, runs: StudyRun[], ctx: StudyContext, reportDir: string): Promise<string> {
+export async function studyFiguresHtml(
+  def: StudyDefinition,
+  runs: StudyRun[],
+  ctx: StudyContext,
+  reportDir: string,
+): Promise<string> {
   if (!def.figures) return '';
   const figs = await def.figures(runs, ctx);
   if (figs.length === 0) return '';
@@ -147,9 +210,13 @@ export async function studyFiguresHtml(def: StudyDefinition, runs: StudyRun[], c
     try {
       const svg = await specToSvg(f.spec as never);
       writeFileSync(join(reportDir, `study-${f.id}.svg`), svg);
-      parts.push(`<figure id="study-${esc(f.id)}"><h3>${esc(f.title)}</h3>${namespaceSvgIds(svg, `study-${f.id}`)}<figcaption>${esc(f.caption)}</figcaption></figure>`);
+      parts.push(
+        `<figure id="study-${esc(f.id)}"><h3>${esc(f.title)}</h3>${namespaceSvgIds(svg, `study-${f.id}`)}<figcaption>${esc(f.caption)}</figcaption></figure>`,
+      );
     } catch (e) {
-      parts.push(`<p class="warning">figure ${esc(f.id)} could not be rendered: ${esc((e as Error).message.split('\n')[0] ?? '')}</p>`);
+      parts.push(
+        `<p class="warning">figure ${esc(f.id)} could not be rendered: ${esc((e as Error).message.split('\n')[0] ?? '')}</p>`,
+      );
     }
   }
   return `<section class="study-figures"><h2>${esc(ctx.file.title)}: study figures</h2>\n${parts.join('\n')}</section>`;
@@ -159,7 +226,12 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 
 /** The claims table as an HTML section. */
 export function claimsHtml(title: string, claims: readonly ClaimResult[], note: string): string {
-  const rows = claims.map((c) => `<tr class="${c.verdict.replace(/ /g, '-')}"><td>${esc(c.claim)}</td><td>${esc(c.evidence)}</td><td class="verdict">${c.verdict}</td></tr>`).join('\n');
+  const rows = claims
+    .map(
+      (c) =>
+        `<tr class="${c.verdict.replace(/ /g, '-')}"><td>${esc(c.claim)}</td><td>${esc(c.evidence)}</td><td class="verdict">${c.verdict}</td></tr>`,
+    )
+    .join('\n');
   return `<section class="claims"><h2>${esc(title)}: claims</h2><p>${esc(note)}</p>
 <style>.claims table{border-collapse:collapse;width:100%}.claims td,.claims th{border:1px solid #ccc;padding:6px;vertical-align:top;text-align:left}
 .claims .held .verdict{color:#1a7f37;font-weight:bold}.claims .did-not-hold .verdict{color:#b42318;font-weight:bold}.claims .inconclusive .verdict{color:#8a6d00;font-weight:bold}</style>
@@ -182,13 +254,24 @@ export async function writeReportSafely(dir: string, log: (l: string) => void): 
   const code = await new Promise<number | null>((resolve) => {
     const child = spawn(process.execPath, [EDGEWISE_BIN, 'report', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (c: string) => { stderr = (stderr + c).slice(-4000); });
+    child.stderr.on('data', (c: string) => {
+      stderr = (stderr + c).slice(-4000);
+    });
     child.on('error', () => resolve(-1));
     child.on('exit', (c) => resolve(c));
   });
   const html = join(dir, 'report', 'index.html');
   if (code === 0 && existsSync(html)) return html;
-  log(`report: the renderer failed (exit ${String(code)}: ${stderr.trim().split('\n').find((l) => /panicked|Error/.test(l)) ?? stderr.trim().split('\n').pop() ?? ''}); writing it without PNGs`);
+  log(
+    `report: the renderer failed (exit ${String(code)}: ${
+      stderr
+        .trim()
+        .split('\n')
+        .find((l) => /panicked|Error/.test(l)) ??
+      stderr.trim().split('\n').pop() ??
+      ''
+    }); writing it without PNGs`,
+  );
   const { writeReport } = await import('../report/report.ts');
   return (await writeReport(dir, { png: false })).html;
 }
@@ -205,12 +288,33 @@ export interface StudyOutcome {
  * sweep runner) this worker runs one shard; the claims are evaluated by whichever worker finds
  * every run finished, else reproduce rejects with ShardPending.
  */
-export async function reproduce(def: StudyDefinition, o: { quick: boolean; out: string; parallel?: number; log?: (l: string) => void; report?: boolean; shard?: { index: number; count: number } | null }): Promise<StudyOutcome> {
+export async function reproduce(
+  def: StudyDefinition,
+  o: {
+    quick: boolean;
+    out: string;
+    parallel?: number;
+    log?: (l: string) => void;
+    report?: boolean;
+    shard?: { index: number; count: number } | null;
+  },
+): Promise<StudyOutcome> {
   const t0 = performance.now();
   const file = loadStudyFile(def.name);
-  if (o.shard && def.execute) throw new Error(`study ${def.name} plans its runs itself (searches, λ0 measurements); --shard applies to grid studies only`);
-  const tolerances = { ...file.tolerances, ...(o.quick ? file.quick_tolerances ?? {} : {}) };
-  const ctx: StudyContext = { quick: o.quick, tolerances, file, out: o.out, log: o.log ?? (() => {}), parallel: o.parallel ?? os.availableParallelism(), shard: o.shard ?? null };
+  if (o.shard && def.execute)
+    throw new Error(
+      `study ${def.name} plans its runs itself (searches, λ0 measurements); --shard applies to grid studies only`,
+    );
+  const tolerances = { ...file.tolerances, ...(o.quick ? (file.quick_tolerances ?? {}) : {}) };
+  const ctx: StudyContext = {
+    quick: o.quick,
+    tolerances,
+    file,
+    out: o.out,
+    log: o.log ?? (() => {}),
+    parallel: o.parallel ?? os.availableParallelism(),
+    shard: o.shard ?? null,
+  };
   const runs = def.execute ? await def.execute(ctx) : await runStudySweep(ctx);
   const claims = await def.evaluate(runs, ctx);
   const elapsed = (performance.now() - t0) / 1000;
@@ -220,7 +324,15 @@ export async function reproduce(def: StudyDefinition, o: { quick: boolean; out: 
     machine: `${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.arch()}, Node ${process.versions.node}`,
     seeds: [...new Set(runs.map((r) => r.config.train.seed))].sort((a, b) => a - b),
   };
-  writeJsonAtomic(join(o.out, 'claims.json'), { study: def.name, title: file.title, quick: o.quick, tolerances, elapsed_s: elapsed, ...provenance, claims });
+  writeJsonAtomic(join(o.out, 'claims.json'), {
+    study: def.name,
+    title: file.title,
+    quick: o.quick,
+    tolerances,
+    elapsed_s: elapsed,
+    ...provenance,
+    claims,
+  });
   let report: string | null = null;
   if (o.report !== false) {
     report = await writeReportSafely(o.out, ctx.log);

@@ -54,7 +54,8 @@ export function readSettled(dir: string, o?: Pick<SettleOptions, 'lr' | 'steps'>
 
 /** Settles `dir`'s latest checkpoint (see the module comment); null without a checkpoint after the initialization. */
 export async function settleRun(dir: string, o: SettleOptions): Promise<Settled | null> {
-  if (!(o.lr > 0) || !(Number.isInteger(o.steps) && o.steps >= 0)) throw new Error(`settle: lr must be > 0 and steps an integer ≥ 0 (got ${o.lr}, ${o.steps})`);
+  if (!(o.lr > 0) || !(Number.isInteger(o.steps) && o.steps >= 0))
+    throw new Error(`settle: lr must be > 0 and steps an integer ≥ 0 (got ${o.lr}, ${o.steps})`);
   const have = readSettled(dir, o);
   if (have) return have;
   const step = new RunStore(dir).latestCheckpoint();
@@ -63,7 +64,17 @@ export async function settleRun(dir: string, o: SettleOptions): Promise<Settled 
   try {
     const obj = ck.objective({ mode: 'train' });
     const iters = o.iters ?? 30;
-    const top1 = async (th: typeof ck.theta) => (await lanczos(await hessianOperator(obj, th), { k: 1, iterations: iters, seed: 1, tol: 1e-3, earlyStop: false, exactResiduals: false })).eigenvalues[0]!;
+    const top1 = async (th: typeof ck.theta) =>
+      (
+        await lanczos(await hessianOperator(obj, th), {
+          k: 1,
+          iterations: iters,
+          seed: 1,
+          tol: 1e-3,
+          earlyStop: false,
+          exactResiduals: false,
+        })
+      ).eigenvalues[0]!;
     const theta = ck.theta.slice();
     const before = await top1(theta);
     const lossBefore = (await obj.evaluate(theta)).loss;
@@ -71,7 +82,15 @@ export async function settleRun(dir: string, o: SettleOptions): Promise<Settled 
       const g = (await obj.lossAndGrad(theta)).grad;
       for (let i = 0; i < theta.length; i++) theta[i] -= o.lr * g[i]!;
     }
-    const out: Settled = { step, lr: o.lr, steps: o.steps, sharpness_before: before, sharpness: await top1(theta), loss_before: lossBefore, loss: (await obj.evaluate(theta)).loss };
+    const out: Settled = {
+      step,
+      lr: o.lr,
+      steps: o.steps,
+      sharpness_before: before,
+      sharpness: await top1(theta),
+      loss_before: lossBefore,
+      loss: (await obj.evaluate(theta)).loss,
+    };
     writeJsonAtomic(settledFile(dir, step), out);
     return out;
   } finally {

@@ -25,10 +25,17 @@ interface SgdOptions {
 }
 
 function options(ctx: StudyContext): SgdOptions {
-  const o = (ctx.file as unknown as { sgd?: Partial<SgdOptions>; quick?: { sgd?: Partial<SgdOptions> } });
-  const merged = { epochs: 100, lr_scaling: 'none' as SgdOptions['lr_scaling'], ...o.sgd, ...(ctx.quick ? o.quick?.sgd : {}) };
-  if (!(Number.isInteger(merged.epochs) && merged.epochs > 0)) throw new Error(`studies/${ctx.file.name}.yaml: sgd.epochs must be an integer > 0`);
-  if (merged.lr_scaling !== 'linear' && merged.lr_scaling !== 'none') throw new Error(`studies/${ctx.file.name}.yaml: sgd.lr_scaling must be linear or none`);
+  const o = ctx.file as unknown as { sgd?: Partial<SgdOptions>; quick?: { sgd?: Partial<SgdOptions> } };
+  const merged = {
+    epochs: 100,
+    lr_scaling: 'none' as SgdOptions['lr_scaling'],
+    ...o.sgd,
+    ...(ctx.quick ? o.quick?.sgd : {}),
+  };
+  if (!(Number.isInteger(merged.epochs) && merged.epochs > 0))
+    throw new Error(`studies/${ctx.file.name}.yaml: sgd.epochs must be an integer > 0`);
+  if (merged.lr_scaling !== 'linear' && merged.lr_scaling !== 'none')
+    throw new Error(`studies/${ctx.file.name}.yaml: sgd.lr_scaling must be linear or none`);
   return merged;
 }
 
@@ -88,7 +95,14 @@ export function evaluateSgdBatch(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
     const seeds = [...new Set(hi.map(seedOf))].filter((s) => ctrl.some((r) => seedOf(r) === s)).sort((x, y) => x - y);
     const pairs = seeds.map((s) => ({ c: ctrl.find((r) => seedOf(r) === s)!, h: hi.find((r) => seedOf(r) === s)! }));
     if (ctrl.length === 0 || hi.length === 0 || bad.length > 0 || pairs.length === 0) {
-      const why = ctrl.length === 0 ? 'no control below 2/λ0' : hi.length === 0 ? 'no run above 2/λ0' : bad.length > 0 ? `not completed: ${bad.map((r) => `${sgdLabel(r)}, seed ${seedOf(r)} (${r.summary.status})`).join(', ')}` : 'no seed with both runs';
+      const why =
+        ctrl.length === 0
+          ? 'no control below 2/λ0'
+          : hi.length === 0
+            ? 'no run above 2/λ0'
+            : bad.length > 0
+              ? `not completed: ${bad.map((r) => `${sgdLabel(r)}, seed ${seedOf(r)} (${r.summary.status})`).join(', ')}`
+              : 'no seed with both runs';
       flat.push({ text: `B = ${b}: ${why}`, v: 'inconclusive' });
       rot.push({ text: `B = ${b}: ${why}`, v: 'inconclusive' });
       continue;
@@ -100,28 +114,70 @@ export function evaluateSgdBatch(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
     const ci = bootstrapMean(rel, { seed: 1 });
     let v = judgeInterval(ci, 'positive');
     if (v === 'held' && ci.estimate < flatMin) v = 'inconclusive';
-    flat.push({ text: `B = ${b}: final λ1 ${fmt(mean(pairs.map((p) => finalSharpness(p.c))))} at ${fmt(mLo)}× vs ${fmt(mean(pairs.map((p) => finalSharpness(p.h))))} at ${fmt(mHi)}×, relative drop ${intervalText(ci, fmt)} (${v})`, v });
+    flat.push({
+      text: `B = ${b}: final λ1 ${fmt(mean(pairs.map((p) => finalSharpness(p.c))))} at ${fmt(mLo)}× vs ${fmt(mean(pairs.map((p) => finalSharpness(p.h))))} at ${fmt(mHi)}×, relative drop ${intervalText(ci, fmt)} (${v})`,
+      v,
+    });
     values[`flatter_B${b}`] = ci.estimate;
     // 2. Rotation difference (above − control) per seed.
     const d = pairs.map((p) => meanRotation(p.h.rows) - meanRotation(p.c.rows));
     const cr = bootstrapMean(d, { seed: 2 });
     const vr = judgeInterval(cr, 'positive');
-    rot.push({ text: `B = ${b}: mean 1 − ρ ${fmt(mean(pairs.map((p) => meanRotation(p.c.rows))))} at ${fmt(mLo)}× vs ${fmt(mean(pairs.map((p) => meanRotation(p.h.rows))))} at ${fmt(mHi)}×, difference ${intervalText(cr, fmt)} (${vr})`, v: vr });
+    rot.push({
+      text: `B = ${b}: mean 1 − ρ ${fmt(mean(pairs.map((p) => meanRotation(p.c.rows))))} at ${fmt(mLo)}× vs ${fmt(mean(pairs.map((p) => meanRotation(p.h.rows))))} at ${fmt(mHi)}×, difference ${intervalText(cr, fmt)} (${vr})`,
+      v: vr,
+    });
     values[`rotation_diff_B${b}`] = cr.estimate;
   }
   const count = (xs: { v: Verdict }[]) => xs.filter((x) => x.v === 'held').length;
   return [
-    { claim: 'Flattening persists under minibatch noise: at every batch size, at the same η above 2/λ0, the run ends flatter than the control below 2/λ0', evidence: `${count(flat)}/${flat.length} batch sizes (need the relative drop of the final λ1 ≥ ${fmt(100 * flatMin)} % with its 95 % interval across seeds above 0); ${flat.map((x) => x.text).join('; ')}`, verdict: combineVerdicts(flat.map((x) => x.v)), values: { batch_sizes: flat.length, flatter: count(flat), ...values } },
-    { claim: 'Rotations persist under minibatch noise: at every batch size the run above 2/λ0 rotates more than the control', evidence: `${count(rot)}/${rot.length} batch sizes (need the 95 % interval of the difference across seeds above 0); ${rot.map((x) => x.text).join('; ')}`, verdict: combineVerdicts(rot.map((x) => x.v)), values: { batch_sizes: rot.length, rotates_more: count(rot) } },
+    {
+      claim:
+        'Flattening persists under minibatch noise: at every batch size, at the same η above 2/λ0, the run ends flatter than the control below 2/λ0',
+      evidence: `${count(flat)}/${flat.length} batch sizes (need the relative drop of the final λ1 ≥ ${fmt(100 * flatMin)} % with its 95 % interval across seeds above 0); ${flat.map((x) => x.text).join('; ')}`,
+      verdict: combineVerdicts(flat.map((x) => x.v)),
+      values: { batch_sizes: flat.length, flatter: count(flat), ...values },
+    },
+    {
+      claim:
+        'Rotations persist under minibatch noise: at every batch size the run above 2/λ0 rotates more than the control',
+      evidence: `${count(rot)}/${rot.length} batch sizes (need the 95 % interval of the difference across seeds above 0); ${rot.map((x) => x.text).join('; ')}`,
+      verdict: combineVerdicts(rot.map((x) => x.v)),
+      values: { batch_sizes: rot.length, rotates_more: count(rot) },
+    },
   ];
 }
 
 export function sgdFigures(runs: StudyRun[]): StudyFigure[] {
   const short = (r: StudyRun) => `B=${batchOf(r)} m=${fmt(mOf(r))} seed ${r.config.train.seed}`;
   return present([
-    perRunFigure(runs, { id: 'sharpness', title: 'Full-batch sharpness (per epoch)', caption: 'λ1 of the full-batch Hessian, measured once per epoch.', key: 'sharpness', yTitle: 'λ1', label: short, logY: true }),
-    perRunFigure(runs, { id: 'rho', title: 'ρ per epoch', caption: '|cos| between the top eigenvectors of successive epochs.', key: 'eigvec_cos', yTitle: 'ρ', label: short, yDomain: [0, 1] }),
-    perRunFigure(runs, { id: 'train-loss', title: 'Train loss (per epoch)', caption: 'Full training-set loss at the end of each epoch.', key: 'train_loss', yTitle: 'train loss (log)', label: short, logY: true }),
+    perRunFigure(runs, {
+      id: 'sharpness',
+      title: 'Full-batch sharpness (per epoch)',
+      caption: 'λ1 of the full-batch Hessian, measured once per epoch.',
+      key: 'sharpness',
+      yTitle: 'λ1',
+      label: short,
+      logY: true,
+    }),
+    perRunFigure(runs, {
+      id: 'rho',
+      title: 'ρ per epoch',
+      caption: '|cos| between the top eigenvectors of successive epochs.',
+      key: 'eigvec_cos',
+      yTitle: 'ρ',
+      label: short,
+      yDomain: [0, 1],
+    }),
+    perRunFigure(runs, {
+      id: 'train-loss',
+      title: 'Train loss (per epoch)',
+      caption: 'Full training-set loss at the end of each epoch.',
+      key: 'train_loss',
+      yTitle: 'train loss (log)',
+      label: short,
+      logY: true,
+    }),
   ]);
 }
 

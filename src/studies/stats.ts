@@ -61,12 +61,19 @@ function percentileInterval(stats: Float64Array, estimate: number, level: number
 function check(o: BootstrapOptions): { rng: Rng; resamples: number; level: number } {
   const resamples = o.resamples ?? BOOTSTRAP_RESAMPLES;
   const level = o.level ?? 0.95;
-  if (!(Number.isInteger(resamples) && resamples >= 1)) throw new Error(`bootstrap: resamples must be an integer ≥ 1 (got ${resamples})`);
+  if (!(Number.isInteger(resamples) && resamples >= 1))
+    throw new Error(`bootstrap: resamples must be an integer ≥ 1 (got ${resamples})`);
   if (!(level > 0 && level < 1)) throw new Error(`bootstrap: level must be in (0, 1) (got ${level})`);
   return { rng: createRng(o.seed ?? 0), resamples, level };
 }
 
-const NAN_INTERVAL = (level: number, n: number): Interval => ({ estimate: Number.NaN, lo: Number.NaN, hi: Number.NaN, level, n });
+const NAN_INTERVAL = (level: number, n: number): Interval => ({
+  estimate: Number.NaN,
+  lo: Number.NaN,
+  hi: Number.NaN,
+  level,
+  n,
+});
 
 /** Mean of `xs` with its percentile-bootstrap interval (NaN interval for an empty list). */
 export function bootstrapMean(xs: readonly number[], o: BootstrapOptions = {}): Interval {
@@ -86,10 +93,18 @@ export function bootstrapMean(xs: readonly number[], o: BootstrapOptions = {}): 
  * mean(a) − mean(b) with its percentile-bootstrap interval. `paired`: a[i] and b[i] belong
  * together (same seed), the pairs are resampled; else each group is resampled on its own.
  */
-export function bootstrapDiff(a: readonly number[], b: readonly number[], o: BootstrapOptions & { paired?: boolean } = {}): Interval {
+export function bootstrapDiff(
+  a: readonly number[],
+  b: readonly number[],
+  o: BootstrapOptions & { paired?: boolean } = {},
+): Interval {
   if (o.paired) {
-    if (a.length !== b.length) throw new Error(`bootstrapDiff: paired groups differ in length (${a.length} vs ${b.length})`);
-    return bootstrapMean(a.map((x, i) => x - b[i]!), o);
+    if (a.length !== b.length)
+      throw new Error(`bootstrapDiff: paired groups differ in length (${a.length} vs ${b.length})`);
+    return bootstrapMean(
+      a.map((x, i) => x - b[i]!),
+      o,
+    );
   }
   const { rng, resamples, level } = check(o);
   const n = Math.min(a.length, b.length);
@@ -110,7 +125,12 @@ export function bootstrapDiff(a: readonly number[], b: readonly number[], o: Boo
  * percentile-bootstrap interval: the pairs are resampled; resamples where the statistic is not
  * finite (e.g. a constant resample) are dropped.
  */
-export function bootstrapPairs(x: readonly number[], y: readonly number[], stat: (x: number[], y: number[]) => number, o: BootstrapOptions = {}): Interval {
+export function bootstrapPairs(
+  x: readonly number[],
+  y: readonly number[],
+  stat: (x: number[], y: number[]) => number,
+  o: BootstrapOptions = {},
+): Interval {
   if (x.length !== y.length) throw new Error(`bootstrapPairs: lengths differ (${x.length} vs ${y.length})`);
   const { rng, resamples, level } = check(o);
   const n = x.length;
@@ -164,22 +184,29 @@ function binomial(n: number, k: number): number {
  * differences are flipped (all 2^n, or random). p = the fraction of relabellings whose statistic
  * is at least as extreme as the observed one (Monte Carlo: (1 + count)/(1 + resamples)).
  */
-export function permutationTest(a: readonly number[], b: readonly number[], o: PermutationOptions = {}): PermutationResult {
+export function permutationTest(
+  a: readonly number[],
+  b: readonly number[],
+  o: PermutationOptions = {},
+): PermutationResult {
   const alt = o.alternative ?? 'two-sided';
   const resamples = o.resamples ?? 10000;
   const rng = createRng(o.seed ?? 0);
-  if (a.length === 0 || b.length === 0) return { statistic: Number.NaN, pValue: Number.NaN, exact: true, permutations: 0 };
+  if (a.length === 0 || b.length === 0)
+    return { statistic: Number.NaN, pValue: Number.NaN, exact: true, permutations: 0 };
   // Float ties: relabellings equal to the observed statistic up to rounding count as extreme.
   const scale = Math.max(1e-300, ...a.map(Math.abs), ...b.map(Math.abs));
   const eps = 1e-9 * scale;
   let observed: number;
   let extreme: (s: number) => boolean;
-  const makeExtreme = (obs: number) => (s: number) => (alt === 'greater' ? s >= obs - eps : alt === 'less' ? s <= obs + eps : Math.abs(s) >= Math.abs(obs) - eps);
+  const makeExtreme = (obs: number) => (s: number) =>
+    alt === 'greater' ? s >= obs - eps : alt === 'less' ? s <= obs + eps : Math.abs(s) >= Math.abs(obs) - eps;
   let count = 0;
   let total = 0;
   let exact: boolean;
   if (o.paired) {
-    if (a.length !== b.length) throw new Error(`permutationTest: paired groups differ in length (${a.length} vs ${b.length})`);
+    if (a.length !== b.length)
+      throw new Error(`permutationTest: paired groups differ in length (${a.length} vs ${b.length})`);
     const d = a.map((x, i) => x - b[i]!);
     const n = d.length;
     observed = meanOf(d);

@@ -95,7 +95,13 @@ export interface ToyTrajectory {
 }
 
 /** GD θ ← θ − η∇L for `steps` updates (stops as diverged when the loss exceeds `divergence` or is not finite). */
-export function toyGd(m: ToyModel, theta0: readonly number[], lr: number, steps: number, divergence: number): ToyTrajectory {
+export function toyGd(
+  m: ToyModel,
+  theta0: readonly number[],
+  lr: number,
+  steps: number,
+  divergence: number,
+): ToyTrajectory {
   let t = theta0.slice();
   let prev: number[] | null = null;
   const rows: MetricRow[] = [];
@@ -124,7 +130,14 @@ export function toyGd(m: ToyModel, theta0: readonly number[], lr: number, steps:
     row.threshold = 2 / lr;
     row.threshold_quantity = 'sharpness';
     rows.push(row as MetricRow);
-    if (bad) return { rows, status: 'diverged', reason: `train loss ${Number.isFinite(loss) ? loss.toPrecision(4) : 'non-finite'} above ${divergence} at step ${s}`, steps: s, lambda0 };
+    if (bad)
+      return {
+        rows,
+        status: 'diverged',
+        reason: `train loss ${Number.isFinite(loss) ? loss.toPrecision(4) : 'non-finite'} above ${divergence} at step ${s}`,
+        steps: s,
+        lambda0,
+      };
     if (s >= steps) return { rows, status: 'completed', reason: null, steps: s, lambda0 };
     t = t.map((x, i) => x - lr * g[i]!);
   }
@@ -143,9 +156,12 @@ interface ToyBase {
 function toyBase(ctx: StudyContext): { base: ToyBase; params: Record<string, unknown>[]; keys: string[] } {
   const sweep = studySweep(ctx.file, ctx.quick);
   const base = sweep.base.toy as ToyBase | undefined;
-  if (!base || typeof base.y !== 'number' || typeof base.steps !== 'number' || !base.init) throw new Error(`studies/${ctx.file.name}.yaml: base.toy must have y, steps, divergence_loss and init`);
+  if (!base || typeof base.y !== 'number' || typeof base.steps !== 'number' || !base.init)
+    throw new Error(`studies/${ctx.file.name}.yaml: base.toy must have y, steps, divergence_loss and init`);
   const keys = Object.keys(sweep.grid);
-  for (const k of keys) if (k !== 'depth' && k !== 'lr_multiple') throw new Error(`studies/${ctx.file.name}.yaml: grid keys must be depth and lr_multiple (got ${k})`);
+  for (const k of keys)
+    if (k !== 'depth' && k !== 'lr_multiple')
+      throw new Error(`studies/${ctx.file.name}.yaml: grid keys must be depth and lr_multiple (got ${k})`);
   return { base, params: gridProduct(keys.map((key) => ({ key, values: sweep.grid[key]! }))), keys };
 }
 
@@ -177,17 +193,37 @@ export async function executeToy(ctx: StudyContext): Promise<StudyRun[]> {
     mkdirSync(dir, { recursive: true });
     const store = new RunStore(dir);
     // config.json describes the toy problem (it is not a network config).
-    writeJsonAtomic(store.configPath, { toy: { depth, y: base.y, theta0, model, lr_multiple: mult, lambda0 }, loss: 'mse', optimizer: { name: 'gd', lr }, train: { steps: base.steps }, seed: 0, created_at: new Date().toISOString() });
+    writeJsonAtomic(store.configPath, {
+      toy: { depth, y: base.y, theta0, model, lr_multiple: mult, lambda0 },
+      loss: 'mse',
+      optimizer: { name: 'gd', lr },
+      train: { steps: base.steps },
+      seed: 0,
+      created_at: new Date().toISOString(),
+    });
     writeFileSync(store.metricsPath, traj.rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
     const last = traj.rows[traj.rows.length - 1]!;
-    const lastSharp = [...traj.rows].reverse().find((r) => typeof r.sharpness === 'number')?.sharpness as number | undefined;
-    const summary = store.finish(traj.status, traj.reason, traj.steps, { train_loss: (last.train_loss as number | null) ?? null, train_acc: null, test_loss: null, test_acc: null, sharpness: lastSharp ?? null });
+    const lastSharp = [...traj.rows].reverse().find((r) => typeof r.sharpness === 'number')?.sharpness as
+      number | undefined;
+    const summary = store.finish(traj.status, traj.reason, traj.steps, {
+      train_loss: (last.train_loss as number | null) ?? null,
+      train_acc: null,
+      test_loss: null,
+      test_acc: null,
+      sharpness: lastSharp ?? null,
+    });
     // The in-memory config only carries what the evaluators read (optimizer, train.steps, loss).
     const config = resolveConfig({ optimizer: { name: 'gd', lr }, train: { steps: base.steps } });
     runs.push({ name: names[i]!, params: { ...p, lambda0 }, dir, config, summary, rows: traj.rows });
-    ctx.log(`[${i + 1}/${params.length}] ${names[i]}: ${traj.status} (λ0 = ${lambda0.toPrecision(4)}, η = ${lr.toPrecision(4)})`);
+    ctx.log(
+      `[${i + 1}/${params.length}] ${names[i]}: ${traj.status} (λ0 = ${lambda0.toPrecision(4)}, η = ${lr.toPrecision(4)})`,
+    );
   }
-  writeSweepManifest(ctx.out, { name: ctx.file.name, grid: Object.fromEntries(keys.map((k) => [k, [...new Set(params.map((p) => p[k]))]])), runs: runs.map((r, index) => ({ index, name: r.name, params: r.params })) });
+  writeSweepManifest(ctx.out, {
+    name: ctx.file.name,
+    grid: Object.fromEntries(keys.map((k) => [k, [...new Set(params.map((p) => p[k]))]])),
+    runs: runs.map((r, index) => ({ index, name: r.name, params: r.params })),
+  });
   writeJsonAtomic(join(ctx.out, 'contours.json'), contourData(runs, base));
   return runs;
 }
@@ -195,7 +231,12 @@ export async function executeToy(ctx: StudyContext): Promise<StudyRun[]> {
 // ---- contours
 
 /** Segments of the level set {L = level} on a grid (marching squares), in data coordinates. */
-export function contourSegments(xs: readonly number[], ys: readonly number[], z: readonly (readonly number[])[], level: number): [number, number, number, number][] {
+export function contourSegments(
+  xs: readonly number[],
+  ys: readonly number[],
+  z: readonly (readonly number[])[],
+  level: number,
+): [number, number, number, number][] {
   const segs: [number, number, number, number][] = [];
   const interp = (x0: number, y0: number, z0: number, x1: number, y1: number, z1: number): [number, number] => {
     const t = (level - z0) / (z1 - z0);
@@ -205,13 +246,16 @@ export function contourSegments(xs: readonly number[], ys: readonly number[], z:
     for (let j = 0; j + 1 < ys.length; j++) {
       // Corners (counter-clockwise): a=(i,j) b=(i+1,j) c=(i+1,j+1) d=(i,j+1); z[i][j] at (xs[i], ys[j]).
       const pts: [number, number, number][] = [
-        [xs[i]!, ys[j]!, z[i]![j]!], [xs[i + 1]!, ys[j]!, z[i + 1]![j]!], [xs[i + 1]!, ys[j + 1]!, z[i + 1]![j + 1]!], [xs[i]!, ys[j + 1]!, z[i]![j + 1]!],
+        [xs[i]!, ys[j]!, z[i]![j]!],
+        [xs[i + 1]!, ys[j]!, z[i + 1]![j]!],
+        [xs[i + 1]!, ys[j + 1]!, z[i + 1]![j + 1]!],
+        [xs[i]!, ys[j + 1]!, z[i]![j + 1]!],
       ];
       const cross: [number, number][] = [];
       for (let k = 0; k < 4; k++) {
         const [x0, y0, z0] = pts[k]!;
         const [x1, y1, z1] = pts[(k + 1) % 4]!;
-        if ((z0 < level) !== (z1 < level)) cross.push(interp(x0, y0, z0, x1, y1, z1));
+        if (z0 < level !== z1 < level) cross.push(interp(x0, y0, z0, x1, y1, z1));
       }
       if (cross.length === 2) segs.push([cross[0]![0], cross[0]![1], cross[1]![0], cross[1]![1]]);
       else if (cross.length === 4) {
@@ -243,7 +287,9 @@ function contourData(runs: StudyRun[], base: ToyBase): { panels: ContourPanel[] 
       name: r.name,
       lr_multiple: Number(r.params.lr_multiple),
       status: r.summary.status,
-      theta: r.rows.map((row) => row.theta as number[]).filter((t) => Array.isArray(t) && t.every((v) => Number.isFinite(v))),
+      theta: r.rows
+        .map((row) => row.theta as number[])
+        .filter((t) => Array.isArray(t) && t.every((v) => Number.isFinite(v))),
     }));
     // The box: the converged trajectories and the initialization (diverging ones leave it), with a margin.
     const inBox = trajectories.flatMap((t) => (t.status === 'completed' ? t.theta : t.theta.slice(0, 3)));
@@ -268,22 +314,69 @@ function contourData(runs: StudyRun[], base: ToyBase): { panels: ContourPanel[] 
 }
 
 function contourFigure(p: ContourPanel): StudyFigure {
-  const segs = p.levels.flatMap((l) => contourSegments(p.x, p.y, p.loss, l).map(([a, b, c, d]) => ({ x: a, y: b, x2: c, y2: d, level: l })));
+  const segs = p.levels.flatMap((l) =>
+    contourSegments(p.x, p.y, p.loss, l).map(([a, b, c, d]) => ({ x: a, y: b, x2: c, y2: d, level: l })),
+  );
   const layers: Record<string, unknown>[] = [
-    { data: { values: segs }, mark: { type: 'rule', color: '#9a9a9a', strokeWidth: 0.8, clip: true }, encoding: { x: { field: 'x', type: 'quantitative', title: 'θ1', scale: { domain: [p.x[0], p.x[p.x.length - 1]], nice: false, zero: false } }, y: { field: 'y', type: 'quantitative', title: 'θ2', scale: { domain: [p.y[0], p.y[p.y.length - 1]], nice: false, zero: false } }, x2: { field: 'x2' }, y2: { field: 'y2' } } },
+    {
+      data: { values: segs },
+      mark: { type: 'rule', color: '#9a9a9a', strokeWidth: 0.8, clip: true },
+      encoding: {
+        x: {
+          field: 'x',
+          type: 'quantitative',
+          title: 'θ1',
+          scale: { domain: [p.x[0], p.x[p.x.length - 1]], nice: false, zero: false },
+        },
+        y: {
+          field: 'y',
+          type: 'quantitative',
+          title: 'θ2',
+          scale: { domain: [p.y[0], p.y[p.y.length - 1]], nice: false, zero: false },
+        },
+        x2: { field: 'x2' },
+        y2: { field: 'y2' },
+      },
+    },
   ];
-  layers.push({ data: { values: [{ x: p.trajectories[0]?.theta[0]?.[0], y: p.trajectories[0]?.theta[0]?.[1] }] }, mark: { type: 'point', shape: 'cross', color: 'black', size: 60, filled: true, opacity: 0.6 }, encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } } });
-  const labels = p.trajectories.map((t) => `η = ${fmt(t.lr_multiple)}·2/λ0${t.status === 'diverged' ? ' (diverged)' : ''}`);
+  layers.push({
+    data: { values: [{ x: p.trajectories[0]?.theta[0]?.[0], y: p.trajectories[0]?.theta[0]?.[1] }] },
+    mark: { type: 'point', shape: 'cross', color: 'black', size: 60, filled: true, opacity: 0.6 },
+    encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } },
+  });
+  const labels = p.trajectories.map(
+    (t) => `η = ${fmt(t.lr_multiple)}·2/λ0${t.status === 'diverged' ? ' (diverged)' : ''}`,
+  );
   p.trajectories.forEach((t, k) => {
     layers.push({
       data: { values: t.theta.map((th, i) => ({ x: th[0], y: th[1], i })) },
       mark: { type: 'line', point: { filled: true, size: 14 }, strokeWidth: 1.2, clip: true },
-      encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' }, order: { field: 'i', type: 'quantitative' }, color: { datum: labels[k], scale: { domain: labels, range: labels.map((_, j) => PALETTE[j % PALETTE.length]) }, legend: { title: null } } },
+      encoding: {
+        x: { field: 'x', type: 'quantitative' },
+        y: { field: 'y', type: 'quantitative' },
+        order: { field: 'i', type: 'quantitative' },
+        color: {
+          datum: labels[k],
+          scale: { domain: labels, range: labels.map((_, j) => PALETTE[j % PALETTE.length]) },
+          legend: { title: null },
+        },
+      },
     });
   });
-  const what = p.depth === 1 ? 'depth 1 (the linearization at θ0): straight contours, fixed curvature' : 'depth 2: L = ½(θ1θ2 − y)², minima on the hyperbola θ1θ2 = y, flatter towards θ1 = θ2';
-  const spec = { ...frame(`GD trajectories over the loss contours, depth ${p.depth}`, what, { height: 440 }), layer: layers };
-  return { id: `contours-depth-${p.depth}`, title: `Trajectories over the loss contours (depth ${p.depth})`, caption: 'Grey: contours of the loss (levels ×3 apart); +: the initialization; one trajectory per learning rate.', spec };
+  const what =
+    p.depth === 1
+      ? 'depth 1 (the linearization at θ0): straight contours, fixed curvature'
+      : 'depth 2: L = ½(θ1θ2 − y)², minima on the hyperbola θ1θ2 = y, flatter towards θ1 = θ2';
+  const spec = {
+    ...frame(`GD trajectories over the loss contours, depth ${p.depth}`, what, { height: 440 }),
+    layer: layers,
+  };
+  return {
+    id: `contours-depth-${p.depth}`,
+    title: `Trajectories over the loss contours (depth ${p.depth})`,
+    caption: 'Grey: contours of the loss (levels ×3 apart); +: the initialization; one trajectory per learning rate.',
+    spec,
+  };
 }
 
 // ---- evaluation
@@ -319,17 +412,30 @@ function info(r: StudyRun) {
 
 export function evaluateToy(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerances'>): ClaimResult[] {
   const t = ctx.tolerances;
-  const [fixedMin, stableMin, convLoss, rotMin, shareMin] = tols(t, 'fixed_rho_min', 'stable_rho_min', 'converge_loss', 'rotation_min_deg', 'unstable_rotation_share');
+  const [fixedMin, stableMin, convLoss, rotMin, shareMin] = tols(
+    t,
+    'fixed_rho_min',
+    'stable_rho_min',
+    'converge_loss',
+    'rotation_min_deg',
+    'unstable_rotation_share',
+  );
   const xs = runs.map(info);
   const out: ClaimResult[] = [];
   const d1 = xs.filter((x) => x.depth === 1);
   {
     const claim = 'Depth 1 (constant Hessian) has fixed eigenvectors: ρ_t = 1 throughout';
     const rs = d1.filter((x) => Number.isFinite(x.minRho));
-    if (rs.length === 0) out.push({ claim, evidence: 'no depth-1 run with two or more measurements', verdict: 'inconclusive' });
+    if (rs.length === 0)
+      out.push({ claim, evidence: 'no depth-1 run with two or more measurements', verdict: 'inconclusive' });
     else {
       const min = Math.min(...rs.map((x) => x.minRho));
-      out.push({ claim, evidence: `${rs.map((x) => `${x.label}: 1 − min ρ = ${fmt(1 - x.minRho)}`).join('; ')} (need min ρ ≥ ${fixedMin})`, verdict: min >= fixedMin ? 'held' : 'did not hold', values: { min_rho: min } });
+      out.push({
+        claim,
+        evidence: `${rs.map((x) => `${x.label}: 1 − min ρ = ${fmt(1 - x.minRho)}`).join('; ')} (need min ρ ≥ ${fixedMin})`,
+        verdict: min >= fixedMin ? 'held' : 'did not hold',
+        values: { min_rho: min },
+      });
     }
   }
   {
@@ -337,7 +443,13 @@ export function evaluateToy(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerance
     const rs = d1.filter((x) => x.mult > 1);
     if (rs.length === 0) out.push({ claim, evidence: 'no depth-1 run above 2/λ0', verdict: 'inconclusive' });
     else {
-      out.push({ claim, evidence: rs.map((x) => `${x.label}: ${x.status}${x.status === 'completed' ? `, final loss ${fmt(x.finalLoss)}` : ''}`).join('; '), verdict: rs.every((x) => x.status === 'diverged') ? 'held' : 'did not hold' });
+      out.push({
+        claim,
+        evidence: rs
+          .map((x) => `${x.label}: ${x.status}${x.status === 'completed' ? `, final loss ${fmt(x.finalLoss)}` : ''}`)
+          .join('; '),
+        verdict: rs.every((x) => x.status === 'diverged') ? 'held' : 'did not hold',
+      });
     }
   }
   const deep = xs.filter((x) => x.depth >= 2);
@@ -349,7 +461,18 @@ export function evaluateToy(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerance
       if (below.length === 0) out.push({ claim, evidence: 'no run below 2/λ0', verdict: 'inconclusive' });
       else {
         const ok = below.every((x) => x.status === 'completed' && x.finalLoss <= convLoss && x.minRho >= stableMin);
-        out.push({ claim, evidence: below.map((x) => `${x.label}: final loss ${fmt(x.finalLoss)}, min ρ ${fmt(x.minRho, 4)}, cumulative rotation ${fmt(x.totalDeg)}°, final λ1 ${fmt(x.finalSharp)} (λ0 ${fmt(x.lambda0)})`).join('; ') + ` (need loss ≤ ${convLoss}, min ρ ≥ ${stableMin})`, verdict: ok ? 'held' : 'did not hold', values: Object.fromEntries(below.map((x) => [`min_rho_m${x.mult}`, x.minRho])) });
+        out.push({
+          claim,
+          evidence:
+            below
+              .map(
+                (x) =>
+                  `${x.label}: final loss ${fmt(x.finalLoss)}, min ρ ${fmt(x.minRho, 4)}, cumulative rotation ${fmt(x.totalDeg)}°, final λ1 ${fmt(x.finalSharp)} (λ0 ${fmt(x.lambda0)})`,
+              )
+              .join('; ') + ` (need loss ≤ ${convLoss}, min ρ ≥ ${stableMin})`,
+          verdict: ok ? 'held' : 'did not hold',
+          values: Object.fromEntries(below.map((x) => [`min_rho_m${x.mult}`, x.minRho])),
+        });
       }
     }
     {
@@ -357,7 +480,23 @@ export function evaluateToy(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerance
       if (above.length === 0) out.push({ claim, evidence: 'no run above 2/λ0', verdict: 'inconclusive' });
       else {
         const ok = above.every((x) => x.totalDeg >= rotMin && x.unstableShare >= shareMin);
-        out.push({ claim, evidence: above.map((x) => `${x.label}: cumulative rotation ${fmt(x.totalDeg)}° (min ρ ${fmt(x.minRho)}), ${fmt(100 * x.unstableShare)} % of it in steps with λ1 ≥ 2/η`).join('; ') + ` (need ≥ ${rotMin}° and ≥ ${fmt(100 * shareMin)} %)`, verdict: ok ? 'held' : 'did not hold', values: Object.fromEntries(above.flatMap((x) => [[`rotation_deg_m${x.mult}`, x.totalDeg], [`unstable_share_m${x.mult}`, x.unstableShare]])) });
+        out.push({
+          claim,
+          evidence:
+            above
+              .map(
+                (x) =>
+                  `${x.label}: cumulative rotation ${fmt(x.totalDeg)}° (min ρ ${fmt(x.minRho)}), ${fmt(100 * x.unstableShare)} % of it in steps with λ1 ≥ 2/η`,
+              )
+              .join('; ') + ` (need ≥ ${rotMin}° and ≥ ${fmt(100 * shareMin)} %)`,
+          verdict: ok ? 'held' : 'did not hold',
+          values: Object.fromEntries(
+            above.flatMap((x) => [
+              [`rotation_deg_m${x.mult}`, x.totalDeg],
+              [`unstable_share_m${x.mult}`, x.unstableShare],
+            ]),
+          ),
+        });
       }
     }
     {
@@ -366,8 +505,25 @@ export function evaluateToy(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerance
       else {
         const ref = below.filter((x) => x.status === 'completed').map((x) => x.finalSharp);
         const refMin = ref.length > 0 ? Math.min(...ref) : Number.NaN;
-        const ok = above.every((x) => x.status === 'completed' && x.finalLoss <= convLoss && x.finalSharp < x.thr && (!Number.isFinite(refMin) || x.finalSharp < refMin));
-        out.push({ claim, evidence: above.map((x) => `${x.label}: ${x.status}, final loss ${fmt(x.finalLoss)}, final λ1 ${fmt(x.finalSharp)} vs 2/η ${fmt(x.thr)} and λ0 ${fmt(x.lambda0)}`).join('; ') + (Number.isFinite(refMin) ? `; below 2/λ0 the final λ1 was ${fmt(refMin)}` : ''), verdict: ok ? 'held' : 'did not hold', values: Object.fromEntries(above.map((x) => [`final_sharpness_m${x.mult}`, x.finalSharp])) });
+        const ok = above.every(
+          (x) =>
+            x.status === 'completed' &&
+            x.finalLoss <= convLoss &&
+            x.finalSharp < x.thr &&
+            (!Number.isFinite(refMin) || x.finalSharp < refMin),
+        );
+        out.push({
+          claim,
+          evidence:
+            above
+              .map(
+                (x) =>
+                  `${x.label}: ${x.status}, final loss ${fmt(x.finalLoss)}, final λ1 ${fmt(x.finalSharp)} vs 2/η ${fmt(x.thr)} and λ0 ${fmt(x.lambda0)}`,
+              )
+              .join('; ') + (Number.isFinite(refMin) ? `; below 2/λ0 the final λ1 was ${fmt(refMin)}` : ''),
+          verdict: ok ? 'held' : 'did not hold',
+          values: Object.fromEntries(above.map((x) => [`final_sharpness_m${x.mult}`, x.finalSharp])),
+        });
       }
     }
   }
@@ -383,9 +539,35 @@ export async function toyFigures(runs: StudyRun[], ctx: StudyContext): Promise<S
   return [
     ...panels.map(contourFigure),
     ...present([
-      perRunFigure(runs, { id: 'rho', title: 'ρ_t: |cos| between successive top eigenvectors', caption: 'Depth 1 stays at 1; depth ≥ 2 above 2/λ0 rotates while it is unstable.', key: 'eigvec_cos', yTitle: 'ρ_t', label, yDomain: [0, 1] }),
-      perRunFigure(stable, { id: 'ratio', title: 'λ1 / (2/η)', caption: 'Sharpness over the threshold (runs that did not diverge); dashed: 1.', key: 'sharpness', yTitle: 'λ1/(2/η)', label, ruleY: 1, ratioTo: 'threshold', logY: true }),
-      perRunFigure(runs, { id: 'loss', title: 'Loss', caption: 'Loss of every run (log scale).', key: 'train_loss', yTitle: 'loss (log)', label, logY: true }),
+      perRunFigure(runs, {
+        id: 'rho',
+        title: 'ρ_t: |cos| between successive top eigenvectors',
+        caption: 'Depth 1 stays at 1; depth ≥ 2 above 2/λ0 rotates while it is unstable.',
+        key: 'eigvec_cos',
+        yTitle: 'ρ_t',
+        label,
+        yDomain: [0, 1],
+      }),
+      perRunFigure(stable, {
+        id: 'ratio',
+        title: 'λ1 / (2/η)',
+        caption: 'Sharpness over the threshold (runs that did not diverge); dashed: 1.',
+        key: 'sharpness',
+        yTitle: 'λ1/(2/η)',
+        label,
+        ruleY: 1,
+        ratioTo: 'threshold',
+        logY: true,
+      }),
+      perRunFigure(runs, {
+        id: 'loss',
+        title: 'Loss',
+        caption: 'Loss of every run (log scale).',
+        key: 'train_loss',
+        yTitle: 'loss (log)',
+        label,
+        logY: true,
+      }),
     ]),
   ];
 }

@@ -19,8 +19,20 @@ import { resolveConfig, type Config } from '../experiments/config.ts';
 import { deepMerge } from '../experiments/configPaths.ts';
 import { runInChild } from '../experiments/childRun.ts';
 import {
-  applyVariant, classifyRun, createLimit, earlyCurvature, earlyCurvatureConfig, finalTestMetrics, resolveMaxLrSettings, runMaxLrExperiment,
-  RunManifest, summarizeTrials, targetText as targetWords, type MaxLrCell, type MaxLrSettings, type MaxLrSettingsInput,
+  applyVariant,
+  classifyRun,
+  createLimit,
+  earlyCurvature,
+  earlyCurvatureConfig,
+  finalTestMetrics,
+  resolveMaxLrSettings,
+  runMaxLrExperiment,
+  RunManifest,
+  summarizeTrials,
+  targetText as targetWords,
+  type MaxLrCell,
+  type MaxLrSettings,
+  type MaxLrSettingsInput,
 } from '../experiments/maxLr.ts';
 import { DASH, frame, lineChart, PALETTE, THRESHOLD_COLOR, type Series } from '../report/spec.ts';
 import { curvatureAfterWarmup, lowerAfterWarmup, verdictOf, type PostWarmupCurvature } from './claims/warmup.ts';
@@ -92,10 +104,12 @@ export function maxLrPlan(ctx: Pick<StudyContext, 'file' | 'quick'>): MaxLrPlan 
   const base = deepMerge(f.base, q.base ?? {});
   const modelsIn = q.models ?? f.models ?? { model: {} };
   const variants = (q.grid?.variant ?? f.grid.variant ?? ['none']) as string[];
-  const settings = (model: string | null): MaxLrSettings => resolveMaxLrSettings({
-    ...f.max_lr, ...(q.max_lr ?? {}),
-    ...(model !== null ? { ...(f.max_lr_models?.[model] ?? {}), ...(q.max_lr_models?.[model] ?? {}) } : {}),
-  });
+  const settings = (model: string | null): MaxLrSettings =>
+    resolveMaxLrSettings({
+      ...f.max_lr,
+      ...(q.max_lr ?? {}),
+      ...(model !== null ? { ...(f.max_lr_models?.[model] ?? {}), ...(q.max_lr_models?.[model] ?? {}) } : {}),
+    });
   const maxLr = settings(null);
   const curves = f.curves || q.curves ? ({ ...(f.curves ?? {}), ...(q.curves ?? {}) } as CurvesSection) : null;
   const cells: Cell[] = [];
@@ -105,7 +119,14 @@ export function maxLrPlan(ctx: Pick<StudyContext, 'file' | 'quick'>): MaxLrPlan 
     for (const variant of variants) {
       const name = models.length > 1 ? `${model}_${variant}` : variant;
       try {
-        cells.push({ name, model, variant, config: applyVariant(resolveConfig(input), variant), error: null, maxLr: settings(model) });
+        cells.push({
+          name,
+          model,
+          variant,
+          config: applyVariant(resolveConfig(input), variant),
+          error: null,
+          maxLr: settings(model),
+        });
       } catch (e) {
         cells.push({ name, model, variant, config: null, error: (e as Error).message, maxLr: settings(model) });
       }
@@ -138,11 +159,29 @@ export async function executeMaxLrStudy(ctx: StudyContext): Promise<StudyRun[]> 
   const limit = createLimit(parallel);
   const threads = Math.max(1, Math.floor(os.availableParallelism() / parallel));
   const runs: StudyRun[] = [];
-  const manifest = new RunManifest(ctx.out, ctx.file.name, [...(plan.models.length > 1 ? ['model'] : []), 'variant', 'kind', 'optimizer.lr']);
+  const manifest = new RunManifest(ctx.out, ctx.file.name, [
+    ...(plan.models.length > 1 ? ['model'] : []),
+    'variant',
+    'kind',
+    'optimizer.lr',
+  ]);
   const record = (name: string, params: MaxLrRunParams) => manifest.record(name, params);
-  const cells: MaxLrCell[] = plan.cells.map((c) => ({ name: c.name, params: { model: c.model, variant: c.variant }, config: c.config, error: c.error, settings: c.maxLr }));
+  const cells: MaxLrCell[] = plan.cells.map((c) => ({
+    name: c.name,
+    params: { model: c.model, variant: c.variant },
+    config: c.config,
+    error: c.error,
+    settings: c.maxLr,
+  }));
   const searches = runMaxLrExperiment({
-    out: ctx.out, name: ctx.file.name, cells, parallel, threads, limit, manifest, log: ctx.log,
+    out: ctx.out,
+    name: ctx.file.name,
+    cells,
+    parallel,
+    threads,
+    limit,
+    manifest,
+    log: ctx.log,
     meta: { study: ctx.file.name, quick: ctx.quick },
   }).then(async (results) => {
     for (const r of results) {
@@ -150,35 +189,71 @@ export async function executeMaxLrStudy(ctx: StudyContext): Promise<StudyRun[]> 
       for (const t of r.result?.trials ?? []) {
         // Test accuracy at the last step (from the checkpoint when it was not logged there), so that evaluators need only the runs.
         const test_acc = t.stable ? (await finalTestMetrics(t.dir!)).test_acc : null;
-        runs.push(loadStudyRun(`${cell.name}_lr-${t.lr}_seed-${t.seed}`, { model: cell.model, variant: cell.variant, kind: 'trial', 'optimizer.lr': t.lr, 'train.seed': t.seed, stable: t.stable, outcome: t.outcome, reason: t.reason, test_acc }, t.dir!));
+        runs.push(
+          loadStudyRun(
+            `${cell.name}_lr-${t.lr}_seed-${t.seed}`,
+            {
+              model: cell.model,
+              variant: cell.variant,
+              kind: 'trial',
+              'optimizer.lr': t.lr,
+              'train.seed': t.seed,
+              stable: t.stable,
+              outcome: t.outcome,
+              reason: t.reason,
+              test_acc,
+            },
+            t.dir!,
+          ),
+        );
       }
     }
   });
-  const curveRuns = plan.curves === null ? [] : plan.cells.filter((c) => c.config !== null).map(async (cell) => {
-    const cv = plan.curves!;
-    const lr = curveLr(cv, cell.model);
-    const c = earlyCurvatureConfig(cell.config!, { earlyEvery: cv.early_every, earlySteps: cv.early_steps, every: cv.every, iters: cv.lanczos_iters });
-    c.optimizer.lr = lr;
-    c.train.steps = cv.steps;
-    c.train.seed = 0;
-    c.train.stop_train_loss = null;
-    c.train.stop_train_acc = null;
-    // Clamped to each model's training set (the Hessian is taken over at most all of it).
-    const n = c.data.train_size;
-    if (cv.samples !== undefined) c.curvature.samples = cv.samples === 'all' || n === 'all' ? cv.samples : Math.min(cv.samples, n);
-    const config = resolveConfig(c);
-    const name = `${cell.name}_curve`;
-    const dir = join(ctx.out, name);
-    const params: MaxLrRunParams = { model: cell.model, variant: cell.variant, kind: 'curve', 'optimizer.lr': lr, 'train.seed': 0 };
-    await limit(async () => {
-      record(name, params);
-      const s = await runInChild(config, dir, { threads });
-      ctx.log(`${name}: ${s.status}${s.reason ? ` (${s.reason})` : ''}`);
-    });
-    runs.push(loadStudyRun(name, params, dir));
-  });
+  const curveRuns =
+    plan.curves === null
+      ? []
+      : plan.cells
+          .filter((c) => c.config !== null)
+          .map(async (cell) => {
+            const cv = plan.curves!;
+            const lr = curveLr(cv, cell.model);
+            const c = earlyCurvatureConfig(cell.config!, {
+              earlyEvery: cv.early_every,
+              earlySteps: cv.early_steps,
+              every: cv.every,
+              iters: cv.lanczos_iters,
+            });
+            c.optimizer.lr = lr;
+            c.train.steps = cv.steps;
+            c.train.seed = 0;
+            c.train.stop_train_loss = null;
+            c.train.stop_train_acc = null;
+            // Clamped to each model's training set (the Hessian is taken over at most all of it).
+            const n = c.data.train_size;
+            if (cv.samples !== undefined)
+              c.curvature.samples = cv.samples === 'all' || n === 'all' ? cv.samples : Math.min(cv.samples, n);
+            const config = resolveConfig(c);
+            const name = `${cell.name}_curve`;
+            const dir = join(ctx.out, name);
+            const params: MaxLrRunParams = {
+              model: cell.model,
+              variant: cell.variant,
+              kind: 'curve',
+              'optimizer.lr': lr,
+              'train.seed': 0,
+            };
+            await limit(async () => {
+              record(name, params);
+              const s = await runInChild(config, dir, { threads });
+              ctx.log(`${name}: ${s.status}${s.reason ? ` (${s.reason})` : ''}`);
+            });
+            runs.push(loadStudyRun(name, params, dir));
+          });
   await Promise.all([searches, ...curveRuns]);
-  writeFileSync(join(ctx.out, 'max-lr.md'), `${maxLrTable(summarizeCells(runs, ctx), curveStats(runs, plan.curves?.early_steps ?? 100))}\n`);
+  writeFileSync(
+    join(ctx.out, 'max-lr.md'),
+    `${maxLrTable(summarizeCells(runs, ctx), curveStats(runs, plan.curves?.early_steps ?? 100))}\n`,
+  );
   return runs;
 }
 
@@ -215,16 +290,52 @@ export function summarizeCells(runs: readonly StudyRun[], ctx: Pick<StudyContext
   for (const cell of plan.cells) {
     const m = cell.maxLr;
     if (cell.config === null) {
-      out.push({ cell: cell.name, model: cell.model, variant: cell.variant, error: cell.error, maxStableLr: null, upper: null, maxTrainedLr: null, stepsToTarget: null, testAcc: null, trials: 0 });
+      out.push({
+        cell: cell.name,
+        model: cell.model,
+        variant: cell.variant,
+        error: cell.error,
+        maxStableLr: null,
+        upper: null,
+        maxTrainedLr: null,
+        stepsToTarget: null,
+        testAcc: null,
+        trials: 0,
+      });
       continue;
     }
-    const mine = runs.filter((r) => r.params.kind === 'trial' && r.params.model === cell.model && r.params.variant === cell.variant);
-    const judged = mine.map((r) => ({ run: r, lr: r.params['optimizer.lr'] as number, ...classifyRun(r, { loss: m.stop_train_loss, acc: m.stop_train_acc, from: cell.config!.schedule.warmup_steps, spike: m.spike }) }));
+    const mine = runs.filter(
+      (r) => r.params.kind === 'trial' && r.params.model === cell.model && r.params.variant === cell.variant,
+    );
+    const judged = mine.map((r) => ({
+      run: r,
+      lr: r.params['optimizer.lr'] as number,
+      ...classifyRun(r, {
+        loss: m.stop_train_loss,
+        acc: m.stop_train_acc,
+        from: cell.config!.schedule.warmup_steps,
+        spike: m.spike,
+      }),
+    }));
     const s = summarizeTrials(judged, m.rule, m.seeds);
-    const accs = judged.filter((x) => x.lr === s.maxStableLr && x.stable).map((x) => x.run.params.test_acc).filter((a): a is number => typeof a === 'number');
+    const accs = judged
+      .filter((x) => x.lr === s.maxStableLr && x.stable)
+      .map((x) => x.run.params.test_acc)
+      .filter((a): a is number => typeof a === 'number');
     const testAcc = accs.length > 0 ? accs.reduce((a, x) => a + x, 0) / accs.length : null;
-    const fit = s.maxTrainedLr === null ? null : s.lrs.find((l) => l.lr === s.maxTrainedLr)?.stepsToTarget ?? null;
-    out.push({ cell: cell.name, model: cell.model, variant: cell.variant, error: null, maxStableLr: s.maxStableLr, upper: s.upper, maxTrainedLr: s.maxTrainedLr, stepsToTarget: fit, testAcc, trials: mine.length });
+    const fit = s.maxTrainedLr === null ? null : (s.lrs.find((l) => l.lr === s.maxTrainedLr)?.stepsToTarget ?? null);
+    out.push({
+      cell: cell.name,
+      model: cell.model,
+      variant: cell.variant,
+      error: null,
+      maxStableLr: s.maxStableLr,
+      upper: s.upper,
+      maxTrainedLr: s.maxTrainedLr,
+      stepsToTarget: fit,
+      testAcc,
+      trials: mine.length,
+    });
   }
   return out;
 }
@@ -254,7 +365,8 @@ export function curveStats(runs: readonly StudyRun[], window: number): Map<strin
     const e = earlyCurvature(r.rows, r.config, window);
     const cell = r.name.replace(/_curve$/, '');
     out.set(cell, {
-      cell, lr: r.params['optimizer.lr'] as number,
+      cell,
+      lr: r.params['optimizer.lr'] as number,
       lambda0: e.find((p) => p.step === 0)?.value ?? null,
       maxRatio: e.length > 0 ? Math.max(...e.map((p) => p.ratio)) : null,
       maxLambdaEta: e.length > 0 ? Math.max(...e.map((p) => p.lambdaEta)) : null,
@@ -267,15 +379,22 @@ export function curveStats(runs: readonly StudyRun[], window: number): Map<strin
 }
 
 /** A number for the max-lr studies' evidence text and tables: 3 significant digits, '—' for none. */
-export const f3 = (v: number | null | undefined): string => (typeof v === 'number' ? String(Number(v.toPrecision(3))) : '—');
+export const f3 = (v: number | null | undefined): string =>
+  typeof v === 'number' ? String(Number(v.toPrecision(3))) : '—';
 
 /** The max-stable-η table as Markdown (also written to max-lr.md by executeMaxLrStudy). */
 export function maxLrTable(cells: readonly CellSummary[], curves: Map<string, CurveStats>): string {
-  const lines = ['| model | remedy | η_max (no divergence) | next η tried (diverged) | largest η at the target (median steps) | test acc at η_max | max early λ1/threshold | λ1 at step 0 | trials |', '|---|---|---|---|---|---|---|---|---|'];
+  const lines = [
+    '| model | remedy | η_max (no divergence) | next η tried (diverged) | largest η at the target (median steps) | test acc at η_max | max early λ1/threshold | λ1 at step 0 | trials |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
   for (const c of cells) {
     const cv = curves.get(c.cell);
     if (c.error) lines.push(`| ${c.model} | ${c.variant} | n/a: ${c.error.replace(/\|/g, '/')} | | | | | | 0 |`);
-    else lines.push(`| ${c.model} | ${c.variant} | ${f3(c.maxStableLr)} | ${f3(c.upper)} | ${c.maxTrainedLr === null ? '—' : `${f3(c.maxTrainedLr)} (${f3(c.stepsToTarget)})`} | ${c.testAcc === null ? '—' : `${(100 * c.testAcc).toFixed(1)}%`} | ${f3(cv?.maxRatio)}${cv && cv.status === 'diverged' ? ' (diverged)' : ''} | ${f3(cv?.lambda0)} | ${c.trials} |`);
+    else
+      lines.push(
+        `| ${c.model} | ${c.variant} | ${f3(c.maxStableLr)} | ${f3(c.upper)} | ${c.maxTrainedLr === null ? '—' : `${f3(c.maxTrainedLr)} (${f3(c.stepsToTarget)})`} | ${c.testAcc === null ? '—' : `${(100 * c.testAcc).toFixed(1)}%`} | ${f3(cv?.maxRatio)}${cv && cv.status === 'diverged' ? ' (diverged)' : ''} | ${f3(cv?.lambda0)} | ${c.trials} |`,
+      );
   }
   return lines.join('\n');
 }
@@ -299,7 +418,11 @@ export function compareMaxLr(r: CellSummary, base: CellSummary, gain: number): '
 export const allOf: (items: ReadonlyArray<boolean | null>) => Verdict = verdictOf;
 
 /** What the max-lr evaluators start from: the plan, the cells' summaries, the early window (steps; `curves.early_steps`, else `defaultWindow`) and the curve runs' statistics over it. */
-export function maxLrEvidence(runs: readonly StudyRun[], ctx: Pick<StudyContext, 'file' | 'quick'>, defaultWindow = 100): { plan: MaxLrPlan; cells: CellSummary[]; window: number; curves: Map<string, CurveStats> } {
+export function maxLrEvidence(
+  runs: readonly StudyRun[],
+  ctx: Pick<StudyContext, 'file' | 'quick'>,
+  defaultWindow = 100,
+): { plan: MaxLrPlan; cells: CellSummary[]; window: number; curves: Map<string, CurveStats> } {
   const plan = maxLrPlan(ctx);
   const window = plan.curves?.early_steps ?? defaultWindow;
   return { plan, cells: summarizeCells(runs, ctx), window, curves: curveStats(runs, window) };
@@ -310,12 +433,22 @@ export function maxLrEvidence(runs: readonly StudyRun[], ctx: Pick<StudyContext,
  * after the longer warmup of the two (both at the full η; claims/warmup.ts): [ref, cell], or null
  * when either curve run is missing.
  */
-export function curvesAfterWarmup(runs: readonly StudyRun[], ref: string, cell: string, window: number): [PostWarmupCurvature, PostWarmupCurvature] | null {
+export function curvesAfterWarmup(
+  runs: readonly StudyRun[],
+  ref: string,
+  cell: string,
+  window: number,
+): [PostWarmupCurvature, PostWarmupCurvature] | null {
   const find = (c: string) => runs.find((r) => r.params.kind === 'curve' && r.name === `${c}_curve`);
   const a = find(ref);
   const b = find(cell);
   if (!a || !b) return null;
-  const asWarmup = (r: StudyRun) => ({ name: r.name, rows: r.rows, warmup: r.config.schedule.warmup_steps, status: r.summary.status });
+  const asWarmup = (r: StudyRun) => ({
+    name: r.name,
+    rows: r.rows,
+    warmup: r.config.schedule.warmup_steps,
+    status: r.summary.status,
+  });
   const [pa, pb] = curvatureAfterWarmup([asWarmup(a), asWarmup(b)], window);
   return [pa!, pb!];
 }
@@ -324,7 +457,11 @@ export function curvesAfterWarmup(runs: readonly StudyRun[], ref: string, cell: 
 // Figures (shown after the claims table).
 
 /** Early λ1/threshold of the curve runs (log y; 1 = the stability boundary), one line per cell. */
-export function earlyRatioFigure(runs: readonly StudyRun[], window: number, o: { id?: string; title?: string } = {}): StudyFigure | null {
+export function earlyRatioFigure(
+  runs: readonly StudyRun[],
+  window: number,
+  o: { id?: string; title?: string } = {},
+): StudyFigure | null {
   const curves = runs.filter((r) => r.params.kind === 'curve');
   const series: Series[] = curves.map((r, i) => ({
     label: `${r.name.replace(/_curve$/, '')} (η ${r.params['optimizer.lr']}${r.summary.status === 'diverged' ? ', diverged' : ''})`,
@@ -336,43 +473,83 @@ export function earlyRatioFigure(runs: readonly StudyRun[], window: number, o: {
   }));
   const spec = lineChart({
     title: o.title ?? 'Early sharpness relative to the stability threshold',
-    subtitle: 'λ1 (λ1(P⁻¹H) for Adam) divided by the threshold at each step\'s η; dashed: 1, the boundary',
-    xTitle: 'step', yTitle: 'λ1 / threshold', series, logY: true, legend: true,
+    subtitle: "λ1 (λ1(P⁻¹H) for Adam) divided by the threshold at each step's η; dashed: 1, the boundary",
+    xTitle: 'step',
+    yTitle: 'λ1 / threshold',
+    series,
+    logY: true,
+    legend: true,
     rules: [{ y: 1, color: THRESHOLD_COLOR, dash: DASH }],
   });
-  return spec === null ? null : { id: o.id ?? 'early-ratio', title: 'Early λ1 / threshold', caption: `The common-η runs over their first ${window} steps: above 1 the update overshoots along the top eigenvector.`, spec };
+  return spec === null
+    ? null
+    : {
+        id: o.id ?? 'early-ratio',
+        title: 'Early λ1 / threshold',
+        caption: `The common-η runs over their first ${window} steps: above 1 the update overshoots along the top eigenvector.`,
+        spec,
+      };
 }
 
 /** The max stable η of every cell (dot) and the next η tried, unstable (end of the bar), log x. */
 export function maxLrFigure(cells: readonly CellSummary[]): StudyFigure | null {
-  const rows = cells.filter((c) => c.error === null && c.maxStableLr !== null).map((c) => ({ cell: `${c.model === 'model' ? '' : `${c.model} · `}${c.variant}`, lo: c.maxStableLr!, hi: c.upper ?? c.maxStableLr! }));
+  const rows = cells
+    .filter((c) => c.error === null && c.maxStableLr !== null)
+    .map((c) => ({
+      cell: `${c.model === 'model' ? '' : `${c.model} · `}${c.variant}`,
+      lo: c.maxStableLr!,
+      hi: c.upper ?? c.maxStableLr!,
+    }));
   if (rows.length === 0) return null;
   const y = { field: 'cell', type: 'nominal', title: null, sort: rows.map((r) => r.cell), axis: { labelLimit: 260 } };
-  const x = { field: 'lo', type: 'quantitative', title: 'learning rate η (log scale)', scale: { type: 'log', nice: false, padding: 16 } };
+  const x = {
+    field: 'lo',
+    type: 'quantitative',
+    title: 'learning rate η (log scale)',
+    scale: { type: 'log', nice: false, padding: 16 },
+  };
   const spec = {
-    ...frame('Largest stable learning rate per remedy', 'dot: largest stable η; bar: up to the next η tried, which diverged', { height: Math.max(160, 60 + 28 * rows.length) }),
+    ...frame(
+      'Largest stable learning rate per remedy',
+      'dot: largest stable η; bar: up to the next η tried, which diverged',
+      { height: Math.max(160, 60 + 28 * rows.length) },
+    ),
     data: { values: rows },
     layer: [
       { mark: { type: 'rule', strokeWidth: 3, color: '#bbb' }, encoding: { y, x, x2: { field: 'hi' } } },
       { mark: { type: 'point', filled: true, size: 90, color: '#2ca02c' }, encoding: { y, x } },
-      { mark: { type: 'text', dy: -12, fontSize: 10, color: '#2ca02c' }, encoding: { y, x, text: { field: 'lo', type: 'quantitative', format: '.3~g' } } },
+      {
+        mark: { type: 'text', dy: -12, fontSize: 10, color: '#2ca02c' },
+        encoding: { y, x, text: { field: 'lo', type: 'quantitative', format: '.3~g' } },
+      },
     ],
   };
-  return { id: 'max-stable-lr-bracket', title: 'Largest stable η per remedy', caption: 'From the trial runs: the largest η that did not diverge (all/most seeds) and the smallest η above it that did.', spec };
+  return {
+    id: 'max-stable-lr-bracket',
+    title: 'Largest stable η per remedy',
+    caption:
+      'From the trial runs: the largest η that did not diverge (all/most seeds) and the smallest η above it that did.',
+    spec,
+  };
 }
 
 /** Both figures of a max-lr study. */
 export function maxLrStudyFigures(runs: StudyRun[], ctx: Pick<StudyContext, 'file' | 'quick'>): StudyFigure[] {
   const plan = maxLrPlan(ctx);
   const cells = summarizeCells(runs, ctx);
-  return [maxLrFigure(cells), earlyRatioFigure(runs, plan.curves?.early_steps ?? 100)].filter((f): f is StudyFigure => f !== null);
+  return [maxLrFigure(cells), earlyRatioFigure(runs, plan.curves?.early_steps ?? 100)].filter(
+    (f): f is StudyFigure => f !== null,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
 // The warmup study.
 
 /** The warmup claims: a pure function of the loaded runs. */
-export function evaluateWarmup(runs: readonly StudyRun[], ctx: Pick<StudyContext, 'file' | 'quick' | 'tolerances'>): ClaimResult[] {
+export function evaluateWarmup(
+  runs: readonly StudyRun[],
+  ctx: Pick<StudyContext, 'file' | 'quick' | 'tolerances'>,
+): ClaimResult[] {
   const { plan, cells, window, curves } = maxLrEvidence(runs, ctx);
   const t = ctx.tolerances;
   const gain = t.min_lr_gain ?? 1;
@@ -394,9 +571,12 @@ export function evaluateWarmup(runs: readonly StudyRun[], ctx: Pick<StudyContext
       const cvW = curves.get(w.cell);
       const cmp = compareMaxLr(w, none, gain);
       raise.push(cmp === 'raised' ? true : cmp === 'not raised' ? false : null);
-      raiseEv.push(`${model}, ${w.variant}: max stable η ${f3(w.maxStableLr)} vs ${f3(none.maxStableLr)} without warmup (next unstable ${f3(w.upper)} vs ${f3(none.upper)}) → ${cmp}`);
+      raiseEv.push(
+        `${model}, ${w.variant}: max stable η ${f3(w.maxStableLr)} vs ${f3(none.maxStableLr)} without warmup (next unstable ${f3(w.upper)} vs ${f3(none.upper)}) → ${cmp}`,
+      );
       values[`${model}.${w.variant}.max_lr`] = w.maxStableLr;
-      values[`${model}.${w.variant}.lr_gain`] = w.maxStableLr !== null && none.maxStableLr ? w.maxStableLr / none.maxStableLr : null;
+      values[`${model}.${w.variant}.lr_gain`] =
+        w.maxStableLr !== null && none.maxStableLr ? w.maxStableLr / none.maxStableLr : null;
       values[`${model}.${w.variant}.raised`] = cmp;
       // Compared after the longest warmup ends, both runs at the full η (inside the warmup
       // λ1/threshold is divided by a threshold at a tiny η_t: small whatever λ1 does).
@@ -405,7 +585,9 @@ export function evaluateWarmup(runs: readonly StudyRun[], ctx: Pick<StudyContext
         const [pn, pw] = pair;
         const lower = lowerAfterWarmup(pw, pn, drop);
         early.push(lower);
-        earlyEv.push(`${model}, η = ${f3(cvW?.lr)}: max λ1/threshold over steps ${pw.from}–${pw.to} (after the longest warmup, both at the full η) ${f3(pw.maxRatio)} with ${w.variant} (${pw.points} measurements) vs ${f3(pn.maxRatio)} without (${pn.points})${pn.diverged ? '; the run without warmup diverged before the window ended' : ''}; inside the first ${window} steps (not judged): ${f3(cvW?.maxRatio)} vs ${f3(cvNone?.maxRatio)}`);
+        earlyEv.push(
+          `${model}, η = ${f3(cvW?.lr)}: max λ1/threshold over steps ${pw.from}–${pw.to} (after the longest warmup, both at the full η) ${f3(pw.maxRatio)} with ${w.variant} (${pw.points} measurements) vs ${f3(pn.maxRatio)} without (${pn.points})${pn.diverged ? '; the run without warmup diverged before the window ended' : ''}; inside the first ${window} steps (not judged): ${f3(cvW?.maxRatio)} vs ${f3(cvNone?.maxRatio)}`,
+        );
         values[`${model}.${w.variant}.max_early_ratio`] = cvW?.maxRatio ?? null;
         values[`${model}.${w.variant}.max_ratio_after_warmup`] = pw.maxRatio;
         values[`${model}.none.max_ratio_after_warmup.${w.variant}`] = pn.maxRatio;
@@ -418,12 +600,14 @@ export function evaluateWarmup(runs: readonly StudyRun[], ctx: Pick<StudyContext
   claims.push({
     claim: 'Warmup lowers the early sharpness λ1 relative to the stability threshold (2+2μ)/η (Gilmer et al. 2022).',
     evidence: `${earlyEv.join('; ')}. Held when, over the same ${window} steps right after the longest warmup, every warmup run's max λ1/threshold is below ${1 - drop} × the run without warmup's.`,
-    verdict: allOf(early), values: { ...values },
+    verdict: allOf(early),
+    values: { ...values },
   });
   claims.push({
     claim: 'Warmup raises the largest learning rate that does not diverge.',
     evidence: `${raiseEv.join('; ')}. Raised = at least ${gain} × the max stable η without warmup and above its next unstable η (stable: ${targetText(plan.maxLr)}).`,
-    verdict: allOf(raise), values,
+    verdict: allOf(raise),
+    values,
   });
   return claims;
 }

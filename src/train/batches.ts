@@ -90,7 +90,9 @@ export function createBatchSampler(config: BatchSamplerConfig): BatchSampler {
   } else {
     bs = config.batch_size;
     if (typeof bs !== 'number' || !Number.isInteger(bs) || bs < 1) {
-      throw new Error(`optimizer.batch_size must be 'full' or an integer >= 1, got ${JSON.stringify(config.batch_size)}`);
+      throw new Error(
+        `optimizer.batch_size must be 'full' or an integer >= 1, got ${JSON.stringify(config.batch_size)}`,
+      );
     }
     if (bs > n) throw new Error(`optimizer.batch_size (${bs}) exceeds the number of training samples (${n})`);
   }

@@ -103,7 +103,9 @@ function nonNegative(x: number | undefined, fallback: number, key: string): numb
 export function resolveOptimizerConfig(config: OptimizerConfig): ResolvedOptimizerConfig {
   const name = config.name;
   if (!isOptimizerName(name)) {
-    throw new Error(`optimizer.name: unknown optimizer ${JSON.stringify(name)}; allowed: ${OPTIMIZER_NAMES.join(', ')}`);
+    throw new Error(
+      `optimizer.name: unknown optimizer ${JSON.stringify(name)}; allowed: ${OPTIMIZER_NAMES.join(', ')}`,
+    );
   }
   const momentum = unitInterval(config.momentum, OPTIMIZER_DEFAULTS.momentum, 'momentum');
   // RMSProp has no first moment: its update is the β1 = 0 case, whatever the file says.

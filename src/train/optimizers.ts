@@ -11,7 +11,9 @@ import { createAdam } from './adam.ts';
 import { createRmsprop } from './rmsprop.ts';
 
 /** Builds the optimizer named by `config.name`; throws naming the allowed names if unknown. */
-export function createOptimizer<N extends OptimizerName>(config: OptimizerConfig & { name: N }): Optimizer<StateByName[N]>;
+export function createOptimizer<N extends OptimizerName>(
+  config: OptimizerConfig & { name: N },
+): Optimizer<StateByName[N]>;
 export function createOptimizer(config: OptimizerConfig): Optimizer<OptimizerState>;
 export function createOptimizer(config: OptimizerConfig): Optimizer<OptimizerState> {
   const resolved = resolveOptimizerConfig(config);

@@ -23,11 +23,7 @@
  * (1 − ηλ_wd) shifts the boundary by O(ηλ_wd), which is ignored.
  */
 
-import {
-  isAdaptive,
-  resolveOptimizerConfig,
-  type OptimizerConfig,
-} from './optimizer-config.ts';
+import { isAdaptive, resolveOptimizerConfig, type OptimizerConfig } from './optimizer-config.ts';
 import type { OptimizerState } from './optimizer-state.ts';
 import { assertFinite } from './vector.ts';
 
@@ -44,7 +40,9 @@ export interface StabilityThreshold {
 
 function withName(optimizerName: string, config: OptimizerConfigFields): OptimizerConfig {
   if (config.name !== undefined && config.name !== optimizerName) {
-    throw new Error(`optimizer name ${JSON.stringify(optimizerName)} does not match config.name ${JSON.stringify(config.name)}`);
+    throw new Error(
+      `optimizer name ${JSON.stringify(optimizerName)} does not match config.name ${JSON.stringify(config.name)}`,
+    );
   }
   return { ...config, name: optimizerName };
 }

@@ -64,7 +64,9 @@ function resolveSchedule(config: ScheduleConfig): ResolvedSchedule {
     }
     r.total = nonNegInt(config.total_steps, 'total_steps');
     if (r.total <= warmup) {
-      throw new Error(`schedule.total_steps (${r.total}) must exceed schedule.warmup_steps (${warmup}) for cosine decay`);
+      throw new Error(
+        `schedule.total_steps (${r.total}) must exceed schedule.warmup_steps (${warmup}) for cosine decay`,
+      );
     }
     r.minLr = config.min_lr ?? 0;
     assertFinite(r.minLr, 'schedule.min_lr', 0);

@@ -48,7 +48,8 @@ export function createMomentumGd(config: ResolvedOptimizerConfig): Optimizer<Mom
     config,
     init: (dim: number): MomentumState => ({ kind: 'momentum', dim, t: 0, buf: new Float64Array(dim) }),
     step(state: MomentumState, params: FloatVec, grad: FloatVec, lr: number, lrScale?: LrScale): void {
-      if (state.kind !== 'momentum') throw new Error(`${config.name}: expected a 'momentum' state, got '${state.kind}'`);
+      if (state.kind !== 'momentum')
+        throw new Error(`${config.name}: expected a 'momentum' state, got '${state.kind}'`);
       checkStep(state.dim, params, grad, lr, lrScale);
       const buf = state.buf;
       for (let i = 0; i < params.length; i++) {

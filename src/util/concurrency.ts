@@ -8,8 +8,13 @@
  * the results in item order. After the first rejection no further item starts; the calls in
  * flight are awaited, then the first error is thrown (so no work is left running behind it).
  */
-export async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  if (!(Number.isInteger(limit) && limit >= 1)) throw new RangeError(`concurrency limit must be an integer >= 1 (got ${limit})`);
+export async function mapWithConcurrency<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  if (!(Number.isInteger(limit) && limit >= 1))
+    throw new RangeError(`concurrency limit must be an integer >= 1 (got ${limit})`);
   const out = new Array<R>(items.length);
   let next = 0;
   let failed = false;
@@ -35,7 +40,8 @@ export type Limiter = <T>(task: () => Promise<T>) => Promise<T>;
 
 /** A shared limiter (see Limiter); a task's rejection is passed to its caller and frees the slot. */
 export function createLimiter(limit: number): Limiter {
-  if (!(Number.isInteger(limit) && limit >= 1)) throw new RangeError(`concurrency limit must be an integer >= 1 (got ${limit})`);
+  if (!(Number.isInteger(limit) && limit >= 1))
+    throw new RangeError(`concurrency limit must be an integer >= 1 (got ${limit})`);
   let active = 0;
   const waiting: Array<() => void> = [];
   return async <T>(task: () => Promise<T>): Promise<T> => {

@@ -18,7 +18,11 @@ describe('edgewise curvature and report', () => {
     assert.ok(a.lambda_min <= a.eigs[2], 'λmin below the top eigenvalues');
     assert.ok(Number.isFinite(a.trace), 'trace');
     // The sharpness measured during training at step 10 agrees with the analysis (same θ, float32).
-    const row10 = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).find((x) => x.step === 10);
+    const row10 = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .find((x) => x.step === 10);
     assert.ok(Math.abs(row10.sharpness - a.eigs[0]) < 1e-3 * Math.abs(a.eigs[0]), `${row10.sharpness} vs ${a.eigs[0]}`);
     const slices = JSON.parse(readFileSync(join(dir, 'curvature', 'slices-step-000010.json'), 'utf8'));
     assert.equal(slices.directions.length, 2);

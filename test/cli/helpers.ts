@@ -14,7 +14,10 @@ export interface CliResult {
 }
 
 /** Runs `edgewise args…` to completion. */
-export function cli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): CliResult {
+export function cli(
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): CliResult {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     encoding: 'utf8',
     cwd: opts.cwd,
@@ -26,7 +29,11 @@ export function cli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEn
 
 /** Starts `edgewise args…` in the background. */
 export function cliSpawn(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess {
-  return spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [BIN, ...args], {
+    cwd: opts.cwd,
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 export function tempDir(prefix = 'edgewise-cli-'): string {
@@ -35,8 +42,24 @@ export function tempDir(prefix = 'edgewise-cli-'): string {
 
 /** A small, fast config: synthetic Gaussian mixture, MLP [32], GD, curvature every 5 steps. */
 export const FAST = [
-  '--set', 'data.name=synthetic-gmm', '--set', 'data.train_size=400', '--set', 'data.test_size=200',
-  '--set', 'data.input_dim=20', '--set', 'data.num_classes=4',
-  '--set', 'model.widths=[32]', '--set', 'curvature.every=5', '--set', 'curvature.lanczos_iters=10',
-  '--set', 'log.test_every=20', '--set', 'threads=1',
+  '--set',
+  'data.name=synthetic-gmm',
+  '--set',
+  'data.train_size=400',
+  '--set',
+  'data.test_size=200',
+  '--set',
+  'data.input_dim=20',
+  '--set',
+  'data.num_classes=4',
+  '--set',
+  'model.widths=[32]',
+  '--set',
+  'curvature.every=5',
+  '--set',
+  'curvature.lanczos_iters=10',
+  '--set',
+  'log.test_every=20',
+  '--set',
+  'threads=1',
 ];

@@ -24,7 +24,9 @@ describe('edgewise sweep', () => {
     const out = join(dir, 'out');
     const r = cli(['sweep', file, '--out', out, '--parallel', '2'], { timeoutMs: 300_000 });
     assert.equal(r.status, 0, r.stderr);
-    const runs = readdirSync(out).filter((d) => existsSync(join(out, d, 'summary.json'))).sort();
+    const runs = readdirSync(out)
+      .filter((d) => existsSync(join(out, d, 'summary.json')))
+      .sort();
     assert.equal(runs.length, 4, runs.join(','));
     const statuses = runs.map((d) => JSON.parse(readFileSync(join(out, d, 'summary.json'), 'utf8')).status);
     assert.ok(statuses.filter((s) => s === 'completed').length >= 3, statuses.join(','));
@@ -33,7 +35,10 @@ describe('edgewise sweep', () => {
     assert.match(html, /<svg/);
     const figs = readdirSync(join(out, 'report'));
     for (const stem of ['final-sharpness-vs-lr', 'test-acc-vs-lr', 'max-stable-lr']) {
-      assert.ok(figs.some((f) => f.startsWith(stem) && f.endsWith('.svg')), `${stem} in ${figs.join(',')}`);
+      assert.ok(
+        figs.some((f) => f.startsWith(stem) && f.endsWith('.svg')),
+        `${stem} in ${figs.join(',')}`,
+      );
     }
     const status = cli(['sweep', file, '--out', out, '--status']);
     assert.equal(status.status, 0, status.stderr);
@@ -41,7 +46,11 @@ describe('edgewise sweep', () => {
     const again = cli(['sweep', file, '--out', out]);
     assert.equal(again.status, 0, again.stderr);
     const mtimes = runs.map((d) => readFileSync(join(out, d, 'metrics.jsonl'), 'utf8'));
-    assert.deepEqual(runs.map((d) => readFileSync(join(out, d, 'metrics.jsonl'), 'utf8')), mtimes, 'finished runs untouched');
+    assert.deepEqual(
+      runs.map((d) => readFileSync(join(out, d, 'metrics.jsonl'), 'utf8')),
+      mtimes,
+      'finished runs untouched',
+    );
   });
 
   it('two workers with shards 0/2 and 1/2 over one directory complete every run exactly once', async () => {
@@ -49,12 +58,23 @@ describe('edgewise sweep', () => {
     const file = join(dir, 'lr.yaml');
     writeFileSync(file, SWEEP);
     const out = join(dir, 'out');
-    const workers = [0, 1].map((i) => cliSpawn(['sweep', file, '--out', out, '--shard', `${i}/2`, '--parallel', '1', '--no-report']));
-    const codes = await Promise.all(workers.map((w) => new Promise<number | null>((res) => w.on('exit', (c) => res(c)))));
+    const workers = [0, 1].map((i) =>
+      cliSpawn(['sweep', file, '--out', out, '--shard', `${i}/2`, '--parallel', '1', '--no-report']),
+    );
+    const codes = await Promise.all(
+      workers.map((w) => new Promise<number | null>((res) => w.on('exit', (c) => res(c)))),
+    );
     assert.deepEqual(codes, [0, 0]);
     for (const d of readdirSync(out).filter((x) => existsSync(join(out, x, 'metrics.jsonl')))) {
-      const steps = readFileSync(join(out, d, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step as number);
-      assert.deepEqual(steps, [...steps].sort((a, b) => a - b), `${d}: rows in order`);
+      const steps = readFileSync(join(out, d, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).step as number);
+      assert.deepEqual(
+        steps,
+        [...steps].sort((a, b) => a - b),
+        `${d}: rows in order`,
+      );
       assert.equal(new Set(steps).size, steps.length, `${d}: no step twice`);
     }
     const st = cli(['sweep', file, '--out', out, '--status']);

@@ -11,7 +11,10 @@ import { FAST, cli, cliSpawn, tempDir } from './helpers.ts';
 import { readSafetensors } from '../../src/experiments/safetensors.ts';
 
 const rowsOf = (dir: string): Record<string, unknown>[] =>
-  readFileSync(join(dir, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+  readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('edgewise train', () => {
   it('a short run writes every file with the documented fields', () => {
@@ -20,12 +23,30 @@ describe('edgewise train', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /completed after 20 steps/);
     const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
-    for (const k of ['data', 'model', 'loss', 'optimizer', 'schedule', 'clip', 'train', 'curvature', 'log', 'seed', 'versions']) assert.ok(k in cfg, `config.json has ${k}`);
+    for (const k of [
+      'data',
+      'model',
+      'loss',
+      'optimizer',
+      'schedule',
+      'clip',
+      'train',
+      'curvature',
+      'log',
+      'seed',
+      'versions',
+    ])
+      assert.ok(k in cfg, `config.json has ${k}`);
     assert.equal(cfg.optimizer.lr, 0.05, 'resolved default lr');
     assert.ok(cfg.versions.edgewise && cfg.versions.node, 'versions recorded');
     const rows = rowsOf(dir);
-    assert.deepEqual(rows.map((r) => r.step), Array.from({ length: 21 }, (_, i) => i), 'one row per step, 0..20');
-    for (const k of ['step', 'lr', 'train_loss', 'train_acc', 'grad_norm', 'param_norm', 'elapsed_s']) assert.ok(k in rows[0]!, `row has ${k}`);
+    assert.deepEqual(
+      rows.map((r) => r.step),
+      Array.from({ length: 21 }, (_, i) => i),
+      'one row per step, 0..20',
+    );
+    for (const k of ['step', 'lr', 'train_loss', 'train_acc', 'grad_norm', 'param_norm', 'elapsed_s'])
+      assert.ok(k in rows[0]!, `row has ${k}`);
     const measured = rows.filter((r) => 'sharpness' in r).map((r) => r.step);
     assert.deepEqual(measured, [0, 5, 10, 15, 20], 'curvature at step 0 and every 5 steps');
     const r5 = rows[5]!;
@@ -38,7 +59,8 @@ describe('edgewise train', () => {
     const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
     assert.equal(summary.status, 'completed');
     assert.equal(summary.steps, 20);
-    for (const k of ['train_loss', 'train_acc', 'test_loss', 'test_acc', 'sharpness']) assert.equal(typeof summary.final[k], 'number', `final.${k}`);
+    for (const k of ['train_loss', 'train_acc', 'test_loss', 'test_acc', 'sharpness'])
+      assert.equal(typeof summary.final[k], 'number', `final.${k}`);
     const cks = readdirSync(join(dir, 'checkpoints'));
     assert.ok(cks.includes('step-000000.safetensors') && cks.includes('step-000020.safetensors'), cks.join(','));
     const init = readSafetensors(join(dir, 'checkpoints', 'step-000000.safetensors'));
@@ -61,7 +83,15 @@ describe('edgewise train', () => {
 
   it('SIGKILL mid-run, then --resume, gives metrics identical to an uninterrupted run', async () => {
     const base = tempDir();
-    const args = [...FAST, '--set', 'train.steps=400', '--set', 'curvature.every=2', '--set', 'curvature.lanczos_iters=20'];
+    const args = [
+      ...FAST,
+      '--set',
+      'train.steps=400',
+      '--set',
+      'curvature.every=2',
+      '--set',
+      'curvature.lanczos_iters=20',
+    ];
     const whole = join(base, 'whole');
     assert.equal(cli(['train', ...args, '--out', whole], { timeoutMs: 300_000 }).status, 0);
     const cut = join(base, 'cut');

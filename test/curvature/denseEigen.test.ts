@@ -6,7 +6,13 @@ import { tridiagonalEigen } from '../../src/curvature/tridiagonalEigen.ts';
 import { absCos, dot, linspace, nrm, residual, withSpectrum } from './helpers.ts';
 
 /** Checks A v_i = λ_i v_i and VᵀV = I for a decomposition of A. */
-function checkDecomposition(A: Float64Array, n: number, values: Float64Array, vectors: Float64Array[], tol: number): void {
+function checkDecomposition(
+  A: Float64Array,
+  n: number,
+  values: Float64Array,
+  vectors: Float64Array[],
+  tol: number,
+): void {
   const scale = Math.max(...Array.from(values, Math.abs), 1e-300);
   for (let i = 0; i < n; i++) {
     assert.ok(residual(A, n, values[i], vectors[i]) <= tol * scale, `residual of pair ${i}`);
@@ -24,7 +30,10 @@ test('diagonal matrix: sorted diagonal, unit basis vectors', () => {
   const A = new Float64Array(n * n);
   d.forEach((x, i) => (A[i * n + i] = x));
   const { values, vectors } = symmetricEigen(A, n);
-  assert.deepEqual(Array.from(values), [...d].sort((a, b) => b - a));
+  assert.deepEqual(
+    Array.from(values),
+    [...d].sort((a, b) => b - a),
+  );
   for (let i = 0; i < n; i++) {
     const k = d.indexOf(values[i]);
     assert.equal(vectors[i][k], 1); // sign fixed: largest entry positive

@@ -68,7 +68,10 @@ test('SLQ moments estimate tr(A^p)/n within statistical error', async () => {
   assert.ok(Math.abs(mo.mean[0] - 1) < 1e-13);
   for (let p = 1; p <= 6; p++) {
     const truth = sum(lambdas.map((l) => l ** p)) / n;
-    assert.ok(Math.abs(mo.mean[p] - truth) < 4 * mo.stdError[p] + 1e-12, `p=${p}: ${mo.mean[p]} vs ${truth} ± ${mo.stdError[p]}`);
+    assert.ok(
+      Math.abs(mo.mean[p] - truth) < 4 * mo.stdError[p] + 1e-12,
+      `p=${p}: ${mo.mean[p]} vs ${truth} ± ${mo.stdError[p]}`,
+    );
     assert.ok(mo.stdError[p] < 0.2 * Math.abs(truth), 'the estimate is informative');
   }
   assert.equal(mo.perRun.length, 40);
@@ -91,7 +94,10 @@ test('density integrates to 1 and its mean is the first moment', async () => {
   const dflt = spectralDensity(r);
   assert.equal(dflt.x.length, 1000);
   assert.ok(Math.abs(trapz(dflt.x, dflt.density) - 1) < 1e-6);
-  const mean1 = trapz(dflt.x, Array.from(dflt.density, (y, i) => y * dflt.x[i]));
+  const mean1 = trapz(
+    dflt.x,
+    Array.from(dflt.density, (y, i) => y * dflt.x[i]),
+  );
   assert.ok(Math.abs(mean1 - moments(r, 1).mean[1]) < 1e-6);
   for (const y of dflt.density) assert.ok(y >= 0);
   const custom = spectralDensity(r, { grid: { min: -1, max: 11, points: 4001 }, sigma: 0.05 });

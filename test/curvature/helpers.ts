@@ -40,11 +40,12 @@ export function withSpectrum(lambdas: readonly number[], rng: Rng): { A: Float64
     }
   }
   // Exact symmetry (the sum above is symmetric up to rounding only).
-  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) {
-    const m = 0.5 * (A[i * n + j] + A[j * n + i]);
-    A[i * n + j] = m;
-    A[j * n + i] = m;
-  }
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < i; j++) {
+      const m = 0.5 * (A[i * n + j] + A[j * n + i]);
+      A[i * n + j] = m;
+      A[j * n + i] = m;
+    }
   return { A, Q };
 }
 

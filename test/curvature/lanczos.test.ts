@@ -195,7 +195,14 @@ test('float32 Lanczos vectors on diag(d): top-3 and bottom-2 to float32 accuracy
     assert.ok(r.converged[i] && r.residuals[i] <= 1e-5 * want);
     for (let j = 0; j < i; j++) assert.ok(Math.abs(dot(x, r.eigenvectors[j])) < 1e-5);
   }
-  const low = await lanczos(opf, { k: 2, which: 'smallest', iterations: 150, seed: 2, tol: 1e-3, exactResiduals: false });
+  const low = await lanczos(opf, {
+    k: 2,
+    which: 'smallest',
+    iterations: 150,
+    seed: 2,
+    tol: 1e-3,
+    exactResiduals: false,
+  });
   assert.ok(Math.abs(low.eigenvalues[0] + 1) < 1e-4 && Math.abs(low.eigenvalues[1] - values[3 + 1]) < 1e-4);
   // The same operator forced to float64 vectors: matvec only, and the float64 accuracy.
   const op64 = float32Diagonal(d);

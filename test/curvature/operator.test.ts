@@ -48,7 +48,10 @@ test('denseOperator matches a direct product; materialize recovers the matrix ex
 test('diagonalOperator, scaledOperator and shiftedOperator', async () => {
   const d = new Float64Array([1, -2, 3]);
   const M = await materialize(diagonalOperator(d));
-  assert.deepEqual(Array.from(M, (x) => x + 0), [1, 0, 0, 0, -2, 0, 0, 0, 3]); // +0 folds -0
+  assert.deepEqual(
+    Array.from(M, (x) => x + 0),
+    [1, 0, 0, 0, -2, 0, 0, 0, 3],
+  ); // +0 folds -0
   const S = await materialize(scaledOperator(denseOperator(A, n), -0.5));
   S.forEach((x, i) => assert.equal(x, -0.5 * A[i]));
   const T = await materialize(shiftedOperator(denseOperator(A, n), 1.5));

@@ -11,8 +11,22 @@ test('eigenvectorCosine is |cos|, sign- and scale-invariant', () => {
   const v = normalArray(rng, 25);
   const c = eigenvectorCosine(u, v);
   assert.ok(Math.abs(c - absCos(u, v)) < 1e-15);
-  assert.ok(Math.abs(eigenvectorCosine(u, v.map((x) => -3 * x)) - c) < 1e-15);
-  assert.ok(Math.abs(eigenvectorCosine(u, u.map((x) => -x)) - 1) < 1e-15);
+  assert.ok(
+    Math.abs(
+      eigenvectorCosine(
+        u,
+        v.map((x) => -3 * x),
+      ) - c,
+    ) < 1e-15,
+  );
+  assert.ok(
+    Math.abs(
+      eigenvectorCosine(
+        u,
+        u.map((x) => -x),
+      ) - 1,
+    ) < 1e-15,
+  );
   assert.equal(eigenvectorCosine(new Float64Array([1, 0]), new Float64Array([0, 2])), 0);
   assert.throws(() => eigenvectorCosine(u, new Float64Array(25)), /zero/);
 });
@@ -75,7 +89,14 @@ test('subspaceCosine: an exchange of the top two eigenvectors is no rotation; a 
   const Q = randomOrthogonal(n, rng);
   // v1 of the next measurement = the previous v2 (λ1 and λ2 swapped): |cos(v1, v1')| = 0 but it stays in the top-2 span.
   assert.ok(eigenvectorCosine(Q[0]!, Q[1]!) < 1e-12);
-  assert.ok(Math.abs(subspaceCosine([Q[0]!, Q[1]!], Q[1]!.map((x) => -2 * x)) - 1) < 1e-12);
+  assert.ok(
+    Math.abs(
+      subspaceCosine(
+        [Q[0]!, Q[1]!],
+        Q[1]!.map((x) => -2 * x),
+      ) - 1,
+    ) < 1e-12,
+  );
   // Tilted by θ out of span(q0, q1) towards q2: cos θ, whatever the basis of the span.
   const th = 0.4;
   const inSpan = Q[0]!.map((x, i) => (x + Q[1]![i]!) / Math.SQRT2);

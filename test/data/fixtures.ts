@@ -56,7 +56,10 @@ export function fakeSplit(countsPerClass: number[], seed: number): FakeSplit {
 }
 
 /** Writes fake Fashion-MNIST files (gzipped) into a new temp dir and returns it and the data. */
-export function writeFakeFashion(trainCounts: number[], testCounts: number[]): { dir: string; train: FakeSplit; test: FakeSplit } {
+export function writeFakeFashion(
+  trainCounts: number[],
+  testCounts: number[],
+): { dir: string; train: FakeSplit; test: FakeSplit } {
   const dir = mkdtempSync(join(tmpdir(), 'edgewise-fake-fashion-'));
   const train = fakeSplit(trainCounts, 1);
   const test = fakeSplit(testCounts, 2);

@@ -10,7 +10,13 @@ const dir = mkdtempSync(join(tmpdir(), 'edgewise-idx-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Hand-written IDX encoder (independent of encodeIdx): header then big-endian elements. */
-function handIdx(typeByte: number, dims: number[], width: number, put: (b: Buffer, i: number, o: number) => void, count: number): Buffer {
+function handIdx(
+  typeByte: number,
+  dims: number[],
+  width: number,
+  put: (b: Buffer, i: number, o: number) => void,
+  count: number,
+): Buffer {
   const b = Buffer.alloc(4 + 4 * dims.length + count * width);
   b[2] = typeByte;
   b[3] = dims.length;

@@ -44,7 +44,9 @@ function meanStd(v: Float64Array, n: number, j: number): [number, number] {
 }
 
 const N = 120;
-const load = async (preprocess: 'none' | 'scale' | 'center' | 'standardize' | 'global-standardize'): Promise<{ train: Dataset; test: Dataset }> =>
+const load = async (
+  preprocess: 'none' | 'scale' | 'center' | 'standardize' | 'global-standardize',
+): Promise<{ train: Dataset; test: Dataset }> =>
   loadDataset({ name: 'fashion-mnist', train_size: N, test_size: 'all', subset: 'first', preprocess }, env);
 
 describe('preprocessing (fitted on the training subset, applied to test)', () => {
@@ -117,8 +119,14 @@ describe('preprocessing (fitted on the training subset, applied to test)', () =>
   });
 
   test('flatten: false gives [1, 28, 28] with the same values', async () => {
-    const flat = await loadDataset({ name: 'fashion-mnist', train_size: 10, test_size: 3, preprocess: 'scale', flatten: true }, env);
-    const img = await loadDataset({ name: 'fashion-mnist', train_size: 10, test_size: 3, preprocess: 'scale', flatten: false }, env);
+    const flat = await loadDataset(
+      { name: 'fashion-mnist', train_size: 10, test_size: 3, preprocess: 'scale', flatten: true },
+      env,
+    );
+    const img = await loadDataset(
+      { name: 'fashion-mnist', train_size: 10, test_size: 3, preprocess: 'scale', flatten: false },
+      env,
+    );
     assert.deepEqual(flat.train.sampleShape, [784]);
     assert.deepEqual(img.train.sampleShape, [1, 28, 28]);
     assert.deepEqual(img.train.x, flat.train.x);

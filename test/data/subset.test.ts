@@ -22,11 +22,15 @@ function counts(idx: ArrayLike<number>): number[] {
 
 /** "As equal as possible": a class may have 2+ fewer than another only if it is exhausted. */
 function assertBalanced(got: number[], available: number[], size: number): void {
-  assert.equal(got.reduce((a, b) => a + b, 0), size);
+  assert.equal(
+    got.reduce((a, b) => a + b, 0),
+    size,
+  );
   for (let a = 0; a < got.length; a++) {
     assert.ok(got[a] <= available[a]);
     for (let b = 0; b < got.length; b++) {
-      if (got[a] < got[b] - 1) assert.equal(got[a], available[a], `class ${a} (${got[a]}) vs class ${b} (${got[b]}): ${got}`);
+      if (got[a] < got[b] - 1)
+        assert.equal(got[a], available[a], `class ${a} (${got[a]}) vs class ${b} (${got[b]}): ${got}`);
     }
   }
 }
@@ -64,7 +68,14 @@ describe('subsets', () => {
   });
 
   test('loadDataset: stratified train subset is balanced, labels match the file, reproducible by seed', async () => {
-    const spec = { name: 'fashion-mnist', train_size: 60, test_size: 10, subset: 'stratified', preprocess: 'none', seed: 5 } as const;
+    const spec = {
+      name: 'fashion-mnist',
+      train_size: 60,
+      test_size: 10,
+      subset: 'stratified',
+      preprocess: 'none',
+      seed: 5,
+    } as const;
     const a = await loadDataset(spec, env);
     const b = await loadDataset(spec, env);
     const c = await loadDataset({ ...spec, seed: 6 }, env);
@@ -75,7 +86,8 @@ describe('subsets', () => {
     assert.notDeepEqual(a.train.x, c.train.x);
     // Every selected row is a row of the file with its own label (find it by its pixels).
     const rowOf = new Map<string, number>();
-    for (let i = 0; i < labels.length; i++) rowOf.set(Buffer.from(fake.train.pixels.subarray(i * 784, (i + 1) * 784)).toString('hex'), i);
+    for (let i = 0; i < labels.length; i++)
+      rowOf.set(Buffer.from(fake.train.pixels.subarray(i * 784, (i + 1) * 784)).toString('hex'), i);
     let last = -1;
     for (let r = 0; r < a.train.n; r++) {
       const key = Buffer.from(Uint8Array.from(a.train.x.subarray(r * 784, (r + 1) * 784))).toString('hex');
@@ -87,6 +99,9 @@ describe('subsets', () => {
   });
 
   test('train_size larger than the set is an error naming the key', async () => {
-    await assert.rejects(loadDataset({ name: 'fashion-mnist', train_size: 301 }, env), /data\.train_size: 301 is more than the 300 samples/);
+    await assert.rejects(
+      loadDataset({ name: 'fashion-mnist', train_size: 301 }, env),
+      /data\.train_size: 301 is more than the 300 samples/,
+    );
   });
 });

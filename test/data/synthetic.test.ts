@@ -57,19 +57,35 @@ describe('synthetic Gaussian mixture', () => {
         sq += e * e;
       }
     }
-    for (let t = 0; t < k * d; t++) assert.ok(Math.abs(sum[t] / 1000) < 5 / Math.sqrt(1000), `mean error ${sum[t] / 1000}`);
+    for (let t = 0; t < k * d; t++)
+      assert.ok(Math.abs(sum[t] / 1000) < 5 / Math.sqrt(1000), `mean error ${sum[t] / 1000}`);
     const variance = sq / (4000 * d);
     assert.ok(Math.abs(variance - 1) < 5 * Math.sqrt(2 / (4000 * d)), `noise variance ${variance}`);
   });
 
   test('reproducible for a seed, different for another; k > d still works', () => {
-    const again = makeGaussianMixture({ numClasses: k, dim: d, separation: sep, trainSize: 4000, testSize: 401, seed: 9 });
+    const again = makeGaussianMixture({
+      numClasses: k,
+      dim: d,
+      separation: sep,
+      trainSize: 4000,
+      testSize: 401,
+      seed: 9,
+    });
     assert.deepEqual(again.train.x, r.train.x);
     assert.deepEqual(again.test.y, r.test.y);
-    const other = makeGaussianMixture({ numClasses: k, dim: d, separation: sep, trainSize: 4000, testSize: 401, seed: 10 });
+    const other = makeGaussianMixture({
+      numClasses: k,
+      dim: d,
+      separation: sep,
+      trainSize: 4000,
+      testSize: 401,
+      seed: 10,
+    });
     assert.notDeepEqual(other.train.x, r.train.x);
     const wide = makeGaussianMixture({ numClasses: 5, dim: 2, separation: 4, trainSize: 10, testSize: 10, seed: 1 });
-    for (let c = 0; c < 5; c++) assert.ok(Math.abs(Math.hypot(wide.means[2 * c], wide.means[2 * c + 1]) - 4 / Math.SQRT2) < 1e-9);
+    for (let c = 0; c < 5; c++)
+      assert.ok(Math.abs(Math.hypot(wide.means[2 * c], wide.means[2 * c + 1]) - 4 / Math.SQRT2) < 1e-9);
   });
 });
 
@@ -79,17 +95,30 @@ describe('synthetic regression', () => {
     const outs = 3;
     const n = 3000;
     const noise = 0.1;
-    const r = makeRegression({ dim: d, numOutputs: outs, noise, teacher: 'linear', trainSize: n, testSize: 10, seed: 4 });
+    const r = makeRegression({
+      dim: d,
+      numOutputs: outs,
+      noise,
+      teacher: 'linear',
+      trainSize: n,
+      testSize: 10,
+      seed: 4,
+    });
     const A = r.teacherWeights.A!;
     const XtX = Array.from({ length: d }, () => new Array<number>(d).fill(0));
-    for (let i = 0; i < n; i++) for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) XtX[a][b] += r.train.x[i * d + a] * r.train.x[i * d + b];
+    for (let i = 0; i < n; i++)
+      for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) XtX[a][b] += r.train.x[i * d + a] * r.train.x[i * d + b];
     for (let o = 0; o < outs; o++) {
       const Xty = new Array<number>(d).fill(0);
-      for (let i = 0; i < n; i++) for (let a = 0; a < d; a++) Xty[a] += r.train.x[i * d + a] * r.train.targets![i * outs + o];
+      for (let i = 0; i < n; i++)
+        for (let a = 0; a < d; a++) Xty[a] += r.train.x[i * d + a] * r.train.targets![i * outs + o];
       const w = solve(XtX, Xty);
       for (let a = 0; a < d; a++) {
         // Standard error ≈ noise/√n ≈ 0.002.
-        assert.ok(Math.abs(w[a] - A[o * d + a] / Math.sqrt(d)) < 0.015, `output ${o} input ${a}: ${w[a]} vs ${A[o * d + a] / Math.sqrt(d)}`);
+        assert.ok(
+          Math.abs(w[a] - A[o * d + a] / Math.sqrt(d)) < 0.015,
+          `output ${o} input ${a}: ${w[a]} vs ${A[o * d + a] / Math.sqrt(d)}`,
+        );
       }
     }
     assert.equal(r.train.y, null);
@@ -122,14 +151,27 @@ describe('synthetic regression', () => {
         }
       }
       const m = n * outs;
-      assert.ok(Math.abs(s / m) < 5 * noise / Math.sqrt(m));
+      assert.ok(Math.abs(s / m) < (5 * noise) / Math.sqrt(m));
       assert.ok(Math.abs(Math.sqrt(q / m) - noise) < 0.05 * noise);
     }
   });
 
   test('loadDataset: synthetic sets are standardized on train, targets untouched, sizes default to 1000', async () => {
-    const a = await loadDataset({ name: 'synthetic-regression', train_size: 300, test_size: 50, preprocess: 'none', input_dim: 3, seed: 1 }, {});
-    const b = await loadDataset({ name: 'synthetic-regression', train_size: 300, test_size: 50, preprocess: 'standardize', input_dim: 3, seed: 1 }, {});
+    const a = await loadDataset(
+      { name: 'synthetic-regression', train_size: 300, test_size: 50, preprocess: 'none', input_dim: 3, seed: 1 },
+      {},
+    );
+    const b = await loadDataset(
+      {
+        name: 'synthetic-regression',
+        train_size: 300,
+        test_size: 50,
+        preprocess: 'standardize',
+        input_dim: 3,
+        seed: 1,
+      },
+      {},
+    );
     assert.deepEqual(a.train.targets, b.train.targets);
     assert.deepEqual(b.train.sampleShape, [3]);
     for (let j = 0; j < 3; j++) {

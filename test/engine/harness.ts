@@ -43,7 +43,11 @@ export function buildCase(c: Case, dtype: DType): Graph {
   };
   const r = hvp(loss, di)(xs, vs);
   // Forward mode on the forward graph alone: the directional derivative dL·v.
-  const [dL] = jvp([r.value], di.map((i) => xs[i]!), vs);
+  const [dL] = jvp(
+    [r.value],
+    di.map((i) => xs[i]!),
+    vs,
+  );
   const outs: Record<string, Tensor> = { loss: r.value, dL: dL! };
   di.forEach((i, k) => {
     outs[`g${i}`] = r.grads[k]!;
@@ -127,7 +131,11 @@ export function finiteDifferenceCheck(c: Case, seed = 0, h = 1e-5): FdReport {
       hExact.push(base[`h${i}`]![j]!);
     }
   }
-  return { grad: relErr(gExact, gFd), jvp: Math.abs(dirExact - dirFd) / Math.max(Math.abs(dirFd), 1e-12), hvp: relErr(hExact, hFd) };
+  return {
+    grad: relErr(gExact, gFd),
+    jvp: Math.abs(dirExact - dirFd) / Math.max(Math.abs(dirFd), 1e-12),
+    hvp: relErr(hExact, hFd),
+  };
 }
 
 /**

@@ -25,10 +25,11 @@ async function checkHessian(spec: ObjectiveSpec): Promise<void> {
   // Symmetry (exact arithmetic would give 0; float64 rounding gives ~1e-16).
   let asym = 0;
   let norm = 0;
-  for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) {
-    asym += (H[i * P + j]! - H[j * P + i]!) ** 2;
-    norm += H[i * P + j]! ** 2;
-  }
+  for (let i = 0; i < P; i++)
+    for (let j = 0; j < P; j++) {
+      asym += (H[i * P + j]! - H[j * P + i]!) ** 2;
+      norm += H[i * P + j]! ** 2;
+    }
   assert.ok(Math.sqrt(asym / norm) < 1e-12, `Hessian asymmetry ${Math.sqrt(asym / norm)}`);
   // Central finite differences of the exact gradient, column by column.
   const h = 1e-5;
@@ -50,7 +51,10 @@ describe('Hessian of whole networks from exact HVPs', () => {
   const rt = new Runtime({ backend: 'ort', threads: 1 });
   after(() => rt.dispose());
   it('tiny MLP: symmetric, equals the FD Jacobian of the gradient', () => checkHessian(mlpSpec('float64')));
-  it('tiny CNN with normalization and pooling: symmetric, equals the FD Jacobian', () => checkHessian(cnnSpec('float64')));
-  it('tiny MLP: onnxruntime HVP and gradient agree with the reference', () => checkOrtAgrees(mlpSpec('float64'), mlpSpec('float32'), rt));
-  it('tiny CNN: onnxruntime HVP and gradient agree with the reference', () => checkOrtAgrees(cnnSpec('float64'), cnnSpec('float32'), rt));
+  it('tiny CNN with normalization and pooling: symmetric, equals the FD Jacobian', () =>
+    checkHessian(cnnSpec('float64')));
+  it('tiny MLP: onnxruntime HVP and gradient agree with the reference', () =>
+    checkOrtAgrees(mlpSpec('float64'), mlpSpec('float32'), rt));
+  it('tiny CNN: onnxruntime HVP and gradient agree with the reference', () =>
+    checkOrtAgrees(cnnSpec('float64'), cnnSpec('float32'), rt));
 });

@@ -10,10 +10,18 @@ import { relErr } from './harness.ts';
 export function mlpSpec(dtype: 'float32' | 'float64'): ObjectiveSpec {
   const dims = [4, 5, 3];
   const params = [];
-  for (let l = 0; l < 2; l++) params.push({ name: `l${l}.weight`, shape: [dims[l + 1]!, dims[l]!] }, { name: `l${l}.bias`, shape: [dims[l + 1]!] });
+  for (let l = 0; l < 2; l++)
+    params.push(
+      { name: `l${l}.weight`, shape: [dims[l + 1]!, dims[l]!] },
+      { name: `l${l}.bias`, shape: [dims[l + 1]!] },
+    );
   return {
-    params, dtype,
-    data: [{ name: 'x', shape: [6, 4] }, { name: 'y', shape: [6, 3] }],
+    params,
+    dtype,
+    data: [
+      { name: 'x', shape: [6, 4] },
+      { name: 'y', shape: [6, 3] },
+    ],
     loss(p, d) {
       let h: Tensor = d.x!;
       for (let l = 0; l < 2; l++) {
@@ -31,12 +39,18 @@ export function cnnSpec(dtype: 'float32' | 'float64'): ObjectiveSpec {
   return {
     dtype,
     params: [
-      { name: 'c1.weight', shape: [2, 1, 3, 3] }, { name: 'c1.bias', shape: [2] },
-      { name: 'bn.weight', shape: [2] }, { name: 'bn.bias', shape: [2] },
+      { name: 'c1.weight', shape: [2, 1, 3, 3] },
+      { name: 'c1.bias', shape: [2] },
+      { name: 'bn.weight', shape: [2] },
+      { name: 'bn.bias', shape: [2] },
       { name: 'c2.weight', shape: [3, 2, 2, 2] },
-      { name: 'fc.weight', shape: [2, 3] }, { name: 'fc.bias', shape: [2] },
+      { name: 'fc.weight', shape: [2, 3] },
+      { name: 'fc.bias', shape: [2] },
     ],
-    data: [{ name: 'x', shape: [3, 1, 6, 6] }, { name: 'y', shape: [3, 2] }],
+    data: [
+      { name: 'x', shape: [3, 1, 6, 6] },
+      { name: 'y', shape: [3, 2] },
+    ],
     loss(p, d) {
       let h = o.add(o.conv2d(d.x!, p['c1.weight']!, { pad: 1 }), o.reshape(p['c1.bias']!, [1, 2, 1, 1]));
       const mu = o.mean(h, [0, 2, 3], true);
@@ -63,9 +77,10 @@ export function randomProblem(spec: ObjectiveSpec, seed: number) {
   const data: Record<string, Float64Array> = {};
   for (const s of spec.data) {
     const n = s.shape.reduce((a, b) => a * b, 1);
-    data[s.name] = s.name === 'y' && spec.data[0]!.shape.length === 2
-      ? Float64Array.from({ length: n }, (_, i) => (i % s.shape[1]! === rng.int(s.shape[1]!) ? 1 : 0))
-      : Float64Array.from({ length: n }, () => rng.normal());
+    data[s.name] =
+      s.name === 'y' && spec.data[0]!.shape.length === 2
+        ? Float64Array.from({ length: n }, (_, i) => (i % s.shape[1]! === rng.int(s.shape[1]!) ? 1 : 0))
+        : Float64Array.from({ length: n }, () => rng.normal());
   }
   return { obj, theta, data };
 }
@@ -81,10 +96,12 @@ export async function checkOrtAgrees(spec64: ObjectiveSpec, spec32: ObjectiveSpe
   assert.ok(relErr(got, want) < 1e-4, `${rt.backend} HVP rel. error ${relErr(got, want)}`);
   const g64 = await obj.valueAndGrad(theta, data);
   const g32 = await fast.valueAndGrad(Float32Array.from(theta), data);
-  assert.ok(Math.abs(g32.loss - g64.loss) < 1e-5 * Math.max(1, Math.abs(g64.loss)), 'Math.abs(g32.loss - g64.loss) < 1e-5 * Math.max(1, Math.abs(g64.loss))');
+  assert.ok(
+    Math.abs(g32.loss - g64.loss) < 1e-5 * Math.max(1, Math.abs(g64.loss)),
+    'Math.abs(g32.loss - g64.loss) < 1e-5 * Math.max(1, Math.abs(g64.loss))',
+  );
   assert.ok(relErr(g32.grad, g64.grad) < 1e-4, `${rt.backend} gradient rel. error ${relErr(g32.grad, g64.grad)}`);
 }
-
 
 /** The dense P×P Hessian (row-major, float64) assembled column by column from HVPs with the unit vectors. */
 export async function denseHessian(at: HvpAtPoint, P: number, dtype: 'float32' | 'float64'): Promise<Float64Array> {
@@ -103,7 +120,11 @@ export async function denseHessian(at: HvpAtPoint, P: number, dtype: 'float32' |
  * float32 accuracy, and symmetric to float32 accuracy (the graphs compute H·e_j and H·e_i by
  * different arithmetic, so symmetry is not automatic).
  */
-export async function checkDenseHessianAgrees(spec64: ObjectiveSpec, spec32: ObjectiveSpec, rt: Runtime): Promise<void> {
+export async function checkDenseHessianAgrees(
+  spec64: ObjectiveSpec,
+  spec32: ObjectiveSpec,
+  rt: Runtime,
+): Promise<void> {
   const { obj, theta, data } = randomProblem(spec64, 3);
   const P = obj.layout.size;
   const want = await denseHessian(await obj.at(theta, data), P, 'float64');

@@ -342,7 +342,8 @@ test('ReduceSum with axes as an int64 input tensor, keepdims 0 and 1', async () 
     );
     assert.deepEqual(out.y.dims, keepdims ? [1, 3, 1] : [3]);
     const ref = new Float64Array(3);
-    for (let i = 0; i < 2; i++) for (let j = 0; j < 3; j++) for (let k = 0; k < 4; k++) ref[j] += x[(i * 3 + j) * 4 + k];
+    for (let i = 0; i < 2; i++)
+      for (let j = 0; j < 3; j++) for (let k = 0; k < 4; k++) ref[j] += x[(i * 3 + j) * 4 + k];
     assertClose(out.y.data as Float32Array, ref, 1e-5, `keepdims=${keepdims}`);
   }
 });
@@ -456,8 +457,11 @@ test('Greater and Where with bool tensors in and out', async () => {
   );
   assert.equal(out.gt.type, 'bool');
   assert.ok(out.gt.data instanceof Uint8Array, 'out.gt.data instanceof Uint8Array');
-  assert.deepEqual([...(out.gt.data as Uint8Array)], [...a].map((v, i) => (v > b[i] ? 1 : 0)));
-  const ref = [...a].map((v, i) => ((v > b[i]) !== (flip[i] === 1) ? v : b[i]));
+  assert.deepEqual(
+    [...(out.gt.data as Uint8Array)],
+    [...a].map((v, i) => (v > b[i] ? 1 : 0)),
+  );
+  const ref = [...a].map((v, i) => (v > b[i] !== (flip[i] === 1) ? v : b[i]));
   assert.deepEqual([...(out.y.data as Float32Array)], ref);
 });
 
@@ -500,10 +504,16 @@ test('Cast between float32, int32, int64 and bool', async () => {
     { x: f32(x, [5]) },
   );
   assert.ok(out.i64.data instanceof BigInt64Array, 'out.i64.data instanceof BigInt64Array');
-  assert.deepEqual([...(out.i64.data as BigInt64Array)], [...x].map((v) => BigInt(v)));
+  assert.deepEqual(
+    [...(out.i64.data as BigInt64Array)],
+    [...x].map((v) => BigInt(v)),
+  );
   assert.ok(out.i32.data instanceof Int32Array, 'out.i32.data instanceof Int32Array');
   assert.deepEqual([...(out.i32.data as Int32Array)], [...x]);
-  assert.deepEqual([...(out.b.data as Uint8Array)], [...x].map((v) => (v !== 0 ? 1 : 0)));
+  assert.deepEqual(
+    [...(out.b.data as Uint8Array)],
+    [...x].map((v) => (v !== 0 ? 1 : 0)),
+  );
   assert.ok(out.f64.data instanceof Float64Array, 'out.f64.data instanceof Float64Array');
   assert.deepEqual([...(out.f64.data as Float64Array)], [...x]);
 });
@@ -523,7 +533,10 @@ test('float64 model keeps double precision', async () => {
   );
   assert.ok(out.y.data instanceof Float64Array, 'out.y.data instanceof Float64Array');
   // IEEE addition is exactly specified, so the double results must match bit for bit.
-  assert.deepEqual([...(out.y.data as Float64Array)], [...x].map((v, i) => v + c[i]));
+  assert.deepEqual(
+    [...(out.y.data as Float64Array)],
+    [...x].map((v, i) => v + c[i]),
+  );
 });
 
 test('scalar (dims []) initializer and scalar output', async () => {
@@ -559,9 +572,16 @@ test('Constant nodes from tensor, float, floats and ints attributes', async () =
           opType: 'Constant',
           inputs: [],
           outputs: ['ct'],
-          attributes: [{ name: 'value', kind: 'tensor', value: { name: 'ct_value', type: 'float32', dims: [3], data: t } }],
+          attributes: [
+            { name: 'value', kind: 'tensor', value: { name: 'ct_value', type: 'float32', dims: [3], data: t } },
+          ],
         },
-        { opType: 'Constant', inputs: [], outputs: ['cf'], attributes: [{ name: 'value_float', kind: 'float', value: 0.25 }] },
+        {
+          opType: 'Constant',
+          inputs: [],
+          outputs: ['cf'],
+          attributes: [{ name: 'value_float', kind: 'float', value: 0.25 }],
+        },
         {
           opType: 'Constant',
           inputs: [],
@@ -587,7 +607,10 @@ test('Constant nodes from tensor, float, floats and ints attributes', async () =
     ),
     { x: f32(new Float32Array([1, 2, 3]), [3]) },
   );
-  assert.deepEqual([...(out.y.data as Float32Array)], [0, 1, 2].map((i) => (i + 1 + t[i]) * 0.25 + 10 * (i + 1)));
+  assert.deepEqual(
+    [...(out.y.data as Float32Array)],
+    [0, 1, 2].map((i) => (i + 1 + t[i]) * 0.25 + 10 * (i + 1)),
+  );
   assert.deepEqual(out.cf.dims, []);
   assert.deepEqual([...(out.cis.data as BigInt64Array)], [-5n, 0n, 2n ** 40n]);
 });
@@ -596,7 +619,14 @@ test('string attribute: Pad in reflect mode', async () => {
   const x = new Float32Array([1, 2, 3, 4, 5, 6]); // [2, 3]
   const out = await runModel(
     model(
-      [{ opType: 'Pad', inputs: ['x', 'pads'], outputs: ['y'], attributes: [{ name: 'mode', kind: 'string', value: 'reflect' }] }],
+      [
+        {
+          opType: 'Pad',
+          inputs: ['x', 'pads'],
+          outputs: ['y'],
+          attributes: [{ name: 'mode', kind: 'string', value: 'reflect' }],
+        },
+      ],
       [{ name: 'x', type: 'float32', shape: [2, 3] }],
       [{ name: 'y', type: 'float32', shape: [2, 6] }],
       [{ name: 'pads', type: 'int64', dims: [4], data: new BigInt64Array([0n, 2n, 0n, 1n]) }],
@@ -684,8 +714,7 @@ test('onnxruntime rejects an unknown op and a type mismatch', async () => {
 });
 
 test('encodeModel rejects inconsistent tensors and unimported domains', () => {
-  const base = (t: OnnxTensorValue): OnnxModel =>
-    model([], [], [{ name: t.name, type: t.type, shape: t.dims }], [t]);
+  const base = (t: OnnxTensorValue): OnnxModel => model([], [], [{ name: t.name, type: t.type, shape: t.dims }], [t]);
   assert.throws(
     () => encodeModel(base({ name: 'c', type: 'float32', dims: [2, 2], data: new Float32Array(3) })),
     /need 4 elements/,
@@ -694,7 +723,10 @@ test('encodeModel rejects inconsistent tensors and unimported domains', () => {
     () => encodeModel(base({ name: 'c', type: 'int64', dims: [2], data: new Float64Array(2) })),
     /BigInt64Array/,
   );
-  assert.throws(() => encodeModel(base({ name: 'c', type: 'float32', dims: [-1], data: new Float32Array(0) })), /bad dimension/);
+  assert.throws(
+    () => encodeModel(base({ name: 'c', type: 'float32', dims: [-1], data: new Float32Array(0) })),
+    /bad dimension/,
+  );
   assert.throws(
     () => encodeModel(model([{ opType: 'Gelu', domain: 'com.microsoft', inputs: ['x'], outputs: ['y'] }], [], [])),
     /opsetImports/,

@@ -27,10 +27,11 @@ describe('transforms on closed forms', () => {
     const out2 = evaluate(simplify(b.build({ g: r.grads[0]!, hv: r.hvps[0]! })), { x: xv, v: vv });
     const Ax = new Float64Array(n);
     const Av = new Float64Array(n);
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-      Ax[i] += A[i * n + j]! * xv[j]!;
-      Av[i] += A[i * n + j]! * vv[j]!;
-    }
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) {
+        Ax[i] += A[i * n + j]! * xv[j]!;
+        Av[i] += A[i * n + j]! * vv[j]!;
+      }
     assert.ok(relErr(out2.g!, Ax) < 1e-13, 'relErr(out2.g!, Ax) < 1e-13');
     assert.ok(relErr(out2.hv!, Av) < 1e-13, 'relErr(out2.hv!, Av) < 1e-13');
   });
@@ -45,8 +46,14 @@ describe('transforms on closed forms', () => {
     const vs = [1, 2, -1, 0.5, 3];
     const out = evaluate(simplify(b.build({ g: g!, dt: dt! })), { x: xs, v: vs });
     xs.forEach((xi, i) => {
-      assert.ok(Math.abs(out.g![i]! - (2 * xi) / (1 + xi * xi)) < 1e-15, 'Math.abs(out.g![i]! - (2 * xi) / (1 + xi * xi)) < 1e-15');
-      assert.ok(Math.abs(out.dt![i]! - (1 - Math.tanh(xi) ** 2) * vs[i]!) < 1e-15, 'Math.abs(out.dt![i]! - (1 - Math.tanh(xi) ** 2) * vs[i]!) < 1e-15');
+      assert.ok(
+        Math.abs(out.g![i]! - (2 * xi) / (1 + xi * xi)) < 1e-15,
+        'Math.abs(out.g![i]! - (2 * xi) / (1 + xi * xi)) < 1e-15',
+      );
+      assert.ok(
+        Math.abs(out.dt![i]! - (1 - Math.tanh(xi) ** 2) * vs[i]!) < 1e-15,
+        'Math.abs(out.dt![i]! - (1 - Math.tanh(xi) ** 2) * vs[i]!) < 1e-15',
+      );
     });
   });
 
@@ -99,7 +106,10 @@ describe('graph passes', () => {
     const g = simplify(b.build({ hv: r.hvps[0]! }));
     const s = splitGraph(g, ['v']);
     assert.ok(s.carried.length > 0, 'something is carried over');
-    assert.ok(!s.prepare.nodes.some((n) => n.op.kind === 'input' && (n.op as { name: string }).name === 'v'), "!s.prepare.nodes.some((n) => n.op.kind === 'input' && (n.op as { name: string })");
+    assert.ok(
+      !s.prepare.nodes.some((n) => n.op.kind === 'input' && (n.op as { name: string }).name === 'v'),
+      "!s.prepare.nodes.some((n) => n.op.kind === 'input' && (n.op as { name: string })",
+    );
     const rng = createRng(4);
     const feeds = { w: normalArray(rng, 12), x: normalArray(rng, 15), v: normalArray(rng, 12) };
     const whole = evaluate(g, feeds).hv!;

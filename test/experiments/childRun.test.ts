@@ -26,17 +26,24 @@ const config = resolveConfig({
   log: { every: 1, test_every: 20 },
 });
 /** Metrics without wall-clock times, and without param_displacement (runner.ts does not keep it across a resume). */
-const metricsOf = (dir: string) => new RunStore(dir).readMetrics().rows.map(({ elapsed_s: _t, param_displacement: _d, ...r }) => r);
+const metricsOf = (dir: string) =>
+  new RunStore(dir).readMetrics().rows.map(({ elapsed_s: _t, param_displacement: _d, ...r }) => r);
 
 test('runInChild trains in a child process and forwards its progress; a finished run is returned as it is', async () => {
   const dir = join(root, 'whole');
   const rows: MetricRow[] = [];
   let started = null as { steps: number; startStep: number } | null;
-  const s = await runInChild(config, dir, { threads: 1, events: { onStart: (i) => (started = i), onRow: (r) => rows.push(r) } });
+  const s = await runInChild(config, dir, {
+    threads: 1,
+    events: { onStart: (i) => (started = i), onRow: (r) => rows.push(r) },
+  });
   assert.equal(s.status, 'completed', s.reason ?? '');
   assert.equal(s.steps, steps);
   assert.deepEqual(started && { steps: started.steps, startStep: started.startStep }, { steps, startStep: 0 });
-  assert.deepEqual(rows.map((r) => r.step), metricsOf(dir).map((r) => r.step));
+  assert.deepEqual(
+    rows.map((r) => r.step),
+    metricsOf(dir).map((r) => r.step),
+  );
   assert.equal(new RunStore(dir).readConfig().config.threads, 1);
   const mtime = statSync(new RunStore(dir).summaryPath).mtimeMs;
   assert.deepEqual(await runInChild(config, dir), s);
@@ -46,7 +53,11 @@ test('runInChild trains in a child process and forwards its progress; a finished
 test('an aborted child run stops resumable; runInChild again resumes it to the same metrics as the uninterrupted run', async () => {
   const dir = join(root, 'interrupted');
   const ac = new AbortController();
-  const first = await runInChild(config, dir, { threads: 1, signal: ac.signal, events: { onRow: (r) => (r.step as number) >= 25 && ac.abort() } });
+  const first = await runInChild(config, dir, {
+    threads: 1,
+    signal: ac.signal,
+    events: { onRow: (r) => (r.step as number) >= 25 && ac.abort() },
+  });
   assert.equal(first.status, 'failed');
   assert.match(first.reason ?? '', /interrupted at step \d+/);
   assert.ok(first.steps >= 25 && first.steps < steps, `stopped at ${first.steps}`);
@@ -56,10 +67,15 @@ test('an aborted child run stops resumable; runInChild again resumes it to the s
   assert.deepEqual(resumed.final, new RunStore(join(root, 'whole')).readSummary()!.final);
 });
 
-test('analyseInChild writes the analysis snapshots; a failure rejects with the child\'s error', async () => {
+test("analyseInChild writes the analysis snapshots; a failure rejects with the child's error", async () => {
   const dir = join(root, 'whole');
   await analyseInChild(dir, { step: steps, topK: 2, iterations: 10 });
-  for (const prefix of ['analysis', 'density', 'slices']) assert.deepEqual(listCurvatureSnapshots(dir, prefix).map((f) => f.step), [steps], prefix);
+  for (const prefix of ['analysis', 'density', 'slices'])
+    assert.deepEqual(
+      listCurvatureSnapshots(dir, prefix).map((f) => f.step),
+      [steps],
+      prefix,
+    );
   const empty = join(root, 'empty');
   new RunStore(empty).init().writeConfig(config);
   await assert.rejects(analyseInChild(empty), /analysis of .*empty failed \(exit 2\): .*no checkpoints/);

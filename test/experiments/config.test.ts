@@ -22,9 +22,24 @@ import { OPTIMIZER_NAMES, createSchedule, resolveOptimizerConfig } from '../../s
  */
 const DESIGN = {
   data: { name: 'mnist', train_size: 5000, test_size: 'all', preprocess: 'standardize', flatten: true },
-  model: { arch: 'mlp', widths: [200, 200], activation: 'tanh', norm: 'none', init: { scheme: 'lecun-normal', scale: 1.0 } },
+  model: {
+    arch: 'mlp',
+    widths: [200, 200],
+    activation: 'tanh',
+    norm: 'none',
+    init: { scheme: 'lecun-normal', scale: 1.0 },
+  },
   loss: 'mse',
-  optimizer: { name: 'gd', lr: 0.05, batch_size: 'full', momentum: 0.9, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0 },
+  optimizer: {
+    name: 'gd',
+    lr: 0.05,
+    batch_size: 'full',
+    momentum: 0.9,
+    beta1: 0.9,
+    beta2: 0.999,
+    eps: 1e-8,
+    weight_decay: 0,
+  },
   schedule: { warmup_steps: 0, decay: 'constant' },
   clip: { max_norm: null },
   train: { steps: 2000, seed: 0, stop_train_loss: null, stop_train_acc: null, divergence_loss: 1000 },
@@ -46,7 +61,8 @@ const DESIGN = {
 function assertContains(actual: unknown, expected: unknown, path = ''): void {
   if (expected !== null && typeof expected === 'object' && !Array.isArray(expected)) {
     assert.ok(actual !== null && typeof actual === 'object', `${path} should be a mapping`);
-    for (const [k, v] of Object.entries(expected)) assertContains((actual as Record<string, unknown>)[k], v, path ? `${path}.${k}` : k);
+    for (const [k, v] of Object.entries(expected))
+      assertContains((actual as Record<string, unknown>)[k], v, path ? `${path}.${k}` : k);
   } else {
     assert.deepEqual(actual, expected, `${path}`);
   }
@@ -83,7 +99,9 @@ test('defaultConfig returns independent objects', () => {
 test('enumerations are the documented ones (and the lower layers agree)', () => {
   const c = configSchema.shape;
   const opts = (s: { _zod: { def: { innerType?: unknown; entries?: Record<string, string> } } }): string[] => {
-    let cur = s as { _zod: { def: { innerType?: unknown; entries?: Record<string, string>; shape?: Record<string, unknown> } } };
+    let cur = s as {
+      _zod: { def: { innerType?: unknown; entries?: Record<string, string>; shape?: Record<string, unknown> } };
+    };
     while (cur._zod.def.innerType !== undefined) cur = cur._zod.def.innerType as typeof cur;
     return Object.values(cur._zod.def.entries ?? {});
   };
@@ -92,27 +110,59 @@ test('enumerations are the documented ones (and the lower layers agree)', () => 
     while (cur._zod.def.innerType !== undefined) cur = cur._zod.def.innerType as typeof cur;
     return cur._zod.def.shape ?? {};
   };
-  assert.deepEqual(opts(shapeOf(c.data).name), ['fashion-mnist', 'mnist', 'cifar10', 'synthetic-gmm', 'synthetic-regression', 'text-sonnets']);
+  assert.deepEqual(opts(shapeOf(c.data).name), [
+    'fashion-mnist',
+    'mnist',
+    'cifar10',
+    'synthetic-gmm',
+    'synthetic-regression',
+    'text-sonnets',
+  ]);
   assert.deepEqual(opts(shapeOf(c.data).subset), ['first', 'stratified']);
   assert.deepEqual(opts(shapeOf(c.data).preprocess), ['none', 'scale', 'center', 'standardize', 'global-standardize']);
-  assert.deepEqual(opts(shapeOf(c.optimizer).name), ['gd', 'sgd', 'momentum', 'nesterov', 'adam', 'adamw', 'rmsprop', 'adam-ub', 'rmsprop-ub']);
+  assert.deepEqual(opts(shapeOf(c.optimizer).name), [
+    'gd',
+    'sgd',
+    'momentum',
+    'nesterov',
+    'adam',
+    'adamw',
+    'rmsprop',
+    'adam-ub',
+    'rmsprop-ub',
+  ]);
   assert.deepEqual(opts(shapeOf(c.schedule).decay), ['constant', 'cosine', 'step']);
   assert.deepEqual(opts(c.loss as never), ['mse', 'cross-entropy']);
   assert.deepEqual([...ARCH_NAMES], ['mlp', 'cnn', 'resnet', 'deep-linear', 'transformer']);
   assert.deepEqual([...NORM_NAMES], ['none', 'batchnorm', 'layernorm']);
   assert.deepEqual([...ACTIVATION_NAMES], ['tanh', 'relu', 'elu', 'gelu', 'softplus', 'sigmoid', 'identity']);
-  assert.deepEqual([...INIT_SCHEMES], [
-    'lecun-normal', 'lecun-uniform', 'glorot-normal', 'glorot-uniform', 'he-normal', 'he-uniform', 'fixup', 'metainit', 'gradinit',
-  ]);
+  assert.deepEqual(
+    [...INIT_SCHEMES],
+    [
+      'lecun-normal',
+      'lecun-uniform',
+      'glorot-normal',
+      'glorot-uniform',
+      'he-normal',
+      'he-uniform',
+      'fixup',
+      'metainit',
+      'gradinit',
+    ],
+  );
 });
 
 test('every allowed enum value and union form is accepted', () => {
   // The transformer reads token windows (text-sonnets) with cross-entropy; the other archs take the default data.
-  const forArch = (arch: string) => (arch === 'transformer' ? { data: { name: 'text-sonnets' }, loss: 'cross-entropy' } : {});
+  const forArch = (arch: string) =>
+    arch === 'transformer' ? { data: { name: 'text-sonnets' }, loss: 'cross-entropy' } : {};
   for (const arch of ARCH_NAMES) assert.equal(resolveConfig({ ...forArch(arch), model: { arch } }).model.arch, arch);
-  for (const activation of ACTIVATION_NAMES) assert.equal(resolveConfig({ model: { activation } }).model.activation, activation);
-  for (const scheme of INIT_SCHEMES) assert.equal(resolveConfig({ model: { init: { scheme } } }).model.init.scheme, scheme);
-  for (const p of ['auto', true, false] as const) assert.equal(resolveConfig({ curvature: { preconditioned: p } }).curvature.preconditioned, p);
+  for (const activation of ACTIVATION_NAMES)
+    assert.equal(resolveConfig({ model: { activation } }).model.activation, activation);
+  for (const scheme of INIT_SCHEMES)
+    assert.equal(resolveConfig({ model: { init: { scheme } } }).model.init.scheme, scheme);
+  for (const p of ['auto', true, false] as const)
+    assert.equal(resolveConfig({ curvature: { preconditioned: p } }).curvature.preconditioned, p);
   const c = resolveConfig({
     data: { name: 'synthetic-gmm', train_size: 'all', input_dim: 5, num_classes: 4, separation: 2 },
     optimizer: { name: 'adam-ub', batch_size: 64, clip_denominator: 0.5 },
@@ -124,8 +174,17 @@ test('every allowed enum value and union form is accepted', () => {
   assert.equal(c.optimizer.batch_size, 64);
   // Synthetic-only keys: given ones kept, the others filled from the data layer's defaults.
   assert.deepEqual(resolveConfig({ data: { name: 'synthetic-regression', input_dim: 3 } }).data, {
-    name: 'synthetic-regression', train_size: 5000, test_size: 'all', subset: 'first', seed: 0, preprocess: 'standardize', flatten: true,
-    input_dim: 3, num_outputs: SYNTHETIC_DEFAULTS.num_outputs, noise: SYNTHETIC_DEFAULTS.noise, teacher: SYNTHETIC_DEFAULTS.teacher,
+    name: 'synthetic-regression',
+    train_size: 5000,
+    test_size: 'all',
+    subset: 'first',
+    seed: 0,
+    preprocess: 'standardize',
+    flatten: true,
+    input_dim: 3,
+    num_outputs: SYNTHETIC_DEFAULTS.num_outputs,
+    noise: SYNTHETIC_DEFAULTS.noise,
+    teacher: SYNTHETIC_DEFAULTS.teacher,
   });
   assert.equal(resolveConfig({}).data.input_dim, undefined);
   assert.equal(c.data.num_classes, 4);
@@ -146,19 +205,47 @@ const MALFORMED: Bad[] = [
   { input: { optimizer: { lr: 0 } }, key: 'optimizer.lr', has: ['> 0', '(got 0)'] },
   { input: { optimizer: { lr: '0.1' } }, key: 'optimizer.lr', has: ['number', '(got "0.1")'] },
   { input: { optimizer: { name: 'adm' } }, key: 'optimizer.name', has: ['one of gd, sgd', 'adam', '(got "adm")'] },
-  { input: { optimizer: { batch_size: 0, name: 'sgd' } }, key: 'optimizer.batch_size', has: ['"full" or an integer >= 1', '(got 0)'] },
+  {
+    input: { optimizer: { batch_size: 0, name: 'sgd' } },
+    key: 'optimizer.batch_size',
+    has: ['"full" or an integer >= 1', '(got 0)'],
+  },
   { input: { optimizer: { batch_size: 'half' } }, key: 'optimizer.batch_size', has: ['"full"', '(got "half")'] },
   { input: { optimizer: { beta2: 1 } }, key: 'optimizer.beta2', has: ['[0, 1)', '(got 1)'] },
-  { input: { optimizer: { name: 'rmsprop-ub' } }, key: 'optimizer.clip_denominator', has: ['rmsprop-ub', '(got null)'] },
-  { input: { optimizer: { name: 'gd', batch_size: 128 } }, key: 'optimizer.batch_size', has: ['"full" for optimizer.name gd', '(got 128)'] },
-  { input: { optimizer: { name: 'sgd', batch_size: 6000 } }, key: 'optimizer.batch_size', has: ['data.train_size (5000)', '(got 6000)'] },
-  { input: { model: { widht: [10] } }, key: 'model.widht', has: ['unknown key', 'did you mean "widths"', 'allowed: arch, widths'] },
+  {
+    input: { optimizer: { name: 'rmsprop-ub' } },
+    key: 'optimizer.clip_denominator',
+    has: ['rmsprop-ub', '(got null)'],
+  },
+  {
+    input: { optimizer: { name: 'gd', batch_size: 128 } },
+    key: 'optimizer.batch_size',
+    has: ['"full" for optimizer.name gd', '(got 128)'],
+  },
+  {
+    input: { optimizer: { name: 'sgd', batch_size: 6000 } },
+    key: 'optimizer.batch_size',
+    has: ['data.train_size (5000)', '(got 6000)'],
+  },
+  {
+    input: { model: { widht: [10] } },
+    key: 'model.widht',
+    has: ['unknown key', 'did you mean "widths"', 'allowed: arch, widths'],
+  },
   { input: { modle: {} }, key: 'modle', has: ['unknown key', 'allowed: data, model'] },
-  { input: { model: { init: { scheme: 'he-normal', scal: 2 } } }, key: 'model.init.scal', has: ['unknown key', 'allowed: scheme, scale, zero_last'] },
+  {
+    input: { model: { init: { scheme: 'he-normal', scal: 2 } } },
+    key: 'model.init.scal',
+    has: ['unknown key', 'allowed: scheme, scale, zero_last'],
+  },
   { input: { curvature: { top_k: 0 } }, key: 'curvature.top_k', has: ['integer >= 1', '(got 0)'] },
   { input: { curvature: { top_k: 30 } }, key: 'curvature.lanczos_iters', has: ['>= curvature.top_k (30)', '(got 20)'] },
   { input: { curvature: { samples: 'some' } }, key: 'curvature.samples', has: ['"all" or an integer', '(got "some")'] },
-  { input: { curvature: { preconditioned: 'yes' } }, key: 'curvature.preconditioned', has: ['auto, true or false', '(got "yes")'] },
+  {
+    input: { curvature: { preconditioned: 'yes' } },
+    key: 'curvature.preconditioned',
+    has: ['auto, true or false', '(got "yes")'],
+  },
   { input: { curvature: { bn_mode: 'test' } }, key: 'curvature.bn_mode', has: ['one of train, eval', '(got "test")'] },
   { input: { curvature: { early_steps: 10 } }, key: 'curvature.early_every', has: ['>= 1', '(got 0)'] },
   { input: { train: { steps: -5 } }, key: 'train.steps', has: ['integer >= 0', '(got -5)'] },
@@ -208,7 +295,10 @@ test(`${MALFORMED.length} malformed configs each give a one-line ConfigError nam
 
 test('the top level must be a mapping', () => {
   for (const v of [5, 'x', [1, 2]]) {
-    assert.throws(() => resolveConfig(v), (e: Error) => e instanceof ConfigError && /^config: must be a mapping/.test(e.message));
+    assert.throws(
+      () => resolveConfig(v),
+      (e: Error) => e instanceof ConfigError && /^config: must be a mapping/.test(e.message),
+    );
   }
 });
 
@@ -219,7 +309,8 @@ test('several problems are reported on one line', () => {
   } catch (e) {
     assert.ok(e instanceof ConfigError);
     assert.ok(!e.message.includes('\n'));
-    for (const k of ['optimizer.lr', 'optimizer.name', 'train.steps', 'unknown key "foo"']) assert.ok(e.message.includes(k), e.message);
+    for (const k of ['optimizer.lr', 'optimizer.name', 'train.steps', 'unknown key "foo"'])
+      assert.ok(e.message.includes(k), e.message);
     assert.equal(e.issues.length, 4);
   }
 });

@@ -1,7 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveConfig } from '../../src/experiments/config.ts';
-import { deepMerge, flatten, flattenConfig, getPath, RUN_METADATA_KEYS, setPath, setPaths, variedKeys } from '../../src/experiments/configPaths.ts';
+import {
+  deepMerge,
+  flatten,
+  flattenConfig,
+  getPath,
+  RUN_METADATA_KEYS,
+  setPath,
+  setPaths,
+  variedKeys,
+} from '../../src/experiments/configPaths.ts';
 import { RunStore } from '../../src/experiments/runStore.ts';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +24,10 @@ test('flatten, getPath and setPaths agree: every flattened key reads back its va
   for (const [k, v] of flat) assert.deepEqual(getPath(nested, k), v, k);
   assert.deepEqual(setPaths({}, Object.fromEntries(flat)), nested);
   // A resolved config round-trips the same way (lists such as model.widths stay leaves).
-  const config = resolveConfig({ model: { widths: [8, 4] }, optimizer: { lr: 0.3 } }) as unknown as Record<string, unknown>;
+  const config = resolveConfig({ model: { widths: [8, 4] }, optimizer: { lr: 0.3 } }) as unknown as Record<
+    string,
+    unknown
+  >;
   const cflat = flatten(config);
   assert.deepEqual(cflat.get('model.widths'), [8, 4]);
   assert.deepEqual(setPaths({}, Object.fromEntries(cflat)), JSON.parse(JSON.stringify(config)));
@@ -41,11 +53,20 @@ test('setPath copies: the input is untouched, missing sections are created, a sc
 });
 
 test('deepMerge: mappings merge key by key at every depth; lists, scalars and null replace; inputs untouched', () => {
-  const base = { model: { widths: [200, 200], init: { scheme: 'lecun-normal', scale: 1 } }, optimizer: { lr: 0.1 }, clip: { max_norm: 1 } };
+  const base = {
+    model: { widths: [200, 200], init: { scheme: 'lecun-normal', scale: 1 } },
+    optimizer: { lr: 0.1 },
+    clip: { max_norm: 1 },
+  };
   const over = { model: { widths: [16], init: { scale: 0.5 } }, clip: null, train: { steps: 5 } };
   const copy = structuredClone(base);
   const m = deepMerge(base, over);
-  assert.deepEqual(m, { model: { widths: [16], init: { scheme: 'lecun-normal', scale: 0.5 } }, optimizer: { lr: 0.1 }, clip: null, train: { steps: 5 } });
+  assert.deepEqual(m, {
+    model: { widths: [16], init: { scheme: 'lecun-normal', scale: 0.5 } },
+    optimizer: { lr: 0.1 },
+    clip: null,
+    train: { steps: 5 },
+  });
   assert.deepEqual(base, copy);
   // Merging then flattening equals flattening then overriding key by key (for mappings-only overrides).
   const o2 = { model: { init: { scale: 2 } }, optimizer: { lr: 0.5, name: 'adam' } };

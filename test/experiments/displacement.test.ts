@@ -27,19 +27,31 @@ test('param_displacement at curvature steps equals the distance between the chec
     });
     const s = await trainRun(config, { dir });
     assert.equal(s.status, 'completed', s.reason ?? '');
-    const rows = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+    const rows = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, number>);
     const at = (step: number) => rows.find((r) => r.step === step)!;
     assert.equal(at(0).param_displacement, undefined, 'no previous measurement at step 0');
     // λmin at steps 0 and 10 only, below the top-2 eigenvalues.
-    assert.deepEqual(rows.filter((r) => 'lambda_min' in r).map((r) => r.step), [0, 10]);
+    assert.deepEqual(
+      rows.filter((r) => 'lambda_min' in r).map((r) => r.step),
+      [0, 10],
+    );
     for (const st of [0, 10]) assert.ok(at(st).lambda_min! < (at(st).eigs as unknown as number[])[1]!);
     const store = new RunStore(dir);
     const params = (step: number) => {
       const c = store.readCheckpoint(step);
-      return c.tensors.filter((t) => !t.name.startsWith('optimizer.') && !t.name.startsWith('curvature.') && !t.name.startsWith('state.'))
+      return c.tensors
+        .filter(
+          (t) => !t.name.startsWith('optimizer.') && !t.name.startsWith('curvature.') && !t.name.startsWith('state.'),
+        )
         .flatMap((t) => Array.from(t.data as ArrayLike<number>));
     };
-    for (const [a, b] of [[0, 5], [5, 10]] as const) {
+    for (const [a, b] of [
+      [0, 5],
+      [5, 10],
+    ] as const) {
       const pa = params(a);
       const pb = params(b);
       assert.equal(pa.length, pb.length);

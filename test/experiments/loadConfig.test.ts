@@ -4,7 +4,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, resolveConfig } from '../../src/experiments/config.ts';
-import { loadConfig, locateJsonError, parseOverride, parseValue, readConfigFile } from '../../src/experiments/loadConfig.ts';
+import {
+  loadConfig,
+  locateJsonError,
+  parseOverride,
+  parseValue,
+  readConfigFile,
+} from '../../src/experiments/loadConfig.ts';
 import { RunStore } from '../../src/experiments/runStore.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgewise-loadconfig-'));
@@ -98,7 +104,11 @@ test('--set overrides: nested keys, lists, null, booleans, strings, later wins',
   // Sections missing from the file are created.
   assert.equal(loadConfig(null, ['schedule.warmup_steps=50']).schedule.warmup_steps, 50);
   // A mapping value replaces the section.
-  assert.deepEqual(loadConfig(null, ['model.init={scheme: fixup}']).model.init, { scheme: 'fixup', scale: 1, zero_last: false });
+  assert.deepEqual(loadConfig(null, ['model.init={scheme: fixup}']).model.init, {
+    scheme: 'fixup',
+    scale: 1,
+    zero_last: false,
+  });
 });
 
 test('parseValue reads YAML flow scalars', () => {
@@ -115,45 +125,109 @@ test('parseValue reads YAML flow scalars', () => {
 });
 
 test('--set errors name the override and the key', () => {
-  assert.match(configError(() => loadConfig(null, ['model.widht=3'])), /^--set model\.widht=3: unknown key "model\.widht" \(did you mean "widths"\?/);
-  assert.match(configError(() => loadConfig(null, ['foo=1'])), /unknown key "foo"/);
-  assert.match(configError(() => loadConfig(null, ['optimizer.lr.x=1'])), /"optimizer\.lr" is not a section/);
-  assert.match(configError(() => loadConfig(null, ['optimizer.lr'])), /--set optimizer\.lr: expected key=value/);
-  assert.match(configError(() => loadConfig(null, ['model.widths=[1, 2'])), /--set model\.widths=\[1, 2: cannot parse the value/);
+  assert.match(
+    configError(() => loadConfig(null, ['model.widht=3'])),
+    /^--set model\.widht=3: unknown key "model\.widht" \(did you mean "widths"\?/,
+  );
+  assert.match(
+    configError(() => loadConfig(null, ['foo=1'])),
+    /unknown key "foo"/,
+  );
+  assert.match(
+    configError(() => loadConfig(null, ['optimizer.lr.x=1'])),
+    /"optimizer\.lr" is not a section/,
+  );
+  assert.match(
+    configError(() => loadConfig(null, ['optimizer.lr'])),
+    /--set optimizer\.lr: expected key=value/,
+  );
+  assert.match(
+    configError(() => loadConfig(null, ['model.widths=[1, 2'])),
+    /--set model\.widths=\[1, 2: cannot parse the value/,
+  );
   // A bad value set by an override is attributed to it.
-  assert.match(configError(() => loadConfig(file('c.yaml', YAML_TEXT), ['optimizer.lr=-1'])), /^--set optimizer\.lr=-1: optimizer\.lr: must be > 0 \(got -1\)$/);
-  assert.match(configError(() => loadConfig(null, ['model.widths=[3, 0]'])), /^--set model\.widths=\[3, 0\]: model\.widths\[1\]: must be an integer >= 1 \(got 0\)$/);
+  assert.match(
+    configError(() => loadConfig(file('c.yaml', YAML_TEXT), ['optimizer.lr=-1'])),
+    /^--set optimizer\.lr=-1: optimizer\.lr: must be > 0 \(got -1\)$/,
+  );
+  assert.match(
+    configError(() => loadConfig(null, ['model.widths=[3, 0]'])),
+    /^--set model\.widths=\[3, 0\]: model\.widths\[1\]: must be an integer >= 1 \(got 0\)$/,
+  );
   assert.equal(parseOverride('optimizer.lr=0.1').key, 'optimizer.lr');
 });
 
 test('bad values in a file are reported with the file name', () => {
   const p = file('bad.yaml', 'optimizer:\n  lr: -0.1\n');
-  assert.equal(configError(() => loadConfig(p)), `${p}: optimizer.lr: must be > 0 (got -0.1)`);
+  assert.equal(
+    configError(() => loadConfig(p)),
+    `${p}: optimizer.lr: must be > 0 (got -0.1)`,
+  );
   const q = file('unknown.json', '{"model": {"widht": [1]}}');
-  assert.match(configError(() => loadConfig(q)), new RegExp(`^${q.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: unknown key "model.widht"`));
+  assert.match(
+    configError(() => loadConfig(q)),
+    new RegExp(`^${q.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: unknown key "model.widht"`),
+  );
 });
 
 test('missing files, bad extensions and syntax errors name the file (and line)', () => {
   const missing = join(dir, 'nope.yaml');
-  assert.equal(configError(() => loadConfig(missing)), `cannot read config file ${missing}: no such file`);
-  assert.match(configError(() => loadConfig(file('c.toml', 'a = 1'))), /c\.toml: unsupported config file extension "\.toml"/);
-  assert.match(configError(() => loadConfig(dir + '/')), /unsupported config file extension|cannot read/);
+  assert.equal(
+    configError(() => loadConfig(missing)),
+    `cannot read config file ${missing}: no such file`,
+  );
+  assert.match(
+    configError(() => loadConfig(file('c.toml', 'a = 1'))),
+    /c\.toml: unsupported config file extension "\.toml"/,
+  );
+  assert.match(
+    configError(() => loadConfig(dir + '/')),
+    /unsupported config file extension|cannot read/,
+  );
 
   const y = file('syntax.yaml', 'optimizer:\n  lr: 0.1\n  name: [adam\n');
-  assert.match(configError(() => loadConfig(y)), new RegExp(`syntax\\.yaml:\\d+:\\d+: invalid YAML`));
+  assert.match(
+    configError(() => loadConfig(y)),
+    new RegExp(`syntax\\.yaml:\\d+:\\d+: invalid YAML`),
+  );
   const dup = file('dup.yaml', 'optimizer:\n  lr: 0.1\n  lr: 0.2\n');
-  assert.match(configError(() => loadConfig(dup)), /dup\.yaml:3:3: invalid YAML: Map keys must be unique/);
+  assert.match(
+    configError(() => loadConfig(dup)),
+    /dup\.yaml:3:3: invalid YAML: Map keys must be unique/,
+  );
   const list = file('list.yaml', '- 1\n- 2\n');
-  assert.match(configError(() => loadConfig(list)), /list\.yaml: the top level must be a mapping/);
+  assert.match(
+    configError(() => loadConfig(list)),
+    /list\.yaml: the top level must be a mapping/,
+  );
 
   const j = file('syntax.json', '{\n  "optimizer": {\n    "lr": 0.1,\n  }\n}\n');
-  assert.match(configError(() => loadConfig(j)), /syntax\.json:4:3: invalid JSON: unexpected "\}" \(expected a quoted key\)/);
+  assert.match(
+    configError(() => loadConfig(j)),
+    /syntax\.json:4:3: invalid JSON: unexpected "\}" \(expected a quoted key\)/,
+  );
   const j2 = file('unterminated.json', '{"a": [1, 2}');
-  assert.match(configError(() => readConfigFile(j2)), /unterminated\.json:1:12: invalid JSON/);
+  assert.match(
+    configError(() => readConfigFile(j2)),
+    /unterminated\.json:1:12: invalid JSON/,
+  );
 });
 
 test('locateJsonError agrees with JSON.parse on what is valid', () => {
-  const texts = ['{}', '[]', '{"a": [1, -2.5e3, true, null, "x\\n\\u00e9"]}', '{"a": 1,}', '[1 2]', '{"a" 1}', '01', '"\\x"', '{"a": tru}', '', ' 3 ', '{} {}'];
+  const texts = [
+    '{}',
+    '[]',
+    '{"a": [1, -2.5e3, true, null, "x\\n\\u00e9"]}',
+    '{"a": 1,}',
+    '[1 2]',
+    '{"a" 1}',
+    '01',
+    '"\\x"',
+    '{"a": tru}',
+    '',
+    ' 3 ',
+    '{} {}',
+  ];
   for (const t of texts) {
     let ok = true;
     try {

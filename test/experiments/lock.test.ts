@@ -2,11 +2,27 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { acquireRunLock, defaultHeartbeatMs, LOCK_FILE, lockState, readRunLock, type LockInfo } from '../../src/experiments/lock.ts';
+import {
+  acquireRunLock,
+  defaultHeartbeatMs,
+  LOCK_FILE,
+  lockState,
+  readRunLock,
+  type LockInfo,
+} from '../../src/experiments/lock.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'edgewise-lock-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -33,7 +49,14 @@ function writeDeadPidLock(dir: string): LockInfo {
 /** Writes a lock from another machine whose last heartbeat was `ageMs` ago. */
 function writeRemoteLock(dir: string, ageMs: number): LockInfo {
   const t = new Date(Date.now() - ageMs).toISOString();
-  const info: LockInfo = { owner: `node-7:4242:${counter}`, pid: 4242, host: 'node-7.cluster.invalid', pid_namespace: 'other', started_at: t, heartbeat_at: t };
+  const info: LockInfo = {
+    owner: `node-7:4242:${counter}`,
+    pid: 4242,
+    host: 'node-7.cluster.invalid',
+    pid_namespace: 'other',
+    started_at: t,
+    heartbeat_at: t,
+  };
   mkdirSync(dir, { recursive: true });
   writeFileSync(lockPath(dir), JSON.stringify(info));
   return info;
@@ -47,7 +70,10 @@ test('a lock is exclusive, carries its owner, and is free again after release', 
   const info = readLock(dir);
   assert.equal(info.owner, a.owner);
   assert.equal(info.pid, process.pid);
-  assert.match(info.owner, new RegExp(`^${info.host.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:${process.pid}:[0-9a-f]{12}$`));
+  assert.match(
+    info.owner,
+    new RegExp(`^${info.host.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:${process.pid}:[0-9a-f]{12}$`),
+  );
   assert.ok(Number.isFinite(Date.parse(info.started_at)) && Number.isFinite(Date.parse(info.heartbeat_at)));
   assert.deepEqual(readRunLock(dir), info);
   assert.equal(lockState(dir).state, 'held');
@@ -173,7 +199,10 @@ test('a takeover in progress blocks others; a takeover whose taker died is skipp
   const dir = freshDir();
   writeRemoteLock(dir, 10 * 60_000);
   // The marker a taker creates for this exact stale content (lock.ts: sha1 of the content, 16 hex digits).
-  const id = createHash('sha1').update(readFileSync(lockPath(dir), 'utf8')).digest('hex').slice(0, 16);
+  const id = createHash('sha1')
+    .update(readFileSync(lockPath(dir), 'utf8'))
+    .digest('hex')
+    .slice(0, 16);
   const marker = join(dir, `${LOCK_FILE}.takeover-${id}-0`);
   writeFileSync(marker, '{}');
   assert.equal(acquireRunLock(dir, { staleAfterMs: 5000, heartbeatMs: 0 }), null);
@@ -193,12 +222,17 @@ test('processes racing to take over one stale lock: exactly one wins, every time
   const N = 4;
   const ready: Promise<void>[] = [];
   for (let i = 0; i < N; i++) {
-    const child = fork(new URL('./fixtures/lockRacer.ts', import.meta.url), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(new URL('./fixtures/lockRacer.ts', import.meta.url), [], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     racers.push(child);
-    ready.push(new Promise((resolve, reject) => {
-      child.once('message', () => resolve());
-      child.once('error', reject);
-    }));
+    ready.push(
+      new Promise((resolve, reject) => {
+        child.once('message', () => resolve());
+        child.once('error', reject);
+      }),
+    );
   }
   await Promise.all(ready);
   type Reply = { round: number; pid: number; won: boolean; owner: string | null; tookOver: string | null };

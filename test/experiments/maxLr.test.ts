@@ -8,8 +8,17 @@ import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  applyVariant, configTrial, earlyCurvature, findMaxStableLr, finalTestMetrics, MaxLrError, quadraticTrial,
-  seedsNeeded, variantOverrides, type MaxLrResult, type Trial,
+  applyVariant,
+  configTrial,
+  earlyCurvature,
+  findMaxStableLr,
+  finalTestMetrics,
+  MaxLrError,
+  quadraticTrial,
+  seedsNeeded,
+  variantOverrides,
+  type MaxLrResult,
+  type Trial,
 } from '../../src/experiments/maxLr.ts';
 import { resolveConfig } from '../../src/experiments/config.ts';
 
@@ -33,7 +42,13 @@ function checkInvariants(r: MaxLrResult): void {
 
 test('GD on a diagonal quadratic: the bracket contains 2/λmax to the bisection tolerance', async () => {
   const lambdas = [3, 1.2, 0.05];
-  const r = await findMaxStableLr({ trial: quadraticTrial({ lambdas, optimizer: 'gd', steps: 20000 }), lo: 1e-3, hi: 10, gridFactor: 2, bisectSteps: 12 });
+  const r = await findMaxStableLr({
+    trial: quadraticTrial({ lambdas, optimizer: 'gd', steps: 20000 }),
+    lo: 1e-3,
+    hi: 10,
+    gridFactor: 2,
+    bisectSteps: 12,
+  });
   checkInvariants(r);
   const eta = 2 / 3;
   const [a, b] = r.bracket as [number, number];
@@ -46,13 +61,26 @@ test('GD on a diagonal quadratic: the bracket contains 2/λmax to the bisection 
 test('heavy ball and Nesterov: the bracket contains (2+2μ)/λ and (2+2μ)/((1+2μ)λ)', async () => {
   const lambdas = [7, 2, 0.5];
   for (const mu of [0.5, 0.9]) {
-    const hb = await findMaxStableLr({ trial: quadraticTrial({ lambdas, optimizer: 'momentum', momentum: mu }), lo: 1e-3, hi: 4, gridFactor: Math.SQRT2, bisectSteps: 5, parallel: 3 });
+    const hb = await findMaxStableLr({
+      trial: quadraticTrial({ lambdas, optimizer: 'momentum', momentum: mu }),
+      lo: 1e-3,
+      hi: 4,
+      gridFactor: Math.SQRT2,
+      bisectSteps: 5,
+      parallel: 3,
+    });
     checkInvariants(hb);
     const etaHb = (2 + 2 * mu) / 7;
     const [a, b] = hb.bracket as [number, number];
     assert.ok(a < etaHb && b > etaHb * (1 - 5e-4), `heavy ball μ=${mu}: [${a}, ${b}] vs ${etaHb}`);
     assert.ok(b / a <= tolerance(Math.SQRT2, 5, 3), `ratio ${b / a}`);
-    const nv = await findMaxStableLr({ trial: quadraticTrial({ lambdas, optimizer: 'nesterov', momentum: mu }), lo: 1e-3, hi: 4, gridFactor: 2, bisectSteps: 12 });
+    const nv = await findMaxStableLr({
+      trial: quadraticTrial({ lambdas, optimizer: 'nesterov', momentum: mu }),
+      lo: 1e-3,
+      hi: 4,
+      gridFactor: 2,
+      bisectSteps: 12,
+    });
     checkInvariants(nv);
     const etaN = (2 + 2 * mu) / ((1 + 2 * mu) * 7);
     const [an, bn] = nv.bracket as [number, number];
@@ -109,11 +137,22 @@ test('seeds: "all" takes the most fragile seed, "majority" the median; decided l
   checkInvariants(all);
   assert.ok(all.bracket[0]! < 0.8 && all.bracket[1]! >= 0.8, `all: ${all.bracket}`);
   // Under 'all', an lr is decided unstable by its first unstable seed: seed 0 at lr 10 is unstable.
-  assert.deepEqual(calls.filter(([lr]) => lr === 10), [[10, 0]]);
+  assert.deepEqual(
+    calls.filter(([lr]) => lr === 10),
+    [[10, 0]],
+  );
   assert.equal(seedsNeeded('all', 3), 3);
   assert.equal(seedsNeeded('majority', 3), 2);
   assert.equal(seedsNeeded('majority', 4), 3);
-  const maj = await findMaxStableLr({ trial, seeds: [0, 1, 2], rule: 'majority', lo: 0.01, hi: 10, bisectSteps: 10, parallel: 3 });
+  const maj = await findMaxStableLr({
+    trial,
+    seeds: [0, 1, 2],
+    rule: 'majority',
+    lo: 0.01,
+    hi: 10,
+    bisectSteps: 10,
+    parallel: 3,
+  });
   checkInvariants(maj);
   assert.ok(maj.bracket[0]! < 1.0 && maj.bracket[1]! >= 1.0, `majority: ${maj.bracket}`);
   for (const v of maj.verdicts) assert.ok(v.trials <= 3);
@@ -129,17 +168,22 @@ test('a trial that throws is reported: the search rejects naming lr and seed, af
     if (lr < 1 && seed === 1) throw new Error('child run failed: out of memory');
     return { stable: lr < 0.3, reason: 'x' };
   };
-  const err = await findMaxStableLr({ trial, seeds: 2, lo: 0.01, hi: 4, parallel: 3 }).then(() => null, (e: unknown) => {
-    settledAfter = running;
-    return e;
-  });
+  const err = await findMaxStableLr({ trial, seeds: 2, lo: 0.01, hi: 4, parallel: 3 }).then(
+    () => null,
+    (e: unknown) => {
+      settledAfter = running;
+      return e;
+    },
+  );
   assert.ok(err instanceof MaxLrError, `got ${String(err)}`);
   assert.match(err.message, /lr 0\.5, seed 1 failed: child run failed: out of memory/);
   assert.equal(err.lr, 0.5);
   assert.equal(err.seed, 1);
   assert.ok(err.trials.length >= 1, 'finished trials are kept');
   assert.equal(settledAfter, 0, 'no trial left running');
-  const bad = await findMaxStableLr({ trial: async () => ({ reason: 'no verdict' }) as never, lo: 1, hi: 2 }).catch((e: unknown) => e);
+  const bad = await findMaxStableLr({ trial: async () => ({ reason: 'no verdict' }) as never, lo: 1, hi: 2 }).catch(
+    (e: unknown) => e,
+  );
   assert.ok(bad instanceof MaxLrError && /no boolean 'stable'/.test(bad.message));
   await assert.rejects(findMaxStableLr({ trial, lo: 0, hi: 1 }), /0 < lo <= hi/);
   await assert.rejects(findMaxStableLr({ trial, lo: 1, hi: 2, gridFactor: 1 }), /gridFactor/);
@@ -163,7 +207,7 @@ test('remedies: overrides by name, combined with +, and rejected where the model
   assert.throws(() => applyVariant(mlp, 'init-scale-0'), /model.init.scale/);
 });
 
-test('earlyCurvature: λ1·η and λ1 against each step\'s threshold (heavy ball (2+2μ)/η, Adam on λ1(P⁻¹H))', () => {
+test("earlyCurvature: λ1·η and λ1 against each step's threshold (heavy ball (2+2μ)/η, Adam on λ1(P⁻¹H))", () => {
   const mom = resolveConfig({ optimizer: { name: 'momentum', momentum: 0.9, lr: 0.1 } });
   const rows = [
     { step: 0, lr: 0.01, sharpness: 100 },
@@ -186,8 +230,10 @@ test('configTrial: a real search over child runs (tiny synthetic MLP, GD), runs 
   try {
     const config = resolveConfig({
       data: { name: 'synthetic-gmm', train_size: 200, test_size: 100, input_dim: 10, num_classes: 3 },
-      model: { arch: 'mlp', widths: [16] }, loss: 'mse',
-      optimizer: { name: 'gd', lr: 0.1 }, train: { steps: 150, stop_train_loss: 0.1, divergence_loss: 10 },
+      model: { arch: 'mlp', widths: [16] },
+      loss: 'mse',
+      optimizer: { name: 'gd', lr: 0.1 },
+      train: { steps: 150, stop_train_loss: 0.1, divergence_loss: 10 },
       log: { every: 10, test_every: 0 },
     });
     const trial = configTrial(config, out, { threads: 1 });
@@ -198,7 +244,8 @@ test('configTrial: a real search over child runs (tiny synthetic MLP, GD), runs 
       assert.ok(existsSync(join(t.dir!, 'summary.json')));
       // Stable = did not diverge; the target is the separate `trained` outcome.
       assert.equal(t.stable, t.outcome !== 'diverged');
-      if (t.outcome === 'trained') assert.ok((t.final as { train_loss: number }).train_loss <= 0.1 && t.reached_at === t.step);
+      if (t.outcome === 'trained')
+        assert.ok((t.final as { train_loss: number }).train_loss <= 0.1 && t.reached_at === t.step);
       else if (t.outcome === 'diverged') assert.match(t.reason, /diverged/);
       else if (t.outcome === 'did-not-fit-in-budget') assert.match(t.reason, /did not reach/);
     }

@@ -8,20 +8,39 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  classifyRun, findMaxStableLr, readMaxLrFile, resolveMaxLrSettings, runMaxLrExperiment, summarizeTrials,
-  type RunRecord, type Trial, type TrialTarget,
+  classifyRun,
+  findMaxStableLr,
+  readMaxLrFile,
+  resolveMaxLrSettings,
+  runMaxLrExperiment,
+  summarizeTrials,
+  type RunRecord,
+  type Trial,
+  type TrialTarget,
 } from '../../src/experiments/maxLr.ts';
 import { resolveConfig } from '../../src/experiments/config.ts';
 
 const BUDGET = 100;
 const TARGET: TrialTarget = { loss: Math.exp(-10), acc: null };
-const final = (l: number | null) => ({ train_loss: l, train_acc: null, test_loss: null, test_acc: null, sharpness: null });
+const final = (l: number | null) => ({
+  train_loss: l,
+  train_acc: null,
+  test_loss: null,
+  test_acc: null,
+  sharpness: null,
+});
 
 /** A finished synthetic run at η (see the file comment); `spikeAt` adds a loss of 3·L0 at that step. */
 function syntheticRun(lr: number, o: { spikeAt?: number; stopAtTarget?: boolean } = {}): RunRecord {
   if (lr >= 1) {
     const at = 3;
-    return { summary: { status: 'diverged', reason: `train loss above 10 at step ${at}`, steps: at, final: final(null) }, rows: [{ step: 0, train_loss: 1 }, { step: 1, train_loss: 5 }] };
+    return {
+      summary: { status: 'diverged', reason: `train loss above 10 at step ${at}`, steps: at, final: final(null) },
+      rows: [
+        { step: 0, train_loss: 1 },
+        { step: 1, train_loss: 5 },
+      ],
+    };
   }
   const rows = [];
   let last = 1;
@@ -30,7 +49,10 @@ function syntheticRun(lr: number, o: { spikeAt?: number; stopAtTarget?: boolean 
     rows.push({ step: t, train_loss: last });
     if (o.stopAtTarget && last <= TARGET.loss!) break;
   }
-  return { summary: { status: 'completed', reason: null, steps: rows[rows.length - 1]!.step, final: final(last) }, rows };
+  return {
+    summary: { status: 'completed', reason: null, steps: rows[rows.length - 1]!.step, final: final(last) },
+    rows,
+  };
 }
 
 test('classifyRun: diverged, trained (at ⌈10/η⌉), unstable-but-trained, did-not-fit-in-budget', () => {
@@ -45,7 +67,10 @@ test('classifyRun: diverged, trained (at ⌈10/η⌉), unstable-but-trained, did
     assert.equal(t.stable, true);
     // First integer t with exp(−η t) ≤ e^−10 (a hair of rounding slack at exact multiples).
     const expect = Math.ceil(10 / lr - 1e-9);
-    assert.ok(t.reached_at === expect || t.reached_at === expect + 1, `η ${lr}: reached at ${t.reached_at}, closed form ${expect}`);
+    assert.ok(
+      t.reached_at === expect || t.reached_at === expect + 1,
+      `η ${lr}: reached at ${t.reached_at}, closed form ${expect}`,
+    );
     assert.equal(t.step, t.reached_at);
   }
   const slow = classifyRun(syntheticRun(0.05), TARGET);
@@ -67,7 +92,10 @@ test('classifyRun: diverged, trained (at ⌈10/η⌉), unstable-but-trained, did
   const l = classifyRun({ summary: { ...lost.summary, final: final(0.5) }, rows }, TARGET);
   assert.equal(l.outcome, 'unstable-but-trained');
   assert.match(l.reason, /lost again/);
-  assert.throws(() => classifyRun({ summary: { status: 'failed', reason: 'oom', steps: 2, final: final(null) }, rows: [] }, TARGET), /run failed: oom/);
+  assert.throws(
+    () => classifyRun({ summary: { status: 'failed', reason: 'oom', steps: 2, final: final(null) }, rows: [] }, TARGET),
+    /run failed: oom/,
+  );
 });
 
 test('η_max is the divergence boundary; fitting speed is reported beside it', async () => {
@@ -80,7 +108,11 @@ test('η_max is the divergence boundary; fitting speed is reported beside it', a
   // fullGrid: every grid point down to lo is tried (fitting speed below η_max), same bracket.
   const full = await findMaxStableLr({ trial, lo: 0.01, hi: 8, gridFactor: 2, bisectSteps: 8, fullGrid: true });
   assert.deepEqual(full.bracket, r.bracket);
-  for (const g of full.grid) assert.ok(full.verdicts.some((v) => v.lr === g), `grid point ${g} tried`);
+  for (const g of full.grid)
+    assert.ok(
+      full.verdicts.some((v) => v.lr === g),
+      `grid point ${g} tried`,
+    );
   assert.ok(r.verdicts.length < full.verdicts.length);
   // Slow η tried directly: stable (did not diverge) though they never fit.
   const direct = await Promise.all([0.02, 0.05, 0.2, 0.5, 2, 4].map(async (lr) => ({ lr, ...(await trial(lr, 0)) })));
@@ -96,7 +128,11 @@ test('η_max is the divergence boundary; fitting speed is reported beside it', a
   assert.equal(byLr.get(0.5)!.stepsToTarget, 20);
   assert.equal(byLr.get(4)!.outcomes.diverged, 1);
   // Seeds: 'majority' of 3 with one diverged seed is stable; 'all' is not.
-  const seeds = [{ lr: 1, stable: true, outcome: 'trained' as const, reached_at: 10 }, { lr: 1, stable: false, outcome: 'diverged' as const }, { lr: 1, stable: true, outcome: 'did-not-fit-in-budget' as const }];
+  const seeds = [
+    { lr: 1, stable: true, outcome: 'trained' as const, reached_at: 10 },
+    { lr: 1, stable: false, outcome: 'diverged' as const },
+    { lr: 1, stable: true, outcome: 'did-not-fit-in-budget' as const },
+  ];
   assert.equal(summarizeTrials(seeds, 'majority', 3).lrs[0]!.stable, true);
   assert.equal(summarizeTrials(seeds, 'majority', 3).lrs[0]!.trained, false);
   assert.equal(summarizeTrials(seeds, 'all', 3).maxStableLr, null);
@@ -111,8 +147,18 @@ test('runMaxLrExperiment writes max-lr.json (version 2) and sweep.json; version-
       { name: 'a', params: { variant: 'a' }, config, error: null, settings },
       { name: 'b', params: { variant: 'b' }, config: null, error: 'not applicable here', settings },
     ];
-    const res = await runMaxLrExperiment({ out, name: 'synthetic', cells, parallel: 2, trial: () => async (lr) => classifyRun(syntheticRun(lr), TARGET), meta: { note: 'test' } });
-    assert.deepEqual(res.map((c) => c.cell), ['a', 'b']);
+    const res = await runMaxLrExperiment({
+      out,
+      name: 'synthetic',
+      cells,
+      parallel: 2,
+      trial: () => async (lr) => classifyRun(syntheticRun(lr), TARGET),
+      meta: { note: 'test' },
+    });
+    assert.deepEqual(
+      res.map((c) => c.cell),
+      ['a', 'b'],
+    );
     assert.equal(res[1]!.error, 'not applicable here');
     const f = readMaxLrFile(join(out, 'max-lr.json'));
     assert.equal(f.version, 2);
@@ -120,19 +166,39 @@ test('runMaxLrExperiment writes max-lr.json (version 2) and sweep.json; version-
     const a = f.cells.find((c) => c.cell === 'a')!;
     assert.ok(a.summary!.maxStableLr! < 1 && a.summary!.upper! >= 1);
     assert.equal(a.summary!.maxStableLr, a.result!.maxStableLr);
-    for (const t of a.result!.trials) assert.ok(['diverged', 'trained', 'did-not-fit-in-budget', 'unstable-but-trained'].includes(t.outcome!) && typeof t.step === 'number');
+    for (const t of a.result!.trials)
+      assert.ok(
+        ['diverged', 'trained', 'did-not-fit-in-budget', 'unstable-but-trained'].includes(t.outcome!) &&
+          typeof t.step === 'number',
+      );
     // A version-1 file (before outcomes): stable meant "reached the target".
     const old = join(out, 'old.json');
-    writeFileSync(old, JSON.stringify({ study: 'x', results: { cell: { maxStableLr: 0.5, rule: 'all', seeds: [0], trials: [
-      { lr: 0.05, seed: 0, stable: false, reason: 'did not reach train loss ≤ 0.1 within 100 steps' },
-      { lr: 0.5, seed: 0, stable: true, reason: 'train loss ≤ 0.1 at step 20', reached_at: 20 },
-      { lr: 1, seed: 0, stable: false, reason: 'diverged: loss above 10' },
-    ] } } }));
+    writeFileSync(
+      old,
+      JSON.stringify({
+        study: 'x',
+        results: {
+          cell: {
+            maxStableLr: 0.5,
+            rule: 'all',
+            seeds: [0],
+            trials: [
+              { lr: 0.05, seed: 0, stable: false, reason: 'did not reach train loss ≤ 0.1 within 100 steps' },
+              { lr: 0.5, seed: 0, stable: true, reason: 'train loss ≤ 0.1 at step 20', reached_at: 20 },
+              { lr: 1, seed: 0, stable: false, reason: 'diverged: loss above 10' },
+            ],
+          },
+        },
+      }),
+    );
     const v1 = readMaxLrFile(old);
     assert.equal(v1.version, 2);
     assert.equal(v1.study, 'x');
     const c = v1.cells[0]!;
-    assert.deepEqual(c.result!.trials.map((t) => t.outcome), ['did-not-fit-in-budget', 'trained', 'diverged']);
+    assert.deepEqual(
+      c.result!.trials.map((t) => t.outcome),
+      ['did-not-fit-in-budget', 'trained', 'diverged'],
+    );
     assert.equal(c.summary!.maxStableLr, 0.5);
     assert.equal(c.summary!.lrs.find((x) => x.lr === 0.5)!.stepsToTarget, 20);
   } finally {

@@ -16,7 +16,8 @@ import { openCheckpoint, thetaFromTensors } from '../../src/experiments/runModel
 const root = mkdtempSync(join(tmpdir(), 'edgewise-runmodel-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
-const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
+const close = (a: number, b: number, what: string) =>
+  assert.ok(Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
 
 for (const norm of ['none', 'batchnorm'] as const) {
   test(`openCheckpoint (norm ${norm}) reproduces the train loss at step 0 and the test metrics at the last step`, async () => {
@@ -43,7 +44,9 @@ for (const norm of ['none', 'batchnorm'] as const) {
       assert.equal(first.buffers !== null, norm === 'batchnorm');
       // θ is the checkpoint's tensors, in the model's layout.
       const views = first.model.layout.split(first.theta);
-      for (const t of store.readCheckpoint(0).tensors.filter((x) => first.model.params.some((p) => p.name === x.name))) {
+      for (const t of store
+        .readCheckpoint(0)
+        .tensors.filter((x) => first.model.params.some((p) => p.name === x.name))) {
         assert.deepEqual(Array.from(views[t.name]!), Array.from(t.data as unknown as ArrayLike<number>), t.name);
       }
       // Step 0's row is the full training set in train mode (the runner logs the full-batch loss).
@@ -68,7 +71,10 @@ for (const norm of ['none', 'batchnorm'] as const) {
 
 test('openCheckpoint: a missing step names the directory and the steps there; no checkpoints is an error too', async () => {
   const dir = join(root, 'none');
-  await assert.rejects(openCheckpoint(dir, 3), (e: Error) => e.message === `${dir}: no checkpoint at step 3 (have: 0, 5, 10, 12)`);
+  await assert.rejects(
+    openCheckpoint(dir, 3),
+    (e: Error) => e.message === `${dir}: no checkpoint at step 3 (have: 0, 5, 10, 12)`,
+  );
   const empty = join(root, 'empty');
   new RunStore(empty).init().writeConfig(resolveConfig({}));
   await assert.rejects(openCheckpoint(empty), (e: Error) => e.message === `${empty}: no checkpoints`);
@@ -79,7 +85,10 @@ test('thetaFromTensors names the file and the missing tensor', async () => {
   const ck = await openCheckpoint(dir, 0);
   try {
     const tensors = new RunStore(dir).readCheckpoint(0).tensors.filter((t) => t.name !== ck.model.params[1]!.name);
-    assert.throws(() => thetaFromTensors(ck.model, tensors, 'float32', 'some.safetensors'), new RegExp(`^Error: some\\.safetensors: missing tensor '${ck.model.params[1]!.name.replace('.', '\\.')}'$`));
+    assert.throws(
+      () => thetaFromTensors(ck.model, tensors, 'float32', 'some.safetensors'),
+      new RegExp(`^Error: some\\.safetensors: missing tensor '${ck.model.params[1]!.name.replace('.', '\\.')}'$`),
+    );
   } finally {
     await ck.dispose();
   }

@@ -1,14 +1,34 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig } from '../../src/experiments/config.ts';
 import { TEMP_PREFIX, writeFileAtomic } from '../../src/experiments/atomicWrite.ts';
 import { MetricsWriter, readMetrics, serializeRow } from '../../src/experiments/metrics.ts';
 import {
-  RunStore, checkpointFileName, collectVersions, curvatureSnapshotName, curvatureSnapshotPath, hasSweepManifest, listCurvatureSnapshots,
-  parseCheckpointFileName, parseCurvatureSnapshotName, readSweepManifest, sweepManifestPath, writeCurvatureSnapshot, writeSweepManifest,
+  RunStore,
+  checkpointFileName,
+  collectVersions,
+  curvatureSnapshotName,
+  curvatureSnapshotPath,
+  hasSweepManifest,
+  listCurvatureSnapshots,
+  parseCheckpointFileName,
+  parseCurvatureSnapshotName,
+  readSweepManifest,
+  sweepManifestPath,
+  writeCurvatureSnapshot,
+  writeSweepManifest,
   type SweepManifest,
 } from '../../src/experiments/runStore.ts';
 
@@ -31,7 +51,9 @@ test('config.json: resolved config + seed + versions, atomic, no temp files left
   assert.equal(raw.seed, 42);
   assert.equal(raw.created_at, '2025-01-02T03:04:06.000Z');
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  const ort = JSON.parse(readFileSync(new URL('../../node_modules/onnxruntime-node/package.json', import.meta.url), 'utf8')) as { version: string };
+  const ort = JSON.parse(
+    readFileSync(new URL('../../node_modules/onnxruntime-node/package.json', import.meta.url), 'utf8'),
+  ) as { version: string };
   assert.deepEqual(raw.versions, { edgewise: pkg.version, node: process.version, onnxruntime_node: ort.version });
   assert.deepEqual(collectVersions(), raw.versions);
   for (const k of Object.keys(config)) assert.deepEqual(raw[k], (config as Record<string, unknown>)[k], k);
@@ -45,7 +67,10 @@ test('writeFileAtomic leaves no temp file when it fails, and never a partial tar
   const dir = freshDir();
   mkdirSync(join(dir, 'target-is-a-dir'), { recursive: true });
   assert.throws(() => writeFileAtomic(join(dir, 'target-is-a-dir'), 'x'));
-  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith(TEMP_PREFIX)), []);
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.startsWith(TEMP_PREFIX)),
+    [],
+  );
   writeFileAtomic(join(dir, 'f.txt'), 'old');
   writeFileAtomic(join(dir, 'f.txt'), [Buffer.from('n'), Buffer.from('ew')]);
   assert.equal(readFileSync(join(dir, 'f.txt'), 'utf8'), 'new');
@@ -58,7 +83,10 @@ test('metrics: one line per row; typed arrays as lists; non-finite numbers as nu
   store.appendMetrics({ step: 1, lr: 0.05, train_loss: Number.NaN, sharpness: Number.POSITIVE_INFINITY });
   store.close();
   const text = readFileSync(store.metricsPath, 'utf8');
-  assert.equal(text, '{"step":0,"lr":0.05,"train_loss":2.3,"eigs":[3,1]}\n{"step":1,"lr":0.05,"train_loss":null,"sharpness":null}\n');
+  assert.equal(
+    text,
+    '{"step":0,"lr":0.05,"train_loss":2.3,"eigs":[3,1]}\n{"step":1,"lr":0.05,"train_loss":null,"sharpness":null}\n',
+  );
   const r = store.readMetrics();
   assert.deepEqual(r.rows, [
     { step: 0, lr: 0.05, train_loss: 2.3, eigs: [3, 1] },
@@ -79,13 +107,20 @@ test('metrics reader tolerates a truncated last line; the writer repairs it befo
   for (let cut = lastStart + 1; cut < full.length - 1; cut++) {
     writeFileSync(store.metricsPath, full.subarray(0, cut));
     const r = readMetrics(store.metricsPath);
-    assert.deepEqual(r.rows.map((x) => x.step), [0, 1, 2, 3], `cut at ${cut}`);
+    assert.deepEqual(
+      r.rows.map((x) => x.step),
+      [0, 1, 2, 3],
+      `cut at ${cut}`,
+    );
     assert.equal(r.droppedPartialLine, true);
     assert.equal(r.validBytes, lastStart);
   }
   // Complete JSON but the newline never written: kept.
   writeFileSync(store.metricsPath, full.subarray(0, full.length - 1));
-  assert.deepEqual(readMetrics(store.metricsPath).rows.map((x) => x.step), [0, 1, 2, 3, 4]);
+  assert.deepEqual(
+    readMetrics(store.metricsPath).rows.map((x) => x.step),
+    [0, 1, 2, 3, 4],
+  );
   // Writer: repair then append.
   writeFileSync(store.metricsPath, full.subarray(0, lastStart + 7));
   const w = new MetricsWriter(store.metricsPath);
@@ -93,7 +128,10 @@ test('metrics reader tolerates a truncated last line; the writer repairs it befo
   w.append({ step: 5, train_loss: 0.1 });
   w.close();
   const r = readMetrics(store.metricsPath);
-  assert.deepEqual(r.rows.map((x) => x.step), [0, 1, 2, 3, 4, 5]);
+  assert.deepEqual(
+    r.rows.map((x) => x.step),
+    [0, 1, 2, 3, 4, 5],
+  );
   assert.equal(r.droppedPartialLine, false);
   // Missing newline + append: rows stay separate.
   writeFileSync(store.metricsPath, '{"step":0}');
@@ -103,7 +141,10 @@ test('metrics reader tolerates a truncated last line; the writer repairs it befo
   assert.equal(readFileSync(store.metricsPath, 'utf8'), '{"step":0}\n{"step":1}\n');
   // A corrupt line that is not the last one is an error naming file and line.
   writeFileSync(store.metricsPath, '{"step":0}\n{"step":\n{"step":2}\n');
-  assert.throws(() => readMetrics(store.metricsPath), (e: Error) => e.message.startsWith(`${store.metricsPath}:2:`));
+  assert.throws(
+    () => readMetrics(store.metricsPath),
+    (e: Error) => e.message.startsWith(`${store.metricsPath}:2:`),
+  );
   // Missing file: no rows.
   assert.deepEqual(readMetrics(join(store.dir, 'none.jsonl')).rows, []);
 });
@@ -112,7 +153,9 @@ test('truncation for resume keeps exactly the rows with step <= N, byte for byte
   const store = new RunStore(freshDir()).init();
   const steps = [0, 1, 2, 3, 5, 8, 10, 10, 13, 20];
   for (const s of steps) store.appendMetrics({ step: s, train_loss: s * 0.5, eigs: [s, s / 2] });
-  const original = readFileSync(store.metricsPath, 'utf8').split('\n').filter((l) => l !== '');
+  const original = readFileSync(store.metricsPath, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
   for (const n of [-1, 0, 4, 10, 19, 20, 100]) {
     // Rewrite the full file, then truncate (appendFileSync to add a partial tail as after a crash).
     writeFileSync(store.metricsPath, `${original.join('\n')}\n`);
@@ -126,7 +169,10 @@ test('truncation for resume keeps exactly the rows with step <= N, byte for byte
   store.truncateMetrics(5);
   store.appendMetrics({ step: 6 });
   store.close();
-  assert.deepEqual(store.readMetrics().rows.map((r) => r.step), [0, 1, 2, 3, 5, 6]);
+  assert.deepEqual(
+    store.readMetrics().rows.map((r) => r.step),
+    [0, 1, 2, 3, 5, 6],
+  );
   assert.deepEqual(listAll(store.dir), ['checkpoints', 'metrics.jsonl']);
 });
 
@@ -141,7 +187,13 @@ test('summary: new → running → completed / diverged / failed, finite-or-null
   assert.equal(s1.steps, 50);
   assert.equal(s1.elapsed_s, 10);
   assert.equal(s1.finished_at, null);
-  const s2 = store.finish('diverged', 'train loss 1e5 > train.divergence_loss 1000', 73, { train_loss: Number.POSITIVE_INFINITY, sharpness: 45.1 }, new Date('2025-01-01T00:01:00Z'));
+  const s2 = store.finish(
+    'diverged',
+    'train loss 1e5 > train.divergence_loss 1000',
+    73,
+    { train_loss: Number.POSITIVE_INFINITY, sharpness: 45.1 },
+    new Date('2025-01-01T00:01:00Z'),
+  );
   const onDisk = JSON.parse(readFileSync(store.summaryPath, 'utf8')) as Record<string, unknown>;
   assert.deepEqual(onDisk, s2);
   assert.deepEqual(onDisk, {
@@ -158,10 +210,16 @@ test('summary: new → running → completed / diverged / failed, finite-or-null
   // A new store object on the same directory sees it and keeps the start time.
   const again = new RunStore(store.dir);
   assert.equal(again.status(), 'diverged');
-  assert.equal(again.finish('completed', null, 100, {}, new Date('2025-01-01T00:02:00Z')).started_at, '2025-01-01T00:00:00.000Z');
+  assert.equal(
+    again.finish('completed', null, 100, {}, new Date('2025-01-01T00:02:00Z')).started_at,
+    '2025-01-01T00:00:00.000Z',
+  );
   writeFileSync(store.summaryPath, '{"status":"weird"}');
   assert.throws(() => store.status(), /summary\.json: status must be one of running, completed, diverged, failed/);
-  assert.deepEqual(listAll(store.dir).filter((f) => f.includes(TEMP_PREFIX)), []);
+  assert.deepEqual(
+    listAll(store.dir).filter((f) => f.includes(TEMP_PREFIX)),
+    [],
+  );
 });
 
 test('checkpoints: step-000000.safetensors naming, list, latest, read back, remove after', () => {
@@ -176,17 +234,24 @@ test('checkpoints: step-000000.safetensors naming, list, latest, read back, remo
   const store = new RunStore(freshDir()).init();
   assert.equal(store.latestCheckpoint(), null);
   for (const s of [0, 100, 200, 1000000]) {
-    store.writeCheckpoint(s, [
-      { name: 'layer0.weight', shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6].map((x) => x * (s + 1))) },
-      { name: 'layer0.bias', shape: [2], data: new Float32Array(2) },
-    ], { arch: 'mlp' });
+    store.writeCheckpoint(
+      s,
+      [
+        { name: 'layer0.weight', shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6].map((x) => x * (s + 1))) },
+        { name: 'layer0.bias', shape: [2], data: new Float32Array(2) },
+      ],
+      { arch: 'mlp' },
+    );
   }
   assert.deepEqual(store.listCheckpoints(), [0, 100, 200, 1000000]);
   assert.equal(store.latestCheckpoint(), 1000000);
   assert.equal(store.latestCheckpoint(150), 100);
   const c = store.readCheckpoint(100);
   assert.deepEqual(c.metadata, { arch: 'mlp', step: '100' });
-  assert.deepEqual(c.tensors.map((t) => t.name), ['layer0.weight', 'layer0.bias']);
+  assert.deepEqual(
+    c.tensors.map((t) => t.name),
+    ['layer0.weight', 'layer0.bias'],
+  );
   assert.deepEqual([...c.tensors[0].data], [101, 202, 303, 404, 505, 606]);
   assert.ok(existsSync(join(store.dir, 'checkpoints', 'step-000000.safetensors')));
   assert.deepEqual(store.removeCheckpointsAfter(100), [200, 1000000]);
@@ -197,10 +262,18 @@ test('checkpoints: step-000000.safetensors naming, list, latest, read back, remo
 test('sweep.json: write/read round trip; identical content is not rewritten; a grown sweep replaces it; a clash of run names is refused', () => {
   const dir = freshDir();
   assert.equal(hasSweepManifest(dir), false);
-  assert.throws(() => readSweepManifest(dir), (e: Error) => e.message.includes(sweepManifestPath(dir)) && /not found/.test(e.message));
+  assert.throws(
+    () => readSweepManifest(dir),
+    (e: Error) => e.message.includes(sweepManifestPath(dir)) && /not found/.test(e.message),
+  );
   const m: SweepManifest = {
-    name: 'lr', description: 'two rates', grid: { 'optimizer.lr': [0.1, 0.2] },
-    runs: [{ index: 0, name: 'lr-0.1', params: { 'optimizer.lr': 0.1 } }, { index: 1, name: 'lr-0.2', params: { 'optimizer.lr': 0.2 } }],
+    name: 'lr',
+    description: 'two rates',
+    grid: { 'optimizer.lr': [0.1, 0.2] },
+    runs: [
+      { index: 0, name: 'lr-0.1', params: { 'optimizer.lr': 0.1 } },
+      { index: 1, name: 'lr-0.2', params: { 'optimizer.lr': 0.2 } },
+    ],
   };
   const logs: string[] = [];
   writeSweepManifest(dir, m, (l) => logs.push(l));
@@ -211,14 +284,28 @@ test('sweep.json: write/read round trip; identical content is not rewritten; a g
   writeSweepManifest(dir, structuredClone(m), (l) => logs.push(l));
   assert.equal(logs.length, 0);
   assert.equal(readFileSync(sweepManifestPath(dir), 'utf8'), before);
-  const grown: SweepManifest = { ...m, grid: { 'optimizer.lr': [0.1, 0.2, 0.4] }, runs: [...m.runs, { index: 2, name: 'lr-0.4', params: { 'optimizer.lr': 0.4 } }] };
+  const grown: SweepManifest = {
+    ...m,
+    grid: { 'optimizer.lr': [0.1, 0.2, 0.4] },
+    runs: [...m.runs, { index: 2, name: 'lr-0.4', params: { 'optimizer.lr': 0.4 } }],
+  };
   writeSweepManifest(dir, grown, (l) => logs.push(l));
   assert.equal(logs.length, 1);
   assert.deepEqual(readSweepManifest(dir), grown);
-  const clash: SweepManifest = { name: 'other', grid: {}, runs: [{ index: 0, name: 'lr-0.2', params: { 'optimizer.lr': 9 } }] };
-  assert.throws(() => writeSweepManifest(dir, clash), (e: Error) => e.message.includes(sweepManifestPath(dir)) && /another sweep uses this directory/.test(e.message));
+  const clash: SweepManifest = {
+    name: 'other',
+    grid: {},
+    runs: [{ index: 0, name: 'lr-0.2', params: { 'optimizer.lr': 9 } }],
+  };
+  assert.throws(
+    () => writeSweepManifest(dir, clash),
+    (e: Error) => e.message.includes(sweepManifestPath(dir)) && /another sweep uses this directory/.test(e.message),
+  );
   assert.deepEqual(readSweepManifest(dir), grown);
-  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith(TEMP_PREFIX)), []);
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.startsWith(TEMP_PREFIX)),
+    [],
+  );
 });
 
 test('sweep.json: a corrupted or malformed manifest gives an error naming the file; writing replaces a corrupted one', () => {
@@ -230,11 +317,24 @@ test('sweep.json: a corrupted or malformed manifest gives an error naming the fi
   // Every truncation of a valid manifest (as a crash of a non-atomic writer could leave it).
   for (let cut = 1; cut < text.trimEnd().length; cut += 7) {
     writeFileSync(file, text.slice(0, cut));
-    assert.throws(() => readSweepManifest(dir), (e: Error) => e.message.startsWith(`${file}: `), `cut at ${cut}`);
+    assert.throws(
+      () => readSweepManifest(dir),
+      (e: Error) => e.message.startsWith(`${file}: `),
+      `cut at ${cut}`,
+    );
   }
-  for (const bad of ['[]', '{"name": 3, "grid": {}, "runs": []}', '{"name": null, "grid": {}, "runs": [{"index": "0", "name": "x"}]}', '{"name": null, "runs": []}']) {
+  for (const bad of [
+    '[]',
+    '{"name": 3, "grid": {}, "runs": []}',
+    '{"name": null, "grid": {}, "runs": [{"index": "0", "name": "x"}]}',
+    '{"name": null, "runs": []}',
+  ]) {
     writeFileSync(file, bad);
-    assert.throws(() => readSweepManifest(dir), (e: Error) => e.message === `${file}: not a sweep manifest ({name, grid, runs: [{index, name, params}]})`, bad);
+    assert.throws(
+      () => readSweepManifest(dir),
+      (e: Error) => e.message === `${file}: not a sweep manifest ({name, grid, runs: [{index, name, params}]})`,
+      bad,
+    );
   }
   writeFileSync(file, '{"name": "x", "gr');
   writeSweepManifest(dir, good);
@@ -249,7 +349,14 @@ test('curvature snapshots: names round-trip through parse, listing is by step as
   }
   assert.equal(curvatureSnapshotName('slices', 20), 'slices-step-000020.json');
   assert.equal(parseCurvatureSnapshotName('density-step-20.json', 'density'), 20); // unpadded names from other writers
-  for (const bad of ['density-step-.json', 'density-step-1.json.tmp', 'density-step-1a.json', 'xdensity-step-1.json', 'density-step-1.JSON']) assert.equal(parseCurvatureSnapshotName(bad, 'density'), null, bad);
+  for (const bad of [
+    'density-step-.json',
+    'density-step-1.json.tmp',
+    'density-step-1a.json',
+    'xdensity-step-1.json',
+    'density-step-1.JSON',
+  ])
+    assert.equal(parseCurvatureSnapshotName(bad, 'density'), null, bad);
   assert.throws(() => curvatureSnapshotName('a*b', 1), /prefix/);
   assert.throws(() => curvatureSnapshotName('density', -1), /step/);
   assert.throws(() => curvatureSnapshotName('density', 1.5), /step/);
@@ -257,15 +364,22 @@ test('curvature snapshots: names round-trip through parse, listing is by step as
   const dir = freshDir();
   assert.deepEqual(listCurvatureSnapshots(dir, 'density'), []);
   const steps = [20, 0, 1_000_000, 5];
-  for (const s of steps) assert.equal(writeCurvatureSnapshot(dir, 'density', s, { step: s }), curvatureSnapshotPath(dir, 'density', s));
+  for (const s of steps)
+    assert.equal(writeCurvatureSnapshot(dir, 'density', s, { step: s }), curvatureSnapshotPath(dir, 'density', s));
   writeCurvatureSnapshot(dir, 'slices', 3, { step: 3 });
   writeFileSync(join(dir, 'curvature', 'density-step-000007.json.bak'), '{}');
   writeFileSync(join(dir, 'curvature', `${TEMP_PREFIX}density-step-000009.json.1.x`), '{}');
   const listed = listCurvatureSnapshots(dir, 'density');
-  assert.deepEqual(listed.map((f) => f.step), [...steps].sort((a, b) => a - b));
+  assert.deepEqual(
+    listed.map((f) => f.step),
+    [...steps].sort((a, b) => a - b),
+  );
   for (const f of listed) {
     assert.equal(f.file, curvatureSnapshotPath(dir, 'density', f.step));
     assert.deepEqual(JSON.parse(readFileSync(f.file, 'utf8')), { step: f.step });
   }
-  assert.deepEqual(listCurvatureSnapshots(dir, 'slices').map((f) => f.name), ['slices-step-000003.json']);
+  assert.deepEqual(
+    listCurvatureSnapshots(dir, 'slices').map((f) => f.name),
+    ['slices-step-000003.json'],
+  );
 });

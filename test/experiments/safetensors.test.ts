@@ -31,16 +31,26 @@ function le(kind: 'f32' | 'f64' | 'i64', values: (number | bigint)[]): number[] 
 }
 
 /** Builds a file by hand: u64 LE header length, header JSON padded with spaces to a multiple of 8, data. */
-function handBuilt(tensors: Spec[], metadata: Record<string, string> | null, opts: { pad?: boolean; headerOrder?: string[] } = {}): Uint8Array {
+function handBuilt(
+  tensors: Spec[],
+  metadata: Record<string, string> | null,
+  opts: { pad?: boolean; headerOrder?: string[] } = {},
+): Uint8Array {
   const entries: Record<string, string> = {};
   let off = 0;
   for (const t of tensors) {
-    entries[t.name] = `{"dtype":"${t.dtype}","shape":[${t.shape.join(',')}],"data_offsets":[${off},${off + t.bytes.length}]}`;
+    entries[t.name] =
+      `{"dtype":"${t.dtype}","shape":[${t.shape.join(',')}],"data_offsets":[${off},${off + t.bytes.length}]}`;
     off += t.bytes.length;
   }
   const order = opts.headerOrder ?? tensors.map((t) => t.name);
   const parts = order.map((n) => `"${n}":${entries[n]}`);
-  if (metadata !== null) parts.unshift(`"__metadata__":{${Object.entries(metadata).map(([k, v]) => `"${k}":"${v}"`).join(',')}}`);
+  if (metadata !== null)
+    parts.unshift(
+      `"__metadata__":{${Object.entries(metadata)
+        .map(([k, v]) => `"${k}":"${v}"`)
+        .join(',')}}`,
+    );
   let header = `{${parts.join(',')}}`;
   if (opts.pad ?? true) while (header.length % 8 !== 0) header += ' ';
   const out: number[] = [];
@@ -69,8 +79,14 @@ test('reads a file built by hand from the spec (header padded with spaces to 8 b
   assert.equal(headerLen % 8, 0);
   const r = decodeSafetensors(bytes, 'hand.safetensors');
   assert.deepEqual(r.metadata, { format: 'pt', note: 'hand' });
-  assert.deepEqual(r.tensors.map((t) => t.name), ['layer0.weight', 'layer0.bias', 'idx']);
-  assert.deepEqual(r.tensors.map((t) => t.dtype), ['F32', 'F64', 'I64']);
+  assert.deepEqual(
+    r.tensors.map((t) => t.name),
+    ['layer0.weight', 'layer0.bias', 'idx'],
+  );
+  assert.deepEqual(
+    r.tensors.map((t) => t.dtype),
+    ['F32', 'F64', 'I64'],
+  );
   assert.deepEqual(r.tensors[0].shape, [2, 2]);
   assert.ok(r.tensors[0].data instanceof Float32Array);
   assert.deepEqual([...r.tensors[0].data], W);
@@ -85,7 +101,10 @@ test('the writer produces exactly the bytes of the hand-built file', () => {
     { name: 'layer0.bias', shape: [2], data: Float64Array.from(B) },
     { name: 'idx', shape: [3], data: BigInt64Array.from(IDX) },
   ];
-  assert.deepEqual(encodeSafetensors(tensors, { format: 'pt', note: 'hand' }), Buffer.from(handBuilt(SPECS, { format: 'pt', note: 'hand' })));
+  assert.deepEqual(
+    encodeSafetensors(tensors, { format: 'pt', note: 'hand' }),
+    Buffer.from(handBuilt(SPECS, { format: 'pt', note: 'hand' })),
+  );
   assert.deepEqual(encodeSafetensors(tensors), Buffer.from(handBuilt(SPECS, null)));
 });
 
@@ -94,7 +113,10 @@ test('reads files whose header order differs from the data order, unpadded, with
   const r = decodeSafetensors(bytes);
   assert.deepEqual(r.metadata, {});
   // Tensors come back in data order.
-  assert.deepEqual(r.tensors.map((t) => t.name), ['layer0.weight', 'layer0.bias', 'idx']);
+  assert.deepEqual(
+    r.tensors.map((t) => t.name),
+    ['layer0.weight', 'layer0.bias', 'idx'],
+  );
   assert.deepEqual([...r.tensors[1].data], B);
 });
 
@@ -114,17 +136,26 @@ test('round trip: dtypes, shapes (scalar, empty), metadata, order, unaligned dat
     { name: 'nan', shape: [2], data: Float32Array.from([Number.NaN, Number.POSITIVE_INFINITY]) },
   ];
   const file = join(dir, 'round.safetensors');
-  writeSafetensors(file, tensors, { step: '12', 'json': '{"a": [1, 2]}' });
-  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('.tmp-')), []);
+  writeSafetensors(file, tensors, { step: '12', json: '{"a": [1, 2]}' });
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.startsWith('.tmp-')),
+    [],
+  );
   const r = readSafetensors(file);
   assert.deepEqual(r.metadata, { step: '12', json: '{"a": [1, 2]}' });
-  assert.deepEqual(r.tensors.map((t) => t.name), tensors.map((t) => t.name));
+  assert.deepEqual(
+    r.tensors.map((t) => t.name),
+    tensors.map((t) => t.name),
+  );
   for (let i = 0; i < tensors.length; i++) {
     assert.deepEqual(r.tensors[i].shape, tensors[i].shape, tensors[i].name);
     assert.equal(r.tensors[i].data.constructor, tensors[i].data.constructor, tensors[i].name);
     assert.deepEqual([...r.tensors[i].data], [...tensors[i].data], tensors[i].name);
   }
-  assert.deepEqual(r.tensors.map((t) => t.dtype), ['F32', 'F64', 'I64', 'I32', 'U8', 'BOOL', 'F16', 'F64', 'F32', 'F32']);
+  assert.deepEqual(
+    r.tensors.map((t) => t.dtype),
+    ['F32', 'F64', 'I64', 'I32', 'U8', 'BOOL', 'F16', 'F64', 'F32', 'F32'],
+  );
   assert.ok(Object.is(r.tensors[0].data[1], -0));
 });
 
@@ -135,10 +166,26 @@ test('a subarray view is written as its own elements only', () => {
 });
 
 test('the writer rejects inconsistent tensors', () => {
-  assert.throws(() => encodeSafetensors([{ name: 'a', shape: [3], data: new Float32Array(2) }]), /shape \[3\] has 3 elements but data has 2/);
-  assert.throws(() => encodeSafetensors([{ name: 'a', shape: [1], data: new Float32Array(1) }, { name: 'a', shape: [1], data: new Float32Array(1) }]), /duplicate tensor name "a"/);
-  assert.throws(() => encodeSafetensors([{ name: 'a', shape: [1], data: new Float32Array(1), dtype: 'F64' }]), /dtype F64 needs a Float64Array/);
-  assert.throws(() => encodeSafetensors([{ name: '__metadata__', shape: [1], data: new Float32Array(1) }]), /invalid tensor name/);
+  assert.throws(
+    () => encodeSafetensors([{ name: 'a', shape: [3], data: new Float32Array(2) }]),
+    /shape \[3\] has 3 elements but data has 2/,
+  );
+  assert.throws(
+    () =>
+      encodeSafetensors([
+        { name: 'a', shape: [1], data: new Float32Array(1) },
+        { name: 'a', shape: [1], data: new Float32Array(1) },
+      ]),
+    /duplicate tensor name "a"/,
+  );
+  assert.throws(
+    () => encodeSafetensors([{ name: 'a', shape: [1], data: new Float32Array(1), dtype: 'F64' }]),
+    /dtype F64 needs a Float64Array/,
+  );
+  assert.throws(
+    () => encodeSafetensors([{ name: '__metadata__', shape: [1], data: new Float32Array(1) }]),
+    /invalid tensor name/,
+  );
   assert.throws(() => encodeSafetensors([{ name: 'a', shape: [-1], data: new Float32Array(0) }]), /shape must be/);
 });
 
@@ -167,14 +214,48 @@ test('corrupted files give errors naming the file', () => {
     ['not-json.safetensors', withHeader('{"a": ', 0), /header is not valid JSON/],
     ['not-object.safetensors', withHeader('[1, 2]  ', 0), /does not start with "\{"/],
     ['bad-utf8.safetensors', [...withHeader('{"a"}   ', 0)].map((b, i) => (i === 10 ? 0xff : b)), /not valid UTF-8/],
-    ['out-of-range.safetensors', withHeader('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}', 4), /"a".*out of range/],
-    ['overlap.safetensors', withHeader('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}', 12), /"a" and "b" overlap/],
-    ['gap.safetensors', withHeader('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}', 12), /bytes 4\.\.8 .* belong to no tensor/],
-    ['trailing.safetensors', withHeader('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', 8), /4 bytes after the last tensor/],
-    ['size-mismatch.safetensors', withHeader('{"a":{"dtype":"F64","shape":[1],"data_offsets":[0,4]}}', 4), /"a": 4 bytes .* F64 \[1\] needs 8/],
-    ['bad-dtype.safetensors', withHeader('{"a":{"dtype":"F8","shape":[1],"data_offsets":[0,1]}}', 1), /"a": unsupported dtype "F8"/],
+    [
+      'out-of-range.safetensors',
+      withHeader('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}', 4),
+      /"a".*out of range/,
+    ],
+    [
+      'overlap.safetensors',
+      withHeader(
+        '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}',
+        12,
+      ),
+      /"a" and "b" overlap/,
+    ],
+    [
+      'gap.safetensors',
+      withHeader(
+        '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}',
+        12,
+      ),
+      /bytes 4\.\.8 .* belong to no tensor/,
+    ],
+    [
+      'trailing.safetensors',
+      withHeader('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', 8),
+      /4 bytes after the last tensor/,
+    ],
+    [
+      'size-mismatch.safetensors',
+      withHeader('{"a":{"dtype":"F64","shape":[1],"data_offsets":[0,4]}}', 4),
+      /"a": 4 bytes .* F64 \[1\] needs 8/,
+    ],
+    [
+      'bad-dtype.safetensors',
+      withHeader('{"a":{"dtype":"F8","shape":[1],"data_offsets":[0,1]}}', 1),
+      /"a": unsupported dtype "F8"/,
+    ],
     ['bad-offsets.safetensors', withHeader('{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}}', 4), /begin > end/],
-    ['bad-shape.safetensors', withHeader('{"a":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}}', 4), /shape must be/],
+    [
+      'bad-shape.safetensors',
+      withHeader('{"a":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}}', 4),
+      /shape must be/,
+    ],
     ['bad-meta.safetensors', withHeader('{"__metadata__":{"a":1}}', 0), /__metadata__ must map strings to strings/],
   ];
   for (const [name, bytes, re] of cases) {
@@ -193,7 +274,10 @@ test('corrupted files give errors naming the file', () => {
     );
   }
   const missing = join(dir, 'missing.safetensors');
-  assert.throws(() => readSafetensors(missing), (e: Error) => e.message.startsWith(missing) && /no such file/.test(e.message));
+  assert.throws(
+    () => readSafetensors(missing),
+    (e: Error) => e.message.startsWith(missing) && /no such file/.test(e.message),
+  );
   // Sanity: the uncorrupted file reads.
   assert.equal(readSafetensors(corrupt('good.safetensors', good)).tensors.length, 3);
   assert.equal(readFileSync(join(dir, 'good.safetensors')).length, good.length);

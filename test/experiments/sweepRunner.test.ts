@@ -11,7 +11,15 @@ import { acquireRunLock, LOCK_FILE, lockState, type LockInfo } from '../../src/e
 import { readMetrics } from '../../src/experiments/metrics.ts';
 import { readSweepManifest, RunStore, writeSweepManifest, type SweepManifest } from '../../src/experiments/runStore.ts';
 import { expandSweep, shard } from '../../src/experiments/sweep.ts';
-import { ATTEMPTS_FILE, runSweep, shardFromEnv, sweepExitCode, sweepManifest, type RunOne, type SweepResult } from '../../src/experiments/sweepRunner.ts';
+import {
+  ATTEMPTS_FILE,
+  runSweep,
+  shardFromEnv,
+  sweepExitCode,
+  sweepManifest,
+  type RunOne,
+  type SweepResult,
+} from '../../src/experiments/sweepRunner.ts';
 import { formatSweepStatus, sweepStatus } from '../../src/experiments/sweepStatus.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'edgewise-sweeprunner-'));
@@ -21,7 +29,11 @@ const freshDir = (): string => join(root, `out${counter++}`);
 const REPO = new URL('../../', import.meta.url);
 const repoPath = (p: string): string => new URL(p, REPO).pathname;
 
-const SWEEP = { name: 'unit', base: { train: { steps: 5 } }, grid: { 'optimizer.lr': [0.01, 0.02, 0.04], 'train.seed': [0, 1] } };
+const SWEEP = {
+  name: 'unit',
+  base: { train: { steps: 5 } },
+  grid: { 'optimizer.lr': [0.01, 0.02, 0.04], 'train.seed': [0, 1] },
+};
 const RUNS = expandSweep(SWEEP);
 
 // ---------------------------------------------------------------- a fake trainer (in-process)
@@ -34,7 +46,11 @@ interface FakeOptions {
 }
 
 /** A runOne that writes a run directory like the trainer does, recording every call. */
-function fakeTrainer(o: FakeOptions = {}): { runOne: RunOne; calls: { name: string; previous: string; attempt: number }[]; maxActive: () => number } {
+function fakeTrainer(o: FakeOptions = {}): {
+  runOne: RunOne;
+  calls: { name: string; previous: string; attempt: number }[];
+  maxActive: () => number;
+} {
   const steps = o.steps ?? 4;
   const calls: { name: string; previous: string; attempt: number }[] = [];
   const seen = new Map<string, number>();
@@ -87,38 +103,91 @@ function metricSteps(runDir: string): number[] {
 
 test('shardFromEnv: Kubernetes Indexed Job (JOB_COMPLETION_INDEX + EDGEWISE_SHARD_COUNT or a given count)', () => {
   assert.deepEqual(
-    (({ index, count, source }) => ({ index, count, source }))(shardFromEnv({ JOB_COMPLETION_INDEX: '2', EDGEWISE_SHARD_COUNT: '4' })),
+    (({ index, count, source }) => ({ index, count, source }))(
+      shardFromEnv({ JOB_COMPLETION_INDEX: '2', EDGEWISE_SHARD_COUNT: '4' }),
+    ),
     { index: 2, count: 4, source: 'kubernetes' },
   );
-  assert.equal(shardFromEnv({ JOB_COMPLETION_INDEX: '4', EDGEWISE_SHARD_COUNT: '4' }, 5).count, 5, 'a given count wins');
-  assert.match(shardFromEnv({ JOB_COMPLETION_INDEX: '0', EDGEWISE_SHARD_COUNT: '1' }).description, /JOB_COMPLETION_INDEX=0/);
-  assert.throws(() => shardFromEnv({ JOB_COMPLETION_INDEX: '1' }), (e: Error) => e instanceof ConfigError && /EDGEWISE_SHARD_COUNT/.test(e.message));
-  assert.throws(() => shardFromEnv({ JOB_COMPLETION_INDEX: '4', EDGEWISE_SHARD_COUNT: '4' }), /only 4 shards \(0\.\.3\)/);
-  assert.throws(() => shardFromEnv({ JOB_COMPLETION_INDEX: '1x', EDGEWISE_SHARD_COUNT: '4' }), /JOB_COMPLETION_INDEX="1x" is not a non-negative integer/);
+  assert.equal(
+    shardFromEnv({ JOB_COMPLETION_INDEX: '4', EDGEWISE_SHARD_COUNT: '4' }, 5).count,
+    5,
+    'a given count wins',
+  );
+  assert.match(
+    shardFromEnv({ JOB_COMPLETION_INDEX: '0', EDGEWISE_SHARD_COUNT: '1' }).description,
+    /JOB_COMPLETION_INDEX=0/,
+  );
+  assert.throws(
+    () => shardFromEnv({ JOB_COMPLETION_INDEX: '1' }),
+    (e: Error) => e instanceof ConfigError && /EDGEWISE_SHARD_COUNT/.test(e.message),
+  );
+  assert.throws(
+    () => shardFromEnv({ JOB_COMPLETION_INDEX: '4', EDGEWISE_SHARD_COUNT: '4' }),
+    /only 4 shards \(0\.\.3\)/,
+  );
+  assert.throws(
+    () => shardFromEnv({ JOB_COMPLETION_INDEX: '1x', EDGEWISE_SHARD_COUNT: '4' }),
+    /JOB_COMPLETION_INDEX="1x" is not a non-negative integer/,
+  );
   assert.throws(() => shardFromEnv({ JOB_COMPLETION_INDEX: '0', EDGEWISE_SHARD_COUNT: '0' }), /must be >= 1/);
   assert.throws(() => shardFromEnv({ JOB_COMPLETION_INDEX: '0' }, 0), /must be an integer >= 1/);
   // Kubernetes wins when both are set.
-  assert.equal(shardFromEnv({ JOB_COMPLETION_INDEX: '1', EDGEWISE_SHARD_COUNT: '3', SLURM_ARRAY_TASK_ID: '2', SLURM_ARRAY_TASK_COUNT: '3' }).source, 'kubernetes');
+  assert.equal(
+    shardFromEnv({
+      JOB_COMPLETION_INDEX: '1',
+      EDGEWISE_SHARD_COUNT: '3',
+      SLURM_ARRAY_TASK_ID: '2',
+      SLURM_ARRAY_TASK_COUNT: '3',
+    }).source,
+    'kubernetes',
+  );
   assert.throws(() => shardFromEnv({}), /neither JOB_COMPLETION_INDEX .* nor SLURM_ARRAY_TASK_ID/);
 });
 
 test('shardFromEnv: Slurm arrays map every task of a range onto shards 0..N-1 exactly once', () => {
   // Oracle: the tasks of `--array=MIN-MAX:STEP` enumerated directly must give each shard once.
-  for (const [min, max, step] of [[0, 7, 1], [10, 19, 1], [1, 13, 3]] as const) {
+  for (const [min, max, step] of [
+    [0, 7, 1],
+    [10, 19, 1],
+    [1, 13, 3],
+  ] as const) {
     const ids: number[] = [];
     for (let id = min; id <= max; id += step) ids.push(id);
     const got = ids.map((id) =>
-      shardFromEnv({ SLURM_ARRAY_TASK_ID: String(id), SLURM_ARRAY_TASK_MIN: String(min), SLURM_ARRAY_TASK_STEP: String(step), SLURM_ARRAY_TASK_COUNT: String(ids.length) }),
+      shardFromEnv({
+        SLURM_ARRAY_TASK_ID: String(id),
+        SLURM_ARRAY_TASK_MIN: String(min),
+        SLURM_ARRAY_TASK_STEP: String(step),
+        SLURM_ARRAY_TASK_COUNT: String(ids.length),
+      }),
     );
-    assert.deepEqual(got.map((s) => s.index), [...ids.keys()], `--array=${min}-${max}:${step}`);
+    assert.deepEqual(
+      got.map((s) => s.index),
+      [...ids.keys()],
+      `--array=${min}-${max}:${step}`,
+    );
     for (const s of got) assert.equal(s.count, ids.length);
     for (const s of got) assert.equal(s.source, 'slurm');
   }
   // With an explicit count the task id is the shard index (resubmitting shards 3 and 5 of 8).
-  const sub = shardFromEnv({ SLURM_ARRAY_TASK_ID: '5', SLURM_ARRAY_TASK_MIN: '3', SLURM_ARRAY_TASK_COUNT: '2', EDGEWISE_SHARD_COUNT: '8' });
+  const sub = shardFromEnv({
+    SLURM_ARRAY_TASK_ID: '5',
+    SLURM_ARRAY_TASK_MIN: '3',
+    SLURM_ARRAY_TASK_COUNT: '2',
+    EDGEWISE_SHARD_COUNT: '8',
+  });
   assert.deepEqual([sub.index, sub.count], [5, 8]);
   assert.throws(() => shardFromEnv({ SLURM_ARRAY_TASK_ID: '8', EDGEWISE_SHARD_COUNT: '8' }), /only 8 shards/);
-  assert.throws(() => shardFromEnv({ SLURM_ARRAY_TASK_ID: '4', SLURM_ARRAY_TASK_MIN: '1', SLURM_ARRAY_TASK_STEP: '2', SLURM_ARRAY_TASK_COUNT: '4' }), /not on the range/);
+  assert.throws(
+    () =>
+      shardFromEnv({
+        SLURM_ARRAY_TASK_ID: '4',
+        SLURM_ARRAY_TASK_MIN: '1',
+        SLURM_ARRAY_TASK_STEP: '2',
+        SLURM_ARRAY_TASK_COUNT: '4',
+      }),
+    /not on the range/,
+  );
   assert.throws(() => shardFromEnv({ SLURM_ARRAY_TASK_ID: '3' }), /SLURM_ARRAY_TASK_COUNT is not/);
 });
 
@@ -158,9 +227,16 @@ test('runSweep: writes sweep.json, runs each run once, and a second pass redoes 
 test('runSweep: shards partition the sweep; parallel bounds the runs at once', async () => {
   const out = freshDir();
   const fakes = [fakeTrainer({ stepMs: 5 }), fakeTrainer({ stepMs: 5 }), fakeTrainer({ stepMs: 5 })];
-  const results = await Promise.all(fakes.map((f, i) => runSweep({ runs: RUNS, outDir: out, shard: { index: i, count: 3 }, parallel: 2, runOne: f.runOne })));
+  const results = await Promise.all(
+    fakes.map((f, i) =>
+      runSweep({ runs: RUNS, outDir: out, shard: { index: i, count: 3 }, parallel: 2, runOne: f.runOne }),
+    ),
+  );
   results.forEach((r, i) => {
-    assert.deepEqual(fakes[i].calls.map((c) => c.name), shard(RUNS, i, 3).map((x) => x.name));
+    assert.deepEqual(
+      fakes[i].calls.map((c) => c.name),
+      shard(RUNS, i, 3).map((x) => x.name),
+    );
     assert.equal(r.shardRuns, 2);
     assert.equal(r.completed, 2);
   });
@@ -170,7 +246,11 @@ test('runSweep: shards partition the sweep; parallel bounds the runs at once', a
   const one = fakeTrainer({ stepMs: 2 });
   await runSweep({ runs: RUNS, outDir: freshDir(), parallel: 1, runOne: one.runOne });
   assert.equal(one.maxActive(), 1);
-  assert.deepEqual(one.calls.map((c) => c.name), RUNS.map((r) => r.name), 'in sweep order');
+  assert.deepEqual(
+    one.calls.map((c) => c.name),
+    RUNS.map((r) => r.name),
+    'in sweep order',
+  );
 });
 
 test('runSweep: a failed run is retried once (counted in .attempts.jsonl), then final', async () => {
@@ -178,16 +258,34 @@ test('runSweep: a failed run is retried once (counted in .attempts.jsonl), then 
   const [flaky, broken] = [RUNS[1].name, RUNS[2].name];
   const fake = fakeTrainer({ script: { [flaky]: ['fail', 'ok'], [broken]: ['fail', 'fail', 'ok'] } });
   const r = await runSweep({ runs: RUNS, outDir: out, parallel: 2, runOne: fake.runOne });
-  const callsOf = (n: string): { previous: string; attempt: number }[] => fake.calls.filter((c) => c.name === n).map(({ previous, attempt }) => ({ previous, attempt }));
-  assert.deepEqual(callsOf(flaky), [{ previous: 'new', attempt: 1 }, { previous: 'failed', attempt: 2 }]);
-  assert.deepEqual(callsOf(broken), [{ previous: 'new', attempt: 1 }, { previous: 'failed', attempt: 2 }]);
+  const callsOf = (n: string): { previous: string; attempt: number }[] =>
+    fake.calls.filter((c) => c.name === n).map(({ previous, attempt }) => ({ previous, attempt }));
+  assert.deepEqual(callsOf(flaky), [
+    { previous: 'new', attempt: 1 },
+    { previous: 'failed', attempt: 2 },
+  ]);
+  assert.deepEqual(callsOf(broken), [
+    { previous: 'new', attempt: 1 },
+    { previous: 'failed', attempt: 2 },
+  ]);
   assert.equal(new RunStore(join(out, flaky)).status(), 'completed');
   assert.equal(new RunStore(join(out, broken)).status(), 'failed');
   assert.equal(r.completed, 5);
   assert.equal(r.failed, 1);
   assert.equal(sweepExitCode(r), 1, 'a failed run makes the worker exit non-zero');
-  const lines = readFileSync(join(out, broken, ATTEMPTS_FILE), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; previous?: string; status?: string });
-  assert.deepEqual(lines.map((l) => [l.event, l.previous ?? l.status]), [['start', 'new'], ['end', 'failed'], ['start', 'failed'], ['end', 'failed']]);
+  const lines = readFileSync(join(out, broken, ATTEMPTS_FILE), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { event: string; previous?: string; status?: string });
+  assert.deepEqual(
+    lines.map((l) => [l.event, l.previous ?? l.status]),
+    [
+      ['start', 'new'],
+      ['end', 'failed'],
+      ['start', 'failed'],
+      ['end', 'failed'],
+    ],
+  );
   // Later invocations leave it alone (its retry is used up) ...
   const again = fakeTrainer();
   await runSweep({ runs: RUNS, outDir: out, runOne: again.runOne });
@@ -195,7 +293,10 @@ test('runSweep: a failed run is retried once (counted in .attempts.jsonl), then 
   // ... unless allowed more retries; retryFailed: 0 never retries.
   const more = fakeTrainer();
   const r3 = await runSweep({ runs: RUNS, outDir: out, runOne: more.runOne, retryFailed: 2 });
-  assert.deepEqual(more.calls.map((c) => c.name), [broken]);
+  assert.deepEqual(
+    more.calls.map((c) => c.name),
+    [broken],
+  );
   assert.equal(r3.completed, 6);
   const none = fakeTrainer({ script: { [RUNS[0].name]: ['fail'] } });
   const r4 = await runSweep({ runs: RUNS, outDir: freshDir(), runOne: none.runOne, retryFailed: 0, parallel: 2 });
@@ -239,7 +340,10 @@ test('runSweep: aborting stops the runs in progress and releases their locks; a 
   const rest = fakeTrainer({ steps: 20, stepMs: 0 });
   const r2 = await runSweep({ runs: RUNS, outDir: out, parallel: 2, runOne: rest.runOne });
   assert.equal(r2.completed, 6);
-  assert.deepEqual(rest.calls.filter((c) => c.previous === 'running').map((c) => c.name), fake.calls.map((c) => c.name));
+  assert.deepEqual(
+    rest.calls.filter((c) => c.previous === 'running').map((c) => c.name),
+    fake.calls.map((c) => c.name),
+  );
   for (const run of RUNS) assert.deepEqual(metricSteps(join(out, run.name)), [...Array(20).keys()]);
 });
 
@@ -251,7 +355,10 @@ test('runSweep: a run held by a live worker is waited for (or left, with waitFor
   const r = await runSweep({ runs: RUNS, outDir: out, runOne: fake.runOne, waitForOthers: false, parallel: 2 });
   assert.equal(r.unfinished, 1);
   assert.equal(r.completed, 5);
-  assert.equal(fake.calls.some((c) => c.name === RUNS[0].name), false);
+  assert.equal(
+    fake.calls.some((c) => c.name === RUNS[0].name),
+    false,
+  );
   // The other worker finishes it while this one waits: not redone.
   const waiting = runSweep({ runs: RUNS, outDir: out, runOne: fake.runOne, pollMs: 20 });
   await sleep(80);
@@ -277,20 +384,33 @@ test('runSweep: a run whose worker died is taken over, its temporary files remov
   const mine = acquireRunLock(freshDir(), { heartbeatMs: 0 });
   assert.ok(mine);
   const dead = spawnSync(process.execPath, ['-e', '0']).pid as number;
-  const deadLock = JSON.stringify({ ...(JSON.parse(readFileSync(mine.path, 'utf8')) as LockInfo), owner: 'gone', pid: dead });
+  const deadLock = JSON.stringify({
+    ...(JSON.parse(readFileSync(mine.path, 'utf8')) as LockInfo),
+    owner: 'gone',
+    pid: dead,
+  });
   writeFileSync(join(dir, LOCK_FILE), deadLock);
   mine.release();
   const fake = fakeTrainer();
   const logs: string[] = [];
   const r = await runSweep({ runs: RUNS, outDir: out, parallel: 1, runOne: fake.runOne, log: (l) => logs.push(l) });
   assert.equal(r.completed, 6);
-  assert.deepEqual(fake.calls.find((c) => c.name === RUNS[2].name), { name: RUNS[2].name, previous: 'running', attempt: 1 });
+  assert.deepEqual(
+    fake.calls.find((c) => c.name === RUNS[2].name),
+    { name: RUNS[2].name, previous: 'running', attempt: 1 },
+  );
   assert.ok(logs.some((l) => /took over: its process \d+ on .* is dead/.test(l)));
   assert.ok(logs.some((l) => l.includes('removed 2 temporary file(s)')));
-  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('.tmp-') || f === LOCK_FILE), []);
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.startsWith('.tmp-') || f === LOCK_FILE),
+    [],
+  );
   assert.deepEqual(readdirSync(join(dir, 'checkpoints')), []);
   assert.deepEqual(metricSteps(dir), [0, 1, 2, 3]);
-  const attempts = readFileSync(join(dir, ATTEMPTS_FILE), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { took_over?: string | null });
+  const attempts = readFileSync(join(dir, ATTEMPTS_FILE), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { took_over?: string | null });
   assert.match(attempts[0].took_over ?? '', /dead/);
   // A stale lock left on a finished run (killed after finishing, before releasing) is tidied up.
   writeFileSync(join(dir, LOCK_FILE), deadLock);
@@ -308,7 +428,11 @@ test('sweep.json: a different sweep may replace it unless a run name would chang
   writeSweepManifest(out, sweepManifest(grown, 'unit'), (l) => logs.push(l));
   assert.equal(readSweepManifest(out).runs.length, 8);
   assert.match(logs[0], /replacing a different sweep manifest \(6 runs\)/);
-  const clash: SweepManifest = { name: 'x', grid: {}, runs: [{ index: 0, name: RUNS[0].name, params: { 'optimizer.lr': 99 } }] };
+  const clash: SweepManifest = {
+    name: 'x',
+    grid: {},
+    runs: [{ index: 0, name: RUNS[0].name, params: { 'optimizer.lr': 99 } }],
+  };
   assert.throws(() => writeSweepManifest(out, clash), /another sweep uses this directory/);
 });
 
@@ -335,11 +459,23 @@ test('sweepStatus: counts completed, diverged, failed, running, stale and missin
 
   const st = sweepStatus(out);
   assert.deepEqual(
-    { total: st.total, completed: st.completed, diverged: st.diverged, failed: st.failed, running: st.running, stale: st.stale, missing: st.missing, interrupted: st.interrupted },
+    {
+      total: st.total,
+      completed: st.completed,
+      diverged: st.diverged,
+      failed: st.failed,
+      running: st.running,
+      stale: st.stale,
+      missing: st.missing,
+      interrupted: st.interrupted,
+    },
     { total: 7, completed: 1, diverged: 1, failed: 1, running: 1, stale: 1, missing: 2, interrupted: 1 },
   );
   assert.equal(st.name, 'status');
-  assert.deepEqual(st.rows.map((r) => r.state), ['completed', 'diverged', 'failed', 'running', 'stale', 'missing', 'missing']);
+  assert.deepEqual(
+    st.rows.map((r) => r.state),
+    ['completed', 'diverged', 'failed', 'running', 'stale', 'missing', 'missing'],
+  );
   assert.equal(st.rows[3].lock?.owner, live.owner);
   assert.equal(st.rows[3].steps, 4);
   assert.match(st.rows[4].note ?? '', /dead/);
@@ -362,7 +498,12 @@ test('sweepStatus: counts completed, diverged, failed, running, stale and missin
 
 interface WorkerRun {
   readonly child: ChildProcess;
-  readonly done: Promise<{ code: number | null; signal: NodeJS.Signals | null; result: SweepResult | null; stderr: string }>;
+  readonly done: Promise<{
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    result: SweepResult | null;
+    stderr: string;
+  }>;
 }
 
 const live: ChildProcess[] = [];
@@ -370,15 +511,31 @@ after(() => {
   for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 
-function startWorker(cfg: { outDir: string; shard: [number, number] | null; parallel?: number; steps?: number; stepMs?: number; staleAfterMs?: number }): WorkerRun {
+function startWorker(cfg: {
+  outDir: string;
+  shard: [number, number] | null;
+  parallel?: number;
+  steps?: number;
+  stepMs?: number;
+  staleAfterMs?: number;
+}): WorkerRun {
   const full = { parallel: 2, steps: 8, stepMs: 15, staleAfterMs: 60_000, pollMs: 50, ...cfg };
-  const child = spawn(process.execPath, ['--import', 'tsx', repoPath('test/experiments/fixtures/sweepWorker.ts'), JSON.stringify(full)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', repoPath('test/experiments/fixtures/sweepWorker.ts'), JSON.stringify(full)],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   live.push(child);
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; result: SweepResult | null; stderr: string }>((resolve) => {
+  const done = new Promise<{
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    result: SweepResult | null;
+    stderr: string;
+  }>((resolve) => {
     child.on('close', (code, signal) => {
       const last = stdout.trim().split('\n').pop() ?? '';
       let result: SweepResult | null;
@@ -404,7 +561,11 @@ interface FakeLogLine {
 function fakeLog(runDir: string): FakeLogLine[] {
   const p = join(runDir, 'fake.log');
   if (!existsSync(p)) return [];
-  return readFileSync(p, 'utf8').trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as FakeLogLine);
+  return readFileSync(p, 'utf8')
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as FakeLogLine);
 }
 
 /** Every run of the sweep in `out` completed, with metrics 0..steps-1 exactly once, no locks or temp files left. */
@@ -421,8 +582,15 @@ function assertSweepComplete(out: string, steps: number): SweepManifest {
     const ends = fakeLog(dir).filter((l) => l.event === 'end');
     assert.equal(ends.length, 1, `${r.name}: finished exactly once`);
     const files = readdirSync(dir).sort();
-    assert.deepEqual(files.filter((f) => f === LOCK_FILE || f.startsWith('.tmp-') || f.includes('takeover')), [], `${r.name}: leftovers ${files}`);
-    assert.deepEqual(files.filter((f) => !f.startsWith('.')), ['checkpoints', 'config.json', 'fake.log', 'metrics.jsonl', 'summary.json']);
+    assert.deepEqual(
+      files.filter((f) => f === LOCK_FILE || f.startsWith('.tmp-') || f.includes('takeover')),
+      [],
+      `${r.name}: leftovers ${files}`,
+    );
+    assert.deepEqual(
+      files.filter((f) => !f.startsWith('.')),
+      ['checkpoints', 'config.json', 'fake.log', 'metrics.jsonl', 'summary.json'],
+    );
   }
   const st = sweepStatus(out);
   assert.equal(st.completed, 9);
@@ -462,11 +630,14 @@ test('cluster: a worker killed mid-run and restarted completes its shard; the ki
   const deadline = Date.now() + 20_000;
   for (;;) {
     assert.ok(Date.now() < deadline, 'shard 1 never got going');
-    if (names.length === 0 && existsSync(join(out, 'sweep.json'))) names = readSweepManifest(out).runs.map((r) => r.name);
-    const midway = names.length > 0 && shard1.some((i) => {
-      const rows = readMetrics(join(out, names[i], 'metrics.jsonl')).rows.length;
-      return rows >= 2 && rows <= steps - 3;
-    });
+    if (names.length === 0 && existsSync(join(out, 'sweep.json')))
+      names = readSweepManifest(out).runs.map((r) => r.name);
+    const midway =
+      names.length > 0 &&
+      shard1.some((i) => {
+        const rows = readMetrics(join(out, names[i], 'metrics.jsonl')).rows.length;
+        return rows >= 2 && rows <= steps - 3;
+      });
     if (midway) break;
     await sleep(5);
   }
@@ -495,7 +666,10 @@ test('cluster: a worker killed mid-run and restarted completes its shard; the ki
   const r = await restarted.done;
   assert.equal(r.code, 0, r.stderr);
   assertSweepComplete(out, steps);
-  assert.ok(orphaned.some((i) => (rowsAtKill.get(i) ?? 0) >= 2), 'the run seen part-way through was orphaned');
+  assert.ok(
+    orphaned.some((i) => (rowsAtKill.get(i) ?? 0) >= 2),
+    'the run seen part-way through was orphaned',
+  );
   for (const i of orphaned) {
     const dir = join(out, names[i]);
     const starts = fakeLog(dir).filter((l) => l.event === 'start');
@@ -511,7 +685,10 @@ test('cluster: a worker killed mid-run and restarted completes its shard; the ki
     assert.equal(resumed.from, from, `${names[i]}: resumed at step ${from}`);
     if (from > 0) assert.equal(resumed.previous, 'running');
     const workersOfRows = readMetrics(join(dir, 'metrics.jsonl')).rows.map((row) => row.worker);
-    assert.deepEqual(workersOfRows, [...Array(steps).keys()].map((s) => (s < from ? victim.child.pid : restarted.child.pid)));
+    assert.deepEqual(
+      workersOfRows,
+      [...Array(steps).keys()].map((s) => (s < from ? victim.child.pid : restarted.child.pid)),
+    );
   }
 });
 
@@ -520,7 +697,11 @@ test('cluster: two workers given the same shard never run a run twice or corrupt
   const workers = [0, 1].map(() => startWorker({ outDir: out, shard: [0, 1], parallel: 2, steps: 6, stepMs: 15 }));
   const results = await Promise.all(workers.map((w) => w.done));
   for (const r of results) assert.equal(r.code, 0, r.stderr);
-  assert.equal((results[0].result?.started ?? 0) + (results[1].result?.started ?? 0), 9, 'the two workers split the runs');
+  assert.equal(
+    (results[0].result?.started ?? 0) + (results[1].result?.started ?? 0),
+    9,
+    'the two workers split the runs',
+  );
   const manifest = assertSweepComplete(out, 6);
   for (const r of manifest.runs) {
     const log = fakeLog(join(out, r.name));
@@ -548,7 +729,8 @@ test('deploy: the Kubernetes Indexed Job has what a Job needs and runs one shard
   assert.equal(spec.parallelism, spec.completions);
   const pod = spec.template.spec;
   assert.ok(['Never', 'OnFailure'].includes(pod.restartPolicy));
-  if (spec.backoffLimitPerIndex !== undefined) assert.equal(pod.restartPolicy, 'Never', 'backoffLimitPerIndex needs restartPolicy Never');
+  if (spec.backoffLimitPerIndex !== undefined)
+    assert.equal(pod.restartPolicy, 'Never', 'backoffLimitPerIndex needs restartPolicy Never');
   const c = pod.containers[0];
   assert.equal(typeof c.image, 'string');
   const argv: string[] = [...(c.command ?? []), ...(c.args ?? [])];
@@ -561,17 +743,26 @@ test('deploy: the Kubernetes Indexed Job has what a Job needs and runs one shard
   const env = Object.fromEntries((c.env as { name: string; value: string }[]).map((e) => [e.name, e.value]));
   assert.equal(Number(env.EDGEWISE_SHARD_COUNT), spec.completions);
   // Every shard index maps to a shard of that count (as the pods will see it).
-  for (let i = 0; i < spec.completions; i++) assert.equal(shardFromEnv({ ...env, JOB_COMPLETION_INDEX: String(i) }).index, i);
+  for (let i = 0; i < spec.completions; i++)
+    assert.equal(shardFromEnv({ ...env, JOB_COMPLETION_INDEX: String(i) }).index, i);
   // Output and sweep file live on mounted volumes; the output volume is a shared PVC.
   const mountOf = (p: string): { name: string; mountPath: string } | undefined =>
-    (c.volumeMounts as { name: string; mountPath: string }[]).find((m) => p === m.mountPath || p.startsWith(`${m.mountPath}/`));
+    (c.volumeMounts as { name: string; mountPath: string }[]).find(
+      (m) => p === m.mountPath || p.startsWith(`${m.mountPath}/`),
+    );
   const outMount = mountOf(out);
   assert.ok(outMount, `--out ${out} is on a mounted volume`);
   assert.equal(outMount.mountPath, '/runs');
-  const vol = (pod.volumes as { name: string; persistentVolumeClaim?: { claimName: string } }[]).find((v) => v.name === outMount.name);
+  const vol = (pod.volumes as { name: string; persistentVolumeClaim?: { claimName: string } }[]).find(
+    (v) => v.name === outMount.name,
+  );
   assert.ok(vol?.persistentVolumeClaim?.claimName);
   assert.ok(mountOf(sweepFile), `the sweep file ${sweepFile} is on a mounted volume`);
-  for (const m of c.volumeMounts as { name: string }[]) assert.ok((pod.volumes as { name: string }[]).some((v) => v.name === m.name), `volume ${m.name} defined`);
+  for (const m of c.volumeMounts as { name: string }[])
+    assert.ok(
+      (pod.volumes as { name: string }[]).some((v) => v.name === m.name),
+      `volume ${m.name} defined`,
+    );
 
   const pvc = YAML.parse(readFileSync(repoPath('deploy/k8s-pvc.yaml'), 'utf8')) as Record<string, any>;
   assert.equal(pvc.kind, 'PersistentVolumeClaim');
@@ -599,12 +790,16 @@ test('deploy: the sbatch script passes bash -n and runs the sweep over a job arr
 
 test('deploy: the Dockerfile builds the CLI image and the README covers both flows and the report', () => {
   const df = readFileSync(repoPath('deploy/Dockerfile'), 'utf8');
-  const instr = df.split('\n').filter((l) => /^[A-Z]+\s/.test(l)).map((l) => l.split(/\s/)[0]);
+  const instr = df
+    .split('\n')
+    .filter((l) => /^[A-Z]+\s/.test(l))
+    .map((l) => l.split(/\s/)[0]);
   assert.equal(instr[0], 'FROM');
   assert.match(df, /^FROM node:20-bookworm-slim\b/m);
   assert.match(df, /apt-get install[^\n]*dataset-fashion-mnist/);
   assert.match(df, /npm ci/);
   assert.match(df, /^ENTRYPOINT \["edgewise"\]/m);
   const readme = readFileSync(repoPath('deploy/README.md'), 'utf8');
-  for (const s of ['docker build', 'kubectl apply', 'sbatch', '--status', 'edgewise report', '--shard-from-env']) assert.ok(readme.includes(s), `README mentions ${s}`);
+  for (const s of ['docker build', 'kubectl apply', 'sbatch', '--status', 'edgewise report', '--shard-from-env'])
+    assert.ok(readme.includes(s), `README mentions ${s}`);
 });

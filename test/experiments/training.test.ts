@@ -12,9 +12,15 @@ import { resolveConfig } from '../../src/experiments/config.ts';
 import { trainRun } from '../../src/experiments/runner.ts';
 import { findFashionMnist, FASHION_MNIST_DEBIAN_PACKAGE } from '../../src/data/fashion.ts';
 
-const skip = findFashionMnist(undefined) ? false : `Fashion-MNIST is absent: apt-get install ${FASHION_MNIST_DEBIAN_PACKAGE}`;
+const skip = findFashionMnist(undefined)
+  ? false
+  : `Fashion-MNIST is absent: apt-get install ${FASHION_MNIST_DEBIAN_PACKAGE}`;
 
-const rows = (dir: string) => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+const rows = (dir: string) =>
+  readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, number>);
 
 describe('training on Fashion-MNIST through the public API', { skip }, () => {
   it('fc-tanh MLP, GD, cross-entropy: 100 % train accuracy on 1000 images', async () => {
@@ -60,6 +66,9 @@ describe('training on Fashion-MNIST through the public API', { skip }, () => {
     assert.ok(last.train_loss! < 0.6 * first.train_loss!, `train loss ${first.train_loss} → ${last.train_loss}`);
     assert.ok(last.test_acc! > 0.6, `test accuracy (eval mode, running statistics) ${last.test_acc}`);
     const measured = r.filter((x) => 'sharpness' in x);
-    assert.ok(measured.length >= 2 && measured.every((x) => (x as unknown as { bn_mode: string }).bn_mode === 'eval'), 'curvature measured in the recorded BN mode');
+    assert.ok(
+      measured.length >= 2 && measured.every((x) => (x as unknown as { bn_mode: string }).bn_mode === 'eval'),
+      'curvature measured in the recorded BN mode',
+    );
   });
 });

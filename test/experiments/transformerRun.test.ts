@@ -30,14 +30,30 @@ const base = {
 test('config: arch transformer keys are validated and tied to text-sonnets', () => {
   const c = resolveConfig(base);
   assert.deepEqual(c.model.transformer, { d_model: 16, heads: 2, layers: 1, d_ff: null, ln: 'post' });
-  assert.equal(resolveConfig({ ...base, model: { arch: 'transformer' } }).model.transformer?.ln, 'pre', 'defaults filled');
+  assert.equal(
+    resolveConfig({ ...base, model: { arch: 'transformer' } }).model.transformer?.ln,
+    'pre',
+    'defaults filled',
+  );
   assert.equal(resolveConfig({}).model.transformer, undefined, 'other archs have no transformer section');
-  assert.throws(() => resolveConfig({ ...base, model: { arch: 'transformer', transformer: { width: 8 } } }), /model\.transformer.*width/);
-  assert.throws(() => resolveConfig({ ...base, model: { arch: 'transformer', transformer: { d_model: 10, heads: 4 } } }), /model\.transformer\.heads: must divide/);
-  assert.throws(() => resolveConfig({ ...base, model: { arch: 'mlp', transformer: {} } }), /model\.transformer: only allowed with model\.arch transformer/);
+  assert.throws(
+    () => resolveConfig({ ...base, model: { arch: 'transformer', transformer: { width: 8 } } }),
+    /model\.transformer.*width/,
+  );
+  assert.throws(
+    () => resolveConfig({ ...base, model: { arch: 'transformer', transformer: { d_model: 10, heads: 4 } } }),
+    /model\.transformer\.heads: must divide/,
+  );
+  assert.throws(
+    () => resolveConfig({ ...base, model: { arch: 'mlp', transformer: {} } }),
+    /model\.transformer: only allowed with model\.arch transformer/,
+  );
   assert.throws(() => resolveConfig({ ...base, data: { name: 'mnist' } }), /data\.name: must be text-sonnets/);
   assert.throws(() => resolveConfig({ ...base, loss: 'mse' }), /loss: must be cross-entropy/);
-  assert.throws(() => resolveConfig({ ...base, data: { name: 'synthetic-gmm', context: 8 }, model: { arch: 'mlp' } }), /data\.context: only allowed with data\.name text-sonnets/);
+  assert.throws(
+    () => resolveConfig({ ...base, data: { name: 'synthetic-gmm', context: 8 }, model: { arch: 'mlp' } }),
+    /data\.context: only allowed with data\.name text-sonnets/,
+  );
 });
 
 test('text-sonnets: seeded, disjoint windows; x are token indices, targets the next characters', () => {
@@ -61,26 +77,42 @@ test('text-sonnets: seeded, disjoint windows; x are token indices, targets the n
   }
 });
 
-test('the runner trains arch transformer: step-0 loss matches the direct objective, loss decreases', { timeout: 120_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'edgewise-transformer-run-'));
-  const runtime = new Runtime({ backend: 'ort', threads: 1 });
-  try {
-    const config = resolveConfig(base);
-    const s = await trainRun(config, { dir });
-    assert.equal(s.status, 'completed', s.reason ?? '');
-    const rows = readMetrics(join(dir, 'metrics.jsonl')).rows;
-    const l0 = rows.find((r) => r.step === 0)!.train_loss as number;
-    const l20 = rows.find((r) => r.step === 20)!.train_loss as number;
-    assert.ok(l20 < 0.9 * l0, `train loss ${l0} → ${l20}`);
-    // The same θ0 (the runner's init: createRng(train.seed)) through transformer.ts's own objective.
-    const data = await loadDataset({ ...config.data });
-    const m = buildTransformer({ vocab: data.train.numClasses, context: 8, dModel: 16, heads: 2, layers: 1, norm: 'post' });
-    const theta = Float32Array.from(m.init(createRng(3)));
-    const obj = new DatasetObjective(runtime, (b) => transformerObjective(m, b, 'float32'), { n: data.train.n, arrays: { x: data.train.x, y: data.train.targets! } }, data.train.n);
-    const direct = (await obj.lossAndGrad(theta)).loss;
-    assert.ok(Math.abs(direct - l0) < 1e-5 * Math.abs(l0), `runner ${l0} vs direct ${direct}`);
-  } finally {
-    await runtime.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test(
+  'the runner trains arch transformer: step-0 loss matches the direct objective, loss decreases',
+  { timeout: 120_000 },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgewise-transformer-run-'));
+    const runtime = new Runtime({ backend: 'ort', threads: 1 });
+    try {
+      const config = resolveConfig(base);
+      const s = await trainRun(config, { dir });
+      assert.equal(s.status, 'completed', s.reason ?? '');
+      const rows = readMetrics(join(dir, 'metrics.jsonl')).rows;
+      const l0 = rows.find((r) => r.step === 0)!.train_loss as number;
+      const l20 = rows.find((r) => r.step === 20)!.train_loss as number;
+      assert.ok(l20 < 0.9 * l0, `train loss ${l0} → ${l20}`);
+      // The same θ0 (the runner's init: createRng(train.seed)) through transformer.ts's own objective.
+      const data = await loadDataset({ ...config.data });
+      const m = buildTransformer({
+        vocab: data.train.numClasses,
+        context: 8,
+        dModel: 16,
+        heads: 2,
+        layers: 1,
+        norm: 'post',
+      });
+      const theta = Float32Array.from(m.init(createRng(3)));
+      const obj = new DatasetObjective(
+        runtime,
+        (b) => transformerObjective(m, b, 'float32'),
+        { n: data.train.n, arrays: { x: data.train.x, y: data.train.targets! } },
+        data.train.n,
+      );
+      const direct = (await obj.lossAndGrad(theta)).loss;
+      assert.ok(Math.abs(direct - l0) < 1e-5 * Math.abs(l0), `runner ${l0} vs direct ${direct}`);
+    } finally {
+      await runtime.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

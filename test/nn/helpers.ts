@@ -12,7 +12,10 @@ export interface In {
 }
 
 /** Traces f over float64 inputs and evaluates its named outputs with the reference interpreter. */
-export function run(inputs: Record<string, In>, f: (t: Record<string, Tensor>) => Record<string, Tensor>): Record<string, Float64Array> {
+export function run(
+  inputs: Record<string, In>,
+  f: (t: Record<string, Tensor>) => Record<string, Tensor>,
+): Record<string, Float64Array> {
   const b = new GraphBuilder();
   const t: Record<string, Tensor> = {};
   const feeds: Record<string, ArrayLike<number>> = {};
@@ -28,7 +31,11 @@ export function run(inputs: Record<string, In>, f: (t: Record<string, Tensor>) =
 
 /** The model's logits [B, K] (and aux / taps) at flat θ on x, by the reference interpreter. */
 export function forward(
-  model: Model, theta: Float64Array, x: ArrayLike<number>, batch: number, mode: Mode,
+  model: Model,
+  theta: Float64Array,
+  x: ArrayLike<number>,
+  batch: number,
+  mode: Mode,
   extra: { buffers?: Float64Array; masks?: Record<string, Float64Array>; taps?: boolean } = {},
 ): { logits: Float64Array; aux: Record<string, Float64Array>; taps: Record<string, Float64Array> } {
   const inputs: Record<string, In> = { x: { shape: [batch, ...model.inputShape], value: x } };

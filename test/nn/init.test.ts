@@ -18,9 +18,12 @@ describe('fixed-distribution initializers', () => {
   const fanIn = 400;
   const fanOut = 300;
   const expectedStd: Record<BaseScheme, number> = {
-    'lecun-normal': Math.sqrt(1 / fanIn), 'lecun-uniform': Math.sqrt(1 / fanIn),
-    'glorot-normal': Math.sqrt(2 / (fanIn + fanOut)), 'glorot-uniform': Math.sqrt(2 / (fanIn + fanOut)),
-    'he-normal': Math.sqrt(2 / fanIn), 'he-uniform': Math.sqrt(2 / fanIn),
+    'lecun-normal': Math.sqrt(1 / fanIn),
+    'lecun-uniform': Math.sqrt(1 / fanIn),
+    'glorot-normal': Math.sqrt(2 / (fanIn + fanOut)),
+    'glorot-uniform': Math.sqrt(2 / (fanIn + fanOut)),
+    'he-normal': Math.sqrt(2 / fanIn),
+    'he-uniform': Math.sqrt(2 / fanIn),
   };
   for (const scheme of BASE_SCHEMES) {
     it(`${scheme}: std, mean, shape of the distribution`, () => {
@@ -29,7 +32,7 @@ describe('fixed-distribution initializers', () => {
       const s = stats(view(m, th, 'fc1.weight'));
       const want = expectedStd[scheme];
       assert.ok(Math.abs(s.std / want - 1) < 0.02, `${scheme}: std ${s.std} vs ${want}`);
-      assert.ok(Math.abs(s.mean) < 5 * want / Math.sqrt(fanIn * fanOut), `${scheme}: mean ${s.mean}`);
+      assert.ok(Math.abs(s.mean) < (5 * want) / Math.sqrt(fanIn * fanOut), `${scheme}: mean ${s.mean}`);
       if (scheme.endsWith('uniform')) {
         // U(−a, a): kurtosis 1.8, support [−a, a] with a = √3·std, nearly reached by 120k draws.
         assert.ok(Math.abs(s.kurtosis - 1.8) < 0.05, `kurtosis ${s.kurtosis}`);
@@ -70,7 +73,8 @@ describe('fixed-distribution initializers', () => {
   });
 
   it('scale multiplies every weight (exactly); zero_last zeroes only the output weight', () => {
-    const mk = (init: object): Model => buildModel({ arch: 'mlp', widths: [6, 5], init: { scheme: 'he-normal', ...init } }, [4], 3);
+    const mk = (init: object): Model =>
+      buildModel({ arch: 'mlp', widths: [6, 5], init: { scheme: 'he-normal', ...init } }, [4], 3);
     const base = mk({});
     const t1 = base.init(createRng(7)).params;
     const half = mk({ scale: 0.5 }).init(createRng(7)).params;
@@ -99,7 +103,8 @@ describe('Fixup', () => {
       assert.ok(Math.abs(s.std / (he / 2) - 1) < 0.04, `branch conv std ${s.std} vs ${he / 2}`);
       assert.ok(view(m, th, `layer1.${b}.conv2.weight`).every((v) => v === 0));
       assert.deepEqual(Array.from(view(m, th, `layer1.${b}.scale`)), [1]);
-      for (const n of ['bias1a', 'bias1b', 'bias2a', 'bias2b']) assert.deepEqual(Array.from(view(m, th, `layer1.${b}.${n}`)), [0]);
+      for (const n of ['bias1a', 'bias1b', 'bias2a', 'bias2b'])
+        assert.deepEqual(Array.from(view(m, th, `layer1.${b}.${n}`)), [0]);
     }
     const stem = stats(view(m, th, 'conv1.weight'));
     assert.ok(Math.abs(stem.std / Math.sqrt(2 / (32 * 9)) - 1) < 0.04, 'stem is plain he-normal');
@@ -113,7 +118,10 @@ describe('Fixup', () => {
     const x = normals(createRng(9), 3 * 36);
     const { logits, taps } = forward(m, th, x, 3, 'train', { taps: true });
     for (const blk of ['layer1.0', 'layer1.1', 'layer2.0', 'layer2.1']) {
-      assert.ok(taps[`${blk}.branch`]!.every((v) => v === 0), `${blk}: branch output is zero`);
+      assert.ok(
+        taps[`${blk}.branch`]!.every((v) => v === 0),
+        `${blk}: branch output is zero`,
+      );
       assert.deepEqual(taps[`${blk}.preact`], taps[`${blk}.shortcut`]);
       assert.ok(taps[`${blk}.shortcut`]!.some((v) => v !== 0));
     }

@@ -46,9 +46,13 @@ describe('BatchNorm', () => {
   const rv = Float64Array.from({ length: C }, () => 0.5 + rng.uniform());
   const bn = batchNorm('bn', [C, H, W]);
   const inputs = {
-    x: { shape: [N, C, H, W], value: x }, g: { shape: [C], value: gamma }, b: { shape: [C], value: beta },
-    rm: { shape: [C], value: rm }, rv: { shape: [C], value: rv },
-    one: { shape: [C], value: new Float64Array(C).fill(1) }, zero: { shape: [C], value: new Float64Array(C) },
+    x: { shape: [N, C, H, W], value: x },
+    g: { shape: [C], value: gamma },
+    b: { shape: [C], value: beta },
+    rm: { shape: [C], value: rm },
+    rv: { shape: [C], value: rv },
+    one: { shape: [C], value: new Float64Array(C).fill(1) },
+    zero: { shape: [C], value: new Float64Array(C) },
   };
   const out = run(inputs, (t) => {
     const aux: Record<string, Tensor> = {};
@@ -95,8 +99,10 @@ describe('BatchNorm', () => {
     const F = 3;
     const xf = normals(rng, 5 * F, 2, 1);
     const l = batchNorm('bnf', [F]);
-    const r = run({ x: { shape: [5, F], value: xf }, g: { shape: [F], value: [1, 1, 1] }, b: { shape: [F], value: [0, 0, 0] } },
-      (t) => ({ y: l.apply({ 'bnf.weight': t.g!, 'bnf.bias': t.b! }, t.x!, { mode: 'train' }) }));
+    const r = run(
+      { x: { shape: [5, F], value: xf }, g: { shape: [F], value: [1, 1, 1] }, b: { shape: [F], value: [0, 0, 0] } },
+      (t) => ({ y: l.apply({ 'bnf.weight': t.g!, 'bnf.bias': t.b! }, t.x!, { mode: 'train' }) }),
+    );
     for (let f = 0; f < F; f++) {
       const col = [0, 1, 2, 3, 4].map((i) => xf[i * F + f]!);
       const mu = col.reduce((a, b) => a + b) / 5;
@@ -116,8 +122,16 @@ describe('BatchNorm', () => {
     for (let c = 0; c < 3; c++) {
       const rmOld = m.bufferLayout.view(buffers, 'bn1.running_mean')[c]!;
       const rvOld = m.bufferLayout.view(buffers, 'bn1.running_var')[c]!;
-      assert.ok(Math.abs(m.bufferLayout.view(next, 'bn1.running_mean')[c]! - (0.9 * rmOld + 0.1 * aux['bn1.batch_mean']![c]!)) < 1e-15);
-      assert.ok(Math.abs(m.bufferLayout.view(next, 'bn1.running_var')[c]! - (0.9 * rvOld + 0.1 * aux['bn1.batch_var']![c]! * n / (n - 1))) < 1e-15);
+      assert.ok(
+        Math.abs(m.bufferLayout.view(next, 'bn1.running_mean')[c]! - (0.9 * rmOld + 0.1 * aux['bn1.batch_mean']![c]!)) <
+          1e-15,
+      );
+      assert.ok(
+        Math.abs(
+          m.bufferLayout.view(next, 'bn1.running_var')[c]! -
+            (0.9 * rvOld + (0.1 * aux['bn1.batch_var']![c]! * n) / (n - 1)),
+        ) < 1e-15,
+      );
     }
     assert.throws(() => updateRunningStats(m, buffers, {}, 5), /train mode/);
   });
@@ -127,15 +141,26 @@ describe('LayerNorm', () => {
   it('normalizes each sample over its features, then applies the affine map', () => {
     const rng = createRng(5);
     const [B, F] = [3, 6];
-    const x = Float64Array.from({ length: B * F }, (_, i) => 3 * Math.floor(i / F) + (1 + Math.floor(i / F)) * rng.normal());
+    const x = Float64Array.from(
+      { length: B * F },
+      (_, i) => 3 * Math.floor(i / F) + (1 + Math.floor(i / F)) * rng.normal(),
+    );
     const g = normals(rng, F, 0.3, 1);
     const b = normals(rng, F);
     const l = layerNorm('ln', [F]);
-    const r = run({ x: { shape: [B, F], value: x }, g: { shape: [F], value: g }, b: { shape: [F], value: b }, one: { shape: [F], value: new Float64Array(F).fill(1) }, zero: { shape: [F], value: new Float64Array(F) } },
+    const r = run(
+      {
+        x: { shape: [B, F], value: x },
+        g: { shape: [F], value: g },
+        b: { shape: [F], value: b },
+        one: { shape: [F], value: new Float64Array(F).fill(1) },
+        zero: { shape: [F], value: new Float64Array(F) },
+      },
       (t) => ({
         plain: l.apply({ 'ln.weight': t.one!, 'ln.bias': t.zero! }, t.x!, { mode: 'train' }),
         affine: l.apply({ 'ln.weight': t.g!, 'ln.bias': t.b! }, t.x!, { mode: 'eval' }),
-      }));
+      }),
+    );
     for (let i = 0; i < B; i++) {
       const row = Array.from(x.subarray(i * F, (i + 1) * F));
       const mu = row.reduce((a, c) => a + c) / F;
@@ -144,7 +169,8 @@ describe('LayerNorm', () => {
       const pm = p.reduce((a, c) => a + c) / F;
       assert.ok(Math.abs(pm) < 1e-14);
       assert.ok(Math.abs(p.reduce((a, c) => a + (c - pm) ** 2, 0) / F - 1) < 1e-4);
-      for (let f = 0; f < F; f++) assert.ok(Math.abs(r.affine![i * F + f]! - (((row[f]! - mu) / Math.sqrt(v + EPS)) * g[f]! + b[f]!)) < 1e-13);
+      for (let f = 0; f < F; f++)
+        assert.ok(Math.abs(r.affine![i * F + f]! - (((row[f]! - mu) / Math.sqrt(v + EPS)) * g[f]! + b[f]!)) < 1e-13);
     }
   });
 });
@@ -175,7 +201,10 @@ describe('dropout', () => {
       train: l.apply({}, t.x!, { mode: 'train', dropoutMasks: { 'drop.mask': t.m! } }),
       eval: l.apply({}, t.x!, { mode: 'eval', dropoutMasks: { 'drop.mask': t.m! } }),
     }));
-    assert.deepEqual(Array.from(r.train!), Array.from(x, (v, i) => v * mask[i]!));
+    assert.deepEqual(
+      Array.from(r.train!),
+      Array.from(x, (v, i) => v * mask[i]!),
+    );
     assert.deepEqual(Array.from(r.eval!), Array.from(x));
     // Whole model: eval output does not depend on the masks; the objective only asks for masks in train mode.
     const th = m.init(createRng(4)).params;
@@ -185,8 +214,14 @@ describe('dropout', () => {
     assert.deepEqual(e1, e2);
     const t1 = forward(m, th, xb, 6, 'train', { masks: sampleDropoutMasks(m, createRng(9), 6) }).logits;
     assert.ok(maxAbsDiff(t1, e1) > 1e-3);
-    assert.deepEqual(modelDataSpecs(m, 6, 'train').map((d) => `${d.name}[${d.shape}]`), ['x[6,3]', 'y[6,2]', 'drop1.mask[6,50]', 'drop2.mask[6,40]']);
-    assert.deepEqual(modelDataSpecs(m, 6, 'eval').map((d) => d.name), ['x', 'y']);
+    assert.deepEqual(
+      modelDataSpecs(m, 6, 'train').map((d) => `${d.name}[${d.shape}]`),
+      ['x[6,3]', 'y[6,2]', 'drop1.mask[6,50]', 'drop2.mask[6,40]'],
+    );
+    assert.deepEqual(
+      modelDataSpecs(m, 6, 'eval').map((d) => d.name),
+      ['x', 'y'],
+    );
   });
 });
 
@@ -214,7 +249,9 @@ describe('activations by name', () => {
   for (const name of ACTIVATIONS) {
     it(name, () => {
       const r = run({ x: { shape: [xs.length], value: xs } }, (t) => ({ y: activationFn(name)(t.x!) }));
-      xs.forEach((x, i) => assert.ok(Math.abs(r.y![i]! - want[name]!(x)) < 1e-12, `${name}(${x}) = ${r.y![i]} vs ${want[name]!(x)}`));
+      xs.forEach((x, i) =>
+        assert.ok(Math.abs(r.y![i]! - want[name]!(x)) < 1e-12, `${name}(${x}) = ${r.y![i]} vs ${want[name]!(x)}`),
+      );
     });
   }
   it('unknown names are rejected with the allowed list', () => {

@@ -22,10 +22,19 @@ const rt = new Runtime({ backend: 'reference' });
 const { train } = makeGaussianMixture({ numClasses: 3, dim: 4, separation: 3, trainSize: 16, testSize: 0, seed: 1 });
 const batch = { x: Float64Array.from(train.x), y: oneHot(train.y!, 3) };
 
-function problem(cfg: ModelConfig, scale: number, loss: LossName = 'cross-entropy'): { model: Model; theta: Float64Array; setup: LearnedInitSetup; obj: CompiledObjective } {
+function problem(
+  cfg: ModelConfig,
+  scale: number,
+  loss: LossName = 'cross-entropy',
+): { model: Model; theta: Float64Array; setup: LearnedInitSetup; obj: CompiledObjective } {
   const model = buildModel({ ...cfg, init: { scheme: 'lecun-normal', scale } }, [4], 3);
   const theta = model.init(createRng(1)).params;
-  return { model, theta, setup: { runtime: rt, model, loss, batch }, obj: new CompiledObjective(rt, objectiveSpec(model, loss, 16, 'train')) };
+  return {
+    model,
+    theta,
+    setup: { runtime: rt, model, loss, batch },
+    obj: new CompiledObjective(rt, objectiveSpec(model, loss, 16, 'train')),
+  };
 }
 
 /** θ with tensor `name` multiplied by c. */
@@ -64,10 +73,13 @@ describe('MetaInit', () => {
     // Nonzero biases so that scaling fc2.bias is not a no-op.
     const th = Float64Array.from(theta, (v, i) => (v === 0 ? 0.1 * Math.sin(i) : v));
     const { gq, grads } = await gradientQuotientScaleGrad(setup, th, tensors);
-    assert.ok(Math.abs(gq - await gradientQuotient(setup, th)) < 1e-12 * gq);
+    assert.ok(Math.abs(gq - (await gradientQuotient(setup, th))) < 1e-12 * gq);
     const h = 1e-5;
     for (const n of tensors) {
-      const fd = (await gradientQuotient(setup, scaleTensor(model, th, n, 1 + h)) - await gradientQuotient(setup, scaleTensor(model, th, n, 1 - h))) / (2 * h);
+      const fd =
+        ((await gradientQuotient(setup, scaleTensor(model, th, n, 1 + h))) -
+          (await gradientQuotient(setup, scaleTensor(model, th, n, 1 - h)))) /
+        (2 * h);
       assert.ok(Math.abs(grads[n]! - fd) < 1e-5 * Math.max(1, Math.abs(fd)), `${n}: ${grads[n]} vs FD ${fd}`);
     }
   });
@@ -77,7 +89,7 @@ describe('MetaInit', () => {
     const { model, theta, setup } = problem(MLP, 0.2);
     const r = await metaInit(setup, theta, { steps: 8 });
     assert.ok(r.gq < 0.5 * r.initialGQ, `GQ ${r.initialGQ} → ${r.gq}`);
-    assert.ok(Math.abs(await gradientQuotient(setup, r.params) - r.gq) < 1e-12 * r.gq);
+    assert.ok(Math.abs((await gradientQuotient(setup, r.params)) - r.gq) < 1e-12 * r.gq);
     for (const p of model.params) {
       const a = model.layout.view(theta, p.name);
       const b = model.layout.view(r.params, p.name);
@@ -104,7 +116,10 @@ describe('GradInit', () => {
       let ta: Float64Array = Float64Array.from(th);
       tensors.forEach((n, j) => (ta = scaleTensor(model, ta, n, alpha[j]!)));
       const e = await obj.valueAndGrad(ta, batch);
-      const step = Float64Array.from(ta, (v, i) => v - eta * (alg === 'sgd' ? e.grad[i]! : e.grad[i]! / (Math.abs(e.grad[i]!) + 1e-8)));
+      const step = Float64Array.from(
+        ta,
+        (v, i) => v - eta * (alg === 'sgd' ? e.grad[i]! : e.grad[i]! / (Math.abs(e.grad[i]!) + 1e-8)),
+      );
       assert.ok(Math.abs(r.loss - e.loss) < 1e-13);
       assert.ok(Math.abs(r.gradNorm - norm(e.grad, alg === 'sgd' ? 2 : 1)) < 1e-12 * r.gradNorm);
       assert.ok(Math.abs(r.lookaheadLoss - (await obj.value(step, batch)).loss) < 1e-12);
@@ -118,8 +133,14 @@ describe('GradInit', () => {
         const rm = await gradInitObjective(setup, th, tensors, am, { optimizer: alg, targetLr: eta });
         const fdN = (rp.gradNorm - rm.gradNorm) / (2 * h);
         const fdL = (rp.lookaheadLoss - rm.lookaheadLoss) / (2 * h) / eta;
-        assert.ok(Math.abs(r.dGradNorm[n]! - fdN) < 1e-6 * Math.max(1, Math.abs(fdN)), `${n}: d‖g‖ ${r.dGradNorm[n]} vs FD ${fdN}`);
-        assert.ok(Math.abs(r.dLookahead[n]! - fdL) < 1e-6 * Math.max(1, Math.abs(fdL)), `${n}: dL' ${r.dLookahead[n]} vs FD ${fdL}`);
+        assert.ok(
+          Math.abs(r.dGradNorm[n]! - fdN) < 1e-6 * Math.max(1, Math.abs(fdN)),
+          `${n}: d‖g‖ ${r.dGradNorm[n]} vs FD ${fdN}`,
+        );
+        assert.ok(
+          Math.abs(r.dLookahead[n]! - fdL) < 1e-6 * Math.max(1, Math.abs(fdL)),
+          `${n}: dL' ${r.dLookahead[n]} vs FD ${fdL}`,
+        );
       }
     });
   }
@@ -130,7 +151,15 @@ describe('GradInit', () => {
     const gamma = 1;
     const lookahead = async (th: Float64Array): Promise<{ gnorm: number; loss: number }> => {
       const g = (await obj.valueAndGrad(th, batch)).grad;
-      return { gnorm: norm(g, 2), loss: (await obj.value(Float64Array.from(th, (v, i) => v - eta * g[i]!), batch)).loss };
+      return {
+        gnorm: norm(g, 2),
+        loss: (
+          await obj.value(
+            Float64Array.from(th, (v, i) => v - eta * g[i]!),
+            batch,
+          )
+        ).loss,
+      };
     };
     const before = await lookahead(theta);
     assert.ok(before.gnorm > gamma, 'the unscaled init violates the constraint');
@@ -145,13 +174,24 @@ describe('GradInit', () => {
 
   it('initializeModel dispatches metainit / gradinit from the base draw', async () => {
     const model = buildModel({ arch: 'mlp', widths: [4], init: { scheme: 'gradinit', base: 'he-normal' } }, [4], 3);
-    const res = await initializeModel(model, { rng: createRng(3), runtime: rt, loss: 'cross-entropy', batch, gradinit: { steps: 3 } });
+    const res = await initializeModel(model, {
+      rng: createRng(3),
+      runtime: rt,
+      loss: 'cross-entropy',
+      batch,
+      gradinit: { steps: 3 },
+    });
     assert.ok(res.gradinit && res.gradinit.history.length === 4);
     const base = model.init(createRng(3)).params;
     const w = model.layout.view(res.params, 'fc1.weight');
-    model.layout.view(base, 'fc1.weight').forEach((v, i) => assert.ok(Math.abs(w[i]! - res.gradinit!.scales['fc1.weight']! * v) < 1e-12));
+    model.layout
+      .view(base, 'fc1.weight')
+      .forEach((v, i) => assert.ok(Math.abs(w[i]! - res.gradinit!.scales['fc1.weight']! * v) < 1e-12));
     await assert.rejects(initializeModel(model, { rng: createRng(3) }), /needs a runtime/);
     const mi = buildModel({ arch: 'mlp', widths: [4], init: { scheme: 'metainit' } }, [4], 3);
-    assert.ok((await initializeModel(mi, { rng: createRng(3), runtime: rt, loss: 'mse', batch, metainit: { steps: 2 } })).metainit);
+    assert.ok(
+      (await initializeModel(mi, { rng: createRng(3), runtime: rt, loss: 'mse', batch, metainit: { steps: 2 } }))
+        .metainit,
+    );
   });
 });

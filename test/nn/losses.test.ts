@@ -9,7 +9,16 @@ import { Runtime } from '../../src/engine/backend.ts';
 import { CompiledObjective } from '../../src/engine/objective.ts';
 import { size } from '../../src/engine/ir.ts';
 import { createRng } from '../../src/util/random.ts';
-import { accuracy, crossEntropy, modelDataSpecs, modelFeeds, mse, objectiveSpec, oneHot, type LossName } from '../../src/nn/losses.ts';
+import {
+  accuracy,
+  crossEntropy,
+  modelDataSpecs,
+  modelFeeds,
+  mse,
+  objectiveSpec,
+  oneHot,
+  type LossName,
+} from '../../src/nn/losses.ts';
 import { buildModel, sampleDropoutMasks, type ModelConfig } from '../../src/nn/model.ts';
 import type { Mode } from '../../src/nn/layers.ts';
 import { cyclicOneHot, forward, normals, relErr, run } from './helpers.ts';
@@ -20,7 +29,9 @@ describe('losses and accuracy by hand', () => {
   const f = [1, 2, 3, 0, 0, 5, -1, 4, 4];
   const y = [0, 0, 1, 1, 0, 0, 0, 1, 0];
   const ev = (fn: (a: never, b: never) => unknown) =>
-    run({ f: { shape: [3, 3], value: f }, y: { shape: [3, 3], value: y } }, (t) => ({ v: (fn as (a: typeof t.f, b: typeof t.y) => typeof t.f)(t.f, t.y) })).v![0]!;
+    run({ f: { shape: [3, 3], value: f }, y: { shape: [3, 3], value: y } }, (t) => ({
+      v: (fn as (a: typeof t.f, b: typeof t.y) => typeof t.f)(t.f, t.y),
+    })).v![0]!;
 
   it('cross-entropy = −mean log softmax at the target', () => {
     let want = 0;
@@ -40,7 +51,10 @@ describe('losses and accuracy by hand', () => {
   it('accuracy: argmax vs target, ties split evenly', () => {
     // Row 0: argmax 2 = target → 1. Row 1: argmax 2, target 0 → 0. Row 2: tie {1, 2}, target 1 → ½.
     assert.equal(ev(accuracy), (1 + 0 + 0.5) / 3);
-    const flat = run({ f: { shape: [2, 4], value: new Float64Array(8) }, y: { shape: [2, 4], value: cyclicOneHot(2, 4) } }, (t) => ({ a: accuracy(t.f!, t.y!) }));
+    const flat = run(
+      { f: { shape: [2, 4], value: new Float64Array(8) }, y: { shape: [2, 4], value: cyclicOneHot(2, 4) } },
+      (t) => ({ a: accuracy(t.f!, t.y!) }),
+    );
     assert.equal(flat.a![0], 0.25);
   });
 
@@ -53,8 +67,14 @@ describe('losses and accuracy by hand', () => {
 describe('model objective', () => {
   it('declares x, y and the mode-specific inputs; value equals the loss of the forward pass', async () => {
     const m = buildModel({ arch: 'mlp', widths: [4], norm: 'batchnorm' }, [3], 2);
-    assert.deepEqual(modelDataSpecs(m, 5, 'train').map((d) => `${d.name}[${d.shape}]`), ['x[5,3]', 'y[5,2]']);
-    assert.deepEqual(modelDataSpecs(m, 5, 'eval').map((d) => `${d.name}[${d.shape}]`), ['x[5,3]', 'y[5,2]', 'bn1.running_mean[4]', 'bn1.running_var[4]']);
+    assert.deepEqual(
+      modelDataSpecs(m, 5, 'train').map((d) => `${d.name}[${d.shape}]`),
+      ['x[5,3]', 'y[5,2]'],
+    );
+    assert.deepEqual(
+      modelDataSpecs(m, 5, 'eval').map((d) => `${d.name}[${d.shape}]`),
+      ['x[5,3]', 'y[5,2]', 'bn1.running_mean[4]', 'bn1.running_var[4]'],
+    );
     const rng = createRng(2);
     const { params, buffers } = m.init(rng);
     const x = normals(rng, 15);
@@ -97,13 +117,62 @@ interface GradCase {
 }
 
 const CASES: GradCase[] = [
-  { name: 'mlp tanh, cross-entropy', cfg: { arch: 'mlp', widths: [4, 3] }, inShape: [3], k: 3, mode: 'train', loss: 'cross-entropy' },
-  { name: 'mlp gelu + layernorm + dropout, mse', cfg: { arch: 'mlp', widths: [4], activation: 'gelu', norm: 'layernorm', dropout: 0.3 }, inShape: [3], k: 2, mode: 'train', loss: 'mse' },
-  { name: 'mlp elu + batchnorm (train)', cfg: { arch: 'mlp', widths: [4], activation: 'elu', norm: 'batchnorm' }, inShape: [3], k: 2, mode: 'train', loss: 'cross-entropy' },
-  { name: 'cnn + batchnorm + max pool (train)', cfg: { arch: 'cnn', channels: [2, 2], norm: 'batchnorm', pool: 'max', widths: [3] }, inShape: [1, 4, 4], k: 2, mode: 'train', loss: 'cross-entropy' },
-  { name: 'cnn + batchnorm + avg pool (eval)', cfg: { arch: 'cnn', channels: [2], norm: 'batchnorm', activation: 'softplus' }, inShape: [2, 4, 4], k: 3, mode: 'eval', loss: 'mse' },
-  { name: 'resnet + batchnorm (train)', cfg: { arch: 'resnet', channels: [2, 3], depth: 1, norm: 'batchnorm' }, inShape: [1, 4, 4], k: 2, mode: 'train', loss: 'cross-entropy' },
-  { name: 'resnet fixup', cfg: { arch: 'resnet', channels: [2, 3], depth: 1, activation: 'tanh', init: { scheme: 'fixup' } }, inShape: [1, 4, 4], k: 2, mode: 'train', loss: 'mse' },
+  {
+    name: 'mlp tanh, cross-entropy',
+    cfg: { arch: 'mlp', widths: [4, 3] },
+    inShape: [3],
+    k: 3,
+    mode: 'train',
+    loss: 'cross-entropy',
+  },
+  {
+    name: 'mlp gelu + layernorm + dropout, mse',
+    cfg: { arch: 'mlp', widths: [4], activation: 'gelu', norm: 'layernorm', dropout: 0.3 },
+    inShape: [3],
+    k: 2,
+    mode: 'train',
+    loss: 'mse',
+  },
+  {
+    name: 'mlp elu + batchnorm (train)',
+    cfg: { arch: 'mlp', widths: [4], activation: 'elu', norm: 'batchnorm' },
+    inShape: [3],
+    k: 2,
+    mode: 'train',
+    loss: 'cross-entropy',
+  },
+  {
+    name: 'cnn + batchnorm + max pool (train)',
+    cfg: { arch: 'cnn', channels: [2, 2], norm: 'batchnorm', pool: 'max', widths: [3] },
+    inShape: [1, 4, 4],
+    k: 2,
+    mode: 'train',
+    loss: 'cross-entropy',
+  },
+  {
+    name: 'cnn + batchnorm + avg pool (eval)',
+    cfg: { arch: 'cnn', channels: [2], norm: 'batchnorm', activation: 'softplus' },
+    inShape: [2, 4, 4],
+    k: 3,
+    mode: 'eval',
+    loss: 'mse',
+  },
+  {
+    name: 'resnet + batchnorm (train)',
+    cfg: { arch: 'resnet', channels: [2, 3], depth: 1, norm: 'batchnorm' },
+    inShape: [1, 4, 4],
+    k: 2,
+    mode: 'train',
+    loss: 'cross-entropy',
+  },
+  {
+    name: 'resnet fixup',
+    cfg: { arch: 'resnet', channels: [2, 3], depth: 1, activation: 'tanh', init: { scheme: 'fixup' } },
+    inShape: [1, 4, 4],
+    k: 2,
+    mode: 'train',
+    loss: 'mse',
+  },
   { name: 'deep-linear', cfg: { arch: 'deep-linear', widths: [3, 3] }, inShape: [2], k: 2, mode: 'train', loss: 'mse' },
 ];
 
@@ -121,7 +190,8 @@ describe('gradient of whole networks vs central finite differences (float64)', (
         for (let i = 0; i < v.length; i++) v[i] = b.name.endsWith('running_var') ? 0.5 + rng.uniform() : rng.normal();
       }
       const data = {
-        x: normals(rng, B * size(c.inShape)), y: cyclicOneHot(B, c.k),
+        x: normals(rng, B * size(c.inShape)),
+        y: cyclicOneHot(B, c.k),
         ...modelFeeds(m, c.mode, { buffers, dropoutMasks: sampleDropoutMasks(m, rng, B) }),
       };
       const obj = new CompiledObjective(rt, objectiveSpec(m, c.loss, B, c.mode));

@@ -19,7 +19,14 @@ const rt = new Runtime({ backend: 'reference' });
 
 describe('training with the model API', () => {
   it('MLP + full-batch GD reaches 100% train accuracy on a Gaussian mixture', async () => {
-    const { train } = makeGaussianMixture({ numClasses: 3, dim: 4, separation: 5, trainSize: 60, testSize: 0, seed: 3 });
+    const { train } = makeGaussianMixture({
+      numClasses: 3,
+      dim: 4,
+      separation: 5,
+      trainSize: 60,
+      testSize: 0,
+      seed: 3,
+    });
     const model = buildModel({ arch: 'mlp', widths: [16], activation: 'tanh' }, train.sampleShape, 3);
     const obj = new CompiledObjective(rt, objectiveSpec(model, 'mse', train.n, 'train'));
     const data = { x: train.x, y: oneHot(train.y!, 3) };
@@ -52,10 +59,11 @@ describe('training with the model API', () => {
     for (let i = 0; i < n; i++) {
       labels[i] = i % 2;
       const pos = 1 + rng.int(4);
-      for (let r = 0; r < 6; r++) for (let c = 0; c < 6; c++) {
-        const on = labels[i] === 0 ? r === pos : c === pos;
-        x[i * 36 + r * 6 + c] = (on ? 1 : 0) + 0.3 * rng.normal();
-      }
+      for (let r = 0; r < 6; r++)
+        for (let c = 0; c < 6; c++) {
+          const on = labels[i] === 0 ? r === pos : c === pos;
+          x[i * 36 + r * 6 + c] = (on ? 1 : 0) + 0.3 * rng.normal();
+        }
     }
     const y = oneHot(labels, 2);
     const model = buildModel({ arch: 'cnn', channels: [4], norm: 'batchnorm', pool: 'max' }, [1, 6, 6], 2);
@@ -86,7 +94,11 @@ describe('training with the model API', () => {
     const lossTrain = (await fullTrain.value(theta, { x, y })).loss;
     assert.ok(lossTrain < 0.5 * loss0, `train-mode loss ${loss0} → ${lossTrain}`);
     const evalEnd = await fullEval.value(theta, { x, y, ...modelFeeds(model, 'eval', { buffers }) });
-    const evalStart = await fullEval.value(init.params, { x, y, ...modelFeeds(model, 'eval', { buffers: init.buffers }) });
+    const evalStart = await fullEval.value(init.params, {
+      x,
+      y,
+      ...modelFeeds(model, 'eval', { buffers: init.buffers }),
+    });
     assert.ok(evalEnd.loss < 0.5 * evalStart.loss, `eval-mode loss ${evalStart.loss} → ${evalEnd.loss}`);
     assert.ok(evalEnd.metrics.accuracy! >= 0.9, `eval accuracy ${evalEnd.metrics.accuracy}`);
   });

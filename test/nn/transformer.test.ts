@@ -9,7 +9,12 @@ import { CompiledObjective } from '../../src/engine/objective.ts';
 import { createRng } from '../../src/util/random.ts';
 import * as ops from '../../src/engine/ops.ts';
 import type { Tensor } from '../../src/engine/builder.ts';
-import { buildTransformer, charWindows, transformerObjective, type TransformerModel } from '../../src/nn/transformer.ts';
+import {
+  buildTransformer,
+  charWindows,
+  transformerObjective,
+  type TransformerModel,
+} from '../../src/nn/transformer.ts';
 
 const ref = new Runtime({ backend: 'reference' });
 const ort = new Runtime({ backend: 'ort', threads: 1 });
@@ -20,12 +25,14 @@ after(async () => {
 
 // ---- a direct float64 implementation (loops over plain arrays), the oracle for the forward pass.
 type M = number[][];
-const matT = (x: M, w: M, b: number[]): M => x.map((r) => w.map((wr, j) => wr.reduce((s, wk, k) => s + wk * r[k]!, b[j]!)));
-const ln = (x: M, g: number[], b: number[]): M => x.map((r) => {
-  const mu = r.reduce((s, v) => s + v, 0) / r.length;
-  const va = r.reduce((s, v) => s + (v - mu) ** 2, 0) / r.length;
-  return r.map((v, i) => ((v - mu) / Math.sqrt(va + 1e-5)) * g[i]! + b[i]!);
-});
+const matT = (x: M, w: M, b: number[]): M =>
+  x.map((r) => w.map((wr, j) => wr.reduce((s, wk, k) => s + wk * r[k]!, b[j]!)));
+const ln = (x: M, g: number[], b: number[]): M =>
+  x.map((r) => {
+    const mu = r.reduce((s, v) => s + v, 0) / r.length;
+    const va = r.reduce((s, v) => s + (v - mu) ** 2, 0) / r.length;
+    return r.map((v, i) => ((v - mu) / Math.sqrt(va + 1e-5)) * g[i]! + b[i]!);
+  });
 const erf = (x: number): number => {
   // Maclaurin series (converges for all x; |x| stays small here), accurate to ~1e-15.
   let sum = x;
@@ -41,7 +48,8 @@ const gelu = (v: number) => 0.5 * v * (1 + erf(v / Math.SQRT2));
 function oracleLogits(model: TransformerModel, theta: Float64Array, tokens: number[][]): number[] {
   const c = model.config;
   const P = (name: string): number[] => Array.from(model.layout.view(theta, name));
-  const P2 = (name: string, rows: number, cols: number): M => Array.from({ length: rows }, (_, i) => P(name).slice(i * cols, (i + 1) * cols));
+  const P2 = (name: string, rows: number, cols: number): M =>
+    Array.from({ length: rows }, (_, i) => P(name).slice(i * cols, (i + 1) * cols));
   const d = c.dModel;
   const dh = d / c.heads;
   const out: number[] = [];
@@ -63,12 +71,18 @@ function oracleLogits(model: TransformerModel, theta: Float64Array, tokens: numb
           const m = Math.max(...s);
           const e = s.map((v) => Math.exp(v - m));
           const z = e.reduce((a, v) => a + v, 0);
-          for (let j = 0; j <= i; j++) for (let k = 0; k < dh; k++) o[i]![hd * dh + k]! += (e[j]! / z) * qkv[j]![2 * d + hd * dh + k]!;
+          for (let j = 0; j <= i; j++)
+            for (let k = 0; k < dh; k++) o[i]![hd * dh + k]! += (e[j]! / z) * qkv[j]![2 * d + hd * dh + k]!;
         }
       }
       return matT(o, P2(`${b}.attn.proj.weight`, d, d), P(`${b}.attn.proj.bias`));
     };
-    const mlp = (x: M, b: string): M => matT(matT(x, P2(`${b}.mlp.fc1.weight`, c.dFF, d), P(`${b}.mlp.fc1.bias`)).map((r) => r.map(gelu)), P2(`${b}.mlp.fc2.weight`, d, c.dFF), P(`${b}.mlp.fc2.bias`));
+    const mlp = (x: M, b: string): M =>
+      matT(
+        matT(x, P2(`${b}.mlp.fc1.weight`, c.dFF, d), P(`${b}.mlp.fc1.bias`)).map((r) => r.map(gelu)),
+        P2(`${b}.mlp.fc2.weight`, d, c.dFF),
+        P(`${b}.mlp.fc2.bias`),
+      );
     const addM = (a: M, b: M): M => a.map((r, i) => r.map((v, j) => v + b[i]![j]!));
     for (let l = 0; l < c.layers; l++) {
       const b = `h${l}`;
@@ -99,8 +113,13 @@ function perturbed(model: TransformerModel, seed: number): Float64Array {
   return theta;
 }
 
-const tiny = (norm: 'pre' | 'post', layers = 1) => buildTransformer({ vocab: 5, context: 4, dModel: 4, heads: 2, layers, dFF: 6, norm });
-const TOKENS = [[0, 3, 1, 4], [2, 2, 0, 1], [4, 1, 3, 0]];
+const tiny = (norm: 'pre' | 'post', layers = 1) =>
+  buildTransformer({ vocab: 5, context: 4, dModel: 4, heads: 2, layers, dFF: 6, norm });
+const TOKENS = [
+  [0, 3, 1, 4],
+  [2, 2, 0, 1],
+  [4, 1, 3, 0],
+];
 const data = (model: TransformerModel, tokens: number[][]) => {
   const V = model.config.vocab;
   const y = new Float64Array(tokens.length * model.config.context * V);
@@ -116,9 +135,18 @@ test('parameters: names, shapes and count for pre-LN and post-LN', () => {
   const block = 2 * d + 3 * d * d + 3 * d + d * d + d + 2 * d + F * d + F + d * F + d;
   assert.equal(post.layout.size, 11 * d + 7 * d + 3 * block + 11 * d + 11);
   assert.equal(pre.layout.size, post.layout.size + 2 * d, 'pre-LN adds the final LayerNorm');
-  assert.deepEqual(pre.params.slice(0, 3).map((p) => p.name), ['tok.weight', 'pos.weight', 'h0.ln1.weight']);
-  assert.throws(() => buildTransformer({ vocab: 5, context: 4, dModel: 6, heads: 4, layers: 1, norm: 'pre' }), /multiple of transformer.heads/);
-  assert.throws(() => buildTransformer({ vocab: 5, context: 4, dModel: 4, heads: 2, layers: 1, norm: 'mid' as never }), /transformer.norm/);
+  assert.deepEqual(
+    pre.params.slice(0, 3).map((p) => p.name),
+    ['tok.weight', 'pos.weight', 'h0.ln1.weight'],
+  );
+  assert.throws(
+    () => buildTransformer({ vocab: 5, context: 4, dModel: 6, heads: 4, layers: 1, norm: 'pre' }),
+    /multiple of transformer.heads/,
+  );
+  assert.throws(
+    () => buildTransformer({ vocab: 5, context: 4, dModel: 4, heads: 2, layers: 1, norm: 'mid' as never }),
+    /transformer.norm/,
+  );
 });
 
 test('logits equal a direct float64 implementation (pre-LN and post-LN, 2 blocks)', async () => {
@@ -129,8 +157,12 @@ test('logits equal a direct float64 implementation (pre-LN and post-LN, 2 blocks
     const { x } = data(model, TOKENS);
     // Σ_i w_i·logit_i through the engine, against the oracle.
     const dot = new CompiledObjective(ref, {
-      params: model.params, dtype: 'float64',
-      data: [{ name: 'x', shape: [TOKENS.length, 4], dtype: 'int64' }, { name: 'w', shape: [TOKENS.length * 4, 5] }],
+      params: model.params,
+      dtype: 'float64',
+      data: [
+        { name: 'x', shape: [TOKENS.length, 4], dtype: 'int64' },
+        { name: 'w', shape: [TOKENS.length * 4, 5] },
+      ],
       loss: (p, dd) => sumProduct(model.forward(p, dd.x!), dd.w!),
     });
     const got = (await dot.value(theta, { x, w })).loss;
@@ -157,8 +189,12 @@ test('causal: changing later tokens leaves earlier logits unchanged', async () =
       const w = new Float64Array(4 * 5);
       w[pos * 5 + 2] = 1;
       const obj = new CompiledObjective(ref, {
-        params: model.params, dtype: 'float64',
-        data: [{ name: 'x', shape: [1, 4], dtype: 'int64' }, { name: 'w', shape: [4, 5] }],
+        params: model.params,
+        dtype: 'float64',
+        data: [
+          { name: 'x', shape: [1, 4], dtype: 'int64' },
+          { name: 'w', shape: [4, 5] },
+        ],
         loss: (p, dd) => sumProduct(model.forward(p, dd.x!), dd.w!),
       });
       out.push((await obj.value(theta, { x: Float64Array.from(tokens), w })).loss);
@@ -188,7 +224,10 @@ test('gradient and exact HVP match central finite differences (float64 reference
     const lm = (await obj.value(shifted(-1), d)).loss;
     let gv = 0;
     for (let i = 0; i < g.length; i++) gv += g[i]! * v[i]!;
-    assert.ok(Math.abs((lp - lm) / (2 * h) - gv) <= 1e-6 * Math.max(1, Math.abs(gv)), `${norm}: FD ${(lp - lm) / (2 * h)} vs gᵀv ${gv}`);
+    assert.ok(
+      Math.abs((lp - lm) / (2 * h) - gv) <= 1e-6 * Math.max(1, Math.abs(gv)),
+      `${norm}: FD ${(lp - lm) / (2 * h)} vs gᵀv ${gv}`,
+    );
     // H v vs the central difference of gradients.
     const hv = await (await obj.at(theta, d)).hvp(v);
     const gp = (await obj.valueAndGrad(shifted(1), d)).grad;
@@ -210,8 +249,14 @@ test('onnxruntime (float32) agrees with the reference interpreter (float64)', as
   assert.equal(w.vocab.length, 8);
   const m8 = buildTransformer({ vocab: 8, context: 6, dModel: 8, heads: 2, layers: 2, norm: 'post' });
   const th8 = m8.init(createRng(2));
-  const a = await new CompiledObjective(ref, transformerObjective(m8, w.n, 'float64')).valueAndGrad(th8, { x: w.x, y: w.y });
-  const b = await new CompiledObjective(ort, transformerObjective(m8, w.n, 'float32')).valueAndGrad(Float32Array.from(th8), { x: w.x, y: w.y });
+  const a = await new CompiledObjective(ref, transformerObjective(m8, w.n, 'float64')).valueAndGrad(th8, {
+    x: w.x,
+    y: w.y,
+  });
+  const b = await new CompiledObjective(ort, transformerObjective(m8, w.n, 'float32')).valueAndGrad(
+    Float32Array.from(th8),
+    { x: w.x, y: w.y },
+  );
   assert.ok(Math.abs(a.loss - b.loss) < 1e-4 * Math.abs(a.loss), `${a.loss} vs ${b.loss}`);
   let num = 0;
   let den = 0;
@@ -232,7 +277,10 @@ test('charWindows: sorted vocabulary, targets are the inputs shifted by one, win
     for (let t = 0; t < 5; t++) {
       assert.equal(w.vocab[w.x[b * 5 + t]!], text[b * 4 + t]);
       const row = Array.from(w.y.subarray((b * 5 + t) * V, (b * 5 + t + 1) * V));
-      assert.equal(row.reduce((s, v) => s + v, 0), 1);
+      assert.equal(
+        row.reduce((s, v) => s + v, 0),
+        1,
+      );
       assert.equal(w.vocab[row.indexOf(1)], text[b * 4 + t + 1]);
     }
   }

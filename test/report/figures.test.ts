@@ -25,7 +25,10 @@ const root = tempDir();
 after(() => rmSync(root, { recursive: true, force: true }));
 
 /** The layer whose y encoding reads `field`, and its data values. */
-function layerFor(spec: VlSpec, field: string): { layer: Record<string, unknown>; values: Record<string, number>[] } | null {
+function layerFor(
+  spec: VlSpec,
+  field: string,
+): { layer: Record<string, unknown>; values: Record<string, number>[] } | null {
   for (const l of specLayers(spec)) {
     const enc = l.encoding as { y?: { field?: string } } | undefined;
     if (enc?.y?.field === field) return { layer: l, values: (l.data as { values: Record<string, number>[] }).values };
@@ -117,7 +120,9 @@ describe('run figures', () => {
     for (let i = 1; i <= 3; i++) {
       const l = layerFor(spec, `eig_${i}`);
       assert.ok(l !== null);
-      const byStep = new Map(run.rows.filter((r) => Array.isArray(r.eigs)).map((r) => [r.step, (r.eigs as number[])[i - 1]]));
+      const byStep = new Map(
+        run.rows.filter((r) => Array.isArray(r.eigs)).map((r) => [r.step, (r.eigs as number[])[i - 1]]),
+      );
       for (const v of l.values) assert.equal(v[`eig_${i}`], byStep.get(v.step));
     }
   });
@@ -149,8 +154,14 @@ describe('sweep figures', () => {
 
   it('reads sweep.json keys and each run’s lr and status', () => {
     assert.deepEqual(sweep.keys, ['optimizer.lr']);
-    assert.deepEqual(points.map((p) => p.lr), SWEEP_LRS);
-    assert.deepEqual(points.map((p) => p.status), ['completed', 'completed', 'completed', 'diverged']);
+    assert.deepEqual(
+      points.map((p) => p.lr),
+      SWEEP_LRS,
+    );
+    assert.deepEqual(
+      points.map((p) => p.status),
+      ['completed', 'completed', 'completed', 'diverged'],
+    );
   });
 
   it('final sharpness vs lr: log x, with the reference y = 2/η', () => {
@@ -161,7 +172,10 @@ describe('sweep figures', () => {
     for (const v of ref.values) assert.ok(Math.abs(v.reference - 2 / v.lr) <= 1e-9 * v.reference);
     const pts = layerFor(spec, 'value');
     assert.ok(pts !== null);
-    assert.deepEqual(pts.values.map((v) => v.lr), SWEEP_LRS);
+    assert.deepEqual(
+      pts.values.map((v) => v.lr),
+      SWEEP_LRS,
+    );
   });
 
   it('max stable lr: the largest completed lr per variant and the smallest diverged', () => {
@@ -175,15 +189,32 @@ describe('sweep figures', () => {
       ...points.map((p) => ({ ...p, variant: 'warmup=100', status: 'completed' })),
       { ...points[0], variant: 'warmup=100', lr: 1, status: 'failed' },
     ]);
-    assert.deepEqual(two.map((r) => [r.variant, r.maxStableLr, r.minDivergedLr, r.other]), [['warmup=0', 0.04, 0.08, 0], ['warmup=100', 0.08, null, 1]]);
+    assert.deepEqual(
+      two.map((r) => [r.variant, r.maxStableLr, r.minDivergedLr, r.other]),
+      [
+        ['warmup=0', 0.04, 0.08, 0],
+        ['warmup=100', 0.08, null, 1],
+      ],
+    );
   });
 
   it('without sweep.json the varied keys come from the configs', () => {
-    assert.deepEqual(variedKeys([{ optimizer: { lr: 1, name: 'gd' }, seed: 1 }, { optimizer: { lr: 2, name: 'gd' }, seed: 2 }].map(flattenConfig)), ['optimizer.lr']);
+    assert.deepEqual(
+      variedKeys(
+        [
+          { optimizer: { lr: 1, name: 'gd' }, seed: 1 },
+          { optimizer: { lr: 2, name: 'gd' }, seed: 2 },
+        ].map(flattenConfig),
+      ),
+      ['optimizer.lr'],
+    );
     const d2 = join(root, 'sweep-nojson');
     writeSweep(d2, false);
     const s2 = loadSweep(d2);
     assert.deepEqual(s2.keys, ['optimizer.lr']);
-    assert.deepEqual(s2.runs.map((r) => r.params['optimizer.lr']), SWEEP_LRS);
+    assert.deepEqual(
+      s2.runs.map((r) => r.params['optimizer.lr']),
+      SWEEP_LRS,
+    );
   });
 });

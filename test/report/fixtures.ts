@@ -63,7 +63,19 @@ export function writeRun(dir: string, o: FixtureOptions = {}): FixtureRun {
     train: { steps },
     curvature: { every: curvEvery, top_k: 3, density_every: o.density ? 200 : 0 },
   });
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, seed: 0, versions: { edgewise: '0.1.0', node: process.version, onnxruntime_node: null }, created_at: '2025-01-01T00:00:00.000Z' }, null, 2));
+  writeFileSync(
+    join(dir, 'config.json'),
+    JSON.stringify(
+      {
+        ...config,
+        seed: 0,
+        versions: { edgewise: '0.1.0', node: process.version, onnxruntime_node: null },
+        created_at: '2025-01-01T00:00:00.000Z',
+      },
+      null,
+      2,
+    ),
+  );
 
   const rows: Record<string, unknown>[] = [];
   const end = o.divergeAt ?? steps;
@@ -124,8 +136,13 @@ export function writeRun(dir: string, o: FixtureOptions = {}): FixtureRun {
       const top = rows.find((r) => r.step === s)?.sharpness as number;
       const x = Array.from({ length: 120 }, (_, i) => -5 + ((top + 10) * i) / 119);
       // Bulk near 0 plus a small outlier bump at the top eigenvalue.
-      const density = x.map((v) => Math.exp(-(v * v) / 2) / Math.sqrt(2 * Math.PI) + 1e-3 * Math.exp(-((v - top) ** 2) / 2));
-      writeFileSync(join(dir, 'curvature', `density-step-${String(s).padStart(6, '0')}.json`), JSON.stringify({ step: s, x, density }));
+      const density = x.map(
+        (v) => Math.exp(-(v * v) / 2) / Math.sqrt(2 * Math.PI) + 1e-3 * Math.exp(-((v - top) ** 2) / 2),
+      );
+      writeFileSync(
+        join(dir, 'curvature', `density-step-${String(s).padStart(6, '0')}.json`),
+        JSON.stringify({ step: s, x, density }),
+      );
     }
   }
   if (o.slices) {
@@ -182,11 +199,17 @@ export const SWEEP_LRS = [0.01, 0.02, 0.04, 0.08];
 /** A 4-run sweep over optimizer.lr (the 0.08 run diverges), with sweep.json unless `withSweepJson` is false. */
 export function writeSweep(dir: string, withSweepJson = true): string[] {
   const names = SWEEP_LRS.map((lr) => `lr-${lr}`);
-  SWEEP_LRS.forEach((lr, i) => writeRun(join(dir, names[i]), { lr, steps: 300, divergeAt: lr === 0.08 ? 150 : null, logEvery: 5 }));
+  SWEEP_LRS.forEach((lr, i) =>
+    writeRun(join(dir, names[i]), { lr, steps: 300, divergeAt: lr === 0.08 ? 150 : null, logEvery: 5 }),
+  );
   if (withSweepJson) {
     writeFileSync(
       join(dir, 'sweep.json'),
-      JSON.stringify({ name: 'lr-sweep', grid: { 'optimizer.lr': SWEEP_LRS }, runs: SWEEP_LRS.map((lr, i) => ({ index: i, name: names[i], params: { 'optimizer.lr': lr } })) }),
+      JSON.stringify({
+        name: 'lr-sweep',
+        grid: { 'optimizer.lr': SWEEP_LRS },
+        runs: SWEEP_LRS.map((lr, i) => ({ index: i, name: names[i], params: { 'optimizer.lr': lr } })),
+      }),
     );
   }
   return names;

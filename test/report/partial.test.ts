@@ -47,7 +47,10 @@ describe('partial and damaged runs do not throw', () => {
     // The threshold still comes from the rows' threshold field.
     assert.match(readFileSync(join(f.dir, 'report', 'sharpness.svg'), 'utf8'), /stroke-dasharray="6,4"/);
     // Final metrics fall back to the last measured values.
-    assert.equal(loadRun(f.dir).final.sharpness, [...f.rows].reverse().find((r2) => typeof r2.sharpness === 'number')?.sharpness);
+    assert.equal(
+      loadRun(f.dir).final.sharpness,
+      [...f.rows].reverse().find((r2) => typeof r2.sharpness === 'number')?.sharpness,
+    );
   });
 
   it('unreadable config.json and summary.json, garbage curvature files', async () => {
@@ -55,9 +58,20 @@ describe('partial and damaged runs do not throw', () => {
     writeFileSync(join(f.dir, 'config.json'), '{"optimizer": {"name": "gd", ');
     writeFileSync(join(f.dir, 'summary.json'), '[1, 2');
     mkdirSync(join(f.dir, 'curvature'), { recursive: true });
-    writeFileSync(join(f.dir, 'curvature', 'density-step-000000.json'), JSON.stringify({ step: 0, x: [1, 2, 3], density: [1, 2] }));
+    writeFileSync(
+      join(f.dir, 'curvature', 'density-step-000000.json'),
+      JSON.stringify({ step: 0, x: [1, 2, 3], density: [1, 2] }),
+    );
     writeFileSync(join(f.dir, 'curvature', 'density-step-000020.json'), '{"step": 20, "x": [');
-    writeFileSync(join(f.dir, 'curvature', 'slices-step-000020.json'), JSON.stringify({ step: 20, t: [0, 1], directions: [{ name: 'v1', loss: [1] }], plane: { a: [0, 1], b: [0, 1, 2], loss: [[1, 2]] } }));
+    writeFileSync(
+      join(f.dir, 'curvature', 'slices-step-000020.json'),
+      JSON.stringify({
+        step: 20,
+        t: [0, 1],
+        directions: [{ name: 'v1', loss: [1] }],
+        plane: { a: [0, 1], b: [0, 1, 2], loss: [[1, 2]] },
+      }),
+    );
     const r = await writeReport(f.dir, opts);
     const html = readFileSync(r.html, 'utf8');
     assert.ok(html.includes('density-step-000000.json: not a density'));
@@ -76,7 +90,10 @@ describe('partial and damaged runs do not throw', () => {
     assert.ok(readFileSync(r1.html, 'utf8').includes('No metrics to plot yet'));
     const d2 = join(root, 'summary-only');
     mkdirSync(d2);
-    writeFileSync(join(d2, 'summary.json'), JSON.stringify({ status: 'failed', reason: 'out of memory', steps: 0, final: {} }));
+    writeFileSync(
+      join(d2, 'summary.json'),
+      JSON.stringify({ status: 'failed', reason: 'out of memory', steps: 0, final: {} }),
+    );
     const r2 = await writeReport(d2, opts);
     const html = readFileSync(r2.html, 'utf8');
     assert.ok(html.includes('class="status failed"') && html.includes('out of memory'));

@@ -27,7 +27,18 @@ describe('run report', () => {
     const svgs = r.figures.filter((p) => p.endsWith('.svg'));
     const pngs = r.figures.filter((p) => p.endsWith('.png'));
     assert.equal(svgs.length, pngs.length);
-    for (const id of ['loss', 'accuracy', 'sharpness', 'eigenvalues', 'eigvec-cos', 'lr', 'grad-norm', 'density', 'slices-step-000400', 'plane-step-000400']) {
+    for (const id of [
+      'loss',
+      'accuracy',
+      'sharpness',
+      'eigenvalues',
+      'eigvec-cos',
+      'lr',
+      'grad-norm',
+      'density',
+      'slices-step-000400',
+      'plane-step-000400',
+    ]) {
       assert.ok(svgs.includes(join(f.dir, 'report', `${id}.svg`)), `${id}.svg`);
     }
     for (const p of r.figures) assert.ok(existsSync(p), p);
@@ -50,7 +61,10 @@ describe('run report', () => {
       assert.deepEqual(pngSize(buf), { width: 1440, height: 600 }, basename(p));
     }
     // metrics.csv is csv.ts's conversion of the rows.
-    assert.equal(readFileSync(join(f.dir, 'report', 'metrics.csv'), 'utf8'), metricsToCsv(readMetrics(join(f.dir, 'metrics.jsonl')).rows));
+    assert.equal(
+      readFileSync(join(f.dir, 'report', 'metrics.csv'), 'utf8'),
+      metricsToCsv(readMetrics(join(f.dir, 'metrics.jsonl')).rows),
+    );
   });
 
   it('honours size and PNG scale options; png: false writes no PNG', async () => {
@@ -116,7 +130,9 @@ describe('sweep report', () => {
     // Run table: every run with its status and lr.
     for (const n of names) assert.ok(html.includes(`<a href="metrics-${n}.csv">${n}</a>`), n);
     for (const n of names) assert.ok(existsSync(join(dir, 'report', `metrics-${n}.csv`)));
-    const runsCsv = readFileSync(join(dir, 'report', 'runs.csv'), 'utf8').trim().split('\n');
+    const runsCsv = readFileSync(join(dir, 'report', 'runs.csv'), 'utf8')
+      .trim()
+      .split('\n');
     assert.equal(runsCsv.length, 1 + names.length);
     assert.ok(runsCsv[0].startsWith('name,status,optimizer.lr,steps'));
     assert.ok(runsCsv[4].startsWith('lr-0.08,diverged,0.08,150'));
@@ -138,8 +154,14 @@ describe('errors', () => {
   it('a directory that is neither a run nor a sweep gives an error naming it', async () => {
     const empty = tempDir('edgewise-notarun-');
     try {
-      await assert.rejects(writeReport(empty), (e: Error) => e.message.includes(empty) && /not a run or sweep/.test(e.message));
-      await assert.rejects(writeReport(join(empty, 'nope')), (e: Error) => e.message.includes(join(empty, 'nope')) && /does not exist/.test(e.message));
+      await assert.rejects(
+        writeReport(empty),
+        (e: Error) => e.message.includes(empty) && /not a run or sweep/.test(e.message),
+      );
+      await assert.rejects(
+        writeReport(join(empty, 'nope')),
+        (e: Error) => e.message.includes(join(empty, 'nope')) && /does not exist/.test(e.message),
+      );
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }

@@ -6,7 +6,13 @@ import { join } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../../src/experiments/atomicWrite.ts';
 import { readMetrics, type MetricRow } from '../../src/experiments/metrics.ts';
 import { createServer, type RunningServer } from '../../src/server/index.ts';
-import type { DensityResponse, MetricsResponse, RunsResponse, SlicesResponse, SweepResponse } from '../../src/server/types.ts';
+import type {
+  DensityResponse,
+  MetricsResponse,
+  RunsResponse,
+  SlicesResponse,
+  SweepResponse,
+} from '../../src/server/types.ts';
 import { jsonl, syntheticRows, writeFixture, type Fixture } from './fixture.ts';
 import { getJson, rawRequest, SseClient } from './helpers.ts';
 
@@ -51,14 +57,22 @@ describe('API over a run directory', () => {
   test('GET /api/runs lists runs (depth 1 and sweeps) with status, optimizer, lr, final metrics', async () => {
     const list = await ok<RunsResponse>('/api/runs');
     const ids = list.runs.map((r) => r.id).sort();
-    for (const id of [fx.liveId, fx.adamId, fx.brokenId, ...fx.sweepRunIds]) assert.ok(ids.includes(id), `${id} listed`);
+    for (const id of [fx.liveId, fx.adamId, fx.brokenId, ...fx.sweepRunIds])
+      assert.ok(ids.includes(id), `${id} listed`);
     // Symlinks leaving DIR are not runs.
     assert.ok(!ids.some((id) => id.startsWith('escape') || id.startsWith('up')), ids.join(','));
     for (const id of [fx.adamId, ...fx.sweepRunIds]) {
       const r = list.runs.find((x) => x.id === id);
       assert.ok(r);
-      const summary = fileJson(id, 'summary.json') as { status: string; steps: number; final: Record<string, number | null> };
-      const config = fileJson(id, 'config.json') as { optimizer: { name: string; lr: number }; train: { steps: number } };
+      const summary = fileJson(id, 'summary.json') as {
+        status: string;
+        steps: number;
+        final: Record<string, number | null>;
+      };
+      const config = fileJson(id, 'config.json') as {
+        optimizer: { name: string; lr: number };
+        train: { steps: number };
+      };
       assert.equal(r.status, summary.status, id);
       assert.equal(r.steps, summary.steps, id);
       assert.deepEqual(r.final, summary.final, id);
@@ -79,7 +93,9 @@ describe('API over a run directory', () => {
     const sweepRun = list.runs.find((r) => r.id === fx.sweepRunIds[0]);
     assert.equal(sweepRun?.sweep, fx.sweepId);
     assert.deepEqual(sweepRun?.params, { 'schedule.warmup_steps': 0, 'optimizer.lr': 0.02 });
-    assert.deepEqual(list.sweeps, [{ id: fx.sweepId, name: 'lr × warmup', runs: 6, varied: ['schedule.warmup_steps', 'optimizer.lr'] }]);
+    assert.deepEqual(list.sweeps, [
+      { id: fx.sweepId, name: 'lr × warmup', runs: 6, varied: ['schedule.warmup_steps', 'optimizer.lr'] },
+    ]);
   });
 
   test('config, summary and metrics are served as written; since and fields select rows', async () => {
@@ -92,7 +108,10 @@ describe('API over a run directory', () => {
     assert.equal(all.last_step, rows[rows.length - 1].step);
     assert.equal(all.partial_line, false);
     const since = await ok<MetricsResponse>(`/api/runs/${id}/metrics?since=250`);
-    assert.deepEqual(since.rows, rows.filter((r) => r.step > 250));
+    assert.deepEqual(
+      since.rows,
+      rows.filter((r) => r.step > 250),
+    );
     assert.equal(since.last_step, rows[rows.length - 1].step);
     const picked = await ok<MetricsResponse>(`/api/runs/${id}/metrics?since=-1&fields=sharpness,lr`);
     assert.deepEqual(
@@ -100,7 +119,10 @@ describe('API over a run directory', () => {
       rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => ['step', 'sharpness', 'lr'].includes(k)))),
     );
     // Percent-encoded ids address the same run.
-    assert.deepEqual(await ok(`/api/runs/${encodeURIComponent(fx.sweepId)}/${encodeURIComponent(id.split('/')[1])}/config`), fileJson(id, 'config.json'));
+    assert.deepEqual(
+      await ok(`/api/runs/${encodeURIComponent(fx.sweepId)}/${encodeURIComponent(id.split('/')[1])}/config`),
+      fileJson(id, 'config.json'),
+    );
   });
 
   test('GET /api/sweeps/:id: varied values, largest sharpness, max stable lr per variant', async () => {
@@ -119,9 +141,14 @@ describe('API over a run directory', () => {
       assert.ok(v, `variant warmup ${w}`);
       assert.equal(v.label, `warmup_steps=${w}`);
       const mine = s.runs.filter((r) => r.params?.['schedule.warmup_steps'] === w);
-      const stable = mine.filter((r) => (fileJson(r.id, 'summary.json') as { status: string }).status === 'completed').map((r) => r.lr as number);
+      const stable = mine
+        .filter((r) => (fileJson(r.id, 'summary.json') as { status: string }).status === 'completed')
+        .map((r) => r.lr as number);
       assert.equal(v.max_stable_lr, Math.max(...stable));
-      assert.deepEqual(v.runs.map((r) => r.lr), [0.02, 0.05, 0.1]);
+      assert.deepEqual(
+        v.runs.map((r) => r.lr),
+        [0.02, 0.05, 0.1],
+      );
     }
     assert.equal(s.variants.find((v) => v.params['schedule.warmup_steps'] === 0)?.min_unstable_lr, 0.1);
     assert.equal(s.variants.find((v) => v.params['schedule.warmup_steps'] === 50)?.min_unstable_lr, null);
@@ -131,19 +158,28 @@ describe('API over a run directory', () => {
 
   test('a sweep without sweep.json: varied keys are inferred from the configs', async () => {
     const d = join(fx.dir, 'adhoc');
-    for (const [name, lr] of [['a', 0.01], ['b', 0.04]] as const) {
+    for (const [name, lr] of [
+      ['a', 0.01],
+      ['b', 0.04],
+    ] as const) {
       mkdirSync(join(d, name), { recursive: true });
       const cfg = fileJson(fx.liveId, 'config.json') as Record<string, Record<string, unknown>>;
-      writeFileSync(join(d, name, 'config.json'), JSON.stringify({ ...cfg, optimizer: { ...cfg.optimizer, lr }, created_at: `2025-0${lr === 0.01 ? 1 : 2}-01` }));
+      writeFileSync(
+        join(d, name, 'config.json'),
+        JSON.stringify({ ...cfg, optimizer: { ...cfg.optimizer, lr }, created_at: `2025-0${lr === 0.01 ? 1 : 2}-01` }),
+      );
     }
     try {
       const s = await ok<SweepResponse>('/api/sweeps/adhoc');
       assert.deepEqual(s.varied, ['optimizer.lr']); // created_at is metadata, not a setting
       assert.deepEqual(s.grid, { 'optimizer.lr': [0.01, 0.04] });
-      assert.deepEqual(s.runs.map((r) => [r.id, r.params, r.status]), [
-        ['adhoc/a', { 'optimizer.lr': 0.01 }, 'new'],
-        ['adhoc/b', { 'optimizer.lr': 0.04 }, 'new'],
-      ]);
+      assert.deepEqual(
+        s.runs.map((r) => [r.id, r.params, r.status]),
+        [
+          ['adhoc/a', { 'optimizer.lr': 0.01 }, 'new'],
+          ['adhoc/b', { 'optimizer.lr': 0.04 }, 'new'],
+        ],
+      );
       assert.equal(s.variants.length, 1);
       assert.equal(s.variants[0].max_stable_lr, null);
     } finally {
@@ -331,7 +367,9 @@ describe('live updates (server-sent events)', () => {
     await c.waitFor((e) => e.event === 'ready');
     const mark = c.events.length;
 
-    const more = syntheticRows({ optimizer: 'gd', lr: 0.05, steps: 400, seed: 7 }).filter((r) => r.step > 260 && r.step <= 263);
+    const more = syntheticRows({ optimizer: 'gd', lr: 0.05, steps: 400, seed: 7 }).filter(
+      (r) => r.step > 260 && r.step <= 263,
+    );
     appendFileSync(file, jsonl(more.slice(0, 2)));
     const got = await c.waitFor((e) => e.event === 'rows', 5000, mark);
     assert.deepEqual(got.data, { reset: false, rows: more.slice(0, 2) });
@@ -375,12 +413,18 @@ describe('live updates (server-sent events)', () => {
     const c = await SseClient.open(`${base}api/runs/${fx.adamId}/events?since=295`);
     clients.push(c);
     const first = await c.waitFor((e) => e.event === 'rows');
-    assert.deepEqual((first.data as { rows: MetricRow[] }).rows, rows.filter((r) => r.step > 295));
+    assert.deepEqual(
+      (first.data as { rows: MetricRow[] }).rows,
+      rows.filter((r) => r.step > 295),
+    );
     c.close();
     const d = await SseClient.open(`${base}api/runs/${fx.adamId}/events`, { 'Last-Event-ID': '298' });
     clients.push(d);
     const again = await d.waitFor((e) => e.event === 'rows');
-    assert.deepEqual((again.data as { rows: MetricRow[] }).rows, rows.filter((r) => r.step > 298));
+    assert.deepEqual(
+      (again.data as { rows: MetricRow[] }).rows,
+      rows.filter((r) => r.step > 298),
+    );
     d.close();
   });
 
@@ -391,8 +435,15 @@ describe('live updates (server-sent events)', () => {
     assert.ok(!(first.data as RunsResponse).runs.some((r) => r.id === 'newcomer'));
     const mark = c.events.length;
     mkdirSync(join(fx.dir, 'newcomer'));
-    writeFileSync(join(fx.dir, 'newcomer', 'metrics.jsonl'), jsonl(syntheticRows({ optimizer: 'gd', lr: 0.01, steps: 3 })));
-    const next = await c.waitFor((e) => e.event === 'runs' && (e.data as RunsResponse).runs.some((r) => r.id === 'newcomer'), 5000, mark);
+    writeFileSync(
+      join(fx.dir, 'newcomer', 'metrics.jsonl'),
+      jsonl(syntheticRows({ optimizer: 'gd', lr: 0.01, steps: 3 })),
+    );
+    const next = await c.waitFor(
+      (e) => e.event === 'runs' && (e.data as RunsResponse).runs.some((r) => r.id === 'newcomer'),
+      5000,
+      mark,
+    );
     const entry = (next.data as RunsResponse).runs.find((r) => r.id === 'newcomer');
     assert.equal(entry?.status, 'new');
     assert.equal(entry?.steps, 3);

@@ -130,7 +130,12 @@ export function writeRun(
     train: { steps: o.steps, seed: o.seed ?? 1 },
     curvature: { every: o.curvatureEvery ?? 10, top_k: 3 },
   });
-  writeJson(join(dir, 'config.json'), { ...config, seed: o.seed ?? 1, versions: { edgewise: '0.1.0', node: process.version, onnxruntime_node: null }, created_at: '2025-01-01T00:00:00.000Z' });
+  writeJson(join(dir, 'config.json'), {
+    ...config,
+    seed: o.seed ?? 1,
+    versions: { edgewise: '0.1.0', node: process.version, onnxruntime_node: null },
+    created_at: '2025-01-01T00:00:00.000Z',
+  });
   let rows = syntheticRows(o);
   if (o.divergeAt !== undefined) rows = rows.filter((r) => r.step <= (o.divergeAt as number));
   if (extra.rowsUpTo !== undefined) rows = rows.filter((r) => r.step <= (extra.rowsUpTo as number));
@@ -180,10 +185,18 @@ export function writeFixture(root: string): Fixture {
       sweepRuns.push({ index: index++, name, params: { 'schedule.warmup_steps': w, 'optimizer.lr': lr } });
       sweepRunIds.push(`${sweepId}/${name}`);
       const diverges = lr === 0.1 && w === 0;
-      writeRun(join(dir, sweepId, name), { optimizer: 'gd', lr, steps: 300, warmup: w, divergeAt: diverges ? 120 : undefined, seed: index }, diverges ? 'diverged' : 'completed');
+      writeRun(
+        join(dir, sweepId, name),
+        { optimizer: 'gd', lr, steps: 300, warmup: w, divergeAt: diverges ? 120 : undefined, seed: index },
+        diverges ? 'diverged' : 'completed',
+      );
     }
   }
-  writeJson(join(dir, sweepId, 'sweep.json'), { name: 'lr × warmup', grid: { 'schedule.warmup_steps': warmups, 'optimizer.lr': lrs }, runs: sweepRuns });
+  writeJson(join(dir, sweepId, 'sweep.json'), {
+    name: 'lr × warmup',
+    grid: { 'schedule.warmup_steps': warmups, 'optimizer.lr': lrs },
+    runs: sweepRuns,
+  });
 
   // A GD run in progress, with a spectral density and loss slices.
   const liveId = 'live-gd';
@@ -192,7 +205,10 @@ export function writeFixture(root: string): Fixture {
   mkdirSync(join(livePath, 'curvature'));
   for (const step of [100, 200]) {
     const x = Array.from({ length: 120 }, (_, i) => -2 + (i * 44) / 119);
-    const density = x.map((v) => Math.exp(-(v * v) / 0.3) * 3 + 0.15 * Math.exp(-((v - 38) ** 2) / 2) + 0.05 * Math.exp(-((v - 24) ** 2) / 3));
+    const density = x.map(
+      (v) =>
+        Math.exp(-(v * v) / 0.3) * 3 + 0.15 * Math.exp(-((v - 38) ** 2) / 2) + 0.05 * Math.exp(-((v - 24) ** 2) / 3),
+    );
     writeJson(join(livePath, 'curvature', `density-step-${String(step).padStart(6, '0')}.json`), { step, x, density });
     const t = Array.from({ length: 41 }, (_, i) => -1 + i / 20);
     writeJson(join(livePath, 'curvature', `slices-step-${String(step).padStart(6, '0')}.json`), {

@@ -12,7 +12,11 @@ export interface RawResponse {
  * Sends `GET <target>` byte for byte over a socket (fetch and http.request would normalize or
  * reject some targets) and reads the whole response.
  */
-export function rawRequest(baseUrl: string, target: string, opts: { method?: string; host?: string; extra?: string } = {}): Promise<RawResponse> {
+export function rawRequest(
+  baseUrl: string,
+  target: string,
+  opts: { method?: string; host?: string; extra?: string } = {},
+): Promise<RawResponse> {
   const u = new URL(baseUrl);
   return new Promise((resolve, reject) => {
     const sock = connect(Number(u.port), u.hostname);
@@ -26,12 +30,18 @@ export function rawRequest(baseUrl: string, target: string, opts: { method?: str
       const m = /^HTTP\/1\.[01] (\d{3})/.exec(headers);
       resolve({ status: m ? Number(m[1]) : 0, headers, body: split === -1 ? '' : buf.toString('utf8', split + 4) });
     });
-    sock.write(`${opts.method ?? 'GET'} ${target} HTTP/1.1\r\nHost: ${opts.host ?? u.host}\r\n${opts.extra ?? ''}Connection: close\r\n\r\n`, 'latin1');
+    sock.write(
+      `${opts.method ?? 'GET'} ${target} HTTP/1.1\r\nHost: ${opts.host ?? u.host}\r\n${opts.extra ?? ''}Connection: close\r\n\r\n`,
+      'latin1',
+    );
   });
 }
 
 /** GET a JSON resource (the path is sent as given). */
-export async function getJson(baseUrl: string, target: string): Promise<{ status: number; json: unknown; text: string }> {
+export async function getJson(
+  baseUrl: string,
+  target: string,
+): Promise<{ status: number; json: unknown; text: string }> {
   const r = await rawRequest(baseUrl, target);
   // Chunked bodies do not occur: the server always sets Content-Length for JSON.
   let json: unknown;
@@ -102,7 +112,8 @@ export class SseClient {
       const found = this.events.slice(from).find(pred);
       if (found !== undefined) return found;
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no matching SSE event within ${ms} ms; got: ${this.events.map((e) => e.event).join(', ')}`);
+      if (left <= 0)
+        throw new Error(`no matching SSE event within ${ms} ms; got: ${this.events.map((e) => e.event).join(', ')}`);
       await new Promise<void>((res) => {
         const t = setTimeout(res, left);
         this.waiters.push(() => {

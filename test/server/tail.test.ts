@@ -26,7 +26,12 @@ test('MetricsTail: the followed rows always equal readMetrics of the file', () =
     let shown: MetricRow[] = [];
     let step = 0;
     let pending: string | null = null; // second half of a row being written
-    const row = (): MetricRow => ({ step: step++, train_loss: rng.uniform(), eigs: [rng.normal(), rng.normal()], note: 'x'.repeat(rng.int(40)) });
+    const row = (): MetricRow => ({
+      step: step++,
+      train_loss: rng.uniform(),
+      eigs: [rng.normal(), rng.normal()],
+      note: 'x'.repeat(rng.int(40)),
+    });
     for (let k = 0; k < 60; k++) {
       const op = rng.uniform();
       if (pending !== null && op < 0.5) {

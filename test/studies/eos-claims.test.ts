@@ -15,18 +15,44 @@ import { edgeOfStability } from '../../src/studies/measures.ts';
 
 const t = loadStudyFile('eos-gd').tolerances;
 
-function synthetic(o: { lr: number; loss: 'mse' | 'cross-entropy'; seed?: number; steps: number; sharp: (s: number) => number; acc: (s: number) => number; trainLoss: (s: number) => number }): StudyRun {
+function synthetic(o: {
+  lr: number;
+  loss: 'mse' | 'cross-entropy';
+  seed?: number;
+  steps: number;
+  sharp: (s: number) => number;
+  acc: (s: number) => number;
+  trainLoss: (s: number) => number;
+}): StudyRun {
   const rows: MetricRow[] = [];
   for (let s = 0; s <= o.steps; s++) {
-    const row: Record<string, unknown> = { step: s, lr: o.lr, train_loss: o.trainLoss(s), train_acc: o.acc(s), threshold: 2 / o.lr };
+    const row: Record<string, unknown> = {
+      step: s,
+      lr: o.lr,
+      train_loss: o.trainLoss(s),
+      train_acc: o.acc(s),
+      threshold: 2 / o.lr,
+    };
     if (s % 10 === 0) row.sharpness = o.sharp(s);
     rows.push(row as MetricRow);
   }
   const seed = o.seed ?? 0;
   return {
-    name: `${o.loss}-${o.lr}-${seed}`, params: { 'optimizer.lr': o.lr, ...(o.seed !== undefined ? { 'train.seed': seed } : {}) }, dir: '', rows,
+    name: `${o.loss}-${o.lr}-${seed}`,
+    params: { 'optimizer.lr': o.lr, ...(o.seed !== undefined ? { 'train.seed': seed } : {}) },
+    dir: '',
+    rows,
     config: resolveConfig({ loss: o.loss, optimizer: { name: 'gd', lr: o.lr }, train: { steps: o.steps, seed } }),
-    summary: { status: 'completed', reason: null, steps: o.steps, final: { train_loss: null, train_acc: null, test_loss: null, test_acc: null, sharpness: null }, started_at: '', updated_at: '', finished_at: '', elapsed_s: 1 },
+    summary: {
+      status: 'completed',
+      reason: null,
+      steps: o.steps,
+      final: { train_loss: null, train_acc: null, test_loss: null, test_acc: null, sharpness: null },
+      started_at: '',
+      updated_at: '',
+      finished_at: '',
+      elapsed_s: 1,
+    },
   };
 }
 
@@ -35,7 +61,8 @@ const edgeLoss = (s: number) => Math.exp(-s / 800) * (1 + (s > 300 ? 0.05 * Math
 
 test('cross-entropy: hovering until the accuracy saturates holds although λ1 falls afterwards', () => {
   // 2/η = 4: sharpening 2 → 4 by step 300, ±3 % at 4 until the accuracy saturates at step 900, then λ1 falls to 1.
-  const sharp = (s: number) => (s < 300 ? 2 + (2 * s) / 300 : s < 900 ? 4 * (1 + 0.03 * Math.sin(s / 7)) : Math.max(1, 4 - (s - 900) / 100));
+  const sharp = (s: number) =>
+    s < 300 ? 2 + (2 * s) / 300 : s < 900 ? 4 * (1 + 0.03 * Math.sin(s / 7)) : Math.max(1, 4 - (s - 900) / 100);
   const acc = (s: number) => Math.min(1, 0.1 + s / 1000);
   const r = synthetic({ lr: 0.5, loss: 'cross-entropy', steps: 3000, sharp, acc, trainLoss: edgeLoss });
   assert.equal(saturationStep(r.rows, 0.99), 890);
@@ -48,7 +75,14 @@ test('cross-entropy: hovering until the accuracy saturates holds although λ1 fa
   assert.ok(e.median < t.ratio_lo!, `whole-run median ${e.median}`);
   assert.ok(Math.abs(restrictPhase(e, r.rows, 890).median - 1) < 0.03);
   // A cross-entropy run whose λ1 falls right after crossing, long before saturation: did not hold.
-  const early = synthetic({ lr: 0.5, loss: 'cross-entropy', steps: 3000, sharp: (s) => (s < 300 ? 2 + (2 * s) / 300 : 2.5), acc: (s) => Math.min(1, 0.1 + s / 3000), trainLoss: edgeLoss });
+  const early = synthetic({
+    lr: 0.5,
+    loss: 'cross-entropy',
+    steps: 3000,
+    sharp: (s) => (s < 300 ? 2 + (2 * s) / 300 : 2.5),
+    acc: (s) => Math.min(1, 0.1 + s / 3000),
+    trainLoss: edgeLoss,
+  });
   assert.equal(evaluateEosGd([early], { tolerances: t })[1]!.verdict, 'did not hold');
   // Saturation before the crossing: nothing to judge.
   const sat = synthetic({ lr: 0.5, loss: 'cross-entropy', steps: 3000, sharp, acc: () => 1, trainLoss: edgeLoss });
@@ -57,14 +91,34 @@ test('cross-entropy: hovering until the accuracy saturates holds although λ1 fa
 
 test('across seeds: the mean per-seed median ratio and its interval must lie in the band', () => {
   const mk = (seed: number, level: number) =>
-    synthetic({ lr: 0.1, loss: 'mse', seed, steps: 1000, sharp: (s) => (s < 300 ? 10 + (10 * s) / 300 : 20 * level * (1 + 0.03 * Math.sin(s / 7 + seed))), acc: () => 0.5, trainLoss: edgeLoss });
-  const ok = evaluateEosGd([0, 1, 2].map((s) => mk(s, 1 + 0.01 * (s - 1))), { tolerances: t });
+    synthetic({
+      lr: 0.1,
+      loss: 'mse',
+      seed,
+      steps: 1000,
+      sharp: (s) => (s < 300 ? 10 + (10 * s) / 300 : 20 * level * (1 + 0.03 * Math.sin(s / 7 + seed))),
+      acc: () => 0.5,
+      trainLoss: edgeLoss,
+    });
+  const ok = evaluateEosGd(
+    [0, 1, 2].map((s) => mk(s, 1 + 0.01 * (s - 1))),
+    { tolerances: t },
+  );
   const across = ok.filter((c) => c.claim.includes('Across seeds'));
   assert.equal(across.length, 1);
   assert.equal(across[0]!.verdict, 'held', across[0]!.evidence);
   assert.equal(across[0]!.values!.seeds, 3);
   // Each seed reached 0.9·2/η once, then settled at 0.7·2/η: the interval lies below the band.
-  const low = (seed: number) => synthetic({ lr: 0.1, loss: 'mse', seed, steps: 1000, sharp: (s) => (s === 300 ? 18.5 : s < 300 ? 10 : 14 + 0.1 * seed), acc: () => 0.5, trainLoss: edgeLoss });
+  const low = (seed: number) =>
+    synthetic({
+      lr: 0.1,
+      loss: 'mse',
+      seed,
+      steps: 1000,
+      sharp: (s) => (s === 300 ? 18.5 : s < 300 ? 10 : 14 + 0.1 * seed),
+      acc: () => 0.5,
+      trainLoss: edgeLoss,
+    });
   const bad = evaluateEosGd([0, 1, 2].map(low), { tolerances: t }).find((c) => c.claim.includes('Across seeds'))!;
   assert.equal(bad.verdict, 'did not hold', bad.evidence);
   // One seed: no across-seed row.

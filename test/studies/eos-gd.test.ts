@@ -23,25 +23,65 @@ function synthetic(lr: number, sharp: (s: number) => number, loss: (s: number) =
   }
   const final = { train_loss: loss(steps), train_acc: null, test_loss: null, test_acc: null, sharpness: sharp(steps) };
   return {
-    name: `lr-${lr}`, params: { 'optimizer.lr': lr }, dir: '', rows,
+    name: `lr-${lr}`,
+    params: { 'optimizer.lr': lr },
+    dir: '',
+    rows,
     config: resolveConfig({ optimizer: { name: 'gd', lr }, train: { steps } }),
-    summary: { status: 'completed', reason: null, steps, final, started_at: '', updated_at: '', finished_at: '', elapsed_s: 1 },
+    summary: {
+      status: 'completed',
+      reason: null,
+      steps,
+      final,
+      started_at: '',
+      updated_at: '',
+      finished_at: '',
+      elapsed_s: 1,
+    },
   };
 }
 
 test('eos-gd evaluator: textbook run held; a run that never reaches 2/η inconclusive; one hovering at 0.7·2/η did not hold', () => {
   const t = loadStudyFile('eos-gd').tolerances;
   // Sharpening from 10 to 2/η = 20 by step 300, then ±3 % around 20 with a loss that oscillates on a falling trend.
-  const textbook = synthetic(0.1, (s) => (s < 300 ? 10 + (10 * s) / 300 : 20 * (1 + 0.03 * Math.sin(s / 7))), (s) => Math.exp(-s / 400) * (1 + (s > 300 ? 0.05 * Math.sin(s) : 0)), 1000);
+  const textbook = synthetic(
+    0.1,
+    (s) => (s < 300 ? 10 + (10 * s) / 300 : 20 * (1 + 0.03 * Math.sin(s / 7))),
+    (s) => Math.exp(-s / 400) * (1 + (s > 300 ? 0.05 * Math.sin(s) : 0)),
+    1000,
+  );
   const [c1, c2, c3] = evaluateEosGd([textbook], { tolerances: t });
   assert.equal(c1!.verdict, 'held', c1!.evidence);
   assert.equal(c2!.verdict, 'held', c2!.evidence);
   assert.equal(c3!.verdict, 'held', c3!.evidence);
   assert.ok(Math.abs((c2!.values!.median_ratio as number) - 1) < 0.03);
-  const never = evaluateEosGd([synthetic(0.1, () => 12, (s) => 1 / (1 + s), 1000)], { tolerances: t });
-  assert.deepEqual(never.map((c) => c.verdict), ['inconclusive', 'inconclusive', 'inconclusive']);
+  const never = evaluateEosGd(
+    [
+      synthetic(
+        0.1,
+        () => 12,
+        (s) => 1 / (1 + s),
+        1000,
+      ),
+    ],
+    { tolerances: t },
+  );
+  assert.deepEqual(
+    never.map((c) => c.verdict),
+    ['inconclusive', 'inconclusive', 'inconclusive'],
+  );
   // Reaches 0.9·2/η once, then sits at 0.7·2/η: the hover claim did not hold.
-  const low = evaluateEosGd([synthetic(0.1, (s) => (s === 100 ? 18.5 : s < 100 ? 10 : 14), (s) => 1 / (1 + s), 1000)], { tolerances: t });
+  const low = evaluateEosGd(
+    [
+      synthetic(
+        0.1,
+        (s) => (s === 100 ? 18.5 : s < 100 ? 10 : 14),
+        (s) => 1 / (1 + s),
+        1000,
+      ),
+    ],
+    { tolerances: t },
+  );
   assert.equal(low[1]!.verdict, 'did not hold', low[1]!.evidence);
   // A monotone loss in the edge phase did not hold (non-monotone is part of the claim).
   assert.equal(low[2]!.verdict, 'did not hold', low[2]!.evidence);
@@ -64,11 +104,17 @@ test('eos-gd --quick: sharpening, hovering at 2/η and the non-monotone falling 
   }
   const claims = JSON.parse(readFileSync(join(out, 'claims.json'), 'utf8'));
   assert.equal(claims.study, 'eos-gd');
-  assert.deepEqual(claims.claims.map((c: { verdict: string }) => c.verdict), r.claims.map((c) => c.verdict));
+  assert.deepEqual(
+    claims.claims.map((c: { verdict: string }) => c.verdict),
+    r.claims.map((c) => c.verdict),
+  );
   assert.ok(existsSync(r.report!));
   const html = readFileSync(r.report!, 'utf8');
   const section = html.indexOf('<section class="claims">');
   assert.ok(section > html.indexOf('<body'), 'claims table after <body>');
-  assert.ok(!/<section|<h1|<figure/.test(html.slice(html.indexOf('>', html.indexOf('<body')) + 1, section)), 'nothing before the claims table');
+  assert.ok(
+    !/<section|<h1|<figure/.test(html.slice(html.indexOf('>', html.indexOf('<body')) + 1, section)),
+    'nothing before the claims table',
+  );
   assert.ok(html.includes('class="verdict">held'));
 });

@@ -8,22 +8,54 @@ import { evaluateAdamClipped, sameCurve } from '../../src/studies/adam-clipped.t
 import { evaluateSgdBatch } from '../../src/studies/sgd-batch.ts';
 import { evaluateEosAdam } from '../../src/studies/eos-adam.ts';
 
-function run(name: string, config: Record<string, unknown>, rows: MetricRow[], o: { status?: 'completed' | 'diverged'; testAcc?: number; params?: Record<string, unknown> } = {}): StudyRun {
+function run(
+  name: string,
+  config: Record<string, unknown>,
+  rows: MetricRow[],
+  o: { status?: 'completed' | 'diverged'; testAcc?: number; params?: Record<string, unknown> } = {},
+): StudyRun {
   const c = resolveConfig(config);
   return {
-    name, params: o.params ?? {}, dir: `/nonexistent/${name}`, config: c, rows,
-    summary: { status: o.status ?? 'completed', reason: null, steps: rows.at(-1)?.step ?? 0, final: { train_loss: null, train_acc: null, test_loss: null, test_acc: o.testAcc ?? null, sharpness: null }, started_at: '', updated_at: '', finished_at: '', elapsed_s: 1 },
+    name,
+    params: o.params ?? {},
+    dir: `/nonexistent/${name}`,
+    config: c,
+    rows,
+    summary: {
+      status: o.status ?? 'completed',
+      reason: null,
+      steps: rows.at(-1)?.step ?? 0,
+      final: { train_loss: null, train_acc: null, test_loss: null, test_acc: o.testAcc ?? null, sharpness: null },
+      started_at: '',
+      updated_at: '',
+      finished_at: '',
+      elapsed_s: 1,
+    },
   };
 }
 
 const curve = (losses: number[], sharp: number[], pre: number[] = [], threshold = 38000): MetricRow[] =>
-  losses.map((l, i) => ({ step: 10 * i, train_loss: l, sharpness: sharp[i], ...(pre.length ? { precond_sharpness: pre[i], threshold } : {}) }));
+  losses.map((l, i) => ({
+    step: 10 * i,
+    train_loss: l,
+    sharpness: sharp[i],
+    ...(pre.length ? { precond_sharpness: pre[i], threshold } : {}),
+  }));
 
 test('adam-clipped: paired by seed against the bias-corrected uncapped reference; caps that never bound are not judged; diverged runs count', () => {
   const t = loadStudyFile('adam-clipped').tolerances;
   const lr = 1e-3;
-  const ub = (c: number, seed: number, rows: MetricRow[], testAcc: number, status: 'completed' | 'diverged' = 'completed') =>
-    run(`adam-ub-c${c}-s${seed}`, { optimizer: { name: 'adam-ub', lr, clip_denominator: c }, train: { seed } }, rows, { testAcc, status });
+  const ub = (
+    c: number,
+    seed: number,
+    rows: MetricRow[],
+    testAcc: number,
+    status: 'completed' | 'diverged' = 'completed',
+  ) =>
+    run(`adam-ub-c${c}-s${seed}`, { optimizer: { name: 'adam-ub', lr, clip_denominator: c }, train: { seed } }, rows, {
+      testAcc,
+      status,
+    });
   const seeds = [0, 1, 2];
   // Reference: 1 spike (step 20), λ1(P⁻¹H) above 38/η in 1 of 5 measurements.
   const ref = (s: number) => curve([1, 0.5, 0.6, 0.3, 0.2], [10, 10, 10, 10, 10 + 0.1 * s], [1e4, 2e4, 4e4, 3e4, 3e4]);
@@ -35,48 +67,124 @@ test('adam-clipped: paired by seed against the bias-corrected uncapped reference
   assert.ok(sameCurve(same[0]!, refs[0]!) && !sameCurve(good[0]!, refs[0]!));
   const c = evaluateAdamClipped([...refs, ...good, ...same], { tolerances: t });
   const adam = c.filter((x) => x.claim.startsWith('adam-ub'));
-  assert.deepEqual(adam.map((x) => x.verdict), ['held', 'held', 'held'], adam.map((x) => x.evidence).join('\n'));
+  assert.deepEqual(
+    adam.map((x) => x.verdict),
+    ['held', 'held', 'held'],
+    adam.map((x) => x.evidence).join('\n'),
+  );
   assert.match(adam[0]!.evidence, /c = 1, η = 0\.001: same curve as the uncapped reference/);
   assert.equal(adam[0]!.values!.cells_judged, 1);
   // rmsprop family absent: inconclusive.
-  assert.deepEqual(c.filter((x) => x.claim.startsWith('rmsprop-ub')).map((x) => x.verdict), ['inconclusive', 'inconclusive', 'inconclusive']);
+  assert.deepEqual(
+    c.filter((x) => x.claim.startsWith('rmsprop-ub')).map((x) => x.verdict),
+    ['inconclusive', 'inconclusive', 'inconclusive'],
+  );
   // Plain adam is not a reference: without the uncapped adam-ub nothing is judged.
-  const plain = seeds.map((s) => run(`adam-s${s}`, { optimizer: { name: 'adam', lr }, train: { seed: s } }, ref(s), { testAcc: 0.8 }));
-  assert.deepEqual(evaluateAdamClipped([...plain, ...good], { tolerances: t }).slice(0, 3).map((x) => x.verdict), ['inconclusive', 'inconclusive', 'inconclusive']);
+  const plain = seeds.map((s) =>
+    run(`adam-s${s}`, { optimizer: { name: 'adam', lr }, train: { seed: s } }, ref(s), { testAcc: 0.8 }),
+  );
+  assert.deepEqual(
+    evaluateAdamClipped([...plain, ...good], { tolerances: t })
+      .slice(0, 3)
+      .map((x) => x.verdict),
+    ['inconclusive', 'inconclusive', 'inconclusive'],
+  );
   // A binding cap that is smoother, sharper and worse: did not hold.
-  const worse = seeds.map((s) => ub(0.1, s, curve([1, 0.5, 0.4, 0.3, 0.2], [10, 11, 12, 13, 13 + 0.1 * s], [1e4, 1e4, 1e4, 1e4, 1e4]), 0.7 + 0.001 * s));
-  assert.deepEqual(evaluateAdamClipped([...refs, ...worse], { tolerances: t }).slice(0, 3).map((x) => x.verdict), ['did not hold', 'did not hold', 'did not hold']);
+  const worse = seeds.map((s) =>
+    ub(
+      0.1,
+      s,
+      curve([1, 0.5, 0.4, 0.3, 0.2], [10, 11, 12, 13, 13 + 0.1 * s], [1e4, 1e4, 1e4, 1e4, 1e4]),
+      0.7 + 0.001 * s,
+    ),
+  );
+  assert.deepEqual(
+    evaluateAdamClipped([...refs, ...worse], { tolerances: t })
+      .slice(0, 3)
+      .map((x) => x.verdict),
+    ['did not hold', 'did not hold', 'did not hold'],
+  );
   // Capped runs that diverge: an instability, but they neither end flatter nor generalize better.
   const div = seeds.map((s) => ub(0.001, s, curve([1, 50], [10, 100], [1e4, 1e6]), Number.NaN, 'diverged'));
-  assert.deepEqual(evaluateAdamClipped([...refs, ...div], { tolerances: t }).slice(0, 3).map((x) => x.verdict), ['held', 'did not hold', 'did not hold']);
+  assert.deepEqual(
+    evaluateAdamClipped([...refs, ...div], { tolerances: t })
+      .slice(0, 3)
+      .map((x) => x.verdict),
+    ['held', 'did not hold', 'did not hold'],
+  );
   // One seed: no interval.
-  assert.deepEqual(evaluateAdamClipped([refs[0]!, good[0]!], { tolerances: t }).slice(0, 3).map((x) => x.verdict), ['inconclusive', 'inconclusive', 'inconclusive']);
+  assert.deepEqual(
+    evaluateAdamClipped([refs[0]!, good[0]!], { tolerances: t })
+      .slice(0, 3)
+      .map((x) => x.verdict),
+    ['inconclusive', 'inconclusive', 'inconclusive'],
+  );
 });
 
 test('sgd-batch: at every batch size the run above 2/λ0 must end flatter and rotate more than its control, paired by seed', () => {
   const t = loadStudyFile('sgd-batch').tolerances;
-  const mk = (b: number | 'full', m: number, seed: number, sharp: number, cos: number, status: 'completed' | 'diverged' = 'completed') =>
-    run(`b${b}-m${m}-s${seed}`, { optimizer: { name: 'sgd', lr: 0.1 * m, batch_size: b }, data: { train_size: 1000 }, train: { seed } }, [{ step: 0, sharpness: 30 }, { step: 10, sharpness: sharp, eigvec_cos: cos }], { params: { lr_multiple: m, lambda0: 30 }, status });
+  const mk = (
+    b: number | 'full',
+    m: number,
+    seed: number,
+    sharp: number,
+    cos: number,
+    status: 'completed' | 'diverged' = 'completed',
+  ) =>
+    run(
+      `b${b}-m${m}-s${seed}`,
+      { optimizer: { name: 'sgd', lr: 0.1 * m, batch_size: b }, data: { train_size: 1000 }, train: { seed } },
+      [
+        { step: 0, sharpness: 30 },
+        { step: 10, sharpness: sharp, eigvec_cos: cos },
+      ],
+      { params: { lr_multiple: m, lambda0: 30 }, status },
+    );
   const w = (s: number) => 0.2 * (s - 1);
   const sweep = (hi: (b: number | 'full', s: number) => [number, number], bs: (number | 'full')[] = [16, 'full']) =>
     bs.flatMap((b) => [0, 1, 2].flatMap((s) => [mk(b, 0.5, s, 20 + w(s), 0.999), mk(b, 2, s, ...hi(b, s))]));
-  const ok = evaluateSgdBatch(sweep((_b, s) => [12 + w(s), 0.99 - 0.001 * s]), { tolerances: t });
-  assert.deepEqual(ok.map((c) => c.verdict), ['held', 'held'], ok.map((c) => c.evidence).join('\n'));
+  const ok = evaluateSgdBatch(
+    sweep((_b, s) => [12 + w(s), 0.99 - 0.001 * s]),
+    { tolerances: t },
+  );
+  assert.deepEqual(
+    ok.map((c) => c.verdict),
+    ['held', 'held'],
+    ok.map((c) => c.evidence).join('\n'),
+  );
   // At B = 16 the above-threshold run is as sharp as the control (up to noise): not held at every B.
-  const mixed = evaluateSgdBatch(sweep((b, s) => [b === 16 ? 20 + 0.3 * Math.sin(5 * s) : 12 + w(s), 0.99]), { tolerances: t });
+  const mixed = evaluateSgdBatch(
+    sweep((b, s) => [b === 16 ? 20 + 0.3 * Math.sin(5 * s) : 12 + w(s), 0.99]),
+    { tolerances: t },
+  );
   assert.notEqual(mixed[0]!.verdict, 'held', mixed[0]!.evidence);
   assert.equal(mixed[1]!.verdict, 'held');
   // Sharper above the threshold at B = 16 (every seed): did not hold.
-  const sharper = evaluateSgdBatch(sweep((b, s) => [b === 16 ? 25 + w(s) : 12 + w(s), 0.99]), { tolerances: t });
+  const sharper = evaluateSgdBatch(
+    sweep((b, s) => [b === 16 ? 25 + w(s) : 12 + w(s), 0.99]),
+    { tolerances: t },
+  );
   assert.equal(sharper[0]!.verdict, 'did not hold');
   // Rotating less than the control: did not hold.
-  assert.equal(evaluateSgdBatch(sweep((_b, s) => [12 + w(s), 0.9999 + 0.00001 * s]), { tolerances: t })[1]!.verdict, 'did not hold');
+  assert.equal(
+    evaluateSgdBatch(
+      sweep((_b, s) => [12 + w(s), 0.9999 + 0.00001 * s]),
+      { tolerances: t },
+    )[1]!.verdict,
+    'did not hold',
+  );
   // A diverged run at one batch size leaves the claim inconclusive; one seed gives no interval.
-  const div = [...sweep((_b, s) => [12 + w(s), 0.99], ['full']), ...[0, 1, 2].flatMap((s) => [mk(16, 0.5, s, 20, 0.999), mk(16, 2, s, 30, 0.5, 'diverged')])];
+  const div = [
+    ...sweep((_b, s) => [12 + w(s), 0.99], ['full']),
+    ...[0, 1, 2].flatMap((s) => [mk(16, 0.5, s, 20, 0.999), mk(16, 2, s, 30, 0.5, 'diverged')]),
+  ];
   assert.equal(evaluateSgdBatch(div, { tolerances: t })[0]!.verdict, 'inconclusive');
   assert.match(evaluateSgdBatch(div, { tolerances: t })[0]!.evidence, /diverged/);
   const one = [mk(16, 0.5, 0, 20, 0.999), mk(16, 2, 0, 10, 0.9)];
-  assert.deepEqual(evaluateSgdBatch(one, { tolerances: t }).map((c) => c.verdict), ['inconclusive', 'inconclusive']);
+  assert.deepEqual(
+    evaluateSgdBatch(one, { tolerances: t }).map((c) => c.verdict),
+    ['inconclusive', 'inconclusive'],
+  );
 });
 
 // The rotation study's evaluator: test/studies/rotation-claims.test.ts.
@@ -86,16 +194,46 @@ test('eos-adam: the preconditioned sharpness hovers at 38/η while the raw sharp
   const lr = 1e-3;
   const rows: MetricRow[] = Array.from({ length: 41 }, (_, i) => {
     const s = 20 * i;
-    return { step: s, lr, train_loss: 1 / (1 + s), sharpness: 60, threshold: 38 / lr, ...(s > 0 ? { precond_sharpness: s < 200 ? 38000 * (s / 220) : 38000 * (1 + 0.05 * Math.sin(s)) } : {}) };
+    return {
+      step: s,
+      lr,
+      train_loss: 1 / (1 + s),
+      sharpness: 60,
+      threshold: 38 / lr,
+      ...(s > 0 ? { precond_sharpness: s < 200 ? 38000 * (s / 220) : 38000 * (1 + 0.05 * Math.sin(s)) } : {}),
+    };
   });
   const c = evaluateEosAdam([run('adam', { optimizer: { name: 'adam', lr } }, rows)], { tolerances: t });
-  assert.deepEqual(c.map((x) => x.verdict), ['held', 'held']);
+  assert.deepEqual(
+    c.map((x) => x.verdict),
+    ['held', 'held'],
+  );
   assert.ok(Math.abs((c[1]!.values!.raw_ratio_to_2_over_lr as number) - 0.03) < 1e-12);
   // Three seeds: two more rows from the per-seed values; a raw sharpness at 0.8·2/η fails the second.
-  const seeded = (seed: number, raw: number) => run(`adam-${seed}`, { optimizer: { name: 'adam', lr }, train: { seed } }, rows.map((r) => ({ ...r, sharpness: raw * (1 + 0.01 * seed) })), { params: { 'train.seed': seed } });
-  const ok = evaluateEosAdam([0, 1, 2].map((s) => seeded(s, 60)), { tolerances: t }).slice(6);
-  assert.deepEqual(ok.map((x) => x.verdict), ['held', 'held'], ok.map((x) => x.evidence).join('\n'));
+  const seeded = (seed: number, raw: number) =>
+    run(
+      `adam-${seed}`,
+      { optimizer: { name: 'adam', lr }, train: { seed } },
+      rows.map((r) => ({ ...r, sharpness: raw * (1 + 0.01 * seed) })),
+      { params: { 'train.seed': seed } },
+    );
+  const ok = evaluateEosAdam(
+    [0, 1, 2].map((s) => seeded(s, 60)),
+    { tolerances: t },
+  ).slice(6);
+  assert.deepEqual(
+    ok.map((x) => x.verdict),
+    ['held', 'held'],
+    ok.map((x) => x.evidence).join('\n'),
+  );
   assert.equal(ok[0]!.values!.seeds, 3);
-  const sharp = evaluateEosAdam([0, 1, 2].map((s) => seeded(s, 1600)), { tolerances: t }).slice(6);
-  assert.deepEqual(sharp.map((x) => x.verdict), ['held', 'did not hold'], sharp[1]!.evidence);
+  const sharp = evaluateEosAdam(
+    [0, 1, 2].map((s) => seeded(s, 1600)),
+    { tolerances: t },
+  ).slice(6);
+  assert.deepEqual(
+    sharp.map((x) => x.verdict),
+    ['held', 'did not hold'],
+    sharp[1]!.evidence,
+  );
 });

@@ -23,7 +23,12 @@ test('every study is registered and its file has a title, expected minutes, a qu
     const f = loadStudyFile(name);
     assert.ok(findStudy(name), `${name} registered`);
     assert.ok(f.title.length > 0 && (f.description ?? '').length > 0, name);
-    assert.ok(f.expected_minutes.full > 0 && f.expected_minutes.quick > 0 && f.expected_minutes.quick <= f.expected_minutes.full, name);
+    assert.ok(
+      f.expected_minutes.full > 0 &&
+        f.expected_minutes.quick > 0 &&
+        f.expected_minutes.quick <= f.expected_minutes.full,
+      name,
+    );
     assert.ok(f.quick !== undefined, `${name} has a quick version`);
     assert.ok(Object.keys(f.tolerances).length > 0, name);
   }
@@ -32,9 +37,19 @@ test('every study is registered and its file has a title, expected minutes, a qu
 test('every tolerance an evaluator reads is in its study file', () => {
   for (const [name, mod] of Object.entries(STUDIES)) {
     const f = loadStudyFile(name);
-    const src = [mod, ...(name === 'eos-adam' ? ['eos-gd.ts'] : [])].map((m) => readFileSync(new URL(`../../src/studies/${m}`, import.meta.url), 'utf8')).join('\n');
+    const src = [mod, ...(name === 'eos-adam' ? ['eos-gd.ts'] : [])]
+      .map((m) => readFileSync(new URL(`../../src/studies/${m}`, import.meta.url), 'utf8'))
+      .join('\n');
     const used = new Set([...src.matchAll(/tol\(t, '([a-z0-9_]+)'\)/g)].map((m) => m[1]!));
-    if (name === 'eos-adam') for (const k of ['sharpening_min_rise', 'min_loss_increases', 'loss_window', 'window_fall_min', 'ce_saturation_acc']) used.delete(k); // eos-gd-only claims
+    if (name === 'eos-adam')
+      for (const k of [
+        'sharpening_min_rise',
+        'min_loss_increases',
+        'loss_window',
+        'window_fall_min',
+        'ce_saturation_acc',
+      ])
+        used.delete(k); // eos-gd-only claims
     assert.ok(used.size > 0, name);
     for (const k of used) {
       assert.equal(typeof f.tolerances[k], 'number', `${name}: tolerance ${k}`);
@@ -51,7 +66,8 @@ test('the runs of every study (full and quick) are valid configs', () => {
       const sweep = studySweep(f, quick);
       if (Object.keys(sweep.grid).includes(LR_MULTIPLE)) {
         const keys = Object.keys(sweep.grid);
-        for (const p of gridProduct(keys.map((key) => ({ key, values: sweep.grid[key]! })))) resolveConfig(withParams(sweep.base, p));
+        for (const p of gridProduct(keys.map((key) => ({ key, values: sweep.grid[key]! }))))
+          resolveConfig(withParams(sweep.base, p));
       } else {
         assert.ok(studyPlan(f, quick).runs.length > 0, `${name} ${quick ? 'quick' : 'full'}`);
       }

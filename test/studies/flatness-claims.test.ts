@@ -34,22 +34,62 @@ let counter = 0;
 function mk(m: number, seed: number, f: Final | 'diverged'): StudyRun {
   const dir = join(root, `run-${counter++}`);
   const lr = (m * 2) / L0;
-  const rows: MetricRow[] = [0, 100, 200, STEP].map((s) => ({ step: s, lr, threshold: 2 / lr, sharpness: s === 0 ? L0 : f === 'diverged' ? 2 * L0 : f.sharpness, lambda_min: -0.1, ...(s > 0 && f !== 'diverged' ? { eigvec_cos: 1 - f.rotation } : {}) }));
+  const rows: MetricRow[] = [0, 100, 200, STEP].map((s) => ({
+    step: s,
+    lr,
+    threshold: 2 / lr,
+    sharpness: s === 0 ? L0 : f === 'diverged' ? 2 * L0 : f.sharpness,
+    lambda_min: -0.1,
+    ...(s > 0 && f !== 'diverged' ? { eigvec_cos: 1 - f.rotation } : {}),
+  }));
   if (f !== 'diverged') {
     const step = String(STEP).padStart(6, '0');
     mkdirSync(join(dir, 'checkpoints'), { recursive: true });
     mkdirSync(join(dir, 'curvature'), { recursive: true });
     writeFileSync(join(dir, 'checkpoints', `step-${step}.safetensors`), '');
-    writeFileSync(join(dir, 'curvature', `analysis-step-${step}.json`), JSON.stringify({ step: STEP, eigs: [f.sharpness, f.sharpness / 2], lambda_min: f.lambdaMin ?? -0.1, trace: f.trace }));
-    writeFileSync(join(dir, 'curvature', `settled-step-${step}.json`), JSON.stringify({ step: STEP, lr: 0.025, steps: 100, sharpness_before: f.sharpness, sharpness: f.settled, loss_before: 0.1, loss: 0.09 }));
+    writeFileSync(
+      join(dir, 'curvature', `analysis-step-${step}.json`),
+      JSON.stringify({
+        step: STEP,
+        eigs: [f.sharpness, f.sharpness / 2],
+        lambda_min: f.lambdaMin ?? -0.1,
+        trace: f.trace,
+      }),
+    );
+    writeFileSync(
+      join(dir, 'curvature', `settled-step-${step}.json`),
+      JSON.stringify({
+        step: STEP,
+        lr: 0.025,
+        steps: 100,
+        sharpness_before: f.sharpness,
+        sharpness: f.settled,
+        loss_before: 0.1,
+        loss: 0.09,
+      }),
+    );
   }
   return {
-    name: `m${m}-s${seed}`, params: { lr_multiple: m, 'train.seed': seed, lambda0: L0 }, dir, rows,
+    name: `m${m}-s${seed}`,
+    params: { lr_multiple: m, 'train.seed': seed, lambda0: L0 },
+    dir,
+    rows,
     config: resolveConfig({ optimizer: { name: 'gd', lr }, train: { seed, stop_train_acc: 0.95 } }),
     summary: {
-      status: f === 'diverged' ? 'diverged' : 'completed', reason: null, steps: STEP,
-      final: { train_loss: 0.1, train_acc: f === 'diverged' ? null : 0.96, test_loss: null, test_acc: f === 'diverged' ? null : f.testAcc, sharpness: f === 'diverged' ? null : f.sharpness },
-      started_at: '', updated_at: '', finished_at: '', elapsed_s: 1,
+      status: f === 'diverged' ? 'diverged' : 'completed',
+      reason: null,
+      steps: STEP,
+      final: {
+        train_loss: 0.1,
+        train_acc: f === 'diverged' ? null : 0.96,
+        test_loss: null,
+        test_acc: f === 'diverged' ? null : f.testAcc,
+        sharpness: f === 'diverged' ? null : f.sharpness,
+      },
+      started_at: '',
+      updated_at: '',
+      finished_at: '',
+      elapsed_s: 1,
     },
   };
 }
@@ -65,7 +105,15 @@ function sweep(f: (m: number, s: number) => Final | 'diverged'): StudyRun[] {
 
 const textbookAcc: Record<number, number> = { 0.5: 0.8, 1.5: 0.83, 2: 0.845, 3: 0.835, 4: 0.82 };
 const textbook = (m: number, s: number): Final | 'diverged' =>
-  m >= 8 ? 'diverged' : { sharpness: 0.97 * Math.min(L0, (2 * L0) / (2 * m)), trace: 100 / m + wiggle(m, s), settled: 30 - 3 * m + wiggle(m, s), testAcc: textbookAcc[m]! + wiggle(m, s), rotation: 0.01 * m };
+  m >= 8
+    ? 'diverged'
+    : {
+        sharpness: 0.97 * Math.min(L0, (2 * L0) / (2 * m)),
+        trace: 100 / m + wiggle(m, s),
+        settled: 30 - 3 * m + wiggle(m, s),
+        testAcc: textbookAcc[m]! + wiggle(m, s),
+        rotation: 0.01 * m,
+      };
 
 const find = (c: ReturnType<typeof evaluateFlatness>, prefix: string) => c.find((x) => x.claim.startsWith(prefix))!;
 
@@ -76,7 +124,9 @@ test('flatness-lr: the textbook picture holds (claims 1–6)', () => {
   assert.ok(Math.abs((find(c, 'Past 2/λ0').values!.median_ratio as number) - 0.97) < 1e-9);
   // The effect size is the mean paired difference, stated with its interval.
   const imp = find(c, 'Test accuracy improves');
-  const expected = SEEDS.reduce((a, s) => a + (textbookAcc[2]! + wiggle(2, s)) - (textbookAcc[0.5]! + wiggle(0.5, s)), 0) / SEEDS.length;
+  const expected =
+    SEEDS.reduce((a, s) => a + (textbookAcc[2]! + wiggle(2, s)) - (textbookAcc[0.5]! + wiggle(0.5, s)), 0) /
+    SEEDS.length;
   assert.ok(Math.abs((imp.values!.diff as number) - expected) < 1e-12);
   assert.match(imp.evidence, /points \[95 % CI .*Cohen's d/);
 });
@@ -111,10 +161,17 @@ test('flatness-lr: a "fall" that is only divergence does not count; no gain in a
   };
   const c = evaluateFlatness(sweep(rising), { tolerances: t });
   assert.equal(find(c, 'Test accuracy improves').verdict, 'held');
-  assert.equal(find(c, 'Test accuracy falls again').verdict, 'did not hold', find(c, 'Test accuracy falls again').evidence);
+  assert.equal(
+    find(c, 'Test accuracy falls again').verdict,
+    'did not hold',
+    find(c, 'Test accuracy falls again').evidence,
+  );
   // Nothing above 2× trains at every seed: there is no fall among trained runs to judge.
   const onlyDiverge = (m: number, s: number): Final | 'diverged' => (m > 2 ? 'diverged' : textbook(m, s));
-  assert.equal(find(evaluateFlatness(sweep(onlyDiverge), { tolerances: t }), 'Test accuracy falls again').verdict, 'inconclusive');
+  assert.equal(
+    find(evaluateFlatness(sweep(onlyDiverge), { tolerances: t }), 'Test accuracy falls again').verdict,
+    'inconclusive',
+  );
   // Same accuracy at 0.5× and 2× up to noise: not held.
   const flat = (m: number, s: number): Final | 'diverged' => {
     const f = textbook(m, s);
@@ -133,10 +190,16 @@ test('flatness-lr: rank correlations of test accuracy with the trace and with ro
     const acc = 0.8 + 0.01 * m + wiggle(m, s);
     return { sharpness: 10, trace: 100 - 500 * (acc - 0.8), settled: 10, testAcc: acc, rotation: acc - 0.7 };
   };
-  assert.equal(find(evaluateFlatness(sweep(aligned), { tolerances: t }), 'Test accuracy is rank-correlated').verdict, 'held');
+  assert.equal(
+    find(evaluateFlatness(sweep(aligned), { tolerances: t }), 'Test accuracy is rank-correlated').verdict,
+    'held',
+  );
   const opposite = (m: number, s: number): Final | 'diverged' => {
     const f = aligned(m, s);
     return f === 'diverged' ? f : { ...f, rotation: 1 - f.testAcc };
   };
-  assert.equal(find(evaluateFlatness(sweep(opposite), { tolerances: t }), 'Test accuracy is rank-correlated').verdict, 'did not hold');
+  assert.equal(
+    find(evaluateFlatness(sweep(opposite), { tolerances: t }), 'Test accuracy is rank-correlated').verdict,
+    'did not hold',
+  );
 });

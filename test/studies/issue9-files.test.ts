@@ -12,7 +12,14 @@ import { loadDataset } from '../../src/data/dataset.ts';
 
 const ctx = (name: string, quick: boolean) => {
   const file = loadStudyFile(name);
-  return { quick, tolerances: { ...file.tolerances, ...(quick ? file.quick_tolerances ?? {} : {}) }, file, out: '/nonexistent', log: () => {}, parallel: 2 };
+  return {
+    quick,
+    tolerances: { ...file.tolerances, ...(quick ? (file.quick_tolerances ?? {}) : {}) },
+    file,
+    out: '/nonexistent',
+    log: () => {},
+    parallel: 2,
+  };
 };
 
 test('study files: title, description, expected minutes, quick version, tolerances', () => {
@@ -21,7 +28,8 @@ test('study files: title, description, expected minutes, quick version, toleranc
     assert.ok(f.title.length > 0 && (f.description ?? '').length > 0, name);
     assert.ok(f.expected_minutes.quick > 0 && f.expected_minutes.quick <= f.expected_minutes.full, name);
     assert.ok(f.quick !== undefined && Object.keys(f.tolerances).length > 0, name);
-    for (const k of Object.keys(f.quick_tolerances ?? {})) assert.equal(typeof f.tolerances[k], 'number', `${name}: ${k}`);
+    for (const k of Object.keys(f.quick_tolerances ?? {}))
+      assert.equal(typeof f.tolerances[k], 'number', `${name}: ${k}`);
   }
 });
 
@@ -31,15 +39,34 @@ test('max-lr studies: every model × remedy resolves, or is n/a for a stated rea
       const plan = maxLrPlan(ctx(name, quick));
       assert.ok(plan.cells.length > 0 && plan.variants.includes('none'), name);
       for (const c of plan.cells) {
-        if (c.config === null) assert.match(c.error!, /layernorm is available for arch mlp only|fixup needs arch resnet/, `${name}/${c.name}`);
-        else assert.ok(c.maxLr.lo > 0 && c.maxLr.hi >= c.maxLr.lo && (c.maxLr.stop_train_acc !== null || c.maxLr.stop_train_loss !== null), `${name}/${c.name}`);
+        if (c.config === null)
+          assert.match(
+            c.error!,
+            /layernorm is available for arch mlp only|fixup needs arch resnet/,
+            `${name}/${c.name}`,
+          );
+        else
+          assert.ok(
+            c.maxLr.lo > 0 &&
+              c.maxLr.hi >= c.maxLr.lo &&
+              (c.maxLr.stop_train_acc !== null || c.maxLr.stop_train_loss !== null),
+            `${name}/${c.name}`,
+          );
       }
       // Warmup trials must have steps left after warmup to reach the target.
-      for (const c of plan.cells) if (c.config) assert.ok(c.config.train.steps > c.config.schedule.warmup_steps, `${name}/${c.name}: budget after warmup`);
+      for (const c of plan.cells)
+        if (c.config)
+          assert.ok(c.config.train.steps > c.config.schedule.warmup_steps, `${name}/${c.name}: budget after warmup`);
     }
   }
   const full = maxLrPlan(ctx('interventions', false));
-  assert.deepEqual(full.cells.filter((c) => c.config === null).map((c) => c.name).sort(), ['fc-tanh_fixup', 'resnet_layernorm']);
+  assert.deepEqual(
+    full.cells
+      .filter((c) => c.config === null)
+      .map((c) => c.name)
+      .sort(),
+    ['fc-tanh_fixup', 'resnet_layernorm'],
+  );
 });
 
 test('catapult and adam-warmup: configs, model and text load', async () => {

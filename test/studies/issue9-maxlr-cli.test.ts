@@ -14,16 +14,34 @@ test('commandMaxLr: a search per remedy, n/a rows, files for edgewise report', {
   let printed = '';
   try {
     const cfg = join(dir, 'tiny.json');
-    writeFileSync(cfg, JSON.stringify({
-      data: { name: 'synthetic-gmm', train_size: 200, test_size: 100, input_dim: 10, num_classes: 3 },
-      model: { arch: 'mlp', widths: [16] }, loss: 'mse', optimizer: { name: 'gd', lr: 1 },
-      train: { steps: 60, stop_train_loss: 0.2, divergence_loss: 10 }, log: { every: 5, test_every: 0 },
-    }));
+    writeFileSync(
+      cfg,
+      JSON.stringify({
+        data: { name: 'synthetic-gmm', train_size: 200, test_size: 100, input_dim: 10, num_classes: 3 },
+        model: { arch: 'mlp', widths: [16] },
+        loss: 'mse',
+        optimizer: { name: 'gd', lr: 1 },
+        train: { steps: 60, stop_train_loss: 0.2, divergence_loss: 10 },
+        log: { every: 5, test_every: 0 },
+      }),
+    );
     const out = join(dir, 'out');
     process.stdout.write = ((s: string) => ((printed += s), true)) as typeof process.stdout.write;
-    const res = await commandMaxLr(cfg, { variants: ['none,warmup-20', 'fixup'], out, lo: '0.25', hi: '16', grid: '4', bisect: '0', parallel: '2', quiet: true });
+    const res = await commandMaxLr(cfg, {
+      variants: ['none,warmup-20', 'fixup'],
+      out,
+      lo: '0.25',
+      hi: '16',
+      grid: '4',
+      bisect: '0',
+      parallel: '2',
+      quiet: true,
+    });
     process.stdout.write = write;
-    assert.deepEqual(res.map((r) => r.variant), ['none', 'warmup-20', 'fixup']);
+    assert.deepEqual(
+      res.map((r) => r.variant),
+      ['none', 'warmup-20', 'fixup'],
+    );
     assert.match(res[2]!.error!, /fixup needs arch resnet/);
     for (const r of res.slice(0, 2)) {
       assert.ok(r.result !== null && r.result.maxStableLr !== null, `${r.variant}: ${r.result?.note}`);
@@ -38,8 +56,14 @@ test('commandMaxLr: a search per remedy, n/a rows, files for edgewise report', {
     assert.equal(saved.outcomes.length, 3);
     const sweep = JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8')) as { runs: Array<{ name: string }> };
     for (const r of sweep.runs) assert.ok(existsSync(join(out, r.name, 'summary.json')), r.name);
-    await assert.rejects(commandMaxLr(cfg, { variants: ['dropout'], out: join(dir, 'x'), quiet: true }), (e: Error) => e.name === 'UsageError' && /unknown variant 'dropout'/.test(e.message));
-    await assert.rejects(commandMaxLr(cfg, { lo: '2', hi: '1', out: join(dir, 'y'), quiet: true }), /--hi must be a number >= --lo/);
+    await assert.rejects(
+      commandMaxLr(cfg, { variants: ['dropout'], out: join(dir, 'x'), quiet: true }),
+      (e: Error) => e.name === 'UsageError' && /unknown variant 'dropout'/.test(e.message),
+    );
+    await assert.rejects(
+      commandMaxLr(cfg, { lo: '2', hi: '1', out: join(dir, 'y'), quiet: true }),
+      /--hi must be a number >= --lo/,
+    );
   } finally {
     process.stdout.write = write;
     rmSync(dir, { recursive: true, force: true });

@@ -15,15 +15,32 @@ function studyDir(root: string, name: string, claims: unknown, figure?: string):
 
 test('results document: a table per study, provenance, figures copied beside it', () => {
   const root = mkdtempSync(join(tmpdir(), 'edgewise-results-'));
-  const a = studyDir(root, 'b-study', {
-    study: 'eos-gd', title: 'Edge of stability', quick: false, elapsed_s: 3725, finished_at: '2026-11-26T10:00:00Z',
-    command: 'edgewise reproduce eos-gd', machine: '2 × Test CPU, 24 GiB', seeds: [0, 1, 2],
-    claims: [
-      { claim: 'λ1 hovers at 2/η', evidence: 'mean 0.98 × 2/η [0.95, 1.01]', verdict: 'held' },
-      { claim: 'a | pipe', evidence: 'x', verdict: 'did not hold' },
-    ],
-  }, 'study-sharpness.svg');
-  const b = studyDir(root, 'a-study', { study: 'warmup', title: 'Warmup', quick: true, elapsed_s: 42, claims: [{ claim: 'c', evidence: 'e', verdict: 'inconclusive' }] });
+  const a = studyDir(
+    root,
+    'b-study',
+    {
+      study: 'eos-gd',
+      title: 'Edge of stability',
+      quick: false,
+      elapsed_s: 3725,
+      finished_at: '2026-11-26T10:00:00Z',
+      command: 'edgewise reproduce eos-gd',
+      machine: '2 × Test CPU, 24 GiB',
+      seeds: [0, 1, 2],
+      claims: [
+        { claim: 'λ1 hovers at 2/η', evidence: 'mean 0.98 × 2/η [0.95, 1.01]', verdict: 'held' },
+        { claim: 'a | pipe', evidence: 'x', verdict: 'did not hold' },
+      ],
+    },
+    'study-sharpness.svg',
+  );
+  const b = studyDir(root, 'a-study', {
+    study: 'warmup',
+    title: 'Warmup',
+    quick: true,
+    elapsed_s: 42,
+    claims: [{ claim: 'c', evidence: 'e', verdict: 'inconclusive' }],
+  });
   const out = join(root, 'docs', 'results.md');
   const r = writeResults([a, b], out, 'edgewise results runs', new Date('2026-11-26T12:00:00Z'));
   assert.equal(r.studies, 2);
@@ -44,7 +61,10 @@ test('results document: a missing or corrupted claims.json is an error naming th
   const bad = join(root, 'bad');
   mkdirSync(bad);
   writeFileSync(join(bad, 'claims.json'), '{"study": "x", ');
-  assert.throws(() => writeResults([bad], join(root, 'r.md'), 'c'), (e: Error) => e.message.includes(join(bad, 'claims.json')) && /not valid JSON/.test(e.message));
+  assert.throws(
+    () => writeResults([bad], join(root, 'r.md'), 'c'),
+    (e: Error) => e.message.includes(join(bad, 'claims.json')) && /not valid JSON/.test(e.message),
+  );
   writeFileSync(join(bad, 'claims.json'), '{"study": "x", "title": "t", "quick": false, "claims": []}');
   assert.throws(() => writeResults([bad], join(root, 'r.md'), 'c'), /missing key 'elapsed_s'/);
   assert.throws(() => writeResults([join(root, 'none')], join(root, 'r.md'), 'c'), /not found/);

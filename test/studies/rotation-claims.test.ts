@@ -10,7 +10,13 @@ import type { MetricRow } from '../../src/experiments/metrics.ts';
 import type { StudyRun } from '../../src/studies/study.ts';
 import { loadStudyFile } from '../../src/studies/run.ts';
 import { evaluateRotation } from '../../src/studies/rotation.ts';
-import { coincidenceTest, dropEpisodes, relativeGap, rotationSteps, splitDegenerate } from '../../src/studies/claims/rotation.ts';
+import {
+  coincidenceTest,
+  dropEpisodes,
+  relativeGap,
+  rotationSteps,
+  splitDegenerate,
+} from '../../src/studies/claims/rotation.ts';
 
 const L0 = 20;
 const N = 120;
@@ -37,7 +43,14 @@ function mk(o: Spec): StudyRun {
   const rows: MetricRow[] = [];
   for (let s = 0; s < N; s++) {
     const l1 = s === 0 ? L0 : unstable.has(s) ? 1.05 * thr : Math.min(0.9 * thr, 0.9 * L0);
-    const row: Record<string, unknown> = { step: s, lr, threshold: thr, train_loss: (spikes.has(s) ? 3 : 1) / (1 + s), sharpness: l1, eigs: [l1, l1 * (o.ratio2?.(s) ?? 0.5)] };
+    const row: Record<string, unknown> = {
+      step: s,
+      lr,
+      threshold: thr,
+      train_loss: (spikes.has(s) ? 3 : 1) / (1 + s),
+      sharpness: l1,
+      eigs: [l1, l1 * (o.ratio2?.(s) ?? 0.5)],
+    };
     if (s > 0) {
       row.eigvec_cos = o.rho(s);
       row.param_displacement = o.disp?.(s) ?? 0.01 * o.m;
@@ -46,9 +59,21 @@ function mk(o: Spec): StudyRun {
   }
   const seed = o.seed ?? 0;
   return {
-    name: `m${o.m}-s${seed}`, params: { lr_multiple: o.m, lambda0: L0, 'train.seed': seed }, dir: '/nonexistent', rows,
+    name: `m${o.m}-s${seed}`,
+    params: { lr_multiple: o.m, lambda0: L0, 'train.seed': seed },
+    dir: '/nonexistent',
+    rows,
     config: resolveConfig({ optimizer: { name: 'gd', lr }, train: { seed } }),
-    summary: { status: 'completed', reason: null, steps: N - 1, final: { train_loss: null, train_acc: null, test_loss: null, test_acc: null, sharpness: null }, started_at: '', updated_at: '', finished_at: '', elapsed_s: 1 },
+    summary: {
+      status: 'completed',
+      reason: null,
+      steps: N - 1,
+      final: { train_loss: null, train_acc: null, test_loss: null, test_acc: null, sharpness: null },
+      started_at: '',
+      updated_at: '',
+      finished_at: '',
+      elapsed_s: 1,
+    },
   };
 }
 
@@ -61,7 +86,14 @@ const before = events.map((e) => e - 1);
 /** The textbook picture: ρ ≈ 1 below, drops right at the spikes/instabilities above, rotation per displacement growing with η. */
 function textbook(): StudyRun[] {
   const base: Record<number, number> = { 0.5: 0.99995, 2: 0.99, 4: 0.91 };
-  return [0.5, 2, 4].map((m) => mk({ m, rho: (s) => (m > 1 && events.includes(s) ? 0.3 : base[m]!), spikes: m > 1 ? events : [], unstable: m > 1 ? before : [] }));
+  return [0.5, 2, 4].map((m) =>
+    mk({
+      m,
+      rho: (s) => (m > 1 && events.includes(s) ? 0.3 : base[m]!),
+      spikes: m > 1 ? events : [],
+      unstable: m > 1 ? before : [],
+    }),
+  );
 }
 
 test('rotation claims hold on the textbook picture', () => {
@@ -77,24 +109,44 @@ test('rotation claims hold on the textbook picture', () => {
 test('drops that meet spikes only as often as chance do not hold, however high the hit fraction', () => {
   // A spike every 4th step: every episode is within 5 steps of one wherever it lies.
   const dense = Array.from({ length: N / 4 }, (_, i) => 4 * i + 1);
-  const runs = [textbook()[0]!, ...[2, 4].map((m) => mk({ m, rho: (s) => (events.includes(s) ? 0.3 : 0.99), spikes: dense, unstable: dense }))];
+  const runs = [
+    textbook()[0]!,
+    ...[2, 4].map((m) => mk({ m, rho: (s) => (events.includes(s) ? 0.3 : 0.99), spikes: dense, unstable: dense })),
+  ];
   const c = by(evaluateRotation(runs, { tolerances: t }), 'Above 2/λ0, drops of ρ (ρ <');
   assert.equal(c.values!.fraction, 1);
   assert.equal(c.values!.p_value, 1);
   assert.equal(c.verdict, 'did not hold', c.evidence);
   // Drops away from the spikes: the fraction is 0.
-  const far = [textbook()[0]!, ...[2, 4].map((m) => mk({ m, rho: (s) => (events.includes(s + 12) ? 0.3 : 0.99), spikes: events, unstable: before }))];
+  const far = [
+    textbook()[0]!,
+    ...[2, 4].map((m) =>
+      mk({ m, rho: (s) => (events.includes(s + 12) ? 0.3 : 0.99), spikes: events, unstable: before }),
+    ),
+  ];
   assert.equal(by(evaluateRotation(far, { tolerances: t }), 'Above 2/λ0, drops of ρ (ρ <').verdict, 'did not hold');
 });
 
 test('an exchange of λ1 and λ2 (small eigengap) is not counted as a rotation', () => {
   // The only drops happen where λ2 = 0.99·λ1: excluded, so nothing is left to coincide.
-  const swap = [2, 4].map((m) => mk({ m, rho: (s) => (events.includes(s) ? 0.02 : 0.99), ratio2: (s) => (events.includes(s) ? 0.99 : 0.5), spikes: events, unstable: before }));
+  const swap = [2, 4].map((m) =>
+    mk({
+      m,
+      rho: (s) => (events.includes(s) ? 0.02 : 0.99),
+      ratio2: (s) => (events.includes(s) ? 0.99 : 0.5),
+      spikes: events,
+      unstable: before,
+    }),
+  );
   const c = evaluateRotation([textbook()[0]!, ...swap], { tolerances: t });
   const spikes = by(c, 'Above 2/λ0, drops of ρ (ρ <');
   assert.equal(spikes.verdict, 'inconclusive', spikes.evidence);
   // Below the threshold, a swap does not make ρ "rotate".
-  const belowSwap = mk({ m: 0.5, rho: (s) => (s % 10 === 0 ? 0.01 : 0.99995), ratio2: (s) => (s % 10 === 0 ? 0.995 : 0.5) });
+  const belowSwap = mk({
+    m: 0.5,
+    rho: (s) => (s % 10 === 0 ? 0.01 : 0.99995),
+    ratio2: (s) => (s % 10 === 0 ? 0.995 : 0.5),
+  });
   assert.equal(by(evaluateRotation([belowSwap], { tolerances: t }), 'Below 2/λ0').verdict, 'held');
   // …while the same drops with a clear gap are rotations: did not hold.
   const belowRot = mk({ m: 0.5, rho: (s) => (s % 10 === 0 ? 0.01 : 0.99995) });
@@ -114,7 +166,9 @@ test('rotation that grows with η only through the step size does not hold', () 
   assert.equal(grows.values!.spearman, -1);
   // Within runs: no difference between unstable and stable updates → not held.
   // Pseudo-random angles unrelated to the instabilities.
-  const flat = [2, 4].map((m) => mk({ m, rho: (s) => Math.cos(0.1 + 0.02 * Math.sin(2.3 * s * s)), spikes: events, unstable: before }));
+  const flat = [2, 4].map((m) =>
+    mk({ m, rho: (s) => Math.cos(0.1 + 0.02 * Math.sin(2.3 * s * s)), spikes: events, unstable: before }),
+  );
   const within = by(evaluateRotation(flat, { tolerances: t }), 'Within a run above 2/λ0');
   assert.notEqual(within.verdict, 'held', within.evidence);
   // Between-run differences are not a within-run effect: the 4× run is unstable often and rotates
@@ -146,9 +200,18 @@ test('claims/rotation helpers: gaps, steps, episodes, and an exact circular-shif
   assert.equal(st[1]!.displacement, null);
   // Step 2's rotation is measured from step 1's eigenvector, which was ill-defined (gap 0.0125): both excluded.
   const { kept, degenerate } = splitDegenerate(st, 0.05);
-  assert.deepEqual(kept.map((s) => s.step), []);
-  assert.deepEqual(degenerate.map((s) => s.step), [1, 2]);
-  assert.deepEqual(splitDegenerate(st, 0.01).kept.map((s) => s.step), [1, 2]);
+  assert.deepEqual(
+    kept.map((s) => s.step),
+    [],
+  );
+  assert.deepEqual(
+    degenerate.map((s) => s.step),
+    [1, 2],
+  );
+  assert.deepEqual(
+    splitDegenerate(st, 0.01).kept.map((s) => s.step),
+    [1, 2],
+  );
   assert.deepEqual(dropEpisodes(st, 0.9), [[1, 1]]);
   // One run, 10 steps, one episode at step 3, one mark at 3, window 0: exactly one of the 10 shifts hits.
   const steps = Array.from({ length: 10 }, (_, i) => i);

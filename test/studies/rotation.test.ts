@@ -31,7 +31,12 @@ test('rotation --quick: ρ ≈ 1 below 2/λ0; coincidence against chance, rotati
   const within = by('Within a run above 2/λ0');
   assert.equal(below.verdict, 'held', below.evidence);
   // Every rotation step records the distance travelled since the previous measurement.
-  for (const run of r.runs) assert.ok(run.rows.filter((x) => typeof x.eigvec_cos === 'number').every((x) => typeof x.param_displacement === 'number' && (x.param_displacement as number) > 0));
+  for (const run of r.runs)
+    assert.ok(
+      run.rows
+        .filter((x) => typeof x.eigvec_cos === 'number')
+        .every((x) => typeof x.param_displacement === 'number' && (x.param_displacement as number) > 0),
+    );
   // The coincidence claims are decided against chance from drop episodes that exist. At this
   // scale (160 steps) the instabilities are dense enough that chance explains much of the
   // coincidence (measured: 4/4 episodes near an instability, 2.7 expected by chance, p ≈ 0.05),
@@ -40,7 +45,11 @@ test('rotation --quick: ρ ≈ 1 below 2/λ0; coincidence against chance, rotati
     assert.notEqual(c.verdict, 'inconclusive', c.evidence);
     assert.ok((c.values!.episodes as number) > 0);
     assert.ok((c.values!.p_value as number) > 0 && (c.values!.p_value as number) <= 1);
-    assert.equal(c.verdict === 'held', (c.values!.fraction as number) >= file.tolerances.coincidence_min! && (c.values!.p_value as number) < file.tolerances.p_max!);
+    assert.equal(
+      c.verdict === 'held',
+      (c.values!.fraction as number) >= file.tolerances.coincidence_min! &&
+        (c.values!.p_value as number) < file.tolerances.p_max!,
+    );
   }
   // Rotation per displacement is judged over three learning rates; the within-run comparison has a run with both kinds of update.
   assert.notEqual(grows.verdict, 'inconclusive', grows.evidence);
@@ -52,6 +61,9 @@ test('rotation --quick: ρ ≈ 1 below 2/λ0; coincidence against chance, rotati
   const html = readFileSync(r.report!, 'utf8');
   const section = html.indexOf('<section class="claims">');
   assert.ok(section > html.indexOf('<body'));
-  assert.ok(!/<section|<h1|<figure/.test(html.slice(html.indexOf('>', html.indexOf('<body')) + 1, section)), 'nothing before the claims table');
+  assert.ok(
+    !/<section|<h1|<figure/.test(html.slice(html.indexOf('>', html.indexOf('<body')) + 1, section)),
+    'nothing before the claims table',
+  );
   assert.ok(html.includes('ρ_t: |cos| between successive top eigenvectors'));
 });

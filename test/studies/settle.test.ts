@@ -21,12 +21,19 @@ test('settling: zero steps reproduce the final λ1 and loss of the run; GD at a 
       log: { every: 10, test_every: 0 },
     });
     assert.equal((await trainRun(config, { dir })).status, 'completed');
-    const last = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>).at(-1)!;
+    const last = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, number>)
+      .at(-1)!;
     assert.equal(last.step, 10);
     const zero = (await settleRun(dir, { lr: 0.01, steps: 0 }))!;
     assert.equal(zero.step, 10);
     // Independent Lanczos runs (other start vectors) on the same θ: agree to the solver's tolerance.
-    assert.ok(Math.abs(zero.sharpness - last.sharpness!) <= 1e-3 * last.sharpness!, `${zero.sharpness} vs ${last.sharpness}`);
+    assert.ok(
+      Math.abs(zero.sharpness - last.sharpness!) <= 1e-3 * last.sharpness!,
+      `${zero.sharpness} vs ${last.sharpness}`,
+    );
     assert.equal(zero.sharpness, zero.sharpness_before);
     assert.ok(Math.abs(zero.loss - last.train_loss!) <= 1e-5 * last.train_loss!);
     // Reused only for the same settings.

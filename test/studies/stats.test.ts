@@ -1,7 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRng } from '../../src/util/random.ts';
-import { bootstrapDiff, bootstrapMean, bootstrapPairs, cohensD, judgeInterval, permutationTest, sampleStd, type Interval } from '../../src/studies/stats.ts';
+import {
+  bootstrapDiff,
+  bootstrapMean,
+  bootstrapPairs,
+  cohensD,
+  judgeInterval,
+  permutationTest,
+  sampleStd,
+  type Interval,
+} from '../../src/studies/stats.ts';
 
 const normals = (seed: number, n: number, mu = 0, sigma = 1) => {
   const rng = createRng(seed);
@@ -42,7 +51,10 @@ test('unpaired and paired difference intervals match the normal-theory widths', 
   const se = Math.sqrt(sampleStd(a) ** 2 / a.length + sampleStd(b) ** 2 / b.length);
   const d = a.reduce((s, x) => s + x, 0) / a.length - b.reduce((s, x) => s + x, 0) / b.length;
   assert.ok(Math.abs(ci.estimate - d) < 1e-12);
-  assert.ok(Math.abs(ci.lo - (d - 1.96 * se)) < 0.2 * se && Math.abs(ci.hi - (d + 1.96 * se)) < 0.2 * se, `${ci.lo}, ${ci.hi} vs ${d} ± ${1.96 * se}`);
+  assert.ok(
+    Math.abs(ci.lo - (d - 1.96 * se)) < 0.2 * se && Math.abs(ci.hi - (d + 1.96 * se)) < 0.2 * se,
+    `${ci.lo}, ${ci.hi} vs ${d} ± ${1.96 * se}`,
+  );
   // Paired: a shared per-pair offset cancels, so the paired interval is much narrower than the unpaired one.
   const base = normals(23, 500, 0, 10);
   const noise = normals(24, 500, 0, 0.1);
@@ -83,7 +95,9 @@ test('permutation test: identical groups give a large p, separated groups a smal
   assert.ok(far.pValue < 0.002, `p ${far.pValue}`);
   // Under the null, p is roughly uniform: about 5 % of tests reject at 0.05.
   let reject = 0;
-  for (let r = 0; r < 100; r++) if (permutationTest(normals(2000 + r, 10), normals(3000 + r, 10), { seed: r, resamples: 500 }).pValue < 0.05) reject++;
+  for (let r = 0; r < 100; r++)
+    if (permutationTest(normals(2000 + r, 10), normals(3000 + r, 10), { seed: r, resamples: 500 }).pValue < 0.05)
+      reject++;
   assert.ok(reject <= 13, `${reject}/100 null tests rejected`);
 });
 
@@ -110,8 +124,14 @@ test('bootstrapPairs: the interval of a correlation of a strong linear relation 
   const pearson = (a: number[], b: number[]) => {
     const ma = a.reduce((s, v) => s + v, 0) / a.length;
     const mb = b.reduce((s, v) => s + v, 0) / b.length;
-    let sab = 0, saa = 0, sbb = 0;
-    for (let i = 0; i < a.length; i++) { sab += (a[i]! - ma) * (b[i]! - mb); saa += (a[i]! - ma) ** 2; sbb += (b[i]! - mb) ** 2; }
+    let sab = 0,
+      saa = 0,
+      sbb = 0;
+    for (let i = 0; i < a.length; i++) {
+      sab += (a[i]! - ma) * (b[i]! - mb);
+      saa += (a[i]! - ma) ** 2;
+      sbb += (b[i]! - mb) ** 2;
+    }
     return sab / Math.sqrt(saa * sbb);
   };
   // y = 0.6x + 0.8e: correlation 0.6; Fisher z gives the sd of r ≈ (1 − ρ²)/√n = 0.032.

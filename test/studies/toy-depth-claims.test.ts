@@ -25,17 +25,40 @@ interface Traj {
 function run(depth: number, mult: number, o: Traj): StudyRun {
   const lr = (2 * mult) / L0;
   const n = o.steps ?? 60;
-  const rows: MetricRow[] = Array.from({ length: n + 1 }, (_, s) => ({ step: s, lr, train_loss: o.loss(s), sharpness: o.sharp(s), threshold: 2 / lr, ...(s > 0 ? { eigvec_cos: o.rho(s) } : {}) }));
+  const rows: MetricRow[] = Array.from({ length: n + 1 }, (_, s) => ({
+    step: s,
+    lr,
+    train_loss: o.loss(s),
+    sharpness: o.sharp(s),
+    threshold: 2 / lr,
+    ...(s > 0 ? { eigvec_cos: o.rho(s) } : {}),
+  }));
   return {
-    name: `d${depth}-m${mult}`, params: { depth, lr_multiple: mult, lambda0: L0 }, dir: '', rows,
+    name: `d${depth}-m${mult}`,
+    params: { depth, lr_multiple: mult, lambda0: L0 },
+    dir: '',
+    rows,
     config: resolveConfig({ optimizer: { name: 'gd', lr } }),
-    summary: { status: o.status ?? 'completed', reason: null, steps: n, final: { train_loss: null, train_acc: null, test_loss: null, test_acc: null, sharpness: null }, started_at: '', updated_at: '', finished_at: '', elapsed_s: 1 },
+    summary: {
+      status: o.status ?? 'completed',
+      reason: null,
+      steps: n,
+      final: { train_loss: null, train_acc: null, test_loss: null, test_acc: null, sharpness: null },
+      started_at: '',
+      updated_at: '',
+      finished_at: '',
+      elapsed_s: 1,
+    },
   };
 }
 
 const converge = (s: number) => Math.exp(-s);
 // Depth 2 above 2/λ0 (threshold 2/η = L0/m): unstable for the first 10 updates, rotating then, settling at 0.6·2/η.
-const deepAbove = (m: number): Traj => ({ rho: (s) => (s <= 10 ? 0.9 : 1), sharp: (s) => (s < 10 ? L0 : (0.6 * L0) / m), loss: converge });
+const deepAbove = (m: number): Traj => ({
+  rho: (s) => (s <= 10 ? 0.9 : 1),
+  sharp: (s) => (s < 10 ? L0 : (0.6 * L0) / m),
+  loss: converge,
+});
 const textbook = () => [
   run(1, 0.5, { rho: () => 1, sharp: () => L0, loss: converge }),
   run(1, 2, { rho: () => 1, sharp: () => L0, loss: (s) => Math.exp(s), status: 'diverged', steps: 20 }),
@@ -53,15 +76,37 @@ test('toy-depth: the textbook picture holds', () => {
 test('toy-depth: each claim fails when its property is broken', () => {
   const [d1lo, d1hi, d2lo] = textbook();
   // Depth 1 that rotates: claim 1 did not hold.
-  assert.equal(verdicts([run(1, 0.5, { rho: () => 0.5, sharp: () => L0, loss: converge }), d1hi!, d2lo!, run(2, 2, deepAbove(2))])[0], 'did not hold');
+  assert.equal(
+    verdicts([
+      run(1, 0.5, { rho: () => 0.5, sharp: () => L0, loss: converge }),
+      d1hi!,
+      d2lo!,
+      run(2, 2, deepAbove(2)),
+    ])[0],
+    'did not hold',
+  );
   // Depth 1 above 2/λ0 that does not diverge: claim 2 did not hold.
-  assert.equal(verdicts([d1lo!, run(1, 2, { rho: () => 1, sharp: () => L0, loss: converge }), d2lo!, run(2, 2, deepAbove(2))])[1], 'did not hold');
+  assert.equal(
+    verdicts([d1lo!, run(1, 2, { rho: () => 1, sharp: () => L0, loss: converge }), d2lo!, run(2, 2, deepAbove(2))])[1],
+    'did not hold',
+  );
   // Depth 2 below 2/λ0 that rotates: claim 3 did not hold.
-  assert.equal(verdicts([d1lo!, d1hi!, run(2, 0.5, { rho: () => 0.5, sharp: () => L0, loss: converge }), run(2, 2, deepAbove(2))])[2], 'did not hold');
+  assert.equal(
+    verdicts([
+      d1lo!,
+      d1hi!,
+      run(2, 0.5, { rho: () => 0.5, sharp: () => L0, loss: converge }),
+      run(2, 2, deepAbove(2)),
+    ])[2],
+    'did not hold',
+  );
   // Depth 2 above 2/λ0 without rotation: claim 4 did not hold.
   assert.equal(verdicts([d1lo!, d1hi!, d2lo!, run(2, 2, { ...deepAbove(2), rho: () => 1 })])[3], 'did not hold');
   // …rotating only after it became stable (λ1 < 2/η before the update): did not hold either.
-  assert.equal(verdicts([d1lo!, d1hi!, d2lo!, run(2, 2, { ...deepAbove(2), rho: (s) => (s > 20 && s <= 40 ? 0.9 : 1) })])[3], 'did not hold');
+  assert.equal(
+    verdicts([d1lo!, d1hi!, d2lo!, run(2, 2, { ...deepAbove(2), rho: (s) => (s > 20 && s <= 40 ? 0.9 : 1) })])[3],
+    'did not hold',
+  );
   // Depth 2 above 2/λ0 that ends at λ1 ≥ 2/η: claim 5 did not hold.
   assert.equal(verdicts([d1lo!, d1hi!, d2lo!, run(2, 2, { ...deepAbove(2), sharp: () => L0 })])[4], 'did not hold');
 });

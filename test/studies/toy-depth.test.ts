@@ -3,7 +3,16 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { linearization, toyEigen, toyGd, toyGrad, toyHessian, toyLoss, contourSegments, type ToyModel } from '../../src/studies/toy-depth.ts';
+import {
+  linearization,
+  toyEigen,
+  toyGd,
+  toyGrad,
+  toyHessian,
+  toyLoss,
+  contourSegments,
+  type ToyModel,
+} from '../../src/studies/toy-depth.ts';
 import { loadStudyFile, reproduce } from '../../src/studies/run.ts';
 import { findStudy } from '../../src/studies/registry.ts';
 
@@ -30,12 +39,18 @@ test('closed-form gradient and Hessian match central finite differences in float
       tp[i]! += h;
       tm[i]! -= h;
       const fd = (toyLoss(m, tp) - toyLoss(m, tm)) / (2 * h);
-      assert.ok(Math.abs(fd - g[i]!) < 1e-7 * Math.max(1, Math.abs(g[i]!)), `grad depth ${m.depth} [${i}]: ${fd} vs ${g[i]}`);
+      assert.ok(
+        Math.abs(fd - g[i]!) < 1e-7 * Math.max(1, Math.abs(g[i]!)),
+        `grad depth ${m.depth} [${i}]: ${fd} vs ${g[i]}`,
+      );
       const gp = toyGrad(m, tp);
       const gm = toyGrad(m, tm);
       for (let j = 0; j < d; j++) {
         const fdH = (gp[j]! - gm[j]!) / (2 * h);
-        assert.ok(Math.abs(fdH - H[i * d + j]!) < 1e-6 * Math.max(1, Math.abs(H[i * d + j]!)), `H depth ${m.depth} [${i},${j}]: ${fdH} vs ${H[i * d + j]}`);
+        assert.ok(
+          Math.abs(fdH - H[i * d + j]!) < 1e-6 * Math.max(1, Math.abs(H[i * d + j]!)),
+          `H depth ${m.depth} [${i},${j}]: ${fdH} vs ${H[i * d + j]}`,
+        );
       }
     }
   }
@@ -49,7 +64,7 @@ test('depth 2 on its minimum manifold: eigenvalues θ1² + θ2² and 0 (closed f
     assert.ok(Math.abs(e.values[1]!) < 1e-12);
     // Top eigenvector ∝ ∇f = (θ2, θ1).
     const n = Math.hypot(1 / a, a);
-    assert.ok(Math.abs(Math.abs(e.top[0]! * (1 / a) / n + e.top[1]! * a / n) - 1) < 1e-12);
+    assert.ok(Math.abs(Math.abs((e.top[0]! * (1 / a)) / n + (e.top[1]! * a) / n) - 1) < 1e-12);
   }
 });
 
@@ -95,6 +110,9 @@ test('toy-depth --quick: every claim holds with the study file’s quick toleran
   const body = html.indexOf('<body');
   const section = html.indexOf('<section class="claims">');
   assert.ok(body >= 0 && section > body, 'claims table right after <body>');
-  assert.ok(!/<section|<h1|<figure/.test(html.slice(html.indexOf('>', body) + 1, section)), 'nothing before the claims table');
+  assert.ok(
+    !/<section|<h1|<figure/.test(html.slice(html.indexOf('>', body) + 1, section)),
+    'nothing before the claims table',
+  );
   assert.ok(html.includes('Trajectories over the loss contours (depth 2)'));
 });

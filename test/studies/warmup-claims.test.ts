@@ -6,12 +6,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MetricRow } from '../../src/experiments/metrics.ts';
-import { curvatureAfterWarmup, lowerAfterWarmup, rowRatio, verdictOf, type WarmupRun } from '../../src/studies/claims/warmup.ts';
+import {
+  curvatureAfterWarmup,
+  lowerAfterWarmup,
+  rowRatio,
+  verdictOf,
+  type WarmupRun,
+} from '../../src/studies/claims/warmup.ts';
 
 const ETA = 0.1;
 
 /** Heavy-ball-free GD rows every 4 steps: η_t ramps linearly over `warmup`, λ1 from `sharp(step)`. */
-function run(name: string, warmup: number, sharp: (s: number) => number, steps = 1400, status = 'completed'): WarmupRun {
+function run(
+  name: string,
+  warmup: number,
+  sharp: (s: number) => number,
+  steps = 1400,
+  status = 'completed',
+): WarmupRun {
   const rows: MetricRow[] = [];
   for (let s = 0; s <= steps; s += 4) {
     const lr = warmup > 0 ? ETA * Math.min(1, (s + 1) / warmup) : ETA;
@@ -26,7 +38,9 @@ test('inside the warmup the ratio is small whatever λ1 is; after it, equal curv
   const warm = run('warmup-1000', 1000, () => 30);
   // The old reading — max ratio over the first 100 steps — would call warmup a 10× reduction.
   const inside = Math.max(...warm.rows.filter((r) => r.step <= 100).map((r) => rowRatio(r)!));
-  assert.ok(inside < 0.2 && inside < 0.2 * Math.max(...none.rows.filter((r) => r.step <= 100).map((r) => rowRatio(r)!)));
+  assert.ok(
+    inside < 0.2 && inside < 0.2 * Math.max(...none.rows.filter((r) => r.step <= 100).map((r) => rowRatio(r)!)),
+  );
   const [n, w] = curvatureAfterWarmup([none, warm], 100);
   assert.equal(n!.from, 1000);
   assert.equal(w!.to, 1100);
@@ -55,5 +69,14 @@ test('a run without warmup that diverged before the window gives no curvature co
   assert.equal(lowerAfterWarmup(w!, n!, 0.2), null);
   assert.equal(verdictOf([null]), 'inconclusive');
   // Adam rows: the ratio is of the preconditioned sharpness.
-  assert.equal(rowRatio({ step: 0, sharpness: 5, precond_sharpness: 100, threshold: 50, threshold_quantity: 'preconditioned_sharpness' }), 2);
+  assert.equal(
+    rowRatio({
+      step: 0,
+      sharpness: 5,
+      precond_sharpness: 100,
+      threshold: 50,
+      threshold_quantity: 'preconditioned_sharpness',
+    }),
+    2,
+  );
 });

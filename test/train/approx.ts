@@ -5,5 +5,8 @@ import assert from 'node:assert/strict';
 /** Asserts |actual − expected| <= tol · max(floor, |expected|). */
 export function assertClose(actual: number, expected: number, tol: number, label: string, floor = 0): void {
   const err = Math.abs(actual - expected);
-  assert.ok(err <= tol * Math.max(floor, Math.abs(expected)), `${label}: got ${actual}, expected ${expected} (err ${err})`);
+  assert.ok(
+    err <= tol * Math.max(floor, Math.abs(expected)),
+    `${label}: got ${actual}, expected ${expected} (err ${err})`,
+  );
 }

@@ -24,12 +24,18 @@ test('keep-last: every sample exactly once per epoch, last batch smaller', () =>
         order.push(i);
       }
     }
-    assert.ok(seen.every((c) => c === 1), `epoch ${e} covers each sample once`);
+    assert.ok(
+      seen.every((c) => c === 1),
+      `epoch ${e} covers each sample once`,
+    );
     epochs.push(order);
   }
   // Each epoch reshuffles.
   for (let e = 1; e < epochs.length; e++) assert.notDeepEqual(epochs[e], epochs[e - 1]);
-  assert.notDeepEqual(epochs[0], Array.from({ length: n }, (_, i) => i));
+  assert.notDeepEqual(
+    epochs[0],
+    Array.from({ length: n }, (_, i) => i),
+  );
 });
 
 test('drop-last: equal batches, distinct samples within an epoch', () => {
@@ -43,8 +49,14 @@ test('drop-last: equal batches, distinct samples within an epoch', () => {
       assert.equal(b.length, 10);
       for (const i of b) seen[i]++;
     }
-    assert.ok(seen.every((c) => c <= 1), `epoch ${e}: no sample twice`);
-    assert.equal(seen.reduce((a, c) => a + c, 0), 100);
+    assert.ok(
+      seen.every((c) => c <= 1),
+      `epoch ${e}: no sample twice`,
+    );
+    assert.equal(
+      seen.reduce((a, c) => a + c, 0),
+      100,
+    );
   }
 });
 

@@ -104,7 +104,10 @@ function assertTrajectories(actual: number[][], expected: number[][], tol: numbe
   for (let s = 0; s < expected.length; s++) {
     for (let i = 0; i < 3; i++) {
       const err = Math.abs(actual[s][i] - expected[s][i]);
-      assert.ok(err <= tol * Math.max(1, Math.abs(expected[s][i])), `${label}: step ${s + 1}, θ[${i}] = ${actual[s][i]}, expected ${expected[s][i]} (err ${err})`);
+      assert.ok(
+        err <= tol * Math.max(1, Math.abs(expected[s][i])),
+        `${label}: step ${s + 1}, θ[${i}] = ${actual[s][i]}, expected ${expected[s][i]} (err ${err})`,
+      );
     }
   }
 }
@@ -128,38 +131,52 @@ const CASES: Case[] = [
   {
     config: { name: 'adam', beta1: 0.9, beta2: 0.999, eps: 1e-8 },
     lr: 0.01,
-    oracle: (lr, n) => oracleAdam(lr, { b1: 0.9, b2: 0.999, eps: 1e-8, l2: 0, decoupled: 0, c: Infinity, biasCorrect: true }, n),
+    oracle: (lr, n) =>
+      oracleAdam(lr, { b1: 0.9, b2: 0.999, eps: 1e-8, l2: 0, decoupled: 0, c: Infinity, biasCorrect: true }, n),
   },
   {
     config: { name: 'adam', beta1: 0.8, beta2: 0.99, eps: 1e-3, weight_decay: 0.1 },
     lr: 0.01,
-    oracle: (lr, n) => oracleAdam(lr, { b1: 0.8, b2: 0.99, eps: 1e-3, l2: 0.1, decoupled: 0, c: Infinity, biasCorrect: true }, n),
+    oracle: (lr, n) =>
+      oracleAdam(lr, { b1: 0.8, b2: 0.99, eps: 1e-3, l2: 0.1, decoupled: 0, c: Infinity, biasCorrect: true }, n),
   },
   {
     config: { name: 'adamw', beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.1 },
     lr: 0.01,
-    oracle: (lr, n) => oracleAdam(lr, { b1: 0.9, b2: 0.999, eps: 1e-8, l2: 0, decoupled: 0.1, c: Infinity, biasCorrect: true }, n),
+    oracle: (lr, n) =>
+      oracleAdam(lr, { b1: 0.9, b2: 0.999, eps: 1e-8, l2: 0, decoupled: 0.1, c: Infinity, biasCorrect: true }, n),
   },
   {
     config: { name: 'rmsprop', beta2: 0.99, eps: 1e-8 },
     lr: 0.01,
-    oracle: (lr, n) => oracleAdam(lr, { b1: 0, b2: 0.99, eps: 1e-8, l2: 0, decoupled: 0, c: Infinity, biasCorrect: false }, n),
+    oracle: (lr, n) =>
+      oracleAdam(lr, { b1: 0, b2: 0.99, eps: 1e-8, l2: 0, decoupled: 0, c: Infinity, biasCorrect: false }, n),
   },
   {
     config: { name: 'rmsprop', beta2: 0.9, eps: 1e-4, weight_decay: 0.2 },
     lr: 0.01,
-    oracle: (lr, n) => oracleAdam(lr, { b1: 0, b2: 0.9, eps: 1e-4, l2: 0.2, decoupled: 0, c: Infinity, biasCorrect: false }, n),
+    oracle: (lr, n) =>
+      oracleAdam(lr, { b1: 0, b2: 0.9, eps: 1e-4, l2: 0.2, decoupled: 0, c: Infinity, biasCorrect: false }, n),
   },
   {
     // |g₀| = (0.625, 1.5, 5.1875): c = 1 clips coordinates 1 and 2 but not 0.
     config: { name: 'adam-ub', beta1: 0.9, beta2: 0.999, eps: 1e-8, clip_denominator: 1 },
     lr: 0.01,
-    oracle: (lr, n) => oracleAdam(lr, { b1: 0.9, b2: 0.999, eps: 1e-8, l2: 0, decoupled: 0, c: 1, biasCorrect: true }, n),
+    oracle: (lr, n) =>
+      oracleAdam(lr, { b1: 0.9, b2: 0.999, eps: 1e-8, l2: 0, decoupled: 0, c: 1, biasCorrect: true }, n),
   },
   {
-    config: { name: 'rmsprop-ub', beta1: 0.9 /* ignored: β1 = 0 */, beta2: 0.99, eps: 1e-8, clip_denominator: 1, weight_decay: 0.1 },
+    config: {
+      name: 'rmsprop-ub',
+      beta1: 0.9 /* ignored: β1 = 0 */,
+      beta2: 0.99,
+      eps: 1e-8,
+      clip_denominator: 1,
+      weight_decay: 0.1,
+    },
     lr: 0.01,
-    oracle: (lr, n) => oracleAdam(lr, { b1: 0, b2: 0.99, eps: 1e-8, l2: 0.1, decoupled: 0, c: 1, biasCorrect: true }, n),
+    oracle: (lr, n) =>
+      oracleAdam(lr, { b1: 0, b2: 0.99, eps: 1e-8, l2: 0.1, decoupled: 0, c: 1, biasCorrect: true }, n),
   },
 ];
 
@@ -182,7 +199,8 @@ test('closed-form first steps', () => {
   const lr = 0.01;
   // Adam, step 1: m̂ = g, v̂ = g², so Δθ = −η g/(|g| + ε).
   const adam = runImpl({ name: 'adam', eps: 1e-8 }, lr, 1, false)[0];
-  for (let i = 0; i < 3; i++) assertClose(adam[i], THETA0[i] - (lr * g0[i]) / (Math.abs(g0[i]) + 1e-8), 1e-15, `adam θ[${i}]`, 1);
+  for (let i = 0; i < 3; i++)
+    assertClose(adam[i], THETA0[i] - (lr * g0[i]) / (Math.abs(g0[i]) + 1e-8), 1e-15, `adam θ[${i}]`, 1);
   // AdamW, step 1: θ(1 − ηλ) − η g/(|g| + ε).
   const adamw = runImpl({ name: 'adamw', eps: 1e-8, weight_decay: 0.5 }, lr, 1, false)[0];
   for (let i = 0; i < 3; i++) {
@@ -191,7 +209,8 @@ test('closed-form first steps', () => {
   }
   // RMSProp (no bias correction), step 1: v = (1 − β2) g², Δθ = −η g/(√(1−β2)|g| + ε).
   const rms = runImpl({ name: 'rmsprop', beta2: 0.99, eps: 0 }, lr, 1, false)[0];
-  for (let i = 0; i < 3; i++) assertClose(rms[i], THETA0[i] - (lr * Math.sign(g0[i])) / Math.sqrt(0.01), 1e-14, `rmsprop θ[${i}]`, 1);
+  for (let i = 0; i < 3; i++)
+    assertClose(rms[i], THETA0[i] - (lr * Math.sign(g0[i])) / Math.sqrt(0.01), 1e-14, `rmsprop θ[${i}]`, 1);
   // Nesterov, step 1: b = g, Δθ = −η(1 + μ) g.
   const nes = runImpl({ name: 'nesterov', momentum: 0.9 }, lr, 1, false)[0];
   for (let i = 0; i < 3; i++) assertClose(nes[i], THETA0[i] - lr * 1.9 * g0[i], 1e-15, `nesterov θ[${i}]`, 1);
@@ -206,7 +225,10 @@ test('reductions between optimizers', () => {
   same(runImpl({ name: 'sgd' }, 0.1, n, true), runImpl({ name: 'gd' }, 0.1, n, true));
   same(runImpl({ name: 'momentum', momentum: 0 }, 0.1, n, false), runImpl({ name: 'gd' }, 0.1, n, false));
   same(runImpl({ name: 'nesterov', momentum: 0 }, 0.1, n, false), runImpl({ name: 'gd' }, 0.1, n, false));
-  same(runImpl({ name: 'adam-ub', clip_denominator: Infinity }, 0.01, n, false), runImpl({ name: 'adam' }, 0.01, n, false));
+  same(
+    runImpl({ name: 'adam-ub', clip_denominator: Infinity }, 0.01, n, false),
+    runImpl({ name: 'adam' }, 0.01, n, false),
+  );
   same(runImpl({ name: 'adamw', weight_decay: 0 }, 0.01, n, false), runImpl({ name: 'adam' }, 0.01, n, false));
   // rmsprop-ub is the β1 = 0 member of the Adam family (bias-corrected v̂), not plain rmsprop.
   same(
@@ -248,12 +270,15 @@ test('zero gradient with eps = 0 does not produce NaN', () => {
 });
 
 test('config errors name the key and allowed values', () => {
-  assert.throws(() => createOptimizer({ name: 'lion' }), (e: Error) => {
-    assert.match(e.message, /optimizer\.name/);
-    assert.match(e.message, /"lion"/);
-    for (const n of OPTIMIZER_NAMES) assert.ok(e.message.includes(n), n);
-    return true;
-  });
+  assert.throws(
+    () => createOptimizer({ name: 'lion' }),
+    (e: Error) => {
+      assert.match(e.message, /optimizer\.name/);
+      assert.match(e.message, /"lion"/);
+      for (const n of OPTIMIZER_NAMES) assert.ok(e.message.includes(n), n);
+      return true;
+    },
+  );
   assert.throws(() => createOptimizer({ name: 'adam-ub' }), /clip_denominator is required/);
   assert.throws(() => createOptimizer({ name: 'rmsprop-ub', clip_denominator: 0 }), /clip_denominator/);
   assert.throws(() => createOptimizer({ name: 'adam', beta2: 1 }), /optimizer\.beta2/);
@@ -264,5 +289,8 @@ test('config errors name the key and allowed values', () => {
   assert.throws(() => opt.step(st, new Float32Array(3), new Float32Array(2), 0.1), /grad has length 2/);
   assert.throws(() => opt.step(st, new Float32Array(3), new Float32Array(3), Number.NaN), /lr/);
   const adam = createOptimizer({ name: 'adam' });
-  assert.throws(() => adam.step(st as never, new Float32Array(3), new Float32Array(3), 0.1), /expected an 'adam' state/);
+  assert.throws(
+    () => adam.step(st as never, new Float32Array(3), new Float32Array(3), 0.1),
+    /expected an 'adam' state/,
+  );
 });

@@ -13,7 +13,10 @@ const GRADS = [
 ];
 const THETA0 = [1, 2, 3, 4];
 
-function run(cfg: OptimizerConfig, lr: number): { params: Float64Array[]; state: ReturnType<ReturnType<typeof createOptimizer>['init']> } {
+function run(
+  cfg: OptimizerConfig,
+  lr: number,
+): { params: Float64Array[]; state: ReturnType<ReturnType<typeof createOptimizer>['init']> } {
   const opt = createOptimizer(cfg);
   const state = opt.init(4);
   const th = new Float64Array(THETA0);

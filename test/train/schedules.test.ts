@@ -63,7 +63,10 @@ test('step decay: η γ^⌊(t − W)/step_size⌋', () => {
 });
 
 test('schedule errors name the key', () => {
-  assert.throws(() => createSchedule({ decay: 'linear' }, 0.1), (e: Error) => /schedule\.decay/.test(e.message) && /constant, cosine, step/.test(e.message));
+  assert.throws(
+    () => createSchedule({ decay: 'linear' }, 0.1),
+    (e: Error) => /schedule\.decay/.test(e.message) && /constant, cosine, step/.test(e.message),
+  );
   assert.throws(() => createSchedule({ decay: 'cosine' }, 0.1), /schedule\.total_steps is required/);
   assert.throws(() => createSchedule({ decay: 'cosine', warmup_steps: 10, total_steps: 10 }, 0.1), /must exceed/);
   assert.throws(() => createSchedule({ decay: 'step' }, 0.1), /schedule\.step_size is required/);

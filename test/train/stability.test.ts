@@ -59,7 +59,10 @@ test('GD on a quadratic converges iff λmax·η < 2', () => {
     assert.ok(simulate({ name }, a, theta0, above, 300) > 1e6, `${name} should diverge at λη = 2.1`);
     assert.equal(stabilityThreshold({ name }, below).value, 2 / below);
     assert.equal(stabilityThreshold({ name }, below).quantity, 'sharpness');
-    assert.ok(lmax < stabilityThreshold({ name }, below).value && lmax > stabilityThreshold({ name }, above).value, `${name}: threshold brackets λmax`);
+    assert.ok(
+      lmax < stabilityThreshold({ name }, below).value && lmax > stabilityThreshold({ name }, above).value,
+      `${name}: threshold brackets λmax`,
+    );
   }
 });
 
@@ -84,7 +87,10 @@ test('Nesterov on a 1-D quadratic: boundary (2 + 2μ)/(λ(1 + 2μ)), not the hea
     assert.ok(simulate(cfg, [[lambda]], [1], 0.98 * etaStar, 1000) < 1e-6, `μ=${mu} stable below`);
     assert.ok(simulate(cfg, [[lambda]], [1], 1.02 * etaStar, 1000) > 1e6, `μ=${mu} unstable above`);
     // The heavy-ball boundary would be far too optimistic for Nesterov.
-    assert.ok(simulate(cfg, [[lambda]], [1], (0.98 * (2 + 2 * mu)) / lambda, 1000) > 1e6, `μ=${mu}: heavy-ball bound unstable for Nesterov`);
+    assert.ok(
+      simulate(cfg, [[lambda]], [1], (0.98 * (2 + 2 * mu)) / lambda, 1000) > 1e6,
+      `μ=${mu}: heavy-ball bound unstable for Nesterov`,
+    );
     const thr = stabilityThreshold(cfg, etaStar);
     assertClose(thr.value, lambda, 1e-12, `nesterov μ=${mu} threshold`);
   }

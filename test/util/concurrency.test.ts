@@ -32,29 +32,42 @@ test('mapWithConcurrency: results in item order, never more than `limit` in flig
     const t = tracker();
     const started: number[] = [];
     const out = await mapWithConcurrency(delays, limit, (ms, i) => (started.push(i), t.run(ms, i * i)));
-    assert.deepEqual(out, delays.map((_, i) => i * i));
-    assert.deepEqual(started, delays.map((_, i) => i)); // started in item order
+    assert.deepEqual(
+      out,
+      delays.map((_, i) => i * i),
+    );
+    assert.deepEqual(
+      started,
+      delays.map((_, i) => i),
+    ); // started in item order
     assert.equal(t.peak, Math.min(limit, delays.length));
   }
   assert.deepEqual(await mapWithConcurrency([], 4, async () => 1), []);
-  await assert.rejects(mapWithConcurrency([1], 0, async () => 1), RangeError);
+  await assert.rejects(
+    mapWithConcurrency([1], 0, async () => 1),
+    RangeError,
+  );
 });
 
 test('mapWithConcurrency: after the first failure nothing new starts, the calls in flight finish, then the first error is thrown', async () => {
   const t = tracker();
   const started: number[] = [];
-  const err = await mapWithConcurrency(Array.from({ length: 10 }, (_, i) => i), 3, async (i) => {
-    started.push(i);
-    if (i === 1) {
-      await sleep(2);
-      throw new Error('first');
-    }
-    if (i === 2) {
-      await sleep(10);
-      throw new Error('second');
-    }
-    return t.run(20, i);
-  }).catch((e: Error) => e);
+  const err = await mapWithConcurrency(
+    Array.from({ length: 10 }, (_, i) => i),
+    3,
+    async (i) => {
+      started.push(i);
+      if (i === 1) {
+        await sleep(2);
+        throw new Error('first');
+      }
+      if (i === 2) {
+        await sleep(10);
+        throw new Error('second');
+      }
+      return t.run(20, i);
+    },
+  ).catch((e: Error) => e);
   assert.equal((err as Error).message, 'first');
   assert.equal(t.active, 0, 'nothing left running when it rejects');
   assert.deepEqual(started, [0, 1, 2]);

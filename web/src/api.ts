@@ -1,5 +1,11 @@
 /** The server's JSON API and its server-sent events (relative URLs: works behind a path prefix). */
-import type { DensityResponse, MetricsResponse, RunsResponse, SlicesResponse, SweepResponse } from '../../src/server/types.ts';
+import type {
+  DensityResponse,
+  MetricsResponse,
+  RunsResponse,
+  SlicesResponse,
+  SweepResponse,
+} from '../../src/server/types.ts';
 
 /** api/runs/<id…>/<resource> with each id segment percent-encoded. */
 export function runUrl(id: string, resource: string): string {
@@ -11,7 +17,10 @@ export async function getJson<T>(url: string): Promise<T> {
   const res = await fetch(url, { headers: { Accept: 'application/json' } });
   const body = (await res.json().catch(() => null)) as unknown;
   if (!res.ok) {
-    const msg = body !== null && typeof body === 'object' && 'error' in body ? String((body as { error: unknown }).error) : res.statusText;
+    const msg =
+      body !== null && typeof body === 'object' && 'error' in body
+        ? String((body as { error: unknown }).error)
+        : res.statusText;
     throw new Error(`${res.status}: ${msg}`);
   }
   return body as T;
@@ -22,8 +31,10 @@ export const api = {
   config: (id: string) => getJson<Record<string, unknown>>(runUrl(id, 'config')),
   metrics: (id: string, since = -1, fields?: string[]) =>
     getJson<MetricsResponse>(`${runUrl(id, 'metrics')}?since=${since}${fields ? `&fields=${fields.join(',')}` : ''}`),
-  density: (id: string, step?: number) => getJson<DensityResponse>(`${runUrl(id, 'density')}${step === undefined ? '' : `?step=${step}`}`),
-  slices: (id: string, step?: number) => getJson<SlicesResponse>(`${runUrl(id, 'slices')}${step === undefined ? '' : `?step=${step}`}`),
+  density: (id: string, step?: number) =>
+    getJson<DensityResponse>(`${runUrl(id, 'density')}${step === undefined ? '' : `?step=${step}`}`),
+  slices: (id: string, step?: number) =>
+    getJson<SlicesResponse>(`${runUrl(id, 'slices')}${step === undefined ? '' : `?step=${step}`}`),
   sweep: (id: string) => getJson<SweepResponse>(`api/sweeps/${id.split('/').map(encodeURIComponent).join('/')}`),
 };
 

@@ -60,7 +60,8 @@ function lastDefined(arr: ArrayLike<number | null | undefined>, from: number): n
 
 /** A log scale's range, safe when there is no positive data (uPlot would loop on log10(0)). */
 function logRange(_u: uPlot, min: number | null, max: number | null): [number, number] {
-  if (min === null || max === null || !(min > 0) || !(max > 0) || !Number.isFinite(min) || !Number.isFinite(max)) return [1, 10];
+  if (min === null || max === null || !(min > 0) || !(max > 0) || !Number.isFinite(min) || !Number.isFinite(max))
+    return [1, 10];
   return uPlot.rangeLog(Math.max(min, max * LOG_FLOOR), max, 10, false) as [number, number];
 }
 
@@ -90,7 +91,9 @@ function logAxisValues(u: uPlot, splits: number[]): string[] {
   const decades = splits.filter(isDecade).length;
   const room = Math.max(2, Math.floor(u.bbox.height / devicePixelRatio / 22));
   const k = Math.max(1, Math.ceil(decades / room));
-  return splits.map((v) => (v !== null && v !== undefined && isDecade(v) && Math.round(Math.log10(v)) % k === 0 ? tick(v) : ''));
+  return splits.map((v) =>
+    v !== null && v !== undefined && isDecade(v) && Math.round(Math.log10(v)) % k === 0 ? tick(v) : '',
+  );
 }
 
 export class Chart {
@@ -132,7 +135,10 @@ export class Chart {
     let top = 0;
     for (const c of cols.slice(1)) for (const v of c) if (v !== null && v > top) top = v;
     const floor = Math.max(top * LOG_FLOOR, Number.MIN_VALUE * 1e10);
-    return [cols[0], ...cols.slice(1).map((c) => c.map((v) => (v !== null && v >= floor ? v : null)))] as uPlot.AlignedData;
+    return [
+      cols[0],
+      ...cols.slice(1).map((c) => c.map((v) => (v !== null && v >= floor ? v : null))),
+    ] as uPlot.AlignedData;
   }
 
   private create(): void {
@@ -147,7 +153,11 @@ export class Chart {
       },
       legend: { live: true },
       scales: {
-        x: { time: false, distr: s.logX ? 3 : 1, ...(s.xTicks && s.xTicks.length > 0 ? { range: xRange(s.xTicks, !!s.logX) } : {}) },
+        x: {
+          time: false,
+          distr: s.logX ? 3 : 1,
+          ...(s.xTicks && s.xTicks.length > 0 ? { range: xRange(s.xTicks, !!s.logX) } : {}),
+        },
         y: { distr: s.logY ? 3 : 1, ...(s.yRange ? { range: s.yRange } : s.logY ? { range: logRange } : {}) },
       },
       axes: [
@@ -161,34 +171,44 @@ export class Chart {
           labelSize: 22,
           values: axisValues,
           // Label every given tick (a log axis otherwise labels only powers of 10).
-          ...(s.xTicks && s.xTicks.length > 0 ? { splits: () => s.xTicks as number[], filter: (_u: uPlot, splits: number[]) => splits } : {}),
+          ...(s.xTicks && s.xTicks.length > 0
+            ? { splits: () => s.xTicks as number[], filter: (_u: uPlot, splits: number[]) => splits }
+            : {}),
         },
-        { label: s.yLabel, font: FONT, labelFont: FONT, stroke: AXIS_STROKE, grid: GRID, ticks: { stroke: '#dde2e8' }, size: 56, labelSize: s.yLabel ? 22 : 0, values: s.logY ? logAxisValues : axisValues },
+        {
+          label: s.yLabel,
+          font: FONT,
+          labelFont: FONT,
+          stroke: AXIS_STROKE,
+          grid: GRID,
+          ticks: { stroke: '#dde2e8' },
+          size: 56,
+          labelSize: s.yLabel ? 22 : 0,
+          values: s.logY ? logAxisValues : axisValues,
+        },
       ],
       series: [
         { label: s.xLabel, value: (_u, v) => fmt(v) },
-        ...s.series.map(
-          (ss): uPlot.Series => ({
-            label: ss.label,
-            stroke: ss.color,
-            width: ss.width ?? (ss.scatter ? 0 : 1.75),
-            dash: ss.dash,
-            spanGaps: !ss.breakGaps,
-            ...(ss.scatter
-              ? { paths: () => null, points: { show: true, size: 9, fill: ss.color, stroke: ss.color } }
-              : ss.points
-                ? { points: { show: true, size: 5, fill: ss.color } }
-                : ss.dash
-                  ? { points: { show: false } }
-                  : {}),
-            value: (u, v, si, di) => {
-              if (v !== null && v !== undefined) return fmt(v);
-              // Sparse series: show the latest measurement at or before the cursor.
-              const col = u.data[si] as ArrayLike<number | null>;
-              return fmt(lastDefined(col, di ?? col.length - 1));
-            },
-          }),
-        ),
+        ...s.series.map((ss): uPlot.Series => ({
+          label: ss.label,
+          stroke: ss.color,
+          width: ss.width ?? (ss.scatter ? 0 : 1.75),
+          dash: ss.dash,
+          spanGaps: !ss.breakGaps,
+          ...(ss.scatter
+            ? { paths: () => null, points: { show: true, size: 9, fill: ss.color, stroke: ss.color } }
+            : ss.points
+              ? { points: { show: true, size: 5, fill: ss.color } }
+              : ss.dash
+                ? { points: { show: false } }
+                : {}),
+          value: (u, v, si, di) => {
+            if (v !== null && v !== undefined) return fmt(v);
+            // Sparse series: show the latest measurement at or before the cursor.
+            const col = u.data[si] as ArrayLike<number | null>;
+            return fmt(lastDefined(col, di ?? col.length - 1));
+          },
+        })),
       ],
       hooks: {
         setCursor: [
@@ -262,6 +282,17 @@ export class Chart {
 }
 
 /** Distinct, readable series colors (the first two as in tensorflow/playground). */
-export const PALETTE = ['#0877bd', '#f59322', '#2ca02c', '#9467bd', '#d62728', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
+export const PALETTE = [
+  '#0877bd',
+  '#f59322',
+  '#2ca02c',
+  '#9467bd',
+  '#d62728',
+  '#8c564b',
+  '#e377c2',
+  '#17becf',
+  '#7f7f7f',
+  '#bcbd22',
+];
 export const THRESHOLD_COLOR = '#d6336c';
 export const SHARPNESS_COLOR = '#4c3bcf';

@@ -11,7 +11,11 @@ export interface ViewHandle {
 }
 
 /** A titled card; returns the card and its body. */
-export function card(title: string, note?: string, opts: { wide?: boolean; key?: string } = {}): { el: HTMLElement; body: HTMLElement; head: HTMLElement } {
+export function card(
+  title: string,
+  note?: string,
+  opts: { wide?: boolean; key?: string } = {},
+): { el: HTMLElement; body: HTMLElement; head: HTMLElement } {
   const head = h('div', { class: 'card-head' }, h('h3', {}, title), note ? h('p', { class: 'note' }, note) : null);
   const body = h('div', { class: 'card-body' });
   const el = h('section', { class: `card${opts.wide ? ' wide' : ''}`, 'data-card': opts.key }, head, body);
@@ -23,10 +27,25 @@ export function statusBadge(status: RunStatusName, reason?: string | null): HTML
 }
 
 /** A two-or-more-way segmented toggle. */
-export function segmented<T extends string>(label: string, options: ReadonlyArray<[T, string]>, value: T, onChange: (v: T) => void, testId?: string): HTMLElement {
+export function segmented<T extends string>(
+  label: string,
+  options: ReadonlyArray<[T, string]>,
+  value: T,
+  onChange: (v: T) => void,
+  testId?: string,
+): HTMLElement {
   const group = h('div', { class: 'segmented', role: 'group', 'aria-label': label, 'data-testid': testId });
   for (const [v, text] of options) {
-    const b = h('button', { type: 'button', class: v === value ? 'on' : '', 'aria-pressed': v === value ? 'true' : 'false', 'data-value': v }, text);
+    const b = h(
+      'button',
+      {
+        type: 'button',
+        class: v === value ? 'on' : '',
+        'aria-pressed': v === value ? 'true' : 'false',
+        'data-value': v,
+      },
+      text,
+    );
     b.addEventListener('click', () => {
       if (v !== value) onChange(v);
     });
@@ -36,16 +55,24 @@ export function segmented<T extends string>(label: string, options: ReadonlyArra
 }
 
 export function stat(label: string, value: string, sub?: string, testId?: string): HTMLElement {
-  return h('div', { class: 'stat', 'data-testid': testId }, h('div', { class: 'stat-label' }, label), h('div', { class: 'stat-value' }, value), sub ? h('div', { class: 'stat-sub' }, sub) : null);
+  return h(
+    'div',
+    { class: 'stat', 'data-testid': testId },
+    h('div', { class: 'stat-label' }, label),
+    h('div', { class: 'stat-value' }, value),
+    sub ? h('div', { class: 'stat-sub' }, sub) : null,
+  );
 }
 
 /** λ₁/threshold from a list entry (only where the final sharpness is the compared quantity). */
 export function edgeRatio(r: RunEntry): number | null {
-  if (r.threshold === null || r.threshold.quantity !== 'sharpness' || r.final.sharpness === null || r.lr === null) return null;
+  if (r.threshold === null || r.threshold.quantity !== 'sharpness' || r.final.sharpness === null || r.lr === null)
+    return null;
   return (r.final.sharpness * r.lr) / r.threshold.coefficient;
 }
 
-type SortKey = 'id' | 'status' | 'optimizer' | 'lr' | 'steps' | 'train_loss' | 'test_acc' | 'sharpness' | 'ratio' | 'updated';
+type SortKey =
+  'id' | 'status' | 'optimizer' | 'lr' | 'steps' | 'train_loss' | 'test_acc' | 'sharpness' | 'ratio' | 'updated';
 
 const COLUMNS: Array<{ key: SortKey; label: string; title?: string; num?: boolean }> = [
   { key: 'id', label: 'Run' },
@@ -56,7 +83,12 @@ const COLUMNS: Array<{ key: SortKey; label: string; title?: string; num?: boolea
   { key: 'train_loss', label: 'Train loss', num: true },
   { key: 'test_acc', label: 'Test acc.', num: true },
   { key: 'sharpness', label: 'Sharpness λ₁', num: true },
-  { key: 'ratio', label: 'λ₁ ÷ 2/η', title: 'final sharpness over the GD stability threshold (1 = at the edge)', num: true },
+  {
+    key: 'ratio',
+    label: 'λ₁ ÷ 2/η',
+    title: 'final sharpness over the GD stability threshold (1 = at the edge)',
+    num: true,
+  },
   { key: 'updated', label: 'Updated', num: true },
 ];
 
@@ -87,8 +119,12 @@ function sortValue(r: RunEntry, k: SortKey): number | string {
 
 /** Text a filter matches against: id, status, optimizer, lr, grid values. */
 export function searchText(r: RunEntry): string {
-  const params = r.params ? Object.entries(r.params).map(([k, v]) => `${k}=${showValue(v)} ${k.split('.').pop()}=${showValue(v)}`) : [];
-  return [r.id, r.status, r.optimizer ?? '', r.lr === null ? '' : `lr=${r.lr} η=${r.lr} ${r.lr}`, ...params].join(' ').toLowerCase();
+  const params = r.params
+    ? Object.entries(r.params).map(([k, v]) => `${k}=${showValue(v)} ${k.split('.').pop()}=${showValue(v)}`)
+    : [];
+  return [r.id, r.status, r.optimizer ?? '', r.lr === null ? '' : `lr=${r.lr} η=${r.lr} ${r.lr}`, ...params]
+    .join(' ')
+    .toLowerCase();
 }
 
 /** True if every whitespace-separated term of `q` occurs in the run's search text. */
@@ -113,7 +149,10 @@ export class RunsTable {
     for (const c of COLUMNS) {
       const th = h('th', { class: c.num ? 'num' : '', title: c.title, 'data-col': c.key }, c.label);
       th.addEventListener('click', () => {
-        this.sort = this.sort?.key === c.key ? { key: c.key, dir: this.sort.dir === 1 ? -1 : 1 } : { key: c.key, dir: c.num ? -1 : 1 };
+        this.sort =
+          this.sort?.key === c.key
+            ? { key: c.key, dir: this.sort.dir === 1 ? -1 : 1 }
+            : { key: c.key, dir: c.num ? -1 : 1 };
         this.render(this.runs);
       });
       tr.append(th);
@@ -140,16 +179,30 @@ export class RunsTable {
       th.dataset.dir = on ? String(sort.dir) : '';
     }
     this.tbody.replaceChildren(
-      ...(rows.length === 0 ? [h('tr', {}, h('td', { colspan: COLUMNS.length, class: 'empty' }, this.opts.empty))] : rows.map((r) => this.row(r))),
+      ...(rows.length === 0
+        ? [h('tr', {}, h('td', { colspan: COLUMNS.length, class: 'empty' }, this.opts.empty))]
+        : rows.map((r) => this.row(r))),
     );
   }
 
   private row(r: RunEntry): HTMLTableRowElement {
     const href = formatHash({ view: 'run', id: r.id });
-    const name = h('a', { href, class: 'run-link' }, this.opts.showSweep && r.sweep ? h('span', { class: 'sweep-prefix' }, `${r.sweep}/`) : null, r.name);
+    const name = h(
+      'a',
+      { href, class: 'run-link' },
+      this.opts.showSweep && r.sweep ? h('span', { class: 'sweep-prefix' }, `${r.sweep}/`) : null,
+      r.name,
+    );
     const progress =
       r.total_steps && r.steps !== null && r.status === 'running'
-        ? h('div', { class: 'progress' }, h('div', { class: 'progress-bar', style: `width:${Math.min(100, (100 * r.steps) / r.total_steps).toFixed(1)}%` }))
+        ? h(
+            'div',
+            { class: 'progress' },
+            h('div', {
+              class: 'progress-bar',
+              style: `width:${Math.min(100, (100 * r.steps) / r.total_steps).toFixed(1)}%`,
+            }),
+          )
         : null;
     const ratio = edgeRatio(r);
     const tr = h(
@@ -159,11 +212,20 @@ export class RunsTable {
       h('td', {}, statusBadge(r.status, r.reason)),
       h('td', {}, r.optimizer ?? '–'),
       h('td', { class: 'num' }, fmt(r.lr)),
-      h('td', { class: 'num' }, h('span', {}, r.steps === null ? '–' : `${r.steps}${r.total_steps ? ` / ${r.total_steps}` : ''}`), progress),
+      h(
+        'td',
+        { class: 'num' },
+        h('span', {}, r.steps === null ? '–' : `${r.steps}${r.total_steps ? ` / ${r.total_steps}` : ''}`),
+        progress,
+      ),
       h('td', { class: 'num' }, fmt(r.final.train_loss)),
       h('td', { class: 'num' }, pct(r.final.test_acc)),
       h('td', { class: 'num' }, fmt(r.final.sharpness)),
-      h('td', { class: `num${ratio !== null && ratio > 0.9 ? ' at-edge' : ''}` }, ratio === null ? '–' : ratio.toFixed(2)),
+      h(
+        'td',
+        { class: `num${ratio !== null && ratio > 0.9 ? ' at-edge' : ''}` },
+        ratio === null ? '–' : ratio.toFixed(2),
+      ),
       h('td', { class: 'num muted', title: r.updated_at ?? '' }, ago(r.updated_at)),
     );
     tr.addEventListener('click', (ev) => {

@@ -9,7 +9,14 @@ export function listView(app: HTMLElement, route: Route): ViewHandle {
   let data: RunsResponse | null = null;
   let q = route.q;
 
-  const filter = h('input', { type: 'search', class: 'filter', placeholder: 'Filter runs: adam, diverged, lr=0.05, warmup_steps=50 …', value: q, 'aria-label': 'Filter runs', 'data-testid': 'filter' });
+  const filter = h('input', {
+    type: 'search',
+    class: 'filter',
+    placeholder: 'Filter runs: adam, diverged, lr=0.05, warmup_steps=50 …',
+    value: q,
+    'aria-label': 'Filter runs',
+    'data-testid': 'filter',
+  });
   const counts = h('div', { class: 'counts', 'data-testid': 'counts' });
   const sweepsEl = h('div', { class: 'sweeps' });
   const table = new RunsTable({ showSweep: true, empty: 'No runs match.' });
@@ -30,18 +37,29 @@ export function listView(app: HTMLElement, route: Route): ViewHandle {
     sweepsEl.replaceChildren(
       ...data.sweeps.map((s) => {
         const rs = data?.runs.filter((r) => r.sweep === s.id) ?? [];
-        const dots = h('div', { class: 'dots' }, ...rs.map((r) => h('span', { class: `dot status-${r.status}`, title: `${r.name}: ${r.status}` })));
+        const dots = h(
+          'div',
+          { class: 'dots' },
+          ...rs.map((r) => h('span', { class: `dot status-${r.status}`, title: `${r.name}: ${r.status}` })),
+        );
         return h(
           'a',
           { class: 'sweep-card', href: formatHash({ view: 'sweep', id: s.id }), 'data-sweep': s.id },
           h('div', { class: 'sweep-title' }, s.name),
-          h('div', { class: 'sweep-meta' }, `${s.runs} runs · varies ${s.varied.length === 0 ? 'nothing' : s.varied.join(', ')}`),
+          h(
+            'div',
+            { class: 'sweep-meta' },
+            `${s.runs} runs · varies ${s.varied.length === 0 ? 'nothing' : s.varied.join(', ')}`,
+          ),
           dots,
         );
       }),
     );
     table.render(runs);
-    message.textContent = data.runs.length === 0 ? 'No runs in this directory yet. Start one with `edgewise train` or `edgewise sweep`; it appears here as soon as it writes its first files.' : '';
+    message.textContent =
+      data.runs.length === 0
+        ? 'No runs in this directory yet. Start one with `edgewise train` or `edgewise sweep`; it appears here as soon as it writes its first files.'
+        : '';
   };
 
   filter.addEventListener('input', () => {

@@ -2,7 +2,15 @@
  * One run: headline numbers, the sharpness against its stability threshold, and the other
  * training curves, updated live as metrics.jsonl grows.
  */
-import type { DensityResponse, MetricRowView, RowsEvent, RunEntry, RunStatusName, SlicesResponse, ThresholdInfo } from '../../src/server/types.ts';
+import type {
+  DensityResponse,
+  MetricRowView,
+  RowsEvent,
+  RunEntry,
+  RunStatusName,
+  SlicesResponse,
+  ThresholdInfo,
+} from '../../src/server/types.ts';
 import { api, runUrl, subscribe } from './api.ts';
 import { Chart, PALETTE, SHARPNESS_COLOR, THRESHOLD_COLOR, type ChartData } from './charts.ts';
 import { card, segmented, stat, statusBadge, type ViewHandle } from './components.ts';
@@ -132,7 +140,12 @@ function chartDefs(rows: readonly Row[], t: ThresholdInfo | null): ChartDef[] {
         { label: 'subspace overlap', color: PALETTE[2], get: (r) => num(r.subspace_overlap) },
       ],
     },
-    { key: 'lr', title: 'Learning rate η', note: 'After warmup and decay.', series: [{ label: 'η', color: PALETTE[2], get: (r) => num(r.lr) }] },
+    {
+      key: 'lr',
+      title: 'Learning rate η',
+      note: 'After warmup and decay.',
+      series: [{ label: 'η', color: PALETTE[2], get: (r) => num(r.lr) }],
+    },
     {
       key: 'grad_norm',
       title: 'Gradient norm',
@@ -140,9 +153,25 @@ function chartDefs(rows: readonly Row[], t: ThresholdInfo | null): ChartDef[] {
       series: [{ label: '‖∇L‖', color: PALETTE[4], get: (r) => num(r.grad_norm) }],
     },
   ];
-  if (pre) defs.push({ key: 'hessian', title: 'Sharpness λ₁(H)', note: 'The raw Hessian’s top eigenvalue (not preconditioned).', series: [{ label: 'λ₁(H)', color: PALETTE[0], get: (r) => num(r.sharpness) }] });
-  defs.push({ key: 'trace', title: 'Hessian trace', note: 'Hutchinson estimate.', series: [{ label: 'tr H', color: PALETTE[5], get: (r) => num(r.trace) }] });
-  defs.push({ key: 'param_norm', title: 'Parameter norm', note: '‖θ‖.', series: [{ label: '‖θ‖', color: PALETTE[7], get: (r) => num(r.param_norm) }] });
+  if (pre)
+    defs.push({
+      key: 'hessian',
+      title: 'Sharpness λ₁(H)',
+      note: 'The raw Hessian’s top eigenvalue (not preconditioned).',
+      series: [{ label: 'λ₁(H)', color: PALETTE[0], get: (r) => num(r.sharpness) }],
+    });
+  defs.push({
+    key: 'trace',
+    title: 'Hessian trace',
+    note: 'Hutchinson estimate.',
+    series: [{ label: 'tr H', color: PALETTE[5], get: (r) => num(r.trace) }],
+  });
+  defs.push({
+    key: 'param_norm',
+    title: 'Parameter norm',
+    note: '‖θ‖.',
+    series: [{ label: '‖θ‖', color: PALETTE[7], get: (r) => num(r.param_norm) }],
+  });
   return defs;
 }
 
@@ -179,7 +208,12 @@ export function runView(app: HTMLElement, route: Route): ViewHandle {
   const curvGrid = h('div', { class: 'grid' });
   const message = h('p', { class: 'message' });
   app.replaceChildren(
-    h('div', { class: 'page-head' }, h('div', {}, crumb, h('div', { class: 'title-row' }, title, badge)), h('div', { class: 'head-side' }, h('span', { class: 'muted' }, 'last step '), lastStep)),
+    h(
+      'div',
+      { class: 'page-head' },
+      h('div', {}, crumb, h('div', { class: 'title-row' }, title, badge)),
+      h('div', { class: 'head-side' }, h('span', { class: 'muted' }, 'last step '), lastStep),
+    ),
     stats,
     h('div', { class: 'toolbar' }, controls),
     configEl,
@@ -194,8 +228,26 @@ export function runView(app: HTMLElement, route: Route): ViewHandle {
 
   const renderControls = (): void => {
     controls.replaceChildren(
-      segmented('x-axis', [['steps', 'steps'], ['time', 'η·t']], current.x, (x) => navigate({ x }), 'x-mode'),
-      segmented('y-axis', [['lin', 'linear'], ['log', 'log']], current.log ? 'log' : 'lin', (v) => navigate({ log: v === 'log' }), 'log-scale'),
+      segmented(
+        'x-axis',
+        [
+          ['steps', 'steps'],
+          ['time', 'η·t'],
+        ],
+        current.x,
+        (x) => navigate({ x }),
+        'x-mode',
+      ),
+      segmented(
+        'y-axis',
+        [
+          ['lin', 'linear'],
+          ['log', 'log'],
+        ],
+        current.log ? 'log' : 'lin',
+        (v) => navigate({ log: v === 'log' }),
+        'log-scale',
+      ),
     );
   };
 
@@ -221,9 +273,22 @@ export function runView(app: HTMLElement, route: Route): ViewHandle {
       stat('Step', last ? String(last.step) : '–', total ? `of ${total}` : undefined, 'stat-step'),
       stat('Train loss', fmt(lastWith('train_loss')), `accuracy ${pct(lastWith('train_acc'))}`),
       stat('Test accuracy', pct(lastWith('test_acc')), `loss ${fmt(lastWith('test_loss'))}`),
-      stat(pre ? 'Precond. sharpness' : 'Sharpness λ₁', fmt(sharp), pre ? 'λ₁(P⁻¹H)' : 'top Hessian eigenvalue', 'stat-sharpness'),
-      stat(`Threshold ${t?.label ?? '2/η'}`, fmt(thr), last && num(last.lr) !== null ? `η = ${fmt(num(last.lr))}` : undefined),
-      stat('λ₁ ÷ threshold', sharp !== null && thr ? (sharp / thr).toFixed(2) : '–', sharp !== null && thr && sharp / thr > 0.9 ? 'at the edge of stability' : 'below the edge'),
+      stat(
+        pre ? 'Precond. sharpness' : 'Sharpness λ₁',
+        fmt(sharp),
+        pre ? 'λ₁(P⁻¹H)' : 'top Hessian eigenvalue',
+        'stat-sharpness',
+      ),
+      stat(
+        `Threshold ${t?.label ?? '2/η'}`,
+        fmt(thr),
+        last && num(last.lr) !== null ? `η = ${fmt(num(last.lr))}` : undefined,
+      ),
+      stat(
+        'λ₁ ÷ threshold',
+        sharp !== null && thr ? (sharp / thr).toFixed(2) : '–',
+        sharp !== null && thr && sharp / thr > 0.9 ? 'at the edge of stability' : 'below the edge',
+      ),
     );
     lastStep.textContent = last ? String(last.step) : '–';
   };
@@ -231,7 +296,8 @@ export function runView(app: HTMLElement, route: Route): ViewHandle {
   const renderConfig = (): void => {
     if (config === null) return;
     const c = config as Record<string, Record<string, unknown> | unknown>;
-    const sec = (k: string): Record<string, unknown> => (c[k] !== null && typeof c[k] === 'object' ? (c[k] as Record<string, unknown>) : {});
+    const sec = (k: string): Record<string, unknown> =>
+      c[k] !== null && typeof c[k] === 'object' ? (c[k] as Record<string, unknown>) : {};
     const data = sec('data');
     const model = sec('model');
     const opt = sec('optimizer');
@@ -241,12 +307,19 @@ export function runView(app: HTMLElement, route: Route): ViewHandle {
     const init = model.init !== null && typeof model.init === 'object' ? (model.init as Record<string, unknown>) : {};
     const optBits = [String(opt.name ?? '?'), `η=${fmt(num(opt.lr))}`];
     if (opt.name === 'momentum' || opt.name === 'nesterov') optBits.push(`μ=${fmt(num(opt.momentum))}`);
-    if (typeof opt.name === 'string' && opt.name.startsWith('adam')) optBits.push(`β₁=${fmt(num(opt.beta1))}`, `β₂=${fmt(num(opt.beta2))}`);
+    if (typeof opt.name === 'string' && opt.name.startsWith('adam'))
+      optBits.push(`β₁=${fmt(num(opt.beta1))}`, `β₂=${fmt(num(opt.beta2))}`);
     if (opt.batch_size !== undefined) optBits.push(`batch ${String(opt.batch_size)}`);
     const chips: Array<[string, string]> = [
       ['data', `${String(data.name ?? '?')}${data.train_size ? ` · ${String(data.train_size)} train` : ''}`],
-      ['model', `${String(model.arch ?? '?')} ${Array.isArray(model.widths) ? model.widths.join('×') : ''} ${String(model.activation ?? '')}${model.norm && model.norm !== 'none' ? ` · ${String(model.norm)}` : ''}`],
-      ['init', `${String(init.scheme ?? '?')}${init.scale !== undefined && init.scale !== 1 ? ` ×${String(init.scale)}` : ''}`],
+      [
+        'model',
+        `${String(model.arch ?? '?')} ${Array.isArray(model.widths) ? model.widths.join('×') : ''} ${String(model.activation ?? '')}${model.norm && model.norm !== 'none' ? ` · ${String(model.norm)}` : ''}`,
+      ],
+      [
+        'init',
+        `${String(init.scheme ?? '?')}${init.scale !== undefined && init.scale !== 1 ? ` ×${String(init.scale)}` : ''}`,
+      ],
       ['loss', String(c.loss ?? '?')],
       ['optimizer', optBits.join(' · ')],
       ['schedule', `warmup ${String(sched.warmup_steps ?? 0)} · ${String(sched.decay ?? 'constant')}`],
@@ -254,8 +327,16 @@ export function runView(app: HTMLElement, route: Route): ViewHandle {
       ['curvature', `every ${String(curv.every ?? '?')} · top ${String(curv.top_k ?? '?')}`],
       ['seed', String(c.seed ?? '?')],
     ];
-    const full = h('details', { class: 'config-json' }, h('summary', {}, 'config.json'), h('pre', {}, JSON.stringify(config, null, 2)));
-    configEl.replaceChildren(h('div', { class: 'chips' }, ...chips.map(([k, v]) => h('span', { class: 'chip' }, h('b', {}, k), ' ', v))), full);
+    const full = h(
+      'details',
+      { class: 'config-json' },
+      h('summary', {}, 'config.json'),
+      h('pre', {}, JSON.stringify(config, null, 2)),
+    );
+    configEl.replaceChildren(
+      h('div', { class: 'chips' }, ...chips.map(([k, v]) => h('span', { class: 'chip' }, h('b', {}, k), ' ', v))),
+      full,
+    );
   };
 
   const buildCharts = (): void => {
@@ -274,7 +355,12 @@ export function runView(app: HTMLElement, route: Route): ViewHandle {
         {
           key: def.key,
           xLabel,
-          series: def.series.map((s) => ({ label: s.label, color: s.color, dash: s.dash, width: s.dash ? 1.5 : undefined })),
+          series: def.series.map((s) => ({
+            label: s.label,
+            color: s.color,
+            dash: s.dash,
+            width: s.dash ? 1.5 : undefined,
+          })),
           logY: current.log && !def.linearOnly,
           yRange: def.yRange,
           sync: 'run',
@@ -288,8 +374,12 @@ export function runView(app: HTMLElement, route: Route): ViewHandle {
 
   /** New rows: update existing charts, or rebuild when a new quantity appeared. */
   const refreshCharts = (): void => {
-    const defs = chartDefs(rows, entry?.threshold ?? null).map((d) => present(d, rows)).filter((d): d is ChartDef => d !== null);
-    const sameShape = defs.length === charts.length && defs.every((d, i) => d.key === charts[i].def.key && d.series.length === charts[i].def.series.length);
+    const defs = chartDefs(rows, entry?.threshold ?? null)
+      .map((d) => present(d, rows))
+      .filter((d): d is ChartDef => d !== null);
+    const sameShape =
+      defs.length === charts.length &&
+      defs.every((d, i) => d.key === charts[i].def.key && d.series.length === charts[i].def.series.length);
     if (!sameShape) return buildCharts();
     const x = xColumn(rows, current.x);
     defs.forEach((d, i) => {
@@ -322,7 +412,11 @@ export function runView(app: HTMLElement, route: Route): ViewHandle {
   const showDensity = (d: DensityResponse): void => {
     const cur = d.current;
     if (cur === null) return;
-    const { el, body, head } = card(`Hessian spectral density`, 'Stochastic Lanczos quadrature; the dashed line is the stability threshold at that step.', { key: 'density' });
+    const { el, body, head } = card(
+      `Hessian spectral density`,
+      'Stochastic Lanczos quadrature; the dashed line is the stability threshold at that step.',
+      { key: 'density' },
+    );
     curvGrid.append(el);
     const row = rows.find((r) => r.step >= cur.step) ?? rows[rows.length - 1];
     const thr = row ? thresholdAt(row, entry?.threshold ?? null) : null;
@@ -333,7 +427,10 @@ export function runView(app: HTMLElement, route: Route): ViewHandle {
         xLabel: 'eigenvalue',
         series: [{ label: `density (step ${cur.step})`, color: SHARPNESS_COLOR, breakGaps: true }],
         logY: current.log,
-        vlines: thr !== null && entry?.threshold?.quantity !== 'preconditioned_sharpness' ? [{ x: thr, color: THRESHOLD_COLOR, label: entry?.threshold?.label ?? '2/η' }] : [],
+        vlines:
+          thr !== null && entry?.threshold?.quantity !== 'preconditioned_sharpness'
+            ? [{ x: thr, color: THRESHOLD_COLOR, label: entry?.threshold?.label ?? '2/η' }]
+            : [],
         height: 220,
       },
       [cur.x, cur.density],
@@ -341,9 +438,12 @@ export function runView(app: HTMLElement, route: Route): ViewHandle {
     extraCharts.push(chart);
     head.append(
       stepSelect(d.steps, cur.step, (s) => {
-        api.density(id, s).then((n) => {
-          if (n.current !== null) chart.setData([n.current.x, n.current.density]);
-        }, () => undefined);
+        api.density(id, s).then(
+          (n) => {
+            if (n.current !== null) chart.setData([n.current.x, n.current.density]);
+          },
+          () => undefined,
+        );
       }),
     );
   };
@@ -351,16 +451,33 @@ export function runView(app: HTMLElement, route: Route): ViewHandle {
   const showSlices = (s: SlicesResponse): void => {
     const cur = s.current;
     if (cur === null) return;
-    const { el, body, head } = card('Loss along eigenvectors', 'L(θ + t·v) for top eigenvectors v (and a random direction): curvature made visible.', { key: 'slices' });
+    const { el, body, head } = card(
+      'Loss along eigenvectors',
+      'L(θ + t·v) for top eigenvectors v (and a random direction): curvature made visible.',
+      { key: 'slices' },
+    );
     curvGrid.append(el);
-    const spec = (dirs: typeof cur.directions) => dirs.map((d, i) => ({ label: d.eigenvalue === null ? d.name : `${d.name} (λ=${fmt(d.eigenvalue, 3)})`, color: PALETTE[i % PALETTE.length], breakGaps: true }));
-    const chart = new Chart(body, { key: 'slices', xLabel: 't', series: spec(cur.directions), logY: current.log, height: 220 }, [cur.t, ...cur.directions.map((d) => d.loss)]);
+    const spec = (dirs: typeof cur.directions) =>
+      dirs.map((d, i) => ({
+        label: d.eigenvalue === null ? d.name : `${d.name} (λ=${fmt(d.eigenvalue, 3)})`,
+        color: PALETTE[i % PALETTE.length],
+        breakGaps: true,
+      }));
+    const chart = new Chart(
+      body,
+      { key: 'slices', xLabel: 't', series: spec(cur.directions), logY: current.log, height: 220 },
+      [cur.t, ...cur.directions.map((d) => d.loss)],
+    );
     extraCharts.push(chart);
     head.append(
       stepSelect(s.steps, cur.step, (step) => {
-        api.slices(id, step).then((n) => {
-          if (n.current !== null && n.current.directions.length === cur.directions.length) chart.setData([n.current.t, ...n.current.directions.map((d) => d.loss)]);
-        }, () => undefined);
+        api.slices(id, step).then(
+          (n) => {
+            if (n.current !== null && n.current.directions.length === cur.directions.length)
+              chart.setData([n.current.t, ...n.current.directions.map((d) => d.loss)]);
+          },
+          () => undefined,
+        );
       }),
     );
   };
@@ -392,10 +509,15 @@ export function runView(app: HTMLElement, route: Route): ViewHandle {
       entry = list.runs.find((r) => r.id === id) ?? null;
       config = cfg;
       rows = metrics.rows;
-      if (entry?.sweep) crumb.replaceChildren(h('a', { href: formatHash({ view: 'sweep', id: entry.sweep }) }, `sweep ${entry.sweep}`), ' / ');
+      if (entry?.sweep)
+        crumb.replaceChildren(
+          h('a', { href: formatHash({ view: 'sweep', id: entry.sweep }) }, `sweep ${entry.sweep}`),
+          ' / ',
+        );
       else crumb.replaceChildren(h('a', { href: '#/' }, 'runs'), ' / ');
       renderHeader(entry?.status ?? 'unknown', entry?.reason ?? null);
-      if (metrics.skipped_lines > 0) message.textContent = `${metrics.skipped_lines} damaged line(s) in metrics.jsonl were skipped.`;
+      if (metrics.skipped_lines > 0)
+        message.textContent = `${metrics.skipped_lines} damaged line(s) in metrics.jsonl were skipped.`;
       renderConfig();
       renderStats();
       buildCharts();

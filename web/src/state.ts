@@ -39,7 +39,10 @@ export function parseHash(hash: string): Route {
     log: params.get('log') === '1',
     q: params.get('q') ?? '',
   };
-  const segs = path.split('/').filter((s) => s !== '').map(decode);
+  const segs = path
+    .split('/')
+    .filter((s) => s !== '')
+    .map(decode);
   if ((segs[0] === 'run' || segs[0] === 'sweep') && segs.length > 1) {
     route.view = segs[0];
     route.id = segs.slice(1).join('/');

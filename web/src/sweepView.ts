@@ -59,15 +59,38 @@ export function sweepView(app: HTMLElement, route: Route): ViewHandle {
 
   const renderControls = (): void => {
     controls.replaceChildren(
-      segmented('x-axis', [['steps', 'steps'], ['time', 'η·t']], current.x, (x) => navigate({ x }), 'x-mode'),
-      segmented('y-axis', [['lin', 'linear'], ['log', 'log']], current.log ? 'log' : 'lin', (v) => navigate({ log: v === 'log' }), 'log-scale'),
+      segmented(
+        'x-axis',
+        [
+          ['steps', 'steps'],
+          ['time', 'η·t'],
+        ],
+        current.x,
+        (x) => navigate({ x }),
+        'x-mode',
+      ),
+      segmented(
+        'y-axis',
+        [
+          ['lin', 'linear'],
+          ['log', 'log'],
+        ],
+        current.log ? 'log' : 'lin',
+        (v) => navigate({ log: v === 'log' }),
+        'log-scale',
+      ),
     );
   };
 
-  const lrColor = (lr: number | null, lrs: number[]): string => PALETTE[Math.max(0, lrs.indexOf(lr ?? NaN)) % PALETTE.length];
+  const lrColor = (lr: number | null, lrs: number[]): string =>
+    PALETTE[Math.max(0, lrs.indexOf(lr ?? NaN)) % PALETTE.length];
 
   const renderVariants = (s: SweepResponse): void => {
-    const c = card('Largest stable learning rate', 'Per variant (runs that differ only in η): the largest η that completed, and the smallest larger η that diverged.', { key: 'variants' });
+    const c = card(
+      'Largest stable learning rate',
+      'Per variant (runs that differ only in η): the largest η that completed, and the smallest larger η that diverged.',
+      { key: 'variants' },
+    );
     const tbody = h('tbody');
     for (const v of s.variants) {
       tbody.append(
@@ -75,13 +98,45 @@ export function sweepView(app: HTMLElement, route: Route): ViewHandle {
           'tr',
           { 'data-variant': v.label },
           h('td', {}, v.label),
-          h('td', {}, h('div', { class: 'lr-steps' }, ...v.runs.map((r) => h('a', { href: formatHash({ view: 'run', id: r.id }), class: `lr-pill status-${r.status}`, title: r.status }, `η=${fmt(r.lr)}`)))),
+          h(
+            'td',
+            {},
+            h(
+              'div',
+              { class: 'lr-steps' },
+              ...v.runs.map((r) =>
+                h(
+                  'a',
+                  { href: formatHash({ view: 'run', id: r.id }), class: `lr-pill status-${r.status}`, title: r.status },
+                  `η=${fmt(r.lr)}`,
+                ),
+              ),
+            ),
+          ),
           h('td', { class: 'num strong', 'data-testid': 'max-stable-lr' }, fmt(v.max_stable_lr)),
           h('td', { class: 'num' }, fmt(v.min_unstable_lr)),
         ),
       );
     }
-    c.body.append(h('table', { class: 'variants' }, h('thead', {}, h('tr', {}, h('th', {}, 'Variant'), h('th', {}, 'Runs by η'), h('th', { class: 'num' }, 'max stable η'), h('th', { class: 'num' }, 'first unstable η'))), tbody));
+    c.body.append(
+      h(
+        'table',
+        { class: 'variants' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            h('th', {}, 'Variant'),
+            h('th', {}, 'Runs by η'),
+            h('th', { class: 'num' }, 'max stable η'),
+            h('th', { class: 'num' }, 'first unstable η'),
+          ),
+        ),
+        tbody,
+      ),
+    );
     variantsEl.replaceChildren(c.el);
   };
 
@@ -109,11 +164,16 @@ export function sweepView(app: HTMLElement, route: Route): ViewHandle {
       const x = xColumn(rows, current.x);
       const keep = rows.map((row) => num(row[key]) !== null);
       series.push({ x: x.filter((_, i) => keep[i]), y: rows.filter((_, i) => keep[i]).map((row) => num(row[key])) });
-      specs.push({ label: label(r), color: lrColor(r.lr, lrs), dash: DASHES[(variantOf.get(r.id) ?? 0) % DASHES.length] });
+      specs.push({
+        label: label(r),
+        color: lrColor(r.lr, lrs),
+        dash: DASHES[(variantOf.get(r.id) ?? 0) % DASHES.length],
+      });
     }
     const data = align(series);
     const thresholds = new Map<number, string>();
-    for (const r of s.runs) if (r.lr !== null && r.threshold !== null) thresholds.set(r.lr, `${r.threshold.label} (η=${fmt(r.lr)})`);
+    for (const r of s.runs)
+      if (r.lr !== null && r.threshold !== null) thresholds.set(r.lr, `${r.threshold.label} (η=${fmt(r.lr)})`);
     const coef = s.runs.find((r) => r.threshold !== null)?.threshold?.coefficient ?? 2;
     const xs = data[0];
     const cols: ChartData = [...data] as ChartData;
@@ -121,17 +181,39 @@ export function sweepView(app: HTMLElement, route: Route): ViewHandle {
       cols.push(xs.map(() => coef / lr));
       specs.push({ label: l, color: lrColor(lr, lrs), dash: [3, 3], width: 1 });
     }
-    const c1 = card(pre ? 'Preconditioned sharpness of every run' : 'Sharpness of every run', 'Color: η. Dashed: each η’s stability threshold. Line style: variant.', { wide: true, key: 'sweep-sharpness' });
+    const c1 = card(
+      pre ? 'Preconditioned sharpness of every run' : 'Sharpness of every run',
+      'Color: η. Dashed: each η’s stability threshold. Line style: variant.',
+      { wide: true, key: 'sweep-sharpness' },
+    );
     chartsEl.append(c1.el);
-    charts.push(new Chart(c1.body, { key: 'sweep-sharpness', xLabel: current.x === 'time' ? 'η·t' : 'step', series: specs, logY: current.log, height: 320 }, cols));
+    charts.push(
+      new Chart(
+        c1.body,
+        {
+          key: 'sweep-sharpness',
+          xLabel: current.x === 'time' ? 'η·t' : 'step',
+          series: specs,
+          logY: current.log,
+          height: 320,
+        },
+        cols,
+      ),
+    );
 
     // Final values against η, one marker series per variant, plus the threshold curve.
     const perVariant = (get: (r: SweepResponse['runs'][number]) => number | null): Array<Array<number | null>> =>
-      s.variants.map((v) => lrs.map((lr) => {
-        const run = s.runs.find((r) => r.lr === lr && v.runs.some((vr) => vr.id === r.id));
-        return run === undefined ? null : get(run);
-      }));
-    const variantSpecs = s.variants.map((v, i) => ({ label: v.label, color: PALETTE[i % PALETTE.length], scatter: true }));
+      s.variants.map((v) =>
+        lrs.map((lr) => {
+          const run = s.runs.find((r) => r.lr === lr && v.runs.some((vr) => vr.id === r.id));
+          return run === undefined ? null : get(run);
+        }),
+      );
+    const variantSpecs = s.variants.map((v, i) => ({
+      label: v.label,
+      color: PALETTE[i % PALETTE.length],
+      scatter: true,
+    }));
     const finalSharpness = (r: SweepResponse['runs'][number]): number | null => {
       const rows = curves.get(r.id) ?? [];
       for (let i = rows.length - 1; i >= 0; i--) {
@@ -152,7 +234,10 @@ export function sweepView(app: HTMLElement, route: Route): ViewHandle {
         {
           key: 'sweep-final-sharpness',
           xLabel: 'η',
-          series: [...variantSpecs, { label: s.runs[0]?.threshold?.label ?? '2/η', color: THRESHOLD_COLOR, dash: [6, 4] }],
+          series: [
+            ...variantSpecs,
+            { label: s.runs[0]?.threshold?.label ?? '2/η', color: THRESHOLD_COLOR, dash: [6, 4] },
+          ],
           logX: true,
           logY: true,
           xTicks: lrs,
@@ -161,12 +246,22 @@ export function sweepView(app: HTMLElement, route: Route): ViewHandle {
         [lrs, ...perVariant(finalSharpness), lrs.map((lr) => coef / lr)],
       ),
     );
-    const c3 = card('Test accuracy vs. η', 'Final test accuracy of runs that did not diverge.', { key: 'sweep-test-acc' });
+    const c3 = card('Test accuracy vs. η', 'Final test accuracy of runs that did not diverge.', {
+      key: 'sweep-test-acc',
+    });
     chartsEl.append(c3.el);
     charts.push(
       new Chart(
         c3.body,
-        { key: 'sweep-test-acc', xLabel: 'η', series: variantSpecs, logX: true, xTicks: lrs, yRange: [0, 1], height: 260 },
+        {
+          key: 'sweep-test-acc',
+          xLabel: 'η',
+          series: variantSpecs,
+          logX: true,
+          xTicks: lrs,
+          yRange: [0, 1],
+          height: 260,
+        },
         [lrs, ...perVariant((r) => (r.status === 'diverged' || r.status === 'failed' ? null : r.final.test_acc))],
       ),
     );
@@ -177,8 +272,18 @@ export function sweepView(app: HTMLElement, route: Route): ViewHandle {
     if (s === null) return;
     title.textContent = s.name;
     gridInfo.replaceChildren(
-      ...Object.entries(s.grid).map(([k, vs]) => h('span', { class: 'chip' }, h('b', {}, k), ' ', vs.map(showValue).join(', '))),
-      h('span', { class: 'chip' }, h('b', {}, 'runs'), ' ', String(s.runs.length), ' ', ...s.runs.map((r) => h('span', { class: `dot status-${r.status}`, title: `${r.name}: ${r.status}` }))),
+      ...Object.entries(s.grid).map(([k, vs]) =>
+        h('span', { class: 'chip' }, h('b', {}, k), ' ', vs.map(showValue).join(', ')),
+      ),
+      h(
+        'span',
+        { class: 'chip' },
+        h('b', {}, 'runs'),
+        ' ',
+        String(s.runs.length),
+        ' ',
+        ...s.runs.map((r) => h('span', { class: `dot status-${r.status}`, title: `${r.name}: ${r.status}` })),
+      ),
     );
     renderVariants(s);
     table.render(s.runs);
@@ -212,7 +317,9 @@ export function sweepView(app: HTMLElement, route: Route): ViewHandle {
   let timer: ReturnType<typeof setTimeout> | null = null;
   const unsubscribe = subscribe('api/events', {
     runs: (d) => {
-      const sig = JSON.stringify((d as RunsResponse).runs.filter((r) => r.sweep === id).map((r) => [r.id, r.status, r.steps]));
+      const sig = JSON.stringify(
+        (d as RunsResponse).runs.filter((r) => r.sweep === id).map((r) => [r.id, r.status, r.steps]),
+      );
       if (lastSig !== '' && sig !== lastSig && timer === null) {
         timer = setTimeout(() => {
           timer = null;

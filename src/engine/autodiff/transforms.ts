@@ -112,7 +112,11 @@ export function valueAndGrad(f: ScalarFn, argnums: readonly number[] = [0]) {
     const value = f(...args);
     if (value.size !== 1) throw new Error(`grad needs a scalar function, got ${value}`);
     const one = value.builder.constant(1, value.shape, value.dtype);
-    const grads = vjp([value], [one], argnums.map((i) => args[i]!));
+    const grads = vjp(
+      [value],
+      [one],
+      argnums.map((i) => args[i]!),
+    );
     return { value, grads };
   };
 }
@@ -124,7 +128,11 @@ export function valueAndGrad(f: ScalarFn, argnums: readonly number[] = [0]) {
 export function hvp(f: ScalarFn, argnums: readonly number[] = [0]) {
   return (args: readonly Tensor[], v: readonly Tensor[]): { value: Tensor; grads: Tensor[]; hvps: Tensor[] } => {
     const { value, grads } = valueAndGrad(f, argnums)(...args);
-    const hvps = jvp(grads, argnums.map((i) => args[i]!), v);
+    const hvps = jvp(
+      grads,
+      argnums.map((i) => args[i]!),
+      v,
+    );
     return { value, grads, hvps };
   };
 }

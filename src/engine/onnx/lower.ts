@@ -17,10 +17,14 @@ const CAST_TO: Record<DType, number> = { float32: 1, float64: 11, int64: 7, bool
 function tensorValue(name: string, dtype: DType, dims: readonly number[], data: ArrayLike<number>): OnnxTensorValue {
   const d = dims.slice();
   switch (dtype) {
-    case 'float32': return { name, type: 'float32', dims: d, data: Float32Array.from(data) };
-    case 'float64': return { name, type: 'float64', dims: d, data: Float64Array.from(data) };
-    case 'int64': return { name, type: 'int64', dims: d, data: BigInt64Array.from(Array.from(data, (v) => BigInt(Math.trunc(v)))) };
-    case 'bool': return { name, type: 'bool', dims: d, data: Uint8Array.from(data, (v) => (v ? 1 : 0)) };
+    case 'float32':
+      return { name, type: 'float32', dims: d, data: Float32Array.from(data) };
+    case 'float64':
+      return { name, type: 'float64', dims: d, data: Float64Array.from(data) };
+    case 'int64':
+      return { name, type: 'int64', dims: d, data: BigInt64Array.from(Array.from(data, (v) => BigInt(Math.trunc(v)))) };
+    case 'bool':
+      return { name, type: 'bool', dims: d, data: Uint8Array.from(data, (v) => (v ? 1 : 0)) };
   }
 }
 
@@ -34,7 +38,10 @@ class Lowering {
   private tmp = 0;
   private readonly consts = new Map<string, string>();
 
-  constructor(private readonly g: Graph, private readonly names: string[]) {}
+  constructor(
+    private readonly g: Graph,
+    private readonly names: string[],
+  ) {}
 
   fresh(hint: string): string {
     return `${hint}_${this.tmp++}`;
@@ -80,30 +87,51 @@ class Lowering {
     const op = n.op;
     const simple = (t: string, attrs: OnnxAttribute[] = []): void => void this.one(t, ins, attrs, out);
     switch (op.kind) {
-      case 'input': return;
+      case 'input':
+        return;
       case 'constant':
         this.initializers.push(tensorValue(out, n.dtype, n.shape, op.data));
         return;
-      case 'add': return simple('Add');
-      case 'sub': return simple('Sub');
-      case 'mul': return simple('Mul');
-      case 'div': return simple('Div');
-      case 'pow': return simple('Pow');
-      case 'maximum': return simple('Max');
-      case 'greater': return simple('Greater');
-      case 'less': return simple('Less');
-      case 'equal': return simple('Equal');
-      case 'neg': return simple('Neg');
-      case 'exp': return simple('Exp');
-      case 'log': return simple('Log');
-      case 'tanh': return simple('Tanh');
-      case 'sigmoid': return simple('Sigmoid');
-      case 'sqrt': return simple('Sqrt');
-      case 'abs': return simple('Abs');
-      case 'sign': return simple('Sign');
-      case 'erf': return simple('Erf');
-      case 'stopGradient': return simple('Identity');
-      case 'cast': return simple('Cast', [int('to', CAST_TO[op.to])]);
+      case 'add':
+        return simple('Add');
+      case 'sub':
+        return simple('Sub');
+      case 'mul':
+        return simple('Mul');
+      case 'div':
+        return simple('Div');
+      case 'pow':
+        return simple('Pow');
+      case 'maximum':
+        return simple('Max');
+      case 'greater':
+        return simple('Greater');
+      case 'less':
+        return simple('Less');
+      case 'equal':
+        return simple('Equal');
+      case 'neg':
+        return simple('Neg');
+      case 'exp':
+        return simple('Exp');
+      case 'log':
+        return simple('Log');
+      case 'tanh':
+        return simple('Tanh');
+      case 'sigmoid':
+        return simple('Sigmoid');
+      case 'sqrt':
+        return simple('Sqrt');
+      case 'abs':
+        return simple('Abs');
+      case 'sign':
+        return simple('Sign');
+      case 'erf':
+        return simple('Erf');
+      case 'stopGradient':
+        return simple('Identity');
+      case 'cast':
+        return simple('Cast', [int('to', CAST_TO[op.to])]);
       case 'where': {
         // where(c, a, 0) = a·c: onnxruntime's Mul is vectorized, its broadcasting Where is not.
         const zero = (id: number) => {
@@ -134,11 +162,13 @@ class Lowering {
       case 'reshape':
         this.one('Reshape', [ins[0]!, this.i64(op.shape)], [], out);
         return;
-      case 'transpose': return simple('Transpose', [ints('perm', op.perm)]);
+      case 'transpose':
+        return simple('Transpose', [ints('perm', op.perm)]);
       case 'broadcastTo':
         this.one('Expand', [ins[0]!, this.i64(op.shape)], [], out);
         return;
-      case 'concat': return simple('Concat', [int('axis', op.axis)]);
+      case 'concat':
+        return simple('Concat', [int('axis', op.axis)]);
       case 'slice':
         this.one('Slice', [ins[0]!, this.i64([op.start]), this.i64([op.end]), this.i64([op.axis])], [], out);
         return;
@@ -180,8 +210,10 @@ class Lowering {
       }
       case 'avgPool2d':
         return simple('AveragePool', [
-          ints('kernel_shape', op.kernel), ints('strides', op.stride),
-          ints('pads', [op.pad[0], op.pad[1], op.pad[0], op.pad[1]]), int('count_include_pad', 1),
+          ints('kernel_shape', op.kernel),
+          ints('strides', op.stride),
+          ints('pads', [op.pad[0], op.pad[1], op.pad[0], op.pad[1]]),
+          int('count_include_pad', 1),
         ]);
       case 'avgPool2dBack': {
         // The adjoint of average pooling is a depthwise transposed convolution with 1/k weights.
@@ -193,7 +225,12 @@ class Lowering {
           const full = op.stride[ax]! * (gy[2 + ax]! - 1) + op.kernel[ax]! - 2 * op.pad[ax]!;
           return op.inputShape[2 + ax]! - full;
         });
-        this.one('ConvTranspose', [ins[0]!, wname], [...this.convAttrs(op, op.kernel, C), ints('output_padding', outPad)], out);
+        this.one(
+          'ConvTranspose',
+          [ins[0]!, wname],
+          [...this.convAttrs(op, op.kernel, C), ints('output_padding', outPad)],
+          out,
+        );
         return;
       }
       case 'maxPool2d':
@@ -210,7 +247,11 @@ class Lowering {
         const idxFlat = this.one('Reshape', [idx, this.i64([-1])]);
         const gFlat = this.one('Reshape', [ins[1]!, this.i64([-1])]);
         const zeros = this.one('Expand', [this.constant(n.dtype, [], [0]), this.i64([size(xShape)])]);
-        const scat = this.one('ScatterElements', [zeros, idxFlat, gFlat], [int('axis', 0), { name: 'reduction', kind: 'string', value: 'add' }]);
+        const scat = this.one(
+          'ScatterElements',
+          [zeros, idxFlat, gFlat],
+          [int('axis', 0), { name: 'reduction', kind: 'string', value: 'add' }],
+        );
         this.one('Reshape', [scat, this.i64(xShape)], [], out);
         return;
       }
@@ -232,15 +273,26 @@ class Lowering {
     }
   }
 
-  convAttrs(op: { stride: readonly number[]; pad: readonly number[]; dilation: readonly number[] }, k: readonly number[], groups: number): OnnxAttribute[] {
+  convAttrs(
+    op: { stride: readonly number[]; pad: readonly number[]; dilation: readonly number[] },
+    k: readonly number[],
+    groups: number,
+  ): OnnxAttribute[] {
     return [
-      ints('kernel_shape', k), ints('strides', op.stride), ints('dilations', op.dilation),
-      ints('pads', [op.pad[0]!, op.pad[1]!, op.pad[0]!, op.pad[1]!]), int('group', groups),
+      ints('kernel_shape', k),
+      ints('strides', op.stride),
+      ints('dilations', op.dilation),
+      ints('pads', [op.pad[0]!, op.pad[1]!, op.pad[0]!, op.pad[1]!]),
+      int('group', groups),
     ];
   }
 
   poolAttrs(op: { kernel: readonly number[]; stride: readonly number[]; pad: readonly number[] }): OnnxAttribute[] {
-    return [ints('kernel_shape', op.kernel), ints('strides', op.stride), ints('pads', [op.pad[0]!, op.pad[1]!, op.pad[0]!, op.pad[1]!])];
+    return [
+      ints('kernel_shape', op.kernel),
+      ints('strides', op.stride),
+      ints('pads', [op.pad[0]!, op.pad[1]!, op.pad[0]!, op.pad[1]!]),
+    ];
   }
 
   /**
@@ -265,14 +317,22 @@ class Lowering {
       }
       const xt = this.one('Transpose', [x], [ints('perm', [1, 0, 2, 3])]);
       const gyt = this.one('Transpose', [gy], [ints('perm', [1, 0, 2, 3])]);
-      const conv = this.one('Conv', [xt, gyt], [
-        ints('kernel_shape', [gys[2]!, gys[3]!]), ints('strides', op.dilation), ints('dilations', op.stride),
-        ints('pads', [op.pad[0], op.pad[1], op.pad[0], op.pad[1]]),
-      ]);
+      const conv = this.one(
+        'Conv',
+        [xt, gyt],
+        [
+          ints('kernel_shape', [gys[2]!, gys[3]!]),
+          ints('strides', op.dilation),
+          ints('dilations', op.stride),
+          ints('pads', [op.pad[0], op.pad[1], op.pad[0], op.pad[1]]),
+        ],
+      );
       const ho = windowOut(xs[2]!, gys[2]!, op.dilation[0], op.pad[0], op.stride[0]);
       const wo = windowOut(xs[3]!, gys[3]!, op.dilation[1], op.pad[1], op.stride[1]);
-      const cropped = ho === KH && wo === KW ? conv
-        : this.one('Slice', [conv, this.i64([0, 0]), this.i64([KH, KW]), this.i64([2, 3])]);
+      const cropped =
+        ho === KH && wo === KW
+          ? conv
+          : this.one('Slice', [conv, this.i64([0, 0]), this.i64([KH, KW]), this.i64([2, 3])]);
       parts.push(this.one('Transpose', [cropped], [ints('perm', [1, 0, 2, 3])], G === 1 ? out : undefined));
     }
     if (G > 1) this.one('Concat', parts, [int('axis', 0)], out);
@@ -304,8 +364,16 @@ export function lowerToOnnx(g: Graph, opset = 17): OnnxModel {
     opset,
     producer: 'edgewise',
     nodes: L.nodes,
-    inputs: g.inputs.map((id) => ({ name: names[id]!, type: ELEM[g.nodes[id]!.dtype], shape: g.nodes[id]!.shape.slice() })),
-    outputs: g.outputs.map((o) => ({ name: o.name, type: ELEM[g.nodes[o.id]!.dtype], shape: g.nodes[o.id]!.shape.slice() })),
+    inputs: g.inputs.map((id) => ({
+      name: names[id]!,
+      type: ELEM[g.nodes[id]!.dtype],
+      shape: g.nodes[id]!.shape.slice(),
+    })),
+    outputs: g.outputs.map((o) => ({
+      name: o.name,
+      type: ELEM[g.nodes[o.id]!.dtype],
+      shape: g.nodes[o.id]!.shape.slice(),
+    })),
     initializers: L.initializers.filter((t) => used.has(t.name)),
   };
 }

@@ -159,7 +159,9 @@ export class ProtoWriter {
   /** Packed repeated float field (4 bytes each); nothing is written for an empty list. */
   packedFloat(field: number, values: ArrayLike<number>): this {
     if (values.length === 0) return this;
-    this.tag(field, WireType.LEN).varint(values.length * 4).reserve(values.length * 4);
+    this.tag(field, WireType.LEN)
+      .varint(values.length * 4)
+      .reserve(values.length * 4);
     for (let i = 0; i < values.length; i++, this.pos += 4) this.view.setFloat32(this.pos, values[i], true);
     return this;
   }
@@ -167,7 +169,9 @@ export class ProtoWriter {
   /** Packed repeated double field (8 bytes each); nothing is written for an empty list. */
   packedDouble(field: number, values: ArrayLike<number>): this {
     if (values.length === 0) return this;
-    this.tag(field, WireType.LEN).varint(values.length * 8).reserve(values.length * 8);
+    this.tag(field, WireType.LEN)
+      .varint(values.length * 8)
+      .reserve(values.length * 8);
     for (let i = 0; i < values.length; i++, this.pos += 8) this.view.setFloat64(this.pos, values[i], true);
     return this;
   }

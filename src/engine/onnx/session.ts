@@ -45,7 +45,9 @@ export function createSession(bytes: Uint8Array, options: SessionOptions = {}): 
   const cpuNodes = options.cpuNodes ?? [];
   if (!webgpu && cpuNodes.length > 0) return Promise.reject(new Error('cpuNodes needs device webgpu'));
   // An empty forceCpuNodeNames is left out, not passed as [''] (which could match unnamed nodes).
-  const provider = webgpu ? { name: 'webgpu' as const, ...(cpuNodes.length > 0 ? { forceCpuNodeNames: cpuNodes } : {}) } : 'cpu';
+  const provider = webgpu
+    ? { name: 'webgpu' as const, ...(cpuNodes.length > 0 ? { forceCpuNodeNames: cpuNodes } : {}) }
+    : 'cpu';
   return ort.InferenceSession.create(bytes, {
     executionProviders: [provider],
     intraOpNumThreads: threads,

@@ -84,7 +84,13 @@ const BINARY: Record<string, (a: number, b: number) => number> = {
   equal: (a, b) => (a === b ? 1 : 0),
 };
 
-function reduce(x: Float64Array, shape: Shape, axes: readonly number[], init: number, f: (acc: number, v: number) => number): Float64Array {
+function reduce(
+  x: Float64Array,
+  shape: Shape,
+  axes: readonly number[],
+  init: number,
+  f: (acc: number, v: number) => number,
+): Float64Array {
   const ax = new Set(axes.map((a) => (a < 0 ? a + shape.length : a)));
   const outShape = shape.map((d, i) => (ax.has(i) ? 1 : d));
   const res = new Float64Array(size(outShape)).fill(init);
@@ -120,15 +126,28 @@ function axisView(shape: Shape, axis: number): [number, number, number] {
   return [outer, shape[axis]!, inner];
 }
 
-function matmul(a: Float64Array, as: Shape, b: Float64Array, bs: Shape, tA: boolean, tB: boolean, out: Shape): Float64Array {
+function matmul(
+  a: Float64Array,
+  as: Shape,
+  b: Float64Array,
+  bs: Shape,
+  tA: boolean,
+  tB: boolean,
+  out: Shape,
+): Float64Array {
   const r = as.length;
   const batch = r === 3 ? as[0]! : 1;
   const [m, n] = [out[r - 2]!, out[r - 1]!];
   const k = tA ? as[r - 2]! : as[r - 1]!;
-  const aRows = as[r - 2]!, aCols = as[r - 1]!, bRows = bs[r - 2]!, bCols = bs[r - 1]!;
+  const aRows = as[r - 2]!,
+    aCols = as[r - 1]!,
+    bRows = bs[r - 2]!,
+    bCols = bs[r - 1]!;
   const res = new Float64Array(batch * m * n);
   for (let p = 0; p < batch; p++) {
-    const ao = p * aRows * aCols, bo = p * bRows * bCols, ro = p * m * n;
+    const ao = p * aRows * aCols,
+      bo = p * bRows * bCols,
+      ro = p * m * n;
     for (let i = 0; i < m; i++) {
       for (let j = 0; j < n; j++) {
         let s = 0;
@@ -213,13 +232,29 @@ function evalNode(n: Node, ins: Float64Array[], shapes: Shape[]): Float64Array {
   const op: Op = n.op;
   const [a, b] = ins as [Float64Array, Float64Array];
   switch (op.kind) {
-    case 'input': case 'constant':
+    case 'input':
+    case 'constant':
       throw new Error('unreachable');
-    case 'add': case 'sub': case 'mul': case 'div': case 'pow': case 'maximum':
-    case 'greater': case 'less': case 'equal':
+    case 'add':
+    case 'sub':
+    case 'mul':
+    case 'div':
+    case 'pow':
+    case 'maximum':
+    case 'greater':
+    case 'less':
+    case 'equal':
       return elementwise(ins, shapes, n.shape, BINARY[op.kind]!);
-    case 'neg': case 'exp': case 'log': case 'tanh': case 'sigmoid': case 'sqrt': case 'abs':
-    case 'sign': case 'erf': case 'stopGradient':
+    case 'neg':
+    case 'exp':
+    case 'log':
+    case 'tanh':
+    case 'sigmoid':
+    case 'sqrt':
+    case 'abs':
+    case 'sign':
+    case 'erf':
+    case 'stopGradient':
       return elementwise(ins, shapes, n.shape, UNARY[op.kind]!);
     case 'cast': {
       const f = op.to === 'int64' ? Math.trunc : op.to === 'bool' ? (v: number) => (v !== 0 ? 1 : 0) : (v: number) => v;
@@ -253,14 +288,16 @@ function evalNode(n: Node, ins: Float64Array[], shapes: Shape[]): Float64Array {
       const [outer, len, inner] = axisView(shapes[0]!, op.axis);
       const m = (op.end - op.start) * inner;
       const res = new Float64Array(outer * m);
-      for (let o = 0; o < outer; o++) res.set(a.subarray(o * len * inner + op.start * inner, o * len * inner + op.end * inner), o * m);
+      for (let o = 0; o < outer; o++)
+        res.set(a.subarray(o * len * inner + op.start * inner, o * len * inner + op.end * inner), o * m);
       return res;
     }
     case 'pad': {
       const [outer, len, inner] = axisView(shapes[0]!, op.axis);
       const m = (len + op.before + op.after) * inner;
       const res = new Float64Array(outer * m);
-      for (let o = 0; o < outer; o++) res.set(a.subarray(o * len * inner, (o + 1) * len * inner), o * m + op.before * inner);
+      for (let o = 0; o < outer; o++)
+        res.set(a.subarray(o * len * inner, (o + 1) * len * inner), o * m + op.before * inner);
       return res;
     }
     case 'matmul':
@@ -270,12 +307,14 @@ function evalNode(n: Node, ins: Float64Array[], shapes: Shape[]): Float64Array {
       convVisit(shapes[0]!, shapes[1]!, op, (xi, wi, yi) => (y[yi] += a[xi]! * b[wi]!));
       return y;
     }
-    case 'conv2dBackInput': { // (gy, w) → x-shaped
+    case 'conv2dBackInput': {
+      // (gy, w) → x-shaped
       const gx = new Float64Array(size(n.shape));
       convVisit(op.inputShape, shapes[1]!, op, (xi, wi, yi) => (gx[xi] += a[yi]! * b[wi]!));
       return gx;
     }
-    case 'conv2dBackWeight': { // (x, gy) → w-shaped
+    case 'conv2dBackWeight': {
+      // (x, gy) → w-shaped
       const gw = new Float64Array(size(n.shape));
       convVisit(shapes[0]!, op.weightShape, op, (xi, wi, yi) => (gw[wi] += a[xi]! * b[yi]!));
       return gw;
@@ -341,12 +380,17 @@ export function evaluate(g: Graph, feeds: Feeds): Record<string, Float64Array> {
     if (n.op.kind === 'input') {
       const f = feeds[n.op.name];
       if (!f) throw new Error(`missing feed for input '${n.op.name}'`);
-      if (f.length !== size(n.shape)) throw new Error(`feed '${n.op.name}' has ${f.length} values, expected ${size(n.shape)}`);
+      if (f.length !== size(n.shape))
+        throw new Error(`feed '${n.op.name}' has ${f.length} values, expected ${size(n.shape)}`);
       vals[n.id] = Float64Array.from(f);
     } else if (n.op.kind === 'constant') {
       vals[n.id] = n.op.data;
     } else {
-      vals[n.id] = evalNode(n, n.inputs.map((i) => vals[i]!), n.inputs.map((i) => g.nodes[i]!.shape));
+      vals[n.id] = evalNode(
+        n,
+        n.inputs.map((i) => vals[i]!),
+        n.inputs.map((i) => g.nodes[i]!.shape),
+      );
     }
   }
   const out: Record<string, Float64Array> = {};

@@ -18,14 +18,25 @@ export function saturationStep(rows: readonly MetricRow[], acc: number): number 
  * `e` with its hovering phase cut to the steps before `to` (exclusive; null = no cut): `after`,
  * the median and the quartiles are recomputed from the rows' ratios (key/thresholdKey as for e).
  */
-export function restrictPhase(e: EdgeStats, rows: readonly MetricRow[], to: number | null, key = 'sharpness', thresholdKey = 'threshold'): EdgeStats {
+export function restrictPhase(
+  e: EdgeStats,
+  rows: readonly MetricRow[],
+  to: number | null,
+  key = 'sharpness',
+  thresholdKey = 'threshold',
+): EdgeStats {
   if (to === null || e.reachStep === null) return e;
   const from = e.reachStep;
-  const after = ratioSeries(rows, key, thresholdKey).filter((p) => p.step >= from && p.step < to).map((p) => p.value);
+  const after = ratioSeries(rows, key, thresholdKey)
+    .filter((p) => p.step >= from && p.step < to)
+    .map((p) => p.value);
   return { ...e, after, median: median(after), q25: quantile(after, 0.25), q75: quantile(after, 0.75) };
 }
 
 /** Mean across seeds of per-run values (e.g. each seed's median λ1/(2/η)), with its 95 % bootstrap interval. */
 export function acrossSeeds(values: readonly number[], seed = 0): Interval {
-  return bootstrapMean(values.filter((v) => Number.isFinite(v)), { seed });
+  return bootstrapMean(
+    values.filter((v) => Number.isFinite(v)),
+    { seed },
+  );
 }

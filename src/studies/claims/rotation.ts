@@ -61,7 +61,10 @@ export function rotationSteps(rows: readonly MetricRow[]): RotationStep[] {
 }
 
 /** Splits steps into those whose eigengap is at least `gapMin` (kept) and the near-degenerate ones; a step without a gap is kept. */
-export function splitDegenerate(steps: readonly RotationStep[], gapMin: number): { kept: RotationStep[]; degenerate: RotationStep[] } {
+export function splitDegenerate(
+  steps: readonly RotationStep[],
+  gapMin: number,
+): { kept: RotationStep[]; degenerate: RotationStep[] } {
   const kept: RotationStep[] = [];
   const degenerate: RotationStep[] = [];
   for (const s of steps) (s.gap !== null && s.gap < gapMin ? degenerate : kept).push(s);
@@ -75,11 +78,15 @@ export function anglePerDisplacement(steps: readonly RotationStep[]): number[] {
 
 /** Maximal runs of consecutive steps (in order) with ρ < level: [first step, last step]. */
 export function dropEpisodes(steps: readonly RotationStep[], level: number): [number, number][] {
-  return episodesBelow(steps.map((s) => ({ step: s.step, value: s.rho })), level);
+  return episodesBelow(
+    steps.map((s) => ({ step: s.step, value: s.rho })),
+    level,
+  );
 }
 
 /** Whether some mark lies in [a − w, b + w]. */
-const near = (a: number, b: number, sortedMarks: readonly number[], w: number): boolean => anyWithin(sortedMarks, a - w, b + w);
+const near = (a: number, b: number, sortedMarks: readonly number[], w: number): boolean =>
+  anyWithin(sortedMarks, a - w, b + w);
 
 /** One run's material for the coincidence test: episodes [a, b], marks, the measured steps, in step units. */
 export interface CoincidenceRun {
@@ -104,19 +111,29 @@ function episodeIndices(run: CoincidenceRun): [number, number][] {
   return run.episodes.map(([a, b]) => {
     const ia = idx.get(a);
     const ib = idx.get(b);
-    if (ia === undefined || ib === undefined) throw new Error(`coincidence: episode [${a}, ${b}] is not on the measured steps`);
+    if (ia === undefined || ib === undefined)
+      throw new Error(`coincidence: episode [${a}, ${b}] is not on the measured steps`);
     return [ia, ib];
   });
 }
 
-function hitsOf(steps: readonly number[], eps: readonly [number, number][], marks: readonly number[], w: number, shift: number): number {
+function hitsOf(
+  steps: readonly number[],
+  eps: readonly [number, number][],
+  marks: readonly number[],
+  w: number,
+  shift: number,
+): number {
   const L = steps.length;
   let h = 0;
   for (const [ia, ib] of eps) {
     const ja = (ia + shift) % L;
     const jb = (ib + shift) % L;
     // An episode that wraps around the end is split into its two pieces.
-    const hit = ja <= jb ? near(steps[ja]!, steps[jb]!, marks, w) : near(steps[ja]!, steps[L - 1]!, marks, w) || near(steps[0]!, steps[jb]!, marks, w);
+    const hit =
+      ja <= jb
+        ? near(steps[ja]!, steps[jb]!, marks, w)
+        : near(steps[ja]!, steps[L - 1]!, marks, w) || near(steps[0]!, steps[jb]!, marks, w);
     if (hit) h++;
   }
   return h;
@@ -128,7 +145,11 @@ function hitsOf(steps: readonly number[], eps: readonly [number, number][], mark
  * (circularly), which keeps their number, lengths and spacing. Exact over all shifts for a single
  * run with at most `resamples` steps, else `resamples` seeded draws (p = (1 + count)/(1 + draws)).
  */
-export function coincidenceTest(runs: readonly CoincidenceRun[], window: number, o: { seed?: number; resamples?: number } = {}): CoincidenceTest {
+export function coincidenceTest(
+  runs: readonly CoincidenceRun[],
+  window: number,
+  o: { seed?: number; resamples?: number } = {},
+): CoincidenceTest {
   const resamples = o.resamples ?? 2000;
   const used = runs.filter((r) => r.episodes.length > 0 && r.steps.length > 0);
   const sorted = used.map((r) => [...r.marks].sort((a, b) => a - b));

@@ -54,7 +54,10 @@ export function curvatureAfterWarmup(runs: readonly WarmupRun[], window: number)
     const s = [...xs].sort((a, b) => a - b);
     const lastStep = r.rows.length > 0 ? r.rows[r.rows.length - 1]!.step : 0;
     return {
-      name: r.name, warmup: r.warmup, from, to,
+      name: r.name,
+      warmup: r.warmup,
+      from,
+      to,
       maxRatio: xs.length > 0 ? s[s.length - 1]! : null,
       medianRatio: xs.length > 0 ? (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2 : null,
       points: xs.length,
