@@ -146,12 +146,10 @@ export function evaluateAdamClipped(runs: StudyRun[], ctx: Pick<StudyContext, 't
       const lr = r.config.optimizer.lr;
       const k = `${key(c)}|${key(lr)}`;
       if (!cells.has(k)) cells.set(k, { c, lr, pairs: [] });
-      cells
-        .get(k)!
-        .pairs.push({
-          cap: r,
-          ref: refs.find((x) => key(x.config.optimizer.lr) === key(lr) && x.config.train.seed === r.config.train.seed),
-        });
+      cells.get(k)!.pairs.push({
+        cap: r,
+        ref: refs.find((x) => key(x.config.optimizer.lr) === key(lr) && x.config.train.seed === r.config.train.seed),
+      });
     }
     const rows: string[][] = [[], [], []];
     const verdicts: Verdict[][] = [[], [], []];
