@@ -41,6 +41,9 @@ test('every tolerance an evaluator reads is in its study file', () => {
       .map((m) => readFileSync(new URL(`../../src/studies/${m}`, import.meta.url), 'utf8'))
       .join('\n');
     const used = new Set([...src.matchAll(/tol\(t, '([a-z0-9_]+)'\)/g)].map((m) => m[1]!));
+    // tols(t, 'a', 'b', …) reads several at once (possibly across lines).
+    for (const m of src.matchAll(/tols\(\s*t,([^)]*)\)/g))
+      for (const q of m[1]!.matchAll(/'([a-z0-9_]+)'/g)) used.add(q[1]!);
     if (name === 'eos-adam')
       for (const k of [
         'sharpening_min_rise',
