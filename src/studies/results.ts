@@ -6,6 +6,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { writeFileAtomic } from '../experiments/atomicWrite.ts';
+import { loadStudyFile } from './run.ts';
 import type { ClaimResult } from './study.ts';
 
 /** Where and how a study was run, as recorded in its claims.json (absent in older files). */
@@ -34,6 +35,8 @@ export interface StudyResult {
   claims: StudyClaims;
   dir: string;
   figures: string[];
+  /** Minutes the full version is expected to take on this project's 2-core machines (from the study file). */
+  expectedFullMinutes?: number;
 }
 
 /** Reads `<dir>/claims.json` and lists the study figures under `<dir>/report/`; errors name the file. */
@@ -58,7 +61,13 @@ export function loadStudyResult(dir: string): StudyResult {
         .sort()
         .map((f) => join('report', f))
     : [];
-  return { claims: c as StudyClaims, dir, figures };
+  let expectedFullMinutes: number | undefined;
+  try {
+    expectedFullMinutes = loadStudyFile(c.study as string).expected_minutes.full;
+  } catch {
+    expectedFullMinutes = undefined; // a study no longer shipped: its run time is unknown
+  }
+  return { claims: c as StudyClaims, dir, figures, expectedFullMinutes };
 }
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -96,9 +105,11 @@ export function renderResults(
   for (const r of results) {
     const c = r.claims;
     lines.push('', `<a id="${c.study}"></a>`, `## ${c.study}: ${c.title}`, '');
-    lines.push(
-      `- scale: ${c.quick ? 'reduced (`--quick`): a smaller subset and fewer steps than the full study' : 'full'}`,
-    );
+    const full =
+      r.expectedFullMinutes === undefined
+        ? ''
+        : ` (the full study: about ${formatDuration(r.expectedFullMinutes * 60)} on 2 cores)`;
+    lines.push(`- scale: ${c.quick ? `reduced (\`--quick\`): a smaller subset and fewer steps${full}` : 'full'}`);
     if (c.seeds) lines.push(`- seeds: ${c.seeds.join(', ')}`);
     lines.push(`- command: \`${c.command ?? `edgewise reproduce ${c.study}${c.quick ? ' --quick' : ''}`}\``);
     lines.push(`- machine: ${c.machine ?? 'not recorded'}`);

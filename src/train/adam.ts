@@ -11,7 +11,7 @@
  * β1 = 0 member of this family), unlike plain `rmsprop`, which follows PyTorch and has none.
  */
 
-import { assertFinite, assertLength, type FloatVec } from './vector.ts';
+import { checkStepInputs, type FloatVec } from './vector.ts';
 import type { ResolvedOptimizerConfig } from './optimizer-config.ts';
 import type { AdamState, LrScale, Optimizer } from './optimizer-state.ts';
 
@@ -34,10 +34,7 @@ export function createAdam(config: ResolvedOptimizerConfig): Optimizer<AdamState
     }),
     step(state: AdamState, params: FloatVec, grad: FloatVec, lr: number, lrScale?: LrScale): void {
       if (state.kind !== 'adam') throw new Error(`${config.name}: expected an 'adam' state, got '${state.kind}'`);
-      assertLength(params, state.dim, 'params');
-      assertLength(grad, state.dim, 'grad');
-      assertFinite(lr, 'lr', 0);
-      if (lrScale) assertLength(lrScale, state.dim, 'lrScale');
+      checkStepInputs(state.dim, params, grad, lr, lrScale);
       const t = state.t + 1;
       const bc1 = 1 - Math.pow(b1, t);
       const bc2 = 1 - Math.pow(b2, t);

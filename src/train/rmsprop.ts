@@ -6,7 +6,7 @@
  * first moment (use adam with beta1 > 0 for that).
  */
 
-import { assertFinite, assertLength, type FloatVec } from './vector.ts';
+import { checkStepInputs, type FloatVec } from './vector.ts';
 import type { ResolvedOptimizerConfig } from './optimizer-config.ts';
 import type { LrScale, Optimizer, RmspropState } from './optimizer-state.ts';
 
@@ -19,10 +19,7 @@ export function createRmsprop(config: ResolvedOptimizerConfig): Optimizer<Rmspro
     init: (dim: number): RmspropState => ({ kind: 'rmsprop', dim, t: 0, v: new Float64Array(dim) }),
     step(state: RmspropState, params: FloatVec, grad: FloatVec, lr: number, lrScale?: LrScale): void {
       if (state.kind !== 'rmsprop') throw new Error(`${config.name}: expected an 'rmsprop' state, got '${state.kind}'`);
-      assertLength(params, state.dim, 'params');
-      assertLength(grad, state.dim, 'grad');
-      assertFinite(lr, 'lr', 0);
-      if (lrScale) assertLength(lrScale, state.dim, 'lrScale');
+      checkStepInputs(state.dim, params, grad, lr, lrScale);
       const v = state.v;
       for (let i = 0; i < params.length; i++) {
         const p = params[i];

@@ -7,16 +7,9 @@
  * gd and sgd are the same update; whether g is a full or a minibatch gradient is the caller's.
  */
 
-import { assertFinite, assertLength, type FloatVec } from './vector.ts';
+import { checkStepInputs, type FloatVec } from './vector.ts';
 import type { ResolvedOptimizerConfig } from './optimizer-config.ts';
 import type { LrScale, MomentumState, Optimizer, PlainState } from './optimizer-state.ts';
-
-function checkStep(dim: number, params: FloatVec, grad: FloatVec, lr: number, lrScale: LrScale | undefined): void {
-  assertLength(params, dim, 'params');
-  assertLength(grad, dim, 'grad');
-  assertFinite(lr, 'lr', 0);
-  if (lrScale) assertLength(lrScale, dim, 'lrScale');
-}
 
 /** gd / sgd: θ ← θ − η (g + λθ). */
 export function createPlainGd(config: ResolvedOptimizerConfig): Optimizer<PlainState> {
@@ -27,7 +20,7 @@ export function createPlainGd(config: ResolvedOptimizerConfig): Optimizer<PlainS
     init: (dim: number): PlainState => ({ kind: 'plain', dim, t: 0 }),
     step(state: PlainState, params: FloatVec, grad: FloatVec, lr: number, lrScale?: LrScale): void {
       if (state.kind !== 'plain') throw new Error(`${config.name}: expected a 'plain' state, got '${state.kind}'`);
-      checkStep(state.dim, params, grad, lr, lrScale);
+      checkStepInputs(state.dim, params, grad, lr, lrScale);
       for (let i = 0; i < params.length; i++) {
         const p = params[i];
         const eta = lrScale ? lr * lrScale[i]! : lr;
@@ -50,7 +43,7 @@ export function createMomentumGd(config: ResolvedOptimizerConfig): Optimizer<Mom
     step(state: MomentumState, params: FloatVec, grad: FloatVec, lr: number, lrScale?: LrScale): void {
       if (state.kind !== 'momentum')
         throw new Error(`${config.name}: expected a 'momentum' state, got '${state.kind}'`);
-      checkStep(state.dim, params, grad, lr, lrScale);
+      checkStepInputs(state.dim, params, grad, lr, lrScale);
       const buf = state.buf;
       for (let i = 0; i < params.length; i++) {
         const p = params[i];

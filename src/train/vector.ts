@@ -19,3 +19,17 @@ export function assertFinite(x: unknown, key: string, min?: number): asserts x i
   }
   if (min !== undefined && x < min) throw new Error(`${key} must be >= ${min}, got ${x}`);
 }
+
+/** Checks one optimizer step's inputs: params, grad (and lrScale) of length `dim`, a finite lr ≥ 0. */
+export function checkStepInputs(
+  dim: number,
+  params: ArrayLike<number>,
+  grad: ArrayLike<number>,
+  lr: number,
+  lrScale: ArrayLike<number> | undefined,
+): void {
+  assertLength(params, dim, 'params');
+  assertLength(grad, dim, 'grad');
+  assertFinite(lr, 'lr', 0);
+  if (lrScale) assertLength(lrScale, dim, 'lrScale');
+}

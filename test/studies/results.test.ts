@@ -49,6 +49,11 @@ test('results document: a table per study, provenance, figures copied beside it'
   assert.match(md, /\| \[warmup\]\(#warmup\) \| reduced \(quick\) \| 0 \/ 1 \| 42 s \| unknown \|/);
   assert.ok(md.indexOf('## eos-gd') < md.indexOf('## warmup'), 'studies sorted by name');
   assert.match(md, /- seeds: 0, 1, 2/);
+  // A reduced run names the full study's expected time, read from studies/warmup.yaml.
+  assert.match(
+    md,
+    /- scale: reduced \(`--quick`\): a smaller subset and fewer steps \(the full study: about \d+ (min|h \d\d min) on 2 cores\)/,
+  );
   assert.match(md, /- machine: 2 × Test CPU, 24 GiB/);
   assert.match(md, /\| a \\\| pipe \| x \| \*\*did not hold\*\* \|/);
   assert.match(md, /!\[sharpness\]\(results\/eos-gd\/study-sharpness\.svg\)/);
