@@ -33,6 +33,14 @@ import {
   type PeerWorkload,
 } from './peer.ts';
 
+/** The agreement checks every workload reports: loss and gradient norm at θ0. */
+function lossChecks(g: { loss: number; grad: Float32Array | Float64Array }): { quantity: string; value: number }[] {
+  return [
+    { quantity: 'loss', value: g.loss },
+    { quantity: 'grad_norm', value: norm(g.grad) },
+  ];
+}
+
 export interface BenchRow {
   workload: string;
   measure: string;
@@ -212,8 +220,7 @@ async function setupW1({ rt }: Ctx, rng: Rng): Promise<Prepared> {
       const hv = await at.hvp(v);
       const eig = await sharp(1);
       return [
-        { quantity: 'loss', value: g.loss },
-        { quantity: 'grad_norm', value: norm(g.grad) },
+        ...lossChecks(g),
         { quantity: 'hvp_norm', value: norm(hv) },
         { quantity: 'rayleigh_top_eigvec', value: eig.eigenvalues[0]! },
       ];
@@ -253,11 +260,7 @@ async function setupW2({ rt }: Ctx, rng: Rng): Promise<Prepared> {
     ],
     checks: async () => {
       const g = await obj.valueAndGrad(theta, { x, y });
-      return [
-        { quantity: 'loss', value: g.loss },
-        { quantity: 'grad_norm', value: norm(g.grad) },
-        { quantity: 'hvp_norm', value: norm(await at.hvp(v)) },
-      ];
+      return [...lossChecks(g), { quantity: 'hvp_norm', value: norm(await at.hvp(v)) }];
     },
     peer: {
       workload: label,
@@ -308,10 +311,7 @@ async function setupW3({ rt }: Ctx, rng: Rng): Promise<Prepared> {
     measures: [{ measure: 'gd_step_sharpness', fn: step, note: 'gradient + update + Lanczos top-1 (20 HVPs)' }],
     checks: async () => {
       const g = await ds.lossAndGrad(theta0);
-      return [
-        { quantity: 'loss', value: g.loss },
-        { quantity: 'grad_norm', value: norm(g.grad) },
-      ];
+      return [...lossChecks(g)];
     },
     peer: {
       workload: label,
@@ -376,10 +376,7 @@ async function setupW4({ rt, log, eosSteps }: Ctx, rng: Rng): Promise<Prepared> 
     checks: async () => {
       const g = await ds.lossAndGrad(theta0);
       log(`  final sharpness ${lastSharpness.toPrecision(4)} (2/η = ${(2 / lr).toPrecision(4)})`);
-      return [
-        { quantity: 'loss', value: g.loss },
-        { quantity: 'grad_norm', value: norm(g.grad) },
-      ];
+      return [...lossChecks(g)];
     },
     peer: {
       workload: label,

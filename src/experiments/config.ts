@@ -18,32 +18,16 @@ import { DEFAULT_CONTEXT } from '../data/text.ts';
 import { DATASET_NAMES, PREPROCESS_KINDS, SUBSET_MODES, TEACHER_KINDS } from '../data/types.ts';
 import { OPTIMIZER_NAMES } from '../train/optimizer-config.ts';
 import { DECAY_NAMES } from '../train/schedules.ts';
+import { BASE_SCHEMES, INIT_SCHEMES } from '../nn/init.ts';
 
 export const ARCH_NAMES = ['mlp', 'cnn', 'resnet', 'deep-linear', 'transformer'] as const;
 /** Where a Transformer's LayerNorm sits (model.transformer.ln). */
 export const LN_PLACEMENT_NAMES = ['pre', 'post'] as const;
 export const ACTIVATION_NAMES = ['tanh', 'relu', 'elu', 'gelu', 'softplus', 'sigmoid', 'identity'] as const;
 export const NORM_NAMES = ['none', 'batchnorm', 'layernorm'] as const;
-export const INIT_SCHEMES = [
-  'lecun-normal',
-  'lecun-uniform',
-  'glorot-normal',
-  'glorot-uniform',
-  'he-normal',
-  'he-uniform',
-  'fixup',
-  'metainit',
-  'gradinit',
-] as const;
+export { INIT_SCHEMES };
 /** The fixed-distribution schemes (model.init.base of metainit/gradinit). */
-export const BASE_INIT_SCHEMES = [
-  'lecun-normal',
-  'lecun-uniform',
-  'glorot-normal',
-  'glorot-uniform',
-  'he-normal',
-  'he-uniform',
-] as const;
+export const BASE_INIT_SCHEMES = BASE_SCHEMES;
 export const LOSS_NAMES = ['mse', 'cross-entropy'] as const;
 export const BN_MODES = ['train', 'eval'] as const;
 export const BACKEND_NAMES = ['ort', 'webgpu', 'reference'] as const;

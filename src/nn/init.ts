@@ -25,19 +25,6 @@ import type { Rng } from '../util/random.ts';
 import { size } from '../engine/ir.ts';
 import type { BufferSpec, ModelParam } from './layers.ts';
 
-export const INIT_SCHEMES = [
-  'lecun-normal',
-  'lecun-uniform',
-  'glorot-normal',
-  'glorot-uniform',
-  'he-normal',
-  'he-uniform',
-  'fixup',
-  'metainit',
-  'gradinit',
-] as const;
-export type InitScheme = (typeof INIT_SCHEMES)[number];
-
 /** Schemes that draw each weight independently from a fixed distribution. */
 export const BASE_SCHEMES = [
   'lecun-normal',
@@ -48,6 +35,10 @@ export const BASE_SCHEMES = [
   'he-uniform',
 ] as const;
 export type BaseScheme = (typeof BASE_SCHEMES)[number];
+
+/** Every `model.init.scheme`: the fixed-distribution ones, Fixup and the two learned ones. */
+export const INIT_SCHEMES = [...BASE_SCHEMES, 'fixup', 'metainit', 'gradinit'] as const;
+export type InitScheme = (typeof INIT_SCHEMES)[number];
 
 /** The `model.init` config section. */
 export interface InitConfig {
