@@ -279,38 +279,38 @@ export function eigvecCosFigure(rows: readonly MetricRow[], o: RunFigureOptions 
   });
 }
 
-/** Learning rate vs step (log y when it spans > 30×, e.g. warmup from tiny values). */
-export function lrFigure(rows: readonly MetricRow[], o: RunFigureOptions = {}): VlSpec | null {
-  const pts = seriesOf(rows, 'lr');
+/** One metric vs step, on a log y axis when it spans more than 30×. */
+function oneMetricFigure(
+  rows: readonly MetricRow[],
+  o: RunFigureOptions,
+  field: 'lr' | 'grad_norm',
+  title: string,
+  symbol: string,
+  color: string,
+): VlSpec | null {
+  const pts = seriesOf(rows, field);
   const logY = spansDecades(
     pts.map((p) => p.y),
     30,
   );
   return lineChart({
     ...o,
-    title: 'Learning rate',
+    title,
     xTitle: 'step',
-    yTitle: logY ? 'η (log scale)' : 'η',
+    yTitle: logY ? `${symbol} (log scale)` : symbol,
     logY,
-    series: [{ label: 'η', field: 'lr', points: pts, color: PALETTE[4] }],
+    series: [{ label: symbol, field, points: pts, color }],
   });
+}
+
+/** Learning rate vs step (log y when it spans > 30×, e.g. warmup from tiny values). */
+export function lrFigure(rows: readonly MetricRow[], o: RunFigureOptions = {}): VlSpec | null {
+  return oneMetricFigure(rows, o, 'lr', 'Learning rate', 'η', PALETTE[4]);
 }
 
 /** Gradient norm ‖∇L‖ vs step (log y when it spans > 30×). */
 export function gradNormFigure(rows: readonly MetricRow[], o: RunFigureOptions = {}): VlSpec | null {
-  const pts = seriesOf(rows, 'grad_norm');
-  const logY = spansDecades(
-    pts.map((p) => p.y),
-    30,
-  );
-  return lineChart({
-    ...o,
-    title: 'Gradient norm',
-    xTitle: 'step',
-    yTitle: logY ? '‖∇L‖ (log scale)' : '‖∇L‖',
-    logY,
-    series: [{ label: '‖∇L‖', field: 'grad_norm', points: pts, color: PALETTE[3] }],
-  });
+  return oneMetricFigure(rows, o, 'grad_norm', 'Gradient norm', '‖∇L‖', PALETTE[3]);
 }
 
 /** At most n items, evenly spaced, always keeping the first and the last. */
