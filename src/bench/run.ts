@@ -4,14 +4,13 @@
  * installed, and with JAX on GPUs. The peers run as warm processes and the bench alternates
  * them measure by measure (Edgewise, PyTorch, Edgewise, PyTorch, …), so that each ratio is the
  * median of paired ratios taken under the same conditions, reported with its spread. Prints a
- * table and writes bench/results/latest.json (gpu-latest.json in GPU mode).
+ * table and writes bench/results/latest.json under the working directory (gpu-latest.json in GPU mode).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as os from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { GraphBuilder } from '../engine/builder.ts';
 import * as o from '../engine/ops.ts';
 import { Runtime, type BackendName } from '../engine/backend.ts';
@@ -611,8 +610,8 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchRow[]> {
     }
 
     printTable(rows, agreement, torch, jax, why, threads, backend);
-    const out =
-      opts.out ?? fileURLToPath(new URL(`../../bench/results/${gpu ? 'gpu-latest' : 'latest'}.json`, import.meta.url));
+    // Relative to the working directory: an installed package must not write into node_modules.
+    const out = resolve(opts.out ?? join('bench', 'results', `${gpu ? 'gpu-latest' : 'latest'}.json`));
     mkdirSync(join(out, '..'), { recursive: true });
     writeFileSync(out, `${JSON.stringify(rows, null, 2)}\n`);
     writeFileSync(
