@@ -8,7 +8,6 @@ jitted loop over the whole run. jit has no separate "prepare at θ" step, so hvp
 hvp_amortized time the same compiled HVP. Every timing waits on block_until_ready().
 """
 import argparse
-import json
 import os
 import sys
 import time
@@ -17,6 +16,8 @@ import numpy as np
 import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
+
+from peer_server import serve
 
 jax.config.update('jax_default_matmul_precision', 'highest')
 
@@ -176,32 +177,7 @@ def main():
         print(f'jax_bench: a GPU was requested but JAX runs on {devs[0].platform} '
               '(install jax[cuda12] and check the driver)', file=sys.stderr, flush=True)
         sys.exit(2)
-    print(json.dumps({'jax': jax.__version__, 'threads': a.threads, 'device': str(devs[0].device_kind)}), flush=True)
-    workloads = {}
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        req = json.loads(line)
-        try:
-            cmd = req['cmd']
-            if cmd == 'quit':
-                break
-            if cmd == 'load':
-                w = req['workload']
-                workloads[w['workload']] = Workload(req['dir'], w)
-                res = {'ok': True}
-            elif cmd == 'time':
-                res = {'ms': workloads[req['workload']].time(req['measure'], int(req.get('runs', 1)), bool(req.get('warmup', True)))}
-            elif cmd == 'checks':
-                res = {'checks': workloads[req['workload']].checks()}
-            elif cmd == 'drop':
-                workloads.pop(req['workload'], None)
-                res = {'ok': True}
-            else:
-                res = {'error': f'unknown command {cmd}'}
-        except Exception as e:  # answer, do not die: the bench reports the measure as missing
-            res = {'error': f'{type(e).__name__}: {e}'}
-        print(json.dumps(res), flush=True)
+    serve(Workload, {'jax': jax.__version__, 'threads': a.threads, 'device': str(devs[0].device_kind)})
 
 
 if __name__ == '__main__':

@@ -18,7 +18,6 @@ with the first-order graph retained across iterations. On CUDA, TF32 is off (flo
 as Edgewise) and every timing is bracketed by torch.cuda.synchronize().
 """
 import argparse
-import json
 import os
 import sys
 import time
@@ -26,6 +25,8 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from peer_server import serve
 
 DEVICE = torch.device('cpu')
 
@@ -229,34 +230,8 @@ def main():
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
         name = torch.cuda.get_device_name(0)
-    print(json.dumps({'torch': torch.__version__, 'threads': a.threads, 'device': name}), flush=True)
-    workloads = {}
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        req = json.loads(line)
-        try:
-            cmd = req['cmd']
-            if cmd == 'quit':
-                break
-            if cmd == 'load':
-                w = req['workload']
-                workloads[w['workload']] = Workload(req['dir'], w)
-                res = {'ok': True}
-            elif cmd == 'time':
-                res = {'ms': workloads[req['workload']].time(req['measure'], int(req.get('runs', 1)), bool(req.get('warmup', True)))}
-            elif cmd == 'checks':
-                res = {'checks': workloads[req['workload']].checks()}
-            elif cmd == 'drop':
-                workloads.pop(req['workload'], None)
-                if DEVICE.type == 'cuda':
-                    torch.cuda.empty_cache()
-                res = {'ok': True}
-            else:
-                res = {'error': f'unknown command {cmd}'}
-        except Exception as e:  # answer, do not die: the bench reports the measure as missing
-            res = {'error': f'{type(e).__name__}: {e}'}
-        print(json.dumps(res), flush=True)
+    on_drop = torch.cuda.empty_cache if DEVICE.type == 'cuda' else None
+    serve(Workload, {'torch': torch.__version__, 'threads': a.threads, 'device': name}, on_drop)
 
 
 if __name__ == '__main__':
