@@ -2,7 +2,7 @@
 import type { RunEntry, RunStatusName } from '../../src/server/types.ts';
 import { h } from './dom.ts';
 import { ago, fmt, pct, showValue } from './format.ts';
-import { formatHash } from './state.ts';
+import { formatHash, type Route } from './state.ts';
 
 /** A view mounted in #app; update() gets a new route for the same view and id. */
 export interface ViewHandle {
@@ -233,4 +233,30 @@ export class RunsTable {
     });
     return tr;
   }
+}
+
+/** The x-axis (steps or η·t) and y-axis (linear or log) toggles of the chart views, kept in the route. */
+export function axisToggles(current: Route, navigate: (patch: Partial<Route>) => void): HTMLElement[] {
+  return [
+    segmented(
+      'x-axis',
+      [
+        ['steps', 'steps'],
+        ['time', 'η·t'],
+      ],
+      current.x,
+      (x) => navigate({ x }),
+      'x-mode',
+    ),
+    segmented(
+      'y-axis',
+      [
+        ['lin', 'linear'],
+        ['log', 'log'],
+      ],
+      current.log ? 'log' : 'lin',
+      (v) => navigate({ log: v === 'log' }),
+      'log-scale',
+    ),
+  ];
 }

@@ -13,7 +13,7 @@ import type {
 } from '../../src/server/types.ts';
 import { api, runUrl, subscribe } from './api.ts';
 import { Chart, PALETTE, SHARPNESS_COLOR, THRESHOLD_COLOR, type ChartData } from './charts.ts';
-import { card, segmented, stat, statusBadge, type ViewHandle } from './components.ts';
+import { axisToggles, card, stat, statusBadge, type ViewHandle } from './components.ts';
 import { h } from './dom.ts';
 import { fmt, pct } from './format.ts';
 import { formatHash, type Route } from './state.ts';
@@ -227,28 +227,7 @@ export function runView(app: HTMLElement, route: Route): ViewHandle {
   };
 
   const renderControls = (): void => {
-    controls.replaceChildren(
-      segmented(
-        'x-axis',
-        [
-          ['steps', 'steps'],
-          ['time', 'η·t'],
-        ],
-        current.x,
-        (x) => navigate({ x }),
-        'x-mode',
-      ),
-      segmented(
-        'y-axis',
-        [
-          ['lin', 'linear'],
-          ['log', 'log'],
-        ],
-        current.log ? 'log' : 'lin',
-        (v) => navigate({ log: v === 'log' }),
-        'log-scale',
-      ),
-    );
+    controls.replaceChildren(...axisToggles(current, navigate));
   };
 
   const renderHeader = (status: RunStatusName, reason: string | null): void => {

@@ -6,7 +6,7 @@
 import type { MetricRowView, RunsResponse, SweepResponse } from '../../src/server/types.ts';
 import { api, subscribe } from './api.ts';
 import { Chart, PALETTE, THRESHOLD_COLOR, type ChartData } from './charts.ts';
-import { card, RunsTable, segmented, type ViewHandle } from './components.ts';
+import { axisToggles, card, RunsTable, type ViewHandle } from './components.ts';
 import { h } from './dom.ts';
 import { fmt, showValue } from './format.ts';
 import { xColumn } from './runView.ts';
@@ -58,28 +58,7 @@ export function sweepView(app: HTMLElement, route: Route): ViewHandle {
   };
 
   const renderControls = (): void => {
-    controls.replaceChildren(
-      segmented(
-        'x-axis',
-        [
-          ['steps', 'steps'],
-          ['time', 'η·t'],
-        ],
-        current.x,
-        (x) => navigate({ x }),
-        'x-mode',
-      ),
-      segmented(
-        'y-axis',
-        [
-          ['lin', 'linear'],
-          ['log', 'log'],
-        ],
-        current.log ? 'log' : 'lin',
-        (v) => navigate({ log: v === 'log' }),
-        'log-scale',
-      ),
-    );
+    controls.replaceChildren(...axisToggles(current, navigate));
   };
 
   const lrColor = (lr: number | null, lrs: number[]): string =>
