@@ -119,6 +119,10 @@ Several workers (e.g. a Kubernetes Indexed Job or a Slurm array, see deploy/) ca
       'study name, e.g. eos-gd, eos-adam, rotation, toy-depth, flatness-lr, sgd-batch, adam-clipped, warmup, interventions, catapult',
     )
     .option('--quick', 'the reduced version (smaller subset, fewer steps)')
+    .option(
+      '--seeds <n>',
+      "run seeds 0..N-1 instead of the study's own (its train.seed grids and max-lr seed count), e.g. --quick --seeds 3 for a reduced scale with confidence intervals",
+    )
     .option('--out <dir>', 'output directory (default: runs/<name>[-quick])')
     .option('--parallel <n>', 'runs at once (default: cores)')
     .option(
@@ -132,7 +136,7 @@ Several workers (e.g. a Kubernetes Indexed Job or a Slurm array, see deploy/) ca
     .action(
       async (
         name: string,
-        o: { quick?: boolean; out?: string; parallel?: string; status?: boolean; shard?: string },
+        o: { quick?: boolean; out?: string; parallel?: string; status?: boolean; shard?: string; seeds?: string },
       ) => {
         await commandReproduce(name, o);
       },

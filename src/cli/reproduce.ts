@@ -1,4 +1,4 @@
-/** `edgewise reproduce NAME [--quick] [--out DIR] [--parallel N] [--shard I/N] [--status]`. */
+/** `edgewise reproduce NAME [--quick] [--seeds N] [--out DIR] [--parallel N] [--shard I/N] [--status]`. */
 import * as os from 'node:os';
 import { join, resolve } from 'node:path';
 import { findStudy, STUDIES } from '../studies/registry.ts';
@@ -9,7 +9,7 @@ import { UsageError } from './util.ts';
 
 export async function commandReproduce(
   name: string,
-  o: { quick?: boolean; out?: string; parallel?: string; status?: boolean; shard?: string },
+  o: { quick?: boolean; out?: string; parallel?: string; status?: boolean; shard?: string; seeds?: string },
 ): Promise<void> {
   const def = findStudy(name);
   if (!def)
@@ -25,6 +25,9 @@ export async function commandReproduce(
     throw new UsageError(`--parallel must be an integer ≥ 1 (got ${o.parallel})`);
   const out = resolve(o.out ?? join('runs', `${name}${o.quick ? '-quick' : ''}`));
   const shard = o.shard === undefined ? null : parseShard(o.shard);
+  const seeds = o.seeds === undefined ? undefined : Number(o.seeds);
+  if (seeds !== undefined && !(Number.isInteger(seeds) && seeds >= 1))
+    throw new UsageError(`--seeds must be an integer ≥ 1 (got ${o.seeds})`);
   let r: Awaited<ReturnType<typeof reproduce>>;
   try {
     r = await reproduce(def, {
@@ -32,6 +35,7 @@ export async function commandReproduce(
       out,
       parallel,
       shard,
+      seeds,
       log: (l) => process.stderr.write(`${l}\n`),
     });
   } catch (e) {

@@ -12,10 +12,15 @@
  *   stop_train_acc — reached at a logged step ≥ the end of warmup); `unstable-but-trained` (trained,
  *   but the train loss rose above its initial value at some step, or the run lost the target again
  *   before its budget ended: an instability it survived); `did-not-fit-in-budget` (no divergence,
- *   target not reached within train.steps). Each outcome carries the step it was decided at and
- *   the reason. Without a target, trained = the final train loss is below the initial one.
- * - A trial is *stable* when it did not diverge. η_max is defined by divergence alone: a run too
- *   slow to fit is not unstable. Fitting speed (steps to the target, `reached_at`) and the largest
+ *   target not reached within train.steps); `collapsed` (no divergence, but the run ends no better
+ *   than the best constant predictor — train accuracy within COLLAPSE_ACC_MARGIN of the majority
+ *   class's share and, under cross-entropy, train loss at least COLLAPSE_LOSS_FRACTION of the
+ *   class-prior entropy — after its loss moved away from the initial value: the instability
+ *   destroyed the network, e.g. every ReLU died, without a non-finite loss; checked only when the
+ *   target knows the constant predictor, `chance`). Each outcome carries the step it was decided
+ *   at and the reason. Without a target, trained = the final train loss is below the initial one.
+ * - A trial is *stable* when it neither diverged nor collapsed. η_max is defined by that alone: a
+ *   run too slow to fit is not unstable. Fitting speed (steps to the target, `reached_at`) and the largest
  *   η that fitted (`maxTrainedLr`) are reported beside it, not folded into it.
  * - With warmup the target counts only once warmup is over; such trials (and all trials when
  *   `full_budget`, the default for the command and the studies) run their whole budget, so a
@@ -43,6 +48,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { loadDataset } from '../data/index.ts';
 import { stabilityThreshold } from '../train/index.ts';
 import { runInChild } from './childRun.ts';
 import { resolveConfig, type Config } from './config.ts';
@@ -55,7 +61,13 @@ import { createLimiter, mapWithConcurrency, type Limiter } from '../util/concurr
 import { writeJsonAtomic } from './atomicWrite.ts';
 
 /** The outcome of one trial (see the module comment). */
-export const TRIAL_OUTCOMES = ['diverged', 'unstable-but-trained', 'trained', 'did-not-fit-in-budget'] as const;
+export const TRIAL_OUTCOMES = [
+  'diverged',
+  'collapsed',
+  'unstable-but-trained',
+  'trained',
+  'did-not-fit-in-budget',
+] as const;
 export type TrialOutcome = (typeof TRIAL_OUTCOMES)[number];
 
 /** What one trial reports. Extra fields are kept in the trial record. */
@@ -481,6 +493,33 @@ export interface TrialTarget {
    * `unstable-but-trained`. Default 1 (any rise above the starting loss).
    */
   spike?: number;
+  /**
+   * The best constant predictor on the training set (`constantPredictor`): its train accuracy and,
+   * under cross-entropy, its loss (nats; null otherwise). Absent: collapse is not checked.
+   */
+  chance?: ConstantPredictor;
+}
+
+/** The best input-independent prediction's train accuracy and cross-entropy (nats; null for other losses). */
+export interface ConstantPredictor {
+  readonly acc: number;
+  readonly loss: number | null;
+}
+
+/** A collapsed run's final train accuracy is at most the majority share plus this. */
+export const COLLAPSE_ACC_MARGIN = 0.02;
+/** A collapsed cross-entropy run's final train loss is at least this fraction of the class-prior entropy. */
+export const COLLAPSE_LOSS_FRACTION = 0.98;
+/** ... and differs from its initial loss by more than this fraction of it (the weights moved; not a run that never learned). */
+export const COLLAPSE_MOVED_FRACTION = 0.05;
+
+/** The best constant predictor for training labels with these per-class counts (accuracy = majority share; loss = label entropy, nats, for cross-entropy). */
+export function constantPredictor(classCounts: readonly number[], loss: string): ConstantPredictor {
+  const n = classCounts.reduce((a, b) => a + b, 0);
+  if (n === 0) throw new Error('constantPredictor: no training labels');
+  const acc = Math.max(...classCounts) / n;
+  const entropy = classCounts.reduce((h, c) => (c > 0 ? h - (c / n) * Math.log(c / n) : h), 0);
+  return { acc, loss: loss === 'cross-entropy' ? entropy : null };
 }
 
 /** What `classifyRun` reads of a finished run: its summary and metrics rows. */
@@ -505,7 +544,7 @@ export function targetText(target: Pick<TrialTarget, 'loss' | 'acc'>): string {
 /**
  * The outcome of a finished run (a pure function of its summary and metrics rows; see the module
  * comment): diverged, trained, unstable-but-trained or did-not-fit-in-budget, with the step it was
- * decided at, the reason and `reached_at`. stable = not diverged. A failed or unfinished run is an
+ * decided at, the reason and `reached_at`. stable = neither diverged nor collapsed. A failed or unfinished run is an
  * error, not an outcome.
  */
 export function classifyRun(
@@ -530,6 +569,9 @@ export function classifyRun(
   const { loss, acc } = target;
   const from = target.from ?? 0;
   const l0 = rows.find((r) => r.step === 0)?.train_loss;
+  const collapse = collapsedReason(s.final, l0, rows, target.chance);
+  if (collapse !== null)
+    return { ...base, stable: false, outcome: 'collapsed', step: s.steps, reached_at: null, reason: collapse };
   let hit: number | null;
   let lost = false;
   let want: string;
@@ -582,6 +624,24 @@ export function classifyRun(
   };
 }
 
+/** Why a run that ended at `final` counts as collapsed (see the module comment), or null. */
+function collapsedReason(
+  final: FinalMetrics,
+  l0: unknown,
+  rows: readonly MetricRow[],
+  chance: ConstantPredictor | undefined,
+): string | null {
+  if (chance === undefined) return null;
+  const { train_loss: fl, train_acc: fa } = final;
+  if (typeof fa !== 'number' || typeof fl !== 'number' || typeof l0 !== 'number') return null;
+  if (fa > chance.acc + COLLAPSE_ACC_MARGIN) return null;
+  if (chance.loss !== null && fl < COLLAPSE_LOSS_FRACTION * chance.loss) return null;
+  const rose = rows.some((r) => r.step > 0 && typeof r.train_loss === 'number' && r.train_loss > l0);
+  if (!rose && Math.abs(fl - l0) <= COLLAPSE_MOVED_FRACTION * Math.abs(l0)) return null;
+  const lossPart = chance.loss !== null ? `, train loss ${fmt(fl)} vs the class-prior ${fmt(chance.loss)}` : '';
+  return `collapsed: ended no better than a constant predictor (train acc ${fmt(fa, 3)} vs majority share ${fmt(chance.acc, 3)}${lossPart}; initial loss ${fmt(l0)})`;
+}
+
 /** classifyRun on the run directory `dir` (summary.json and metrics.jsonl). */
 export function judgeRun(
   dir: string,
@@ -600,6 +660,13 @@ export function configTrial(config: Config, outDir: string, o: ConfigTrialOption
   const stopLoss = o.stopTrainLoss !== undefined ? o.stopTrainLoss : config.train.stop_train_loss;
   const stopAcc = o.stopTrainAcc !== undefined ? o.stopTrainAcc : config.train.stop_train_acc;
   const name = o.name ?? trialName;
+  // The constant predictor depends only on the training labels: load them once per config.
+  let chance: Promise<ConstantPredictor | undefined> | undefined;
+  const chanceOf = () =>
+    (chance ??= loadDataset({ ...config.data }).then((d) => {
+      const counts = d.info.train.classCounts;
+      return counts === null ? undefined : constantPredictor(counts, config.loss);
+    }));
   return async (lr, seed) => {
     const c = trialConfig(config, lr, seed, {
       stopTrainLoss: stopLoss,
@@ -615,7 +682,9 @@ export function configTrial(config: Config, outDir: string, o: ConfigTrialOption
     }
     o.onStart?.(dir, c, lr, seed);
     await runInChild(c, dir, { threads: o.threads, signal: o.signal });
-    return judgeRun(dir, { loss: stopLoss, acc: stopAcc, from: config.schedule.warmup_steps, spike: o.spike });
+    const target: TrialTarget = { loss: stopLoss, acc: stopAcc, from: config.schedule.warmup_steps, spike: o.spike };
+    const c0 = await chanceOf();
+    return judgeRun(dir, c0 === undefined ? target : { ...target, chance: c0 });
   };
 }
 
@@ -638,7 +707,7 @@ export interface LrSummary {
 
 /** η_max and the fitting speed, from the trials of one search. */
 export interface MaxLrSummary {
-  /** η_max: the largest lr whose verdict is stable (did not diverge); null if none. */
+  /** η_max: the largest lr whose verdict is stable (neither diverged nor collapsed); null if none. */
   maxStableLr: number | null;
   /** The smallest lr above η_max whose verdict is unstable (null if none was tried). */
   upper: number | null;
@@ -829,7 +898,7 @@ export interface MaxLrFile {
 }
 
 const DEFINITIONS =
-  'η_max = largest η that did not diverge (seed rule); outcomes: diverged | unstable-but-trained | trained | did-not-fit-in-budget; reached_at = first logged step at the target (fitting speed); maxTrainedLr = largest η that reached the target.';
+  'η_max = largest η that neither diverged nor collapsed (seed rule); outcomes: diverged | collapsed (ended no better than the constant predictor) | unstable-but-trained | trained | did-not-fit-in-budget; reached_at = first logged step at the target (fitting speed); maxTrainedLr = largest η that reached the target.';
 
 /** Writes OUT/max-lr.json (version 2). */
 export function writeMaxLrFile(

@@ -17,7 +17,7 @@ import { readMetrics } from '../experiments/metrics.ts';
 import { writeJsonAtomic } from '../experiments/atomicWrite.ts';
 import { resolveConfig, type Config } from '../experiments/config.ts';
 import { deepMerge } from '../experiments/configPaths.ts';
-import type { ClaimResult, StudyContext, StudyDefinition, StudyFile, StudyRun } from './study.ts';
+import type { ClaimResult, StudyContext, StudyDefinition, StudyFile, StudyRun, StudyVariant } from './study.ts';
 import { parseStudyFile, StudyFileError } from './schema.ts';
 
 export const STUDIES_DIR = fileURLToPath(new URL('../../studies/', import.meta.url));
@@ -44,6 +44,34 @@ export function loadStudyFile(name: string, dir = STUDIES_DIR): StudyFile {
     throw new StudyFileError(`${path}: not valid YAML: ${(e as Error).message.split('\n')[0]}`);
   }
   return parseStudyFile<StudyFile>(raw, path, name);
+}
+
+/**
+ * The study file with seeds 0..count−1: every grid (the study's, its variants', the quick ones)
+ * that sweeps `train.seed` sweeps these instead, and a max-lr search (`max_lr.seeds`, also under
+ * `quick:`) runs that many seeds. A study without seeds (closed forms) is returned unchanged.
+ */
+export function withSeeds(f: StudyFile, count: number): StudyFile {
+  if (!(Number.isInteger(count) && count >= 1)) throw new Error(`seeds must be an integer ≥ 1 (got ${count})`);
+  const seeds = Array.from({ length: count }, (_, i) => i);
+  const grid = (g: Record<string, unknown[]> | undefined) =>
+    g !== undefined && 'train.seed' in g ? { ...g, 'train.seed': seeds } : g;
+  const variants = (vs: StudyVariant[] | undefined) => vs?.map((v) => ({ ...v, grid: grid(v.grid)! }));
+  const maxLr = (m: unknown) =>
+    m !== null && typeof m === 'object' && 'seeds' in m ? { ...(m as object), seeds: count } : m;
+  const out: StudyFile & { max_lr?: unknown } = { ...f, grid: grid(f.grid)!, variants: variants(f.variants) };
+  if (f.variants === undefined) delete out.variants;
+  const fm = f as StudyFile & { max_lr?: unknown };
+  if (fm.max_lr !== undefined) out.max_lr = { ...(fm.max_lr as object), seeds: count };
+  if (f.quick !== undefined) {
+    const q = f.quick as NonNullable<StudyFile['quick']> & { max_lr?: unknown };
+    const quick: typeof q = { ...q };
+    if (q.grid !== undefined) quick.grid = grid(q.grid)!;
+    if (q.variants !== undefined) quick.variants = variants(q.variants)!;
+    if (q.max_lr !== undefined) quick.max_lr = maxLr(q.max_lr);
+    out.quick = quick;
+  }
+  return out;
 }
 
 /** The sweep (base + grid) of a study, reduced for --quick. */
@@ -297,10 +325,12 @@ export async function reproduce(
     log?: (l: string) => void;
     report?: boolean;
     shard?: { index: number; count: number } | null;
+    /** Run seeds 0..seeds−1 instead of the study's own (see `withSeeds`). */
+    seeds?: number;
   },
 ): Promise<StudyOutcome> {
   const t0 = performance.now();
-  const file = loadStudyFile(def.name);
+  const file = o.seeds === undefined ? loadStudyFile(def.name) : withSeeds(loadStudyFile(def.name), o.seeds);
   if (o.shard && def.execute)
     throw new Error(
       `study ${def.name} plans its runs itself (searches, λ0 measurements); --shard applies to grid studies only`,
@@ -320,7 +350,7 @@ export async function reproduce(
   const elapsed = (performance.now() - t0) / 1000;
   const provenance = {
     finished_at: new Date().toISOString(),
-    command: `edgewise reproduce ${def.name}${o.quick ? ' --quick' : ''}`,
+    command: `edgewise reproduce ${def.name}${o.quick ? ' --quick' : ''}${o.seeds !== undefined ? ` --seeds ${o.seeds}` : ''}`,
     machine: `${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.arch()}, Node ${process.versions.node}`,
     seeds: [...new Set(runs.map((r) => r.config.train.seed))].sort((a, b) => a - b),
   };

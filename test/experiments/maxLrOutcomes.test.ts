@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   classifyRun,
+  constantPredictor,
   findMaxStableLr,
   readMaxLrFile,
   resolveMaxLrSettings,
@@ -96,6 +97,66 @@ test('classifyRun: diverged, trained (at ⌈10/η⌉), unstable-but-trained, did
     () => classifyRun({ summary: { status: 'failed', reason: 'oom', steps: 2, final: final(null) }, rows: [] }, TARGET),
     /run failed: oom/,
   );
+});
+
+test('constantPredictor: majority share and label entropy (closed forms)', () => {
+  const u = constantPredictor(Array(10).fill(7), 'cross-entropy');
+  assert.equal(u.acc, 0.1);
+  assert.ok(Math.abs(u.loss! - Math.log(10)) < 1e-12);
+  const skew = constantPredictor([3, 1, 0], 'cross-entropy');
+  assert.equal(skew.acc, 0.75);
+  assert.ok(Math.abs(skew.loss! - -(0.75 * Math.log(0.75) + 0.25 * Math.log(0.25))) < 1e-12);
+  assert.equal(constantPredictor([3, 1], 'mse').loss, null);
+  assert.throws(() => constantPredictor([0, 0], 'cross-entropy'), /no training labels/);
+});
+
+test('classifyRun: a run that ends at the constant predictor collapsed (not stable); a slow run did not', () => {
+  const chance = constantPredictor(Array(10).fill(10), 'cross-entropy');
+  const ln10 = Math.log(10);
+  const acc = { acc: 0.95, loss: null, chance } satisfies TrialTarget;
+  const run = (losses: number[], accs: number[]): RunRecord => ({
+    summary: {
+      status: 'completed',
+      reason: null,
+      steps: losses.length - 1,
+      final: { ...final(losses[losses.length - 1]!), train_acc: accs[accs.length - 1]! },
+    },
+    rows: losses.map((l, step) => ({ step, train_loss: l, train_acc: accs[step]! })),
+  });
+  // He-init loss 3.1 blows up to 9, then every unit is dead and only the output bias learns: ln 10.
+  const dead = classifyRun(run([3.1, 9, 2.4, ln10, ln10], [0.11, 0.1, 0.1, 0.1, 0.1]), acc);
+  assert.equal(dead.outcome, 'collapsed');
+  assert.equal(dead.stable, false);
+  assert.match(dead.reason, /no better than a constant predictor/);
+  // Without a spike, but the loss moved from 3.1 to ln 10: collapsed too.
+  assert.equal(classifyRun(run([3.1, 2.6, ln10], [0.1, 0.1, 0.1]), acc).outcome, 'collapsed');
+  // The same curve without the constant predictor known: the old outcome (stable, too slow).
+  assert.equal(
+    classifyRun(run([3.1, 2.6, ln10], [0.1, 0.1, 0.1]), { ...acc, chance: undefined }).outcome,
+    'did-not-fit-in-budget',
+  );
+  // Too slow: still near the initial loss, nothing moved.
+  const slow = classifyRun(run([2.4, 2.39, 2.38], [0.09, 0.1, 0.11]), acc);
+  assert.equal(slow.outcome, 'did-not-fit-in-budget');
+  assert.equal(slow.stable, true);
+  // Learning, but below the target: above chance, so not collapsed.
+  assert.equal(classifyRun(run([3.1, 2, 1.2], [0.1, 0.4, 0.6]), acc).outcome, 'did-not-fit-in-budget');
+  // At chance accuracy but with a loss well below the class prior: not the constant predictor.
+  assert.equal(classifyRun(run([3.1, 2, 1.5], [0.1, 0.1, 0.11]), acc).outcome, 'did-not-fit-in-budget');
+  // Reached the target, then collapsed by the end of the budget.
+  assert.equal(classifyRun(run([3.1, 0.1, 5, ln10], [0.1, 0.97, 0.2, 0.1]), acc).outcome, 'collapsed');
+  // η_max counts collapse as unstable.
+  const s = summarizeTrials(
+    [
+      { lr: 0.1, stable: true, outcome: 'trained' as const, reached_at: 50 },
+      { lr: 0.2, stable: false, outcome: 'collapsed' as const },
+    ],
+    'all',
+    1,
+  );
+  assert.equal(s.maxStableLr, 0.1);
+  assert.equal(s.upper, 0.2);
+  assert.equal(s.lrs[1]!.outcomes.collapsed, 1);
 });
 
 test('η_max is the divergence boundary; fitting speed is reported beside it', async () => {

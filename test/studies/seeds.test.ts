@@ -1,0 +1,43 @@
+// `reproduce --seeds N`: every seed grid of a shipped study becomes 0..N−1, max-lr searches run N
+// seeds, and studies without seeds are left as they are.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadStudyFile, studyPlan, studySweep, withSeeds } from '../../src/studies/run.ts';
+
+const seedsOf = (runs: { config: { train: { seed: number } } }[]) =>
+  [...new Set(runs.map((r) => r.config.train.seed))].sort((a, b) => a - b);
+
+test('withSeeds: eos-gd quick and full, with its cross-entropy variant, sweep seeds 0..N−1', () => {
+  const f = loadStudyFile('eos-gd');
+  assert.deepEqual(seedsOf(studyPlan(f, true).runs), [0], 'the quick study has one seed');
+  const three = withSeeds(f, 3);
+  const quick = studyPlan(three, true);
+  assert.deepEqual(seedsOf(quick.runs), [0, 1, 2]);
+  // Only the seeds changed: 3 × as many runs, same learning rates.
+  assert.equal(quick.runs.length, 3 * studyPlan(f, true).runs.length);
+  assert.deepEqual(studySweep(three, true).grid['optimizer.lr'], studySweep(f, true).grid['optimizer.lr']);
+  const full = studyPlan(withSeeds(f, 2), false);
+  assert.deepEqual(seedsOf(full.runs), [0, 1]);
+  assert.ok(
+    full.runs.some((r) => r.name.startsWith('ce_')),
+    'the variant is kept',
+  );
+  assert.deepEqual(seedsOf(full.runs.filter((r) => r.name.startsWith('ce_'))), [0, 1]);
+  // The file itself is not changed.
+  assert.deepEqual(f.grid['train.seed'], [0, 1, 2]);
+});
+
+test('withSeeds: a max-lr study runs N seeds, also in its quick version; bad counts are refused', () => {
+  const f = loadStudyFile('warmup') as ReturnType<typeof loadStudyFile> & {
+    max_lr: { seeds: number };
+    quick: { max_lr: { seeds: number } };
+  };
+  const w = withSeeds(f, 3) as typeof f;
+  assert.equal(w.max_lr.seeds, 3);
+  assert.equal(w.quick.max_lr.seeds, 3);
+  assert.equal(f.quick.max_lr.seeds, 1);
+  const toy = loadStudyFile('toy-depth');
+  assert.deepEqual(withSeeds(toy, 3).grid, toy.grid, 'no seeds to replace');
+  assert.throws(() => withSeeds(f, 0), /seeds must be an integer ≥ 1/);
+  assert.throws(() => withSeeds(f, 1.5), /seeds must be an integer ≥ 1/);
+});
