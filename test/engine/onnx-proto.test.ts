@@ -285,6 +285,33 @@ test('a negative shape entry is a dynamic dimension', async () => {
   }
 });
 
+test('sessions with and without spinning workers give the same product on 2 threads', async () => {
+  // The binding rejects a session config entry whose value is not a string (checked by hand: a
+  // number gives "sessionOptions.extra value must be a string"), so this also checks the form.
+  const rng = createRng(5);
+  const [K, N, B] = [64, 48, 32];
+  const w = randomF32(rng, K * N);
+  const x = randomF32(rng, B * K);
+  const m = model(
+    [{ opType: 'MatMul', inputs: ['x', 'w'], outputs: ['y'] }],
+    [{ name: 'x', type: 'float32', shape: [-1, K] }],
+    [{ name: 'y', type: 'float32', shape: [-1, N] }],
+    [{ name: 'w', type: 'float32', dims: [K, N], data: w }],
+  );
+  const ref = new Float64Array(B * N);
+  for (let i = 0; i < B; i++)
+    for (let j = 0; j < N; j++) for (let k = 0; k < K; k++) ref[i * N + j] += x[i * K + k] * w[k * N + j];
+  for (const spinning of [false, true]) {
+    const session = await createSession(encodeModel(m), { threads: 2, spinning });
+    try {
+      const out = (await session.run({ x: f32(x, [B, K]) })).y;
+      assertClose(out.data as Float32Array, ref, 1e-4, `spinning ${spinning}`);
+    } finally {
+      await session.release();
+    }
+  }
+});
+
 test('declared value types and shapes reach onnxruntime metadata', async () => {
   const inputs: OnnxValueInfo[] = [
     { name: 'x', type: 'float32', shape: [-1, 3, 7] },

@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadStudyFile, studyPlan, studySweep, withSeeds } from '../../src/studies/run.ts';
 
-const seedsOf = (runs: { config: { train: { seed: number } } }[]) =>
-  [...new Set(runs.map((r) => r.config.train.seed))].sort((a, b) => a - b);
+const seedsOf = (runs: readonly { config: unknown }[]) =>
+  [...new Set(runs.map((r) => (r.config as { train: { seed: number } }).train.seed))].sort((a, b) => a - b);
 
 test('withSeeds: eos-gd quick and full, with its cross-entropy variant, sweep seeds 0..N−1', () => {
   const f = loadStudyFile('eos-gd');

@@ -16,6 +16,13 @@
  *   memory reserved between runs (turn it off to give memory back when shapes vary a lot); the
  *   memory pattern only applies to fixed input shapes in sequential mode.
  * - On a shared 2-vCPU VM, host contention changes run times by 2-3x; measure with care.
+ * - Spinning is off (session.intra_op.allow_spinning = 0). Each session owns an intra-op pool
+ *   whose workers busy-wait after a run; Edgewise alternates several sessions (gradient, HVP,
+ *   Gram–Schmidt kernels), so one pool's spinning workers took the cores from the next
+ *   session's. Measured on 2 cores: the demo's whole EoS run (bench W4) 65.3/67.3 s with
+ *   spinning, 30.5/32.6 s without (same losses bit for bit); in Lanczos at W1 the HVP product
+ *   went from 147.7 to 112.3 ms and Lanczos' own work from 19.4 to 11.5 ms per iteration
+ *   (bench/profile-curvature.ts --batch 5000). `spinning: true` restores the default.
  *
  * Device 'webgpu' puts the graph on onnxruntime's WebGPU execution provider (Dawn over Vulkan
  * on Linux); nodes it has no kernel for still run on the CPU provider (in 1.30: float Sign, and
@@ -33,6 +40,8 @@ export interface SessionOptions {
   device?: 'cpu' | 'webgpu';
   /** Names of nodes to run on the CPU provider (webgpu only; see src/engine/webgpu/placement.ts). */
   cpuNodes?: readonly string[];
+  /** Let idle intra-op workers busy-wait between runs (onnxruntime's default; off here, see above). */
+  spinning?: boolean;
 }
 
 /** Loads serialized ONNX model bytes into an inference session; rejects if onnxruntime cannot load the model. */
@@ -56,5 +65,6 @@ export function createSession(bytes: Uint8Array, options: SessionOptions = {}): 
     executionMode: 'sequential',
     // Errors only: onnxruntime's warnings (e.g. about graph clean-ups) are noise for users.
     logSeverityLevel: 3,
+    extra: { session: { intra_op: { allow_spinning: options.spinning === true ? '1' : '0' } } },
   });
 }
