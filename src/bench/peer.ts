@@ -5,13 +5,25 @@
  * so the bench can alternate Edgewise and the peers measure by measure.
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-export const PEER_SCRIPT = fileURLToPath(new URL('../../bench/peers/torch_bench.py', import.meta.url));
-export const JAX_SCRIPT = fileURLToPath(new URL('../../bench/peers/jax_bench.py', import.meta.url));
+/**
+ * The folder of the peer scripts: $EDGEWISE_PEERS_DIR if set; else `peers/` beside this module when
+ * it exists (the esbuild bundle of bench/gpu/pack.sh, .gpu/app/run.mjs, carries its copy there);
+ * else bench/peers of the checkout or installed package (from src/bench/ and dist/ alike).
+ */
+export function peersDir(env: NodeJS.ProcessEnv = process.env, moduleUrl: string = import.meta.url): string {
+  if (env.EDGEWISE_PEERS_DIR) return resolve(env.EDGEWISE_PEERS_DIR);
+  const beside = fileURLToPath(new URL('./peers/', moduleUrl));
+  if (existsSync(join(beside, 'peer_server.py'))) return beside;
+  return fileURLToPath(new URL('../../bench/peers/', moduleUrl));
+}
+
+export const PEER_SCRIPT = join(peersDir(), 'torch_bench.py');
+export const JAX_SCRIPT = join(peersDir(), 'jax_bench.py');
 /** Debian's interpreter (python3-torch installs for it, not for other pythons on PATH). */
 export const PEER_PYTHON = process.env.EDGEWISE_BENCH_PYTHON ?? '/usr/bin/python3';
 

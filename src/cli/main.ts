@@ -149,7 +149,11 @@ Several workers (e.g. a Kubernetes Indexed Job or a Slurm array, see deploy/) ca
     )
     .argument('[dirs...]', 'study output directories, or directories holding them', ['runs'])
     .option('--out <file>', 'Markdown file to write', 'docs/results.md')
-    .action((dirs: string[], o: { out: string }) => {
+    .option(
+      '--discussion <file>',
+      'YAML file mapping study names to Markdown written by people (e.g. why an outcome differs from the paper), shown under each study',
+    )
+    .action((dirs: string[], o: { out: string; discussion?: string }) => {
       commandResults(dirs, o);
     });
 

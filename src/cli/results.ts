@@ -1,4 +1,4 @@
-/** `edgewise results DIR... [--out docs/results.md]`: the results document from studies' claims.json. */
+/** `edgewise results DIR... [--out docs/results.md] [--discussion FILE]`: the results document from studies' claims.json. */
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeResults } from '../studies/results.ts';
@@ -19,8 +19,14 @@ function studyDirs(dirs: readonly string[]): string[] {
   return found;
 }
 
-export function commandResults(dirs: string[], o: { out: string }): void {
-  const command = `edgewise results ${dirs.join(' ')} --out ${o.out}`;
-  const r = writeResults(studyDirs(dirs.length ? dirs : ['runs']), resolve(o.out), command);
+export function commandResults(dirs: string[], o: { out: string; discussion?: string }): void {
+  const command = `edgewise results ${dirs.join(' ')} --out ${o.out}${o.discussion ? ` --discussion ${o.discussion}` : ''}`;
+  const r = writeResults(
+    studyDirs(dirs.length ? dirs : ['runs']),
+    resolve(o.out),
+    command,
+    new Date(),
+    o.discussion === undefined ? undefined : resolve(o.discussion),
+  );
   process.stdout.write(`${r.studies} studies → ${r.file}\n`);
 }

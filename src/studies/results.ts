@@ -5,6 +5,7 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { writeFileAtomic } from '../experiments/atomicWrite.ts';
 import { loadStudyFile } from './run.ts';
 import type { ClaimResult } from './study.ts';
@@ -83,7 +84,15 @@ export function formatDuration(seconds: number): string {
 /** Renders the results document as Markdown; `figurePath` maps a study's figure to its link. */
 export function renderResults(
   results: readonly StudyResult[],
-  o: { generatedAt: string; command: string; figurePath: (r: StudyResult, figure: string) => string },
+  o: {
+    generatedAt: string;
+    command: string;
+    figurePath: (r: StudyResult, figure: string) => string;
+    /** Study name → Markdown written by people about its outcome (e.g. why it differs from the paper). */
+    discussion?: Readonly<Record<string, string>>;
+    /** Where the discussion came from (named in the document). */
+    discussionFile?: string;
+  },
 ): string {
   const lines: string[] = [
     '# Results',
@@ -91,15 +100,18 @@ export function renderResults(
     `Written by \`${o.command}\` on ${o.generatedAt} from each study's \`claims.json\`; do not edit by hand.`,
     'A verdict is computed from the runs: **held**, **did not hold** or **inconclusive**. A study run at its',
     'reduced (`--quick`) scale says so in its heading.',
+    ...(o.discussionFile
+      ? ['', `The **Discussion** under a study is written by people (from \`${o.discussionFile}\`), not computed.`]
+      : []),
     '',
-    '| study | scale | claims held | run time | finished |',
-    '|---|---|---|---|---|',
+    '| study | scale | seeds | claims held | run time | finished |',
+    '|---|---|---|---|---|---|',
   ];
   for (const r of results) {
     const c = r.claims;
     const held = c.claims.filter((x) => x.verdict === 'held').length;
     lines.push(
-      `| [${c.study}](#${c.study}) | ${c.quick ? 'reduced (quick)' : 'full'} | ${held} / ${c.claims.length} | ${formatDuration(c.elapsed_s)} | ${c.finished_at ?? 'unknown'} |`,
+      `| [${c.study}](#${c.study}) | ${c.quick ? 'reduced (quick)' : 'full'} | ${c.seeds ? c.seeds.length : '?'} | ${held} / ${c.claims.length} | ${formatDuration(c.elapsed_s)} | ${c.finished_at ?? 'unknown'} |`,
     );
   }
   for (const r of results) {
@@ -116,6 +128,8 @@ export function renderResults(
     lines.push(`- run time: ${formatDuration(c.elapsed_s)}; finished: ${c.finished_at ?? 'not recorded'}`, '');
     lines.push('| claim | evidence | verdict |', '|---|---|---|');
     for (const x of c.claims) lines.push(`| ${cell(x.claim)} | ${cell(x.evidence)} | **${x.verdict}** |`);
+    const discussion = o.discussion?.[c.study];
+    if (discussion) lines.push('', '### Discussion', '', discussion.trim());
     for (const f of r.figures)
       lines.push('', `![${basename(f, '.svg').replace(/^study-/, '')}](${o.figurePath(r, f)})`);
   }
@@ -124,13 +138,49 @@ export function renderResults(
 }
 
 /** Writes the results document to `outFile`, copying each study's figures beside it under `<name>/`. */
+/**
+ * Reads a discussion file: YAML mapping study names (of `known`, when given) to Markdown text.
+ * Errors name the file and the bad key.
+ */
+export function readDiscussion(file: string, known?: readonly string[]): Record<string, string> {
+  if (!existsSync(file)) throw new Error(`${file}: not found`);
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${file}: not valid YAML (${(e as Error).message.split('\n')[0]})`, { cause: e });
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new Error(`${file}: expected a mapping from study names to text`);
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (typeof v !== 'string') throw new Error(`${file}: '${k}' must be text`);
+    if (known && !known.includes(k)) throw new Error(`${file}: '${k}' is not a study given (${known.join(', ')})`);
+    out[k] = v;
+  }
+  return out;
+}
+
 export function writeResults(
   studyDirs: readonly string[],
   outFile: string,
   command: string,
   now = new Date(),
+  discussionFile?: string,
 ): { file: string; studies: number } {
   const results = studyDirs.map(loadStudyResult).sort((a, b) => a.claims.study.localeCompare(b.claims.study));
+  for (let i = 1; i < results.length; i++)
+    if (results[i]!.claims.study === results[i - 1]!.claims.study)
+      throw new Error(
+        `study ${results[i]!.claims.study} is given twice (${results[i - 1]!.dir}, ${results[i]!.dir}): pass one directory per study`,
+      );
+  const discussion =
+    discussionFile === undefined
+      ? undefined
+      : readDiscussion(
+          discussionFile,
+          results.map((r) => r.claims.study),
+        );
   const assets = join(dirname(outFile), basename(outFile, '.md'));
   const figurePath = (r: StudyResult, figure: string) => {
     const target = join(assets, r.claims.study, basename(figure));
@@ -138,7 +188,13 @@ export function writeResults(
     copyFileSync(join(r.dir, figure), target);
     return relative(dirname(outFile), target).split('\\').join('/');
   };
-  const md = renderResults(results, { generatedAt: now.toISOString().replace(/\.\d+Z$/, 'Z'), command, figurePath });
+  const md = renderResults(results, {
+    generatedAt: now.toISOString().replace(/\.\d+Z$/, 'Z'),
+    command,
+    figurePath,
+    discussion,
+    discussionFile: discussionFile === undefined ? undefined : relative(process.cwd(), discussionFile),
+  });
   writeFileAtomic(outFile, md);
   return { file: outFile, studies: results.length };
 }

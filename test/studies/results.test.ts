@@ -45,8 +45,8 @@ test('results document: a table per study, provenance, figures copied beside it'
   const r = writeResults([a, b], out, 'edgewise results runs', new Date('2026-11-26T12:00:00Z'));
   assert.equal(r.studies, 2);
   const md = readFileSync(out, 'utf8');
-  assert.match(md, /\| \[eos-gd\]\(#eos-gd\) \| full \| 1 \/ 2 \| 1 h 02 min \| 2026-11-26T10:00:00Z \|/);
-  assert.match(md, /\| \[warmup\]\(#warmup\) \| reduced \(quick\) \| 0 \/ 1 \| 42 s \| unknown \|/);
+  assert.match(md, /\| \[eos-gd\]\(#eos-gd\) \| full \| 3 \| 1 \/ 2 \| 1 h 02 min \| 2026-11-26T10:00:00Z \|/);
+  assert.match(md, /\| \[warmup\]\(#warmup\) \| reduced \(quick\) \| \? \| 0 \/ 1 \| 42 s \| unknown \|/);
   assert.ok(md.indexOf('## eos-gd') < md.indexOf('## warmup'), 'studies sorted by name');
   assert.match(md, /- seeds: 0, 1, 2/);
   // A reduced run names the full study's expected time, read from studies/warmup.yaml.
@@ -74,6 +74,33 @@ test('results document: a missing or corrupted claims.json is an error naming th
   assert.throws(() => writeResults([bad], join(root, 'r.md'), 'c'), /missing key 'elapsed_s'/);
   assert.throws(() => writeResults([join(root, 'none')], join(root, 'r.md'), 'c'), /not found/);
   assert.equal(existsSync(join(root, 'r.md')), false, 'nothing written on error');
+});
+
+test('results document: a discussion file adds text under its studies; bad files and duplicates are errors', () => {
+  const root = mkdtempSync(join(tmpdir(), 'edgewise-results-'));
+  const claims = (quick: boolean) => ({
+    study: 'rotation',
+    title: 'Rotation',
+    quick,
+    elapsed_s: 60,
+    seeds: [0, 1, 2],
+    claims: [{ claim: 'c', evidence: 'e', verdict: 'did not hold' }],
+  });
+  const a = studyDir(root, 'full', claims(false));
+  const disc = join(root, 'discussion.yaml');
+  writeFileSync(disc, 'rotation: |\n  The eigengap was small at most steps.\n');
+  const out = join(root, 'results.md');
+  writeResults([a], out, 'c', new Date(), disc);
+  const md = readFileSync(out, 'utf8');
+  assert.match(md, /### Discussion\n\nThe eigengap was small at most steps\./);
+  assert.match(md, /written by people/);
+  writeFileSync(disc, 'rotaton: text\n');
+  assert.throws(() => writeResults([a], out, 'c', new Date(), disc), /'rotaton' is not a study given \(rotation\)/);
+  writeFileSync(disc, 'rotation: [1, 2]\n');
+  assert.throws(() => writeResults([a], out, 'c', new Date(), disc), /'rotation' must be text/);
+  assert.throws(() => writeResults([a], out, 'c', new Date(), join(root, 'nope.yaml')), /nope\.yaml: not found/);
+  const b = studyDir(root, 'quick', claims(true));
+  assert.throws(() => writeResults([a, b], out, 'c'), /study rotation is given twice/);
 });
 
 test('formatDuration', () => {
