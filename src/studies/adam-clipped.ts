@@ -18,6 +18,7 @@
  * fails, and is inconclusive otherwise.
  */
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun, Verdict } from './study.ts';
+import { ADAM_CLIPPED_TOLERANCES, tolerancesOf } from './tolerances.ts';
 import { fmt, increaseSteps, lossPoints, mean, ratioSeries, seriesOf, tol } from './measures.ts';
 import { bootstrapMean, intervalText, judgeInterval } from './stats.ts';
 import { perRunFigure, present } from './figures.ts';
@@ -95,7 +96,7 @@ const dText = (d: number[], f: (x: number) => string) =>
   d.length === 0 ? 'n/a' : intervalText(bootstrapMean(d, { seed: 5 }), f);
 
 export function evaluateAdamClipped(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerances'>): ClaimResult[] {
-  const t = ctx.tolerances;
+  const t = tolerancesOf(ADAM_CLIPPED_TOLERANCES, ctx.tolerances);
   const spikeRel = tol(t, 'spike_rel');
   const accTie = tol(t, 'acc_tie');
   const sgd = runs

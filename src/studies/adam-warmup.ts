@@ -10,6 +10,7 @@
  * plus the common-η curve runs); the claims are a pure function of the loaded runs.
  */
 import type { ClaimResult, StudyContext, StudyDefinition, StudyRun } from './study.ts';
+import { ADAM_WARMUP_TOLERANCES, tolerancesOf } from './tolerances.ts';
 import {
   allOf,
   earlyRatioFigure,
@@ -27,7 +28,7 @@ export function evaluateAdamWarmup(
   ctx: Pick<StudyContext, 'file' | 'quick' | 'tolerances'>,
 ): ClaimResult[] {
   const { plan, cells, window, curves } = maxLrEvidence(runs, ctx, 40);
-  const t = ctx.tolerances;
+  const t = tolerancesOf(ADAM_WARMUP_TOLERANCES, ctx.tolerances);
   const base = plan.variants.find((v) => v === 'none');
   const warm = plan.variants.find((v) => /^warmup/.test(v));
   if (!base || !warm) throw new Error(`studies/${ctx.file.name}.yaml: grid.variant needs none and a warmup-N`);

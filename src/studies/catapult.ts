@@ -28,6 +28,7 @@ import {
 } from '../experiments/maxLr.ts';
 import { DASH, lineChart, PALETTE, THRESHOLD_COLOR, type Series } from '../report/spec.ts';
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun } from './study.ts';
+import { CATAPULT_TOLERANCES, tolerancesOf } from './tolerances.ts';
 import { loadStudyRun } from './run.ts';
 import { allOf, f3 as g, type MaxLrStudyFile } from './warmup.ts';
 
@@ -182,7 +183,7 @@ export function evaluateCatapult(
   ctx: Pick<StudyContext, 'file' | 'quick' | 'tolerances'>,
 ): ClaimResult[] {
   const p = plan(ctx);
-  const t = ctx.tolerances;
+  const t = tolerancesOf(CATAPULT_TOLERANCES, ctx.tolerances);
   const r0 = runs.find((r) => r.params.kind === 'lambda0');
   const lambda0 = r0?.rows.find((r) => r.step === 0)?.sharpness as number;
   const unit = 2 / lambda0;

@@ -10,6 +10,7 @@
  * their 95 % bootstrap intervals, held when the interval lies within the tolerance.
  */
 import type { ClaimResult, StudyContext, StudyDefinition, StudyRun } from './study.ts';
+import { EOS_ADAM_TOLERANCES, tolerancesOf } from './tolerances.ts';
 import { edgeOfStability, fmt, median, seriesOf, tol } from './measures.ts';
 import { hoverClaim } from './eos-gd.ts';
 import { eosFigures } from './eos-gd.ts';
@@ -24,7 +25,7 @@ export function adamLabel(r: StudyRun): string {
 }
 
 export function evaluateEosAdam(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerances'>): ClaimResult[] {
-  const t = ctx.tolerances;
+  const t = tolerancesOf(EOS_ADAM_TOLERANCES, ctx.tolerances);
   const rawMax = tol(t, 'raw_ratio_max');
   const out: ClaimResult[] = [];
   // Per (optimizer, β1, η): each seed's median precond ratio and raw ratio, for the across-seed rows.

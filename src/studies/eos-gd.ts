@@ -14,10 +14,15 @@
  * bootstrap interval, held when the interval lies within [ratio_lo, ratio_hi].
  */
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun } from './study.ts';
+import { EOS_GD_TOLERANCES, tolerancesOf, type EOS_HOVER_TOLERANCES, type Tolerances } from './tolerances.ts';
 import { edgeOfStability, fmt, increaseSteps, lossPoints, tol, windowedTrend, type EdgeStats } from './measures.ts';
 import { perRunFigure, present } from './figures.ts';
 import { acrossSeeds, restrictPhase, saturationStep } from './claims/eos.ts';
 import { intervalText } from './stats.ts';
+
+/** eos-gd's tolerances, and the part its hovering claim reads (shared with eos-adam). */
+type EosGdTolerances = Tolerances<(typeof EOS_GD_TOLERANCES)[number]>;
+export type EosHoverTolerances = Tolerances<(typeof EOS_HOVER_TOLERANCES)[number]>;
 
 /** `mse, η = 0.1 (2/η = 20)` (and `, seed 1` when the study sweeps seeds). */
 export function gdLabel(r: StudyRun): string {
@@ -26,7 +31,7 @@ export function gdLabel(r: StudyRun): string {
 }
 
 /** Claim 1 for one run. */
-export function sharpeningClaim(label: string, e: EdgeStats, steps: number, t: Record<string, number>): ClaimResult {
+export function sharpeningClaim(label: string, e: EdgeStats, steps: number, t: EosGdTolerances): ClaimResult {
   const frac = tol(t, 'reach_fraction');
   const minRise = tol(t, 'sharpening_min_rise');
   const claim = `[${label}] Progressive sharpening: λ1 rises until it reaches ≈ 2/η (first ${frac}·2/η)`;
@@ -66,7 +71,7 @@ export function sharpeningClaim(label: string, e: EdgeStats, steps: number, t: R
 }
 
 /** Claim 2 for one run. */
-export function hoverClaim(label: string, e: EdgeStats, t: Record<string, number>, threshold = '2/η'): ClaimResult {
+export function hoverClaim(label: string, e: EdgeStats, t: EosHoverTolerances, threshold = '2/η'): ClaimResult {
   const frac = tol(t, 'reach_fraction');
   const lo = tol(t, 'ratio_lo');
   const hi = tol(t, 'ratio_hi');
@@ -107,7 +112,7 @@ export function lossClaim(
   label: string,
   r: StudyRun,
   from: number | null,
-  t: Record<string, number>,
+  t: EosGdTolerances,
   phase = 'the edge-of-stability phase',
   to = Number.POSITIVE_INFINITY,
 ): ClaimResult {
@@ -141,7 +146,7 @@ export function lossClaim(
 }
 
 export function evaluateEosGd(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerances'>): ClaimResult[] {
-  const t = ctx.tolerances;
+  const t = tolerancesOf(EOS_GD_TOLERANCES, ctx.tolerances);
   const out: ClaimResult[] = [];
   const medians = new Map<string, { label: string; values: number[] }>();
   for (const r of runs) {

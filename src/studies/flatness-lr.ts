@@ -19,6 +19,7 @@
  * Runs that hit train.steps before the target accuracy are "not trained" and left out of 2–7.
  */
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun, Verdict } from './study.ts';
+import { FLATNESS_LR_TOLERANCES, tolerancesOf } from './tolerances.ts';
 import { fmt, mean, meanRotation, median, spearman, tols } from './measures.ts';
 import { multipleOf, runMultiples } from './plan.ts';
 import { finalCurvatures, readFinalCurvature } from './final-analysis.ts';
@@ -162,7 +163,7 @@ function negativeCurvature(ps: readonly FinalPoint[]): { unstable: number[]; sta
 }
 
 export function evaluateFlatness(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerances'>): ClaimResult[] {
-  const t = ctx.tolerances;
+  const t = tolerancesOf(FLATNESS_LR_TOLERANCES, ctx.tolerances);
   const [lo, hi, spMin, gain, corrMin, mBelow, mAbove] = tols(
     t,
     'ratio_lo',

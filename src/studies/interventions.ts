@@ -8,6 +8,7 @@
  */
 import { lowerAfterWarmup } from './claims/warmup.ts';
 import type { ClaimResult, StudyContext, StudyDefinition, StudyRun } from './study.ts';
+import { INTERVENTIONS_TOLERANCES, tolerancesOf } from './tolerances.ts';
 import {
   allOf,
   compareMaxLr,
@@ -25,7 +26,7 @@ export function evaluateInterventions(
   ctx: Pick<StudyContext, 'file' | 'quick' | 'tolerances'>,
 ): ClaimResult[] {
   const { plan, cells, window, curves } = maxLrEvidence(runs, ctx);
-  const t = ctx.tolerances;
+  const t = tolerancesOf(INTERVENTIONS_TOLERANCES, ctx.tolerances);
   const gain = t.min_lr_gain ?? 1;
   const drop = t.early_ratio_drop ?? 0;
   const asEffective = t.as_effective_factor ?? 2;

@@ -5,6 +5,7 @@
  */
 import type { MetricRow } from '../experiments/metrics.ts';
 import type { Verdict } from './study.ts';
+import type { Tolerances } from './tolerances.ts';
 import { getPath } from '../experiments/configPaths.ts';
 import { seriesOf as plotSeries } from '../report/figures.ts';
 
@@ -326,8 +327,14 @@ export function fmt(x: number | null | undefined, digits = 3): string {
   return Number(x.toPrecision(digits)).toString();
 }
 
-/** A tolerance by name; throws naming the study file key when it is missing. */
-export function tol(t: Readonly<Record<string, number>>, name: string): number {
+/**
+ * A tolerance by name; throws naming the study file key when it is missing. Over a study's typed
+ * view (tolerances.ts, `tolerancesOf`) the name must be one the study declares (a type error
+ * otherwise); a plain record takes any name.
+ */
+export function tol<N extends string>(t: Tolerances<N>, name: NoInfer<N>): number;
+export function tol(t: Readonly<Record<string, number>>, name: string): number;
+export function tol(t: Readonly<Record<string, number | undefined>>, name: string): number {
   const v = t[name];
   if (typeof v !== 'number' || !Number.isFinite(v))
     throw new Error(`study tolerance '${name}' is missing from the study file (tolerances:)`);
@@ -335,11 +342,16 @@ export function tol(t: Readonly<Record<string, number>>, name: string): number {
 }
 
 /** Several tolerances by name, in the order named (each as `tol`): `const [lo, hi] = tols(t, 'ratio_lo', 'ratio_hi')`. */
-export function tols<N extends readonly string[]>(
+export function tols<N extends string, const M extends readonly NoInfer<N>[]>(
+  t: Tolerances<N>,
+  ...names: M
+): { [K in keyof M]: number };
+export function tols<const M extends readonly string[]>(
   t: Readonly<Record<string, number>>,
-  ...names: N
-): { [K in keyof N]: number } {
-  return names.map((n) => tol(t, n)) as { [K in keyof N]: number };
+  ...names: M
+): { [K in keyof M]: number };
+export function tols(t: Readonly<Record<string, number | undefined>>, ...names: readonly string[]): number[] {
+  return names.map((n) => tol(t as Readonly<Record<string, number>>, n));
 }
 
 /** A run's value at dotted `key` of its config (e.g. optimizer.lr). */

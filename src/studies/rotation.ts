@@ -17,6 +17,7 @@
  *      in every run with at least 2 updates of each kind.
  */
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun } from './study.ts';
+import { ROTATION_TOLERANCES, tolerancesOf } from './tolerances.ts';
 import {
   combineVerdicts,
   fmt,
@@ -74,7 +75,7 @@ interface RunRotation {
 }
 
 export function evaluateRotation(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerances'>): ClaimResult[] {
-  const t = ctx.tolerances;
+  const t = tolerancesOf(ROTATION_TOLERANCES, ctx.tolerances);
   const [q05Min, drop, spikeRel, w, coinMin, spMin, gapMin, pMax] = tols(
     t,
     'rho_stable_q05',

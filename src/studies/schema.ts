@@ -6,6 +6,7 @@
  * (`base`, `models`, grid values) are checked by the config schema when the runs are planned.
  */
 import { z } from 'zod';
+import { STUDY_TOLERANCES, type StudyName } from './tolerances.ts';
 
 /** A study file that does not match its schema; the message is one line naming the file and key. */
 export class StudyFileError extends Error {
@@ -23,11 +24,13 @@ const grid = () =>
   });
 const nullableNumber = () => z.number({ error: 'must be null or a number' }).nullable();
 
+/** A sub-sweep of a study; its runs are named `<name>_<grid values>`. */
 const variant = z.strictObject({
   name: z.string({ error: 'must be a string' }),
   base: mapping().optional(),
   grid: grid(),
 });
+export type StudyVariant = z.infer<typeof variant>;
 
 /** `max_lr:` — the max-lr experiment's settings (src/experiments/maxLr.ts, MaxLrSettings). */
 export const maxLrSectionSchema = z.strictObject({
@@ -68,7 +71,7 @@ export interface StudyFileSpec {
   readonly sections?: z.ZodRawShape;
   /** Extra keys of `quick:` (reductions of those sections). */
   readonly quick?: z.ZodRawShape;
-  /** The tolerance names its evaluator reads (both `tolerances:` and `quick_tolerances:`). */
+  /** The tolerance names its evaluator reads (both `tolerances:` and `quick_tolerances:`; src/studies/tolerances.ts). */
   readonly tolerances: readonly string[];
 }
 
@@ -88,58 +91,24 @@ const maxLrStudy = (tolerances: readonly string[]): StudyFileSpec => ({
   tolerances,
 });
 
-/** The shipped studies' specs, by name. */
-export const STUDY_FILE_SPECS: Readonly<Record<string, StudyFileSpec>> = {
-  'adam-clipped': { tolerances: ['spike_rel', 'acc_tie'] },
-  'adam-warmup': maxLrStudy(['min_lr_gain', 'early_ratio_margin']),
+/** The shipped studies' specs, by name; each study's tolerance names are its evaluator's (tolerances.ts). */
+const SPECS = {
+  'adam-clipped': { tolerances: STUDY_TOLERANCES['adam-clipped'] },
+  'adam-warmup': maxLrStudy(STUDY_TOLERANCES['adam-warmup']),
   catapult: {
     sections: { max_lr: maxLrSectionSchema },
     quick: { max_lr: maxLrPartial.optional() },
-    tolerances: ['spike_factor', 'spike_window', 'no_spike', 'final_ratio'],
+    tolerances: STUDY_TOLERANCES.catapult,
   },
-  'eos-adam': {
-    tolerances: ['reach_fraction', 'ratio_lo', 'ratio_hi', 'ratio_iqr_max', 'min_hover_points', 'raw_ratio_max'],
-  },
-  'eos-gd': {
-    tolerances: [
-      'reach_fraction',
-      'ratio_lo',
-      'ratio_hi',
-      'ratio_iqr_max',
-      'min_hover_points',
-      'sharpening_min_rise',
-      'min_loss_increases',
-      'loss_window',
-      'window_fall_min',
-      'ce_saturation_acc',
-    ],
-  },
+  'eos-adam': { tolerances: STUDY_TOLERANCES['eos-adam'] },
+  'eos-gd': { tolerances: STUDY_TOLERANCES['eos-gd'] },
   'flatness-lr': {
     sections: { settle: settleSchema.optional() },
     quick: { settle: settleSchema.optional() },
-    tolerances: [
-      'ratio_lo',
-      'ratio_hi',
-      'spearman_min',
-      'acc_gain_min',
-      'corr_min',
-      'acc_below_multiple',
-      'acc_above_multiple',
-    ],
+    tolerances: STUDY_TOLERANCES['flatness-lr'],
   },
-  interventions: maxLrStudy(['min_lr_gain', 'early_ratio_drop', 'as_effective_factor']),
-  rotation: {
-    tolerances: [
-      'rho_stable_q05',
-      'rho_drop',
-      'spike_rel',
-      'coincidence_window',
-      'coincidence_min',
-      'spearman_min',
-      'gap_min',
-      'p_max',
-    ],
-  },
+  interventions: maxLrStudy(STUDY_TOLERANCES.interventions),
+  rotation: { tolerances: STUDY_TOLERANCES.rotation },
   'sgd-batch': {
     sections: {
       sgd: z
@@ -157,37 +126,60 @@ export const STUDY_FILE_SPECS: Readonly<Record<string, StudyFileSpec>> = {
         })
         .optional(),
     },
-    tolerances: ['flatter_min'],
+    tolerances: STUDY_TOLERANCES['sgd-batch'],
   },
-  'toy-depth': {
-    tolerances: ['fixed_rho_min', 'stable_rho_min', 'converge_loss', 'rotation_min_deg', 'unstable_rotation_share'],
-  },
-  warmup: maxLrStudy(['min_lr_gain', 'early_ratio_drop']),
+  'toy-depth': { tolerances: STUDY_TOLERANCES['toy-depth'] },
+  warmup: maxLrStudy(STUDY_TOLERANCES.warmup),
+} satisfies Record<StudyName, StudyFileSpec>;
+
+/** The shipped studies' specs, by name. */
+export const STUDY_FILE_SPECS: Readonly<Record<string, StudyFileSpec>> = SPECS;
+
+/** The keys of `quick:` that every study has. */
+const quickShape = {
+  base: mapping().optional(),
+  grid: grid().optional(),
+  variants: z.array(variant).optional(),
 };
+
+/** The keys every study file has (`tolerances:` of any names; a study's spec narrows them). */
+const commonShape = {
+  title: z.string({ error: 'must be a string' }),
+  description: z.string({ error: 'must be a string' }).optional(),
+  /** Minutes on this project's 2-core machines, for the full and the quick version. */
+  expected_minutes: z.strictObject({ full: positive(), quick: positive() }),
+  base: mapping(),
+  grid: grid(),
+  /**
+   * Further sub-sweeps run along with base × grid (e.g. cross-entropy at its own learning rates):
+   * each merges its `base` over the study's (quick-reduced) base and expands its own `grid`.
+   */
+  variants: z.array(variant, { error: 'must be a list of variants' }).optional(),
+  /**
+   * Replacements for --quick: `base` keys are merged over base, `grid` keys replace grid entries,
+   * `variants` (if given) replaces the variant list.
+   */
+  quick: z.strictObject(quickShape).optional(),
+  /** Tolerances the claims are judged with (study-specific names). */
+  tolerances: z.record(z.string(), finite()),
+  /** Tolerances used instead under --quick. */
+  quick_tolerances: z.record(z.string(), finite()).optional(),
+};
+
+/** The common part of a parsed study file (study.ts's StudyFile adds `name`; a study's sections ride along untyped). */
+export type StudyFileCommon = z.infer<typeof commonSchema>;
+const commonSchema = z.strictObject(commonShape);
 
 /** The schema of a study file with `spec` (no spec: the common keys, any tolerance names). */
 export function studyFileSchema(spec: StudyFileSpec | undefined) {
-  const tol = spec
-    ? z.strictObject(Object.fromEntries(spec.tolerances.map((k) => [k, finite().optional()])))
-    : z.record(z.string(), finite());
+  if (!spec) return commonSchema;
+  const tol = z.strictObject(Object.fromEntries(spec.tolerances.map((k) => [k, finite().optional()])));
   return z.strictObject({
-    title: z.string({ error: 'must be a string' }),
-    description: z.string({ error: 'must be a string' }).optional(),
-    expected_minutes: z.strictObject({ full: positive(), quick: positive() }),
-    base: mapping(),
-    grid: grid(),
-    variants: z.array(variant, { error: 'must be a list of variants' }).optional(),
-    quick: z
-      .strictObject({
-        base: mapping().optional(),
-        grid: grid().optional(),
-        variants: z.array(variant).optional(),
-        ...(spec?.quick ?? {}),
-      })
-      .optional(),
+    ...commonShape,
+    quick: z.strictObject({ ...quickShape, ...(spec.quick ?? {}) }).optional(),
     tolerances: tol,
     quick_tolerances: tol.optional(),
-    ...(spec?.sections ?? {}),
+    ...(spec.sections ?? {}),
   });
 }
 

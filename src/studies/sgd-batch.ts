@@ -11,6 +11,7 @@
  * size whose above-threshold run diverged is listed and makes the claim inconclusive.
  */
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun, Verdict } from './study.ts';
+import { SGD_BATCH_TOLERANCES, tolerancesOf } from './tolerances.ts';
 import { combineVerdicts, fmt, mean, meanRotation, seriesOf, tol } from './measures.ts';
 import { bootstrapMean, intervalText, judgeInterval } from './stats.ts';
 import { multipleOf, planMultiples } from './plan.ts';
@@ -80,7 +81,7 @@ function finalSharpness(r: StudyRun): number {
 }
 
 export function evaluateSgdBatch(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerances'>): ClaimResult[] {
-  const t = ctx.tolerances;
+  const t = tolerancesOf(SGD_BATCH_TOLERANCES, ctx.tolerances);
   const flatMin = tol(t, 'flatter_min');
   const batches = [...new Set(runs.map(batchOf))];
   const flat: { text: string; v: Verdict }[] = [];

@@ -7,6 +7,7 @@
 import type { Config } from '../experiments/config.ts';
 import type { RunSummary } from '../experiments/runStore.ts';
 import type { MetricRow } from '../experiments/metrics.ts';
+import type { StudyFileCommon, StudyVariant } from './schema.ts';
 
 export type Verdict = 'held' | 'did not hold' | 'inconclusive';
 
@@ -31,37 +32,14 @@ export interface StudyRun {
   rows: MetricRow[];
 }
 
-/** A study file (studies/NAME.yaml), as parsed and checked by src/studies/schema.ts (its study's sections ride along). */
-export interface StudyFile {
-  name: string;
-  title: string;
-  description?: string;
-  /** Minutes on this project's 2-core machines, for the full and the quick version. */
-  expected_minutes: { full: number; quick: number };
-  base: Record<string, unknown>;
-  grid: Record<string, unknown[]>;
-  /**
-   * Replacements for --quick: `base` keys are merged over base, `grid` keys replace grid entries,
-   * `variants` (if given) replaces the variant list.
-   */
-  quick?: { base?: Record<string, unknown>; grid?: Record<string, unknown[]>; variants?: StudyVariant[] };
-  /**
-   * Further sub-sweeps run along with base × grid (e.g. cross-entropy at its own learning rates):
-   * each merges its `base` over the study's (quick-reduced) base and expands its own `grid`.
-   */
-  variants?: StudyVariant[];
-  /** Tolerances the claims are judged with (study-specific names). */
-  tolerances: Record<string, number>;
-  /** Tolerances used instead under --quick. */
-  quick_tolerances?: Record<string, number>;
-}
+/**
+ * A study file (studies/NAME.yaml), as parsed and checked by src/studies/schema.ts: the common
+ * keys' types come from the schema (their docs are there); a study's own sections ride along at
+ * run time and are typed by the study (e.g. warmup.ts, MaxLrStudyFile).
+ */
+export type StudyFile = StudyFileCommon & { name: string };
 
-/** A sub-sweep of a study; its runs are named `<name>_<grid values>`. */
-export interface StudyVariant {
-  name: string;
-  base?: Record<string, unknown>;
-  grid: Record<string, unknown[]>;
-}
+export type { StudyVariant };
 
 export interface StudyContext {
   quick: boolean;

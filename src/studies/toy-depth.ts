@@ -27,6 +27,7 @@ import { gridProduct, runNames } from '../experiments/sweep.ts';
 import { symmetricEigen } from '../curvature/denseEigen.ts';
 import { frame, PALETTE } from '../report/spec.ts';
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun } from './study.ts';
+import { TOY_DEPTH_TOLERANCES, tolerancesOf } from './tolerances.ts';
 import { fmt, seriesOf, tols } from './measures.ts';
 import { studySweep } from './run.ts';
 import { perRunFigure, present } from './figures.ts';
@@ -411,7 +412,7 @@ function info(r: StudyRun) {
 }
 
 export function evaluateToy(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerances'>): ClaimResult[] {
-  const t = ctx.tolerances;
+  const t = tolerancesOf(TOY_DEPTH_TOLERANCES, ctx.tolerances);
   const [fixedMin, stableMin, convLoss, rotMin, shareMin] = tols(
     t,
     'fixed_rho_min',

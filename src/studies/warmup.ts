@@ -38,6 +38,7 @@ import { DASH, frame, lineChart, PALETTE, THRESHOLD_COLOR, type Series } from '.
 import { curvatureAfterWarmup, lowerAfterWarmup, verdictOf, type PostWarmupCurvature } from './claims/warmup.ts';
 import { loadStudyRun } from './run.ts';
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyFile, StudyRun, Verdict } from './study.ts';
+import { WARMUP_TOLERANCES, tolerancesOf } from './tolerances.ts';
 
 // ---------------------------------------------------------------------------------------------
 // The study file's extra sections.
@@ -551,7 +552,7 @@ export function evaluateWarmup(
   ctx: Pick<StudyContext, 'file' | 'quick' | 'tolerances'>,
 ): ClaimResult[] {
   const { plan, cells, window, curves } = maxLrEvidence(runs, ctx);
-  const t = ctx.tolerances;
+  const t = tolerancesOf(WARMUP_TOLERANCES, ctx.tolerances);
   const gain = t.min_lr_gain ?? 1;
   const drop = t.early_ratio_drop ?? 0;
   const claims: ClaimResult[] = [];
