@@ -47,15 +47,19 @@ export function loadStudyFile(name: string, dir = STUDIES_DIR): StudyFile {
 }
 
 /**
- * The study file with seeds 0..count−1: every grid (the study's, its variants', the quick ones)
- * that sweeps `train.seed` sweeps these instead, and a max-lr search (`max_lr.seeds`, also under
- * `quick:`) runs that many seeds. A study without seeds (closed forms) is returned unchanged.
+ * The study file with seeds 0..count−1. In a study that sweeps `train.seed` anywhere, every grid
+ * (the study's, its variants', the quick ones) sweeps these seeds, also a variant grid that had
+ * left the seed at the base's (so that every comparison is paired by seed); a max-lr search
+ * (`max_lr.seeds`, also under `quick:`) runs that many seeds. A study without seeds (closed
+ * forms) is returned unchanged.
  */
 export function withSeeds(f: StudyFile, count: number): StudyFile {
   if (!(Number.isInteger(count) && count >= 1)) throw new Error(`seeds must be an integer ≥ 1 (got ${count})`);
   const seeds = Array.from({ length: count }, (_, i) => i);
+  const grids = [f.grid, f.quick?.grid, ...[...(f.variants ?? []), ...(f.quick?.variants ?? [])].map((v) => v.grid)];
+  const sweepsSeeds = grids.some((g) => g !== undefined && 'train.seed' in g);
   const grid = (g: Record<string, unknown[]> | undefined) =>
-    g !== undefined && 'train.seed' in g ? { ...g, 'train.seed': seeds } : g;
+    g !== undefined && (sweepsSeeds || 'train.seed' in g) ? { ...g, 'train.seed': seeds } : g;
   const variants = (vs: StudyVariant[] | undefined) => vs?.map((v) => ({ ...v, grid: grid(v.grid)! }));
   const maxLr = (m: unknown) =>
     m !== null && typeof m === 'object' && 'seeds' in m ? { ...(m as object), seeds: count } : m;

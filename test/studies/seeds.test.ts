@@ -27,6 +27,16 @@ test('withSeeds: eos-gd quick and full, with its cross-entropy variant, sweep se
   assert.deepEqual(f.grid['train.seed'], [0, 1, 2]);
 });
 
+test('withSeeds: a variant grid that left the seed at the base value sweeps the seeds too (adam-clipped quick)', () => {
+  const f = loadStudyFile('adam-clipped');
+  const plan = studyPlan(withSeeds(f, 3), true);
+  for (const v of ['adam', 'adam-ub', 'rmsprop', 'rmsprop-ub'])
+    assert.deepEqual(seedsOf(plan.runs.filter((r) => r.params.variant === v)), [0, 1, 2], `variant ${v}`);
+  // Each capped run has its uncapped reference at every seed and η.
+  const ub = plan.runs.filter((r) => r.params.variant === 'adam-ub');
+  assert.equal(ub.length, 3 * studyPlan(f, true).runs.filter((r) => r.params.variant === 'adam-ub').length);
+});
+
 test('withSeeds: a max-lr study runs N seeds, also in its quick version; bad counts are refused', () => {
   const f = loadStudyFile('warmup') as ReturnType<typeof loadStudyFile> & {
     max_lr: { seeds: number };
