@@ -135,6 +135,16 @@ test('classifyRun: a run that ends at the constant predictor collapsed (not stab
     classifyRun(run([3.1, 2.6, ln10], [0.1, 0.1, 0.1]), { ...acc, chance: undefined }).outcome,
     'did-not-fit-in-budget',
   );
+  // Started near the prior (2.30 vs ln 10 = 2.303 here, within 5 %) and converged onto it exactly:
+  // collapsed, though the loss barely moved (an unnormalized ResNet with GradInit at η 1.28).
+  const prior = constantPredictor([10, 10, 10, 10, 10, 10, 10, 10, 10, 16], 'cross-entropy');
+  const onPrior = run([2.3, 2.26, prior.loss!], [0.1, 0.16, 0.138]);
+  assert.equal(classifyRun(onPrior, { ...acc, chance: prior }).outcome, 'collapsed');
+  // The same start, ending a little off the prior without learning: too slow, not collapsed.
+  assert.equal(
+    classifyRun(run([2.3, 2.26, 2.25], [0.1, 0.12, 0.13]), { ...acc, chance: prior }).outcome,
+    'did-not-fit-in-budget',
+  );
   // Too slow: still near the initial loss, nothing moved.
   const slow = classifyRun(run([2.4, 2.39, 2.38], [0.09, 0.1, 0.11]), acc);
   assert.equal(slow.outcome, 'did-not-fit-in-budget');
