@@ -507,6 +507,12 @@ export interface ConstantPredictor {
   readonly loss: number | null;
 }
 
+/** The best constant predictor on `config`'s training set (undefined without class labels). */
+export async function constantPredictorOf(config: Config): Promise<ConstantPredictor | undefined> {
+  const counts = (await loadDataset({ ...config.data })).info.train.classCounts;
+  return counts === null ? undefined : constantPredictor(counts, config.loss);
+}
+
 /** A collapsed run's final train accuracy is at most the majority share plus this. */
 export const COLLAPSE_ACC_MARGIN = 0.02;
 /** A collapsed cross-entropy run's final train loss is at least this fraction of the class-prior entropy. */
@@ -670,11 +676,7 @@ export function configTrial(config: Config, outDir: string, o: ConfigTrialOption
   const name = o.name ?? trialName;
   // The constant predictor depends only on the training labels: load them once per config.
   let chance: Promise<ConstantPredictor | undefined> | undefined;
-  const chanceOf = () =>
-    (chance ??= loadDataset({ ...config.data }).then((d) => {
-      const counts = d.info.train.classCounts;
-      return counts === null ? undefined : constantPredictor(counts, config.loss);
-    }));
+  const chanceOf = () => (chance ??= constantPredictorOf(config));
   return async (lr, seed) => {
     const c = trialConfig(config, lr, seed, {
       stopTrainLoss: stopLoss,

@@ -21,6 +21,7 @@ import { runInChild } from '../experiments/childRun.ts';
 import {
   applyVariant,
   classifyRun,
+  constantPredictorOf,
   createLimit,
   earlyCurvature,
   earlyCurvatureConfig,
@@ -187,6 +188,8 @@ export async function executeMaxLrStudy(ctx: StudyContext): Promise<StudyRun[]> 
   }).then(async (results) => {
     for (const r of results) {
       const cell = plan.cells.find((c) => c.name === r.cell)!;
+      // The constant predictor, so that evaluators classify collapsed trials as the search did.
+      const chance = r.result && cell.config ? await constantPredictorOf(cell.config) : undefined;
       for (const t of r.result?.trials ?? []) {
         // Test accuracy at the last step (from the checkpoint when it was not logged there), so that evaluators need only the runs.
         const test_acc = t.stable ? (await finalTestMetrics(t.dir!)).test_acc : null;
@@ -203,6 +206,7 @@ export async function executeMaxLrStudy(ctx: StudyContext): Promise<StudyRun[]> 
               outcome: t.outcome,
               reason: t.reason,
               test_acc,
+              ...(chance ? { chance_acc: chance.acc, chance_loss: chance.loss } : {}),
             },
             t.dir!,
           ),
@@ -308,16 +312,21 @@ export function summarizeCells(runs: readonly StudyRun[], ctx: Pick<StudyContext
     const mine = runs.filter(
       (r) => r.params.kind === 'trial' && r.params.model === cell.model && r.params.variant === cell.variant,
     );
-    const judged = mine.map((r) => ({
-      run: r,
-      lr: r.params['optimizer.lr'] as number,
-      ...classifyRun(r, {
-        loss: m.stop_train_loss,
-        acc: m.stop_train_acc,
-        from: cell.config!.schedule.warmup_steps,
-        spike: m.spike,
-      }),
-    }));
+    const judged = mine.map((r) => {
+      const ca = r.params.chance_acc;
+      const cl = r.params.chance_loss;
+      return {
+        run: r,
+        lr: r.params['optimizer.lr'] as number,
+        ...classifyRun(r, {
+          loss: m.stop_train_loss,
+          acc: m.stop_train_acc,
+          from: cell.config!.schedule.warmup_steps,
+          spike: m.spike,
+          ...(typeof ca === 'number' ? { chance: { acc: ca, loss: typeof cl === 'number' ? cl : null } } : {}),
+        }),
+      };
+    });
     const s = summarizeTrials(judged, m.rule, m.seeds);
     const accs = judged
       .filter((x) => x.lr === s.maxStableLr && x.stable)
