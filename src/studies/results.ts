@@ -20,6 +20,8 @@ export interface StudyProvenance {
   machine?: string;
   /** Seeds per configuration. */
   seeds?: number[];
+  /** Wall-clock seconds from the first run's start to the last run's finish (absent in older files). */
+  runs_span_s?: number | null;
 }
 
 /** The part of a study's claims.json that the results document shows. */
@@ -81,6 +83,9 @@ export function formatDuration(seconds: number): string {
   return min < 60 ? `${min} min` : `${Math.floor(min / 60)} h ${String(min % 60).padStart(2, '0')} min`;
 }
 
+/** The study's run time: the span of its runs when recorded, else the evaluation's own time. */
+const runTime = (c: StudyClaims): number => (c.runs_span_s != null ? c.runs_span_s : c.elapsed_s);
+
 /** Renders the results document as Markdown; `figurePath` maps a study's figure to its link. */
 export function renderResults(
   results: readonly StudyResult[],
@@ -111,7 +116,7 @@ export function renderResults(
     const c = r.claims;
     const held = c.claims.filter((x) => x.verdict === 'held').length;
     lines.push(
-      `| [${c.study}](#${c.study}) | ${c.quick ? 'reduced (quick)' : 'full'} | ${c.seeds ? c.seeds.length : '?'} | ${held} / ${c.claims.length} | ${formatDuration(c.elapsed_s)} | ${c.finished_at ?? 'unknown'} |`,
+      `| [${c.study}](#${c.study}) | ${c.quick ? 'reduced (quick)' : 'full'} | ${c.seeds ? c.seeds.length : '?'} | ${held} / ${c.claims.length} | ${formatDuration(runTime(c))} | ${c.finished_at ?? 'unknown'} |`,
     );
   }
   for (const r of results) {
@@ -125,7 +130,10 @@ export function renderResults(
     if (c.seeds) lines.push(`- seeds: ${c.seeds.join(', ')}`);
     lines.push(`- command: \`${c.command ?? `edgewise reproduce ${c.study}${c.quick ? ' --quick' : ''}`}\``);
     lines.push(`- machine: ${c.machine ?? 'not recorded'}`);
-    lines.push(`- run time: ${formatDuration(c.elapsed_s)}; finished: ${c.finished_at ?? 'not recorded'}`, '');
+    lines.push(
+      `- run time: ${formatDuration(runTime(c))} (from the first run's start to the last run's finish${c.runs_span_s != null ? '' : '; not recorded, so the evaluation time'}); evaluated in ${formatDuration(c.elapsed_s)}, finished ${c.finished_at ?? 'not recorded'}`,
+      '',
+    );
     lines.push('| claim | evidence | verdict |', '|---|---|---|');
     for (const x of c.claims) lines.push(`| ${cell(x.claim)} | ${cell(x.evidence)} | **${x.verdict}** |`);
     const discussion = o.discussion?.[c.study];
