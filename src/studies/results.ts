@@ -20,8 +20,8 @@ export interface StudyProvenance {
   machine?: string;
   /** Seeds per configuration. */
   seeds?: number[];
-  /** Wall-clock seconds from the first run's start to the last run's finish (absent in older files). */
-  runs_span_s?: number | null;
+  /** Seconds its runs took, summed over runs (absent in older files). */
+  runs_time_s?: number | null;
 }
 
 /** The part of a study's claims.json that the results document shows. */
@@ -83,8 +83,8 @@ export function formatDuration(seconds: number): string {
   return min < 60 ? `${min} min` : `${Math.floor(min / 60)} h ${String(min % 60).padStart(2, '0')} min`;
 }
 
-/** The study's run time: the span of its runs when recorded, else the evaluation's own time. */
-const runTime = (c: StudyClaims): number => (c.runs_span_s != null ? c.runs_span_s : c.elapsed_s);
+/** The study's run time: its runs' times summed when recorded, else the evaluation's own time. */
+const runTime = (c: StudyClaims): number => (c.runs_time_s != null ? c.runs_time_s : c.elapsed_s);
 
 /** Renders the results document as Markdown; `figurePath` maps a study's figure to its link. */
 export function renderResults(
@@ -109,7 +109,7 @@ export function renderResults(
       ? ['', `The **Discussion** under a study is written by people (from \`${o.discussionFile}\`), not computed.`]
       : []),
     '',
-    '| study | scale | seeds | claims held | run time | finished |',
+    '| study | scale | seeds | claims held | run time (runs summed) | finished |',
     '|---|---|---|---|---|---|',
   ];
   for (const r of results) {
@@ -131,7 +131,7 @@ export function renderResults(
     lines.push(`- command: \`${c.command ?? `edgewise reproduce ${c.study}${c.quick ? ' --quick' : ''}`}\``);
     lines.push(`- machine: ${c.machine ?? 'not recorded'}`);
     lines.push(
-      `- run time: ${formatDuration(runTime(c))} (from the first run's start to the last run's finish${c.runs_span_s != null ? '' : '; not recorded, so the evaluation time'}); evaluated in ${formatDuration(c.elapsed_s)}, finished ${c.finished_at ?? 'not recorded'}`,
+      `- run time: ${formatDuration(runTime(c))} (${c.runs_time_s != null ? 'its runs’ times summed; they ran 1–2 at a time on 2 cores' : 'not recorded: the evaluation’s time'}); evaluated in ${formatDuration(c.elapsed_s)}, finished ${c.finished_at ?? 'not recorded'}`,
       '',
     );
     lines.push('| claim | evidence | verdict |', '|---|---|---|');

@@ -316,14 +316,14 @@ export interface StudyOutcome {
 }
 
 /**
- * Wall-clock seconds from the first run's start to the last run's finish (null without times):
- * the study's run time even when this evaluation reused runs computed earlier.
+ * The seconds its runs took, summed over runs (each run's own elapsed_s; null when none has one):
+ * the study's compute time, also when this evaluation reused runs computed earlier.
  */
-export function runsSpan(runs: readonly Pick<StudyRun, 'summary'>[]): number | null {
-  const starts = runs.map((r) => Date.parse(r.summary.started_at)).filter(Number.isFinite);
-  const ends = runs.map((r) => Date.parse(r.summary.finished_at ?? r.summary.updated_at)).filter(Number.isFinite);
-  if (starts.length === 0 || ends.length === 0) return null;
-  return (Math.max(...ends) - Math.min(...starts)) / 1000;
+export function runsTime(runs: readonly Pick<StudyRun, 'summary'>[]): number | null {
+  const t = runs
+    .map((r) => r.summary.elapsed_s)
+    .filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+  return t.length === 0 ? null : t.reduce((a, x) => a + x, 0);
 }
 
 /**
@@ -368,7 +368,7 @@ export async function reproduce(
     command: `edgewise reproduce ${def.name}${o.quick ? ' --quick' : ''}${o.seeds !== undefined ? ` --seeds ${o.seeds}` : ''}`,
     machine: `${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.arch()}, Node ${process.versions.node}`,
     seeds: [...new Set(runs.map((r) => r.config.train.seed))].sort((a, b) => a - b),
-    runs_span_s: runsSpan(runs),
+    runs_time_s: runsTime(runs),
   };
   writeJsonAtomic(join(o.out, 'claims.json'), {
     study: def.name,

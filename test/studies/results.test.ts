@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatDuration, writeResults } from '../../src/studies/results.ts';
-import { runsSpan } from '../../src/studies/run.ts';
+import { runsTime } from '../../src/studies/run.ts';
 
 function studyDir(root: string, name: string, claims: unknown, figure?: string): string {
   const dir = join(root, name);
@@ -104,29 +104,24 @@ test('results document: a discussion file adds text under its studies; bad files
   assert.throws(() => writeResults([a, b], out, 'c'), /study rotation is given twice/);
 });
 
-test('run time: the span of the runs, not the time of an evaluation that reused them', () => {
+test('run time: the runs’ own times summed, not the time of an evaluation that reused them', () => {
   const root = mkdtempSync(join(tmpdir(), 'edgewise-results-'));
-  const run = (start: string, end: string | null, updated = end ?? start) => ({
-    summary: { started_at: start, finished_at: end, updated_at: updated } as never,
-  });
-  const span = runsSpan([
-    run('2026-11-26T10:00:00Z', '2026-11-26T10:30:00Z'),
-    run('2026-11-26T10:10:00Z', null, '2026-11-26T11:02:05Z'),
-  ]);
-  assert.equal(span, 3725);
-  assert.equal(runsSpan([]), null);
+  const run = (elapsed: number | null) => ({ summary: { elapsed_s: elapsed } as never });
+  const total = runsTime([run(1800), run(1925), run(null)]);
+  assert.equal(total, 3725);
+  assert.equal(runsTime([run(null)]), null);
   const dir = studyDir(root, 's', {
     study: 'eos-gd',
     title: 'E',
     quick: false,
     elapsed_s: 10,
-    runs_span_s: span,
+    runs_time_s: total,
     claims: [],
   });
   writeResults([dir], join(root, 'r.md'), 'c');
   const md = readFileSync(join(root, 'r.md'), 'utf8');
   assert.match(md, /\| full \| \? \| 0 \/ 0 \| 1 h 02 min \|/);
-  assert.match(md, /- run time: 1 h 02 min \(from the first run's start to the last run's finish\); evaluated in 10 s/);
+  assert.match(md, /- run time: 1 h 02 min \(its runs’ times summed[^)]*\); evaluated in 10 s/);
 });
 
 test('formatDuration', () => {
