@@ -17,7 +17,7 @@
  *   5. depth ≥ 2 above 2/λ0: settles (final loss ≤ converge_loss) at a flatter point: final
  *      λ1 < 2/η < λ0, and below the final λ1 of the same depth's run below the threshold.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveConfig } from '../experiments/config.ts';
 import { RunStore, writeSweepManifest } from '../experiments/runStore.ts';
@@ -193,6 +193,8 @@ export async function executeToy(ctx: StudyContext): Promise<StudyRun[]> {
     const dir = join(ctx.out, names[i]!);
     mkdirSync(dir, { recursive: true });
     const store = new RunStore(dir);
+    // Recomputed from scratch: a summary left by an earlier evaluation must not lend it its start time.
+    rmSync(store.summaryPath, { force: true });
     // config.json describes the toy problem (it is not a network config).
     writeJsonAtomic(store.configPath, {
       toy: { depth, y: base.y, theta0, model, lr_multiple: mult, lambda0 },
