@@ -89,6 +89,8 @@ export interface TrialResult {
   final?: Partial<FinalMetrics> | Record<string, number | null>;
   /** The run directory, for config trials. */
   dir?: string;
+  /** The constant predictor the trial was classified against (config trials with class labels). */
+  chance?: ConstantPredictor;
   [key: string]: unknown;
 }
 
@@ -568,7 +570,12 @@ export function classifyRun(
   const where = run.dir ?? 'run';
   if (s.status === 'failed' || s.status === 'running')
     throw new Error(`${where}: run ${s.status}${s.reason ? `: ${s.reason}` : ''}`);
-  const base = { steps: s.steps, final: { ...s.final }, ...(run.dir !== undefined ? { dir: run.dir } : {}) };
+  const base = {
+    steps: s.steps,
+    final: { ...s.final },
+    ...(run.dir !== undefined ? { dir: run.dir } : {}),
+    ...(target.chance !== undefined ? { chance: target.chance } : {}),
+  };
   if (s.status === 'diverged')
     return {
       ...base,

@@ -21,7 +21,6 @@ import { runInChild } from '../experiments/childRun.ts';
 import {
   applyVariant,
   classifyRun,
-  constantPredictorOf,
   createLimit,
   earlyCurvature,
   earlyCurvatureConfig,
@@ -188,9 +187,9 @@ export async function executeMaxLrStudy(ctx: StudyContext): Promise<StudyRun[]> 
   }).then(async (results) => {
     for (const r of results) {
       const cell = plan.cells.find((c) => c.name === r.cell)!;
-      // The constant predictor, so that evaluators classify collapsed trials as the search did.
-      const chance = r.result && cell.config ? await constantPredictorOf(cell.config) : undefined;
       for (const t of r.result?.trials ?? []) {
+        // The constant predictor the search classified against, so that evaluators classify collapsed trials alike.
+        const chance = t.chance;
         // Test accuracy at the last step (from the checkpoint when it was not logged there), so that evaluators need only the runs.
         const test_acc = t.stable ? (await finalTestMetrics(t.dir!)).test_acc : null;
         runs.push(

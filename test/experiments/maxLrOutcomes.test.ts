@@ -128,6 +128,9 @@ test('classifyRun: a run that ends at the constant predictor collapsed (not stab
   assert.equal(dead.outcome, 'collapsed');
   assert.equal(dead.stable, false);
   assert.match(dead.reason, /no better than a constant predictor/);
+  // The trial carries the predictor it was judged against (study evaluators classify with it again).
+  assert.deepEqual(dead.chance, chance);
+  assert.equal(classifyRun(run([3.1, 2, 1.2], [0.1, 0.4, 0.6]), { ...acc, chance: undefined }).chance, undefined);
   // Without a spike, but the loss moved from 3.1 to ln 10: collapsed too.
   assert.equal(classifyRun(run([3.1, 2.6, ln10], [0.1, 0.1, 0.1]), acc).outcome, 'collapsed');
   // The same curve without the constant predictor known: the old outcome (stable, too slow).
