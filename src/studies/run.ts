@@ -60,21 +60,27 @@ export function withSeeds(f: StudyFile, count: number): StudyFile {
   const sweepsSeeds = grids.some((g) => g !== undefined && 'train.seed' in g);
   const grid = (g: Record<string, unknown[]> | undefined) =>
     g !== undefined && (sweepsSeeds || 'train.seed' in g) ? { ...g, 'train.seed': seeds } : g;
-  const variants = (vs: StudyVariant[] | undefined) => vs?.map((v) => ({ ...v, grid: grid(v.grid)! }));
-  const maxLr = (m: unknown) =>
-    m !== null && typeof m === 'object' && 'seeds' in m ? { ...(m as object), seeds: count } : m;
-  const out: StudyFile & { max_lr?: unknown } = { ...f, grid: grid(f.grid)!, variants: variants(f.variants) };
-  if (f.variants === undefined) delete out.variants;
-  const fm = f as StudyFile & { max_lr?: unknown };
-  if (fm.max_lr !== undefined) out.max_lr = { ...(fm.max_lr as object), seeds: count };
-  if (f.quick !== undefined) {
-    const q = f.quick as NonNullable<StudyFile['quick']> & { max_lr?: unknown };
-    const quick: typeof q = { ...q };
-    if (q.grid !== undefined) quick.grid = grid(q.grid)!;
-    if (q.variants !== undefined) quick.variants = variants(q.variants)!;
-    if (q.max_lr !== undefined) quick.max_lr = maxLr(q.max_lr);
-    out.quick = quick;
-  }
+  const variants = (vs: StudyVariant[]) => vs.map((v) => ({ ...v, grid: grid(v.grid)! }));
+  // A max-lr section (the study's own, or under quick:, merged over it) runs `count` seeds.
+  const maxLr = (m: object | undefined) => (m === undefined ? {} : { max_lr: { ...m, seeds: count } });
+  type WithMaxLr = { max_lr?: object };
+  const q = f.quick as (StudyFile['quick'] & WithMaxLr) | undefined;
+  const out: StudyFile & WithMaxLr = {
+    ...f,
+    grid: grid(f.grid)!,
+    ...(f.variants !== undefined ? { variants: variants(f.variants) } : {}),
+    ...maxLr((f as WithMaxLr).max_lr),
+    ...(q !== undefined
+      ? {
+          quick: {
+            ...q,
+            ...(q.grid !== undefined ? { grid: grid(q.grid)! } : {}),
+            ...(q.variants !== undefined ? { variants: variants(q.variants) } : {}),
+            ...maxLr(q.max_lr),
+          },
+        }
+      : {}),
+  };
   return out;
 }
 
