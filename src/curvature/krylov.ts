@@ -3,7 +3,7 @@
  * basis Q and the tridiagonal T = QᵀAQ. Shared by the eigensolver (lanczos.ts) and stochastic
  * Lanczos quadrature (density.ts).
  */
-import { normalArray, type Rng } from '../util/random.ts';
+import type { Rng } from '../util/random.ts';
 import type { BasisKernels } from '../engine/basisKernels.ts';
 import { workingProduct, type LinearOperator, type Precision } from './operator.ts';
 import { dot, norm, orthogonalizeAgainst, reorthogonalize, scaleInPlace, type Vec } from './vec.ts';
@@ -133,7 +133,7 @@ async function nativeStep(
  */
 export async function lanczosTridiagonalize(
   op: LinearOperator,
-  start: Float64Array,
+  start: Vec,
   options: KrylovOptions,
 ): Promise<KrylovResult> {
   const n = op.dim;
@@ -203,7 +203,7 @@ export async function lanczosTridiagonalize(
     // are invariant, so T stays tridiagonal with a zero coupling here.
     let restart: Vec | null = null;
     for (let attempt = 0; attempt < 5 && restart === null; attempt++) {
-      const r = prod.vector(normalArray(options.rng, n));
+      const r = prod.randomNormal(options.rng);
       const r0 = norm(r);
       orthogonalizeAgainst(r, basis, basis.length);
       const r1 = norm(r);

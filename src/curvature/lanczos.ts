@@ -3,10 +3,10 @@
  * reorthogonalization (Ritz pairs of T = QᵀAQ), with honest residuals and convergence flags.
  */
 import type { BasisKernels } from '../engine/basisKernels.ts';
-import { createRng, normalArray } from '../util/random.ts';
+import { createRng } from '../util/random.ts';
 import { eigenResiduals, freezeEigenResult, isConverged, type EigenResult } from './eigenResult.ts';
 import { lanczosTridiagonalize, type Coupling, type KrylovState } from './krylov.ts';
-import type { LinearOperator, Precision } from './operator.ts';
+import { workingProduct, type LinearOperator, type Precision } from './operator.ts';
 import { tridiagonalEigen } from './tridiagonalEigen.ts';
 import { combination, fixSign, norm, scaleInPlace } from './vec.ts';
 
@@ -104,7 +104,7 @@ export async function lanczos(op: LinearOperator, options: LanczosOptions = {}):
   const exact = options.exactResiduals ?? true;
   const kEff = Math.min(k, iterations);
   const rng = createRng(options.seed ?? 0);
-  const start = options.start ?? normalArray(rng, n);
+  const start = options.start ?? workingProduct(op, options.precision).randomNormal(rng);
 
   const stopWhen =
     (options.earlyStop ?? true)

@@ -5,6 +5,7 @@
  */
 
 import type { BasisKernels } from '../engine/basisKernels.ts';
+import type { Rng } from '../util/random.ts';
 import type { Vec } from './vec.ts';
 
 /** A symmetric linear map R^dim -> R^dim. matvec may be async (it runs a neural-net HVP). */
@@ -46,6 +47,8 @@ export interface WorkingProduct {
   apply(v: Vec): Promise<Vec>;
   /** A copy of src (length dim) in the working type. */
   vector(src: ArrayLike<number>): Vec;
+  /** A fresh length-dim vector of N(0, 1) draws from rng, in the working type (no float64 copy first). */
+  randomNormal(rng: Rng): Vec;
 }
 
 /** Picks the solver's working product for op (float32 only where op has matvec32 and precision is 'auto'). */
@@ -63,13 +66,20 @@ export function workingProduct(op: LinearOperator, precision: Precision = 'auto'
       float32: true,
       apply: async (v) => check(await m32(v instanceof Float32Array ? v : new Float32Array(v))),
       vector: (src) => new Float32Array(src),
+      randomNormal: (rng) => fillNormal(rng, new Float32Array(op.dim)),
     };
   }
   return {
     float32: false,
     apply: async (v) => check(await op.matvec(v instanceof Float64Array ? v : new Float64Array(v))),
     vector: (src) => new Float64Array(src),
+    randomNormal: (rng) => fillNormal(rng, new Float64Array(op.dim)),
   };
+}
+
+function fillNormal<V extends Vec>(rng: Rng, v: V): V {
+  rng.fillNormal(v);
+  return v;
 }
 
 function checkLength(what: string, v: Vec, dim: number): void {

@@ -4,7 +4,7 @@
  * a final Rayleigh–Ritz step on span(V) removes the cross-talk that inexact earlier pairs
  * leave in later ones.
  */
-import { createRng, normalArray } from '../util/random.ts';
+import { createRng } from '../util/random.ts';
 import { symmetricEigen } from './denseEigen.ts';
 import { freezeEigenResult, isConverged, type EigenResult } from './eigenResult.ts';
 import { workingProduct, type LinearOperator, type Precision } from './operator.ts';
@@ -72,23 +72,26 @@ export async function powerIteration(op: LinearOperator, options: PowerOptions =
     if (p === 0 && options.start && options.start.length !== n) {
       throw new Error(`powerIteration: start has length ${options.start.length}, operator dim is ${n}`);
     }
-    let v = prod.vector(p === 0 && options.start ? options.start : normalArray(rng, n));
+    let v = p === 0 && options.start ? prod.vector(options.start) : prod.randomNormal(rng);
     orthogonalizeAgainst(v, V, p);
     let nv = norm(v);
     if (!(nv > 0)) {
-      v = prod.vector(normalArray(rng, n));
+      v = prod.randomNormal(rng);
       orthogonalizeAgainst(v, V, p);
       nv = norm(v);
     }
     scaleInPlace(v, 1 / nv);
     let Av: Vec = prod.vector(new Float64Array(n));
+    // The previous iterate's buffer, reused for the next iterate (no allocation per iteration).
+    let free: Vec | undefined;
     for (let it = 0; it < maxIt; it++) {
       const w = await prod.apply(v);
       iterations++;
       const theta = dot(v, w);
       // The next iterate (A − shift·I)v, built in the same sweep as the residual when nothing is
       // deflated; w itself is kept as A·v for the final Rayleigh–Ritz step.
-      const next: Vec = w instanceof Float32Array ? new Float32Array(n) : new Float64Array(n);
+      const next: Vec = free ?? (w instanceof Float32Array ? new Float32Array(n) : new Float64Array(n));
+      free = undefined;
       let res2: number;
       let next2: number;
       if (p === 0) {
@@ -108,6 +111,7 @@ export async function powerIteration(op: LinearOperator, options: PowerOptions =
       const nw = Math.sqrt(next2);
       if (!(nw > 0)) break; // v is (numerically) an eigenvector with eigenvalue = shift
       scaleInPlace(next, 1 / nw);
+      free = v;
       v = next;
     }
     V.push(v);

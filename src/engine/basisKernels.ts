@@ -6,10 +6,12 @@
  * slower (n ≈ 670k, k = 10, loaded 2-vCPU box: ~25–40 ms against ~4–6 ms). Inputs are fed as tensors over the caller's
  * buffers (views of Q included) and outputs are written into caller-owned arrays: no copies.
  *
- * Dot products are accumulated in float32 by onnxruntime's kernels (vectorized, so errors grow
- * far slower than n·ε): a sweep leaves components of ~10 ε32·‖w‖ along the basis (measured),
- * which a repeated sweep (DGKS) would reduce further; ‖out‖² for normalizing is summed in
- * float64, so that unit vectors are unit to ~1 ε32.
+ * Dot products and ‖out‖² are accumulated in float32 by onnxruntime's kernels (vectorized with
+ * many partial sums, so errors grow far slower than n·ε): a sweep leaves components of
+ * ~10 ε32·‖w‖ along the basis, which a repeated sweep (DGKS) would reduce further, and unit
+ * vectors are unit to a few ε32 (n = 669 706, k = 2…20: ‖unit‖ − 1 within 1.6…5.5 ε32), the
+ * same order. Summing ‖out‖² in float64 instead (a Cast to float64 and a reduction over twice
+ * the bytes) made them unit to 0.3 ε32 but cost 0.6–1.7 ms per sweep at that n, 15–50 % of it.
  */
 import * as ort from 'onnxruntime-node';
 import type { Runtime } from './backend.ts';
@@ -20,7 +22,7 @@ import { createSession } from './onnx/session.ts';
 export interface SweepResult {
   /** h = Q·w (length k): the projections removed. */
   readonly h: Float32Array;
-  /** ‖w − Qᵀh‖², accumulated in float64. */
+  /** ‖w − Qᵀh‖² (float32 accumulation, a few ε32 relative). */
   readonly ss: number;
 }
 
@@ -32,9 +34,8 @@ export interface BasisKernels {
    */
   sweep(Q: Float32Array, k: number, w: Float32Array, out: Float32Array, unit: Float32Array): Promise<SweepResult>;
   /**
-   * The same sweep without the normalized copy, with ‖out‖² summed in float32 (~30 ε32
-   * relative): about 6 passes over n fewer, for a sweep whose norm only steers (the
-   * Lanczos three-term step before the full reorthogonalization).
+   * The same sweep without the normalized copy (two passes over n fewer), for a sweep whose
+   * result is swept again (the Lanczos three-term step before the full reorthogonalization).
    */
   project(Q: Float32Array, k: number, w: Float32Array, out: Float32Array): Promise<SweepResult>;
   /** out = Qᵀc = Σ_i c[i]·Q[i] (c: length k, out: length n). */
@@ -43,14 +44,29 @@ export interface BasisKernels {
 
 const f32 = (name: string, shape: number[]) => ({ name, type: 'float32' as const, shape });
 
-/** h = w·Qᵀ, out = w − h·Q (one Gemm with C = w), ss = ‖out‖² (float64), unit = out/√ss. */
+/** h = w·Qᵀ, out = w − h·Q (one Gemm with C = w), ss = ‖out‖², unit = out/√ss. */
 function sweepModel(): OnnxModel {
+  const m = projectModel();
   return {
+    ...m,
     graphName: 'gram_schmidt_sweep',
+    outputs: [...m.outputs, f32('unit', [1, -1])],
+    nodes: [
+      ...m.nodes,
+      { opType: 'Sqrt', inputs: ['ss'], outputs: ['norm'] },
+      { opType: 'Div', inputs: ['out', 'norm'], outputs: ['unit'] },
+    ],
+  };
+}
+
+/** h = w·Qᵀ, out = w − h·Q, ss = ‖out‖². */
+function projectModel(): OnnxModel {
+  return {
+    graphName: 'projection',
     opset: DEFAULT_OPSET,
     initializers: [],
     inputs: [f32('Q', [-1, -1]), f32('w', [1, -1])],
-    outputs: [f32('h', [1, -1]), f32('out', [1, -1]), { name: 'ss', type: 'float64', shape: [] }, f32('unit', [1, -1])],
+    outputs: [f32('h', [1, -1]), f32('out', [1, -1]), f32('ss', [])],
     nodes: [
       // w as a 1×n row times Qᵀ: a matrix-vector product over Q's rows, each read once.
       { opType: 'Gemm', inputs: ['w', 'Q'], outputs: ['h'], attributes: [{ name: 'transB', kind: 'int', value: 1 }] },
@@ -61,30 +77,6 @@ function sweepModel(): OnnxModel {
         outputs: ['out'],
         attributes: [{ name: 'beta', kind: 'float', value: 1 }],
       },
-      // ‖out‖² summed in float64 (in float32 it was off by ~30 ε32, and so was ‖unit‖).
-      { opType: 'Cast', inputs: ['out'], outputs: ['out64'], attributes: [{ name: 'to', kind: 'int', value: 11 }] },
-      {
-        opType: 'ReduceSumSquare',
-        inputs: ['out64'],
-        outputs: ['ss'],
-        attributes: [{ name: 'keepdims', kind: 'int', value: 0 }],
-      },
-      { opType: 'Sqrt', inputs: ['ss'], outputs: ['norm64'] },
-      { opType: 'Cast', inputs: ['norm64'], outputs: ['norm'], attributes: [{ name: 'to', kind: 'int', value: 1 }] },
-      { opType: 'Div', inputs: ['out', 'norm'], outputs: ['unit'] },
-    ],
-  };
-}
-
-/** h = w·Qᵀ, out = w − h·Q, ss = ‖out‖² (float32). */
-function projectModel(): OnnxModel {
-  const m = sweepModel();
-  return {
-    ...m,
-    graphName: 'projection',
-    outputs: [f32('h', [1, -1]), f32('out', [1, -1]), f32('ss', [])],
-    nodes: [
-      ...m.nodes.slice(0, 3),
       {
         opType: 'ReduceSumSquare',
         inputs: ['out'],
@@ -135,7 +127,7 @@ export function createBasisKernels(threads: number): BasisKernels {
         },
       );
       // Outputs pre-allocated by the caller are written in place; h and ss are fresh.
-      return { h: r.h!.data as Float32Array, ss: (r.ss!.data as Float64Array)[0]! };
+      return { h: r.h!.data as Float32Array, ss: (r.ss!.data as Float32Array)[0]! };
     },
     async project(Q, k, w, out) {
       const n = w.length;

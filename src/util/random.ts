@@ -14,6 +14,11 @@ export interface Rng {
   uniform(): number;
   /** Standard normal N(0, 1) (Box–Muller, both values used). */
   normal(): number;
+  /**
+   * Fills `out` with N(0, std²) draws: the same numbers, in the same order, as
+   * `out[i] = normal() * std` for each i, several times faster (the state stays in locals).
+   */
+  fillNormal(out: Float64Array | Float32Array, std?: number): void;
   /** Uniform integer in [0, n). */
   int(n: number): number;
   /** A new independent stream derived from this one (advances this stream). */
@@ -31,7 +36,30 @@ function splitmix32(seed: number): () => number {
   };
 }
 
-const rotl = (x: number, k: number): number => ((x << k) | (x >>> (32 - k))) >>> 0;
+/**
+ * One xoshiro128** step on state words held as int32 bit patterns (int32, unlike uint32, stays a
+ * small integer in V8: no boxing, so the step is several times faster); returns the output as uint32.
+ */
+function xoshiroStep(s: Int32Array): number {
+  const s1 = s[1]!;
+  const x = Math.imul(s1, 5);
+  const result = Math.imul((x << 7) | (x >>> 25), 9) >>> 0;
+  const t = s1 << 9;
+  s[2] = s[2]! ^ s[0]!;
+  s[3] = s[3]! ^ s1;
+  s[1] = s1 ^ s[2]!;
+  s[0] = s[0]! ^ s[3]!;
+  s[2] = s[2]! ^ t;
+  s[3] = (s[3]! << 11) | (s[3]! >>> 21);
+  return result;
+}
+
+/** A uniform float in [0, 1) with 53 random bits from two steps (27 + 26 bits). */
+function uniform53(s: Int32Array): number {
+  const a = xoshiroStep(s) >>> 5;
+  const b = xoshiroStep(s) >>> 6;
+  return (a * 67108864 + b) / 9007199254740992;
+}
 
 /** Creates a generator from an integer seed (any JS number; non-integers are truncated). */
 export function createRng(seed: number): Rng {
@@ -39,29 +67,33 @@ export function createRng(seed: number): Rng {
   // Fold the high bits in so that seeds above 2^32 still differ.
   const hi = Math.floor(seed / 4294967296) >>> 0;
   const sm = splitmix32((Math.trunc(seed) >>> 0) ^ Math.imul(hi, 0x27d4eb2d));
-  const s = new Uint32Array([sm(), sm(), sm(), sm()]);
+  const s = new Int32Array([sm(), sm(), sm(), sm()]);
   if ((s[0] | s[1] | s[2] | s[3]) === 0) s[0] = 1;
   let spare: number | null = null;
 
-  const nextUint32 = (): number => {
-    const result = Math.imul(rotl(Math.imul(s[1], 5) >>> 0, 7), 9) >>> 0;
-    const t = (s[1] << 9) >>> 0;
-    s[2] = s[2] ^ s[0];
-    s[3] = s[3] ^ s[1];
-    s[1] = s[1] ^ s[2];
-    s[0] = s[0] ^ s[3];
-    s[2] = s[2] ^ t;
-    s[3] = rotl(s[3], 11);
-    return result;
-  };
-  const uniform = (): number => {
-    const a = nextUint32() >>> 5; // 27 bits
-    const b = nextUint32() >>> 6; // 26 bits
-    return (a * 67108864 + b) / 9007199254740992;
-  };
+  const nextUint32 = (): number => xoshiroStep(s);
+  const uniform = (): number => uniform53(s);
+  const TWO_PI = 2 * Math.PI;
   const rng: Rng = {
     nextUint32,
     uniform,
+    fillNormal(out, std = 1) {
+      const n = out.length;
+      let i = 0;
+      if (n > 0 && spare !== null) {
+        out[i++] = spare * std;
+        spare = null;
+      }
+      while (i < n) {
+        let u = 0;
+        while (u === 0) u = uniform53(s);
+        const v = uniform53(s);
+        const radius = Math.sqrt(-2 * Math.log(u));
+        out[i++] = radius * Math.cos(TWO_PI * v) * std;
+        if (i < n) out[i++] = radius * Math.sin(TWO_PI * v) * std;
+        else spare = radius * Math.sin(TWO_PI * v);
+      }
+    },
     normal(): number {
       if (spare !== null) {
         const v = spare;
@@ -89,7 +121,7 @@ export function createRng(seed: number): Rng {
 /** Fills a new Float64Array of length n with N(0, std²) draws. */
 export function normalArray(rng: Rng, n: number, std = 1): Float64Array {
   const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = rng.normal() * std;
+  rng.fillNormal(out, std);
   return out;
 }
 
