@@ -12,7 +12,7 @@ import type { DType, Graph } from './ir.ts';
 import { size } from './ir.ts';
 import { evaluate } from './reference/interpreter.ts';
 import { lowerToOnnx } from './onnx/lower.ts';
-import { encodeModel } from './onnx/proto.ts';
+import { DEFAULT_OPSET, encodeModel, type OnnxModel } from './onnx/proto.ts';
 import { createSession } from './onnx/session.ts';
 import { ensureWebGpuAdapter } from './webgpu/adapter.ts';
 import { forceCpuNodes } from './webgpu/placement.ts';
@@ -26,7 +26,51 @@ export function backendDType(backend: BackendName): 'float32' | 'float64' {
 
 /** Values fed to and returned from graphs, keyed by input/output name. */
 export type Value = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | readonly number[];
-export type Feeds = Record<string, Value>;
+
+/**
+ * A float32 array kept in device memory by `Runtime.keep` (webgpu), fed to graphs like a host
+ * array but without being uploaded again. Opaque: nothing reads it back (onnxruntime-node 1.30
+ * aborts the process on getData() of a GPU tensor); it lives until its Runtime is disposed.
+ */
+export interface DeviceValue {
+  readonly kind: 'device';
+  readonly dtype: 'float32';
+  readonly dims: readonly number[];
+  /** Whether its Runtime was disposed (feeding it then is an error, not a crash). */
+  readonly released: boolean;
+}
+
+/** What a graph input accepts: a host array, or a value kept on the executable's device. */
+export type Feed = Value | DeviceValue;
+export type Feeds = Record<string, Feed>;
+
+/** Whether a feed is a DeviceValue (not a host array). */
+export function isDeviceValue(v: Feed): v is DeviceValue {
+  return (v as DeviceValue).kind === 'device';
+}
+
+/** A DeviceValue with its onnxruntime tensor (location 'gpu-buffer'). */
+class KeptTensor implements DeviceValue {
+  readonly kind = 'device' as const;
+  readonly dtype = 'float32' as const;
+  released = false;
+  constructor(
+    readonly dims: readonly number[],
+    readonly tensor: ort.Tensor,
+  ) {}
+}
+
+/** The tensor to feed for a DeviceValue, or an Error saying why it cannot be fed to input `name`. */
+function deviceFeed(name: string, dtype: DType, shape: readonly number[], v: DeviceValue): ort.Tensor {
+  if (!(v instanceof KeptTensor)) throw new Error(`feed '${name}': not a DeviceValue made by Runtime.keep`);
+  if (v.released) throw new Error(`feed '${name}': its device copy was released when its Runtime was disposed`);
+  if (dtype !== v.dtype || v.dims.length !== shape.length || v.dims.some((d, i) => d !== shape[i])) {
+    throw new Error(
+      `feed '${name}' is a ${v.dtype} [${v.dims.join(', ')}] device value, expected ${dtype} [${shape.join(', ')}]`,
+    );
+  }
+  return v.tensor;
+}
 /** Float outputs as Float32Array/Float64Array; bool outputs as Uint8Array (0/1); int64 as BigInt64Array. */
 export type Outputs = Record<string, Float32Array | Float64Array>;
 
@@ -111,7 +155,9 @@ async function compileOrt(g: Graph, threads: number, device: 'cpu' | 'webgpu'): 
       for (const s of specs) {
         const v = feeds[s.name];
         if (v === undefined) throw new Error(`missing feed for input '${s.name}'`);
-        f[s.name] = toOrtTensor(s.name, s.dtype, s.shape, v);
+        if (!isDeviceValue(v)) f[s.name] = toOrtTensor(s.name, s.dtype, s.shape, v);
+        else if (device === 'webgpu') f[s.name] = deviceFeed(s.name, s.dtype, s.shape, v);
+        else throw new Error(`feed '${s.name}' is in WebGPU device memory; this graph runs on the CPU (backend ort)`);
       }
       const res = await session.run(f);
       const out: Outputs = {};
@@ -137,11 +183,25 @@ function compileReference(g: Graph): Executable {
       for (const s of specs) {
         const v = feeds[s.name];
         if (v === undefined) throw new Error(`missing feed for input '${s.name}'`);
+        if (isDeviceValue(v)) throw new Error(`feed '${s.name}' is in WebGPU device memory; the reference backend runs on the host`);
         f[s.name] = v instanceof BigInt64Array ? Array.from(v, Number) : (v as ArrayLike<number>);
       }
       return evaluate(g, f);
     },
     dispose: async () => {},
+  };
+}
+
+/** y = x for float32 tensors of any dims of one rank: run with its output in device memory, an upload. */
+function identityModel(rank: number): OnnxModel {
+  const io = (name: string) => ({ name, type: 'float32' as const, shape: Array.from({ length: rank }, () => -1) });
+  return {
+    graphName: 'upload',
+    opset: DEFAULT_OPSET,
+    initializers: [],
+    inputs: [io('x')],
+    outputs: [io('y')],
+    nodes: [{ opType: 'Identity', inputs: ['x'], outputs: ['y'] }],
   };
 }
 
@@ -157,6 +217,14 @@ export class Runtime {
   readonly splitHvp: boolean;
   private readonly cache = new Map<string, Promise<Executable>>();
   private adapter?: Promise<void>;
+  /** Device copies made by keep, by host array, then by dims. */
+  private readonly kept = new WeakMap<Float32Array, Map<string, Promise<KeptTensor>>>();
+  /** Every device copy alive, released (before the sessions) on dispose. */
+  private readonly live = new Set<KeptTensor>();
+  /** Identity graphs with device outputs, by rank: the upload path. */
+  private readonly uploaders = new Map<number, Promise<ort.InferenceSession>>();
+  private uploadCount = 0;
+  private keptBytes = 0;
 
   constructor(options: RuntimeOptions) {
     this.backend = options.backend;
@@ -194,9 +262,73 @@ export class Runtime {
     return this.cache.size;
   }
 
+  /**
+   * `v` (shape `dims`) as a graph feed that stays in device memory: on webgpu a float32 array is
+   * uploaded once, and later calls with the same array and dims return the same DeviceValue (so
+   * the array must not change afterwards: training data, not parameters). Other backends and
+   * other types get `v` back as it is. The copy lives until dispose().
+   */
+  keep(v: Value, dims: readonly number[]): Promise<Feed> {
+    if (this.backend !== 'webgpu' || !(v instanceof Float32Array)) return Promise.resolve(v);
+    if (size(dims) !== v.length) {
+      return Promise.reject(new Error(`keep: ${v.length} values do not fill shape [${dims.join(', ')}]`));
+    }
+    let byDims = this.kept.get(v);
+    if (!byDims) this.kept.set(v, (byDims = new Map()));
+    const key = dims.join(',');
+    let copy = byDims.get(key);
+    if (!copy) {
+      copy = this.upload(v, dims);
+      byDims.set(key, copy);
+      copy.catch(() => byDims.delete(key));
+    }
+    return copy;
+  }
+
+  private async upload(v: Float32Array, dims: readonly number[]): Promise<KeptTensor> {
+    await this.ready();
+    const rank = dims.length;
+    let uploader = this.uploaders.get(rank);
+    if (!uploader) {
+      uploader = createSession(encodeModel(identityModel(rank)), {
+        threads: this.threads,
+        device: 'webgpu',
+        outputLocation: 'gpu-buffer',
+      });
+      this.uploaders.set(rank, uploader);
+    }
+    const res = await (await uploader).run({ x: new ort.Tensor('float32', v, dims.slice()) });
+    const kept = new KeptTensor(dims.slice(), res.y!);
+    this.live.add(kept);
+    this.uploadCount++;
+    this.keptBytes += v.byteLength;
+    return kept;
+  }
+
+  /** Host-to-device copies made by keep so far (each array and dims once). */
+  get uploads(): number {
+    return this.uploadCount;
+  }
+
+  /** Bytes held in device memory by keep. */
+  get residentBytes(): number {
+    return this.keptBytes;
+  }
+
+  /** Releases device copies (first: sessions must outlive the tensors they made), then every compiled graph. */
   async dispose(): Promise<void> {
-    const all = [...this.cache.values()];
+    for (const t of this.live) {
+      t.released = true;
+      t.tensor.dispose();
+    }
+    this.live.clear();
+    this.keptBytes = 0;
+    const all = [...this.cache.values(), ...this.uploaders.values()];
     this.cache.clear();
-    for (const e of all) await (await e).dispose();
+    this.uploaders.clear();
+    for (const e of all) {
+      const x = await e;
+      await ('release' in x ? x.release() : x.dispose());
+    }
   }
 }

@@ -10,7 +10,7 @@ import { GraphBuilder, Tensor } from './builder.ts';
 import type { DType, Graph, Shape } from './ir.ts';
 import { hvp, valueAndGrad } from './autodiff/transforms.ts';
 import { simplify, splitGraph, whereZeroToMul } from './passes.ts';
-import type { Executable, Feeds, Outputs, Runtime, Value } from './backend.ts';
+import { isDeviceValue, type Executable, type Feed, type Feeds, type Outputs, type Runtime } from './backend.ts';
 import { ParameterLayout, type FloatArray, type ParamSpec } from './params.ts';
 
 export interface DataSpec {
@@ -100,7 +100,7 @@ export class CompiledObjective {
     };
   }
 
-  private feeds(theta: FloatArray, data: Record<string, Value>): Feeds {
+  private feeds(theta: FloatArray, data: Record<string, Feed>): Feeds {
     const f: Feeds = { ...this.layout.split(theta) };
     for (const s of this.spec.data) {
       const v = data[s.name];
@@ -121,7 +121,7 @@ export class CompiledObjective {
   }
 
   /** Loss, metrics and auxiliary outputs at θ on one chunk. */
-  async value(theta: FloatArray, data: Record<string, Value>): Promise<Evaluation> {
+  async value(theta: FloatArray, data: Record<string, Feed>): Promise<Evaluation> {
     this.valueExe ??= this.runtime.compile(
       this.trace((_b, p, d) => {
         const extras: Record<string, Tensor> = {};
@@ -133,7 +133,7 @@ export class CompiledObjective {
   }
 
   /** Loss, metrics and gradient at θ on one chunk. */
-  async valueAndGrad(theta: FloatArray, data: Record<string, Value>): Promise<GradEvaluation> {
+  async valueAndGrad(theta: FloatArray, data: Record<string, Feed>): Promise<GradEvaluation> {
     this.gradExe ??= this.runtime.compile(
       this.trace((_b, p, d) => {
         const extras: Record<string, Tensor> = {};
@@ -173,7 +173,8 @@ export class CompiledObjective {
    * A float feed in the graph's dtype, converted once here rather than by the backend on every
    * product (e.g. float64 data or θ for a float32 graph). Other feeds pass through.
    */
-  private inDtype(name: string, v: Value): Value {
+  private inDtype(name: string, v: Feed): Feed {
+    if (isDeviceValue(v)) return v;
     const ds = this.spec.data.find((d) => d.name === name);
     const dtype = ds ? (ds.dtype ?? this.spec.dtype) : this.spec.dtype;
     if (dtype === 'float32' && !(v instanceof Float32Array) && (v instanceof Float64Array || Array.isArray(v)))
@@ -184,7 +185,7 @@ export class CompiledObjective {
   }
 
   /** Prepares HVPs at (θ, data): runs the v-independent part of the HVP graph once. */
-  async at(theta: FloatArray, data: Record<string, Value>): Promise<HvpAtPoint> {
+  async at(theta: FloatArray, data: Record<string, Feed>): Promise<HvpAtPoint> {
     this.hvpExes ??= (async () => {
       if (!this.runtime.splitHvp) {
         // Whole graph, nothing carried: every input but the tangents passes through (see Runtime.splitHvp).

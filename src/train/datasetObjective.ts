@@ -2,9 +2,11 @@
  * A training objective over a whole dataset, evaluated in chunks: losses and metrics are
  * per-sample means, so the full-data value is Σ_c (n_c/N)·value_c — exact, including a smaller
  * last chunk. Gradients and Hessian-vector products combine the same way. One compiled graph
- * serves all chunks of the same size.
+ * serves all chunks of the same size. On the webgpu backend the samples are uploaded to device
+ * memory once, on first use (Runtime.keep), not on every gradient or HVP; minibatches made by
+ * withSamples are not kept, as each is used for one step.
  */
-import type { Runtime, Value } from '../engine/backend.ts';
+import type { Feed, Runtime, Value } from '../engine/backend.ts';
 import { CompiledObjective, type HvpAtPoint, type ObjectiveSpec } from '../engine/objective.ts';
 import type { FloatArray } from '../engine/params.ts';
 
@@ -32,6 +34,8 @@ interface Chunk {
   start: number;
   end: number;
   data: Record<string, Value>;
+  /** data as kept in device memory (webgpu), made on first use. */
+  kept?: Promise<Record<string, Feed>>;
 }
 
 function accumulate(into: Record<string, Float64Array>, from: Record<string, ArrayLike<number>>, w: number): void {
@@ -55,6 +59,8 @@ export class DatasetObjective {
     readonly chunkSize: number,
     private fixed: Record<string, Value> = {},
     private readonly objectives: Map<number, CompiledObjective> = new Map(),
+    /** Keep the samples in device memory (webgpu) across calls; off for one-step minibatches. */
+    private readonly keepOnDevice = true,
   ) {
     if (!(chunkSize >= 1)) throw new Error(`chunk size must be ≥ 1, got ${chunkSize}`);
     if (samples.n < 1) throw new Error('dataset is empty');
@@ -76,7 +82,7 @@ export class DatasetObjective {
 
   /** The same objective on other samples (e.g. a minibatch), sharing the compiled graphs. */
   withSamples(samples: SampleData, fixed: Record<string, Value> = this.fixed): DatasetObjective {
-    return new DatasetObjective(this.runtime, this.specFor, samples, this.chunkSize, fixed, this.objectives);
+    return new DatasetObjective(this.runtime, this.specFor, samples, this.chunkSize, fixed, this.objectives, false);
   }
 
   /** Replaces the shared extra inputs (e.g. after running statistics change). */
@@ -94,8 +100,22 @@ export class DatasetObjective {
     return o;
   }
 
-  private feeds(c: Chunk): Record<string, Value> {
-    return { ...c.data, ...this.fixed };
+  private async feeds(c: Chunk): Promise<Record<string, Feed>> {
+    if (!this.keepOnDevice || this.runtime.backend !== 'webgpu') return { ...c.data, ...this.fixed };
+    c.kept ??= this.keepChunk(c);
+    return { ...(await c.kept), ...this.fixed };
+  }
+
+  /** The chunk's float32 inputs in device memory (float64 samples converted once first); others as they are. */
+  private async keepChunk(c: Chunk): Promise<Record<string, Feed>> {
+    const spec = this.objective(c.end - c.start).spec;
+    const kept: Record<string, Feed> = {};
+    for (const [name, v] of Object.entries(c.data)) {
+      const ds = spec.data.find((d) => d.name === name);
+      const f32 = ds !== undefined && (ds.dtype ?? spec.dtype) === 'float32';
+      kept[name] = f32 ? await this.runtime.keep(v instanceof Float64Array ? new Float32Array(v) : v, ds.shape) : v;
+    }
+    return kept;
   }
 
   /** Loss and metrics averaged over all samples. */
@@ -105,7 +125,7 @@ export class DatasetObjective {
     const aux: Record<string, Float64Array> = {};
     for (const c of this.chunks) {
       const w = (c.end - c.start) / this.n;
-      const e = await this.objective(c.end - c.start).value(theta, this.feeds(c));
+      const e = await this.objective(c.end - c.start).value(theta, await this.feeds(c));
       loss += w * e.loss;
       for (const [k, v] of Object.entries(e.metrics)) metrics[k] = (metrics[k] ?? 0) + w * v;
       accumulate(aux, e.aux, w);
@@ -121,7 +141,7 @@ export class DatasetObjective {
     const acc = new Float64Array(theta.length);
     for (const c of this.chunks) {
       const w = (c.end - c.start) / this.n;
-      const e = await this.objective(c.end - c.start).valueAndGrad(theta, this.feeds(c));
+      const e = await this.objective(c.end - c.start).valueAndGrad(theta, await this.feeds(c));
       loss += w * e.loss;
       for (const [k, v] of Object.entries(e.metrics)) metrics[k] = (metrics[k] ?? 0) + w * v;
       accumulate(aux, e.aux, w);
@@ -136,7 +156,7 @@ export class DatasetObjective {
   async hvpAt(theta: FloatArray): Promise<HvpAtPoint> {
     const parts: { w: number; at: HvpAtPoint }[] = [];
     for (const c of this.chunks) {
-      parts.push({ w: (c.end - c.start) / this.n, at: await this.objective(c.end - c.start).at(theta, this.feeds(c)) });
+      parts.push({ w: (c.end - c.start) / this.n, at: await this.objective(c.end - c.start).at(theta, await this.feeds(c)) });
     }
     if (parts.length === 1) return parts[0]!.at;
     // One float64 accumulator for the whole preparation (chunks' float32 results are summed in

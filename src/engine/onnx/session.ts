@@ -42,6 +42,8 @@ export interface SessionOptions {
   cpuNodes?: readonly string[];
   /** Let idle intra-op workers busy-wait between runs (onnxruntime's default; off here, see above). */
   spinning?: boolean;
+  /** Where outputs are returned: 'cpu' (default) or 'gpu-buffer' (webgpu: left in device memory, for feeding other sessions). */
+  outputLocation?: 'cpu' | 'gpu-buffer';
 }
 
 /** Loads serialized ONNX model bytes into an inference session; rejects if onnxruntime cannot load the model. */
@@ -53,6 +55,9 @@ export function createSession(bytes: Uint8Array, options: SessionOptions = {}): 
   const webgpu = options.device === 'webgpu';
   const cpuNodes = options.cpuNodes ?? [];
   if (!webgpu && cpuNodes.length > 0) return Promise.reject(new Error('cpuNodes needs device webgpu'));
+  if (!webgpu && options.outputLocation === 'gpu-buffer') {
+    return Promise.reject(new Error("outputLocation 'gpu-buffer' needs device webgpu"));
+  }
   // An empty forceCpuNodeNames is left out, not passed as [''] (which could match unnamed nodes).
   const provider = webgpu
     ? { name: 'webgpu' as const, ...(cpuNodes.length > 0 ? { forceCpuNodeNames: cpuNodes } : {}) }
@@ -66,5 +71,6 @@ export function createSession(bytes: Uint8Array, options: SessionOptions = {}): 
     // Errors only: onnxruntime's warnings (e.g. about graph clean-ups) are noise for users.
     logSeverityLevel: 3,
     extra: { session: { intra_op: { allow_spinning: options.spinning === true ? '1' : '0' } } },
+    ...(options.outputLocation === 'gpu-buffer' ? { preferredOutputLocation: 'gpu-buffer' as const } : {}),
   });
 }

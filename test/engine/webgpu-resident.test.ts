@@ -1,0 +1,148 @@
+/**
+ * Data kept in WebGPU device memory (Runtime.keep, and DatasetObjective's samples on the webgpu
+ * backend): uploaded once, fed to graphs as often as needed with the same results as host
+ * feeds, checked against the ort backend, and clear errors (never a crash) when misused.
+ * Runs on a real WebGPU device: SwiftShader on a machine without a GPU (see webgpu.test.ts).
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { isDeviceValue, Runtime } from '../../src/engine/backend.ts';
+import { GraphBuilder } from '../../src/engine/builder.ts';
+import * as o from '../../src/engine/ops.ts';
+import { probeWebGpu, SWIFTSHADER_ICD } from '../../src/engine/webgpu/adapter.ts';
+import { DatasetObjective } from '../../src/train/datasetObjective.ts';
+import { mlpSpec } from '../../src/bench/models.ts';
+import { createRng } from '../../src/util/random.ts';
+import { relErr } from './harness.ts';
+
+if (!process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES && existsSync(SWIFTSHADER_ICD)) {
+  process.env.VK_ADD_DRIVER_FILES = [process.env.VK_ADD_DRIVER_FILES, SWIFTSHADER_ICD].filter(Boolean).join(':');
+}
+const adapter = await probeWebGpu().then(
+  () => null,
+  (e: Error) => e.message,
+);
+const skip = adapter === null ? false : `${adapter} — apt-get install libvulkan1 chromium-common`;
+
+const normals = (n: number, seed: number, std = 1): Float32Array => {
+  const v = new Float32Array(n);
+  createRng(seed).fillNormal(v, std);
+  return v;
+};
+
+/** z = tanh(x·W) summed over rows: a graph with one data input and one parameter. */
+function rowSumGraph() {
+  const b = new GraphBuilder();
+  const x = b.input('x', [8, 5], 'float32');
+  const w = b.input('w', [5, 3], 'float32');
+  return b.build({ z: o.sum(o.tanh(o.matmul(x, w)), [0]) });
+}
+
+describe('webgpu: values kept in device memory', { skip }, () => {
+  let rt: Runtime;
+  before(() => {
+    rt = new Runtime({ backend: 'webgpu', threads: 1 });
+  });
+  after(() => rt.dispose());
+
+  it('keep uploads an array once and the graph gives exactly what host feeds give', async () => {
+    const x = normals(40, 1);
+    const w = normals(15, 2);
+    const exe = await rt.compile(rowSumGraph());
+    const before = rt.uploads;
+    const kept = await rt.keep(x, [8, 5]);
+    assert.ok(isDeviceValue(kept));
+    assert.deepEqual(kept.dims, [8, 5]);
+    assert.equal(await rt.keep(x, [8, 5]), kept, 'the same array and dims: the same device copy');
+    assert.equal(rt.uploads, before + 1);
+    assert.ok(rt.residentBytes >= x.byteLength);
+    const fromHost = await exe.run({ x, w });
+    for (let i = 0; i < 3; i++) assert.deepEqual(await exe.run({ x: kept, w }), fromHost);
+    assert.equal(rt.uploads, before + 1, 'feeding the kept value uploads nothing');
+  });
+
+  it('a kept value of other dims, or fed to a CPU graph, is a clear error', async () => {
+    const exe = await rt.compile(rowSumGraph());
+    const flat = await rt.keep(normals(40, 3), [40]);
+    await assert.rejects(
+      exe.run({ x: flat, w: normals(15, 2) }),
+      /feed 'x' is a float32 \[40\] device value, expected float32 \[8, 5\]/,
+    );
+    const cpu = new Runtime({ backend: 'ort', threads: 1 });
+    try {
+      assert.equal((await cpu.keep(normals(40, 3), [8, 5])) instanceof Float32Array, true, 'ort keeps nothing');
+      const onCpu = await cpu.compile(rowSumGraph());
+      await assert.rejects(
+        onCpu.run({ x: await rt.keep(normals(40, 4), [8, 5]), w: normals(15, 2) }),
+        /feed 'x' is in WebGPU device memory; this graph runs on the CPU/,
+      );
+    } finally {
+      await cpu.dispose();
+    }
+    await assert.rejects(rt.keep(normals(40, 5), [8, 4]), /keep: 40 values do not fill shape \[8, 4\]/);
+  });
+
+  it('a value fed after its Runtime was disposed is an error naming it, and a new Runtime works', async () => {
+    const own = new Runtime({ backend: 'webgpu', threads: 1 });
+    const x = normals(40, 6);
+    const kept = await own.keep(x, [8, 5]);
+    await own.dispose();
+    assert.ok(isDeviceValue(kept) && kept.released);
+    const exe = await rt.compile(rowSumGraph());
+    await assert.rejects(
+      exe.run({ x: kept, w: normals(15, 2) }),
+      /feed 'x': its device copy was released when its Runtime was disposed/,
+    );
+    const again = new Runtime({ backend: 'webgpu', threads: 1 });
+    try {
+      const z = await (await again.compile(rowSumGraph())).run({ x: await again.keep(x, [8, 5]), w: normals(15, 2) });
+      assert.deepEqual(z, await exe.run({ x, w: normals(15, 2) }));
+    } finally {
+      await again.dispose();
+    }
+  });
+});
+
+describe('webgpu: a dataset objective uploads its samples once', { skip }, () => {
+  const n = 50;
+  const chunk = 30; // two chunks, 30 + 20 samples
+  const spec = (b: number) => mlpSpec([6, 7, 3], b, 'cross-entropy');
+  const x = normals(n * 6, 7);
+  const y = new Float32Array(n * 3);
+  for (let i = 0; i < n; i++) y[i * 3 + (i % 3)] = 1;
+  const theta = normals(6 * 7 + 7 + 7 * 3 + 3, 8, 0.4);
+  const v = normals(theta.length, 9);
+  let gpu: Runtime;
+  let cpu: Runtime;
+  before(() => {
+    gpu = new Runtime({ backend: 'webgpu', threads: 1 });
+    cpu = new Runtime({ backend: 'ort', threads: 1 });
+  });
+  after(async () => {
+    await gpu.dispose();
+    await cpu.dispose();
+  });
+
+  it('loss, gradient and HVPs agree with the ort backend, with one upload per chunk and array', async () => {
+    const onGpu = new DatasetObjective(gpu, spec, { n, arrays: { x, y } }, chunk);
+    const onCpu = new DatasetObjective(cpu, spec, { n, arrays: { x, y } }, chunk);
+    const before = gpu.uploads;
+    for (let step = 0; step < 3; step++) {
+      const [g, c] = [await onGpu.lossAndGrad(theta), await onCpu.lossAndGrad(theta)];
+      assert.ok(Math.abs(g.loss - c.loss) <= 1e-5 * Math.abs(c.loss), `loss ${g.loss} vs ${c.loss}`);
+      assert.ok(relErr(g.grad, c.grad) <= 1e-4, `gradient rel. error ${relErr(g.grad, c.grad)}`);
+      const [hg, hc] = [await (await onGpu.hvpAt(theta)).hvp(v), await (await onCpu.hvpAt(theta)).hvp(v)];
+      assert.ok(relErr(hg, hc) <= 1e-4, `HVP rel. error ${relErr(hg, hc)}`);
+    }
+    assert.equal(gpu.uploads - before, 4, 'x and y of each of the two chunks, once');
+    // A minibatch is used for one step: fed from the host, not kept.
+    const mb = onGpu.withSamples({ n: 10, arrays: { x: x.subarray(0, 60), y: y.subarray(0, 30) } });
+    const [gm, cm] = [
+      await mb.lossAndGrad(theta),
+      await onCpu.withSamples({ n: 10, arrays: { x: x.subarray(0, 60), y: y.subarray(0, 30) } }).lossAndGrad(theta),
+    ];
+    assert.ok(relErr(gm.grad, cm.grad) <= 1e-4);
+    assert.equal(gpu.uploads - before, 4);
+  });
+});
