@@ -183,7 +183,8 @@ function compileReference(g: Graph): Executable {
       for (const s of specs) {
         const v = feeds[s.name];
         if (v === undefined) throw new Error(`missing feed for input '${s.name}'`);
-        if (isDeviceValue(v)) throw new Error(`feed '${s.name}' is in WebGPU device memory; the reference backend runs on the host`);
+        if (isDeviceValue(v))
+          throw new Error(`feed '${s.name}' is in WebGPU device memory; the reference backend runs on the host`);
         f[s.name] = v instanceof BigInt64Array ? Array.from(v, Number) : (v as ArrayLike<number>);
       }
       return evaluate(g, f);

@@ -156,7 +156,10 @@ export class DatasetObjective {
   async hvpAt(theta: FloatArray): Promise<HvpAtPoint> {
     const parts: { w: number; at: HvpAtPoint }[] = [];
     for (const c of this.chunks) {
-      parts.push({ w: (c.end - c.start) / this.n, at: await this.objective(c.end - c.start).at(theta, await this.feeds(c)) });
+      parts.push({
+        w: (c.end - c.start) / this.n,
+        at: await this.objective(c.end - c.start).at(theta, await this.feeds(c)),
+      });
     }
     if (parts.length === 1) return parts[0]!.at;
     // One float64 accumulator for the whole preparation (chunks' float32 results are summed in
