@@ -9,6 +9,7 @@
  *   --pairs N          alternated Edgewise/peer pairs per measure
  *   --eos-steps N      GD steps of W4 (default 1000; fewer only for a smoke test)
  *   --out FILE         results file (default bench/results/latest.json, gpu-latest.json in GPU mode)
+ *   --profile DIR      record onnxruntime profiles of Edgewise's graphs in DIR and print where their time goes
  */
 import { runBench } from '../src/bench/run.ts';
 import type { BackendName } from '../src/engine/backend.ts';
@@ -25,8 +26,9 @@ const known = new Set([
   '--pairs',
   '--out',
   '--eos-steps',
+  '--profile',
 ]);
-const valued = new Set(['--threads', '--backend', '--peer', '--only', '--pairs', '--out', '--eos-steps']);
+const valued = new Set(['--threads', '--backend', '--peer', '--only', '--pairs', '--out', '--eos-steps', '--profile']);
 for (let i = 0; i < args.length; i++) {
   if (!known.has(args[i]!)) {
     process.stderr.write(`bench: unknown argument '${args[i]}' (known: ${[...known].join(' ')})\n`);
@@ -75,6 +77,7 @@ try {
     pairs: num('--pairs'),
     eosSteps: num('--eos-steps'),
     out: value('--out'),
+    profile: value('--profile'),
   });
 } catch (e) {
   const msg = (e as Error).message;

@@ -102,6 +102,13 @@ done
 # W4 with 3 pairs runs the whole EoS run 3 times per library; if that does not fit, once.
 part W4 200 "${BACKEND[@]}" "${PEER[@]}" --only W4 --pairs 3
 [ $? -ge 124 ] && part W4-pairs1 120 "${BACKEND[@]}" "${PEER[@]}" --only W4 --pairs 1
+# Where Edgewise's time goes on the device: onnxruntime's per-operator profile of W1's graphs
+# (host-side kernel times, and on webgpu the shaders' GPU times); the summary and the raw traces
+# (xz) come back in $OUT.
+rm -rf .gpu/profile
+part W1-profile 60 "${BACKEND[@]}" --no-peer --only W1 --pairs 1 --profile .gpu/profile
+cp .gpu/profile/summary.txt "$OUT/profile-summary.txt" 2>/dev/null
+[ -d .gpu/profile ] && tar -C .gpu -cf - profile | xz -T4 -6 >"$OUT/profile.tar.xz"
 part W2-W3 90 "${BACKEND[@]}" "${PEER[@]}" --only W2,W3 --pairs 3
 part GEMM-scaling 60 "${BACKEND[@]}" --no-peer --only GEMM,scaling --quick
 

@@ -22,6 +22,7 @@ import { measureCurvature } from '../curvature/measure.ts';
 import { loadDataset, oneHot } from '../data/dataset.ts';
 import { createRng, type Rng } from '../util/random.ts';
 import { measure as measureRuns, type Timing } from './timing.ts';
+import { formatProfiles, readProfiles } from './profile.ts';
 import { cnnSpec, mlpSpec } from './models.ts';
 import {
   PeerProcess,
@@ -86,6 +87,11 @@ export interface BenchOptions {
   /** GD steps of W4 (default 1000, the demo's run; fewer for a smoke test). */
   eosSteps?: number;
   out?: string;
+  /**
+   * A folder for onnxruntime profiles of Edgewise's graphs (slows the runs down): after the runs,
+   * where each graph's time goes is printed and written to <profile>/summary.txt.
+   */
+  profile?: string;
   log?: (line: string) => void;
 }
 
@@ -481,7 +487,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchRow[]> {
   const why: string | null = opts.noPeer ? 'disabled by --no-peer' : peerUnavailable('pytorch');
   if (why !== null && peerDevice === 'cuda' && !opts.noPeer) throw new Error(`bench --peer cuda: ${why}`);
   const dir = mkdtempSync(join(tmpdir(), 'edgewise-bench-'));
-  const rt = new Runtime({ backend, threads });
+  const rt = new Runtime({ backend, threads, profile: opts.profile });
   try {
     if (why === null)
       peers.push(
@@ -643,8 +649,17 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchRow[]> {
     return rows;
   } finally {
     for (const p of peers) await p.close().catch(() => undefined);
-    await rt.dispose();
+    await rt.dispose(); // writes the profiles
     rmSync(dir, { recursive: true, force: true });
+    if (opts.profile !== undefined) {
+      try {
+        const summary = formatProfiles(readProfiles(opts.profile));
+        writeFileSync(join(opts.profile, 'summary.txt'), `${summary}\n`);
+        log(`where the time goes (onnxruntime profiles in ${opts.profile}):\n${summary}`);
+      } catch (e) {
+        log(`bench --profile: could not summarize the profiles in ${opts.profile}: ${(e as Error).message}`);
+      }
+    }
   }
 }
 

@@ -15,6 +15,7 @@ export interface BenchCommandOptions {
   pairs?: string;
   eosSteps?: string;
   out?: string;
+  profile?: string;
 }
 
 function positiveInt(flag: string, v: string | undefined): number | undefined {
@@ -45,5 +46,6 @@ export async function commandBench(o: BenchCommandOptions): Promise<void> {
     pairs: positiveInt('--pairs', o.pairs),
     eosSteps: positiveInt('--eos-steps', o.eosSteps),
     out: o.out,
+    profile: o.profile,
   });
 }

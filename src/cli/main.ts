@@ -221,11 +221,16 @@ Several workers (e.g. a Kubernetes Indexed Job or a Slurm array, see deploy/) ca
     .option('--pairs <n>', 'alternated Edgewise/peer pairs per measure (default 5, --quick 3; W4: 3, --quick 1)')
     .option('--eos-steps <n>', 'GD steps of W4 (default 1000; fewer only for a smoke test)')
     .option('--out <file>', 'results file (default bench/results/latest.json, gpu-latest.json in GPU mode)')
+    .option(
+      '--profile <dir>',
+      "record onnxruntime's per-operator profile of Edgewise's graphs into <dir> and print where each graph's time goes (slows the runs it profiles)",
+    )
     .addHelpText(
       'after',
       `
 Examples:
   edgewise bench --only W1,W4 --pairs 3             # two workloads, three alternated pairs each
+  edgewise bench --only W1 --no-peer --pairs 1 --profile prof   # where W1's time goes, per operator
   edgewise bench --backend webgpu --peer cuda       # Edgewise on WebGPU vs PyTorch (and JAX) on CUDA
   edgewise bench --quick --no-peer                  # a first look, Edgewise only`,
     )

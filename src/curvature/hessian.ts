@@ -9,6 +9,16 @@ import type { LinearOperator } from './operator.ts';
 import type { DatasetObjective } from '../train/datasetObjective.ts';
 import type { FloatArray } from '../engine/params.ts';
 import { basisKernelsFor } from '../engine/basisKernels.ts';
+import type { Runtime } from '../engine/backend.ts';
+import { deviceBasisKernels, type DeviceBasisKernels } from '../engine/webgpu/deviceBasis.ts';
+
+// One set of device kernels per Runtime (a cache: the kernels are pure functions of their inputs).
+const deviceKernels = new WeakMap<Runtime, DeviceBasisKernels>();
+function deviceKernelsFor(rt: Runtime): DeviceBasisKernels {
+  let k = deviceKernels.get(rt);
+  if (!k) deviceKernels.set(rt, (k = deviceBasisKernels(rt)));
+  return k;
+}
 
 export interface HessianOperator extends LinearOperator {
   /** Number of HVPs performed so far. */
@@ -25,8 +35,22 @@ export async function hessianOperator(objective: DatasetObjective, theta: FloatA
   const check = (v: FloatArray): void => {
     if (v.length !== dim) throw new Error(`Hessian matvec: expected a vector of length ${dim}, got ${v.length}`);
   };
+  const dev = at.device;
   const op: HessianOperator = {
     dim,
+    // On webgpu (one chunk): products on device vectors, so Lanczos keeps its basis on the GPU.
+    ...(dev
+      ? {
+          device: {
+            kernels: deviceKernelsFor(dev.runtime),
+            apply: (v) => {
+              calls++;
+              return dev.hvp(v);
+            },
+            release: () => dev.release(),
+          },
+        }
+      : {}),
     get calls() {
       return calls;
     },

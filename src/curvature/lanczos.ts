@@ -2,13 +2,12 @@
  * Extreme eigenpairs of a symmetric operator by the Lanczos method with full
  * reorthogonalization (Ritz pairs of T = QᵀAQ), with honest residuals and convergence flags.
  */
-import type { BasisKernels } from '../engine/basisKernels.ts';
 import { createRng } from '../util/random.ts';
 import { eigenResiduals, freezeEigenResult, isConverged, type EigenResult } from './eigenResult.ts';
 import { lanczosTridiagonalize, type Coupling, type KrylovState } from './krylov.ts';
 import { workingProduct, type LinearOperator, type Precision } from './operator.ts';
 import { tridiagonalEigen } from './tridiagonalEigen.ts';
-import { combination, fixSign, norm, scaleInPlace } from './vec.ts';
+import { fixSign, norm, scaleInPlace } from './vec.ts';
 
 /** Which end of the spectrum to report. */
 export type Which = 'largest' | 'largest-magnitude' | 'smallest';
@@ -45,18 +44,6 @@ export interface LanczosOptions {
    * Eigenvectors are returned in float64 either way.
    */
   readonly precision?: Precision;
-}
-
-/** Q·s for the basis matrix Q (rows of length n) on native kernels, as float64. */
-async function ritzVectorNative(
-  kernels: BasisKernels,
-  Q: Float32Array,
-  s: readonly number[],
-  n: number,
-): Promise<Float64Array> {
-  const out = new Float32Array(n);
-  await kernels.combine(Q, s.length, Float32Array.from(s), out);
-  return new Float64Array(out);
 }
 
 /** Indices into ascending `values` of the k wanted Ritz values, in reporting order. */
@@ -134,17 +121,17 @@ export async function lanczos(op: LinearOperator, options: LanczosOptions = {}):
   const eigenvalues: number[] = [];
   const eigenvectors: Float64Array[] = [];
   let residuals: number[] = [];
-  for (const i of chosen) {
-    const s = Array.from({ length: m }, (_, r) => components[r][i]);
-    const x =
-      kr.matrix && op.basisKernels
-        ? await ritzVectorNative(op.basisKernels, kr.matrix, s, n)
-        : combination(kr.basis, m, s, new Float64Array(n));
-    scaleInPlace(x, 1 / norm(x));
-    fixSign(x);
-    eigenvalues.push(values[i]);
-    eigenvectors.push(x);
-    residuals.push(boundResidual(components, rowOf, kr.couplings, i));
+  try {
+    for (const i of chosen) {
+      const x = await kr.combine(Array.from({ length: m }, (_, r) => components[r][i]));
+      scaleInPlace(x, 1 / norm(x));
+      fixSign(x);
+      eigenvalues.push(values[i]);
+      eigenvectors.push(x);
+      residuals.push(boundResidual(components, rowOf, kr.couplings, i));
+    }
+  } finally {
+    kr.release();
   }
   let matvecs = m;
   if (exact) {

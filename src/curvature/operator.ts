@@ -5,6 +5,8 @@
  */
 
 import type { BasisKernels } from '../engine/basisKernels.ts';
+import type { DeviceValue } from '../engine/backend.ts';
+import type { DeviceBasisKernels } from '../engine/webgpu/deviceBasis.ts';
 import type { Rng } from '../util/random.ts';
 import type { Vec } from './vec.ts';
 
@@ -30,6 +32,20 @@ export interface LinearOperator {
    * A, so combinators pass them through; without them solvers use their JS loops.
    */
   readonly basisKernels?: BasisKernels;
+  /**
+   * Optional product on vectors in WebGPU device memory, with basis kernels there (the Hessian
+   * on the webgpu backend): Lanczos then keeps its whole basis on the device. Combinators that
+   * change the product (scaling, shifts, preconditioning) do not pass it on.
+   */
+  readonly device?: DeviceOperator;
+}
+
+/** A·v on device vectors ([1, dim] float32); the result is a new device value the caller releases. */
+export interface DeviceOperator {
+  apply(v: DeviceValue): Promise<DeviceValue>;
+  readonly kernels: DeviceBasisKernels;
+  /** Frees what the operator holds in device memory between solver runs (e.g. θ's copy); apply() makes it again. */
+  release?(): void;
 }
 
 /** op's basis kernels as a spread-able field of a derived operator (none if op has none). */

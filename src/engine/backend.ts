@@ -7,6 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import * as os from 'node:os';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { DType, Graph } from './ir.ts';
 import { size } from './ir.ts';
@@ -57,14 +59,26 @@ class KeptTensor implements DeviceValue {
   constructor(
     readonly dims: readonly number[],
     readonly tensor: ort.Tensor,
+    /** Bytes of device memory. */
+    readonly bytes: number,
+    /** Drops keep()'s cache entry, for a kept value released early. */
+    public forget?: () => void,
   ) {}
 }
 
+/** A graph compiled with some outputs left in device memory (webgpu; Runtime.compileDevice). */
+export interface DeviceExecutable {
+  readonly inputNames: readonly string[];
+  /** Runs the graph: outputs named at compile time come back as DeviceValues (release them), the rest as host arrays. */
+  run(feeds: Feeds): Promise<{ host: Outputs; device: Record<string, DeviceValue> }>;
+}
+
 /** The tensor to feed for a DeviceValue, or an Error saying why it cannot be fed to input `name`. */
-function deviceFeed(name: string, dtype: DType, shape: readonly number[], v: DeviceValue): ort.Tensor {
+function deviceFeed(name: string, dtype: DType, shape: readonly number[], v: DeviceValue, dynamic = false): ort.Tensor {
   if (!(v instanceof KeptTensor)) throw new Error(`feed '${name}': not a DeviceValue made by Runtime.keep`);
-  if (v.released) throw new Error(`feed '${name}': its device copy was released when its Runtime was disposed`);
-  if (dtype !== v.dtype || v.dims.length !== shape.length || v.dims.some((d, i) => d !== shape[i])) {
+  if (v.released) throw new Error(`feed '${name}': its device copy was released (Runtime.release or dispose)`);
+  const fits = (d: number, i: number) => d === shape[i] || (dynamic && shape[i]! < 0);
+  if (dtype !== v.dtype || v.dims.length !== shape.length || !v.dims.every(fits)) {
     throw new Error(
       `feed '${name}' is a ${v.dtype} [${v.dims.join(', ')}] device value, expected ${dtype} [${shape.join(', ')}]`,
     );
@@ -87,6 +101,11 @@ export interface RuntimeOptions {
   backend: BackendName;
   /** Intra-op threads for ort (default: available parallelism); on webgpu, for the nodes left on the CPU. */
   threads?: number;
+  /**
+   * A folder for onnxruntime profiles (ort, webgpu): each compiled graph records one, written on
+   * dispose() as `<folder>/<graph>-<n>_<timestamp>.json` (summarizeProfiles reads them).
+   */
+  profile?: string;
 }
 
 /** A stable fingerprint of a graph's structure, shapes and constants. */
@@ -140,11 +159,24 @@ function toOrtTensor(name: string, dtype: DType, shape: readonly number[], v: Va
   }
 }
 
-async function compileOrt(g: Graph, threads: number, device: 'cpu' | 'webgpu'): Promise<Executable> {
+/** A graph's name in profile file names: what it computes, from its outputs' names (hvp:…, grad:…). */
+function graphKind(g: Graph): string {
+  const names = g.outputs.map((o) => o.name);
+  if (names.some((n) => n.startsWith('hvp:'))) return 'hvp';
+  if (names.some((n) => n.startsWith('grad:'))) return 'grad';
+  return names.includes('loss') ? 'value' : 'graph';
+}
+
+async function compileOrt(
+  g: Graph,
+  threads: number,
+  device: 'cpu' | 'webgpu',
+  profile: string | undefined,
+): Promise<Executable> {
   const specs = inputSpecs(g);
   const model = lowerToOnnx(g);
   const cpuNodes = device === 'webgpu' ? forceCpuNodes(model) : [];
-  const session = await createSession(encodeModel(model), { threads, device, cpuNodes });
+  const session = await createSession(encodeModel(model), { threads, device, cpuNodes, profile });
   const outputNames = g.outputs.map((o) => o.name);
   return {
     backend: device === 'webgpu' ? 'webgpu' : 'ort',
@@ -168,7 +200,10 @@ async function compileOrt(g: Graph, threads: number, device: 'cpu' | 'webgpu'): 
       }
       return out;
     },
-    dispose: () => session.release(),
+    async dispose() {
+      if (profile !== undefined) session.endProfiling();
+      await session.release();
+    },
   };
 }
 
@@ -226,11 +261,17 @@ export class Runtime {
   private readonly uploaders = new Map<number, Promise<ort.InferenceSession>>();
   private uploadCount = 0;
   private keptBytes = 0;
+  private readonly profile?: string;
+  private profiled = 0;
+  private readonly deviceCache = new Map<string, Promise<DeviceExecutable>>();
+  private readonly deviceSessions: ort.InferenceSession[] = [];
 
   constructor(options: RuntimeOptions) {
     this.backend = options.backend;
     this.threads = options.threads ?? os.availableParallelism();
     this.splitHvp = options.backend !== 'webgpu';
+    this.profile = options.profile;
+    if (this.profile !== undefined) mkdirSync(this.profile, { recursive: true });
   }
 
   /**
@@ -251,7 +292,14 @@ export class Runtime {
       e =
         this.backend === 'reference'
           ? Promise.resolve(compileReference(g))
-          : this.ready().then(() => compileOrt(g, this.threads, this.backend === 'webgpu' ? 'webgpu' : 'cpu'));
+          : this.ready().then(() =>
+              compileOrt(
+                g,
+                this.threads,
+                this.backend === 'webgpu' ? 'webgpu' : 'cpu',
+                this.profile !== undefined ? join(this.profile, `${graphKind(g)}-${++this.profiled}`) : undefined,
+              ),
+            );
       this.cache.set(key, e);
       e.catch(() => this.cache.delete(key));
     }
@@ -279,14 +327,32 @@ export class Runtime {
     const key = dims.join(',');
     let copy = byDims.get(key);
     if (!copy) {
-      copy = this.upload(v, dims);
+      const made = this.uploadTensor(v, dims);
+      copy = made.then((t) => {
+        t.forget = () => byDims.delete(key);
+        return t;
+      });
       byDims.set(key, copy);
       copy.catch(() => byDims.delete(key));
     }
     return copy;
   }
 
-  private async upload(v: Float32Array, dims: readonly number[]): Promise<KeptTensor> {
+  /**
+   * A fresh device copy of `v` (shape `dims`) on webgpu, not cached (for values that change, such
+   * as θ or a solver's vectors); free it with release() when done, or it lives until dispose().
+   */
+  upload(v: Float32Array, dims: readonly number[]): Promise<DeviceValue> {
+    if (this.backend !== 'webgpu') {
+      return Promise.reject(new Error(`upload: backend ${this.backend} has no device memory`));
+    }
+    if (size(dims) !== v.length) {
+      return Promise.reject(new Error(`upload: ${v.length} values do not fill shape [${dims.join(', ')}]`));
+    }
+    return this.uploadTensor(v, dims);
+  }
+
+  private async uploadTensor(v: Float32Array, dims: readonly number[]): Promise<KeptTensor> {
     await this.ready();
     const rank = dims.length;
     let uploader = this.uploaders.get(rank);
@@ -299,11 +365,83 @@ export class Runtime {
       this.uploaders.set(rank, uploader);
     }
     const res = await (await uploader).run({ x: new ort.Tensor('float32', v, dims.slice()) });
-    const kept = new KeptTensor(dims.slice(), res.y!);
-    this.live.add(kept);
     this.uploadCount++;
-    this.keptBytes += v.byteLength;
+    return this.adopt(res.y!);
+  }
+
+  /** Wraps a device tensor made by one of this runtime's sessions as a DeviceValue it owns. */
+  private adopt(t: ort.Tensor): KeptTensor {
+    const kept = new KeptTensor(t.dims.slice(), t, 4 * size(t.dims));
+    this.live.add(kept);
+    this.keptBytes += kept.bytes;
     return kept;
+  }
+
+  /** Frees a device value now (it must come from this runtime); feeding it afterwards is an error. Idempotent. */
+  release(v: DeviceValue): void {
+    if (!(v instanceof KeptTensor) || v.released) return;
+    if (!this.live.has(v)) throw new Error('release: this device value belongs to another Runtime');
+    v.released = true;
+    v.forget?.();
+    this.live.delete(v);
+    this.keptBytes -= v.bytes;
+    v.tensor.dispose();
+  }
+
+  /**
+   * Compiles an ONNX model (or a graph, lowered) for webgpu with the outputs named in
+   * `deviceOutputs` left in device memory, so they can feed the next graph without a round trip
+   * through the host. Cached like compile().
+   */
+  compileDevice(graph: Graph | OnnxModel, deviceOutputs: readonly string[]): Promise<DeviceExecutable> {
+    if (this.backend !== 'webgpu') {
+      return Promise.reject(new Error(`compileDevice: backend ${this.backend} has no device memory`));
+    }
+    const model = 'nodes' in graph && 'opset' in graph ? graph : lowerToOnnx(graph);
+    const bytes = encodeModel(model);
+    const key = `device|${deviceOutputs.join(',')}|${createHash('sha256').update(bytes).digest('hex')}`;
+    let e = this.deviceCache.get(key);
+    if (!e) {
+      e = this.ready().then(async () => {
+        const where = Object.fromEntries(
+          model.outputs.map((o) => [o.name, deviceOutputs.includes(o.name) ? 'gpu-buffer' : 'cpu'] as const),
+        );
+        for (const name of deviceOutputs) {
+          if (!(name in where)) throw new Error(`compileDevice: the model has no output '${name}'`);
+        }
+        const session = await createSession(bytes, { threads: this.threads, device: 'webgpu', outputLocation: where });
+        this.deviceSessions.push(session);
+        const specs = model.inputs.map((i) => ({ name: i.name, dtype: i.type as DType, shape: i.shape }));
+        return {
+          inputNames: specs.map((s) => s.name),
+          run: async (feeds: Feeds) => {
+            const f: Record<string, ort.Tensor> = {};
+            for (const s of specs) {
+              const v = feeds[s.name];
+              if (v === undefined) throw new Error(`missing feed for input '${s.name}'`);
+              if (isDeviceValue(v)) f[s.name] = deviceFeed(s.name, s.dtype, s.shape, v, true);
+              else {
+                // One dynamic dim (−1) takes what the feed's length leaves for it.
+                const known = s.shape.reduce((p, d) => (d < 0 ? p : p * d), 1);
+                const shape = s.shape.map((d) => (d < 0 ? v.length / known : d));
+                f[s.name] = toOrtTensor(s.name, s.dtype, shape, v);
+              }
+            }
+            const res = await session.run(f);
+            const host: Outputs = {};
+            const device: Record<string, DeviceValue> = {};
+            for (const [name, t] of Object.entries(res)) {
+              if (deviceOutputs.includes(name)) device[name] = this.adopt(t);
+              else host[name] = t.data as Float32Array;
+            }
+            return { host, device };
+          },
+        };
+      });
+      this.deviceCache.set(key, e);
+      e.catch(() => this.deviceCache.delete(key));
+    }
+    return e;
   }
 
   /** Host-to-device copies made by keep so far (each array and dims once). */
@@ -324,9 +462,11 @@ export class Runtime {
     }
     this.live.clear();
     this.keptBytes = 0;
-    const all = [...this.cache.values(), ...this.uploaders.values()];
+    const all = [...this.cache.values(), ...this.uploaders.values(), ...this.deviceSessions];
     this.cache.clear();
     this.uploaders.clear();
+    this.deviceCache.clear();
+    this.deviceSessions.length = 0;
     for (const e of all) {
       const x = await e;
       await ('release' in x ? x.release() : x.dispose());

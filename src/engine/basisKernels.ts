@@ -45,7 +45,7 @@ export interface BasisKernels {
 const f32 = (name: string, shape: number[]) => ({ name, type: 'float32' as const, shape });
 
 /** h = w·Qᵀ, out = w − h·Q (one Gemm with C = w), ss = ‖out‖², unit = out/√ss. */
-function sweepModel(): OnnxModel {
+export function sweepModel(): OnnxModel {
   const m = projectModel();
   return {
     ...m,
@@ -60,7 +60,7 @@ function sweepModel(): OnnxModel {
 }
 
 /** h = w·Qᵀ, out = w − h·Q, ss = ‖out‖². */
-function projectModel(): OnnxModel {
+export function projectModel(): OnnxModel {
   return {
     graphName: 'projection',
     opset: DEFAULT_OPSET,
@@ -88,7 +88,7 @@ function projectModel(): OnnxModel {
 }
 
 /** out = c·Q. */
-function combineModel(): OnnxModel {
+export function combineModel(): OnnxModel {
   return {
     graphName: 'basis_combination',
     opset: DEFAULT_OPSET,

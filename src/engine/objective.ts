@@ -10,7 +10,18 @@ import { GraphBuilder, Tensor } from './builder.ts';
 import type { DType, Graph, Shape } from './ir.ts';
 import { hvp, valueAndGrad } from './autodiff/transforms.ts';
 import { simplify, splitGraph, whereZeroToMul } from './passes.ts';
-import { isDeviceValue, type Executable, type Feed, type Feeds, type Outputs, type Runtime } from './backend.ts';
+import {
+  isDeviceValue,
+  type DeviceExecutable,
+  type DeviceValue,
+  type Executable,
+  type Feed,
+  type Feeds,
+  type Outputs,
+  type Runtime,
+} from './backend.ts';
+import * as o from './ops.ts';
+import { size } from './ir.ts';
 import { ParameterLayout, type FloatArray, type ParamSpec } from './params.ts';
 
 export interface DataSpec {
@@ -48,6 +59,17 @@ export interface GradEvaluation extends Evaluation {
 export interface HvpAtPoint {
   /** H·v for a flat direction v (length = number of parameters). */
   hvp(v: FloatArray): Promise<FloatArray>;
+  /** The same product on vectors in device memory, where the backend has it (webgpu, float32). */
+  readonly device?: DeviceHvp;
+}
+
+/** H·v at (θ, data) on device vectors: v and H·v are [1, dim] float32 DeviceValues; only the graph runs. */
+export interface DeviceHvp {
+  readonly runtime: Runtime;
+  /** H·v; the result is a new device value (release it with runtime.release). */
+  hvp(v: DeviceValue): Promise<DeviceValue>;
+  /** Frees θ's device copy (uploaded on first use; a later hvp uploads it again). */
+  release(): void;
 }
 
 const TANGENT = 'tangent:';
@@ -67,6 +89,7 @@ export class CompiledObjective {
   readonly layout: ParameterLayout;
   private valueExe?: Promise<Executable>;
   private gradExe?: Promise<Executable>;
+  private flatHvpExe?: Promise<DeviceExecutable>;
   private hvpExes?: Promise<{
     prepare: Executable;
     main: Executable;
@@ -170,6 +193,57 @@ export class CompiledObjective {
   }
 
   /**
+   * The graph of H·v on flat vectors: θ [dim], v and H·v [1, dim] (each parameter a slice of
+   * them), for products whose vectors stay in device memory.
+   */
+  flatHvpGraph(): Graph {
+    const b = new GraphBuilder();
+    const dim = this.layout.size;
+    const dtype = this.spec.dtype;
+    const theta = b.input('theta', [dim], dtype);
+    const v = o.reshape(b.input('tangent', [1, dim], dtype), [dim]);
+    const d: Record<string, Tensor> = {};
+    for (const s of this.spec.data) d[s.name] = b.input(s.name, s.shape, s.dtype ?? dtype);
+    const pieces = (t: Tensor): Tensor[] =>
+      this.spec.params.map((s, i) => {
+        const at = this.layout.offsets[i]!;
+        return o.reshape(o.slice(t, 0, at, at + size(s.shape)), s.shape);
+      });
+    const { hvps } = hvp(
+      this.lossFn(d, {}),
+      this.spec.params.map((_, i) => i),
+    )(pieces(theta), pieces(v));
+    const flat = o.concat(
+      hvps.map((h) => o.reshape(h, [h.size])),
+      0,
+    );
+    return simplify(b.build({ hvp: o.reshape(flat, [1, dim]) }));
+  }
+
+  /** The device product at (θ, data): θ uploaded on first use, data fed as given (kept on the device by the caller). */
+  private deviceHvp(theta: Float32Array, data: Record<string, Feed>): DeviceHvp {
+    const rt = this.runtime;
+    this.flatHvpExe ??= rt.compileDevice(this.flatHvpGraph(), ['hvp']);
+    const exe = this.flatHvpExe;
+    const feeds: Feeds = {};
+    for (const s of this.spec.data) feeds[s.name] = this.inDtype(s.name, data[s.name]!);
+    let thetaOnDevice: Promise<DeviceValue> | undefined;
+    return {
+      runtime: rt,
+      async hvp(v) {
+        thetaOnDevice ??= rt.upload(theta, [theta.length]);
+        const r = await (await exe).run({ ...feeds, theta: await thetaOnDevice, tangent: v });
+        return r.device.hvp!;
+      },
+      release() {
+        const t = thetaOnDevice;
+        thetaOnDevice = undefined;
+        void t?.then((x) => rt.release(x)).catch(() => undefined);
+      },
+    };
+  }
+
+  /**
    * A float feed in the graph's dtype, converted once here rather than by the backend on every
    * product (e.g. float64 data or θ for a float32 graph). Other feeds pass through.
    */
@@ -219,7 +293,9 @@ export class CompiledObjective {
     const layout = this.layout;
     const specs = this.spec.params;
     const dtype = this.spec.dtype;
+    const onDevice = this.runtime.backend === 'webgpu' && dtype === 'float32' && theta instanceof Float32Array;
     return {
+      ...(onDevice ? { device: this.deviceHvp(theta, data) } : {}),
       async hvp(v: FloatArray): Promise<FloatArray> {
         const f: Feeds = { ...mainFeeds };
         const pieces = layout.split(v);

@@ -60,6 +60,15 @@ describe('webgpu: values kept in device memory', { skip }, () => {
     const fromHost = await exe.run({ x, w });
     for (let i = 0; i < 3; i++) assert.deepEqual(await exe.run({ x: kept, w }), fromHost);
     assert.equal(rt.uploads, before + 1, 'feeding the kept value uploads nothing');
+    // Released early: feeding it is an error, and keep() uploads the array again.
+    const bytes = rt.residentBytes;
+    rt.release(kept);
+    assert.equal(rt.residentBytes, bytes - x.byteLength);
+    await assert.rejects(exe.run({ x: kept, w }), /feed 'x': its device copy was released/);
+    const again = await rt.keep(x, [8, 5]);
+    assert.notEqual(again, kept);
+    assert.equal(rt.uploads, before + 2);
+    assert.deepEqual(await exe.run({ x: again, w }), fromHost);
   });
 
   it('a kept value of other dims, or fed to a CPU graph, is a clear error', async () => {
@@ -92,7 +101,7 @@ describe('webgpu: values kept in device memory', { skip }, () => {
     const exe = await rt.compile(rowSumGraph());
     await assert.rejects(
       exe.run({ x: kept, w: normals(15, 2) }),
-      /feed 'x': its device copy was released when its Runtime was disposed/,
+      /feed 'x': its device copy was released \(Runtime.release or dispose\)/,
     );
     const again = new Runtime({ backend: 'webgpu', threads: 1 });
     try {

@@ -42,8 +42,16 @@ export interface SessionOptions {
   cpuNodes?: readonly string[];
   /** Let idle intra-op workers busy-wait between runs (onnxruntime's default; off here, see above). */
   spinning?: boolean;
-  /** Where outputs are returned: 'cpu' (default) or 'gpu-buffer' (webgpu: left in device memory, for feeding other sessions). */
-  outputLocation?: 'cpu' | 'gpu-buffer';
+  /**
+   * Where outputs are returned: 'cpu' (default) or 'gpu-buffer' (webgpu: left in device memory,
+   * for feeding other sessions), for all outputs or per output name (unnamed ones: 'cpu').
+   */
+  outputLocation?: 'cpu' | 'gpu-buffer' | Readonly<Record<string, 'cpu' | 'gpu-buffer'>>;
+  /**
+   * Record onnxruntime's profile (a Chrome trace: per-node kernel times, and on webgpu the GPU
+   * shader times) to `<profile>_<timestamp>.json`, written by session.endProfiling().
+   */
+  profile?: string;
 }
 
 /** Loads serialized ONNX model bytes into an inference session; rejects if onnxruntime cannot load the model. */
@@ -55,9 +63,9 @@ export function createSession(bytes: Uint8Array, options: SessionOptions = {}): 
   const webgpu = options.device === 'webgpu';
   const cpuNodes = options.cpuNodes ?? [];
   if (!webgpu && cpuNodes.length > 0) return Promise.reject(new Error('cpuNodes needs device webgpu'));
-  if (!webgpu && options.outputLocation === 'gpu-buffer') {
-    return Promise.reject(new Error("outputLocation 'gpu-buffer' needs device webgpu"));
-  }
+  const where = options.outputLocation;
+  const onDevice = where === 'gpu-buffer' || (typeof where === 'object' && Object.values(where).includes('gpu-buffer'));
+  if (!webgpu && onDevice) return Promise.reject(new Error("outputLocation 'gpu-buffer' needs device webgpu"));
   // An empty forceCpuNodeNames is left out, not passed as [''] (which could match unnamed nodes).
   const provider = webgpu
     ? { name: 'webgpu' as const, ...(cpuNodes.length > 0 ? { forceCpuNodeNames: cpuNodes } : {}) }
@@ -71,6 +79,7 @@ export function createSession(bytes: Uint8Array, options: SessionOptions = {}): 
     // Errors only: onnxruntime's warnings (e.g. about graph clean-ups) are noise for users.
     logSeverityLevel: 3,
     extra: { session: { intra_op: { allow_spinning: options.spinning === true ? '1' : '0' } } },
-    ...(options.outputLocation === 'gpu-buffer' ? { preferredOutputLocation: 'gpu-buffer' as const } : {}),
+    ...(onDevice ? { preferredOutputLocation: typeof where === 'object' ? { ...where } : 'gpu-buffer' } : {}),
+    ...(options.profile !== undefined ? { enableProfiling: true, profileFilePrefix: options.profile } : {}),
   });
 }

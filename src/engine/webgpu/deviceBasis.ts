@@ -1,0 +1,113 @@
+/**
+ * Krylov-basis kernels in WebGPU device memory: the Gram–Schmidt sweep, the local projection
+ * and the linear combination of engine/basisKernels.ts, run by onnxruntime's WebGPU provider on
+ * a basis Q that stays on the device (Runtime.compileDevice). Per Lanczos step only the k
+ * projection coefficients and a squared norm come back to the host; the HVP's result, the
+ * swept vector, the next Lanczos vector and Q never leave the device.
+ */
+import type { DeviceValue, Runtime } from '../backend.ts';
+import { combineModel, projectModel, sweepModel } from '../basisKernels.ts';
+import { DEFAULT_OPSET, type OnnxModel } from '../onnx/proto.ts';
+
+/** A sweep's or a projection's results: coefficients and ‖out‖² on the host, vectors on the device. */
+export interface DeviceSweep {
+  /** Projections removed, one per basis row (host). */
+  readonly h: Float32Array;
+  /** ‖out‖² (float32 accumulation). */
+  readonly ss: number;
+  /** w − Qᵀh, shape [1, n] (device; release it). */
+  readonly out: DeviceValue;
+}
+
+/** Basis kernels on device values: Q is [k, n], vectors are [1, n]. Every DeviceValue returned is the caller's to release. */
+export interface DeviceBasisKernels {
+  readonly runtime: Runtime;
+  /** One classical Gram–Schmidt sweep of w against Q's rows, and unit = out/‖out‖. */
+  sweep(Q: DeviceValue, w: DeviceValue): Promise<DeviceSweep & { readonly unit: DeviceValue }>;
+  /** The same sweep against Q's rows without the normalized copy (the three-term step). */
+  project(Q: DeviceValue, w: DeviceValue): Promise<DeviceSweep>;
+  /** The three-term step against two rows a, b (q_{j−1}, q_j): h = [a·w, b·w]. */
+  project2(a: DeviceValue, b: DeviceValue, w: DeviceValue): Promise<DeviceSweep>;
+  /** [Q; row]: Q with one more row (a new device value; Q itself is left as it is). */
+  append(Q: DeviceValue, row: DeviceValue): Promise<DeviceValue>;
+  /** c·Q on the host (length n). */
+  combine(Q: DeviceValue, c: Float32Array): Promise<Float32Array>;
+}
+
+const f32 = (name: string, shape: number[]) => ({ name, type: 'float32' as const, shape });
+
+/** [a; b] then the projection against those two rows. */
+function project2Model(): OnnxModel {
+  const m = projectModel();
+  return {
+    ...m,
+    graphName: 'projection2',
+    inputs: [f32('a', [1, -1]), f32('b', [1, -1]), f32('w', [1, -1])],
+    nodes: [
+      { opType: 'Concat', inputs: ['a', 'b'], outputs: ['Q'], attributes: [{ name: 'axis', kind: 'int', value: 0 }] },
+      ...m.nodes,
+    ],
+  };
+}
+
+function appendModel(): OnnxModel {
+  return {
+    graphName: 'append_row',
+    opset: DEFAULT_OPSET,
+    initializers: [],
+    inputs: [f32('Q', [-1, -1]), f32('row', [1, -1])],
+    outputs: [f32('out', [-1, -1])],
+    nodes: [
+      {
+        opType: 'Concat',
+        inputs: ['Q', 'row'],
+        outputs: ['out'],
+        attributes: [{ name: 'axis', kind: 'int', value: 0 }],
+      },
+    ],
+  };
+}
+
+function rows(what: string, v: DeviceValue, n?: number): void {
+  if (v.dims.length !== 2 || (n !== undefined && v.dims[1] !== n)) {
+    throw new Error(`${what}: expected a [k, ${n ?? 'n'}] device value, got [${v.dims.join(', ')}]`);
+  }
+}
+
+/** Device basis kernels on a webgpu Runtime. */
+export function deviceBasisKernels(rt: Runtime): DeviceBasisKernels {
+  if (rt.backend !== 'webgpu') throw new Error(`deviceBasisKernels: backend ${rt.backend} has no device memory`);
+  const sweeps = (Q: DeviceValue, w: DeviceValue) => {
+    rows('sweep: Q', Q);
+    rows('sweep: w', w, Q.dims[1]);
+  };
+  return {
+    runtime: rt,
+    async sweep(Q, w) {
+      sweeps(Q, w);
+      const r = await (await rt.compileDevice(sweepModel(), ['out', 'unit'])).run({ Q, w });
+      return { h: r.host.h as Float32Array, ss: r.host.ss![0]!, out: r.device.out!, unit: r.device.unit! };
+    },
+    async project(Q, w) {
+      sweeps(Q, w);
+      const r = await (await rt.compileDevice(projectModel(), ['out'])).run({ Q, w });
+      return { h: r.host.h as Float32Array, ss: r.host.ss![0]!, out: r.device.out! };
+    },
+    async project2(a, b, w) {
+      rows('project2: a', a, w.dims[1]);
+      rows('project2: b', b, w.dims[1]);
+      const r = await (await rt.compileDevice(project2Model(), ['out'])).run({ a, b, w });
+      return { h: r.host.h as Float32Array, ss: r.host.ss![0]!, out: r.device.out! };
+    },
+    async append(Q, row) {
+      rows('append: Q', Q);
+      rows('append: row', row, Q.dims[1]);
+      return (await (await rt.compileDevice(appendModel(), ['out'])).run({ Q, row })).device.out!;
+    },
+    async combine(Q, c) {
+      rows('combine: Q', Q);
+      if (c.length !== Q.dims[0]) throw new Error(`combine: c has length ${c.length}, Q has ${Q.dims[0]} rows`);
+      return (await (await rt.compileDevice(combineModel(), [])).run({ Q, c })).host.out as Float32Array;
+    },
+  };
+}

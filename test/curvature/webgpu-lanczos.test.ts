@@ -1,0 +1,160 @@
+/**
+ * Lanczos with its basis in WebGPU device memory (the Hessian on the webgpu backend): the
+ * device kernels against float64 sweeps on the host, and whole runs against the same Lanczos
+ * on the ort backend (basis on the host): the same Ritz values and vectors to float32 accuracy,
+ * breakdown restarts included, and every device value freed afterwards. Runs on SwiftShader
+ * without a GPU (see test/engine/webgpu.test.ts).
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { Runtime } from '../../src/engine/backend.ts';
+import { probeWebGpu, SWIFTSHADER_ICD } from '../../src/engine/webgpu/adapter.ts';
+import { deviceBasisKernels } from '../../src/engine/webgpu/deviceBasis.ts';
+import { DatasetObjective } from '../../src/train/datasetObjective.ts';
+import { hessianOperator } from '../../src/curvature/hessian.ts';
+import { lanczos } from '../../src/curvature/lanczos.ts';
+import { mlpSpec } from '../../src/bench/models.ts';
+import { createRng } from '../../src/util/random.ts';
+
+if (!process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES && existsSync(SWIFTSHADER_ICD)) {
+  process.env.VK_ADD_DRIVER_FILES = [process.env.VK_ADD_DRIVER_FILES, SWIFTSHADER_ICD].filter(Boolean).join(':');
+}
+const adapter = await probeWebGpu().then(
+  () => null,
+  (e: Error) => e.message,
+);
+const skip = adapter === null ? false : `${adapter} — apt-get install libvulkan1 chromium-common`;
+
+const normals = (n: number, seed: number, std = 1): Float32Array => {
+  const v = new Float32Array(n);
+  createRng(seed).fillNormal(v, std);
+  return v;
+};
+const eps32 = 2 ** -24;
+
+describe('webgpu: Lanczos with the basis in device memory', { skip }, () => {
+  let gpu: Runtime;
+  let cpu: Runtime;
+  before(() => {
+    gpu = new Runtime({ backend: 'webgpu', threads: 1 });
+    cpu = new Runtime({ backend: 'ort', threads: 1 });
+  });
+  after(async () => {
+    await gpu.dispose();
+    await cpu.dispose();
+  });
+
+  it('device sweep: h = Q·w, ‖w − Qᵀh‖² and the unit vector as float64 on the host computes them', async () => {
+    const k = deviceBasisKernels(gpu);
+    const n = 1001;
+    const rows = 3;
+    const Qh = normals(rows * n, 1);
+    const wh = normals(n, 2);
+    const Q = await gpu.upload(Qh, [rows, n]);
+    const w = await gpu.upload(wh, [1, n]);
+    const r = await k.sweep(Q, w);
+    const h64 = Array.from({ length: rows }, (_, i) => {
+      let s = 0;
+      for (let t = 0; t < n; t++) s += Qh[i * n + t]! * wh[t]!;
+      return s;
+    });
+    for (let i = 0; i < rows; i++)
+      assert.ok(Math.abs(r.h[i]! - h64[i]!) <= 20 * eps32 * n, `h[${i}] ${r.h[i]} vs ${h64[i]}`);
+    const out64 = Array.from({ length: n }, (_, t) => wh[t]! - h64.reduce((s, hi, i) => s + hi * Qh[i * n + t]!, 0));
+    const ss64 = out64.reduce((s, x) => s + x * x, 0);
+    assert.ok(Math.abs(r.ss - ss64) <= 1e-4 * ss64, `ss ${r.ss} vs ${ss64}`);
+    // The unit vector, read back as the last row of [Q; unit] combined with e_last.
+    const grown = await k.append(Q, r.unit);
+    assert.deepEqual(grown.dims, [rows + 1, n]);
+    const e = new Float32Array(rows + 1);
+    e[rows] = 1;
+    const unit = await k.combine(grown, e);
+    const scale = 1 / Math.sqrt(ss64);
+    for (let t = 0; t < n; t++) assert.ok(Math.abs(unit[t]! - out64[t]! * scale) <= 1e-4, `unit[${t}]`);
+    for (const v of [Q, w, r.out, r.unit, grown]) gpu.release(v);
+  });
+
+  const compare = async (dims: number[], batch: number, k: number, iterations: number) => {
+    const spec = () => mlpSpec(dims, batch, 'mse');
+    const x = normals(batch * dims[0]!, 3);
+    const y = normals(batch * dims[dims.length - 1]!, 4);
+    const onGpu = new DatasetObjective(gpu, spec, { n: batch, arrays: { x, y } }, batch);
+    const onCpu = new DatasetObjective(cpu, spec, { n: batch, arrays: { x, y } }, batch);
+    const dim = onCpu.objective(batch).layout.size;
+    const theta = normals(dim, 5, 0.5);
+    const Hg = await hessianOperator(onGpu, theta);
+    const Hc = await hessianOperator(onCpu, theta);
+    assert.ok(Hg.device, 'the webgpu Hessian offers device products');
+    assert.equal(Hc.device, undefined);
+    await onGpu.evaluate(theta); // the samples are now kept on the device
+    const baseline = gpu.residentBytes;
+    const uploads = gpu.uploads;
+    const opts = { k, iterations, seed: 11, earlyStop: false, exactResiduals: false } as const;
+    const [rg, rc] = [await lanczos(Hg, opts), await lanczos(Hc, opts)];
+    assert.equal(gpu.residentBytes, baseline, 'every device value of the run was freed');
+    // θ and the start vector (as q0 and as Q's first row) went up, and restart vectors if any.
+    assert.ok(gpu.uploads - uploads >= 3, 'the run went through the device');
+    assert.equal(Hg.calls, rg.matvecs, 'the products ran on the device operator');
+    const top = Math.abs(rc.eigenvalues[0]!);
+    assert.equal(rg.eigenvalues.length, rc.eigenvalues.length);
+    rg.eigenvalues.forEach((l, i) =>
+      assert.ok(Math.abs(l - rc.eigenvalues[i]!) <= 1e-4 * top, `λ${i} ${l} vs ${rc.eigenvalues[i]}`),
+    );
+    return { rg, rc, dim, uploads: gpu.uploads - uploads };
+  };
+
+  it('MLP Hessian: the same top-3 Ritz pairs as the host basis on ort', async () => {
+    const { rg, rc, uploads } = await compare([8, 6, 3], 20, 3, 20);
+    assert.equal(uploads, 3, 'θ and the start vector (twice) went up, nothing else');
+    for (let i = 0; i < 3; i++) {
+      let c = 0;
+      for (let t = 0; t < rg.eigenvectors[i]!.length; t++) c += rg.eigenvectors[i]![t]! * rc.eigenvectors[i]![t]!;
+      assert.ok(Math.abs(c) > 0.999, `eigenvector ${i}: |cos| ${Math.abs(c)}`);
+    }
+  });
+
+  it('a Hessian of low rank (the Krylov space runs out): the same spectrum, zeros past the rank', async () => {
+    // A linear model with MSE on 2 samples: H has rank 6 (2 per output), far below its 15 parameters.
+    const { rg, dim } = await compare([4, 3], 2, 8, 15);
+    assert.equal(dim, 15);
+    assert.ok(
+      rg.eigenvalues.slice(6).every((l) => Math.abs(l) <= 1e-4 * rg.eigenvalues[0]!),
+      `zeros past the rank: ${rg.eigenvalues.join(', ')}`,
+    );
+  });
+
+  it('breakdowns (β = 0 exactly) restart in random directions on the device, and free everything', async () => {
+    const n = 64;
+    const zeros = async () => new Float32Array(n);
+    let onDevice = 0;
+    const op = {
+      dim: n,
+      matvec: async () => new Float64Array(n),
+      matvec32: zeros,
+      device: {
+        kernels: deviceBasisKernels(gpu),
+        apply: async () => {
+          onDevice++;
+          return gpu.upload(new Float32Array(n), [1, n]);
+        },
+      },
+    };
+    const baseline = gpu.residentBytes;
+    const r = await lanczos(op, { k: 3, iterations: 6, seed: 2, earlyStop: false, exactResiduals: false });
+    assert.equal(r.iterations, 6, 'every step broke down and restarted');
+    assert.equal(onDevice, 6, 'the products were the device operator’s');
+    assert.ok(
+      r.eigenvalues.length === 3 && r.eigenvalues.every((l) => l === 0),
+      `eigenvalues ${r.eigenvalues.join(', ')}`,
+    );
+    // Ritz vectors of the zero operator are the restart vectors: unit and orthogonal to each other.
+    for (let i = 0; i < 3; i++)
+      for (let j = 0; j <= i; j++) {
+        let d = 0;
+        for (let t = 0; t < n; t++) d += r.eigenvectors[i]![t]! * r.eigenvectors[j]![t]!;
+        assert.ok(Math.abs(d - (i === j ? 1 : 0)) <= 1e-5, `q${i}·q${j} = ${d}`);
+      }
+    assert.equal(gpu.residentBytes, baseline);
+  });
+});
