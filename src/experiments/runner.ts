@@ -382,6 +382,9 @@ async function runLoop(
       row.test_acc = finiteOrNull(e.metrics.accuracy ?? NaN);
       state.final = { ...state.final, test_loss: row.test_loss, test_acc: row.test_acc };
     }
+    // What this step's measurement replaces: an interruption before θ_s → θ_{s+1} saves these, so
+    // that the resumed run, which measures step s again, compares it with step s's predecessor.
+    const beforeMeasure = { prevEigvecs: state.prevEigvecs, prevCurvTheta: state.prevCurvTheta };
     if (!diverged && isCurvStep(s)) {
       const P = precond ? preconditionerDiagonal(optCfg.name, optCfg, state.opt) : null;
       const m = await measureCurvature(curvObj, state.theta, {
@@ -447,7 +450,7 @@ async function runLoop(
       return store.finish('completed', reason, s, state.final);
     }
     if (opts.signal?.aborted) {
-      saveResume(state);
+      saveResume({ ...state, ...beforeMeasure });
       return store.finish('failed', `interrupted at step ${s} (continue with --resume)`, s, state.final);
     }
     // The update θ_s → θ_{s+1}.

@@ -25,9 +25,8 @@ const config = resolveConfig({
   curvature: { every: 10, lanczos_iters: 8, top_k: 2 },
   log: { every: 1, test_every: 20 },
 });
-/** Metrics without wall-clock times, and without param_displacement (runner.ts does not keep it across a resume). */
-const metricsOf = (dir: string) =>
-  new RunStore(dir).readMetrics().rows.map(({ elapsed_s: _t, param_displacement: _d, ...r }) => r);
+/** Metrics without wall-clock times. */
+const metricsOf = (dir: string) => new RunStore(dir).readMetrics().rows.map(({ elapsed_s: _t, ...r }) => r);
 
 test('runInChild trains in a child process and forwards its progress; a finished run is returned as it is', async () => {
   const dir = join(root, 'whole');
