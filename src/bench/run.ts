@@ -176,6 +176,8 @@ interface Measure {
   pairs?: number;
   /** One untimed run first, on each side (default true; a long run warms itself up). */
   warmup?: boolean;
+  /** The peers' measure to pair with (default: the same name), for a variant of one of theirs. */
+  peerMeasure?: string;
 }
 
 /** A workload ready to time: Edgewise's measures, the peers' copy, and the agreement checks. */
@@ -203,25 +205,41 @@ async function setupW1({ rt }: Ctx, rng: Rng): Promise<Prepared> {
   const theta = lecunInit(spec, rng);
   const { x, y } = randomData(rng, 5000, [784], 10);
   const v = unit(theta.length, rng);
-  const at = await obj.at(theta, { x, y });
+  // The samples stay in device memory on webgpu, as in training (and in the peers); ort: as they are.
+  const data = { x: await rt.keep(x, [5000, 784]), y: await rt.keep(y, [5000, 10]) };
+  const at = await obj.at(theta, data);
   const ds = new DatasetObjective(rt, () => spec, { n: 5000, arrays: { x, y } }, 5000);
-  const sharp = async (k: number) => {
+  const sharp = async (k: number, basis: 'auto' | 'host' = 'auto') => {
     const H = await hessianOperator(ds, theta);
-    return lanczos(H, { k, iterations: 20, seed: 0, earlyStop: false, exactResiduals: false });
+    return lanczos(H, { k, iterations: 20, seed: 0, earlyStop: false, exactResiduals: false, basis });
   };
   const top = (await sharp(1)).eigenvectors[0]!;
   return {
     label,
     measures: [
-      { measure: 'forward', fn: () => obj.value(theta, { x, y }) },
-      { measure: 'gradient', fn: () => obj.valueAndGrad(theta, { x, y }) },
-      { measure: 'hvp_cold', fn: async () => (await obj.at(theta, { x, y })).hvp(v), note: 'prepare at θ + one HVP' },
+      { measure: 'forward', fn: () => obj.value(theta, data) },
+      { measure: 'gradient', fn: () => obj.valueAndGrad(theta, data) },
+      { measure: 'hvp_cold', fn: async () => (await obj.at(theta, data)).hvp(v), note: 'prepare at θ + one HVP' },
       { measure: 'hvp_amortized', fn: () => at.hvp(v), note: 'one more HVP at the same θ' },
-      { measure: 'sharpness', fn: () => sharp(1), note: 'Lanczos top-1, 20 HVPs' },
+      {
+        measure: 'sharpness',
+        fn: () => sharp(1),
+        note: rt.backend === 'webgpu' ? 'Lanczos top-1, 20 HVPs, basis on the GPU' : 'Lanczos top-1, 20 HVPs',
+      },
+      ...(rt.backend === 'webgpu'
+        ? [
+            {
+              measure: 'sharpness_host_basis',
+              fn: () => sharp(1, 'host'),
+              note: 'the same, basis on the host (products cross per step)',
+              peerMeasure: 'sharpness',
+            },
+          ]
+        : []),
       { measure: 'top5', fn: () => sharp(5), note: 'Lanczos top-5, 20 HVPs (PyTorch: 5×20 by deflation)', pairs: 2 },
     ],
     checks: async () => {
-      const g = await obj.valueAndGrad(theta, { x, y });
+      const g = await obj.valueAndGrad(theta, data);
       const hv = await at.hvp(v);
       const eig = await sharp(1);
       return [
@@ -255,16 +273,17 @@ async function setupW2({ rt }: Ctx, rng: Rng): Promise<Prepared> {
   const theta = lecunInit(spec, rng);
   const { x, y } = randomData(rng, 1000, [1, 28, 28], 10);
   const v = unit(theta.length, rng);
-  const at = await obj.at(theta, { x, y });
+  const data = { x: await rt.keep(x, [1000, 1, 28, 28]), y: await rt.keep(y, [1000, 10]) };
+  const at = await obj.at(theta, data);
   return {
     label,
     measures: [
-      { measure: 'gradient', fn: () => obj.valueAndGrad(theta, { x, y }) },
-      { measure: 'hvp_cold', fn: async () => (await obj.at(theta, { x, y })).hvp(v), note: 'prepare at θ + one HVP' },
+      { measure: 'gradient', fn: () => obj.valueAndGrad(theta, data) },
+      { measure: 'hvp_cold', fn: async () => (await obj.at(theta, data)).hvp(v), note: 'prepare at θ + one HVP' },
       { measure: 'hvp_amortized', fn: () => at.hvp(v), note: 'one more HVP at the same θ' },
     ],
     checks: async () => {
-      const g = await obj.valueAndGrad(theta, { x, y });
+      const g = await obj.valueAndGrad(theta, data);
       return [...lossChecks(g), { quantity: 'hvp_norm', value: norm(await at.hvp(v)) }];
     },
     peer: {
@@ -559,7 +578,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchRow[]> {
             const ts = got.get(p);
             if (!ts) continue;
             try {
-              ts.push(...(await p.time(wl.label, m.measure, 1, warmup)));
+              ts.push(...(await p.time(wl.label, m.peerMeasure ?? m.measure, 1, warmup)));
             } catch (err) {
               log(`  ${p.kind} ${m.measure}: ${(err as Error).message}`);
               got.set(p, null);

@@ -57,6 +57,11 @@ export interface KrylovOptions {
    * 'float64' forces float64 vectors.
    */
   readonly precision?: Precision;
+  /**
+   * Where the basis lives: 'auto' (default) in device memory when the operator offers a device
+   * product (webgpu), else on the host; 'host' keeps it on the host regardless (to compare).
+   */
+  readonly basis?: 'auto' | 'host';
 }
 
 export interface KrylovResult extends KrylovState {
@@ -356,7 +361,7 @@ export async function lanczosTridiagonalize(
   scaleInPlace(q0, 1 / n0);
 
   const B =
-    prod.float32 && op.device
+    prod.float32 && op.device && options.basis !== 'host'
       ? await deviceBasis(op.device, q0 as Float32Array)
       : prod.float32 && op.basisKernels
         ? nativeBasis(prod, op.basisKernels, q0 as Float32Array, steps)

@@ -44,6 +44,8 @@ export interface LanczosOptions {
    * Eigenvectors are returned in float64 either way.
    */
   readonly precision?: Precision;
+  /** Where the Lanczos vectors live: 'auto' (default: device memory where the operator offers it) or 'host'. */
+  readonly basis?: 'auto' | 'host';
 }
 
 /** Indices into ascending `values` of the k wanted Ritz values, in reporting order. */
@@ -112,6 +114,7 @@ export async function lanczos(op: LinearOperator, options: LanczosOptions = {}):
     onBreakdown: 'restart',
     stopWhen,
     precision: options.precision,
+    basis: options.basis,
   });
   const m = kr.steps;
   const { values, components } = tridiagonalEigen(kr.alpha, kr.beta);

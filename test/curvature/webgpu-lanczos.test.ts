@@ -101,7 +101,14 @@ describe('webgpu: Lanczos with the basis in device memory', { skip }, () => {
     rg.eigenvalues.forEach((l, i) =>
       assert.ok(Math.abs(l - rc.eigenvalues[i]!) <= 1e-4 * top, `λ${i} ${l} vs ${rc.eigenvalues[i]}`),
     );
-    return { rg, rc, dim, uploads: gpu.uploads - uploads };
+    const used = gpu.uploads - uploads;
+    // basis: 'host' takes the host route on the same operator: products come back every step.
+    const rh = await lanczos(Hg, { ...opts, basis: 'host' });
+    assert.equal(gpu.uploads - uploads, used, 'nothing uploaded by Runtime.upload on the host route');
+    rh.eigenvalues.forEach((l, i) =>
+      assert.ok(Math.abs(l - rc.eigenvalues[i]!) <= 1e-4 * top, `host route λ${i} ${l} vs ${rc.eigenvalues[i]}`),
+    );
+    return { rg, rc, dim, uploads: used };
   };
 
   it('MLP Hessian: the same top-3 Ritz pairs as the host basis on ort', async () => {
