@@ -45,7 +45,7 @@ export interface BasisKernels {
 const f32 = (name: string, shape: number[]) => ({ name, type: 'float32' as const, shape });
 
 /** h = w·Qᵀ, out = w − h·Q (one Gemm with C = w), ss = ‖out‖², unit = out/√ss. */
-export function sweepModel(): OnnxModel {
+function sweepModel(): OnnxModel {
   const m = projectModel();
   return {
     ...m,
@@ -60,7 +60,7 @@ export function sweepModel(): OnnxModel {
 }
 
 /** h = w·Qᵀ, out = w − h·Q, ss = ‖out‖². */
-export function projectModel(): OnnxModel {
+function projectModel(): OnnxModel {
   return {
     graphName: 'projection',
     opset: DEFAULT_OPSET,
@@ -88,7 +88,7 @@ export function projectModel(): OnnxModel {
 }
 
 /** out = c·Q. */
-export function combineModel(): OnnxModel {
+function combineModel(): OnnxModel {
   return {
     graphName: 'basis_combination',
     opset: DEFAULT_OPSET,

@@ -6,7 +6,6 @@
  * swept vector, the next Lanczos vector and Q never leave the device.
  */
 import type { DeviceValue, Runtime } from '../backend.ts';
-import { combineModel, projectModel, sweepModel } from '../basisKernels.ts';
 import { DEFAULT_OPSET, type OnnxModel } from '../onnx/proto.ts';
 
 /** A sweep's or a projection's results: coefficients and ‖out‖² on the host, vectors on the device. */
@@ -36,16 +35,83 @@ export interface DeviceBasisKernels {
 
 const f32 = (name: string, shape: number[]) => ({ name, type: 'float32' as const, shape });
 
-/** [a; b] then the projection against those two rows. */
-function project2Model(): OnnxModel {
-  const m = projectModel();
+const axis = (name: string, a: number) => ({
+  name,
+  type: 'int64' as const,
+  dims: [1],
+  data: BigInt64Array.from([BigInt(a)]),
+});
+const keep = [{ name: 'keepdims', kind: 'int' as const, value: 1 }];
+
+/**
+ * h = Q·w, out = w − Qᵀh and ss = ‖out‖² for the GPU, written as broadcast products and
+ * reductions rather than matrix products: the Gemms of basisKernels.ts have degenerate shapes
+ * here (a 1×k or 1×n output from a k×n operand), which onnxruntime's WebGPU MatMul runs with
+ * almost no parallelism (SwiftShader, n = 55 050, k = 10: 470 ms per Gemm against 8 ms for
+ * the same product as Mul + ReduceSum). Inputs: Q [k, n], w [1, n]; outputs h [1, k], out, ss.
+ */
+function projectModel(graphName = 'device_projection'): OnnxModel {
+  return {
+    graphName,
+    opset: DEFAULT_OPSET,
+    initializers: [axis('rows', 1), axis('cols', 0)],
+    inputs: [f32('Q', [-1, -1]), f32('w', [1, -1])],
+    outputs: [f32('h', [1, -1]), f32('out', [1, -1]), f32('ss', [])],
+    nodes: [
+      { opType: 'Mul', inputs: ['Q', 'w'], outputs: ['Qw'] },
+      { opType: 'ReduceSum', inputs: ['Qw', 'rows'], outputs: ['h_col'], attributes: keep },
+      { opType: 'Transpose', inputs: ['h_col'], outputs: ['h'] },
+      { opType: 'Mul', inputs: ['Q', 'h_col'], outputs: ['Qh'] },
+      { opType: 'ReduceSum', inputs: ['Qh', 'cols'], outputs: ['proj'], attributes: keep },
+      { opType: 'Sub', inputs: ['w', 'proj'], outputs: ['out'] },
+      {
+        opType: 'ReduceSumSquare',
+        inputs: ['out'],
+        outputs: ['ss'],
+        attributes: [{ name: 'keepdims', kind: 'int', value: 0 }],
+      },
+    ],
+  };
+}
+
+/** The projection, then unit = out/√ss. */
+function sweepModel(): OnnxModel {
+  const m = projectModel('device_gram_schmidt_sweep');
   return {
     ...m,
-    graphName: 'projection2',
+    outputs: [...m.outputs, f32('unit', [1, -1])],
+    nodes: [
+      ...m.nodes,
+      { opType: 'Sqrt', inputs: ['ss'], outputs: ['norm'] },
+      { opType: 'Div', inputs: ['out', 'norm'], outputs: ['unit'] },
+    ],
+  };
+}
+
+/** [a; b] then the projection against those two rows. */
+function project2Model(): OnnxModel {
+  const m = projectModel('device_projection2');
+  return {
+    ...m,
     inputs: [f32('a', [1, -1]), f32('b', [1, -1]), f32('w', [1, -1])],
     nodes: [
       { opType: 'Concat', inputs: ['a', 'b'], outputs: ['Q'], attributes: [{ name: 'axis', kind: 'int', value: 0 }] },
       ...m.nodes,
+    ],
+  };
+}
+
+/** out = cᵀQ (c: [k, 1] on the host; out [1, n] back to the host). */
+function combineModel(): OnnxModel {
+  return {
+    graphName: 'device_basis_combination',
+    opset: DEFAULT_OPSET,
+    initializers: [axis('cols', 0)],
+    inputs: [f32('Q', [-1, -1]), f32('c', [-1, 1])],
+    outputs: [f32('out', [1, -1])],
+    nodes: [
+      { opType: 'Mul', inputs: ['Q', 'c'], outputs: ['Qc'] },
+      { opType: 'ReduceSum', inputs: ['Qc', 'cols'], outputs: ['out'], attributes: keep },
     ],
   };
 }
