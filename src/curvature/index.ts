@@ -19,6 +19,7 @@ export {
   preconditionedOperator,
   restrictedOperator,
   materialize,
+  type DeviceOperator,
   type Precision,
 } from './operator.ts';
 export { type DenseEigen, symmetricEigen } from './denseEigen.ts';

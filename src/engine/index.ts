@@ -8,8 +8,12 @@ export {
   Runtime,
   backendDType,
   graphFingerprint,
+  isDeviceValue,
   type BackendName,
+  type DeviceExecutable,
+  type DeviceValue,
   type Executable,
+  type Feed,
   type Feeds,
   type Outputs,
   type RuntimeOptions,
@@ -38,10 +42,14 @@ export {
   type DataSpec,
   type Evaluation,
   type GradEvaluation,
+  type DeviceHvp,
   type HvpAtPoint,
   type LossOutput,
   type ObjectiveSpec,
 } from './objective.ts';
 export { ParameterLayout, type FloatArray, type ParamSpec } from './params.ts';
 export { simplify, splitGraph, type SplitGraph } from './passes.ts';
+export { basisKernelsFor, createBasisKernels, type BasisKernels, type SweepResult } from './basisKernels.ts';
+export { deviceBasisKernels, type DeviceBasisKernels, type DeviceSweep } from './webgpu/deviceBasis.ts';
+export type { OnnxAttribute, OnnxElemType, OnnxModel, OnnxNode, OnnxTensorValue, OnnxValueInfo } from './onnx/proto.ts';
 export { evaluate as evaluateReference, type Feeds as ReferenceFeeds } from './reference/interpreter.ts';

@@ -58,4 +58,11 @@ export {
   type Trial,
   type TrialRecord,
   type TrialResult,
+  type ConstantPredictor,
+  type RunRecord,
+  type TrialTarget,
+  type TrialLike,
+  type MaxLrExperimentOptions,
+  RunManifest,
 } from './maxLr.ts';
+export type { Limiter } from '../util/concurrency.ts';

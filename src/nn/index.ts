@@ -48,6 +48,7 @@ export {
   type NormName,
   type PoolName,
   type ResolvedModelConfig,
+  type TransformerModelConfig,
 } from './model.ts';
 export {
   BASE_SCHEMES,
@@ -92,6 +93,7 @@ export {
   type GradInitOptions,
   type GradInitResult,
   type GradInitStep,
+  type TrainOptimizer,
 } from './gradinit.ts';
 export { initializeModel, type Initialization, type InitializeOptions } from './initialize.ts';
 export {

@@ -27,7 +27,7 @@ export interface DeviceBasisKernels {
   project(Q: DeviceValue, w: DeviceValue): Promise<DeviceSweep>;
   /** The three-term step against two rows a, b (q_{j−1}, q_j): h = [a·w, b·w]. */
   project2(a: DeviceValue, b: DeviceValue, w: DeviceValue): Promise<DeviceSweep>;
-  /** [Q; row]: Q with one more row (a new device value; Q itself is left as it is). */
+  /** `[Q; row]`: Q with one more row (a new device value; Q itself is left as it is). */
   append(Q: DeviceValue, row: DeviceValue): Promise<DeviceValue>;
   /** c·Q on the host (length n). */
   combine(Q: DeviceValue, c: Float32Array): Promise<Float32Array>;
@@ -88,7 +88,7 @@ function sweepModel(): OnnxModel {
   };
 }
 
-/** [a; b] then the projection against those two rows. */
+/** `[a; b]` then the projection against those two rows. */
 function project2Model(): OnnxModel {
   const m = projectModel('device_projection2');
   return {
