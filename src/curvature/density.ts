@@ -32,6 +32,7 @@ export async function lanczosQuadrature(
 ): Promise<Quadrature & { readonly matvecs: number }> {
   // The rng only feeds restarts, which 'stop' never does.
   const kr = await lanczosTridiagonalize(op, v, { steps, rng: createRng(0), onBreakdown: 'stop' });
+  kr.release(); // only T is needed: a basis in device memory is freed at once
   const { values, components } = tridiagonalEigen(kr.alpha, kr.beta, [0]);
   const first = components[0];
   return Object.freeze({
