@@ -4,6 +4,10 @@
  * reorthogonalization) takes. Prints medians over repeats; wall clock, so run it on a quiet box.
  *
  *   node --import tsx bench/profile-curvature.ts [--batch 1000] [--iters 20] [--repeats 5] [--threads N] [--basis native|js]
+ *                                                [--hidden 512,512] [--loss ce|mse]
+ *
+ * The network is W1's, MLP 784-512-512-10 tanh with cross-entropy; --hidden 200,200 --loss mse
+ * --batch 1000 is W4's (the demo's EoS run), whose HVP is 10× cheaper at a third of the dim.
  *
  * --basis js drops the operator's native basis kernels, so that Lanczos sweeps its basis in JS
  * loops (the path before issue 14's kernels), for a before/after comparison on the same box.
@@ -86,7 +90,13 @@ function timed(op: LinearOperator): LinearOperator & { t: Clock; calls: number }
 }
 
 const rng = createRng(7);
-const spec = mlpSpec([784, 512, 512, 10], chunk, 'cross-entropy');
+const hidden = opt('hidden', '512,512').split(',').map(Number);
+const lossName = opt('loss', 'ce');
+if (hidden.some((w) => !(Number.isInteger(w) && w >= 1)))
+  throw new Error(`--hidden: positive widths, got ${opt('hidden', '')}`);
+if (lossName !== 'ce' && lossName !== 'mse') throw new Error(`--loss must be ce or mse, got ${lossName}`);
+const dims = [784, ...hidden, 10];
+const spec = mlpSpec(dims, chunk, lossName === 'ce' ? 'cross-entropy' : 'mse');
 const rt = new Runtime({ backend, threads });
 const obj = new CompiledObjective(rt, spec);
 const dim = obj.layout.size;
@@ -142,7 +152,7 @@ const show = (label: string, xs: Clock[], floor?: Clock): string => {
   return `${label.padEnd(40)} wall(min) ${w.toFixed(2).padStart(8)} ms  cpu(median, main thread) ${c.toFixed(2).padStart(8)} ms${rel}`;
 };
 console.log(
-  `W1 mlp-784-512-512-10 ce, batch ${batch} (chunks of ${chunk}), dim ${dim}, ${iters} iterations, ${repeats} repeats, ${threads} threads, backend ${backend}, basis ${basisMode}, load average ${os
+  `mlp-${dims.join('-')} ${lossName}, batch ${batch} (chunks of ${chunk}), dim ${dim}, ${iters} iterations, ${repeats} repeats, ${threads} threads, backend ${backend}, basis ${basisMode}, load average ${os
     .loadavg()
     .map((l) => l.toFixed(2))
     .join(' ')}`,
