@@ -30,15 +30,16 @@ export function backendDType(backend: BackendName): 'float32' | 'float64' {
 export type Value = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | readonly number[];
 
 /**
- * A float32 array kept in device memory by `Runtime.keep` (webgpu), fed to graphs like a host
- * array but without being uploaded again. Opaque: nothing reads it back (onnxruntime-node 1.30
- * aborts the process on getData() of a GPU tensor); it lives until its Runtime is disposed.
+ * A float32 tensor in device memory (webgpu): kept by `Runtime.keep`, uploaded by `upload`, or
+ * an output of a `compileDevice` graph; fed to graphs like a host array but without a copy.
+ * Opaque: only a graph output placed on the host brings values back (onnxruntime-node 1.30 aborts
+ * the process on getData() of a GPU tensor). It lives until `Runtime.release` or `dispose`.
  */
 export interface DeviceValue {
   readonly kind: 'device';
   readonly dtype: 'float32';
   readonly dims: readonly number[];
-  /** Whether its Runtime was disposed (feeding it then is an error, not a crash). */
+  /** Whether it was released (feeding it then is an error, not a crash). */
   readonly released: boolean;
 }
 
