@@ -223,8 +223,8 @@ export class CompiledObjective {
   /** The device product at (θ, data): θ uploaded on first use, data fed as given (kept on the device by the caller). */
   private deviceHvp(theta: Float32Array, data: Record<string, Feed>): DeviceHvp {
     const rt = this.runtime;
-    this.flatHvpExe ??= rt.compileDevice(this.flatHvpGraph(), ['hvp']);
-    const exe = this.flatHvpExe;
+    // Compiled on the first device product, not before: most callers only use the host product.
+    const exe = () => (this.flatHvpExe ??= rt.compileDevice(this.flatHvpGraph(), ['hvp']));
     const feeds: Feeds = {};
     for (const s of this.spec.data) feeds[s.name] = this.inDtype(s.name, data[s.name]!);
     let thetaOnDevice: Promise<DeviceValue> | undefined;
@@ -232,7 +232,7 @@ export class CompiledObjective {
       runtime: rt,
       async hvp(v) {
         thetaOnDevice ??= rt.upload(theta, [theta.length]);
-        const r = await (await exe).run({ ...feeds, theta: await thetaOnDevice, tangent: v });
+        const r = await (await exe()).run({ ...feeds, theta: await thetaOnDevice, tangent: v });
         return r.device.hvp!;
       },
       release() {
