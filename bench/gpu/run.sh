@@ -105,10 +105,16 @@ part W4 200 "${BACKEND[@]}" "${PEER[@]}" --only W4 --pairs 3
 # Where Edgewise's time goes on the device: onnxruntime's per-operator profile of W1's graphs
 # (host-side kernel times, and on webgpu the shaders' GPU times); the summary and the raw traces
 # (xz) come back in $OUT.
-rm -rf .gpu/profile
+# W4's profile (100 GD steps): its summary's total inside onnxruntime against the run's wall time
+# says how much of the EoS run is host work.
+rm -rf .gpu/profile .gpu/profile-w4
 part W1-profile 60 "${BACKEND[@]}" --no-peer --only W1 --pairs 1 --profile .gpu/profile
+part W4-profile 50 "${BACKEND[@]}" --no-peer --only W4 --pairs 1 --eos-steps 100 --profile .gpu/profile-w4
 cp .gpu/profile/summary.txt "$OUT/profile-summary.txt" 2>/dev/null
-[ -d .gpu/profile ] && tar -C .gpu -cf - profile | xz -T4 -6 >"$OUT/profile.tar.xz"
+cp .gpu/profile-w4/summary.txt "$OUT/profile-w4-summary.txt" 2>/dev/null
+for p in profile profile-w4; do
+  [ -d ".gpu/$p" ] && tar -C .gpu -cf - "$p" | xz -T4 -6 >"$OUT/$p.tar.xz"
+done
 part W2-W3 90 "${BACKEND[@]}" "${PEER[@]}" --only W2,W3 --pairs 3
 part GEMM-scaling 60 "${BACKEND[@]}" --no-peer --only GEMM,scaling --quick
 

@@ -88,9 +88,15 @@ export function readProfiles(dir: string): GraphProfile[] {
 
 const ms = (us: number): string => (us / 1000).toFixed(3).padStart(9);
 
-/** A text table per graph: time per run, then the `top` largest operators and shaders with their share of a run. */
+/**
+ * A text table per graph: time per run, then the `top` largest operators and shaders with their
+ * share of a run; first, all graphs' runs together (to set against the wall time of the work:
+ * the rest was spent outside onnxruntime).
+ */
 export function formatProfiles(profiles: readonly GraphProfile[], top = 12): string {
-  const lines: string[] = [];
+  const runs = profiles.reduce((s, p) => s + p.runs, 0);
+  const total = profiles.reduce((s, p) => s + p.runs * p.usPerRun, 0);
+  const lines: string[] = [`all graphs: ${runs} runs, ${(total / 1000).toFixed(1)} ms inside onnxruntime`];
   for (const p of profiles) {
     lines.push(`${p.graph}: ${p.runs} runs, ${(p.usPerRun / 1000).toFixed(3)} ms per run`);
     const nodeUs = p.rows.filter((r) => r.kind === 'node').reduce((s, r) => s + r.usPerRun, 0);

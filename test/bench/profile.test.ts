@@ -39,7 +39,7 @@ test('a profiled Runtime writes one trace per graph; the summary counts its runs
   const kernels = p!.rows.reduce((s, r) => s + r.usPerRun, 0);
   assert.ok(kernels > 0 && kernels <= p!.usPerRun, `kernels ${kernels} µs of a ${p!.usPerRun} µs run`);
   const text = formatProfiles([p!]);
-  assert.match(text, /^value-1: 4 runs, [\d.]+ ms per run/);
+  assert.match(text, /^all graphs: 4 runs, [\d.]+ ms inside onnxruntime\nvalue-1: 4 runs, [\d.]+ ms per run/);
   assert.match(text, /node\s+Tanh\s+CPUExecutionProvider\s+1\.0/);
 });
 
