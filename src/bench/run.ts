@@ -507,6 +507,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchRow[]> {
   if (why !== null && peerDevice === 'cuda' && !opts.noPeer) throw new Error(`bench --peer cuda: ${why}`);
   const dir = mkdtempSync(join(tmpdir(), 'edgewise-bench-'));
   const rt = new Runtime({ backend, threads, profile: opts.profile });
+  const started = performance.now();
   try {
     if (why === null)
       peers.push(
@@ -672,7 +673,13 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchRow[]> {
     rmSync(dir, { recursive: true, force: true });
     if (opts.profile !== undefined) {
       try {
-        const summary = formatProfiles(readProfiles(opts.profile));
+        const profiles = readProfiles(opts.profile);
+        const wall = performance.now() - started;
+        const inside = profiles.reduce((s, p) => s + (p.runs * p.usPerRun) / 1000, 0);
+        const summary =
+          `wall time since the runtime started (compiles, warm-ups, checks and every measure): ${wall.toFixed(0)} ms, ` +
+          `of which ${((100 * inside) / wall).toFixed(0)} % inside onnxruntime's runs\n` +
+          formatProfiles(profiles);
         writeFileSync(join(opts.profile, 'summary.txt'), `${summary}\n`);
         log(`where the time goes (onnxruntime profiles in ${opts.profile}):\n${summary}`);
       } catch (e) {
