@@ -6,30 +6,13 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { isDeviceValue, Runtime } from '../../src/engine/backend.ts';
 import { GraphBuilder } from '../../src/engine/builder.ts';
 import * as o from '../../src/engine/ops.ts';
-import { probeWebGpu, SWIFTSHADER_ICD } from '../../src/engine/webgpu/adapter.ts';
+import { normals, skip } from './webgpuDevice.ts';
 import { DatasetObjective } from '../../src/train/datasetObjective.ts';
 import { mlpSpec } from '../../src/bench/models.ts';
-import { createRng } from '../../src/util/random.ts';
 import { relErr } from './harness.ts';
-
-if (!process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES && existsSync(SWIFTSHADER_ICD)) {
-  process.env.VK_ADD_DRIVER_FILES = [process.env.VK_ADD_DRIVER_FILES, SWIFTSHADER_ICD].filter(Boolean).join(':');
-}
-const adapter = await probeWebGpu().then(
-  () => null,
-  (e: Error) => e.message,
-);
-const skip = adapter === null ? false : `${adapter} — apt-get install libvulkan1 chromium-common`;
-
-const normals = (n: number, seed: number, std = 1): Float32Array => {
-  const v = new Float32Array(n);
-  createRng(seed).fillNormal(v, std);
-  return v;
-};
 
 /** z = tanh(x·W) summed over rows: a graph with one data input and one parameter. */
 function rowSumGraph() {

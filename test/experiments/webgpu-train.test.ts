@@ -5,21 +5,12 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig } from '../../src/experiments/config.ts';
 import { trainRun } from '../../src/experiments/runner.ts';
-import { probeWebGpu, SWIFTSHADER_ICD } from '../../src/engine/webgpu/adapter.ts';
-
-if (!process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES && existsSync(SWIFTSHADER_ICD)) {
-  process.env.VK_ADD_DRIVER_FILES = [process.env.VK_ADD_DRIVER_FILES, SWIFTSHADER_ICD].filter(Boolean).join(':');
-}
-const adapter = await probeWebGpu().then(
-  () => null,
-  (e: Error) => e.message,
-);
-const skip = adapter === null ? false : `${adapter} — apt-get install libvulkan1 chromium-common`;
+import { skip } from '../engine/webgpuDevice.ts';
 
 const rows = (dir: string) =>
   readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
