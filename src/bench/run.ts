@@ -16,6 +16,8 @@ import * as o from '../engine/ops.ts';
 import { Runtime, type BackendName } from '../engine/backend.ts';
 import { CompiledObjective, type ObjectiveSpec } from '../engine/objective.ts';
 import { DatasetObjective } from '../train/datasetObjective.ts';
+import { DeviceTraining } from '../train/deviceTraining.ts';
+import { createOptimizer } from '../train/optimizers.ts';
 import { hessianOperator } from '../curvature/hessian.ts';
 import { lanczos } from '../curvature/lanczos.ts';
 import { measureCurvature } from '../curvature/measure.ts';
@@ -372,18 +374,31 @@ async function setupW4({ rt, log, eosSteps }: Ctx, rng: Rng): Promise<Prepared> 
   const lr = 3 / lambda0;
   log(`  λ0 = ${lambda0.toPrecision(4)}, η = 3/λ0 = ${lr.toPrecision(4)}`);
   let lastSharpness = Number.NaN;
+  // As in training (experiments/runner.ts): on webgpu θ and the gradient stay in device memory
+  // and θ comes back to the host only for the measurements.
+  const gd = createOptimizer({ name: 'gd' });
   const run = async () => {
     const theta = new Float32Array(theta0);
+    const state = gd.init(theta.length);
+    const dev = rt.backend === 'webgpu' ? await DeviceTraining.start(ds, gd, theta, state) : null;
     let previous: Float64Array[] | null = null;
-    for (let step = 0; ; step++) {
-      if (step % every === 0) {
-        const m = await measureCurvature(ds, theta, { topK: 2, iterations: 20, seed: step, previous });
-        previous = m.eigvecs;
-        lastSharpness = m.sharpness;
+    try {
+      for (let step = 0; ; step++) {
+        if (step % every === 0) {
+          if (dev?.stale) await dev.pull(theta, state);
+          const m = await measureCurvature(ds, theta, { topK: 2, iterations: 20, seed: step, previous });
+          previous = m.eigvecs;
+          lastSharpness = m.sharpness;
+        }
+        if (step === steps) break;
+        if (dev) await dev.step(state, lr, (await dev.gradient()).gradNorm, null);
+        else {
+          const { grad } = await ds.lossAndGrad(theta);
+          for (let i = 0; i < theta.length; i++) theta[i] -= lr * grad[i]!;
+        }
       }
-      if (step === steps) break;
-      const { grad } = await ds.lossAndGrad(theta);
-      for (let i = 0; i < theta.length; i++) theta[i] -= lr * grad[i]!;
+    } finally {
+      dev?.dispose();
     }
   };
   return {

@@ -229,11 +229,11 @@ function compileReference(g: Graph): Executable {
   };
 }
 
-/** y = x for float32 tensors of any dims of one rank: run with its output in device memory, an upload. */
-function identityModel(rank: number): OnnxModel {
+/** y = x for float32 tensors of any dims of one rank: an upload with its output in device memory, a download with it on the host. */
+function identityModel(rank: number, graphName: 'upload' | 'download'): OnnxModel {
   const io = (name: string) => ({ name, type: 'float32' as const, shape: Array.from({ length: rank }, () => -1) });
   return {
-    graphName: 'upload',
+    graphName,
     opset: DEFAULT_OPSET,
     initializers: [],
     inputs: [io('x')],
@@ -260,6 +260,8 @@ export class Runtime {
   private readonly live = new Set<KeptTensor>();
   /** Identity graphs with device outputs, by rank: the upload path. */
   private readonly uploaders = new Map<number, Promise<ort.InferenceSession>>();
+  /** Identity graphs with host outputs, by rank: the download path. */
+  private readonly downloaders = new Map<number, Promise<ort.InferenceSession>>();
   private uploadCount = 0;
   private keptBytes = 0;
   private readonly profile?: string;
@@ -356,18 +358,39 @@ export class Runtime {
   private async uploadTensor(v: Float32Array, dims: readonly number[]): Promise<KeptTensor> {
     await this.ready();
     const rank = dims.length;
-    let uploader = this.uploaders.get(rank);
-    if (!uploader) {
-      uploader = createSession(encodeModel(identityModel(rank)), {
-        threads: this.threads,
-        device: 'webgpu',
-        outputLocation: 'gpu-buffer',
-      });
-      this.uploaders.set(rank, uploader);
-    }
-    const res = await (await uploader).run({ x: new ort.Tensor('float32', v, dims.slice()) });
+    const res = await (await this.identity(rank, 'upload')).run({ x: new ort.Tensor('float32', v, dims.slice()) });
     this.uploadCount++;
     return this.adopt(res.y!);
+  }
+
+  /**
+   * A host copy of a device value (float32, its dims' size). Runs an identity graph whose output
+   * is placed on the host: onnxruntime-node aborts on getData() of a GPU tensor, so values come
+   * back only as graph outputs.
+   */
+  async download(v: DeviceValue): Promise<Float32Array> {
+    if (!(v instanceof KeptTensor) || !this.live.has(v)) {
+      throw new Error(
+        v.released ? 'download: the device value was released' : 'download: not a device value of this Runtime',
+      );
+    }
+    const res = await (await this.identity(v.dims.length, 'download')).run({ x: v.tensor });
+    return res.y!.data as Float32Array;
+  }
+
+  /** The identity session of a rank whose output is in device memory (upload) or on the host (download). */
+  private identity(rank: number, kind: 'upload' | 'download'): Promise<ort.InferenceSession> {
+    const cache = kind === 'upload' ? this.uploaders : this.downloaders;
+    let session = cache.get(rank);
+    if (!session) {
+      session = createSession(encodeModel(identityModel(rank, kind)), {
+        threads: this.threads,
+        device: 'webgpu',
+        outputLocation: kind === 'upload' ? 'gpu-buffer' : 'cpu',
+      });
+      cache.set(rank, session);
+    }
+    return session;
   }
 
   /** Wraps a device tensor made by one of this runtime's sessions as a DeviceValue it owns. */
@@ -463,9 +486,15 @@ export class Runtime {
     }
     this.live.clear();
     this.keptBytes = 0;
-    const all = [...this.cache.values(), ...this.uploaders.values(), ...this.deviceSessions];
+    const all = [
+      ...this.cache.values(),
+      ...this.uploaders.values(),
+      ...this.downloaders.values(),
+      ...this.deviceSessions,
+    ];
     this.cache.clear();
     this.uploaders.clear();
+    this.downloaders.clear();
     this.deviceCache.clear();
     this.deviceSessions.length = 0;
     for (const e of all) {

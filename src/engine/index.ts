@@ -42,6 +42,7 @@ export {
   type DataSpec,
   type Evaluation,
   type GradEvaluation,
+  type DeviceGradEvaluation,
   type DeviceHvp,
   type HvpAtPoint,
   type LossOutput,

@@ -63,6 +63,17 @@ export interface HvpAtPoint {
   readonly device?: DeviceHvp;
 }
 
+/** Loss, metrics and gradient at a θ held in device memory (CompiledObjective.deviceValueAndGrad). */
+export interface DeviceGradEvaluation {
+  loss: number;
+  metrics: Record<string, number>;
+  /** ∂loss/∂θ, flat [dim], in device memory (release it with runtime.release). */
+  grad: DeviceValue;
+  /** ‖g‖₂ and ‖θ‖₂ (float32 sums on the device). */
+  gradNorm: number;
+  paramNorm: number;
+}
+
 /** H·v at (θ, data) on device vectors: v and H·v are [1, dim] float32 DeviceValues; only the graph runs. */
 export interface DeviceHvp {
   readonly runtime: Runtime;
@@ -90,6 +101,7 @@ export class CompiledObjective {
   private valueExe?: Promise<Executable>;
   private gradExe?: Promise<Executable>;
   private flatHvpExe?: Promise<DeviceExecutable>;
+  private flatGradExe?: Promise<DeviceExecutable>;
   private hvpExes?: Promise<{
     prepare: Executable;
     main: Executable;
@@ -192,32 +204,91 @@ export class CompiledObjective {
     });
   }
 
+  /** θ's (or a direction's) per-parameter pieces: slices of a flat [dim] tensor, reshaped. */
+  private flatPieces(t: Tensor): Tensor[] {
+    return this.spec.params.map((s, i) => {
+      const at = this.layout.offsets[i]!;
+      return o.reshape(o.slice(t, 0, at, at + size(s.shape)), s.shape);
+    });
+  }
+
+  /** Per-parameter tensors concatenated into one flat [dim] tensor, in the layout's order. */
+  private static flatten(ts: readonly Tensor[]): Tensor {
+    return o.concat(
+      ts.map((t) => o.reshape(t, [t.size])),
+      0,
+    );
+  }
+
+  /** The builder with flat θ [dim] and the data chunk as inputs. */
+  private flatInputs(): { b: GraphBuilder; theta: Tensor; d: Record<string, Tensor> } {
+    const b = new GraphBuilder();
+    const dtype = this.spec.dtype;
+    const theta = b.input('theta', [this.layout.size], dtype);
+    const d: Record<string, Tensor> = {};
+    for (const s of this.spec.data) d[s.name] = b.input(s.name, s.shape, s.dtype ?? dtype);
+    return { b, theta, d };
+  }
+
   /**
    * The graph of H·v on flat vectors: θ [dim], v and H·v [1, dim] (each parameter a slice of
    * them), for products whose vectors stay in device memory.
    */
   flatHvpGraph(): Graph {
-    const b = new GraphBuilder();
+    const { b, theta, d } = this.flatInputs();
     const dim = this.layout.size;
-    const dtype = this.spec.dtype;
-    const theta = b.input('theta', [dim], dtype);
-    const v = o.reshape(b.input('tangent', [1, dim], dtype), [dim]);
-    const d: Record<string, Tensor> = {};
-    for (const s of this.spec.data) d[s.name] = b.input(s.name, s.shape, s.dtype ?? dtype);
-    const pieces = (t: Tensor): Tensor[] =>
-      this.spec.params.map((s, i) => {
-        const at = this.layout.offsets[i]!;
-        return o.reshape(o.slice(t, 0, at, at + size(s.shape)), s.shape);
-      });
+    const v = o.reshape(b.input('tangent', [1, dim], this.spec.dtype), [dim]);
     const { hvps } = hvp(
       this.lossFn(d, {}),
       this.spec.params.map((_, i) => i),
-    )(pieces(theta), pieces(v));
-    const flat = o.concat(
-      hvps.map((h) => o.reshape(h, [h.size])),
-      0,
+    )(this.flatPieces(theta), this.flatPieces(v));
+    return simplify(b.build({ hvp: o.reshape(CompiledObjective.flatten(hvps), [1, dim]) }));
+  }
+
+  /**
+   * The graph of the loss and its gradient on flat vectors: θ [dim] in; loss, metrics, the
+   * gradient g [dim], ‖g‖² and ‖θ‖² out, for training steps whose θ and g stay in device memory.
+   * Auxiliary outputs (BatchNorm statistics) are not supported here.
+   */
+  flatGradGraph(): Graph {
+    const { b, theta, d } = this.flatInputs();
+    const extras: Record<string, Tensor> = {};
+    const { value, grads } = valueAndGrad(
+      this.lossFn(d, extras),
+      this.spec.params.map((_, i) => i),
+    )(...this.flatPieces(theta));
+    const aux = Object.keys(extras).filter((k) => k.startsWith('aux:'));
+    if (aux.length > 0) {
+      throw new Error(`the flat gradient graph has no auxiliary outputs, but the loss returns ${aux.join(', ')}`);
+    }
+    const g = CompiledObjective.flatten(grads);
+    return simplify(
+      b.build({ loss: value, ...extras, grad: g, grad_sq: o.sum(o.mul(g, g)), theta_sq: o.sum(o.mul(theta, theta)) }),
     );
-    return simplify(b.build({ hvp: o.reshape(flat, [1, dim]) }));
+  }
+
+  /**
+   * Loss, metrics and gradient at θ on one chunk, with θ and the gradient in device memory
+   * (webgpu, float32): only the scalars come back. The gradient is a new device value the
+   * caller releases; ‖g‖ and ‖θ‖ are float32 reductions on the device.
+   */
+  async deviceValueAndGrad(theta: DeviceValue, data: Record<string, Feed>): Promise<DeviceGradEvaluation> {
+    this.flatGradExe ??= this.runtime.compileDevice(this.flatGradGraph(), ['grad']);
+    const feeds: Feeds = { theta };
+    for (const s of this.spec.data) {
+      const v = data[s.name];
+      if (v === undefined) throw new Error(`missing data input '${s.name}'`);
+      feeds[s.name] = this.inDtype(s.name, v);
+    }
+    const { host, device } = await (await this.flatGradExe).run(feeds);
+    const { loss, metrics } = this.evaluation(host);
+    return {
+      loss,
+      metrics,
+      grad: device.grad!,
+      gradNorm: Math.sqrt(host.grad_sq![0]!),
+      paramNorm: Math.sqrt(host.theta_sq![0]!),
+    };
   }
 
   /** The device product at (θ, data): θ uploaded on first use, data fed as given (kept on the device by the caller). */

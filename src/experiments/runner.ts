@@ -29,6 +29,7 @@ import {
   type OptimizerState,
 } from '../train/index.ts';
 import { DatasetObjective, type SampleData } from '../train/datasetObjective.ts';
+import { DeviceTraining, deviceTrainingUnsupported } from '../train/deviceTraining.ts';
 import { measureCurvature } from '../curvature/measure.ts';
 import { createRng } from '../util/random.ts';
 import type { Config } from './config.ts';
@@ -302,171 +303,222 @@ async function runLoop(
     resumed: resuming,
   });
 
-  const saveResume = (s: State) => {
+  // On webgpu, full-batch training keeps θ, the gradient and the optimizer state in device
+  // memory; the host copies in `state` are brought up to date (pulled) wherever they are read.
+  const deviceWhy = !full
+    ? 'minibatches are gathered on the host'
+    : hasBn
+      ? 'BatchNorm statistics are updated on the host'
+      : !(state.theta instanceof Float32Array)
+        ? 'θ is not float32'
+        : deviceTrainingUnsupported(trainObj);
+  const device =
+    runtime.backend === 'webgpu' && deviceWhy === null
+      ? await DeviceTraining.start(trainObj, optimizer, state.theta as Float32Array, state.opt, lrScale)
+      : null;
+  if (runtime.backend === 'webgpu') {
+    ev.onMessage?.(
+      device
+        ? 'webgpu: parameters, gradient and optimizer state stay in device memory'
+        : `webgpu: the update runs on the host (${deviceWhy})`,
+    );
+  }
+  /** Brings state.theta and state.opt's buffers up to date with the device. */
+  const pull = async (): Promise<void> => {
+    if (device?.stale) await device.pull(state.theta, state.opt);
+  };
+  const saveResume = async (s: State) => {
+    await pull();
     const { tensors, metadata } = stateTensors(model, s);
     writeSafetensors(resumeFile, tensors, metadata);
   };
-  const checkpoint = (s: State) => {
+  const checkpoint = async (s: State) => {
+    await pull();
     const { tensors, metadata } = stateTensors(model, s);
     store.writeCheckpoint(s.step, tensors, metadata);
   };
-  if (!resuming) {
-    checkpoint(state);
-    saveResume(state);
+  try {
+    return await trainSteps();
+  } finally {
+    device?.dispose();
   }
-  const curvEvery = c.curvature.every;
-  const isCurvStep = (s: number) =>
-    (curvEvery > 0 && s % curvEvery === 0) ||
-    (c.curvature.early_every > 0 && s < c.curvature.early_steps && s % c.curvature.early_every === 0) ||
-    (curvEvery > 0 && s === c.train.steps);
-  const elapsedBase = resuming ? (store.readSummary()?.elapsed_s ?? 0) : 0;
 
-  for (let s = state.step; ; s++) {
-    state.step = s;
-    const lr = schedule(s);
-    const evalMode = hasBn ? modelFeeds(model, 'eval', { buffers: state.buffers }) : {};
-    testObj.setFixed(evalMode);
-    if (curvMode === 'eval') curvObj.setFixed(evalMode);
-    // Gradient (and, for full batch, the train metrics at θ_s).
-    let grad: FloatArray;
-    let trainLoss: number;
-    let trainAcc: number | null;
-    let aux: Record<string, Float64Array>;
-    const logStep = s % c.log.every === 0 || s === c.train.steps || isCurvStep(s);
-    if (full) {
-      const g = await trainObj.lossAndGrad(state.theta);
-      grad = g.grad;
-      trainLoss = g.loss;
-      trainAcc = g.metrics.accuracy ?? null;
-      aux = g.aux;
-    } else {
-      const idx = sampler!.batch(s);
-      const g = await trainObj.withSamples(gatherRows(train, idx)).lossAndGrad(state.theta);
-      grad = g.grad;
-      aux = g.aux;
-      if (logStep) {
-        const e = await trainObj.evaluate(state.theta);
-        trainLoss = e.loss;
-        trainAcc = e.metrics.accuracy ?? null;
-      } else {
+  async function trainSteps(): Promise<RunSummary> {
+    if (!resuming) {
+      await checkpoint(state);
+      await saveResume(state);
+    }
+    const curvEvery = c.curvature.every;
+    const isCurvStep = (s: number) =>
+      (curvEvery > 0 && s % curvEvery === 0) ||
+      (c.curvature.early_every > 0 && s < c.curvature.early_steps && s % c.curvature.early_every === 0) ||
+      (curvEvery > 0 && s === c.train.steps);
+    const elapsedBase = resuming ? (store.readSummary()?.elapsed_s ?? 0) : 0;
+
+    for (let s = state.step; ; s++) {
+      state.step = s;
+      const lr = schedule(s);
+      const evalMode = hasBn ? modelFeeds(model, 'eval', { buffers: state.buffers }) : {};
+      testObj.setFixed(evalMode);
+      if (curvMode === 'eval') curvObj.setFixed(evalMode);
+      // Gradient (and, for full batch, the train metrics at θ_s).
+      let grad: FloatArray | null = null;
+      let gradNorm: number;
+      let paramNorm: number;
+      let trainLoss: number;
+      let trainAcc: number | null;
+      let aux: Record<string, Float64Array>;
+      const logStep = s % c.log.every === 0 || s === c.train.steps || isCurvStep(s);
+      if (device) {
+        const g = await device.gradient();
+        gradNorm = g.gradNorm;
+        paramNorm = g.paramNorm;
         trainLoss = g.loss;
         trainAcc = g.metrics.accuracy ?? null;
+        aux = {};
+      } else if (full) {
+        const g = await trainObj.lossAndGrad(state.theta);
+        grad = g.grad;
+        gradNorm = globalNorm(grad);
+        paramNorm = globalNorm(state.theta);
+        trainLoss = g.loss;
+        trainAcc = g.metrics.accuracy ?? null;
+        aux = g.aux;
+      } else {
+        const idx = sampler!.batch(s);
+        const g = await trainObj.withSamples(gatherRows(train, idx)).lossAndGrad(state.theta);
+        grad = g.grad;
+        gradNorm = globalNorm(grad);
+        paramNorm = globalNorm(state.theta);
+        aux = g.aux;
+        if (logStep) {
+          const e = await trainObj.evaluate(state.theta);
+          trainLoss = e.loss;
+          trainAcc = e.metrics.accuracy ?? null;
+        } else {
+          trainLoss = g.loss;
+          trainAcc = g.metrics.accuracy ?? null;
+        }
       }
-    }
-    const gradNorm = globalNorm(grad);
-    const diverged =
-      !Number.isFinite(trainLoss) || !Number.isFinite(gradNorm)
-        ? `non-finite ${Number.isFinite(trainLoss) ? 'gradient' : 'train loss'} at step ${s}`
-        : c.train.divergence_loss !== null && trainLoss > c.train.divergence_loss
-          ? `train loss ${trainLoss.toPrecision(4)} above train.divergence_loss ${c.train.divergence_loss} at step ${s}`
-          : null;
-    const threshold = stabilityThreshold(optCfg, lr);
-    const row: MetricRow = {
-      step: s,
-      lr,
-      train_loss: finiteOrNull(trainLoss),
-      train_acc: trainAcc === null ? null : finiteOrNull(trainAcc),
-      grad_norm: finiteOrNull(gradNorm),
-      param_norm: finiteOrNull(globalNorm(state.theta)),
-    };
-    state.final = { ...state.final, train_loss: finiteOrNull(trainLoss), train_acc: trainAcc };
-    // A run that stops here (target reached) gets its test metrics at this step too.
-    const stopLoss = c.train.stop_train_loss !== null && trainLoss <= c.train.stop_train_loss;
-    const stopAcc = c.train.stop_train_acc !== null && trainAcc !== null && trainAcc >= c.train.stop_train_acc;
-    const testStep =
-      (c.log.test_every > 0 && (s % c.log.test_every === 0 || s === c.train.steps)) ||
-      ((stopLoss || stopAcc) && !diverged);
-    if (!diverged && (testStep || s === c.train.steps)) {
-      const e = await testObj.evaluate(state.theta);
-      row.test_loss = finiteOrNull(e.loss);
-      row.test_acc = finiteOrNull(e.metrics.accuracy ?? NaN);
-      state.final = { ...state.final, test_loss: row.test_loss, test_acc: row.test_acc };
-    }
-    // What this step's measurement replaces: an interruption before θ_s → θ_{s+1} saves these, so
-    // that the resumed run, which measures step s again, compares it with step s's predecessor.
-    const beforeMeasure = { prevEigvecs: state.prevEigvecs, prevCurvTheta: state.prevCurvTheta };
-    if (!diverged && isCurvStep(s)) {
-      const P = precond ? preconditionerDiagonal(optCfg.name, optCfg, state.opt) : null;
-      const m = await measureCurvature(curvObj, state.theta, {
-        topK: c.curvature.top_k,
-        iterations: c.curvature.lanczos_iters,
-        seed: c.train.seed * 100003 + s,
-        preconditioner: P,
-        previous: c.curvature.rotation ? state.prevEigvecs : null,
-        traceProbes: c.curvature.trace_every > 0 && s % c.curvature.trace_every === 0 ? c.curvature.trace_probes : 0,
-        smallest: c.curvature.lambda_min_every > 0 && s % c.curvature.lambda_min_every === 0,
-        density:
-          c.curvature.density_every > 0 && s % c.curvature.density_every === 0
-            ? { runs: c.curvature.density_probes, steps: c.curvature.density_iters }
-            : null,
-      });
-      row.sharpness = m.sharpness;
-      row.eigs = m.eigs;
-      row.residuals = m.residuals;
-      if (m.eigvec_cos !== null) row.eigvec_cos = m.eigvec_cos;
-      if (m.subspace_overlap !== null) row.subspace_overlap = m.subspace_overlap;
-      if (m.eigvec_subspace_cos !== null) row.eigvec_subspace_cos = m.eigvec_subspace_cos;
-      if (m.lambda_min !== undefined) row.lambda_min = m.lambda_min;
-      // ‖θ_s − θ at the previous measurement‖: rotation per unit distance travelled (studies/rotation).
-      const prevTheta = state.prevCurvTheta;
-      if (prevTheta !== null) {
-        let d2 = 0;
-        for (let i = 0; i < prevTheta.length; i++) d2 += (state.theta[i]! - prevTheta[i]!) ** 2;
-        row.param_displacement = Math.sqrt(d2);
+      const diverged =
+        !Number.isFinite(trainLoss) || !Number.isFinite(gradNorm)
+          ? `non-finite ${Number.isFinite(trainLoss) ? 'gradient' : 'train loss'} at step ${s}`
+          : c.train.divergence_loss !== null && trainLoss > c.train.divergence_loss
+            ? `train loss ${trainLoss.toPrecision(4)} above train.divergence_loss ${c.train.divergence_loss} at step ${s}`
+            : null;
+      const threshold = stabilityThreshold(optCfg, lr);
+      const row: MetricRow = {
+        step: s,
+        lr,
+        train_loss: finiteOrNull(trainLoss),
+        train_acc: trainAcc === null ? null : finiteOrNull(trainAcc),
+        grad_norm: finiteOrNull(gradNorm),
+        param_norm: finiteOrNull(paramNorm),
+      };
+      state.final = { ...state.final, train_loss: finiteOrNull(trainLoss), train_acc: trainAcc };
+      // A run that stops here (target reached) gets its test metrics at this step too.
+      const stopLoss = c.train.stop_train_loss !== null && trainLoss <= c.train.stop_train_loss;
+      const stopAcc = c.train.stop_train_acc !== null && trainAcc !== null && trainAcc >= c.train.stop_train_acc;
+      const testStep =
+        (c.log.test_every > 0 && (s % c.log.test_every === 0 || s === c.train.steps)) ||
+        ((stopLoss || stopAcc) && !diverged);
+      if (!diverged && (testStep || s === c.train.steps)) {
+        await pull();
+        const e = await testObj.evaluate(state.theta);
+        row.test_loss = finiteOrNull(e.loss);
+        row.test_acc = finiteOrNull(e.metrics.accuracy ?? NaN);
+        state.final = { ...state.final, test_loss: row.test_loss, test_acc: row.test_acc };
       }
-      state.prevCurvTheta = Float64Array.from(state.theta);
-      if (m.precond_sharpness !== undefined) row.precond_sharpness = m.precond_sharpness;
-      if (m.trace !== undefined) {
-        row.trace = m.trace;
-        row.trace_stderr = m.trace_stderr ?? null;
+      // What this step's measurement replaces: an interruption before θ_s → θ_{s+1} saves these, so
+      // that the resumed run, which measures step s again, compares it with step s's predecessor.
+      const beforeMeasure = { prevEigvecs: state.prevEigvecs, prevCurvTheta: state.prevCurvTheta };
+      if (!diverged && isCurvStep(s)) {
+        await pull();
+        const P = precond ? preconditionerDiagonal(optCfg.name, optCfg, state.opt) : null;
+        const m = await measureCurvature(curvObj, state.theta, {
+          topK: c.curvature.top_k,
+          iterations: c.curvature.lanczos_iters,
+          seed: c.train.seed * 100003 + s,
+          preconditioner: P,
+          previous: c.curvature.rotation ? state.prevEigvecs : null,
+          traceProbes: c.curvature.trace_every > 0 && s % c.curvature.trace_every === 0 ? c.curvature.trace_probes : 0,
+          smallest: c.curvature.lambda_min_every > 0 && s % c.curvature.lambda_min_every === 0,
+          density:
+            c.curvature.density_every > 0 && s % c.curvature.density_every === 0
+              ? { runs: c.curvature.density_probes, steps: c.curvature.density_iters }
+              : null,
+        });
+        row.sharpness = m.sharpness;
+        row.eigs = m.eigs;
+        row.residuals = m.residuals;
+        if (m.eigvec_cos !== null) row.eigvec_cos = m.eigvec_cos;
+        if (m.subspace_overlap !== null) row.subspace_overlap = m.subspace_overlap;
+        if (m.eigvec_subspace_cos !== null) row.eigvec_subspace_cos = m.eigvec_subspace_cos;
+        if (m.lambda_min !== undefined) row.lambda_min = m.lambda_min;
+        // ‖θ_s − θ at the previous measurement‖: rotation per unit distance travelled (studies/rotation).
+        const prevTheta = state.prevCurvTheta;
+        if (prevTheta !== null) {
+          let d2 = 0;
+          for (let i = 0; i < prevTheta.length; i++) d2 += (state.theta[i]! - prevTheta[i]!) ** 2;
+          row.param_displacement = Math.sqrt(d2);
+        }
+        state.prevCurvTheta = Float64Array.from(state.theta);
+        if (m.precond_sharpness !== undefined) row.precond_sharpness = m.precond_sharpness;
+        if (m.trace !== undefined) {
+          row.trace = m.trace;
+          row.trace_stderr = m.trace_stderr ?? null;
+        }
+        if (m.density) writeCurvatureSnapshot(opts.dir, 'density', s, { step: s, ...m.density });
+        if (hasBn) row.bn_mode = curvMode;
+        row.hvps = m.hvps;
+        state.prevEigvecs = c.curvature.rotation ? m.eigvecs : null;
+        state.final = { ...state.final, sharpness: m.sharpness };
       }
-      if (m.density) writeCurvatureSnapshot(opts.dir, 'density', s, { step: s, ...m.density });
-      if (hasBn) row.bn_mode = curvMode;
-      row.hvps = m.hvps;
-      state.prevEigvecs = c.curvature.rotation ? m.eigvecs : null;
-      state.final = { ...state.final, sharpness: m.sharpness };
+      if (isCurvStep(s) || logStep) {
+        row.threshold = threshold.value;
+        row.threshold_quantity = threshold.quantity;
+      }
+      row.elapsed_s = elapsedBase + (performance.now() - t0) / 1000;
+      if (logStep || diverged || testStep) {
+        store.appendMetrics(row as never);
+        ev.onRow?.(row);
+      }
+      // Outcomes.
+      if (diverged) {
+        return store.finish('diverged', diverged, s, state.final);
+      }
+      if (stopLoss || stopAcc || s >= c.train.steps) {
+        await checkpoint(state);
+        await saveResume(state);
+        const reason = stopLoss
+          ? `train loss ${trainLoss.toPrecision(4)} ≤ train.stop_train_loss at step ${s}`
+          : stopAcc
+            ? `train accuracy ${trainAcc} ≥ train.stop_train_acc at step ${s}`
+            : null;
+        return store.finish('completed', reason, s, state.final);
+      }
+      if (opts.signal?.aborted) {
+        await saveResume({ ...state, ...beforeMeasure });
+        return store.finish('failed', `interrupted at step ${s} (continue with --resume)`, s, state.final);
+      }
+      // The update θ_s → θ_{s+1}.
+      if (device) await device.step(state.opt, lr, gradNorm, c.clip.max_norm);
+      else {
+        clipGradNorm(grad!, c.clip.max_norm);
+        optimizer.step(state.opt, state.theta, grad!, lr, lrScale);
+      }
+      if (hasBn && Object.keys(aux).length > 0) {
+        state.buffers = updateRunningStats(
+          model,
+          state.buffers,
+          aux,
+          full ? Math.min(chunk, train.n) : sampler!.batchSize,
+        );
+      }
+      state.step = s + 1;
+      if (c.train.checkpoint_every > 0 && state.step % c.train.checkpoint_every === 0) await checkpoint(state);
+      if (state.step % RESUME_EVERY === 0) await saveResume(state);
+      if (state.step % 10 === 0) store.markRunning(state.step, state.final);
     }
-    if (isCurvStep(s) || logStep) {
-      row.threshold = threshold.value;
-      row.threshold_quantity = threshold.quantity;
-    }
-    row.elapsed_s = elapsedBase + (performance.now() - t0) / 1000;
-    if (logStep || diverged || testStep) {
-      store.appendMetrics(row as never);
-      ev.onRow?.(row);
-    }
-    // Outcomes.
-    if (diverged) {
-      return store.finish('diverged', diverged, s, state.final);
-    }
-    if (stopLoss || stopAcc || s >= c.train.steps) {
-      checkpoint(state);
-      saveResume(state);
-      const reason = stopLoss
-        ? `train loss ${trainLoss.toPrecision(4)} ≤ train.stop_train_loss at step ${s}`
-        : stopAcc
-          ? `train accuracy ${trainAcc} ≥ train.stop_train_acc at step ${s}`
-          : null;
-      return store.finish('completed', reason, s, state.final);
-    }
-    if (opts.signal?.aborted) {
-      saveResume({ ...state, ...beforeMeasure });
-      return store.finish('failed', `interrupted at step ${s} (continue with --resume)`, s, state.final);
-    }
-    // The update θ_s → θ_{s+1}.
-    clipGradNorm(grad, c.clip.max_norm);
-    optimizer.step(state.opt, state.theta, grad, lr, lrScale);
-    if (hasBn && Object.keys(aux).length > 0) {
-      state.buffers = updateRunningStats(
-        model,
-        state.buffers,
-        aux,
-        full ? Math.min(chunk, train.n) : sampler!.batchSize,
-      );
-    }
-    state.step = s + 1;
-    if (c.train.checkpoint_every > 0 && state.step % c.train.checkpoint_every === 0) checkpoint(state);
-    if (state.step % RESUME_EVERY === 0) saveResume(state);
-    if (state.step % 10 === 0) store.markRunning(state.step, state.final);
   }
 }

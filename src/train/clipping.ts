@@ -40,18 +40,25 @@ export function globalNorm(v: ArrayLike<number>): number {
 }
 
 /**
+ * The factor clipping multiplies a gradient of norm `norm` by: min(1, maxNorm/norm), and 1 when
+ * there is no limit (null/undefined/Infinity) or the norm is not finite (so divergence stays
+ * visible downstream). maxNorm must be > 0 when given.
+ */
+export function clipScale(norm: number, maxNorm: number | null | undefined): number {
+  if (maxNorm !== null && maxNorm !== undefined && !(maxNorm > 0)) {
+    throw new Error(`clip.max_norm must be > 0 (or null), got ${String(maxNorm)}`);
+  }
+  if (maxNorm === null || maxNorm === undefined || !Number.isFinite(norm) || norm <= maxNorm) return 1;
+  return maxNorm / norm;
+}
+
+/**
  * Clips `grad` in place to global norm <= `maxNorm` (> 0; null/undefined/Infinity = no clip).
  * A non-finite gradient is left untouched (scale 1) so divergence stays visible downstream.
  */
 export function clipGradNorm(grad: FloatVec, maxNorm: number | null | undefined): ClipResult {
-  if (maxNorm !== null && maxNorm !== undefined && !(maxNorm > 0)) {
-    throw new Error(`clip.max_norm must be > 0 (or null), got ${String(maxNorm)}`);
-  }
   const norm = globalNorm(grad);
-  if (maxNorm === null || maxNorm === undefined || !Number.isFinite(norm) || norm <= maxNorm) {
-    return { norm, scale: 1 };
-  }
-  const scale = maxNorm / norm;
-  for (let i = 0; i < grad.length; i++) grad[i] *= scale;
+  const scale = clipScale(norm, maxNorm);
+  if (scale !== 1) for (let i = 0; i < grad.length; i++) grad[i] *= scale;
   return { norm, scale };
 }

@@ -6,8 +6,13 @@
  * memory once, on first use (Runtime.keep), not on every gradient or HVP; minibatches made by
  * withSamples are not kept, as each is used for one step.
  */
-import type { Feed, Runtime, Value } from '../engine/backend.ts';
-import { CompiledObjective, type HvpAtPoint, type ObjectiveSpec } from '../engine/objective.ts';
+import type { DeviceValue, Feed, Runtime, Value } from '../engine/backend.ts';
+import {
+  CompiledObjective,
+  type DeviceGradEvaluation,
+  type HvpAtPoint,
+  type ObjectiveSpec,
+} from '../engine/objective.ts';
 import type { FloatArray } from '../engine/params.ts';
 
 /** Makes the objective's spec for a chunk of `batchSize` samples. */
@@ -150,6 +155,25 @@ export class DatasetObjective {
     }
     const grad = theta instanceof Float32Array ? new Float32Array(acc) : acc;
     return { loss, metrics, aux, grad };
+  }
+
+  /**
+   * Loss, metrics and gradient over all samples at a θ in device memory (webgpu, one chunk):
+   * the gradient stays on the device (see CompiledObjective.deviceValueAndGrad).
+   */
+  async deviceLossAndGrad(theta: DeviceValue): Promise<DeviceGradEvaluation> {
+    if (this.chunks.length !== 1) {
+      throw new Error(
+        `a device gradient needs the data in one chunk, got ${this.chunks.length} chunks of ${this.chunkSize}`,
+      );
+    }
+    const c = this.chunks[0]!;
+    return this.objective(c.end - c.start).deviceValueAndGrad(theta, await this.feeds(c));
+  }
+
+  /** Number of chunks a pass over the data takes. */
+  get chunkCount(): number {
+    return this.chunks.length;
   }
 
   /** Prepares exact HVPs of the full-data loss at θ (v-independent work done once per chunk). */

@@ -96,7 +96,7 @@ describe('webgpu: values kept in device memory', { skip }, () => {
   });
 });
 
-describe('webgpu: a dataset objective uploads its samples once', { skip }, () => {
+describe('webgpu: a dataset objective uploads its samples once; gradients at a θ on the device', { skip }, () => {
   const n = 50;
   const chunk = 30; // two chunks, 30 + 20 samples
   const spec = (b: number) => mlpSpec([6, 7, 3], b, 'cross-entropy');
@@ -136,5 +136,32 @@ describe('webgpu: a dataset objective uploads its samples once', { skip }, () =>
     ];
     assert.ok(relErr(gm.grad, cm.grad) <= 1e-4);
     assert.equal(gpu.uploads - before, 4);
+  });
+
+  it('download gives back what was uploaded; a released value is a clear error', async () => {
+    const dv = await gpu.upload(theta, [theta.length]);
+    assert.deepEqual(await gpu.download(dv), theta);
+    gpu.release(dv);
+    await assert.rejects(gpu.download(dv), /released/);
+  });
+
+  it('the flat gradient graph gives the host gradient, ‖g‖ and ‖θ‖ (ort backend, float64 sums)', async () => {
+    const onGpu = new DatasetObjective(gpu, spec, { n, arrays: { x, y } }, n);
+    const c = await new DatasetObjective(cpu, spec, { n, arrays: { x, y } }, n).lossAndGrad(theta);
+    const th = await gpu.upload(theta, [theta.length]);
+    const g = await onGpu.deviceLossAndGrad(th);
+    const grad = await gpu.download(g.grad);
+    assert.ok(Math.abs(g.loss - c.loss) <= 1e-5 * c.loss, `loss ${g.loss} vs ${c.loss}`);
+    assert.deepEqual(Object.keys(g.metrics), Object.keys(c.metrics));
+    assert.ok(relErr(grad, c.grad) <= 1e-4, `gradient rel. error ${relErr(grad, c.grad)}`);
+    const norm = (v: ArrayLike<number>) => Math.sqrt(Array.from(v).reduce((s, a) => s + a * a, 0));
+    assert.ok(Math.abs(g.gradNorm - norm(c.grad)) <= 1e-5 * norm(c.grad), `‖g‖ ${g.gradNorm} vs ${norm(c.grad)}`);
+    assert.ok(Math.abs(g.paramNorm - norm(theta)) <= 1e-6 * norm(theta), `‖θ‖ ${g.paramNorm} vs ${norm(theta)}`);
+    gpu.release(g.grad);
+    gpu.release(th);
+    // Several chunks: the device gradient refuses, naming the chunks.
+    const chunked = new DatasetObjective(gpu, spec, { n, arrays: { x, y } }, chunk);
+    const th2 = await gpu.upload(theta, [theta.length]);
+    await assert.rejects(chunked.deviceLossAndGrad(th2), /one chunk, got 2 chunks/);
   });
 });

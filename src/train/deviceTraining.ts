@@ -1,0 +1,145 @@
+/**
+ * Full-batch training whose parameters, gradient and optimizer state stay in device memory
+ * (webgpu): per step one gradient graph and one update graph run on the device, and only
+ * scalars (loss, metrics, ‖g‖, ‖θ‖) come back. The host copies of θ and of the optimizer's
+ * buffers are brought up to date on request (`pull`), for checkpoints, evaluation and curvature
+ * measurements; the step count t stays on the host, in the caller's OptimizerState.
+ */
+import type { DeviceValue, Runtime } from '../engine/backend.ts';
+import type { DatasetObjective } from './datasetObjective.ts';
+import { clipScale } from './clipping.ts';
+import { updateGraph, type UpdateGraph } from './deviceUpdate.ts';
+import type { FloatVec } from './vector.ts';
+import type { ResolvedOptimizerConfig } from './optimizer-config.ts';
+import type { LrScale, Optimizer, OptimizerState } from './optimizer-state.ts';
+
+/** What one device gradient gives the host. */
+export interface DeviceStepMetrics {
+  loss: number;
+  metrics: Record<string, number>;
+  /** ‖∇L(θ)‖₂ before clipping, and ‖θ‖₂ (float32 sums on the device). */
+  gradNorm: number;
+  paramNorm: number;
+}
+
+/**
+ * Why `objective` cannot train with device-resident state, or null when it can: it needs the
+ * webgpu backend, a float32 objective, and the whole training set in one chunk.
+ */
+export function deviceTrainingUnsupported(objective: DatasetObjective): string | null {
+  if (objective.runtime.backend !== 'webgpu') return `backend ${objective.runtime.backend} has no device memory`;
+  if (objective.objective(Math.min(objective.chunkSize, objective.n)).spec.dtype !== 'float32')
+    return 'the objective is not float32';
+  if (objective.chunkCount !== 1)
+    return `the training set takes ${objective.chunkCount} chunks (train.chunk_size ${objective.chunkSize} < ${objective.n} samples)`;
+  return null;
+}
+
+export class DeviceTraining {
+  private grad?: DeviceValue;
+  /** Whether the device is ahead of the last pull (an update ran since). */
+  private ahead = false;
+
+  private constructor(
+    private readonly runtime: Runtime,
+    private readonly objective: DatasetObjective,
+    private readonly update: UpdateGraph,
+    private readonly config: ResolvedOptimizerConfig,
+    private theta: DeviceValue,
+    private state: Record<string, DeviceValue>,
+    private readonly lrScale: DeviceValue | undefined,
+  ) {}
+
+  /**
+   * Uploads θ (float32, length dim) and the optimizer's buffers, and prepares the update graph
+   * of `optimizer`. Throws when deviceTrainingUnsupported(objective) says why.
+   */
+  static async start(
+    objective: DatasetObjective,
+    optimizer: Optimizer,
+    theta: Float32Array,
+    state: OptimizerState,
+    lrScale?: LrScale,
+  ): Promise<DeviceTraining> {
+    const why = deviceTrainingUnsupported(objective);
+    if (why) throw new Error(`device training: ${why}`);
+    const rt = objective.runtime;
+    const dim = theta.length;
+    if (state.dim !== dim)
+      throw new Error(`device training: optimizer state for ${state.dim} parameters, θ has ${dim}`);
+    const update = updateGraph(optimizer.config, dim, lrScale !== undefined);
+    const buffers: Record<string, DeviceValue> = {};
+    const fields = state as unknown as Record<string, unknown>;
+    for (const name of update.buffers) {
+      const host = fields[name];
+      if (!(host instanceof Float64Array))
+        throw new Error(`device training: the optimizer state has no buffer '${name}'`);
+      buffers[name] = await rt.upload(new Float32Array(host), [dim]);
+    }
+    const scale = lrScale ? await rt.upload(Float32Array.from(lrScale), [dim]) : undefined;
+    return new DeviceTraining(rt, objective, update, optimizer.config, await rt.upload(theta, [dim]), buffers, scale);
+  }
+
+  /** Loss, metrics and norms at the current θ; the gradient stays on the device for `step`. */
+  async gradient(): Promise<DeviceStepMetrics> {
+    this.drop(this.grad);
+    this.grad = undefined;
+    const e = await this.objective.deviceLossAndGrad(this.theta);
+    this.grad = e.grad;
+    return { loss: e.loss, metrics: e.metrics, gradNorm: e.gradNorm, paramNorm: e.paramNorm };
+  }
+
+  /**
+   * One update with the last gradient (norm `gradNorm`, clipped to `maxNorm`) at learning rate
+   * `lr`; increments state.t on the host like the host optimizers do.
+   */
+  async step(state: OptimizerState, lr: number, gradNorm: number, maxNorm: number | null | undefined): Promise<void> {
+    if (!this.grad) throw new Error('device training: step() needs a gradient() first');
+    if (!(lr >= 0) || !Number.isFinite(lr)) throw new Error(`lr must be a finite number >= 0, got ${lr}`);
+    const t = state.t + 1;
+    const scalars: Record<string, Float32Array> = {
+      lr: Float32Array.of(lr),
+      gscale: Float32Array.of(clipScale(gradNorm, maxNorm)),
+    };
+    if (this.update.biasCorrected) {
+      const { beta1, beta2 } = this.config;
+      scalars.bc1 = Float32Array.of(1 - Math.pow(beta1, t));
+      scalars.bc2 = Float32Array.of(1 - Math.pow(beta2, t));
+    }
+    const feeds: Record<string, DeviceValue | Float32Array> = { ...scalars, theta: this.theta, grad: this.grad };
+    for (const [name, v] of Object.entries(this.state)) feeds[`state:${name}`] = v;
+    if (this.lrScale) feeds.lr_scale = this.lrScale;
+    const outputs = ['next:theta', ...this.update.buffers.map((n) => `next:${n}`)];
+    const exe = await this.runtime.compileDevice(this.update.graph, outputs);
+    const { device } = await exe.run(feeds);
+    this.drop(this.theta, this.grad, ...Object.values(this.state));
+    this.grad = undefined;
+    this.theta = device['next:theta']!;
+    for (const name of this.update.buffers) this.state[name] = device[`next:${name}`]!;
+    state.t = t;
+    this.ahead = true;
+  }
+
+  /** Whether the host copies are behind the device (an update ran since the last pull). */
+  get stale(): boolean {
+    return this.ahead;
+  }
+
+  /** Copies θ into `theta` and the optimizer's buffers into `state` (float32 values). */
+  async pull(theta: FloatVec, state: OptimizerState): Promise<void> {
+    theta.set(await this.runtime.download(this.theta));
+    const fields = state as unknown as Record<string, Float64Array>;
+    for (const [name, v] of Object.entries(this.state)) fields[name]!.set(await this.runtime.download(v));
+    this.ahead = false;
+  }
+
+  /** Frees every device value this training holds. */
+  dispose(): void {
+    this.drop(this.theta, this.grad, this.lrScale, ...Object.values(this.state));
+    this.grad = undefined;
+  }
+
+  private drop(...vs: (DeviceValue | undefined)[]): void {
+    for (const v of vs) if (v) this.runtime.release(v);
+  }
+}
