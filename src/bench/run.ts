@@ -380,7 +380,7 @@ async function setupW4({ rt, log, eosSteps }: Ctx, rng: Rng): Promise<Prepared> 
   const run = async () => {
     const theta = new Float32Array(theta0);
     const state = gd.init(theta.length);
-    const dev = rt.backend === 'webgpu' ? await DeviceTraining.start(ds, gd, theta, state) : null;
+    const dev = rt.backend === 'webgpu' ? await DeviceTraining.start(ds, gd, theta, state, 'full') : null;
     let previous: Float64Array[] | null = null;
     try {
       for (let step = 0; ; step++) {

@@ -101,7 +101,8 @@ export class CompiledObjective {
   private valueExe?: Promise<Executable>;
   private gradExe?: Promise<Executable>;
   private flatHvpExe?: Promise<DeviceExecutable>;
-  private flatGradExe?: Promise<DeviceExecutable>;
+  /** Device gradient graphs: 0 = on the chunk as fed, N = gathered from N rows. */
+  private readonly flatGradExes = new Map<number, Promise<DeviceExecutable>>();
   private hvpExes?: Promise<{
     prepare: Executable;
     main: Executable;
@@ -220,14 +221,31 @@ export class CompiledObjective {
     );
   }
 
-  /** The builder with flat θ [dim] and the data chunk as inputs. */
-  private flatInputs(): { b: GraphBuilder; theta: Tensor; d: Record<string, Tensor> } {
+  /**
+   * The builder with flat θ [dim] and the data chunk as inputs; with `gatherFrom` = N, each data
+   * input is a whole dataset [N, …] and the chunk is its rows at `indices` [B] (int64), gathered
+   * on the device (a minibatch of data kept in device memory).
+   */
+  private flatInputs(gatherFrom?: number): { b: GraphBuilder; theta: Tensor; d: Record<string, Tensor> } {
     const b = new GraphBuilder();
     const dtype = this.spec.dtype;
     const theta = b.input('theta', [this.layout.size], dtype);
+    const indices = gatherFrom === undefined ? undefined : b.input('indices', [this.batchRows()], 'int64');
     const d: Record<string, Tensor> = {};
-    for (const s of this.spec.data) d[s.name] = b.input(s.name, s.shape, s.dtype ?? dtype);
+    for (const s of this.spec.data) {
+      const t = s.dtype ?? dtype;
+      d[s.name] = indices
+        ? o.gather(b.input(s.name, [gatherFrom!, ...s.shape.slice(1)], t), indices)
+        : b.input(s.name, s.shape, t);
+    }
     return { b, theta, d };
+  }
+
+  /** Rows of the data chunk (the leading dim every data input shares). */
+  private batchRows(): number {
+    const rows = new Set(this.spec.data.map((s) => s.shape[0]));
+    if (rows.size !== 1) throw new Error(`data inputs of different leading dims: ${[...rows].join(', ')}`);
+    return [...rows][0]!;
   }
 
   /**
@@ -248,10 +266,11 @@ export class CompiledObjective {
   /**
    * The graph of the loss and its gradient on flat vectors: θ [dim] in; loss, metrics, the
    * gradient g [dim], ‖g‖² and ‖θ‖² out, for training steps whose θ and g stay in device memory.
-   * Auxiliary outputs (BatchNorm statistics) are not supported here.
+   * With `gatherFrom` = N the data are whole datasets and the chunk their rows at `indices`
+   * (see flatInputs). Auxiliary outputs (BatchNorm statistics) are not supported here.
    */
-  flatGradGraph(): Graph {
-    const { b, theta, d } = this.flatInputs();
+  flatGradGraph(gatherFrom?: number): Graph {
+    const { b, theta, d } = this.flatInputs(gatherFrom);
     const extras: Record<string, Tensor> = {};
     const { value, grads } = valueAndGrad(
       this.lossFn(d, extras),
@@ -270,17 +289,27 @@ export class CompiledObjective {
   /**
    * Loss, metrics and gradient at θ on one chunk, with θ and the gradient in device memory
    * (webgpu, float32): only the scalars come back. The gradient is a new device value the
-   * caller releases; ‖g‖ and ‖θ‖ are float32 reductions on the device.
+   * caller releases; ‖g‖ and ‖θ‖ are float32 reductions on the device. With `rows`, `data` are
+   * whole datasets of n rows and the chunk is their rows at `indices` (length = the chunk's B).
    */
-  async deviceValueAndGrad(theta: DeviceValue, data: Record<string, Feed>): Promise<DeviceGradEvaluation> {
-    this.flatGradExe ??= this.runtime.compileDevice(this.flatGradGraph(), ['grad']);
-    const feeds: Feeds = { theta };
+  async deviceValueAndGrad(
+    theta: DeviceValue,
+    data: Record<string, Feed>,
+    rows?: { n: number; indices: BigInt64Array },
+  ): Promise<DeviceGradEvaluation> {
+    const key = rows?.n ?? 0;
+    let exe = this.flatGradExes.get(key);
+    if (!exe) {
+      exe = this.runtime.compileDevice(this.flatGradGraph(rows?.n), ['grad']);
+      this.flatGradExes.set(key, exe);
+    }
+    const feeds: Feeds = rows ? { theta, indices: rows.indices } : { theta };
     for (const s of this.spec.data) {
       const v = data[s.name];
       if (v === undefined) throw new Error(`missing data input '${s.name}'`);
       feeds[s.name] = this.inDtype(s.name, v);
     }
-    const { host, device } = await (await this.flatGradExe).run(feeds);
+    const { host, device } = await (await exe).run(feeds);
     const { loss, metrics } = this.evaluation(host);
     return {
       loss,

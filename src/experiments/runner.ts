@@ -303,18 +303,18 @@ async function runLoop(
     resumed: resuming,
   });
 
-  // On webgpu, full-batch training keeps θ, the gradient and the optimizer state in device
-  // memory; the host copies in `state` are brought up to date (pulled) wherever they are read.
-  const deviceWhy = !full
-    ? 'minibatches are gathered on the host'
-    : hasBn
-      ? 'BatchNorm statistics are updated on the host'
-      : !(state.theta instanceof Float32Array)
-        ? 'θ is not float32'
-        : deviceTrainingUnsupported(trainObj);
+  // On webgpu, training keeps θ, the gradient and the optimizer state in device memory (and
+  // gathers minibatches there); the host copies in `state` are brought up to date (pulled)
+  // wherever they are read.
+  const batchSize = full ? 'full' : sampler!.batchSize;
+  const deviceWhy = hasBn
+    ? 'BatchNorm statistics are updated on the host'
+    : !(state.theta instanceof Float32Array)
+      ? 'θ is not float32'
+      : deviceTrainingUnsupported(trainObj, batchSize);
   const device =
     runtime.backend === 'webgpu' && deviceWhy === null
-      ? await DeviceTraining.start(trainObj, optimizer, state.theta as Float32Array, state.opt, lrScale)
+      ? await DeviceTraining.start(trainObj, optimizer, state.theta as Float32Array, state.opt, batchSize, lrScale)
       : null;
   if (runtime.backend === 'webgpu') {
     ev.onMessage?.(
@@ -361,44 +361,29 @@ async function runLoop(
       const evalMode = hasBn ? modelFeeds(model, 'eval', { buffers: state.buffers }) : {};
       testObj.setFixed(evalMode);
       if (curvMode === 'eval') curvObj.setFixed(evalMode);
-      // Gradient (and, for full batch, the train metrics at θ_s).
-      let grad: FloatArray | null = null;
-      let gradNorm: number;
-      let paramNorm: number;
-      let trainLoss: number;
-      let trainAcc: number | null;
-      let aux: Record<string, Float64Array>;
       const logStep = s % c.log.every === 0 || s === c.train.steps || isCurvStep(s);
-      if (device) {
-        const g = await device.gradient();
-        gradNorm = g.gradNorm;
-        paramNorm = g.paramNorm;
-        trainLoss = g.loss;
-        trainAcc = g.metrics.accuracy ?? null;
-        aux = {};
-      } else if (full) {
-        const g = await trainObj.lossAndGrad(state.theta);
-        grad = g.grad;
-        gradNorm = globalNorm(grad);
-        paramNorm = globalNorm(state.theta);
-        trainLoss = g.loss;
-        trainAcc = g.metrics.accuracy ?? null;
-        aux = g.aux;
-      } else {
-        const idx = sampler!.batch(s);
-        const g = await trainObj.withSamples(gatherRows(train, idx)).lossAndGrad(state.theta);
-        grad = g.grad;
-        gradNorm = globalNorm(grad);
-        paramNorm = globalNorm(state.theta);
-        aux = g.aux;
-        if (logStep) {
-          const e = await trainObj.evaluate(state.theta);
-          trainLoss = e.loss;
-          trainAcc = e.metrics.accuracy ?? null;
-        } else {
-          trainLoss = g.loss;
-          trainAcc = g.metrics.accuracy ?? null;
-        }
+      const idx = full ? undefined : sampler!.batch(s);
+      // The gradient at θ_s (full batch or the step's minibatch), and the loss and metrics on it.
+      let grad: FloatArray | null = null;
+      let g: { loss: number; metrics: Record<string, number>; gradNorm: number; paramNorm: number };
+      let aux: Record<string, Float64Array> = {};
+      if (device) g = await device.gradient(idx);
+      else {
+        const batchObj = idx ? trainObj.withSamples(gatherRows(train, idx)) : trainObj;
+        const h = await batchObj.lossAndGrad(state.theta);
+        grad = h.grad;
+        aux = h.aux;
+        g = { ...h, gradNorm: globalNorm(grad), paramNorm: globalNorm(state.theta) };
+      }
+      const { gradNorm, paramNorm } = g;
+      let trainLoss = g.loss;
+      let trainAcc = g.metrics.accuracy ?? null;
+      // With minibatches, logged rows report the loss on the whole training set.
+      if (idx && logStep) {
+        await pull();
+        const e = await trainObj.evaluate(state.theta);
+        trainLoss = e.loss;
+        trainAcc = e.metrics.accuracy ?? null;
       }
       const diverged =
         !Number.isFinite(trainLoss) || !Number.isFinite(gradNorm)

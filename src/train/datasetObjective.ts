@@ -52,6 +52,8 @@ function accumulate(into: Record<string, Float64Array>, from: Record<string, Arr
 
 export class DatasetObjective {
   private readonly chunks: Chunk[];
+  /** The whole dataset in device memory, for minibatches gathered there (made on first use). */
+  private whole?: Promise<Record<string, Feed>>;
 
   /**
    * `fixed` are extra inputs shared by every chunk (e.g. BatchNorm running statistics).
@@ -169,6 +171,39 @@ export class DatasetObjective {
     }
     const c = this.chunks[0]!;
     return this.objective(c.end - c.start).deviceValueAndGrad(theta, await this.feeds(c));
+  }
+
+  /**
+   * Loss, metrics and gradient of the minibatch at rows `idx` (webgpu, at most chunkSize rows),
+   * at a θ in device memory: the rows are gathered from the whole dataset kept in device memory,
+   * so only the indices cross per step. The gradient stays on the device.
+   */
+  async deviceMinibatchLossAndGrad(theta: DeviceValue, idx: Int32Array): Promise<DeviceGradEvaluation> {
+    if (idx.length > this.chunkSize) {
+      throw new Error(
+        `a device minibatch gradient needs at most ${this.chunkSize} rows (the chunk size), got ${idx.length}`,
+      );
+    }
+    const o = this.objective(idx.length);
+    this.whole ??= this.keepWhole(o);
+    const indices = BigInt64Array.from(idx, (i) => BigInt(i));
+    return o.deviceValueAndGrad(theta, { ...(await this.whole), ...this.fixed }, { n: this.n, indices });
+  }
+
+  /** The whole dataset's float32 inputs in device memory, one [n, …] tensor each (see keepChunk). */
+  private async keepWhole(o: CompiledObjective): Promise<Record<string, Feed>> {
+    const kept: Record<string, Feed> = {};
+    for (const [name, v] of Object.entries(this.samples.arrays)) {
+      const ds = o.spec.data.find((d) => d.name === name);
+      if (ds === undefined || (ds.dtype ?? o.spec.dtype) !== 'float32') {
+        throw new Error(`a device minibatch needs float32 data, '${name}' is ${ds?.dtype ?? 'not an input'}`);
+      }
+      kept[name] = await this.runtime.keep(v instanceof Float64Array ? new Float32Array(v) : v, [
+        this.n,
+        ...ds.shape.slice(1),
+      ]);
+    }
+    return kept;
   }
 
   /** Number of chunks a pass over the data takes. */

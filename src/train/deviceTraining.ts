@@ -24,14 +24,19 @@ export interface DeviceStepMetrics {
 
 /**
  * Why `objective` cannot train with device-resident state, or null when it can: it needs the
- * webgpu backend, a float32 objective, and the whole training set in one chunk.
+ * webgpu backend, a float32 objective with float32 data, and the whole training set (full batch)
+ * or each minibatch of `batchSize` rows in one chunk.
  */
-export function deviceTrainingUnsupported(objective: DatasetObjective): string | null {
+export function deviceTrainingUnsupported(objective: DatasetObjective, batchSize: number | 'full'): string | null {
   if (objective.runtime.backend !== 'webgpu') return `backend ${objective.runtime.backend} has no device memory`;
-  if (objective.objective(Math.min(objective.chunkSize, objective.n)).spec.dtype !== 'float32')
-    return 'the objective is not float32';
-  if (objective.chunkCount !== 1)
+  const spec = objective.objective(Math.min(objective.chunkSize, objective.n)).spec;
+  if (spec.dtype !== 'float32') return 'the objective is not float32';
+  const other = spec.data.find((d) => (d.dtype ?? spec.dtype) !== 'float32');
+  if (other) return `data input '${other.name}' is ${other.dtype}, not float32`;
+  if (batchSize === 'full' && objective.chunkCount !== 1)
     return `the training set takes ${objective.chunkCount} chunks (train.chunk_size ${objective.chunkSize} < ${objective.n} samples)`;
+  if (batchSize !== 'full' && batchSize > objective.chunkSize)
+    return `a minibatch of ${batchSize} takes several chunks (train.chunk_size ${objective.chunkSize})`;
   return null;
 }
 
@@ -52,16 +57,18 @@ export class DeviceTraining {
 
   /**
    * Uploads θ (float32, length dim) and the optimizer's buffers, and prepares the update graph
-   * of `optimizer`. Throws when deviceTrainingUnsupported(objective) says why.
+   * of `optimizer`, for steps on minibatches of `batchSize` rows or the full batch. Throws when
+   * deviceTrainingUnsupported says why.
    */
   static async start(
     objective: DatasetObjective,
     optimizer: Optimizer,
     theta: Float32Array,
     state: OptimizerState,
+    batchSize: number | 'full',
     lrScale?: LrScale,
   ): Promise<DeviceTraining> {
-    const why = deviceTrainingUnsupported(objective);
+    const why = deviceTrainingUnsupported(objective, batchSize);
     if (why) throw new Error(`device training: ${why}`);
     const rt = objective.runtime;
     const dim = theta.length;
@@ -80,11 +87,16 @@ export class DeviceTraining {
     return new DeviceTraining(rt, objective, update, optimizer.config, await rt.upload(theta, [dim]), buffers, scale);
   }
 
-  /** Loss, metrics and norms at the current θ; the gradient stays on the device for `step`. */
-  async gradient(): Promise<DeviceStepMetrics> {
+  /**
+   * Loss, metrics and norms at the current θ, over the full batch or the minibatch at rows
+   * `idx`; the gradient stays on the device for `step`.
+   */
+  async gradient(idx?: Int32Array): Promise<DeviceStepMetrics> {
     this.drop(this.grad);
     this.grad = undefined;
-    const e = await this.objective.deviceLossAndGrad(this.theta);
+    const e = idx
+      ? await this.objective.deviceMinibatchLossAndGrad(this.theta, idx)
+      : await this.objective.deviceLossAndGrad(this.theta);
     this.grad = e.grad;
     return { loss: e.loss, metrics: e.metrics, gradNorm: e.gradNorm, paramNorm: e.paramNorm };
   }
