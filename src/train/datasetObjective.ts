@@ -6,7 +6,10 @@
  * memory once, on first use (Runtime.keep), not on every gradient or HVP; minibatches made by
  * withSamples are not kept, as each is used for one step.
  */
-import type { DeviceValue, Feed, Runtime, Value } from '../engine/backend.ts';
+import type { DeviceExecutable, DeviceValue, Feed, Runtime, Value } from '../engine/backend.ts';
+import { GraphBuilder } from '../engine/builder.ts';
+import type { Graph } from '../engine/ir.ts';
+import * as o from '../engine/ops.ts';
 import {
   CompiledObjective,
   type DeviceGradEvaluation,
@@ -50,8 +53,19 @@ function accumulate(into: Record<string, Float64Array>, from: Record<string, Arr
   }
 }
 
+/** sum = a·x + b·g over [dim] float32 vectors (a, b scalars), and ‖sum‖². */
+function weightedSumGraph(dim: number): Graph {
+  const bld = new GraphBuilder();
+  const v = (name: string) => bld.input(name, [dim], 'float32');
+  const k = (name: string) => bld.input(name, [], 'float32');
+  const sum = o.add(o.mul(k('a'), v('x')), o.mul(k('b'), v('g')));
+  return bld.build({ sum, sum_sq: o.sum(o.mul(sum, sum)) });
+}
+
 export class DatasetObjective {
   private readonly chunks: Chunk[];
+  /** The device graph that sums chunks' gradients (made on first use). */
+  private accumulate?: Promise<DeviceExecutable>;
   /** The whole dataset in device memory, for minibatches gathered there (made on first use). */
   private whole?: Promise<Record<string, Feed>>;
 
@@ -160,17 +174,42 @@ export class DatasetObjective {
   }
 
   /**
-   * Loss, metrics and gradient over all samples at a θ in device memory (webgpu, one chunk):
-   * the gradient stays on the device (see CompiledObjective.deviceValueAndGrad).
+   * Loss, metrics and gradient over all samples at a θ in device memory (webgpu): the gradient
+   * stays on the device (see CompiledObjective.deviceValueAndGrad). Over several chunks the
+   * chunks' gradients are summed with their sample weights on the device (float32).
    */
   async deviceLossAndGrad(theta: DeviceValue): Promise<DeviceGradEvaluation> {
-    if (this.chunks.length !== 1) {
-      throw new Error(
-        `a device gradient needs the data in one chunk, got ${this.chunks.length} chunks of ${this.chunkSize}`,
-      );
+    const first = this.chunks[0]!;
+    const e0 = await this.objective(first.end - first.start).deviceValueAndGrad(theta, await this.feeds(first));
+    if (this.chunks.length === 1) return e0;
+    const rt = this.runtime;
+    const dim = e0.grad.dims[0]!;
+    this.accumulate ??= rt.compileDevice(weightedSumGraph(dim), ['sum']);
+    const acc = await this.accumulate;
+    const w0 = (first.end - first.start) / this.n;
+    let loss = w0 * e0.loss;
+    const metrics: Record<string, number> = {};
+    for (const [k, v] of Object.entries(e0.metrics)) metrics[k] = w0 * v;
+    let sum = e0.grad;
+    let sumSq = e0.gradNorm ** 2;
+    for (const c of this.chunks.slice(1)) {
+      const w = (c.end - c.start) / this.n;
+      const e = await this.objective(c.end - c.start).deviceValueAndGrad(theta, await this.feeds(c));
+      loss += w * e.loss;
+      for (const [k, v] of Object.entries(e.metrics)) metrics[k] = (metrics[k] ?? 0) + w * v;
+      // The first chunk's weight is applied with the second's: sum = a·sum + b·g.
+      const r = await acc.run({
+        a: Float32Array.of(sum === e0.grad ? w0 : 1),
+        x: sum,
+        b: Float32Array.of(w),
+        g: e.grad,
+      });
+      rt.release(sum);
+      rt.release(e.grad);
+      sum = r.device.sum!;
+      sumSq = r.host.sum_sq![0]!;
     }
-    const c = this.chunks[0]!;
-    return this.objective(c.end - c.start).deviceValueAndGrad(theta, await this.feeds(c));
+    return { loss, metrics, grad: sum, gradNorm: Math.sqrt(sumSq), paramNorm: e0.paramNorm };
   }
 
   /**

@@ -24,8 +24,8 @@ export interface DeviceStepMetrics {
 
 /**
  * Why `objective` cannot train with device-resident state, or null when it can: it needs the
- * webgpu backend, a float32 objective with float32 data, and the whole training set (full batch)
- * or each minibatch of `batchSize` rows in one chunk.
+ * webgpu backend, a float32 objective with float32 data, and each minibatch of `batchSize` rows
+ * in one chunk (a full batch may take several).
  */
 export function deviceTrainingUnsupported(objective: DatasetObjective, batchSize: number | 'full'): string | null {
   if (objective.runtime.backend !== 'webgpu') return `backend ${objective.runtime.backend} has no device memory`;
@@ -33,8 +33,6 @@ export function deviceTrainingUnsupported(objective: DatasetObjective, batchSize
   if (spec.dtype !== 'float32') return 'the objective is not float32';
   const other = spec.data.find((d) => (d.dtype ?? spec.dtype) !== 'float32');
   if (other) return `data input '${other.name}' is ${other.dtype}, not float32`;
-  if (batchSize === 'full' && objective.chunkCount !== 1)
-    return `the training set takes ${objective.chunkCount} chunks (train.chunk_size ${objective.chunkSize} < ${objective.n} samples)`;
   if (batchSize !== 'full' && batchSize > objective.chunkSize)
     return `a minibatch of ${batchSize} takes several chunks (train.chunk_size ${objective.chunkSize})`;
   return null;

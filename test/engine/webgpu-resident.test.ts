@@ -6,7 +6,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { isDeviceValue, Runtime } from '../../src/engine/backend.ts';
+import { isDeviceValue, Runtime, type DeviceValue } from '../../src/engine/backend.ts';
 import { GraphBuilder } from '../../src/engine/builder.ts';
 import * as o from '../../src/engine/ops.ts';
 import { normals, skip } from './webgpuDevice.ts';
@@ -145,23 +145,48 @@ describe('webgpu: a dataset objective uploads its samples once; gradients at a �
     await assert.rejects(gpu.download(dv), /released/);
   });
 
-  it('the flat gradient graph gives the host gradient, ‖g‖ and ‖θ‖ (ort backend, float64 sums)', async () => {
-    const onGpu = new DatasetObjective(gpu, spec, { n, arrays: { x, y } }, n);
-    const c = await new DatasetObjective(cpu, spec, { n, arrays: { x, y } }, n).lossAndGrad(theta);
-    const th = await gpu.upload(theta, [theta.length]);
-    const g = await onGpu.deviceLossAndGrad(th);
+  const norm = (v: ArrayLike<number>) => Math.sqrt(Array.from(v).reduce((s, a) => s + a * a, 0));
+  /** A device gradient against the ort backend's host gradient (float64 sums) on the same samples. */
+  const sameAsHost = async (
+    g: { loss: number; metrics: Record<string, number>; grad: DeviceValue; gradNorm: number; paramNorm: number },
+    c: { loss: number; metrics: Record<string, number>; grad: ArrayLike<number> },
+  ) => {
     const grad = await gpu.download(g.grad);
+    gpu.release(g.grad);
     assert.ok(Math.abs(g.loss - c.loss) <= 1e-5 * c.loss, `loss ${g.loss} vs ${c.loss}`);
     assert.deepEqual(Object.keys(g.metrics), Object.keys(c.metrics));
     assert.ok(relErr(grad, c.grad) <= 1e-4, `gradient rel. error ${relErr(grad, c.grad)}`);
-    const norm = (v: ArrayLike<number>) => Math.sqrt(Array.from(v).reduce((s, a) => s + a * a, 0));
     assert.ok(Math.abs(g.gradNorm - norm(c.grad)) <= 1e-5 * norm(c.grad), `‖g‖ ${g.gradNorm} vs ${norm(c.grad)}`);
     assert.ok(Math.abs(g.paramNorm - norm(theta)) <= 1e-6 * norm(theta), `‖θ‖ ${g.paramNorm} vs ${norm(theta)}`);
-    gpu.release(g.grad);
+  };
+
+  it('the flat gradient graph at a θ on the device, in one chunk or summed over two, gives the host gradient, ‖g‖ and ‖θ‖', async () => {
+    const c = await new DatasetObjective(cpu, spec, { n, arrays: { x, y } }, n).lossAndGrad(theta);
+    const th = await gpu.upload(theta, [theta.length]);
+    for (const size of [n, chunk]) {
+      const onGpu = new DatasetObjective(gpu, spec, { n, arrays: { x, y } }, size);
+      await sameAsHost(await onGpu.deviceLossAndGrad(th), c);
+    }
     gpu.release(th);
-    // Several chunks: the device gradient refuses, naming the chunks.
-    const chunked = new DatasetObjective(gpu, spec, { n, arrays: { x, y } }, chunk);
-    const th2 = await gpu.upload(theta, [theta.length]);
-    await assert.rejects(chunked.deviceLossAndGrad(th2), /one chunk, got 2 chunks/);
+  });
+
+  it('a minibatch gathered on the device gives the host gradient of those rows', async () => {
+    const idx = Int32Array.of(41, 3, 17, 3, 29, 0, 49);
+    const rowsOf = (a: Float32Array, w: number) => {
+      const out = new Float32Array(idx.length * w);
+      idx.forEach((r, i) => out.set(a.subarray(r * w, (r + 1) * w), i * w));
+      return out;
+    };
+    const c = await new DatasetObjective(
+      cpu,
+      spec,
+      { n: idx.length, arrays: { x: rowsOf(x, 6), y: rowsOf(y, 3) } },
+      chunk,
+    ).lossAndGrad(theta);
+    const th = await gpu.upload(theta, [theta.length]);
+    const onGpu = new DatasetObjective(gpu, spec, { n, arrays: { x, y } }, chunk);
+    await sameAsHost(await onGpu.deviceMinibatchLossAndGrad(th, idx), c);
+    await assert.rejects(onGpu.deviceMinibatchLossAndGrad(th, new Int32Array(chunk + 1)), /at most 30 rows/);
+    gpu.release(th);
   });
 });
