@@ -5,7 +5,7 @@
  * buffers are brought up to date on request (`pull`), for checkpoints, evaluation and curvature
  * measurements; the step count t stays on the host, in the caller's OptimizerState.
  */
-import type { DeviceValue, Runtime } from '../engine/backend.ts';
+import type { DeviceExecutable, DeviceValue, Runtime } from '../engine/backend.ts';
 import type { DatasetObjective } from './datasetObjective.ts';
 import { clipScale } from './clipping.ts';
 import { updateGraph, type UpdateGraph } from './deviceUpdate.ts';
@@ -40,6 +40,7 @@ export function deviceTrainingUnsupported(objective: DatasetObjective, batchSize
 
 export class DeviceTraining {
   private grad?: DeviceValue;
+  private exe?: Promise<DeviceExecutable>;
   /** Whether the device is ahead of the last pull (an update ran since). */
   private ahead = false;
 
@@ -119,9 +120,12 @@ export class DeviceTraining {
     const feeds: Record<string, DeviceValue | Float32Array> = { ...scalars, theta: this.theta, grad: this.grad };
     for (const [name, v] of Object.entries(this.state)) feeds[`state:${name}`] = v;
     if (this.lrScale) feeds.lr_scale = this.lrScale;
-    const outputs = ['next:theta', ...this.update.buffers.map((n) => `next:${n}`)];
-    const exe = await this.runtime.compileDevice(this.update.graph, outputs);
-    const { device } = await exe.run(feeds);
+    // Compiled once per training (compileDevice would lower and hash the graph on every call).
+    this.exe ??= this.runtime.compileDevice(this.update.graph, [
+      'next:theta',
+      ...this.update.buffers.map((n) => `next:${n}`),
+    ]);
+    const { device } = await (await this.exe).run(feeds);
     this.drop(this.theta, this.grad, ...Object.values(this.state));
     this.grad = undefined;
     this.theta = device['next:theta']!;
