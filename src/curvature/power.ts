@@ -27,21 +27,52 @@ export interface PowerOptions {
   readonly precision?: Precision;
 }
 
-/** ‖w − θv‖² and, in the same sweep, next ← w − shift·v and ‖next‖². */
-function residualAndNext(w: Vec, v: Vec, theta: number, shift: number, next: Vec): [number, number] {
+/** v·w, w·w and v·v in one read pass (float64 sums; two interleaved sets break the add chains). */
+function moments(v: Vec, w: Vec): [number, number, number] {
   const n = w.length;
-  let res2 = 0;
-  let next2 = 0;
-  for (let i = 0; i < n; i++) {
-    const wi = w[i];
-    const vi = v[i];
-    const r = wi - theta * vi;
-    res2 += r * r;
-    next[i] = wi - shift * vi;
-    const x = next[i];
-    next2 += x * x;
+  let vw0 = 0;
+  let ww0 = 0;
+  let vv0 = 0;
+  let vw1 = 0;
+  let ww1 = 0;
+  let vv1 = 0;
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    const w0 = w[i];
+    const v0 = v[i];
+    const w1 = w[i + 1];
+    const v1 = v[i + 1];
+    vw0 += v0 * w0;
+    ww0 += w0 * w0;
+    vv0 += v0 * v0;
+    vw1 += v1 * w1;
+    ww1 += w1 * w1;
+    vv1 += v1 * v1;
   }
-  return [res2, next2];
+  if (i < n) {
+    vw0 += v[i] * w[i];
+    ww0 += w[i] * w[i];
+    vv0 += v[i] * v[i];
+  }
+  return [vw0 + vw1, ww0 + ww1, vv0 + vv1];
+}
+
+/** ‖w − θv‖², exactly (one pass). */
+function residual2(w: Vec, v: Vec, theta: number): number {
+  const n = w.length;
+  let s = 0;
+  for (let i = 0; i < n; i++) {
+    const r = w[i] - theta * v[i];
+    s += r * r;
+  }
+  return s;
+}
+
+/** next ← c·(w − shift·v), one write pass. */
+function scaledShift(w: Vec, v: Vec, shift: number, c: number, next: Vec): void {
+  const n = w.length;
+  if (shift === 0) for (let i = 0; i < n; i++) next[i] = c * w[i];
+  else for (let i = 0; i < n; i++) next[i] = c * (w[i] - shift * v[i]);
 }
 
 /**
@@ -87,16 +118,24 @@ export async function powerIteration(op: LinearOperator, options: PowerOptions =
     for (let it = 0; it < maxIt; it++) {
       const w = await prod.apply(v);
       iterations++;
-      const theta = dot(v, w);
-      // The next iterate (A − shift·I)v, built in the same sweep as the residual when nothing is
-      // deflated; w itself is kept as A·v for the final Rayleigh–Ritz step.
+      // The next iterate (A − shift·I)v/‖·‖ goes into a buffer of its own: w is kept as A·v for
+      // the final Rayleigh–Ritz step.
       const next: Vec = free ?? (w instanceof Float32Array ? new Float32Array(n) : new Float64Array(n));
       free = undefined;
+      let theta: number;
       let res2: number;
       let next2: number;
       if (p === 0) {
-        [res2, next2] = residualAndNext(w, v, theta, shift, next);
+        // Nothing deflated: one read pass gives θ, ‖w − θv‖² and ‖w − shift·v‖² in closed form,
+        // and one write pass the next iterate. The residual's closed form cancels once it is
+        // small next to ‖w‖, so near convergence it is recomputed exactly before it decides.
+        const [vw, ww, vv] = moments(v, w);
+        theta = vw;
+        res2 = Math.max(0, ww - 2 * theta * vw + theta * theta * vv);
+        if (Math.sqrt(res2) <= 10 * tol * Math.max(1, Math.abs(theta))) res2 = residual2(w, v, theta);
+        next2 = Math.max(0, ww - 2 * shift * vw + shift * shift * vv);
       } else {
+        theta = dot(v, w);
         for (let i = 0; i < n; i++) t[i] = w[i] - theta * v[i];
         orthogonalizeAgainst(t, V, p);
         res2 = dot(t, t);
@@ -110,7 +149,8 @@ export async function powerIteration(op: LinearOperator, options: PowerOptions =
       if (isConverged(res, theta, tol) || it + 1 === maxIt) break;
       const nw = Math.sqrt(next2);
       if (!(nw > 0)) break; // v is (numerically) an eigenvector with eigenvalue = shift
-      scaleInPlace(next, 1 / nw);
+      if (p === 0) scaledShift(w, v, shift, 1 / nw, next);
+      else scaleInPlace(next, 1 / nw);
       free = v;
       v = next;
     }
@@ -129,6 +169,21 @@ export async function powerIteration(op: LinearOperator, options: PowerOptions =
   const eigenvectors: Float64Array[] = [];
   const residuals: number[] = [];
   for (const c of order) {
+    if (k === 1) {
+      // One pair: span(V) is v itself; θ, the exact residual and the unit float64 eigenvector
+      // in three passes instead of the general combination's ten.
+      const [v, Av] = [V[0], AV[0]];
+      const [vAv, , vv] = moments(v, Av);
+      const theta = vAv / vv;
+      const nv = Math.sqrt(vv);
+      const x = new Float64Array(n);
+      for (let i = 0; i < n; i++) x[i] = v[i] / nv;
+      fixSign(x);
+      eigenvalues.push(theta);
+      eigenvectors.push(x);
+      residuals.push(Math.sqrt(residual2(Av, v, theta)) / nv);
+      break;
+    }
     const y = vectors[c];
     const x = new Float64Array(n);
     const Ax = new Float64Array(n);

@@ -46,3 +46,42 @@ test('seeded: identical results for the same seed', async () => {
   const b = await powerIteration(op, { k: 2, seed: 4, maxIterations: 50 });
   assert.deepEqual(a, b);
 });
+
+/**
+ * Textbook power iteration (float64, exact residual every iteration, same start vector and
+ * stopping rule): the iteration count and eigenpair powerIteration must reproduce, whatever
+ * shortcuts it takes per iteration.
+ */
+function referencePower(B: Float64Array, m: number, start: Float64Array, tol: number, maxIt: number, shift = 0) {
+  let v = Float64Array.from(start);
+  const nrm = (x: Float64Array) => Math.sqrt(x.reduce((s, a) => s + a * a, 0));
+  v = v.map((x) => x / nrm(v));
+  for (let it = 1; ; it++) {
+    const w = new Float64Array(m);
+    for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) w[i] += B[i * m + j]! * v[j]!;
+    const theta = v.reduce((s, x, i) => s + x * w[i]!, 0);
+    const res = nrm(w.map((x, i) => x - theta * v[i]!));
+    if (res <= tol * Math.max(1, Math.abs(theta)) || it === maxIt) return { theta, res, it };
+    const next = w.map((x, i) => x - shift * v[i]!);
+    v = next.map((x) => x / nrm(next));
+  }
+}
+
+test('the same iterations, eigenvalue and residual as textbook power iteration, shifted or not', async () => {
+  const start = Float64Array.from({ length: n }, (_, i) => Math.sin(i + 1));
+  const ls = [-5, ...linspace(-2, 8, 59)];
+  const { A: B } = withSpectrum(ls, createRng(33));
+  for (const [M, m, shift, tol] of [
+    [A, n, 0, 1e-6],
+    [A, n, 0, 1e-10],
+    [B, 60, 8, 1e-7],
+  ] as const) {
+    const s = start.subarray(0, m);
+    const want = referencePower(M, m, s, tol, 5000, shift);
+    const got = await powerIteration(denseOperator(M, m), { start: s, tol, maxIterations: 5000, shift });
+    assert.equal(got.iterations, want.it, `shift ${shift}, tol ${tol}`);
+    assert.ok(Math.abs(got.eigenvalues[0]! - want.theta) <= 1e-9 * Math.abs(want.theta));
+    assert.ok(got.converged[0]);
+    assert.ok(got.residuals[0]! <= tol * Math.max(1, Math.abs(want.theta)));
+  }
+});
