@@ -19,6 +19,7 @@ import { CompiledObjective } from '../src/engine/objective.ts';
 import { DatasetObjective } from '../src/train/datasetObjective.ts';
 import { hessianOperator } from '../src/curvature/hessian.ts';
 import { lanczos } from '../src/curvature/lanczos.ts';
+import { lanczosTridiagonalize } from '../src/curvature/krylov.ts';
 import { powerIteration } from '../src/curvature/power.ts';
 import type { LinearOperator } from '../src/curvature/operator.ts';
 import { createRng } from '../src/util/random.ts';
@@ -162,4 +163,17 @@ console.log(show('operator product (in Lanczos)', rows.matvec!, { wall: bareWall
 console.log(show('Lanczos own work per iteration', rows.lanczosOwn!));
 console.log(show('power iteration own work per iteration', rows.powerOwn!));
 console.log(show('hvpAt (prepare at θ)', rows.prepare!));
+// The timed Lanczos runs again (same start: lanczos() draws it from createRng(seed)), untimed, for
+// how many of their steps swept the whole basis (partial reorthogonalization).
+const H = await hessianOperator(ds, theta);
+const sweeps: string[] = [];
+for (let r = 1; r <= repeats; r++) {
+  const rs = createRng(r);
+  const start = new Float32Array(dim);
+  rs.fillNormal(start);
+  const kr = await lanczosTridiagonalize(timed(H), start, { steps: iters, rng: rs, onBreakdown: 'restart' });
+  kr.release();
+  sweeps.push(`${kr.fullSweeps} (ε ${kr.noiseLevel.toExponential(1)})`);
+}
+console.log(`${'Lanczos full sweeps per run'.padEnd(40)} ${sweeps.join(', ')} of ${iters} steps`);
 await rt.dispose();

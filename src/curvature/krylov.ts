@@ -1,7 +1,8 @@
 /**
- * The Lanczos three-term recurrence with full reorthogonalization: builds an orthonormal Krylov
- * basis Q and the tridiagonal T = QᵀAQ. Shared by the eigensolver (lanczos.ts) and stochastic
- * Lanczos quadrature (density.ts).
+ * The Lanczos three-term recurrence with partial (Simon's) or full reorthogonalization: builds a
+ * Krylov basis Q, orthonormal to working precision (full) or semi-orthogonal (partial:
+ * |q_iᵀq_k| ≲ √ε, which keeps T = QᵀAQ's Ritz values accurate to O(ε‖A‖)), and the tridiagonal
+ * T. Shared by the eigensolver (lanczos.ts) and stochastic Lanczos quadrature (density.ts).
  */
 import type { Rng } from '../util/random.ts';
 import type { BasisKernels } from '../engine/basisKernels.ts';
@@ -13,10 +14,28 @@ import {
   type Precision,
   type WorkingProduct,
 } from './operator.ts';
-import { combination, dot, norm, orthogonalizeAgainst, reorthogonalize, scaleInPlace, type Vec } from './vec.ts';
+import {
+  basisDots,
+  combination,
+  dot,
+  norm,
+  orthogonalizeAgainst,
+  reorthogonalize,
+  scaleInPlace,
+  subtractCombination,
+  type Vec,
+} from './vec.ts';
 
 /** β below this × (running estimate of ‖T‖) counts as an invariant subspace (breakdown). */
 export const BREAKDOWN_RTOL = 1e-12;
+
+/**
+ * Floor of the relative rounding level ε that partial reorthogonalization assumes for one step
+ * (see Orthogonality), by working precision. Float32: a float32 HVP's own rounding is well
+ * above ε32 (6e-8), so a conservative 1e-6 (≈ 17 ε32); float64: 1e-15 (≈ 4.5 ε64). The level
+ * actually used is raised to the operator's observed asymmetry where that is larger.
+ */
+export const NOISE_FLOOR = { float32: 1e-6, float64: 1e-15 } as const;
 
 /**
  * A residual coupling of T: row `row` of T is coupled by `beta` to a direction outside the basis
@@ -62,6 +81,13 @@ export interface KrylovOptions {
    * product (webgpu), else on the host; 'host' keeps it on the host regardless (to compare).
    */
   readonly basis?: 'auto' | 'host';
+  /**
+   * 'partial' (default): each new vector is orthogonalized twice against q_j and q_{j−1} only,
+   * and against the whole basis only when Simon's estimates of the loss of orthogonality
+   * exceed √ε (then for two vectors in a row): the basis stays semi-orthogonal. 'full':
+   * against the whole basis at every step (blocked classical Gram–Schmidt, DGKS).
+   */
+  readonly reorthogonalization?: 'partial' | 'full';
 }
 
 export interface KrylovResult extends KrylovState {
@@ -72,6 +98,18 @@ export interface KrylovResult extends KrylovState {
   readonly basis: Vec[];
   /** Steps done (= m = alpha.length = matvecs). */
   readonly steps: number;
+  /**
+   * Steps whose new vector was orthogonalized against the whole basis: every step with 'full';
+   * with 'partial' the ones the estimates called for (β ≈ 0 makes them blow up, so this includes
+   * the step before a breakdown). Restarts after a breakdown are not counted.
+   */
+  readonly fullSweeps: number;
+  /**
+   * The relative rounding level ε of one step that 'partial' assumed (NOISE_FLOOR, or the
+   * operator's observed asymmetry where larger): the basis is kept to |q_iᵀq_k| ≲ √ε. NaN with
+   * 'full'.
+   */
+  readonly noiseLevel: number;
   /**
    * With the operator's basis kernels: the basis as one row-major float32 matrix (at least
    * m rows of length dim; basis[i] are views of its rows), for native products with Q.
@@ -108,16 +146,30 @@ function threeTerm(w: Vec, a: number, q: Vec, b: number, p: Vec | undefined): nu
   return ss;
 }
 
+/** A partial-reorthogonalization step: α_j and β_j after the local passes, and the raw q_{j−1}ᵀ(A·q_j). */
+interface LocalStep {
+  readonly a: number;
+  readonly b: number;
+  /** q_{j−1}ᵀw before any projection (NaN at j = 0): compared with β_{j−1}, it shows the operator's asymmetry. */
+  readonly hPrev: number;
+}
+
 /**
- * Where the Lanczos vectors live and how a step passes over them. Step j: w = A·q_j, the
- * three-term recurrence (projections recomputed), then full reorthogonalization against
- * q_0..q_j, repeated while it cancels much (DGKS, at most 3 sweeps), so that every vector is
- * orthogonalized at least twice; the normalized result is held as the candidate q_{j+1}.
+ * Where the Lanczos vectors live and how a step passes over them. A 'full' step j (step):
+ * w = A·q_j, the three-term recurrence (projections recomputed), then full reorthogonalization
+ * against q_0..q_j, repeated while it cancels much (DGKS, at most 3 sweeps), so that every
+ * vector is orthogonalized at least twice. A 'partial' step (local): w = A·q_j orthogonalized
+ * twice against q_j and q_{j−1} only; widen() then takes it against the whole basis when the
+ * estimates call for it. Either way the result is held as the candidate q_{j+1}.
  */
 interface Basis {
-  /** α_j (corrected by every sweep) and β_j = ‖w‖ after the sweeps. */
+  /** 'full': α_j (corrected by every sweep) and β_j = ‖w‖ after the sweeps. */
   step(j: number, bPrev: number): Promise<{ a: number; b: number }>;
-  /** The candidate (normalized by b) becomes q_{j+1}. */
+  /** 'partial': α_j and β_j after two local passes against q_j, q_{j−1}. */
+  local(j: number): Promise<LocalStep>;
+  /** The candidate of local() (norm b) swept against q_0..q_j (DGKS): α_j's correction and β_j after. */
+  widen(j: number, b: number): Promise<{ da: number; b: number }>;
+  /** The candidate (of norm b) becomes q_{j+1}. */
   accept(j: number, b: number): Promise<void>;
   /** A random unit vector orthogonal to q_0..q_j becomes q_{j+1}; false when none is left numerically. */
   restart(j: number, rng: Rng): Promise<boolean>;
@@ -158,6 +210,26 @@ function hostBasis(prod: WorkingProduct, q0: Vec, steps: number): Basis {
       pending = w;
       return { a, b };
     },
+    async local(j) {
+      const w = await prod.apply(basis[j]);
+      // Classical Gram–Schmidt twice against [q_{j−1}, q_j]: the second pass removes what the
+      // first one's rounding left (its share of α is added in).
+      const two = j > 0 ? [basis[j - 1], basis[j]] : [basis[j]];
+      const c = two.length;
+      const h1 = new Float64Array(c);
+      const h2 = new Float64Array(c);
+      basisDots(two, c, w, h1);
+      subtractCombination(w, two, c, h1);
+      basisDots(two, c, w, h2);
+      const b = Math.sqrt(subtractCombination(w, two, c, h2));
+      pending = w;
+      return { a: h1[c - 1] + h2[c - 1], b, hPrev: j > 0 ? h1[0] : NaN };
+    },
+    async widen(j, b) {
+      coeffs.fill(0, 0, j + 1);
+      const after = reorthogonalize(pending!, basis, j + 1, coeffs, b);
+      return { da: coeffs[j], b: after };
+    },
     async accept(_j, b) {
       scaleInPlace(pending!, 1 / b);
       basis.push(pending!);
@@ -191,10 +263,12 @@ function nativeBasis(prod: WorkingProduct, kernels: BasisKernels, q0: Float32Arr
   const basis: Vec[] = [row(0)];
   const scratch: [Float32Array, Float32Array] = [new Float32Array(n), new Float32Array(n)];
   let spare: Float32Array | undefined;
+  // Where step j's candidate q_{j+1} goes: its row of Q, or a spare vector at the last step.
+  const unitOf = (j: number): Float32Array => (j + 1 < steps ? row(j + 1) : (spare ??= new Float32Array(n)));
   return {
     async step(j) {
       const w = (await prod.apply(basis[j])) as Float32Array;
-      const unit = j + 1 < steps ? row(j + 1) : (spare ??= new Float32Array(n));
+      const unit = unitOf(j);
       const count = j + 1;
       const lo = Math.max(0, j - 1);
       const local = await kernels.project(Q.subarray(lo * n, count * n), count - lo, w, scratch[0]);
@@ -211,6 +285,34 @@ function nativeBasis(prod: WorkingProduct, kernels: BasisKernels, q0: Float32Arr
         before = after;
       }
       return { a, b: after };
+    },
+    async local(j) {
+      const w = (await prod.apply(basis[j])) as Float32Array;
+      const lo = Math.max(0, j - 1);
+      // Both passes against rows j−1, j and the normalization in one native call, the result
+      // written straight into its row of Q.
+      const r = await kernels.sweepTwice(Q.subarray(lo * n, (j + 1) * n), j + 1 - lo, w, unitOf(j));
+      const last = j - lo;
+      return { a: r.h1[last]! + r.h2[last]!, b: Math.sqrt(r.ss), hPrev: j > 0 ? r.h1[0]! : NaN };
+    },
+    async widen(j, b) {
+      // The candidate is unit already: sweep a copy of it (the kernels write unit elsewhere than
+      // their input), and scale the sweeps' results back by its norm b.
+      const unit = unitOf(j);
+      scratch[0].set(unit);
+      let before = 1;
+      let after = 1;
+      let da = 0;
+      let cur = 0;
+      for (let sweep = 0; sweep < 3; sweep++) {
+        const r = await kernels.sweep(Q, j + 1, scratch[cur], scratch[1 - cur], unit);
+        cur = 1 - cur;
+        da += r.h[j]!;
+        after = Math.sqrt(r.ss);
+        if (!(after < Math.SQRT1_2 * before)) break;
+        before = after;
+      }
+      return { da: b * da, b: b * after };
     },
     async accept(j) {
       basis.push(row(j + 1)); // already normalized by the sweep
@@ -294,6 +396,19 @@ async function deviceBasis(dev: DeviceOperator, q0: Float32Array): Promise<Basis
       free(local.out);
       return { a: local.h[local.h.length - 1]! + a, b: after };
     },
+    async local() {
+      const w = await dev.apply(cur);
+      const r = prev ? await k.sweepTwice2(prev, cur, w) : await k.sweepTwice(Q, w);
+      free(w, candidate);
+      candidate = r.unit;
+      const last = r.h.length - 1;
+      return { a: r.h[last]! + r.h2[last]!, b: Math.sqrt(r.ss), hPrev: prev ? r.h[0]! : NaN };
+    },
+    async widen(j, b) {
+      // The candidate is unit already; sweepAll replaces it (and frees it) with its swept copy.
+      const { a, after } = await sweepAll(candidate!, 1, j);
+      return { da: b * a, b: b * after };
+    },
     accept: () => grow(),
     async restart(_j, rng) {
       let ok = false;
@@ -335,10 +450,86 @@ async function deviceBasis(dev: DeviceOperator, q0: Float32Array): Promise<Basis
 }
 
 /**
+ * Simon's ω-recurrence (Simon 1984): estimates ω_{i,k} of q_iᵀq_k, the Lanczos vectors' loss of
+ * orthogonality, from α's and β's alone (host scalars, wherever the basis lives). With
+ * Aq_i = β_i q_{i+1} + α_i q_i + β_{i−1} q_{i−1} − f_i for every i (f_i: step i's rounding,
+ * the product's included) and A symmetric:
+ *   β_j ω_{j+1,k} = β_k ω_{j,k+1} + (α_k − α_j) ω_{j,k} + β_{k−1} ω_{j,k−1} − β_{j−1} ω_{j−1,k} + ϑ_{j,k},
+ * ϑ_{j,k} = q_jᵀf_k − q_kᵀf_j. It is bounded by ε(‖Aq_j‖ + ‖Aq_k‖), ‖Aq_i‖ ≈ the norm of T's
+ * row i, and added with the sign of the rest, so that the estimates err large. Three rows are
+ * kept: ω_{j−1,·}, ω_{j,·} and ω_{j+1,·}.
+ */
+class Orthogonality {
+  private prev: Float64Array;
+  private cur: Float64Array;
+  private next: Float64Array;
+
+  constructor(steps: number) {
+    this.prev = new Float64Array(steps + 1);
+    this.cur = new Float64Array(steps + 1);
+    this.next = new Float64Array(steps + 1);
+    this.cur[0] = 1; // ω_{0,0}
+  }
+
+  /**
+   * ω_{j+1,k} for k ≤ j from α_0..α_j, β_0..β_{j−1}, β_j = b and the relative rounding level
+   * eps; returns max_k |ω_{j+1,k}| (∞ or NaN when b = 0).
+   */
+  estimate(j: number, alpha: readonly number[], beta: readonly number[], b: number, eps: number): number {
+    const { prev, cur, next } = this;
+    const aj = alpha[j];
+    const bPrev = j > 0 ? beta[j - 1] : 0;
+    const rj = Math.hypot(aj, bPrev, b);
+    let worst = 0;
+    // k = j−1, j: see below.
+    for (let k = 0; k + 1 < j; k++) {
+      let t = beta[k] * cur[k + 1] + (alpha[k] - aj) * cur[k] - bPrev * prev[k];
+      if (k > 0) t += beta[k - 1] * cur[k - 1];
+      const theta = eps * (rj + Math.hypot(alpha[k], k > 0 ? beta[k - 1] : 0, beta[k]));
+      t = (t + (t < 0 ? -theta : theta)) / b;
+      next[k] = t;
+      worst = Math.max(worst, Math.abs(t));
+    }
+    // Against q_{j−1} and q_j the two local passes leave rounding only: at most the level that
+    // one pass keeps locally in plain Lanczos, ϑ_{j,j}/β_j.
+    const local = (2 * eps * rj) / b;
+    if (j > 0) next[j - 1] = local;
+    next[j] = local;
+    next[j + 1] = 1;
+    return Math.max(worst, local);
+  }
+
+  /** q_{j+1} was orthogonalized against the whole basis: its estimates drop to the rounding level. */
+  reset(j: number, level: number): void {
+    this.next.fill(level, 0, j + 1);
+    this.next[j + 1] = 1;
+  }
+
+  /** q_{j+1} joins the basis: its row becomes the current one. */
+  advance(): void {
+    const spare = this.prev;
+    this.prev = this.cur;
+    this.cur = this.next;
+    this.next = spare;
+  }
+}
+
+/**
  * Runs up to `steps` Lanczos steps from `start` (any nonzero vector; normalized internally).
- * Each step is one matvec, the three-term recurrence, and full reorthogonalization: a blocked
- * classical Gram–Schmidt sweep against the whole basis, repeated when it cancels much (DGKS),
- * so with the recurrence as the first pass every vector is orthogonalized at least twice.
+ * Each step is one matvec and the three-term recurrence, then:
+ * - 'partial' (default; Simon's partial reorthogonalization): a second classical Gram–Schmidt
+ *   pass against q_j and q_{j−1}, which also normalizes. The estimates ω_{j+1,k} of q_{j+1}ᵀq_k
+ *   (Orthogonality) follow from α, β; when max_k |ω_{j+1,k}| exceeds √ε, q_{j+1} and the next
+ *   vector are swept against the whole basis (the next one because q_j's loss of orthogonality
+ *   would pass to it through the recurrence), and their estimates reset to ε. ε is the relative
+ *   rounding of one step: NOISE_FLOOR for the working precision, raised to the largest
+ *   asymmetry |q_{j−1}ᵀAq_j − β_{j−1}|/(‖Aq_{j−1}‖ + ‖Aq_j‖) seen so far (a direct sample of
+ *   ϑ_{j,j−1}, so of the products' own error where that is the larger). The basis stays semi-orthogonal (|q_iᵀq_k| ≲ √ε), which
+ *   keeps T's Ritz values those of a nearby matrix (Simon); `fullSweeps` counts the sweeps.
+ * - 'full': full reorthogonalization at every step (a blocked classical Gram–Schmidt sweep
+ *   against the whole basis, repeated when it cancels much, DGKS), so with the recurrence as
+ *   the first pass every vector is orthogonalized at least twice.
+ * Restarts after a breakdown are orthogonalized against the whole basis either way.
  * Where the basis lives follows the operator: in WebGPU device memory when it offers a device
  * product (only scalars cross to the host per step); else in one preallocated steps×dim float32
  * matrix swept by native kernels when it brings basis kernels; else in JS vectors (the
@@ -354,6 +545,10 @@ export async function lanczosTridiagonalize(
   if (start.length !== n) throw new Error(`Lanczos start vector has length ${start.length}, operator dim is ${n}`);
   const steps = Math.min(Math.floor(options.steps), n);
   if (!(steps >= 1)) throw new Error(`Lanczos needs at least one step, got ${options.steps}`);
+  const mode = options.reorthogonalization ?? 'partial';
+  if (mode !== 'partial' && mode !== 'full') {
+    throw new Error(`Lanczos: reorthogonalization must be 'partial' or 'full', got ${String(mode)}`);
+  }
   const prod = workingProduct(op, options.precision);
   const q0 = prod.vector(start);
   const n0 = norm(q0);
@@ -366,6 +561,11 @@ export async function lanczosTridiagonalize(
       : prod.float32 && op.basisKernels
         ? nativeBasis(prod, op.basisKernels, q0 as Float32Array, steps)
         : hostBasis(prod, q0, steps);
+  const omega = mode === 'partial' ? new Orthogonality(steps) : undefined;
+  let noise: number = prod.float32 ? NOISE_FLOOR.float32 : NOISE_FLOOR.float64;
+  let fullSweeps = 0;
+  // Simon's rule: the vector after a reorthogonalized one is reorthogonalized as well.
+  let forced = false;
   const alpha: number[] = [];
   const beta: number[] = [];
   const breaks: Coupling[] = [];
@@ -374,7 +574,36 @@ export async function lanczosTridiagonalize(
   try {
     for (let j = 0; j < steps; j++) {
       const bPrev = j > 0 ? beta[j - 1] : 0;
-      const { a, b } = await B.step(j, bPrev);
+      let a: number;
+      let b: number;
+      if (!omega) {
+        ({ a, b } = await B.step(j, bPrev));
+        fullSweeps++;
+      } else {
+        const local = await B.local(j);
+        a = local.a;
+        b = local.b;
+        if (Number.isFinite(a) && Number.isFinite(b) && j + 1 < steps) {
+          if (j > 0) {
+            // The asymmetry q_{j−1}ᵀAq_j − β_{j−1} is one sample of ϑ_{j,j−1} (see Orthogonality).
+            const scale = Math.hypot(a, bPrev, b) + Math.hypot(alpha[j - 1], j > 1 ? beta[j - 2] : 0, bPrev);
+            if (scale > 0) noise = Math.max(noise, Math.abs(local.hPrev - bPrev) / scale);
+          }
+          alpha.push(a);
+          const worst = omega.estimate(j, alpha, beta, b, noise);
+          alpha.pop();
+          // NaN (b = 0, a breakdown) counts as exceeded; the last step's candidate is never used.
+          const exceeded = !(worst <= Math.sqrt(noise));
+          if ((exceeded || forced) && b > 0) {
+            const wide = await B.widen(j, b);
+            a += wide.da;
+            b = wide.b;
+            omega.reset(j, noise);
+            fullSweeps++;
+            forced = exceeded && !forced;
+          } else forced = false;
+        }
+      }
       alpha.push(a);
       if (!Number.isFinite(b) || !Number.isFinite(a))
         throw new Error(`Lanczos: non-finite value at step ${j} (operator returned NaN/Inf?)`);
@@ -386,12 +615,16 @@ export async function lanczosTridiagonalize(
       if (!breakdown) {
         beta.push(b);
         await B.accept(j, b);
+        omega?.advance();
         continue;
       }
       if (options.onBreakdown === 'stop') break;
       // Invariant subspace: continue in a random direction orthogonal to it. A and the basis span
       // are invariant, so T stays tridiagonal with a zero coupling here.
       if (!(await B.restart(j, options.rng))) break; // basis already spans R^n numerically
+      omega?.reset(j, noise);
+      omega?.advance();
+      forced = false;
       breaks.push({ row: j, beta: b });
       beta.push(0);
     }
@@ -400,5 +633,6 @@ export async function lanczosTridiagonalize(
     throw e;
   }
   const m = alpha.length;
-  return { alpha, beta: beta.slice(0, m - 1), couplings, steps: m, ...B.result(m) };
+  const noiseLevel = omega ? noise : NaN;
+  return { alpha, beta: beta.slice(0, m - 1), couplings, steps: m, fullSweeps, noiseLevel, ...B.result(m) };
 }

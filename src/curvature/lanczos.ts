@@ -1,6 +1,6 @@
 /**
- * Extreme eigenpairs of a symmetric operator by the Lanczos method with full
- * reorthogonalization (Ritz pairs of T = QᵀAQ), with honest residuals and convergence flags.
+ * Extreme eigenpairs of a symmetric operator by the Lanczos method with partial (Simon's) or
+ * full reorthogonalization (Ritz pairs of T = QᵀAQ), with honest residuals and convergence flags.
  */
 import { createRng } from '../util/random.ts';
 import { eigenResiduals, freezeEigenResult, isConverged, type EigenResult } from './eigenResult.ts';
@@ -46,6 +46,12 @@ export interface LanczosOptions {
   readonly precision?: Precision;
   /** Where the Lanczos vectors live: 'auto' (default: device memory where the operator offers it) or 'host'. */
   readonly basis?: 'auto' | 'host';
+  /**
+   * 'partial' (default): Simon's partial reorthogonalization, against the whole basis only when
+   * the estimated loss of orthogonality exceeds √ε (the basis stays semi-orthogonal, Ritz values
+   * keep full accuracy); 'full': against the whole basis at every step (see krylov.ts).
+   */
+  readonly reorthogonalization?: 'partial' | 'full';
 }
 
 /** Indices into ascending `values` of the k wanted Ritz values, in reporting order. */
@@ -73,7 +79,8 @@ function boundResidual(
 }
 
 /**
- * Top-k eigenpairs of a symmetric operator by Lanczos with full reorthogonalization (CGS2).
+ * Top-k eigenpairs of a symmetric operator by Lanczos with partial (default) or full
+ * reorthogonalization.
  * Eigenvalues are ordered per `which`: descending ('largest'), by |λ| descending
  * ('largest-magnitude'), ascending ('smallest'). Memory: `iterations` vectors of length dim.
  */
@@ -115,6 +122,7 @@ export async function lanczos(op: LinearOperator, options: LanczosOptions = {}):
     stopWhen,
     precision: options.precision,
     basis: options.basis,
+    reorthogonalization: options.reorthogonalization,
   });
   const m = kr.steps;
   const { values, components } = tridiagonalEigen(kr.alpha, kr.beta);

@@ -15,7 +15,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import type { Runtime } from './backend.ts';
-import { encodeModel, DEFAULT_OPSET, type OnnxModel } from './onnx/proto.ts';
+import { encodeModel, DEFAULT_OPSET, type OnnxModel, type OnnxNode } from './onnx/proto.ts';
 import { createSession } from './onnx/session.ts';
 
 /** Result of one Gram–Schmidt sweep. */
@@ -23,6 +23,16 @@ export interface SweepResult {
   /** h = Q·w (length k): the projections removed. */
   readonly h: Float32Array;
   /** ‖w − Qᵀh‖² (float32 accumulation, a few ε32 relative). */
+  readonly ss: number;
+}
+
+/** Result of two Gram–Schmidt sweeps in a row. */
+export interface TwiceResult {
+  /** The first sweep's projections Q·w (length k). */
+  readonly h1: Float32Array;
+  /** The second sweep's projections (length k): h1 + h2 is what was removed. */
+  readonly h2: Float32Array;
+  /** ‖result‖² before normalization (float32 accumulation). */
   readonly ss: number;
 }
 
@@ -38,11 +48,38 @@ export interface BasisKernels {
    * result is swept again (the Lanczos three-term step before the full reorthogonalization).
    */
   project(Q: Float32Array, k: number, w: Float32Array, out: Float32Array): Promise<SweepResult>;
+  /**
+   * Two classical Gram–Schmidt sweeps of w against the k rows of Q ("twice is enough"), then
+   * unit = the result/‖result‖ (length n, distinct from w and Q's rows read), in one call: the
+   * Lanczos local step of partial reorthogonalization (k = 2: q_{j−1}, q_j). h1, h2: each
+   * sweep's projections (length k); ss: ‖result‖².
+   */
+  sweepTwice(Q: Float32Array, k: number, w: Float32Array, unit: Float32Array): Promise<TwiceResult>;
   /** out = Qᵀc = Σ_i c[i]·Q[i] (c: length k, out: length n). */
   combine(Q: Float32Array, k: number, c: Float32Array, out: Float32Array): Promise<void>;
 }
 
 const f32 = (name: string, shape: number[]) => ({ name, type: 'float32' as const, shape });
+
+/** ONNX nodes for ss = ‖x‖² (a scalar, float32 accumulation). */
+export function normNodes(x: string): OnnxNode[] {
+  return [
+    {
+      opType: 'ReduceSumSquare',
+      inputs: [x],
+      outputs: ['ss'],
+      attributes: [{ name: 'keepdims', kind: 'int', value: 0 }],
+    },
+  ];
+}
+
+/** ONNX nodes for unit = x/√ss (ss from normNodes). */
+export function unitNodes(x: string): OnnxNode[] {
+  return [
+    { opType: 'Sqrt', inputs: ['ss'], outputs: ['norm'] },
+    { opType: 'Div', inputs: [x, 'norm'], outputs: ['unit'] },
+  ];
+}
 
 /** h = w·Qᵀ, out = w − h·Q (one Gemm with C = w), ss = ‖out‖², unit = out/√ss. */
 function sweepModel(): OnnxModel {
@@ -51,11 +88,7 @@ function sweepModel(): OnnxModel {
     ...m,
     graphName: 'gram_schmidt_sweep',
     outputs: [...m.outputs, f32('unit', [1, -1])],
-    nodes: [
-      ...m.nodes,
-      { opType: 'Sqrt', inputs: ['ss'], outputs: ['norm'] },
-      { opType: 'Div', inputs: ['out', 'norm'], outputs: ['unit'] },
-    ],
+    nodes: [...m.nodes, ...unitNodes('out')],
   };
 }
 
@@ -77,12 +110,30 @@ function projectModel(): OnnxModel {
         outputs: ['out'],
         attributes: [{ name: 'beta', kind: 'float', value: 1 }],
       },
-      {
-        opType: 'ReduceSumSquare',
-        inputs: ['out'],
-        outputs: ['ss'],
-        attributes: [{ name: 'keepdims', kind: 'int', value: 0 }],
-      },
+      ...normNodes('out'),
+    ],
+  };
+}
+
+/** Two projections in a row (h1, h2), then ss = ‖out2‖² and unit = out2/√ss. */
+function sweepTwiceModel(): OnnxModel {
+  const tB = [{ name: 'transB', kind: 'int' as const, value: 1 }];
+  const plusC = [{ name: 'beta', kind: 'float' as const, value: 1 }];
+  return {
+    graphName: 'gram_schmidt_twice',
+    opset: DEFAULT_OPSET,
+    initializers: [],
+    inputs: [f32('Q', [-1, -1]), f32('w', [1, -1])],
+    outputs: [f32('h1', [1, -1]), f32('h2', [1, -1]), f32('ss', []), f32('unit', [1, -1])],
+    nodes: [
+      { opType: 'Gemm', inputs: ['w', 'Q'], outputs: ['h1'], attributes: tB },
+      { opType: 'Neg', inputs: ['h1'], outputs: ['nh1'] },
+      { opType: 'Gemm', inputs: ['nh1', 'Q', 'w'], outputs: ['out1'], attributes: plusC },
+      { opType: 'Gemm', inputs: ['out1', 'Q'], outputs: ['h2'], attributes: tB },
+      { opType: 'Neg', inputs: ['h2'], outputs: ['nh2'] },
+      { opType: 'Gemm', inputs: ['nh2', 'Q', 'out1'], outputs: ['out2'], attributes: plusC },
+      ...normNodes('out2'),
+      ...unitNodes('out2'),
     ],
   };
 }
@@ -109,6 +160,7 @@ export function createBasisKernels(threads: number): BasisKernels {
   let sweepSession: Promise<ort.InferenceSession> | undefined;
   let combineSession: Promise<ort.InferenceSession> | undefined;
   let projectSession: Promise<ort.InferenceSession> | undefined;
+  let twiceSession: Promise<ort.InferenceSession> | undefined;
   return {
     async sweep(Q, k, w, out, unit) {
       const n = w.length;
@@ -140,6 +192,22 @@ export function createBasisKernels(threads: number): BasisKernels {
         { h: null, ss: null, out: new ort.Tensor('float32', out, [1, n]) },
       );
       return { h: r.h!.data as Float32Array, ss: (r.ss!.data as Float32Array)[0]! };
+    },
+    async sweepTwice(Q, k, w, unit) {
+      const n = w.length;
+      check('sweepTwice', Q, k, n);
+      if (unit.length !== n) throw new Error(`sweepTwice: unit must have length ${n}`);
+      twiceSession ??= createSession(encodeModel(sweepTwiceModel()), { threads });
+      const s = await twiceSession;
+      const r = await s.run(
+        { Q: new ort.Tensor('float32', Q.subarray(0, k * n), [k, n]), w: new ort.Tensor('float32', w, [1, n]) },
+        { h1: null, h2: null, ss: null, unit: new ort.Tensor('float32', unit, [1, n]) },
+      );
+      return {
+        h1: r.h1!.data as Float32Array,
+        h2: r.h2!.data as Float32Array,
+        ss: (r.ss!.data as Float32Array)[0]!,
+      };
     },
     async combine(Q, k, c, out) {
       const n = out.length;

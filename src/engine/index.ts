@@ -50,7 +50,18 @@ export {
 } from './objective.ts';
 export { ParameterLayout, type FloatArray, type ParamSpec } from './params.ts';
 export { simplify, splitGraph, type SplitGraph } from './passes.ts';
-export { basisKernelsFor, createBasisKernels, type BasisKernels, type SweepResult } from './basisKernels.ts';
-export { deviceBasisKernels, type DeviceBasisKernels, type DeviceSweep } from './webgpu/deviceBasis.ts';
+export {
+  basisKernelsFor,
+  createBasisKernels,
+  type BasisKernels,
+  type SweepResult,
+  type TwiceResult,
+} from './basisKernels.ts';
+export {
+  deviceBasisKernels,
+  type DeviceBasisKernels,
+  type DeviceSweep,
+  type DeviceTwice,
+} from './webgpu/deviceBasis.ts';
 export type { OnnxAttribute, OnnxElemType, OnnxModel, OnnxNode, OnnxTensorValue, OnnxValueInfo } from './onnx/proto.ts';
 export { evaluate as evaluateReference, type Feeds as ReferenceFeeds } from './reference/interpreter.ts';

@@ -328,17 +328,21 @@ export class CompiledObjective {
     const feeds: Feeds = {};
     for (const s of this.spec.data) feeds[s.name] = this.inDtype(s.name, data[s.name]!);
     let thetaOnDevice: Promise<DeviceValue> | undefined;
+    let uploaded: DeviceValue | undefined;
     return {
       runtime: rt,
       async hvp(v) {
-        thetaOnDevice ??= rt.upload(theta, [theta.length]);
+        thetaOnDevice ??= rt.upload(theta, [theta.length]).then((x) => (uploaded = x));
         const r = await (await exe()).run({ ...feeds, theta: await thetaOnDevice, tangent: v });
         return r.device.hvp!;
       },
       release() {
         const t = thetaOnDevice;
         thetaOnDevice = undefined;
-        void t?.then((x) => rt.release(x)).catch(() => undefined);
+        // Freed now when the upload is done (any product awaited it), else once it settles.
+        if (uploaded) rt.release(uploaded);
+        else void t?.then((x) => rt.release(x)).catch(() => undefined);
+        uploaded = undefined;
       },
     };
   }

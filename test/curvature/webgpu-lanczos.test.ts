@@ -14,6 +14,8 @@ import { DatasetObjective } from '../../src/train/datasetObjective.ts';
 import { hessianOperator } from '../../src/curvature/hessian.ts';
 import { lanczos } from '../../src/curvature/lanczos.ts';
 import { lanczosQuadrature } from '../../src/curvature/density.ts';
+import { lanczosTridiagonalize } from '../../src/curvature/krylov.ts';
+import { createRng } from '../../src/util/random.ts';
 import { mlpSpec } from '../../src/bench/models.ts';
 
 const eps32 = 2 ** -24;
@@ -60,7 +62,8 @@ describe('webgpu: Lanczos with the basis in device memory', { skip }, () => {
     for (const v of [Q, w, r.out, r.unit, grown]) gpu.release(v);
   });
 
-  const compare = async (dims: number[], batch: number, k: number, iterations: number) => {
+  /** An MLP's Hessian at one θ on webgpu and on ort, over the same seeded samples. */
+  const hessians = async (dims: number[], batch: number) => {
     const spec = () => mlpSpec(dims, batch, 'mse');
     const x = normals(batch * dims[0]!, 3);
     const y = normals(batch * dims[dims.length - 1]!, 4);
@@ -68,8 +71,11 @@ describe('webgpu: Lanczos with the basis in device memory', { skip }, () => {
     const onCpu = new DatasetObjective(cpu, spec, { n: batch, arrays: { x, y } }, batch);
     const dim = onCpu.objective(batch).layout.size;
     const theta = normals(dim, 5, 0.5);
-    const Hg = await hessianOperator(onGpu, theta);
-    const Hc = await hessianOperator(onCpu, theta);
+    return { onGpu, dim, theta, Hg: await hessianOperator(onGpu, theta), Hc: await hessianOperator(onCpu, theta) };
+  };
+
+  const compare = async (dims: number[], batch: number, k: number, iterations: number) => {
+    const { onGpu, dim, theta, Hg, Hc } = await hessians(dims, batch);
     assert.ok(Hg.device, 'the webgpu Hessian offers device products');
     assert.equal(Hc.device, undefined);
     await onGpu.evaluate(theta); // the samples are now kept on the device
@@ -115,6 +121,45 @@ describe('webgpu: Lanczos with the basis in device memory', { skip }, () => {
       for (let t = 0; t < rg.eigenvectors[i]!.length; t++) c += rg.eigenvectors[i]![t]! * rc.eigenvectors[i]![t]!;
       assert.ok(Math.abs(c) > 0.999, `eigenvector ${i}: |cos| ${Math.abs(c)}`);
     }
+  });
+
+  it('partial reorthogonalization on the device: the local and full sweeps give the host tridiagonal', async () => {
+    const dims = [8, 6, 3];
+    const batch = 20;
+    const { onGpu, dim, theta, Hg, Hc } = await hessians(dims, batch);
+    const start = normals(dim, 6);
+    const steps = 30;
+    const opts = { steps, onBreakdown: 'restart' as const };
+    await onGpu.evaluate(theta); // the samples are now kept on the device
+    const baseline = gpu.residentBytes;
+    const rg = await lanczosTridiagonalize(Hg, start, { ...opts, rng: createRng(1) });
+    const rc = await lanczosTridiagonalize(Hc, start, { ...opts, rng: createRng(1) });
+    assert.equal(rg.where, 'device');
+    assert.ok(rg.fullSweeps > 0 && rg.fullSweeps < rg.steps, `device full sweeps ${rg.fullSweeps} of ${rg.steps}`);
+    const scale = Math.max(...rc.alpha.map(Math.abs));
+    // The first steps agree to float32 rounding (later ones drift apart as Lanczos amplifies it).
+    for (let j = 0; j < 8; j++) {
+      assert.ok(Math.abs(rg.alpha[j]! - rc.alpha[j]!) <= 1e-4 * scale, `α${j}: ${rg.alpha[j]} vs ${rc.alpha[j]}`);
+      assert.ok(Math.abs(rg.beta[j]! - rc.beta[j]!) <= 1e-4 * scale, `β${j}: ${rg.beta[j]} vs ${rc.beta[j]}`);
+    }
+    // The device basis is semi-orthogonal too: Q's Gram matrix from combinations Qᵀe_i.
+    const rows: Float64Array[] = [];
+    for (let i = 0; i < rg.steps; i++) {
+      const e = new Array<number>(rg.steps).fill(0);
+      e[i] = 1;
+      rows.push(await rg.combine(e));
+    }
+    let off = 0;
+    for (let i = 0; i < rows.length; i++)
+      for (let k = 0; k < i; k++) {
+        let d = 0;
+        for (let t = 0; t < dim; t++) d += rows[i]![t]! * rows[k]![t]!;
+        off = Math.max(off, Math.abs(d));
+      }
+    assert.ok(off <= 1e-3, `device basis: max |q_iᵀq_k| = ${off}`);
+    rg.release();
+    rc.release();
+    assert.equal(gpu.residentBytes, baseline, 'every device value of the run was freed');
   });
 
   it('a Hessian of low rank (the Krylov space runs out): the same spectrum, zeros past the rank', async () => {

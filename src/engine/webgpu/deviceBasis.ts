@@ -7,6 +7,7 @@
  */
 import type { DeviceValue, Runtime } from '../backend.ts';
 import { DEFAULT_OPSET, type OnnxModel } from '../onnx/proto.ts';
+import { normNodes, unitNodes } from '../basisKernels.ts';
 
 /** A sweep's or a projection's results: coefficients and ‖out‖² on the host, vectors on the device. */
 export interface DeviceSweep {
@@ -18,6 +19,18 @@ export interface DeviceSweep {
   readonly out: DeviceValue;
 }
 
+/** Two sweeps in a row: both sweeps' coefficients and ‖result‖² on the host, the unit result on the device. */
+export interface DeviceTwice {
+  /** The first sweep's projections (host). */
+  readonly h: Float32Array;
+  /** The second sweep's projections (host). */
+  readonly h2: Float32Array;
+  /** ‖result‖² before normalization (float32 accumulation). */
+  readonly ss: number;
+  /** result/‖result‖, shape [1, n] (device; release it). */
+  readonly unit: DeviceValue;
+}
+
 /** Basis kernels on device values: Q is [k, n], vectors are [1, n]. Every DeviceValue returned is the caller's to release. */
 export interface DeviceBasisKernels {
   readonly runtime: Runtime;
@@ -27,6 +40,14 @@ export interface DeviceBasisKernels {
   project(Q: DeviceValue, w: DeviceValue): Promise<DeviceSweep>;
   /** The three-term step against two rows a, b (q_{j−1}, q_j): h = [a·w, b·w]. */
   project2(a: DeviceValue, b: DeviceValue, w: DeviceValue): Promise<DeviceSweep>;
+  /**
+   * Two such sweeps in a row ("twice is enough"), then unit = result/‖result‖: the Lanczos
+   * local step of partial reorthogonalization. h is the first sweep's projections, h2 the
+   * second's (h + h2 was removed); ss = ‖result‖².
+   */
+  sweepTwice(Q: DeviceValue, w: DeviceValue): Promise<DeviceTwice>;
+  /** sweepTwice against the two rows a, b (q_{j−1}, q_j). */
+  sweepTwice2(a: DeviceValue, b: DeviceValue, w: DeviceValue): Promise<DeviceTwice>;
   /** `[Q; row]`: Q with one more row (a new device value; Q itself is left as it is). */
   append(Q: DeviceValue, row: DeviceValue): Promise<DeviceValue>;
   /** c·Q on the host (length n). */
@@ -64,12 +85,7 @@ function projectModel(graphName = 'device_projection'): OnnxModel {
       { opType: 'Mul', inputs: ['Q', 'h_col'], outputs: ['Qh'] },
       { opType: 'ReduceSum', inputs: ['Qh', 'cols'], outputs: ['proj'], attributes: keep },
       { opType: 'Sub', inputs: ['w', 'proj'], outputs: ['out'] },
-      {
-        opType: 'ReduceSumSquare',
-        inputs: ['out'],
-        outputs: ['ss'],
-        attributes: [{ name: 'keepdims', kind: 'int', value: 0 }],
-      },
+      ...normNodes('out'),
     ],
   };
 }
@@ -80,19 +96,38 @@ function sweepModel(): OnnxModel {
   return {
     ...m,
     outputs: [...m.outputs, f32('unit', [1, -1])],
+    nodes: [...m.nodes, ...unitNodes('out')],
+  };
+}
+
+/**
+ * Two projections in a row against Q's rows, then unit = out2/√ss: the nodes of projectModel
+ * once more on out instead of w (its h2, out2, ss replacing h, out's norm).
+ */
+function sweepTwiceModel(graphName = 'device_gram_schmidt_twice'): OnnxModel {
+  const once = projectModel(graphName);
+  const rename = (t: string): string =>
+    ({ w: 'out', h_col: 'h2_col', h: 'h2', Qw: 'Qw2', Qh: 'Qh2', proj: 'proj2', out: 'out2' })[t] ?? t;
+  const again = once.nodes
+    .filter((nd) => nd.opType !== 'ReduceSumSquare')
+    .map((nd) => ({ ...nd, inputs: nd.inputs.map(rename), outputs: nd.outputs.map(rename) }));
+  return {
+    ...once,
+    outputs: [f32('h', [1, -1]), f32('h2', [1, -1]), f32('ss', []), f32('unit', [1, -1])],
     nodes: [
-      ...m.nodes,
-      { opType: 'Sqrt', inputs: ['ss'], outputs: ['norm'] },
-      { opType: 'Div', inputs: ['out', 'norm'], outputs: ['unit'] },
+      ...once.nodes.filter((nd) => nd.opType !== 'ReduceSumSquare'),
+      ...again,
+      ...normNodes('out2'),
+      ...unitNodes('out2'),
     ],
   };
 }
 
-/** `[a; b]` then the projection against those two rows. */
-function project2Model(): OnnxModel {
-  const m = projectModel('device_projection2');
+/** `m` with Q given as two rows a, b ([1, n] each) instead: Q = [a; b] is formed on the device. */
+function onRowPair(m: OnnxModel, graphName: string): OnnxModel {
   return {
     ...m,
+    graphName,
     inputs: [f32('a', [1, -1]), f32('b', [1, -1]), f32('w', [1, -1])],
     nodes: [
       { opType: 'Concat', inputs: ['a', 'b'], outputs: ['Q'], attributes: [{ name: 'axis', kind: 'int', value: 0 }] },
@@ -100,6 +135,12 @@ function project2Model(): OnnxModel {
     ],
   };
 }
+
+/** `[a; b]` then two projections against those two rows and the normalization. */
+const sweepTwice2Model = (): OnnxModel => onRowPair(sweepTwiceModel(), 'device_gram_schmidt_twice2');
+
+/** `[a; b]` then the projection against those two rows. */
+const project2Model = (): OnnxModel => onRowPair(projectModel(), 'device_projection2');
 
 /** out = cᵀQ (c: [k, 1] on the host; out [1, n] back to the host). */
 function combineModel(): OnnxModel {
@@ -164,6 +205,17 @@ export function deviceBasisKernels(rt: Runtime): DeviceBasisKernels {
       rows('project2: b', b, w.dims[1]);
       const r = await (await rt.compileDevice(project2Model(), ['out'])).run({ a, b, w });
       return { h: r.host.h as Float32Array, ss: r.host.ss![0]!, out: r.device.out! };
+    },
+    async sweepTwice(Q, w) {
+      sweeps(Q, w);
+      const r = await (await rt.compileDevice(sweepTwiceModel(), ['unit'])).run({ Q, w });
+      return { h: r.host.h as Float32Array, h2: r.host.h2 as Float32Array, ss: r.host.ss![0]!, unit: r.device.unit! };
+    },
+    async sweepTwice2(a, b, w) {
+      rows('sweepTwice2: a', a, w.dims[1]);
+      rows('sweepTwice2: b', b, w.dims[1]);
+      const r = await (await rt.compileDevice(sweepTwice2Model(), ['unit'])).run({ a, b, w });
+      return { h: r.host.h as Float32Array, h2: r.host.h2 as Float32Array, ss: r.host.ss![0]!, unit: r.device.unit! };
     },
     async append(Q, row) {
       rows('append: Q', Q);
