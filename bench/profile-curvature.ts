@@ -4,6 +4,7 @@
  * reorthogonalization) takes. Prints medians over repeats; wall clock, so run it on a quiet box.
  *
  *   node --import tsx bench/profile-curvature.ts [--batch 1000] [--iters 20] [--repeats 5] [--threads N] [--basis native|js]
+ *                                                [--reorth partial|full]
  *                                                [--hidden 512,512] [--loss ce|mse]
  *
  * The network is W1's, MLP 784-512-512-10 tanh with cross-entropy; --hidden 200,200 --loss mse
@@ -38,6 +39,8 @@ const threads = Number(opt('threads', String(os.availableParallelism())));
 const backend = opt('backend', 'ort') as BackendName;
 const basisMode = opt('basis', 'native');
 if (basisMode !== 'native' && basisMode !== 'js') throw new Error(`--basis must be native or js, got ${basisMode}`);
+const reorth = opt('reorth', 'partial');
+if (reorth !== 'partial' && reorth !== 'full') throw new Error(`--reorth must be partial or full, got ${reorth}`);
 
 const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 /**
@@ -131,7 +134,14 @@ for (let r = 0; r < repeats + 1; r++) {
   const prep = since(c0);
   const op = timed(H);
   const c1 = clock();
-  await lanczos(op, { k: 1, iterations: iters, seed: r, earlyStop: false, exactResiduals: false });
+  await lanczos(op, {
+    k: 1,
+    iterations: iters,
+    seed: r,
+    earlyStop: false,
+    exactResiduals: false,
+    reorthogonalization: reorth,
+  });
   const total = since(c1);
   const p = timed(H);
   const c2 = clock();
@@ -153,7 +163,7 @@ const show = (label: string, xs: Clock[], floor?: Clock): string => {
   return `${label.padEnd(40)} wall(min) ${w.toFixed(2).padStart(8)} ms  cpu(median, main thread) ${c.toFixed(2).padStart(8)} ms${rel}`;
 };
 console.log(
-  `mlp-${dims.join('-')} ${lossName}, batch ${batch} (chunks of ${chunk}), dim ${dim}, ${iters} iterations, ${repeats} repeats, ${threads} threads, backend ${backend}, basis ${basisMode}, load average ${os
+  `mlp-${dims.join('-')} ${lossName}, batch ${batch} (chunks of ${chunk}), dim ${dim}, ${iters} iterations, ${repeats} repeats, ${threads} threads, backend ${backend}, basis ${basisMode}, reorthogonalization ${reorth}, load average ${os
     .loadavg()
     .map((l) => l.toFixed(2))
     .join(' ')}`,
@@ -171,7 +181,12 @@ for (let r = 1; r <= repeats; r++) {
   const rs = createRng(r);
   const start = new Float32Array(dim);
   rs.fillNormal(start);
-  const kr = await lanczosTridiagonalize(timed(H), start, { steps: iters, rng: rs, onBreakdown: 'restart' });
+  const kr = await lanczosTridiagonalize(timed(H), start, {
+    steps: iters,
+    rng: rs,
+    onBreakdown: 'restart',
+    reorthogonalization: reorth,
+  });
   kr.release();
   sweeps.push(`${kr.fullSweeps} (ε ${kr.noiseLevel.toExponential(1)})`);
 }
