@@ -18,6 +18,8 @@ export interface MeasureOptions {
   topK: number;
   /** Lanczos steps (HVPs) per eigen-solve. */
   iterations: number;
+  /** Lanczos' reorthogonalization (default 'partial'; see lanczosTridiagonalize). */
+  reorthogonalization?: 'partial' | 'full';
   /** Seed of the Lanczos start vector(s) for this measurement. */
   seed: number;
   /** Convergence tolerance of the reported flags (relative residual); float32 HVPs need ~1e-3. */
@@ -68,6 +70,7 @@ export async function measureCurvature(
   const top = await lanczos(H, {
     k: o.topK,
     iterations: o.iterations,
+    reorthogonalization: o.reorthogonalization,
     seed: o.seed,
     tol,
     earlyStop: false,
@@ -95,6 +98,7 @@ export async function measureCurvature(
     const pr = await lanczos(P, {
       k: 1,
       iterations: o.iterations,
+      reorthogonalization: o.reorthogonalization,
       seed: o.seed + 1,
       tol,
       earlyStop: false,
@@ -107,6 +111,7 @@ export async function measureCurvature(
     const sm = await lanczos(H, {
       k: 1,
       iterations: o.iterations,
+      reorthogonalization: o.reorthogonalization,
       seed: o.seed + 2,
       tol,
       which: 'smallest',

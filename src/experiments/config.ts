@@ -207,6 +207,8 @@ const curvatureSchema = strict({
   every: int(0).default(20),
   top_k: int(1).default(2),
   lanczos_iters: int(1).default(20),
+  /** Reorthogonalization in the Lanczos eigen-solves: partial (Simon's, semi-orthogonal basis) or full (every step). */
+  reorthogonalization: oneOf(['partial', 'full'] as const).default('partial'),
   /** Training samples the Hessian is taken over ('all' = the whole training subset). */
   samples: allOrInt(1).default('all'),
   /** Adam-preconditioned sharpness: auto = for adaptive optimizers. */

@@ -423,6 +423,7 @@ async function runLoop(
         const m = await measureCurvature(curvObj, state.theta, {
           topK: c.curvature.top_k,
           iterations: c.curvature.lanczos_iters,
+          reorthogonalization: c.curvature.reorthogonalization,
           seed: c.train.seed * 100003 + s,
           preconditioner: P,
           previous: c.curvature.rotation ? state.prevEigvecs : null,
