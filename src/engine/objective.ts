@@ -136,6 +136,17 @@ export class CompiledObjective {
     };
   }
 
+  /** The data inputs of a flat-θ graph, each in the graph's dtype; a missing one is an error naming it. */
+  private dataFeeds(data: Record<string, Feed>): Feeds {
+    const f: Feeds = {};
+    for (const s of this.spec.data) {
+      const v = data[s.name];
+      if (v === undefined) throw new Error(`missing data input '${s.name}'`);
+      f[s.name] = this.inDtype(s.name, v);
+    }
+    return f;
+  }
+
   private feeds(theta: FloatArray, data: Record<string, Feed>): Feeds {
     const f: Feeds = { ...this.layout.split(theta) };
     for (const s of this.spec.data) {
@@ -303,12 +314,7 @@ export class CompiledObjective {
       exe = this.runtime.compileDevice(this.flatGradGraph(rows?.n), ['grad']);
       this.flatGradExes.set(key, exe);
     }
-    const feeds: Feeds = rows ? { theta, indices: rows.indices } : { theta };
-    for (const s of this.spec.data) {
-      const v = data[s.name];
-      if (v === undefined) throw new Error(`missing data input '${s.name}'`);
-      feeds[s.name] = this.inDtype(s.name, v);
-    }
+    const feeds: Feeds = { ...this.dataFeeds(data), theta, ...(rows ? { indices: rows.indices } : {}) };
     const { host, device } = await (await exe).run(feeds);
     const { loss, metrics } = this.evaluation(host);
     return {
@@ -325,8 +331,7 @@ export class CompiledObjective {
     const rt = this.runtime;
     // Compiled on the first device product, not before: most callers only use the host product.
     const exe = () => (this.flatHvpExe ??= rt.compileDevice(this.flatHvpGraph(), ['hvp']));
-    const feeds: Feeds = {};
-    for (const s of this.spec.data) feeds[s.name] = this.inDtype(s.name, data[s.name]!);
+    const feeds = this.dataFeeds(data);
     let thetaOnDevice: Promise<DeviceValue> | undefined;
     let uploaded: DeviceValue | undefined;
     return {

@@ -9,7 +9,7 @@ import type { DeviceExecutable, DeviceValue, Runtime } from '../engine/backend.t
 import type { DatasetObjective } from './datasetObjective.ts';
 import { clipScale } from './clipping.ts';
 import { updateGraph, type UpdateGraph } from './deviceUpdate.ts';
-import type { FloatVec } from './vector.ts';
+import { assertFinite, type FloatVec } from './vector.ts';
 import type { ResolvedOptimizerConfig } from './optimizer-config.ts';
 import type { LrScale, Optimizer, OptimizerState } from './optimizer-state.ts';
 
@@ -106,7 +106,7 @@ export class DeviceTraining {
    */
   async step(state: OptimizerState, lr: number, gradNorm: number, maxNorm: number | null | undefined): Promise<void> {
     if (!this.grad) throw new Error('device training: step() needs a gradient() first');
-    if (!(lr >= 0) || !Number.isFinite(lr)) throw new Error(`lr must be a finite number >= 0, got ${lr}`);
+    assertFinite(lr, 'lr', 0);
     const t = state.t + 1;
     const scalars: Record<string, Float32Array> = {
       lr: Float32Array.of(lr),
