@@ -23,6 +23,8 @@ export { objectiveSpec, type LossName } from './nn/losses.ts';
 export { loadDataset, type Dataset } from './data/dataset.ts';
 export { DatasetObjective } from './train/datasetObjective.ts';
 export {
+  gaussNewton,
+  ggnOperator,
   hessian,
   hessianOperator,
   lanczos,

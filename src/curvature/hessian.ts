@@ -1,5 +1,5 @@
 /**
- * The Hessian of a training loss as a LinearOperator: exact HVPs (forward-over-reverse) from
+ * The Hessian of a training loss (and its Gauss–Newton matrix) as a LinearOperator: exact HVPs (forward-over-reverse) from
  * the engine, over the full dataset in chunks with exact weighting. The engine computes in its
  * own dtype (float32 on ort, float64 on the reference backend); float32 operators also offer
  * matvec32, so solvers keep their vectors in float32 and no conversion happens per product,
@@ -8,6 +8,7 @@
 import type { LinearOperator } from './operator.ts';
 import type { DatasetObjective } from '../train/datasetObjective.ts';
 import type { FloatArray } from '../engine/params.ts';
+import type { CurvatureMatrix } from '../engine/objective.ts';
 import { basisKernelsFor } from '../engine/basisKernels.ts';
 import type { Runtime } from '../engine/backend.ts';
 import { deviceBasisKernels, type DeviceBasisKernels } from '../engine/webgpu/deviceBasis.ts';
@@ -20,20 +21,42 @@ function deviceKernelsFor(rt: Runtime): DeviceBasisKernels {
   return k;
 }
 
+/** A curvature operator (the Hessian, or the Gauss–Newton matrix) that counts its products. */
 export interface HessianOperator extends LinearOperator {
-  /** Number of HVPs performed so far. */
+  /** Number of products (HVPs, or G·v) performed so far. */
   readonly calls: number;
 }
 
 /** H = ∇²L(θ) over the objective's dataset, prepared at θ (length-dim vectors). */
-export async function hessianOperator(objective: DatasetObjective, theta: FloatArray): Promise<HessianOperator> {
-  const at = await objective.hvpAt(theta);
+export function hessianOperator(objective: DatasetObjective, theta: FloatArray): Promise<HessianOperator> {
+  return curvatureOperator(objective, theta, 'hessian');
+}
+
+/**
+ * G = Jᵀ ∇²_f ℓ J, the generalized Gauss–Newton matrix of the objective's loss over its dataset
+ * at θ (J: the outputs' Jacobian in θ; ∇²_f ℓ: the loss's Hessian in the outputs, I/n for MSE,
+ * (diag(p) − ppᵀ)/n per sample for cross-entropy). Exact products G·v = vjp(f, ∇²_f ℓ·jvp(f, v))
+ * built by the engine's transforms, with the same chunking, float32 path and device residency as
+ * hessianOperator. Symmetric positive semi-definite for these losses.
+ */
+export function ggnOperator(objective: DatasetObjective, theta: FloatArray): Promise<HessianOperator> {
+  return curvatureOperator(objective, theta, 'ggn');
+}
+
+/** The operator of a curvature matrix (the Hessian or the Gauss–Newton matrix) at θ. */
+export async function curvatureOperator(
+  objective: DatasetObjective,
+  theta: FloatArray,
+  matrix: CurvatureMatrix,
+): Promise<HessianOperator> {
+  const name = matrix === 'ggn' ? 'Gauss–Newton' : 'Hessian';
+  const at = await objective.hvpAt(theta, matrix);
   const f32 = theta instanceof Float32Array;
   const dim = theta.length;
   let calls = 0;
   const kernels = f32 ? basisKernelsFor(objective.runtime) : undefined;
   const check = (v: FloatArray): void => {
-    if (v.length !== dim) throw new Error(`Hessian matvec: expected a vector of length ${dim}, got ${v.length}`);
+    if (v.length !== dim) throw new Error(`${name} matvec: expected a vector of length ${dim}, got ${v.length}`);
   };
   const dev = at.device;
   const op: HessianOperator = {

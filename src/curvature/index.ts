@@ -2,10 +2,10 @@
  * The curvature layer: linear operators (the Hessian of a training loss among them),
  * eigensolvers (Lanczos, power iteration, dense), trace and spectral-density estimators, and
  * eigenvector rotation measures. `hessian(model, loss, data, params)` is the PyHessian-style
- * entry; `topEigenpairs`, `trace` and `density` answer the usual questions of any operator.
+ * entry (`gaussNewton(...)` the same for the Gauss–Newton matrix); `topEigenpairs`, `trace` and `density` answer the usual questions of any operator.
  */
-export { type HessianOperator, hessianOperator } from './hessian.ts';
-export { type ModelHessian, type ModelHessianOptions, hessian } from './modelHessian.ts';
+export { type HessianOperator, curvatureOperator, ggnOperator, hessianOperator } from './hessian.ts';
+export { type ModelHessian, type ModelHessianOptions, gaussNewton, hessian } from './modelHessian.ts';
 export { type SpectralDensity, topEigenpairs, trace, density } from './shortcuts.ts';
 export { type CurvatureMeasurement, type MeasureOptions, measureCurvature } from './measure.ts';
 export {

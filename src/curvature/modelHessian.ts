@@ -14,7 +14,8 @@ import type { Model } from '../nn/model.ts';
 import { DatasetObjective } from '../train/datasetObjective.ts';
 import type { EigenResult } from './eigenResult.ts';
 import type { LanczosOptions } from './lanczos.ts';
-import { hessianOperator, type HessianOperator } from './hessian.ts';
+import { curvatureOperator, type HessianOperator } from './hessian.ts';
+import type { CurvatureMatrix } from '../engine/objective.ts';
 import type { HutchinsonOptions, HutchinsonResult } from './trace.ts';
 import type { DensityOptions, SlqOptions } from './density.ts';
 import { density, topEigenpairs, trace, type SpectralDensity } from './shortcuts.ts';
@@ -32,9 +33,9 @@ export interface ModelHessianOptions {
   readonly buffers?: ArrayLike<number>;
 }
 
-/** The Hessian of a model's loss: an operator (dim = number of parameters) and the usual questions. */
+/** The Hessian (or Gauss–Newton matrix) of a model's loss: an operator (dim = number of parameters) and the usual questions. */
 export interface ModelHessian extends HessianOperator {
-  /** The objective whose Hessian this is (loss, gradient over the same samples). */
+  /** The objective whose curvature this is (loss, gradient over the same samples). */
   readonly objective: DatasetObjective;
   /** Top-n eigenpairs, eigenvalues descending (PyHessian's `eigenvalues(top_n)`). */
   eigenvalues(topN?: number, options?: Omit<LanczosOptions, 'k' | 'which'>): Promise<EigenResult>;
@@ -50,21 +51,49 @@ export interface ModelHessian extends HessianOperator {
  * H = ∇²_θ L(θ) for L = mean over `data`'s n samples of `loss` (mse or cross-entropy on one-hot
  * labels, or on `data.targets`), at θ = `params` (length model.layout.size, the model's flat layout).
  */
-export async function hessian(
+export function hessian(
   model: Model,
   loss: LossName,
   data: Dataset,
   params: ArrayLike<number>,
   options: ModelHessianOptions = {},
 ): Promise<ModelHessian> {
+  return modelCurvature('hessian', model, loss, data, params, options);
+}
+
+/**
+ * G = Jᵀ ∇²_f ℓ J, the generalized Gauss–Newton matrix of the same loss as `hessian(...)` (J: the
+ * Jacobian of the model's outputs in θ, ∇²_f ℓ: the loss's Hessian in the outputs), with the same
+ * methods: `.eigenvalues(k)`, `.trace()`, `.density()`. Positive semi-definite; it equals H for a
+ * model linear in θ, or under MSE where the residuals vanish.
+ */
+export function gaussNewton(
+  model: Model,
+  loss: LossName,
+  data: Dataset,
+  params: ArrayLike<number>,
+  options: ModelHessianOptions = {},
+): Promise<ModelHessian> {
+  return modelCurvature('ggn', model, loss, data, params, options);
+}
+
+async function modelCurvature(
+  matrix: CurvatureMatrix,
+  model: Model,
+  loss: LossName,
+  data: Dataset,
+  params: ArrayLike<number>,
+  options: ModelHessianOptions,
+): Promise<ModelHessian> {
+  const fn = matrix === 'ggn' ? 'gaussNewton' : 'hessian';
   if (params.length !== model.layout.size)
-    throw new Error(`hessian: params has length ${params.length}, the model has ${model.layout.size} parameters`);
+    throw new Error(`${fn}: params has length ${params.length}, the model has ${model.layout.size} parameters`);
   if (model.dropouts.length > 0)
-    throw new Error('hessian: models with dropout are not supported (the loss would be random)');
+    throw new Error(`${fn}: models with dropout are not supported (the loss would be random)`);
   const runtime = options.runtime ?? new Runtime({ backend: options.backend ?? 'ort' });
   const dtype = backendDType(runtime.backend);
   const y = data.targets ?? (data.y ? oneHot(data.y, data.numClasses) : null);
-  if (!y) throw new Error('hessian: data has neither labels (y) nor targets');
+  if (!y) throw new Error(`${fn}: data has neither labels (y) nor targets`);
   const mode = options.mode ?? 'train';
   const samples = { n: data.n, arrays: { x: data.x, y } };
   const fixed =
@@ -81,7 +110,7 @@ export async function hessian(
     fixed,
   );
   const theta: FloatArray = dtype === 'float32' ? Float32Array.from(params) : Float64Array.from(params);
-  const H = await hessianOperator(objective, theta);
+  const H = await curvatureOperator(objective, theta, matrix);
   const own = options.runtime === undefined;
   // Extends the operator object itself, so whatever products it offers (matvec, float32 or block
   // variants) stay visible to the solvers.

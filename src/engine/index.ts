@@ -36,9 +36,10 @@ export {
   type Window2d,
 } from './ir.ts';
 export * as ops from './ops.ts';
-export { grad, hvp, jvp, valueAndGrad, vjp, type ScalarFn } from './autodiff/transforms.ts';
+export { ggnvp, grad, hvp, jvp, valueAndGrad, vjp, type ScalarFn } from './autodiff/transforms.ts';
 export {
   CompiledObjective,
+  type CurvatureMatrix,
   type DataSpec,
   type Evaluation,
   type GradEvaluation,

@@ -8,7 +8,7 @@
  */
 import { GraphBuilder, Tensor } from './builder.ts';
 import type { DType, Graph, Shape } from './ir.ts';
-import { hvp, valueAndGrad } from './autodiff/transforms.ts';
+import { ggnvp, hvp, valueAndGrad } from './autodiff/transforms.ts';
 import { simplify, splitGraph, whereZeroToMul } from './passes.ts';
 import {
   isDeviceValue,
@@ -40,7 +40,26 @@ export interface ObjectiveSpec {
   readonly dtype: 'float32' | 'float64';
   /** The scalar loss (and optional scalar metrics) from parameter and data tensors. */
   loss(params: Record<string, Tensor>, data: Record<string, Tensor>): LossOutput;
+  /**
+   * The same loss written as ℓ(f(θ, data), data), for the Gauss–Newton matrix G = Jᵀ ∇²_f ℓ J:
+   * `output` gives the network's outputs f and `outputLoss` the scalar loss on them. Optional:
+   * an objective without it has Hessian products only.
+   */
+  readonly outputs?: {
+    output(params: Record<string, Tensor>, data: Record<string, Tensor>): Tensor;
+    outputLoss(f: Tensor, data: Record<string, Tensor>): Tensor;
+  };
 }
+
+/**
+ * The curvature matrix of a product: the Hessian H = ∇²L(θ), or the generalized Gauss–Newton
+ * matrix G = Jᵀ ∇²_f ℓ J (positive semi-definite for a convex ℓ; H minus the term that carries
+ * the network's own second derivatives).
+ */
+export type CurvatureMatrix = 'hessian' | 'ggn';
+
+/** Output-name prefix of each matrix's per-parameter products in the unsplit graphs. */
+const PRODUCT: Record<CurvatureMatrix, string> = { hessian: 'hvp:', ggn: 'ggn:' };
 
 export interface Evaluation {
   loss: number;
@@ -55,9 +74,9 @@ export interface GradEvaluation extends Evaluation {
   grad: FloatArray;
 }
 
-/** HVPs at fixed (θ, data): the v-independent values are already computed. */
+/** Curvature products at fixed (θ, data): the v-independent values are already computed. */
 export interface HvpAtPoint {
-  /** H·v for a flat direction v (length = number of parameters). */
+  /** H·v (or G·v, for a Gauss–Newton point) for a flat direction v (length = number of parameters). */
   hvp(v: FloatArray): Promise<FloatArray>;
   /** The same product on vectors in device memory, where the backend has it (webgpu, float32). */
   readonly device?: DeviceHvp;
@@ -100,15 +119,18 @@ export class CompiledObjective {
   readonly layout: ParameterLayout;
   private valueExe?: Promise<Executable>;
   private gradExe?: Promise<Executable>;
-  private flatHvpExe?: Promise<DeviceExecutable>;
+  private readonly flatProductExes = new Map<CurvatureMatrix, Promise<DeviceExecutable>>();
   /** Device gradient graphs: 0 = on the chunk as fed, N = gathered from N rows. */
   private readonly flatGradExes = new Map<number, Promise<DeviceExecutable>>();
-  private hvpExes?: Promise<{
-    prepare: Executable;
-    main: Executable;
-    carried: readonly string[];
-    passed: readonly string[];
-  }>;
+  private readonly productExes = new Map<
+    CurvatureMatrix,
+    Promise<{
+      prepare: Executable;
+      main: Executable;
+      carried: readonly string[];
+      passed: readonly string[];
+    }>
+  >();
 
   constructor(
     readonly runtime: Runtime,
@@ -216,6 +238,44 @@ export class CompiledObjective {
     });
   }
 
+  /** The loss split into outputs and a loss on them; throws where the spec has no such split. */
+  private outputSplit(): NonNullable<ObjectiveSpec['outputs']> {
+    const s = this.spec.outputs;
+    if (!s)
+      throw new Error('this objective has no Gauss–Newton products: its spec does not split the loss into outputs');
+    return s;
+  }
+
+  /** The per-parameter products of `matrix` at θ along the tangents vs (one per parameter). */
+  private products(matrix: CurvatureMatrix, p: readonly Tensor[], d: Record<string, Tensor>, vs: Tensor[]): Tensor[] {
+    const argnums = this.spec.params.map((_, i) => i);
+    if (matrix === 'hessian') return hvp(this.lossFn(d, {}), argnums)(p, vs).hvps;
+    const split = this.outputSplit();
+    const net = (...ps: Tensor[]): Tensor => {
+      const named: Record<string, Tensor> = {};
+      this.spec.params.forEach((s, i) => (named[s.name] = ps[i]!));
+      return split.output(named, d);
+    };
+    return ggnvp(net, (f) => split.outputLoss(f, d), argnums)(p, vs).products;
+  }
+
+  /** The graph of G·v, Gauss–Newton products (before splitting); outputs 'ggn:<param>'. */
+  ggnGraph(): Graph {
+    return this.productGraph('ggn');
+  }
+
+  /** The unsplit product graph of a matrix: tangent inputs per parameter, one output per parameter. */
+  private productGraph(matrix: CurvatureMatrix): Graph {
+    if (matrix === 'hessian') return this.hvpGraph();
+    return this.trace((b, p, d) => {
+      const vs = this.spec.params.map((s) => b.input(`${TANGENT}${s.name}`, s.shape, this.spec.dtype));
+      const prods = this.products(matrix, p, d, vs);
+      const outs: Record<string, Tensor> = {};
+      this.spec.params.forEach((s, i) => (outs[`${PRODUCT[matrix]}${s.name}`] = prods[i]!));
+      return outs;
+    });
+  }
+
   /** θ's (or a direction's) per-parameter pieces: slices of a flat [dim] tensor, reshaped. */
   private flatPieces(t: Tensor): Tensor[] {
     return this.spec.params.map((s, i) => {
@@ -260,18 +320,15 @@ export class CompiledObjective {
   }
 
   /**
-   * The graph of H·v on flat vectors: θ [dim], v and H·v [1, dim] (each parameter a slice of
-   * them), for products whose vectors stay in device memory.
+   * The graph of H·v (or G·v) on flat vectors: θ [dim], v and the product 'hvp' [1, dim] (each
+   * parameter a slice of them), for products whose vectors stay in device memory.
    */
-  flatHvpGraph(): Graph {
+  flatHvpGraph(matrix: CurvatureMatrix = 'hessian'): Graph {
     const { b, theta, d } = this.flatInputs();
     const dim = this.layout.size;
     const v = o.reshape(b.input('tangent', [1, dim], this.spec.dtype), [dim]);
-    const { hvps } = hvp(
-      this.lossFn(d, {}),
-      this.spec.params.map((_, i) => i),
-    )(this.flatPieces(theta), this.flatPieces(v));
-    return simplify(b.build({ hvp: o.reshape(CompiledObjective.flatten(hvps), [1, dim]) }));
+    const prods = this.products(matrix, this.flatPieces(theta), d, this.flatPieces(v));
+    return simplify(b.build({ hvp: o.reshape(CompiledObjective.flatten(prods), [1, dim]) }));
   }
 
   /**
@@ -327,10 +384,14 @@ export class CompiledObjective {
   }
 
   /** The device product at (θ, data): θ uploaded on first use, data fed as given (kept on the device by the caller). */
-  private deviceHvp(theta: Float32Array, data: Record<string, Feed>): DeviceHvp {
+  private deviceHvp(theta: Float32Array, data: Record<string, Feed>, matrix: CurvatureMatrix): DeviceHvp {
     const rt = this.runtime;
     // Compiled on the first device product, not before: most callers only use the host product.
-    const exe = () => (this.flatHvpExe ??= rt.compileDevice(this.flatHvpGraph(), ['hvp']));
+    const exe = (): Promise<DeviceExecutable> => {
+      let e = this.flatProductExes.get(matrix);
+      if (!e) this.flatProductExes.set(matrix, (e = rt.compileDevice(this.flatHvpGraph(matrix), ['hvp'])));
+      return e;
+    };
     const feeds = this.dataFeeds(data);
     let thetaOnDevice: Promise<DeviceValue> | undefined;
     let uploaded: DeviceValue | undefined;
@@ -367,12 +428,47 @@ export class CompiledObjective {
     return v;
   }
 
-  /** Prepares HVPs at (θ, data): runs the v-independent part of the HVP graph once. */
-  async at(theta: FloatArray, data: Record<string, Feed>): Promise<HvpAtPoint> {
-    this.hvpExes ??= (async () => {
+  /**
+   * Prepares products of `matrix` (H by default, or the Gauss–Newton G) at (θ, data): runs the
+   * v-independent part of the product graph once.
+   */
+  async at(theta: FloatArray, data: Record<string, Feed>, matrix: CurvatureMatrix = 'hessian'): Promise<HvpAtPoint> {
+    if (matrix !== 'hessian' && matrix !== 'ggn') throw new Error(`unknown curvature matrix '${String(matrix)}'`);
+    if (matrix === 'ggn') this.outputSplit();
+    let exes = this.productExes.get(matrix);
+    if (!exes) this.productExes.set(matrix, (exes = this.compileProducts(matrix)));
+    const { prepare, main, carried, passed } = await exes;
+    const base = this.feeds(theta, data);
+    const fixed = carried.length > 0 ? await prepare.run(base) : {};
+    const mainFeeds: Feeds = {};
+    for (const n of carried) mainFeeds[n] = fixed[n]!;
+    for (const n of passed) mainFeeds[n] = this.inDtype(n, base[n]!);
+    const layout = this.layout;
+    const specs = this.spec.params;
+    const dtype = this.spec.dtype;
+    const prefix = PRODUCT[matrix];
+    const onDevice = this.runtime.backend === 'webgpu' && dtype === 'float32' && theta instanceof Float32Array;
+    return {
+      ...(onDevice ? { device: this.deviceHvp(theta, data, matrix) } : {}),
+      async hvp(v: FloatArray): Promise<FloatArray> {
+        const f: Feeds = { ...mainFeeds };
+        const pieces = layout.split(v);
+        for (const s of specs) f[`${TANGENT}${s.name}`] = pieces[s.name]!;
+        const out = await main.run(f);
+        const hv = dtype === 'float32' ? new Float32Array(layout.size) : new Float64Array(layout.size);
+        const res: Record<string, ArrayLike<number>> = {};
+        for (const s of specs) res[s.name] = out[`${prefix}${s.name}`]!;
+        return layout.gather(res, hv);
+      },
+    };
+  }
+
+  /** The product graph of `matrix`, split into its v-independent and v-dependent parts and compiled. */
+  private compileProducts(matrix: CurvatureMatrix) {
+    return (async () => {
       if (!this.runtime.splitHvp) {
         // Whole graph, nothing carried: every input but the tangents passes through (see Runtime.splitHvp).
-        const whole = await this.runtime.compile(this.hvpGraph());
+        const whole = await this.runtime.compile(this.productGraph(matrix));
         return {
           prepare: whole,
           main: whole,
@@ -382,7 +478,8 @@ export class CompiledObjective {
       }
       // On onnxruntime, masks become float multipliers before the split so they are carried
       // ready-made (see whereZeroToMul); the reference backend keeps the graph as traced.
-      const g = this.runtime.backend === 'ort' ? whereZeroToMul(this.hvpGraph()) : this.hvpGraph();
+      const traced = this.productGraph(matrix);
+      const g = this.runtime.backend === 'ort' ? whereZeroToMul(traced) : traced;
       const split = splitGraph(
         g,
         this.spec.params.map((s) => `${TANGENT}${s.name}`),
@@ -393,28 +490,5 @@ export class CompiledObjective {
       ]);
       return { prepare, main, carried: split.carried, passed: split.passedInputs };
     })();
-    const { prepare, main, carried, passed } = await this.hvpExes;
-    const base = this.feeds(theta, data);
-    const fixed = carried.length > 0 ? await prepare.run(base) : {};
-    const mainFeeds: Feeds = {};
-    for (const n of carried) mainFeeds[n] = fixed[n]!;
-    for (const n of passed) mainFeeds[n] = this.inDtype(n, base[n]!);
-    const layout = this.layout;
-    const specs = this.spec.params;
-    const dtype = this.spec.dtype;
-    const onDevice = this.runtime.backend === 'webgpu' && dtype === 'float32' && theta instanceof Float32Array;
-    return {
-      ...(onDevice ? { device: this.deviceHvp(theta, data) } : {}),
-      async hvp(v: FloatArray): Promise<FloatArray> {
-        const f: Feeds = { ...mainFeeds };
-        const pieces = layout.split(v);
-        for (const s of specs) f[`${TANGENT}${s.name}`] = pieces[s.name]!;
-        const out = await main.run(f);
-        const hv = dtype === 'float32' ? new Float32Array(layout.size) : new Float64Array(layout.size);
-        const res: Record<string, ArrayLike<number>> = {};
-        for (const s of specs) res[s.name] = out[`hvp:${s.name}`]!;
-        return layout.gather(res, hv);
-      },
-    };
   }
 }

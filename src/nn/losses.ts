@@ -100,6 +100,26 @@ export interface ObjectiveOptions {
 }
 
 /**
+ * The model's outputs (logits) f [B·targetRows, outputDim] on traced data tensors named as in
+ * `modelDataSpecs`; train-mode BatchNorm statistics go into `aux` when it is given.
+ */
+export function modelOutput(
+  model: Model,
+  mode: Mode,
+  p: Record<string, Tensor>,
+  d: Record<string, Tensor>,
+  aux: Record<string, Tensor> = {},
+): Tensor {
+  const buffers: Record<string, Tensor> = {};
+  const masks: Record<string, Tensor> = {};
+  if (mode === 'eval') for (const b of model.buffers) buffers[b.name] = d[b.name]!;
+  else for (const m of model.dropouts) masks[m.name] = d[m.name]!;
+  const x = d.x;
+  if (!x || !d.y) throw new Error("model objective needs data inputs 'x' and 'y'");
+  return model.forward(p, x, { mode, buffers, dropoutMasks: masks, aux });
+}
+
+/**
  * Loss (and accuracy metric, and train-mode BatchNorm statistics as aux) of a model on traced
  * data tensors named as in `modelDataSpecs`.
  */
@@ -112,15 +132,9 @@ export function modelLoss(
   opts: ObjectiveOptions = {},
 ): { loss: Tensor; metrics: Record<string, Tensor>; aux: Record<string, Tensor> } {
   const f = lossFn(loss);
-  const buffers: Record<string, Tensor> = {};
-  const masks: Record<string, Tensor> = {};
-  if (mode === 'eval') for (const b of model.buffers) buffers[b.name] = d[b.name]!;
-  else for (const m of model.dropouts) masks[m.name] = d[m.name]!;
   const aux: Record<string, Tensor> = {};
-  const x = d.x;
-  const y = d.y;
-  if (!x || !y) throw new Error("model objective needs data inputs 'x' and 'y'");
-  const logits = model.forward(p, x, { mode, buffers, dropoutMasks: masks, aux });
+  const logits = modelOutput(model, mode, p, d, aux);
+  const y = d.y!;
   const metrics: Record<string, Tensor> = {};
   if (opts.accuracy ?? true) metrics.accuracy = accuracy(logits, y);
   return { loss: f(logits, y), metrics, aux };
@@ -130,6 +144,7 @@ export function modelLoss(
  * The ObjectiveSpec of model + loss for chunks of `batchSize` samples in the given mode: data x
  * [B, ...inputShape], y [B, outputDim] (+ buffers in eval mode, dropout masks in train mode);
  * outputs the loss, the accuracy metric and (train mode) aux '<bn>.batch_mean' / '.batch_var'.
+ * The loss is also given as ℓ(f, y) on the logits f, so the objective has Gauss–Newton products.
  */
 export function objectiveSpec(
   model: Model,
@@ -139,13 +154,17 @@ export function objectiveSpec(
   dtype: 'float32' | 'float64' = 'float64',
   opts: ObjectiveOptions = {},
 ): ObjectiveSpec {
-  lossFn(loss); // validate the name now rather than at trace time
+  const f = lossFn(loss); // validate the name now rather than at trace time
   return {
     params: model.params.map((p) => ({ name: p.name, shape: p.shape })),
     data: modelDataSpecs(model, batchSize, mode),
     dtype,
     loss(p, d): LossOutput {
       return modelLoss(model, loss, mode, p, d, opts);
+    },
+    outputs: {
+      output: (p, d) => modelOutput(model, mode, p, d),
+      outputLoss: (logits, d) => f(logits, d.y!),
     },
   };
 }

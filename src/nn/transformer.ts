@@ -224,6 +224,10 @@ export function transformerObjective(
       const logits = model.forward(p, d.x!);
       return { loss: crossEntropy(logits, d.y!), metrics: { accuracy: accuracy(logits, d.y!) } };
     },
+    outputs: {
+      output: (p, d) => model.forward(p, d.x!),
+      outputLoss: (logits, d) => crossEntropy(logits, d.y!),
+    },
   };
 }
 

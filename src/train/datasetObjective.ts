@@ -12,6 +12,7 @@ import type { Graph } from '../engine/ir.ts';
 import * as o from '../engine/ops.ts';
 import {
   CompiledObjective,
+  type CurvatureMatrix,
   type DeviceGradEvaluation,
   type HvpAtPoint,
   type ObjectiveSpec,
@@ -250,13 +251,17 @@ export class DatasetObjective {
     return this.chunks.length;
   }
 
-  /** Prepares exact HVPs of the full-data loss at θ (v-independent work done once per chunk). */
-  async hvpAt(theta: FloatArray): Promise<HvpAtPoint> {
+  /**
+   * Prepares exact products of the full-data loss's Hessian (or, with matrix 'ggn', its
+   * Gauss–Newton matrix) at θ; the v-independent work is done once per chunk. Both matrices are
+   * sample means, so chunks combine with the same weights.
+   */
+  async hvpAt(theta: FloatArray, matrix: CurvatureMatrix = 'hessian'): Promise<HvpAtPoint> {
     const parts: { w: number; at: HvpAtPoint }[] = [];
     for (const c of this.chunks) {
       parts.push({
         w: (c.end - c.start) / this.n,
-        at: await this.objective(c.end - c.start).at(theta, await this.feeds(c)),
+        at: await this.objective(c.end - c.start).at(theta, await this.feeds(c), matrix),
       });
     }
     if (parts.length === 1) return parts[0]!.at;

@@ -1,6 +1,7 @@
 /**
  * Reverse and forward mode as graph-to-graph transforms over a GraphBuilder, and the
- * JAX-style function transforms built from them: `grad`, `jvp`, `hvp` (forward-over-reverse).
+ * JAX-style function transforms built from them: `grad`, `jvp`, `hvp` (forward-over-reverse),
+ * `ggnvp` (Gauss–Newton products).
  */
 import { type GraphBuilder, Tensor } from '../builder.ts';
 import * as o from '../ops.ts';
@@ -134,5 +135,28 @@ export function hvp(f: ScalarFn, argnums: readonly number[] = [0]) {
       v,
     );
     return { value, grads, hvps };
+  };
+}
+
+/**
+ * Exact generalized Gauss–Newton-vector products for a loss written as ℓ(f(args)): G·v =
+ * Jᵀ (∇²_f ℓ) J v with J = ∂f/∂args. J·v is forward mode through `net`, the loss's Hessian in
+ * the outputs acts by forward-over-reverse on ℓ alone, and Jᵀ is reverse mode through `net`;
+ * no second derivative of the network itself is taken. Returns the outputs f, ℓ's value and G·v
+ * with one tensor per argument in argnums (v has one tangent per argument).
+ */
+export function ggnvp(
+  net: (...args: Tensor[]) => Tensor,
+  loss: (f: Tensor) => Tensor,
+  argnums: readonly number[] = [0],
+) {
+  return (args: readonly Tensor[], v: readonly Tensor[]): { output: Tensor; value: Tensor; products: Tensor[] } => {
+    const wrt = argnums.map((i) => args[i]!);
+    const output = net(...args);
+    const { value, grads } = valueAndGrad(loss, [0])(output);
+    const [jv] = jvp([output], wrt, v);
+    const [hjv] = jvp(grads, [output], [jv!]);
+    const products = vjp([output], [hjv!], wrt);
+    return { output, value, products };
   };
 }
