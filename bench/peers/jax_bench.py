@@ -26,7 +26,8 @@ def load(d, f, shape):
     return jnp.asarray(np.fromfile(os.path.join(d, f), dtype='<f4').reshape(shape))
 
 
-def make_loss(w, d):
+def make_net(w, d):
+    """The network's outputs z(ps) and the loss on them, loss_of(z)."""
     x = load(d, w['x'], w['x_shape'])
     y = load(d, w['y'], w['y_shape'])
     B = x.shape[0]
@@ -46,20 +47,20 @@ def make_loss(w, d):
     if w['arch'] == 'mlp':
         act = jnp.tanh if w.get('activation', 'tanh') == 'tanh' else jax.nn.relu
 
-        def f(ps):
+        def net(ps):
             h = x
             L = len(ps) // 2
             for l in range(L):
                 h = h @ ps[2 * l].T + ps[2 * l + 1]
                 if l + 1 < L:
                     h = act(h)
-            return loss_of(h)
+            return h
     else:
-        def f(ps):
+        def net(ps):
             h = pool2(jax.nn.relu(conv(x, ps[0], ps[1])))
             h = pool2(jax.nn.relu(conv(h, ps[2], ps[3])))
-            return loss_of(h.reshape(B, -1) @ ps[4].T + ps[5])
-    return f
+            return h.reshape(B, -1) @ ps[4].T + ps[5]
+    return net, loss_of
 
 
 def params_from(d, w):
@@ -75,7 +76,10 @@ def params_from(d, w):
 class Workload:
     def __init__(self, d, w):
         self.w = w
-        f = make_loss(w, d)
+        net, loss_of = make_net(w, d)
+
+        def f(ps):
+            return loss_of(net(ps))
         self.f = f
         self.ps = params_from(d, w)
         _, self.unravel = ravel_pytree(self.ps)
@@ -99,6 +103,24 @@ class Workload:
                 return hv / jnp.linalg.norm(hv), hv @ v
             return jax.lax.fori_loop(0, iters, body, (v0, jnp.float32(0)))[1]
 
+        def ggn_flat(ps, v):
+            # G·v = Jᵀ (∇²_z ℓ)(J v): jvp through the net, forward-over-reverse on ℓ alone, vjp back.
+            z, jv = jax.jvp(net, (ps,), (unravel(v),))
+            hjv = jax.jvp(jax.grad(loss_of), (z,), (jv,))[1]
+            return ravel_pytree(jax.vjp(net, ps)[1](hjv)[0])[0]
+
+        def ggn_sharp(ps, key):
+            v0 = jax.random.normal(key, ravel_pytree(ps)[0].shape, dtype=jnp.float32)
+            v0 = v0 / jnp.linalg.norm(v0)
+
+            def body(_, c):
+                v, _lam = c
+                gv = ggn_flat(ps, v)
+                return gv / jnp.linalg.norm(gv), gv @ v
+            return jax.lax.fori_loop(0, iters, body, (v0, jnp.float32(0)))[1]
+
+        self.jit_ggn = jax.jit(ggn_flat)
+        self.jit_ggn_sharp = jax.jit(ggn_sharp)
         self.jit_f = jax.jit(f)
         self.jit_grad = jax.jit(grad)
         self.jit_hvp = jax.jit(hvp_flat)
@@ -135,6 +157,7 @@ class Workload:
             'hvp_cold': lambda: self.jit_hvp(ps, v),
             'hvp_amortized': lambda: self.jit_hvp(ps, v),
             'sharpness': lambda: self.jit_sharp(ps, key),
+            'ggn_sharpness': lambda: self.jit_ggn_sharp(ps, key),
             'gd_step_sharpness': lambda: self.jit_gd_step_sharp(ps, key),
             'eos_run': lambda: self.jit_eos(ps, key),
         }
@@ -161,6 +184,7 @@ class Workload:
                {'quantity': 'grad_norm', 'value': float(jnp.linalg.norm(ravel_pytree(self.jit_grad(ps))[0]))}]
         if self.v is not None:
             out.append({'quantity': 'hvp_norm', 'value': float(jnp.linalg.norm(self.jit_hvp(ps, self.v)))})
+            out.append({'quantity': 'ggn_vp_norm', 'value': float(jnp.linalg.norm(self.jit_ggn(ps, self.v)))})
         if self.eigvec is not None:
             u = self.eigvec
             out.append({'quantity': 'rayleigh_top_eigvec', 'value': float(self.jit_hvp(ps, u) @ u / (u @ u))})

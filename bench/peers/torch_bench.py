@@ -14,7 +14,8 @@ prints one JSON line {"torch", "threads", "device"}, then answers JSON-line requ
 Errors answer {"error": message}.
 
 HVPs are by double backward (create_graph=True); sharpness is PyHessian-style power iteration
-with the first-order graph retained across iterations. On CUDA, TF32 is off (float32 matmuls,
+with the first-order graph retained across iterations; Gauss–Newton products G·v = Jᵀ H_z J v
+(ggn_sharpness) by autograd too (see ggn_products). On CUDA, TF32 is off (float32 matmuls,
 as Edgewise) and every timing is bracketed by torch.cuda.synchronize().
 """
 import argparse
@@ -40,7 +41,8 @@ def load(d, f, shape):
     return torch.from_numpy(np.fromfile(os.path.join(d, f), dtype='<f4').reshape(shape).copy()).to(DEVICE)
 
 
-def make_loss(w, d):
+def make_net(w, d):
+    """The network's outputs z(ps) and the loss on them, loss_of(z)."""
     x = load(d, w['x'], w['x_shape'])
     y = load(d, w['y'], w['y_shape'])
     B = x.shape[0]
@@ -53,20 +55,20 @@ def make_loss(w, d):
     if w['arch'] == 'mlp':
         act = torch.tanh if w.get('activation', 'tanh') == 'tanh' else torch.relu
 
-        def f(ps):
+        def net(ps):
             h = x
             L = len(ps) // 2
             for l in range(L):
                 h = h @ ps[2 * l].t() + ps[2 * l + 1]
                 if l + 1 < L:
                     h = act(h)
-            return loss_of(h)
+            return h
     else:
-        def f(ps):
+        def net(ps):
             h = F.avg_pool2d(torch.relu(F.conv2d(x, ps[0], ps[1])), 2)
             h = F.avg_pool2d(torch.relu(F.conv2d(h, ps[2], ps[3])), 2)
-            return loss_of(h.reshape(B, -1) @ ps[4].t() + ps[5])
-    return f
+            return h.reshape(B, -1) @ ps[4].t() + ps[5]
+    return net, loss_of
 
 
 def params_from(d, w):
@@ -114,6 +116,36 @@ def power_top(f, ps, k, iters, seed=0):
     return vals
 
 
+def ggn_products(net, loss_of, ps):
+    """G·v = Jᵀ (∇²_z ℓ) J v by autograd alone, the graphs built once and retained: J·v by the
+    double-vjp trick (the vjp's derivative in its cotangent u), ∇²_z ℓ by double backward on the
+    loss in the outputs, Jᵀ by a plain vjp."""
+    z = net(ps)
+    gz = torch.autograd.grad(loss_of(z), z, create_graph=True)[0]
+    u = torch.zeros_like(z, requires_grad=True)
+    jtu = torch.autograd.grad(z, ps, grad_outputs=u, create_graph=True)
+
+    def gvp(v):
+        jv = torch.autograd.grad(jtu, u, grad_outputs=split_like(v, ps), retain_graph=True)[0]
+        hjv = torch.autograd.grad(gz, z, grad_outputs=jv, retain_graph=True)[0]
+        return flat(torch.autograd.grad(z, ps, grad_outputs=hjv, retain_graph=True))
+    return gvp
+
+
+def ggn_power_top(net, loss_of, ps, iters, seed=0):
+    """λ1 of the Gauss–Newton matrix by power iteration (as power_top for the Hessian)."""
+    gvp = ggn_products(net, loss_of, ps)
+    gen = torch.Generator().manual_seed(seed)
+    v = torch.randn(sum(p.numel() for p in ps), generator=gen).to(DEVICE)
+    v /= v.norm()
+    lam = 0.0
+    for _ in range(iters):
+        gv = gvp(v)
+        lam = float(gv @ v)
+        v = gv / gv.norm()
+    return lam
+
+
 def eos_run(f, ps0, lr, steps, every, iters):
     """W4: full-batch GD for `steps` steps, sharpness (iters HVPs) at step 0 and every `every` steps."""
     ps = [p.detach().clone().requires_grad_(True) for p in ps0]
@@ -133,7 +165,9 @@ def eos_run(f, ps0, lr, steps, every, iters):
 class Workload:
     def __init__(self, d, w):
         self.w = w
-        self.f = make_loss(w, d)
+        self.net, self.loss_of = make_net(w, d)
+        net, loss_of = self.net, self.loss_of
+        self.f = lambda ps: loss_of(net(ps))
         self.ps = params_from(d, w)
         self.v = load(d, w['v'], [-1]) if 'v' in w else None
         self.eigvec = load(d, w['eigvec'], [-1]) if 'eigvec' in w else None
@@ -160,6 +194,9 @@ class Workload:
         elif m == 'sharpness':
             def fn():
                 power_top(f, ps, 1, w.get('iters', 20))
+        elif m == 'ggn_sharpness':
+            def fn():
+                ggn_power_top(self.net, self.loss_of, ps, w.get('iters', 20))
         elif m == 'top5':
             def fn():
                 power_top(f, ps, 5, w.get('iters', 20))
@@ -205,6 +242,7 @@ class Workload:
         if v is not None:
             hv = flat(torch.autograd.grad(g, ps, grad_outputs=split_like(v, ps), retain_graph=True))
             out.append({'quantity': 'hvp_norm', 'value': float(hv.norm())})
+            out.append({'quantity': 'ggn_vp_norm', 'value': float(ggn_products(self.net, self.loss_of, ps)(v).norm())})
         if self.eigvec is not None:
             u = self.eigvec
             hu = flat(torch.autograd.grad(g, ps, grad_outputs=split_like(u, ps), retain_graph=True))

@@ -31,6 +31,14 @@ export function mlpSpec(
     );
   }
   const act = activation === 'tanh' ? o.tanh : o.relu;
+  const forward = (p: Record<string, Tensor>, d: Record<string, Tensor>): Tensor => {
+    let h = d.x!;
+    for (let l = 1; l < dims.length; l++) {
+      h = o.add(o.matmul(h, p[`fc${l}.weight`]!, false, true), p[`fc${l}.bias`]!);
+      if (l + 1 < dims.length) h = act(h);
+    }
+    return h;
+  };
   return {
     params,
     dtype: 'float32',
@@ -39,13 +47,10 @@ export function mlpSpec(
       { name: 'y', shape: [batch, dims[dims.length - 1]!] },
     ],
     loss(p, d) {
-      let h = d.x!;
-      for (let l = 1; l < dims.length; l++) {
-        h = o.add(o.matmul(h, p[`fc${l}.weight`]!, false, true), p[`fc${l}.bias`]!);
-        if (l + 1 < dims.length) h = act(h);
-      }
-      return lossOf(loss, h, d.y!);
+      return lossOf(loss, forward(p, d), d.y!);
     },
+    // The loss as ℓ(f, y) on the outputs: the objective has Gauss–Newton products too.
+    outputs: { output: forward, outputLoss: (f, d) => lossOf(loss, f, d.y!) },
   };
 }
 

@@ -18,7 +18,7 @@ import { CompiledObjective, type ObjectiveSpec } from '../engine/objective.ts';
 import { DatasetObjective } from '../train/datasetObjective.ts';
 import { DeviceTraining } from '../train/deviceTraining.ts';
 import { createOptimizer } from '../train/optimizers.ts';
-import { hessianOperator } from '../curvature/hessian.ts';
+import { ggnOperator, hessianOperator } from '../curvature/hessian.ts';
 import { lanczos } from '../curvature/lanczos.ts';
 import { measureCurvature } from '../curvature/measure.ts';
 import { loadDataset, oneHot } from '../data/dataset.ts';
@@ -215,6 +215,9 @@ async function setupW1({ rt }: Ctx, rng: Rng): Promise<Prepared> {
     const H = await hessianOperator(ds, theta);
     return lanczos(H, { k, iterations: 20, seed: 0, earlyStop: false, exactResiduals: false, basis });
   };
+  const ggnSharp = async () =>
+    lanczos(await ggnOperator(ds, theta), { k: 1, iterations: 20, seed: 0, earlyStop: false, exactResiduals: false });
+  const atGgn = await obj.at(theta, data, 'ggn');
   const top = (await sharp(1)).eigenvectors[0]!;
   return {
     label,
@@ -238,6 +241,11 @@ async function setupW1({ rt }: Ctx, rng: Rng): Promise<Prepared> {
             },
           ]
         : []),
+      {
+        measure: 'ggn_sharpness',
+        fn: ggnSharp,
+        note: 'Lanczos top-1 of the Gauss–Newton matrix, 20 G·v (PyTorch: power iteration, autograd G·v)',
+      },
       { measure: 'top5', fn: () => sharp(5), note: 'Lanczos top-5, 20 HVPs (PyTorch: 5×20 by deflation)', pairs: 2 },
     ],
     checks: async () => {
@@ -247,6 +255,7 @@ async function setupW1({ rt }: Ctx, rng: Rng): Promise<Prepared> {
       return [
         ...lossChecks(g),
         { quantity: 'hvp_norm', value: norm(hv) },
+        { quantity: 'ggn_vp_norm', value: norm(await atGgn.hvp(v)) },
         { quantity: 'rayleigh_top_eigvec', value: eig.eigenvalues[0]! },
       ];
     },
@@ -370,7 +379,7 @@ async function setupW4({ rt, log, eosSteps }: Ctx, rng: Rng): Promise<Prepared> 
   const spec = mlpSpec([784, 200, 200, 10], n, 'mse');
   const theta0 = lecunInit(spec, rng);
   const ds = new DatasetObjective(rt, () => spec, { n, arrays: { x, y } }, n);
-  const lambda0 = (await measureCurvature(ds, theta0, { topK: 2, iterations: 20, seed: 0 })).sharpness;
+  const lambda0 = (await measureCurvature(ds, theta0, { topK: 2, iterations: 20, seed: 0 })).sharpness!;
   const lr = 3 / lambda0;
   log(`  λ0 = ${lambda0.toPrecision(4)}, η = 3/λ0 = ${lr.toPrecision(4)}`);
   let lastSharpness = Number.NaN;
@@ -388,7 +397,7 @@ async function setupW4({ rt, log, eosSteps }: Ctx, rng: Rng): Promise<Prepared> 
           if (dev?.stale) await dev.pull(theta, state);
           const m = await measureCurvature(ds, theta, { topK: 2, iterations: 20, seed: step, previous });
           previous = m.eigvecs;
-          lastSharpness = m.sharpness;
+          lastSharpness = m.sharpness!;
         }
         if (step === steps) break;
         if (dev) await dev.step(state, lr, (await dev.gradient()).gradNorm, null);

@@ -16,7 +16,7 @@ import { summaryLine } from './train.ts';
 import { UsageError } from './util.ts';
 import { formatLr } from '../util/format.ts';
 
-/** The demo's base config: fc-tanh [200, 200], MSE, 1000 standardized MNIST digits, GD. */
+/** The demo's base config: fc-tanh [200, 200], MSE, 1000 standardized MNIST digits, GD; curvature of H and G. */
 export function demoConfig(steps: number, lr: number): Config {
   return resolveConfig({
     data: { name: 'mnist', train_size: 1000, test_size: 'all', preprocess: 'standardize' },
@@ -24,7 +24,8 @@ export function demoConfig(steps: number, lr: number): Config {
     loss: 'mse',
     optimizer: { name: 'gd', lr },
     train: { steps, seed: 0 },
-    curvature: { every: 10, top_k: 2, lanczos_iters: 20 },
+    // Both matrices: λ1 of the Hessian and of its Gauss–Newton part, side by side against 2/η.
+    curvature: { every: 10, top_k: 2, lanczos_iters: 20, matrix: 'both' },
     log: { every: 1, test_every: 50 },
   });
 }

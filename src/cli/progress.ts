@@ -28,6 +28,7 @@ function describe(row: MetricRow): string {
     parts.push(`${q} ${fmt(val)}`);
     if (row.threshold_quantity === 'preconditioned_sharpness') parts.push(`λ1 ${fmt(row.sharpness)}`);
   }
+  if (typeof row.ggn_sharpness === 'number') parts.push(`λ1(G) ${fmt(row.ggn_sharpness)}`);
   if (typeof row.threshold === 'number') parts.push(`threshold ${fmt(row.threshold)}`);
   if (typeof row.test_acc === 'number') parts.push(`test ${(100 * row.test_acc).toFixed(1)}%`);
   return parts.join('  ');

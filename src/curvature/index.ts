@@ -7,7 +7,7 @@
 export { type HessianOperator, curvatureOperator, ggnOperator, hessianOperator } from './hessian.ts';
 export { type ModelHessian, type ModelHessianOptions, gaussNewton, hessian } from './modelHessian.ts';
 export { type SpectralDensity, topEigenpairs, trace, density } from './shortcuts.ts';
-export { type CurvatureMeasurement, type MeasureOptions, measureCurvature } from './measure.ts';
+export { type CurvatureMeasurement, type MatrixChoice, type MeasureOptions, measureCurvature } from './measure.ts';
 export {
   type LinearOperator,
   applyBlock,

@@ -1,21 +1,30 @@
 /**
- * One curvature measurement during training: top-k Hessian eigenpairs (sharpness), optionally
+ * One curvature measurement during training: top-k Hessian eigenpairs (sharpness) and/or the
+ * top-k of the Gauss–Newton matrix G (ggn_sharpness), optionally
  * the Adam-preconditioned sharpness λ1(P^-1/2 H P^-1/2), the smallest eigenvalue, the trace and
  * the spectral density, and the rotation of the top eigenvectors since the previous
  * measurement. The start vectors are seeded per measurement, so a run is reproducible.
  */
 import type { DatasetObjective } from '../train/datasetObjective.ts';
 import type { FloatArray } from '../engine/params.ts';
-import { hessianOperator } from './hessian.ts';
+import { ggnOperator, hessianOperator } from './hessian.ts';
 import { lanczos } from './lanczos.ts';
 import { preconditionedOperator, type LinearOperator } from './operator.ts';
 import { eigenvectorCosine, subspaceCosine, subspaceOverlap } from './rotation.ts';
 import { hutchinson } from './trace.ts';
 import { slq, spectralDensity } from './density.ts';
 
+/** Which matrices' top-k a measurement takes: the Hessian, the Gauss–Newton matrix, or both. */
+export type MatrixChoice = 'hessian' | 'ggn' | 'both';
+
 export interface MeasureOptions {
   /** Number of top eigenpairs (≥ 1). */
   topK: number;
+  /**
+   * Top-k of H (default), of G, or of both. With 'ggn' the rotation measures follow G's
+   * eigenvectors; the preconditioned sharpness, λmin, trace and density stay the Hessian's.
+   */
+  matrix?: MatrixChoice;
   /** Lanczos steps (HVPs) per eigen-solve. */
   iterations: number;
   /** Lanczos' reorthogonalization (default 'partial'; see lanczosTridiagonalize). */
@@ -37,12 +46,17 @@ export interface MeasureOptions {
 }
 
 export interface CurvatureMeasurement {
-  sharpness: number;
-  /** Top-k eigenvalues, descending. */
-  eigs: number[];
-  residuals: number[];
-  converged: boolean[];
-  /** Unit top-k eigenvectors (float64), for rotation tracking and slices. */
+  /** λ1(H); absent when only G was measured. */
+  sharpness?: number;
+  /** Top-k eigenvalues of H, descending (absent when only G was measured). */
+  eigs?: number[];
+  residuals?: number[];
+  converged?: boolean[];
+  /** λ1(G) and G's top-k, descending, when G was measured. */
+  ggn_sharpness?: number;
+  ggn_eigs?: number[];
+  ggn_residuals?: number[];
+  /** Unit top-k eigenvectors (float64) of H (of G when only G was measured), for rotation tracking and slices. */
   eigvecs: Float64Array[];
   /** |cos| between this and the previous top eigenvector; null without a previous one. */
   eigvec_cos: number | null;
@@ -65,28 +79,47 @@ export async function measureCurvature(
   theta: FloatArray,
   o: MeasureOptions,
 ): Promise<CurvatureMeasurement> {
+  const matrix = o.matrix ?? 'hessian';
+  if (matrix !== 'hessian' && matrix !== 'ggn' && matrix !== 'both')
+    throw new Error(`matrix must be hessian, ggn or both, got ${String(matrix)}`);
   const H = await hessianOperator(objective, theta);
   const tol = o.tol ?? 1e-3;
-  const top = await lanczos(H, {
-    k: o.topK,
-    iterations: o.iterations,
-    reorthogonalization: o.reorthogonalization,
-    seed: o.seed,
-    tol,
-    earlyStop: false,
-    exactResiduals: false,
-  });
+  const topOf = (op: LinearOperator, seed: number) =>
+    lanczos(op, {
+      k: o.topK,
+      iterations: o.iterations,
+      reorthogonalization: o.reorthogonalization,
+      seed,
+      tol,
+      earlyStop: false,
+      exactResiduals: false,
+    });
   const m: CurvatureMeasurement = {
-    sharpness: top.eigenvalues[0]!,
-    eigs: top.eigenvalues.slice(),
-    residuals: top.residuals.slice(),
-    converged: top.converged.slice(),
-    eigvecs: top.eigenvectors.slice(),
+    eigvecs: [],
     eigvec_cos: null,
     subspace_overlap: null,
     eigvec_subspace_cos: null,
     hvps: 0,
   };
+  if (matrix !== 'ggn') {
+    const top = await topOf(H, o.seed);
+    m.sharpness = top.eigenvalues[0]!;
+    m.eigs = top.eigenvalues.slice();
+    m.residuals = top.residuals.slice();
+    m.converged = top.converged.slice();
+    m.eigvecs = top.eigenvectors.slice();
+  }
+  let ggnProducts = 0;
+  if (matrix !== 'hessian') {
+    const G = await ggnOperator(objective, theta);
+    // The same start vector as H's (same seed), so with 'both' the two solves differ only in the matrix.
+    const top = await topOf(G, o.seed);
+    m.ggn_sharpness = top.eigenvalues[0]!;
+    m.ggn_eigs = top.eigenvalues.slice();
+    m.ggn_residuals = top.residuals.slice();
+    if (matrix === 'ggn') m.eigvecs = top.eigenvectors.slice();
+    ggnProducts = G.calls;
+  }
   if (o.previous && o.previous.length > 0) {
     m.eigvec_cos = eigenvectorCosine(o.previous[0]!, m.eigvecs[0]!);
     const k = Math.min(o.previous.length, m.eigvecs.length);
@@ -130,6 +163,6 @@ export async function measureCurvature(
     const d = spectralDensity(q, o.density.points ? { grid: { points: o.density.points } } : {});
     m.density = { x: Array.from(d.x), density: Array.from(d.density) };
   }
-  m.hvps = H.calls;
+  m.hvps = H.calls + ggnProducts;
   return m;
 }

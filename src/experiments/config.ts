@@ -207,6 +207,11 @@ const curvatureSchema = strict({
   every: int(0).default(20),
   top_k: int(1).default(2),
   lanczos_iters: int(1).default(20),
+  /**
+   * Which matrix's top-k to measure: the Hessian (sharpness, eigs), the Gauss–Newton matrix
+   * G = Jᵀ ∇²_f ℓ J (ggn_sharpness, ggn_eigs), or both. With ggn alone, rotation follows G.
+   */
+  matrix: oneOf(['hessian', 'ggn', 'both'] as const).default('hessian'),
   /** Reorthogonalization in the Lanczos eigen-solves: partial (Simon's, semi-orthogonal basis) or full (every step). */
   reorthogonalization: oneOf(['partial', 'full'] as const).default('partial'),
   /** Training samples the Hessian is taken over ('all' = the whole training subset). */

@@ -422,6 +422,7 @@ async function runLoop(
         const P = precond ? preconditionerDiagonal(optCfg.name, optCfg, state.opt) : null;
         const m = await measureCurvature(curvObj, state.theta, {
           topK: c.curvature.top_k,
+          matrix: c.curvature.matrix,
           iterations: c.curvature.lanczos_iters,
           reorthogonalization: c.curvature.reorthogonalization,
           seed: c.train.seed * 100003 + s,
@@ -434,9 +435,15 @@ async function runLoop(
               ? { runs: c.curvature.density_probes, steps: c.curvature.density_iters }
               : null,
         });
-        row.sharpness = m.sharpness;
-        row.eigs = m.eigs;
-        row.residuals = m.residuals;
+        if (m.sharpness !== undefined) {
+          row.sharpness = m.sharpness;
+          row.eigs = m.eigs ?? null;
+          row.residuals = m.residuals ?? null;
+        }
+        if (m.ggn_sharpness !== undefined) {
+          row.ggn_sharpness = m.ggn_sharpness;
+          row.ggn_eigs = m.ggn_eigs ?? null;
+        }
         if (m.eigvec_cos !== null) row.eigvec_cos = m.eigvec_cos;
         if (m.subspace_overlap !== null) row.subspace_overlap = m.subspace_overlap;
         if (m.eigvec_subspace_cos !== null) row.eigvec_subspace_cos = m.eigvec_subspace_cos;
@@ -458,7 +465,7 @@ async function runLoop(
         if (hasBn) row.bn_mode = curvMode;
         row.hvps = m.hvps;
         state.prevEigvecs = c.curvature.rotation ? m.eigvecs : null;
-        state.final = { ...state.final, sharpness: m.sharpness };
+        if (m.sharpness !== undefined) state.final = { ...state.final, sharpness: m.sharpness };
       }
       if (isCurvStep(s) || logStep) {
         row.threshold = threshold.value;

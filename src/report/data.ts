@@ -25,6 +25,8 @@ export interface ReportFinal {
   readonly test_acc: number | null;
   readonly sharpness: number | null;
   readonly precond_sharpness: number | null;
+  /** λ1 of the Gauss–Newton matrix (runs with curvature.matrix ggn or both). */
+  readonly ggn_sharpness: number | null;
 }
 
 /** One spectral density snapshot (curvature/density-step-N.json). */
@@ -262,6 +264,7 @@ export function loadRun(dir: string, name = basename(resolve(dir))): RunData {
     test_acc: pick('test_acc'),
     sharpness: pick('sharpness'),
     precond_sharpness: pick('precond_sharpness'),
+    ggn_sharpness: pick('ggn_sharpness'),
   };
   return {
     dir,

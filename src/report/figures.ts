@@ -143,26 +143,37 @@ function curvatureFigure(
   o: CurvatureFigureOptions,
 ): VlSpec | null {
   const pts = seriesOf(rows, field);
-  if (pts.length === 0) return null;
+  // λ1 of the Gauss–Newton matrix (curvature.matrix: ggn | both) shares λ1(H)'s chart and threshold.
+  const ggn = field === 'sharpness' ? seriesOf(rows, 'ggn_sharpness') : [];
+  if (pts.length === 0 && ggn.length === 0) return null;
+  const span = pts.length > 0 ? pts : ggn;
   const quantity: ThresholdQuantity = field === 'sharpness' ? 'sharpness' : 'preconditioned_sharpness';
   const runQuantity = runThresholdQuantity(rows, o.config ?? null);
-  const series: Series[] = [
-    {
+  const series: Series[] = [];
+  if (pts.length > 0)
+    series.push({
       label: field === 'sharpness' ? 'λ1(H) (sharpness)' : 'λ1(P⁻¹H) (preconditioned)',
       field,
       points: pts,
       color: PALETTE[0],
       showPoints: true,
-    },
-  ];
+    });
+  if (ggn.length > 0)
+    series.push({
+      label: 'λ1(G) (Gauss–Newton)',
+      field: 'ggn_sharpness',
+      points: ggn,
+      color: PALETTE[2],
+      showPoints: true,
+    });
   let th: XY[] = [];
   if (runQuantity === quantity) {
     const c = thresholdCoefficient(rows, o.config ?? null, quantity);
     th = thresholdSeries(rows, quantity, c);
     if (th.length > 0) {
       // Only across the steps where the curvature was measured.
-      const lo = pts[0].x;
-      const hi = pts[pts.length - 1].x;
+      const lo = span[0].x;
+      const hi = span[span.length - 1].x;
       th = th.filter((p) => p.x >= lo && p.x <= hi);
       if (th.length === 1) th = [th[0], { x: hi === th[0].x ? lo : hi, y: th[0].y }];
       series.push({
@@ -176,15 +187,27 @@ function curvatureFigure(
     }
   }
   const range = curvatureRange(
-    pts.map((p) => p.y),
+    [...pts, ...ggn].map((p) => p.y),
     th,
   );
-  const title = field === 'sharpness' ? 'Sharpness' : 'Preconditioned sharpness';
+  const title =
+    field !== 'sharpness'
+      ? 'Preconditioned sharpness'
+      : ggn.length > 0
+        ? 'Sharpness: Hessian and Gauss–Newton'
+        : 'Sharpness';
   return lineChart({
     ...o,
     title,
     xTitle: 'step',
-    yTitle: field === 'sharpness' ? 'λ1 of the Hessian' : 'λ1 of P⁻¹H',
+    yTitle:
+      field !== 'sharpness'
+        ? 'λ1 of P⁻¹H'
+        : ggn.length === 0
+          ? 'λ1 of the Hessian'
+          : pts.length === 0
+            ? 'λ1 of the Gauss–Newton matrix'
+            : 'λ1',
     logY: range === 'log',
     yDomain: range !== 'log' ? range : undefined,
     series,
@@ -192,7 +215,10 @@ function curvatureFigure(
   });
 }
 
-/** Sharpness λ1(H) vs step, with the stability threshold (dashed, per-row) when it applies to λ1(H). */
+/**
+ * Sharpness λ1(H) vs step, with the stability threshold (dashed, per-row) when it applies to λ1(H),
+ * and λ1 of the Gauss–Newton matrix beside it when the run measured it.
+ */
 export function sharpnessFigure(rows: readonly MetricRow[], o: CurvatureFigureOptions = {}): VlSpec | null {
   return curvatureFigure(rows, 'sharpness', o);
 }

@@ -161,6 +161,7 @@ function finalTable(f: ReportFinal): string {
     ['sharpness λ1(H)', fmt(f.sharpness)],
   ];
   if (f.precond_sharpness !== null) rows.push(['preconditioned sharpness', fmt(f.precond_sharpness)]);
+  if (f.ggn_sharpness !== null) rows.push(['Gauss–Newton λ1', fmt(f.ggn_sharpness)]);
   return kvTable(rows.map(([k, v]) => [k, esc(v)] as const));
 }
 

@@ -47,6 +47,7 @@ const DESIGN = {
     every: 20,
     top_k: 2,
     lanczos_iters: 20,
+    matrix: 'hessian',
     reorthogonalization: 'partial',
     samples: 'all',
     preconditioned: 'auto',
@@ -248,6 +249,11 @@ const MALFORMED: Bad[] = [
     has: ['auto, true or false', '(got "yes")'],
   },
   { input: { curvature: { bn_mode: 'test' } }, key: 'curvature.bn_mode', has: ['one of train, eval', '(got "test")'] },
+  {
+    input: { curvature: { matrix: 'fisher' } },
+    key: 'curvature.matrix',
+    has: ['one of hessian, ggn, both', '(got "fisher")'],
+  },
   {
     input: { curvature: { reorthogonalization: 'some' } },
     key: 'curvature.reorthogonalization',

@@ -296,3 +296,5 @@ export const PALETTE = [
 ];
 export const THRESHOLD_COLOR = '#d6336c';
 export const SHARPNESS_COLOR = '#4c3bcf';
+/** λ1 of the Gauss–Newton matrix, beside the Hessian's. */
+export const GGN_COLOR = '#2ca02c';

@@ -12,7 +12,7 @@ import type {
   ThresholdInfo,
 } from '../../src/server/types.ts';
 import { api, runUrl, subscribe } from './api.ts';
-import { Chart, PALETTE, SHARPNESS_COLOR, THRESHOLD_COLOR, type ChartData } from './charts.ts';
+import { Chart, GGN_COLOR, PALETTE, SHARPNESS_COLOR, THRESHOLD_COLOR, type ChartData } from './charts.ts';
 import { axisToggles, card, stat, statusBadge, type ViewHandle } from './components.ts';
 import { h } from './dom.ts';
 import { fmt, pct } from './format.ts';
@@ -68,6 +68,7 @@ function chartDefs(rows: readonly Row[], t: ThresholdInfo | null): ChartDef[] {
   const sharpKey = pre ? 'precond_sharpness' : 'sharpness';
   const sharpLabel = pre ? 'λ₁(P⁻¹H)' : 'λ₁';
   const topK = rows.reduce((k, r) => Math.max(k, Array.isArray(r.eigs) ? r.eigs.length : 0), 0);
+  const hasGgn = !pre && rows.some((r) => num(r.ggn_sharpness) !== null);
   const threshold: SeriesDef = { label, color: THRESHOLD_COLOR, dash: [6, 4], get: (r) => thresholdAt(r, t) };
   const defs: ChartDef[] = [
     {
@@ -77,7 +78,12 @@ function chartDefs(rows: readonly Row[], t: ThresholdInfo | null): ChartDef[] {
         ? `Adam is stable on a quadratic while λ₁(P⁻¹H) < ${label}; at the edge of stability it hovers there.`
         : `GD is stable on a quadratic while λ₁ < ${label}; at the edge of stability λ₁ rises to ${label} and hovers there.`,
       wide: true,
-      series: [{ label: sharpLabel, color: SHARPNESS_COLOR, get: (r) => num(r[sharpKey]) }, threshold],
+      series: [
+        { label: sharpLabel, color: SHARPNESS_COLOR, get: (r) => num(r[sharpKey]) },
+        // λ₁ of the Gauss–Newton matrix, where the run measured it (curvature.matrix: ggn | both).
+        ...(hasGgn ? [{ label: 'λ₁(G) Gauss–Newton', color: GGN_COLOR, get: (r: Row) => num(r.ggn_sharpness) }] : []),
+        threshold,
+      ],
     },
     {
       key: 'loss',
