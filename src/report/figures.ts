@@ -164,7 +164,9 @@ function curvatureFigure(
       field: 'ggn_sharpness',
       points: ggn,
       color: PALETTE[2],
-      showPoints: true,
+      // Dotted over λ1(H)'s solid line: the two often coincide, and both should stay visible.
+      dash: [2, 3],
+      strokeWidth: 2.2,
     });
   let th: XY[] = [];
   if (runQuantity === quantity) {
@@ -226,6 +228,33 @@ export function sharpnessFigure(rows: readonly MetricRow[], o: CurvatureFigureOp
 /** Preconditioned sharpness λ1(P⁻¹H) vs step (Adam-type runs), with (2+2β1)/((1−β1)η) dashed. */
 export function precondSharpnessFigure(rows: readonly MetricRow[], o: CurvatureFigureOptions = {}): VlSpec | null {
   return curvatureFigure(rows, 'precond_sharpness', o);
+}
+
+/**
+ * The Hessian's part beyond Gauss–Newton along the top: λ1(H) − λ1(G) (and λ2(H) − λ2(G)) vs step,
+ * for runs that measured both matrices; null otherwise.
+ */
+export function ggnGapFigure(rows: readonly MetricRow[], o: RunFigureOptions = {}): VlSpec | null {
+  const gap = (i: number): XY[] =>
+    rows.flatMap((r) => {
+      const h = Array.isArray(r.eigs) ? r.eigs[i] : undefined;
+      const g = Array.isArray(r.ggn_eigs) ? r.ggn_eigs[i] : undefined;
+      return finite(h) && finite(g) ? [{ x: r.step, y: h - g }] : [];
+    });
+  const g1 = gap(0);
+  if (g1.length === 0) return null;
+  const g2 = gap(1);
+  return lineChart({
+    ...o,
+    title: 'Hessian minus Gauss–Newton',
+    xTitle: 'step',
+    yTitle: 'λ(H) − λ(G)',
+    series: [
+      { label: 'λ1(H) − λ1(G)', field: 'gap1', points: g1, color: PALETTE[0], showPoints: true },
+      ...(g2.length > 0 ? [{ label: 'λ2(H) − λ2(G)', field: 'gap2', points: g2, color: PALETTE[1] }] : []),
+    ],
+    legend: true,
+  });
 }
 
 /** Top-k Hessian eigenvalues (rows' `eigs`, descending) vs step, with the λ1 threshold dashed when it applies. */
@@ -586,6 +615,12 @@ export function runFigures(
       ? 'Top Hessian eigenvalue λ1 at the measured steps; dashed: the stability threshold at each step’s learning rate. Under GD the sharpness rises to the threshold and hovers there (edge of stability).'
       : 'Top Hessian eigenvalue λ1 at the measured steps. For this optimizer the stability threshold applies to the preconditioned sharpness (next figure).',
     sharpnessFigure(rows, cfg),
+  );
+  add(
+    'ggn-gap',
+    'Hessian minus Gauss–Newton',
+    'λ1(H) − λ1(G) (and λ2) at the steps where both were measured: the curvature of the network’s own second derivatives along the top, which the Gauss–Newton matrix G leaves out. G is positive semi-definite; the negative eigenvalues of H come from this part.',
+    ggnGapFigure(rows, base),
   );
   add(
     'precond-sharpness',
