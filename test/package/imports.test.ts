@@ -1,6 +1,9 @@
 /**
  * The import graph of src/: no import cycles (type-only imports included, as a reader sees them),
- * found by Tarjan's strongly connected components over the relative imports of every src/**.ts.
+ * found by Tarjan's strongly connected components over the relative imports of every src/**.ts;
+ * and the browser-safe modules (eslint.config.js: BROWSER_SAFE layers less NODE_ONLY) reach no
+ * Node built-in, onnxruntime-node or Node-only module through their runtime imports (the lint
+ * rule checks direct imports only).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,14 +25,14 @@ function importSpecifiers(source: string): { spec: string; typeOnly: boolean }[]
 }
 
 /** The relative-import graph of the .ts files under `root`: absolute path → absolute paths it imports. */
-function importGraph(root: string): Map<string, string[]> {
+function importGraph(root: string, runtimeOnly = false): Map<string, string[]> {
   const files = (readdirSync(root, { recursive: true }) as string[])
     .filter((f) => f.endsWith('.ts'))
     .map((f) => join(root, f));
   const graph = new Map<string, string[]>();
   for (const f of files) {
     const deps = importSpecifiers(readFileSync(f, 'utf8'))
-      .filter((s) => s.spec.startsWith('.'))
+      .filter((s) => s.spec.startsWith('.') && !(runtimeOnly && s.typeOnly))
       .map((s) => resolve(dirname(f), s.spec));
     graph.set(f, deps);
   }
@@ -106,4 +109,54 @@ test('src/ has no import cycles', () => {
     for (const d of deps) assert.ok(graph.has(d), `${relative(SRC, f)} imports a missing module ${relative(SRC, d)}`);
   const cycles = importCycles(graph).map((c) => c.map((f) => relative(SRC, f)).join(' → '));
   assert.deepEqual(cycles, []);
+});
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const eslintConfig = readFileSync(join(ROOT, 'eslint.config.js'), 'utf8');
+/** A `const NAME = [ 'a', 'b' ];` string list of eslint.config.js. */
+const configList = (name: string): string[] => {
+  const m = new RegExp(`const ${name} = \\[([^\\]]*)\\];`).exec(eslintConfig);
+  assert.ok(m, `eslint.config.js has no ${name} list`);
+  return [...m[1]!.matchAll(/'([^']+)'/g)].map((x) => x[1]!);
+};
+
+/**
+ * Browser-safe modules that still reach Node at run time, and why. Barrels (index.ts) re-export
+ * the Node readers and runtimes for the package entry; a browser imports the modules themselves.
+ */
+const KNOWN_NODE_REACH: Record<string, string> = {
+  'curvature/modelHessian.ts': 'hessian(model, …) makes its own Runtime (Node platform); to take a Runtime or platform',
+};
+
+test('browser-safe modules reach no Node-only module through runtime imports', () => {
+  const layers = configList('BROWSER_SAFE');
+  const nodeOnly = new Set(configList('NODE_ONLY').map((f) => join(ROOT, f)));
+  assert.ok(layers.includes('engine') && nodeOnly.has(join(SRC, 'engine', 'backend.ts')));
+  const graph = importGraph(SRC, true);
+  const nodeImports = (f: string): boolean =>
+    importSpecifiers(readFileSync(f, 'utf8')).some(
+      (s) => !s.typeOnly && /^(node:|onnxruntime-node($|\/)|(fs|path|os|crypto|module|url|zlib)$)/.test(s.spec),
+    );
+  const leaks: string[] = [];
+  for (const start of graph.keys()) {
+    const rel = relative(SRC, start);
+    if (!layers.includes(rel.split('/')[0]!) || nodeOnly.has(start) || rel.endsWith('index.ts')) continue;
+    // Depth-first search for a path to a Node-only module or a Node import.
+    const seen = new Set([start]);
+    const stack: string[][] = [[start]];
+    while (stack.length > 0) {
+      const path = stack.pop()!;
+      const at = path[path.length - 1]!;
+      if (nodeOnly.has(at) || nodeImports(at)) {
+        if (!(rel in KNOWN_NODE_REACH)) leaks.push(path.map((f) => relative(SRC, f)).join(' → '));
+        break;
+      }
+      for (const next of graph.get(at) ?? [])
+        if (!seen.has(next)) {
+          seen.add(next);
+          stack.push([...path, next]);
+        }
+    }
+  }
+  assert.deepEqual(leaks, []);
 });
