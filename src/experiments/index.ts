@@ -1,7 +1,7 @@
 /**
- * The experiments layer: the config schema and loader, training runs into run directories
- * (`trainRun`, through a `RunSink`: a run directory or `MemoryRunSink`), sweeps, the run store and metrics files, safetensors checkpoints, checkpoint
- * analysis and the max-stable-learning-rate search.
+ * The experiments layer: the config schema and loader, training runs (`trainRun`) into run
+ * directories or any `RunSink` (`MemoryRunSink`), sweeps, the run store and metrics files,
+ * safetensors checkpoints, checkpoint analysis and the max-stable-learning-rate search.
  */
 export { ConfigError, configSchema, defaultConfig, resolveConfig, type Config, type ConfigIssue } from './config.ts';
 export { applyOverrides, loadConfig, parseOverride, readConfigFile, type Override } from './loadConfig.ts';
