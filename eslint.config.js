@@ -49,6 +49,13 @@ const NODE_ONLY = [
   'src/data/mnist.ts',
   'src/data/text.ts',
 ];
+// Browser-safe modules of the other layers (a run kept in memory by a browser worker).
+const BROWSER_SAFE_FILES = [
+  'src/experiments/memorySink.ts',
+  'src/experiments/metricRows.ts',
+  'src/experiments/runSink.ts',
+  'src/experiments/safetensorsBytes.ts',
+];
 const NODE_BUILTINS = [
   'fs',
   'fs/promises',
@@ -61,9 +68,11 @@ const NODE_BUILTINS = [
   'child_process',
   'worker_threads',
 ];
-const missingNodeOnly = NODE_ONLY.filter((f) => !existsSync(new URL(`./${f}`, import.meta.url)));
+const missingNodeOnly = [...NODE_ONLY, ...BROWSER_SAFE_FILES].filter(
+  (f) => !existsSync(new URL(`./${f}`, import.meta.url)),
+);
 if (missingNodeOnly.length > 0)
-  throw new Error(`eslint.config.js: NODE_ONLY lists missing ${missingNodeOnly.join(', ')}`);
+  throw new Error(`eslint.config.js: NODE_ONLY or BROWSER_SAFE_FILES lists missing ${missingNodeOnly.join(', ')}`);
 const browserMessage =
   'browser-safe module: no Node built-ins or onnxruntime-node (take an EnginePlatform, or bytes; Node-only modules are listed in eslint.config.js NODE_ONLY).';
 
@@ -98,17 +107,22 @@ function importRules(layer, browser) {
   return rules;
 }
 
-// One block per layer; a browser-safe layer's block skips its Node-only modules, which get the
-// layer rules alone in a second block (a later block's rule options replace an earlier one's).
+// One block per layer; the Node-only modules of a browser-safe layer, and the browser-safe modules
+// of another layer, get a second block (a later block's rule options replace an earlier one's).
 const layerBlocks = LAYERS.flatMap((layer) => {
   const files = [`src/${layer}/**/*.ts`];
-  if (!BROWSER_SAFE.includes(layer))
-    return [{ name: `edgewise/layer-${layer}`, files, rules: importRules(layer, false) }];
-  const nodeOnly = NODE_ONLY.filter((f) => f.startsWith(`src/${layer}/`));
+  const browser = BROWSER_SAFE.includes(layer);
+  const others = (browser ? NODE_ONLY : BROWSER_SAFE_FILES).filter((f) => f.startsWith(`src/${layer}/`));
   return [
-    { name: `edgewise/layer-${layer}`, files, ignores: nodeOnly, rules: importRules(layer, true) },
-    ...(nodeOnly.length > 0
-      ? [{ name: `edgewise/layer-${layer}-node`, files: nodeOnly, rules: importRules(layer, false) }]
+    { name: `edgewise/layer-${layer}`, files, ignores: others, rules: importRules(layer, browser) },
+    ...(others.length > 0
+      ? [
+          {
+            name: `edgewise/layer-${layer}-${browser ? 'node' : 'browser'}`,
+            files: others,
+            rules: importRules(layer, !browser),
+          },
+        ]
       : []),
   ];
 });

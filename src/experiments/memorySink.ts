@@ -2,12 +2,17 @@
  * A RunSink in memory (runSink.ts): what a run directory would hold, as values. Metric rows go
  * through the same serialization as metrics.jsonl (non-finite numbers become null, typed arrays
  * lists) and checkpoints and the resume state through safetensors bytes, so a run reads the
- * same back from memory as from a RunStore.
+ * same back from memory as from a RunStore. No Node access (a browser worker can keep a run).
  */
 import type { Config } from './config.ts';
-import { parseRow, serializeRow, type MetricRow } from './metrics.ts';
+import { parseRow, serializeRow, type MetricRow } from './metricRows.ts';
 import { runSummary, type FinalMetrics, type RunSink, type RunStatus, type RunSummary } from './runSink.ts';
-import { decodeSafetensors, encodeSafetensors, type SafetensorsContent, type TensorInput } from './safetensors.ts';
+import {
+  decodeSafetensors,
+  encodeSafetensorsBytes,
+  type SafetensorsContent,
+  type TensorInput,
+} from './safetensorsBytes.ts';
 
 /** A run kept in memory; `now` is the clock for the summary's times. */
 export class MemoryRunSink implements RunSink {
@@ -80,7 +85,7 @@ export class MemoryRunSink implements RunSink {
     tensors: readonly TensorInput[],
     metadata: Readonly<Record<string, string>> = {},
   ): void {
-    this.checkpoints.set(step, encodeSafetensors(tensors, { ...metadata, step: String(step) }));
+    this.checkpoints.set(step, encodeSafetensorsBytes(tensors, { ...metadata, step: String(step) }));
   }
 
   /** The checkpoint of `step`, decoded. */
@@ -106,7 +111,7 @@ export class MemoryRunSink implements RunSink {
   }
 
   writeResume(tensors: readonly TensorInput[], metadata: Readonly<Record<string, string>>): void {
-    this.resume = encodeSafetensors(tensors, metadata);
+    this.resume = encodeSafetensorsBytes(tensors, metadata);
   }
 
   close(): void {}

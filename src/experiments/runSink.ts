@@ -6,8 +6,8 @@
  * shared by both.
  */
 import type { Config } from './config.ts';
-import type { MetricRow } from './metrics.ts';
-import type { SafetensorsContent, TensorInput } from './safetensors.ts';
+import type { MetricRow } from './metricRows.ts';
+import type { SafetensorsContent, TensorInput } from './safetensorsBytes.ts';
 
 export const RUN_STATUSES = ['running', 'completed', 'diverged', 'failed'] as const;
 /** running: in progress (or killed); the others are final. */
