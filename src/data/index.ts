@@ -32,7 +32,13 @@ export {
 export { checkDataset, classCounts, oneHot, sampleSize, slice, takeRows } from './rows.ts';
 export { applyPreprocess, fitPreprocess, type PreprocessStats } from './preprocess.ts';
 export { loadMnistPackage, mnistFromDigits } from './mnist.ts';
-export { FASHION_MNIST_CLASSES, fashionMnistFromBytes, loadFashionMnist, type FashionMnistFiles } from './fashion.ts';
+export {
+  FASHION_MNIST_CLASSES,
+  FASHION_MNIST_FILES,
+  fashionMnistFromBytes,
+  loadFashionMnist,
+  type FashionMnistFiles,
+} from './fashion.ts';
 export { CIFAR10_CLASSES, cifar10FromBytes, loadCifar10 } from './cifar.ts';
 export { textSplitsFromBytes, type TextSplitSpec, type TextSplits } from './text.ts';
 export {
