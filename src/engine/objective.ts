@@ -19,7 +19,7 @@ import {
   type Feeds,
   type Outputs,
   type Runtime,
-} from './backend.ts';
+} from './runtime.ts';
 import * as o from './ops.ts';
 import { size } from './ir.ts';
 import { ParameterLayout, type FloatArray, type ParamSpec } from './params.ts';

@@ -1,7 +1,7 @@
 /**
- * The experiments layer: the config schema and loader, training runs into run directories
- * (`trainRun`), sweeps, the run store and metrics files, safetensors checkpoints, checkpoint
- * analysis and the max-stable-learning-rate search.
+ * The experiments layer: the config schema and loader, training runs (`trainRun`) into run
+ * directories or any `RunSink` (`MemoryRunSink`), sweeps, the run store and metrics files,
+ * safetensors checkpoints, checkpoint analysis and the max-stable-learning-rate search.
  */
 export { ConfigError, configSchema, defaultConfig, resolveConfig, type Config, type ConfigIssue } from './config.ts';
 export { applyOverrides, loadConfig, parseOverride, readConfigFile, type Override } from './loadConfig.ts';
@@ -15,6 +15,8 @@ export {
   type RunSummary,
   type Versions,
 } from './runStore.ts';
+export { runSummary, type RunSink } from './runSink.ts';
+export { MemoryRunSink } from './memorySink.ts';
 export { readMetrics, type MetricRow, type MetricsContent } from './metrics.ts';
 export { metricsToCsv, metricsFileToCsv } from './csv.ts';
 export { type LockInfo } from './lock.ts';

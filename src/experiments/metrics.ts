@@ -11,12 +11,9 @@
  */
 import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { writeFileAtomic } from './atomicWrite.ts';
+import { parseRow, serializeRow, type MetricRow } from './metricRows.ts';
 
-/** One metrics row (`step` plus whatever was measured). */
-export interface MetricRow {
-  readonly step: number;
-  readonly [key: string]: unknown;
-}
+export { parseRow, serializeRow, type MetricRow } from './metricRows.ts';
 
 /** What readMetrics found. */
 export interface MetricsContent {
@@ -29,34 +26,6 @@ export interface MetricsContent {
   readonly unterminated: boolean;
   /** The text of each row's line, without the newline (to rewrite rows byte for byte). */
   readonly lines: string[];
-}
-
-function replacer(_key: string, v: unknown): unknown {
-  if (typeof v === 'bigint') return Number(v);
-  if (ArrayBuffer.isView(v) && !(v instanceof DataView))
-    return Array.from(v as unknown as ArrayLike<number | bigint>, (x) => (typeof x === 'bigint' ? Number(x) : x));
-  return v;
-}
-
-/** One row as a JSON line (no newline); throws if `step` is not an integer >= 0. */
-export function serializeRow(row: MetricRow): string {
-  if (!Number.isSafeInteger(row.step) || row.step < 0)
-    throw new Error(`metrics row: step must be an integer >= 0 (got ${String(row.step)})`);
-  return JSON.stringify(row, replacer);
-}
-
-/** One JSON line as a metrics row, or null if it is not one (bad JSON, no integer step ≥ 0). */
-export function parseRow(line: string): MetricRow | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch {
-    return null;
-  }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return null;
-  const step = (v as { step?: unknown }).step;
-  if (typeof step !== 'number' || !Number.isSafeInteger(step) || step < 0) return null;
-  return v as MetricRow;
 }
 
 /**

@@ -28,6 +28,24 @@ import { writeFileAtomic, writeJsonAtomic } from './atomicWrite.ts';
 import { stripRunMetadata } from './loadConfig.ts';
 import { MetricsWriter, readMetrics, truncateMetrics, type MetricRow, type MetricsContent } from './metrics.ts';
 import { readSafetensors, writeSafetensors, type SafetensorsContent, type TensorInput } from './safetensors.ts';
+import {
+  RUN_STATUSES,
+  runSummary,
+  type FinalMetrics,
+  type RunSink,
+  type RunStatus,
+  type RunSummary,
+} from './runSink.ts';
+
+export {
+  NO_FINAL,
+  RUN_STATUSES,
+  runSummary,
+  type FinalMetrics,
+  type RunSink,
+  type RunStatus,
+  type RunSummary,
+} from './runSink.ts';
 
 /** Names of the files and sub-directories of a run directory (see the header). */
 export const RUN_FILES = {
@@ -45,34 +63,6 @@ export function runFilePath(runDir: string, which: keyof typeof RUN_FILES): stri
   return join(runDir, RUN_FILES[which]);
 }
 
-export const RUN_STATUSES = ['running', 'completed', 'diverged', 'failed'] as const;
-/** running: in progress (or killed); the others are final. */
-export type RunStatus = (typeof RUN_STATUSES)[number];
-
-/** Last measured values; null = never measured (or not finite). */
-export interface FinalMetrics {
-  readonly train_loss: number | null;
-  readonly train_acc: number | null;
-  readonly test_loss: number | null;
-  readonly test_acc: number | null;
-  readonly sharpness: number | null;
-}
-
-export interface RunSummary {
-  readonly status: RunStatus;
-  /** Why it stopped (divergence cause, error message, stopping criterion); null while running or at the end of train.steps. */
-  readonly reason: string | null;
-  /** Updates done. */
-  readonly steps: number;
-  readonly final: FinalMetrics;
-  /** ISO 8601 times. */
-  readonly started_at: string;
-  readonly updated_at: string;
-  readonly finished_at: string | null;
-  /** Wall-clock seconds from start to finish (or to the last update while running). */
-  readonly elapsed_s: number | null;
-}
-
 export interface Versions {
   /** edgewise's package.json version. */
   readonly edgewise: string | null;
@@ -88,14 +78,6 @@ export type RunConfigFile = Config & {
   readonly versions: Versions;
   readonly created_at: string;
 };
-
-export const NO_FINAL: FinalMetrics = Object.freeze({
-  train_loss: null,
-  train_acc: null,
-  test_loss: null,
-  test_acc: null,
-  sharpness: null,
-});
 
 function packageVersion(pkg: string): string | null {
   try {
@@ -276,10 +258,6 @@ export function writeSweepManifest(
   writeFileAtomic(file, text);
 }
 
-function finiteOrNull(x: number | null | undefined): number | null {
-  return typeof x === 'number' && Number.isFinite(x) ? x : null;
-}
-
 function readJson(file: string): unknown {
   try {
     return JSON.parse(readFileSync(file, 'utf8'));
@@ -288,8 +266,8 @@ function readJson(file: string): unknown {
   }
 }
 
-/** Reads and writes one run directory. Methods are synchronous; nothing touches disk until called. */
-export class RunStore {
+/** Reads and writes one run directory (the runner's RunSink on Node). Methods are synchronous; nothing touches disk until called. */
+export class RunStore implements RunSink {
   readonly configPath: string;
   readonly metricsPath: string;
   readonly summaryPath: string;
@@ -437,23 +415,7 @@ export class RunStore {
     now: Date,
     done: boolean,
   ): RunSummary {
-    const started = this.startedAt ?? now.toISOString();
-    const summary: RunSummary = {
-      status,
-      reason,
-      steps,
-      final: {
-        train_loss: finiteOrNull(final.train_loss),
-        train_acc: finiteOrNull(final.train_acc),
-        test_loss: finiteOrNull(final.test_loss),
-        test_acc: finiteOrNull(final.test_acc),
-        sharpness: finiteOrNull(final.sharpness),
-      },
-      started_at: started,
-      updated_at: now.toISOString(),
-      finished_at: done ? now.toISOString() : null,
-      elapsed_s: (now.getTime() - Date.parse(started)) / 1000,
-    };
+    const summary = runSummary(status, reason, steps, final, this.startedAt ?? now.toISOString(), now, done);
     this.writeSummary(summary);
     return summary;
   }
@@ -501,5 +463,22 @@ export class RunStore {
     const gone = this.listCheckpoints().filter((s) => s > step);
     for (const s of gone) rmSync(this.checkpointPath(s), { force: true });
     return gone;
+  }
+
+  // ---- resume.safetensors
+
+  /** Whether a resume state was saved. */
+  hasResume(): boolean {
+    return existsSync(this.resumePath);
+  }
+
+  /** The saved resume state; errors name the file. */
+  readResume(): SafetensorsContent {
+    return readSafetensors(this.resumePath);
+  }
+
+  /** Replaces the resume state atomically. */
+  writeResume(tensors: readonly TensorInput[], metadata: Readonly<Record<string, string>>): void {
+    writeSafetensors(this.resumePath, tensors, metadata);
   }
 }

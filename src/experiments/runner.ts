@@ -7,7 +7,6 @@
  * state holds θ, the optimizer's moments, BatchNorm buffers and the previous eigenvectors, so a
  * resumed run reproduces the uninterrupted one bit for bit on the same machine.
  */
-import { existsSync } from 'node:fs';
 import type { Runtime } from '../engine/backend.ts';
 import type { FloatArray } from '../engine/params.ts';
 import { loadDataset } from '../data/dataset.ts';
@@ -34,8 +33,9 @@ import { measureCurvature } from '../curvature/measure.ts';
 import { createRng } from '../util/random.ts';
 import type { Config } from './config.ts';
 import { RunStore, writeCurvatureSnapshot, type FinalMetrics, type RunSummary } from './runStore.ts';
+import type { RunSink } from './runSink.ts';
 import { buildRunModel, createRunRuntime, runDtype, sampleRows, thetaFromTensors } from './runModel.ts';
-import { readSafetensors, writeSafetensors, type TensorInput } from './safetensors.ts';
+import type { SafetensorsContent, TensorInput } from './safetensors.ts';
 
 /** A metrics row as written to metrics.jsonl. */
 export type MetricRow = Record<string, number | string | boolean | null | number[] | boolean[]>;
@@ -52,6 +52,8 @@ export interface RunEvents {
 export interface RunOptions {
   /** The run directory (created if needed). */
   dir: string;
+  /** Where the run is written instead of a RunStore on `dir` (e.g. in memory; density snapshots still go to `dir`). */
+  sink?: RunSink;
   /** Continue an interrupted run in `dir` from its resume state. */
   resume?: boolean;
   events?: RunEvents;
@@ -60,7 +62,7 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Steps between rolling resume states (RunStore.resumePath). */
+/** Steps between rolling resume states (RunSink.writeResume). */
 export const RESUME_EVERY = 50;
 
 interface State {
@@ -129,8 +131,8 @@ function stateTensors(model: Model, s: State): { tensors: TensorInput[]; metadat
   };
 }
 
-function restoreState(model: Model, file: string, template: State): State {
-  const { tensors, metadata } = readSafetensors(file);
+function restoreState(model: Model, saved: SafetensorsContent, file: string, template: State): State {
+  const { tensors, metadata } = saved;
   const byName = new Map(tensors.map((t) => [t.name, t]));
   const get = (name: string) => {
     const t = byName.get(name);
@@ -159,10 +161,10 @@ function restoreState(model: Model, file: string, template: State): State {
 
 /** Trains one run as configured; returns the summary (divergence is a result, not an error). */
 export async function trainRun(config: Config, opts: RunOptions): Promise<RunSummary> {
-  const store = new RunStore(opts.dir).init();
+  const store: RunSink = opts.sink ?? new RunStore(opts.dir).init();
   const ev = opts.events ?? {};
   const resumeFile = store.resumePath;
-  const resuming = opts.resume === true && existsSync(resumeFile);
+  const resuming = opts.resume === true && store.hasResume();
   if (!resuming) store.writeConfig(config);
   const t0 = performance.now();
   let state: State | null = null;
@@ -193,7 +195,7 @@ export async function trainRun(config: Config, opts: RunOptions): Promise<RunSum
 
 async function runLoop(
   config: Config,
-  store: RunStore,
+  store: RunSink,
   opts: RunOptions,
   ev: RunEvents,
   resuming: boolean,
@@ -257,7 +259,7 @@ async function runLoop(
       prevCurvTheta: null,
       final: {},
     };
-    state = restoreState(model, resumeFile, template);
+    state = restoreState(model, store.readResume(), resumeFile, template);
     store.truncateMetrics(state.step - 1);
     store.removeCheckpointsAfter(state.step);
     ev.onMessage?.(`resuming from step ${state.step}`);
@@ -330,7 +332,7 @@ async function runLoop(
   const saveResume = async (s: State) => {
     await pull();
     const { tensors, metadata } = stateTensors(model, s);
-    writeSafetensors(resumeFile, tensors, metadata);
+    store.writeResume(tensors, metadata);
   };
   const checkpoint = async (s: State) => {
     await pull();

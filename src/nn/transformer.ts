@@ -23,7 +23,7 @@ import type { ObjectiveSpec } from '../engine/objective.ts';
 import * as o from '../engine/ops.ts';
 import { ParameterLayout, type ParamSpec } from '../engine/params.ts';
 import type { Rng } from '../util/random.ts';
-import { accuracy, crossEntropy } from './losses.ts';
+import { accuracy, crossEntropy } from './lossFunctions.ts';
 
 export const LN_PLACEMENTS = ['pre', 'post'] as const;
 export type LnPlacement = (typeof LN_PLACEMENTS)[number];

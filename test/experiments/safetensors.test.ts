@@ -7,6 +7,7 @@ import { createRng } from '../../src/util/random.ts';
 import {
   decodeSafetensors,
   encodeSafetensors,
+  encodeSafetensorsBytes,
   readSafetensors,
   writeSafetensors,
   type TensorInput,
@@ -106,6 +107,12 @@ test('the writer produces exactly the bytes of the hand-built file', () => {
     Buffer.from(handBuilt(SPECS, { format: 'pt', note: 'hand' })),
   );
   assert.deepEqual(encodeSafetensors(tensors), Buffer.from(handBuilt(SPECS, null)));
+  // The byte-level encoder (no Buffer: browsers too) gives the same bytes.
+  assert.deepEqual(
+    encodeSafetensorsBytes(tensors, { format: 'pt', note: 'hand' }),
+    handBuilt(SPECS, { format: 'pt', note: 'hand' }),
+  );
+  assert.deepEqual(encodeSafetensorsBytes(tensors), handBuilt(SPECS, null));
 });
 
 test('reads files whose header order differs from the data order, unpadded, without metadata', () => {

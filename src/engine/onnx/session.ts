@@ -1,5 +1,6 @@
 /**
- * onnxruntime-node session creation with CPU-throughput defaults.
+ * onnxruntime-node session creation with CPU-throughput defaults (the Node platform's
+ * createSession, nodePlatform.ts; SessionOptions are declared in platform.ts).
  *
  * Session options and CPU throughput (onnxruntime-node 1.30, measured with bench/gemm.ts):
  * - intraOpNumThreads is what matters: it sizes the thread pool that splits a single kernel
@@ -32,27 +33,9 @@
  */
 import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
+import type { SessionOptions } from '../platform.ts';
 
-/** Options for createSession; `threads` = intra-op threads (default: os.availableParallelism()). */
-export interface SessionOptions {
-  threads?: number;
-  /** Where the graph runs: 'cpu' (default) or 'webgpu'. */
-  device?: 'cpu' | 'webgpu';
-  /** Names of nodes to run on the CPU provider (webgpu only; see src/engine/webgpu/placement.ts). */
-  cpuNodes?: readonly string[];
-  /** Let idle intra-op workers busy-wait between runs (onnxruntime's default; off here, see above). */
-  spinning?: boolean;
-  /**
-   * Where outputs are returned: 'cpu' (default) or 'gpu-buffer' (webgpu: left in device memory,
-   * for feeding other sessions), for all outputs or per output name (unnamed ones: 'cpu').
-   */
-  outputLocation?: 'cpu' | 'gpu-buffer' | Readonly<Record<string, 'cpu' | 'gpu-buffer'>>;
-  /**
-   * Record onnxruntime's profile (a Chrome trace: per-node kernel times, and on webgpu the GPU
-   * shader times) to `<profile>_<timestamp>.json`, written by session.endProfiling().
-   */
-  profile?: string;
-}
+export type { SessionOptions } from '../platform.ts';
 
 /** Loads serialized ONNX model bytes into an inference session; rejects if onnxruntime cannot load the model. */
 export function createSession(bytes: Uint8Array, options: SessionOptions = {}): Promise<ort.InferenceSession> {

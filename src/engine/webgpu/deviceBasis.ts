@@ -5,9 +5,9 @@
  * projection coefficients and a squared norm come back to the host; the HVP's result, the
  * swept vector, the next Lanczos vector and Q never leave the device.
  */
-import type { DeviceValue, Runtime } from '../backend.ts';
+import type { DeviceValue, Runtime } from '../runtime.ts';
 import { DEFAULT_OPSET, type OnnxModel } from '../onnx/proto.ts';
-import { normNodes, unitNodes } from '../basisKernels.ts';
+import { normNodes, unitNodes } from '../basisGraphs.ts';
 
 /** A sweep's or a projection's results: coefficients and ‖out‖² on the host, vectors on the device. */
 export interface DeviceSweep {
