@@ -2,7 +2,10 @@
 import { analyseCheckpoint } from '../experiments/analysis.ts';
 import { UsageError, mustExist } from './util.ts';
 
-export async function commandCurvature(dir: string, o: { step?: string; topK: string; iters: string }): Promise<void> {
+export async function commandCurvature(
+  dir: string,
+  o: { step?: string; topK: string; iters: string; ggn?: boolean },
+): Promise<void> {
   const step = o.step === undefined ? undefined : Number(o.step);
   if (step !== undefined && !(Number.isInteger(step) && step >= 0))
     throw new UsageError(`--step must be a non-negative integer (got ${o.step})`);
@@ -14,10 +17,16 @@ export async function commandCurvature(dir: string, o: { step?: string; topK: st
     step,
     topK: k,
     iterations: iters,
+    ggn: o.ggn === true,
     log: (t) => process.stderr.write(`${t}\n`),
   });
   process.stdout.write(
     `step ${a.step}: eigenvalues ${a.eigs.map((e) => e.toPrecision(5)).join(', ')}; λmin ${a.lambda_min.toPrecision(4)}; trace ${a.trace.toPrecision(4)} ± ${a.trace_stderr.toPrecision(2)}\n`,
   );
+  if (a.ggn_eigs && a.ggn_trace !== undefined) {
+    process.stdout.write(
+      `Gauss–Newton: eigenvalues ${a.ggn_eigs.map((e) => e.toPrecision(5)).join(', ')}; trace ${a.ggn_trace.toPrecision(4)} ± ${a.ggn_trace_stderr!.toPrecision(2)}\n`,
+    );
+  }
   for (const f of a.files) process.stdout.write(`wrote ${f}\n`);
 }

@@ -97,7 +97,8 @@ Several workers (e.g. a Kubernetes Indexed Job or a Slurm array, see deploy/) ca
     .option('--step <n>', 'checkpoint step (default: the latest)')
     .option('--top-k <k>', 'eigenpairs', '5')
     .option('--iters <n>', 'Lanczos steps', '40')
-    .action(async (dir: string, o: { step?: string; topK: string; iters: string }) => {
+    .option('--ggn', 'also the Gauss–Newton matrix G = Jᵀ∇²ℓJ: its top-k eigenvalues and trace')
+    .action(async (dir: string, o: { step?: string; topK: string; iters: string; ggn?: boolean }) => {
       await commandCurvature(dir, o);
     });
 

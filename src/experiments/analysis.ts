@@ -1,9 +1,10 @@
 /**
  * Full curvature analysis of a saved checkpoint (`edgewise curvature RUN_DIR`): top-k
  * eigenpairs with exact residuals, the smallest eigenvalue, the Hutchinson trace, the SLQ
- * spectral density, and loss slices along the top eigenvectors (1D) and on their plane (2D).
+ * spectral density, and loss slices along the top eigenvectors (1D) and on their plane (2D);
+ * with `ggn`, also the Gauss–Newton matrix's top-k eigenpairs and trace.
  */
-import { hessianOperator } from '../curvature/hessian.ts';
+import { ggnOperator, hessianOperator } from '../curvature/hessian.ts';
 import { lanczos } from '../curvature/lanczos.ts';
 import { hutchinson } from '../curvature/trace.ts';
 import { slq, spectralDensity } from '../curvature/density.ts';
@@ -18,6 +19,8 @@ export interface AnalysisOptions {
   traceProbes?: number;
   densityRuns?: number;
   sliceSteps?: number;
+  /** Also the top-k eigenpairs and the trace of the Gauss–Newton matrix G. */
+  ggn?: boolean;
   log?: (text: string) => void;
 }
 
@@ -31,6 +34,11 @@ export interface Analysis {
   trace_stderr: number;
   bn_mode: string;
   hvps: number;
+  /** With `ggn`: G's top-k eigenvalues (descending), their exact residuals, and tr(G) (Hutchinson). */
+  ggn_eigs?: number[];
+  ggn_residuals?: number[];
+  ggn_trace?: number;
+  ggn_trace_stderr?: number;
   files: string[];
 }
 
@@ -105,6 +113,19 @@ async function analyse(dir: string, ck: OpenCheckpoint, o: AnalysisOptions): Pro
     }
     plane = { a: grid, b: grid, loss: L };
   }
+  let ggn: Pick<Analysis, 'ggn_eigs' | 'ggn_residuals' | 'ggn_trace' | 'ggn_trace_stderr'> = {};
+  if (o.ggn) {
+    const G = await ggnOperator(obj, theta);
+    log(`Gauss–Newton: top-${k} eigenpairs and trace…`);
+    const gt = await lanczos(G, { k, iterations: iters, seed: 1, tol: 1e-3, earlyStop: false, exactResiduals: true });
+    const gtr = await hutchinson(G, { samples: o.traceProbes ?? 30, seed: 3 });
+    ggn = {
+      ggn_eigs: gt.eigenvalues.slice(),
+      ggn_residuals: gt.residuals.slice(),
+      ggn_trace: gtr.estimate,
+      ggn_trace_stderr: gtr.stdError,
+    };
+  }
   const files = ['analysis', 'density', 'slices'].map((prefix) => curvatureSnapshotPath(dir, prefix, step));
   const result: Analysis = {
     step,
@@ -116,6 +137,7 @@ async function analyse(dir: string, ck: OpenCheckpoint, o: AnalysisOptions): Pro
     trace_stderr: tr.stdError,
     bn_mode: mode,
     hvps: H.calls,
+    ...ggn,
     files,
   };
   writeJsonAtomic(files[0]!, result);

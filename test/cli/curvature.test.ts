@@ -38,4 +38,29 @@ describe('edgewise curvature and report', () => {
     assert.match(bad.stderr, /nope/);
     assert.ok(existsSync(join(dir, 'report', 'sharpness.svg')));
   });
+
+  it('--ggn adds the Gauss–Newton top-k and trace, measured during training with curvature.matrix both', () => {
+    const dir = join(tempDir(), 'run');
+    const t = cli(['train', ...FAST, '--set', 'train.steps=10', '--set', 'curvature.matrix=both', '--out', dir]);
+    assert.equal(t.status, 0, t.stderr);
+    const r = cli(['curvature', dir, '--top-k', '2', '--iters', '12', '--ggn']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /Gauss–Newton: eigenvalues/);
+    const a = JSON.parse(readFileSync(join(dir, 'curvature', 'analysis-step-000010.json'), 'utf8'));
+    assert.equal(a.ggn_eigs.length, 2);
+    assert.ok(a.ggn_eigs[0] >= a.ggn_eigs[1] && a.ggn_eigs[1] >= 0, 'descending, G is positive semi-definite');
+    assert.ok(a.ggn_trace > 0);
+    const row10 = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .find((x) => x.step === 10);
+    assert.ok(
+      Math.abs(row10.ggn_sharpness - a.ggn_eigs[0]) < 1e-3 * a.ggn_eigs[0],
+      `${row10.ggn_sharpness} vs ${a.ggn_eigs[0]}`,
+    );
+    const rep = cli(['report', dir]);
+    assert.equal(rep.status, 0, rep.stderr);
+    assert.ok(existsSync(join(dir, 'report', 'ggn-gap.svg')), 'the report draws the Hessian minus Gauss–Newton gap');
+  });
 });
