@@ -24,11 +24,22 @@ const known = new Set([
   '--peer',
   '--only',
   '--pairs',
+  '--measures',
   '--out',
   '--eos-steps',
   '--profile',
 ]);
-const valued = new Set(['--threads', '--backend', '--peer', '--only', '--pairs', '--out', '--eos-steps', '--profile']);
+const valued = new Set([
+  '--threads',
+  '--backend',
+  '--peer',
+  '--only',
+  '--measures',
+  '--pairs',
+  '--out',
+  '--eos-steps',
+  '--profile',
+]);
 for (let i = 0; i < args.length; i++) {
   if (!known.has(args[i]!)) {
     process.stderr.write(`bench: unknown argument '${args[i]}' (known: ${[...known].join(' ')})\n`);
@@ -74,6 +85,10 @@ try {
     backend: backend as BackendName,
     peerDevice: peer as PeerDevice,
     only: value('--only') ? [value('--only')!] : undefined,
+    measures: value('--measures')
+      ?.split(',')
+      .map((m) => m.trim())
+      .filter(Boolean),
     pairs: num('--pairs'),
     eosSteps: num('--eos-steps'),
     out: value('--out'),

@@ -84,6 +84,8 @@ export interface BenchOptions {
   quick?: boolean;
   /** Run only these workloads (default: all). */
   only?: readonly string[];
+  /** Time only these measures of the selected workloads (default: all; e.g. sharpness, ggn_sharpness). */
+  measures?: readonly string[];
   /** Alternated pairs per measure (default 5, quick 3; W4: 3, quick 1). */
   pairs?: number;
   /** GD steps of W4 (default 1000, the demo's run; fewer for a smoke test). */
@@ -571,7 +573,14 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchRow[]> {
       log(wl.label);
       const live = wl.peer ? peers : [];
       for (const p of live) await p.load(dir, writeWorkload(dir, index, wl.peer!));
+      const unknown = (opts.measures ?? []).filter((name) => !wl.measures.some((m) => m.measure === name));
+      if (opts.measures && unknown.length === opts.measures.length) {
+        throw new Error(
+          `bench --measures: ${wl.label} has none of ${opts.measures.join(', ')}; its measures: ${wl.measures.map((m) => m.measure).join(', ')}`,
+        );
+      }
       for (const m of wl.measures) {
+        if (opts.measures && !opts.measures.includes(m.measure)) continue;
         const pairs = pairsFor(m);
         if (live.length === 0) {
           const t: Timing = await measureRuns(m.fn, pairs, 1);

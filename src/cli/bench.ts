@@ -12,6 +12,8 @@ export interface BenchCommandOptions {
   backend?: 'ort' | 'webgpu';
   /** --only lists (repeatable, comma-separated). */
   only?: string[];
+  /** --measures list (comma-separated). */
+  measures?: string;
   pairs?: string;
   eosSteps?: string;
   out?: string;
@@ -43,6 +45,13 @@ export async function commandBench(o: BenchCommandOptions): Promise<void> {
     threads: positiveInt('--threads', o.threads),
     backend: o.backend,
     only: only.length > 0 ? only : undefined,
+    measures:
+      o.measures === undefined
+        ? undefined
+        : o.measures
+            .split(',')
+            .map((m) => m.trim())
+            .filter(Boolean),
     pairs: positiveInt('--pairs', o.pairs),
     eosSteps: positiveInt('--eos-steps', o.eosSteps),
     out: o.out,

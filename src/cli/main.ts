@@ -219,6 +219,7 @@ Several workers (e.g. a Kubernetes Indexed Job or a Slurm array, see deploy/) ca
         .argParser(collect)
         .default([], 'all'),
     )
+    .option('--measures <list>', 'time only these measures, comma-separated (e.g. sharpness,ggn_sharpness)')
     .option('--pairs <n>', 'alternated Edgewise/peer pairs per measure (default 5, --quick 3; W4: 3, --quick 1)')
     .option('--eos-steps <n>', 'GD steps of W4 (default 1000; fewer only for a smoke test)')
     .option('--out <file>', 'results file (default bench/results/latest.json, gpu-latest.json in GPU mode)')
