@@ -736,3 +736,32 @@ export function mannKendallText(mk: MannKendall, fmt: (x: number) => string, uni
   const p = mk.pValue < 0.001 ? mk.pValue.toExponential(1) : mk.pValue.toFixed(3);
   return `Mann–Kendall S = ${mk.s}, p = ${p} (${mk.exact ? 'exact' : 'normal approx.'}, n = ${mk.n}), Sen slope ${fmt(mk.slope)}/${unit}`;
 }
+
+/** A paired claim judged: the comparison, the equivalence test (when a margin was given), the verdict and its text. */
+export interface PairedJudgement {
+  readonly cmp: PairedComparison;
+  readonly eq: Equivalence | null;
+  readonly verdict: Verdict;
+  /** pairedText(cmp, fmt, eq). */
+  readonly text: string;
+}
+
+/**
+ * Judges per-seed differences `diffs` against a directional claim: decidePaired with the TOST
+ * margin `margin` (no test without one); with `minEffect` a significant effect of the claimed sign
+ * but smaller than minEffect is 'inconclusive' (or 'did not hold' if the TOST shows it is within the margin).
+ */
+export function judgePaired(
+  diffs: readonly number[],
+  direction: 'positive' | 'negative',
+  fmt: (x: number) => string,
+  o: { margin?: number; minEffect?: number } = {},
+): PairedJudgement {
+  const cmp = pairedComparison(diffs);
+  const eq = o.margin !== undefined && o.margin > 0 ? equivalence(diffs, o.margin) : null;
+  let verdict = decidePaired(cmp, direction, eq);
+  const signed = direction === 'positive' ? cmp.mean : -cmp.mean;
+  if (verdict === 'held' && o.minEffect !== undefined && signed < o.minEffect)
+    verdict = eq && eq.pValue < ALPHA ? 'did not hold' : 'inconclusive';
+  return { cmp, eq, verdict, text: pairedText(cmp, fmt, eq) };
+}
