@@ -10,10 +10,10 @@
  *      its bootstrap interval (over runs) below 0; |λmin| over time is reported alongside;
  *   4. flatter for larger η by λ1 after settling: the same test on the settled λ1;
  *   5. test accuracy improves past the threshold: paired by seed, acc at acc_above_multiple minus
- *      acc at acc_below_multiple (both fixed in the study file) ≥ acc_gain_min with a 95 % bootstrap
- *      interval above 0 (effect size in points and Cohen's d);
+ *      acc at acc_below_multiple (both fixed in the study file): judgePaired (t-interval, exact
+ *      sign-flip p < 0.05, mean ≥ acc_gain_min; TOST with margin acc_gain_min for 'did not hold');
  *   6. and falls again at larger η among runs that trained (diverged runs do not count): acc at
- *      acc_above_multiple minus acc at the largest multiple every seed trained at, interval above 0;
+ *      acc_above_multiple minus acc at the largest multiple every seed trained at, the same test;
  *   7. rank correlations across the trained runs: Spearman(test accuracy, final trace) ≤ −corr_min
  *      and Spearman(test accuracy, mean rotation 1 − ρ) ≥ corr_min, intervals excluding 0.
  * Runs that hit train.steps before the target accuracy are "not trained" and left out of 2–7.
@@ -31,7 +31,9 @@ import {
   cohensD,
   intervalText,
   judgeInterval,
+  judgePaired,
   type Interval,
+  type PairedJudgement,
 } from './stats.ts';
 import { lineChart, PALETTE, THRESHOLD_COLOR, DASH } from '../report/spec.ts';
 import { present } from './figures.ts';
@@ -139,14 +141,37 @@ function pairedAcc(
   ps: readonly FinalPoint[],
   a: number,
   b: number,
-): { ci: Interval; d: number; seeds: number[]; xa: number[]; xb: number[] } {
+): { diffs: number[]; d: number; seeds: number[]; xa: number[]; xb: number[] } {
   const A = accBySeed(ps, a);
   const B = accBySeed(ps, b);
   const seeds = [...A.keys()].filter((s) => B.has(s)).sort((x, y) => x - y);
   const xa = seeds.map((s) => A.get(s)!);
   const xb = seeds.map((s) => B.get(s)!);
-  return { ci: bootstrapDiff(xa, xb, { paired: true, seed: 8 }), d: cohensD(xa, xb), seeds, xa, xb };
+  return { diffs: seeds.map((_, i) => xa[i]! - xb[i]!), d: cohensD(xa, xb), seeds, xa, xb };
 }
+
+/** Paired accuracy differences (fractions) judged in points: held at sign-flip p < 0.05 and a mean gain ≥ `gain`; TOST margin `gain`. */
+function accJudgement(diffs: number[], gain: number): PairedJudgement {
+  return judgePaired(
+    diffs.map((x) => 100 * x),
+    'positive',
+    fmt,
+    { margin: 100 * gain, minEffect: 100 * gain },
+  );
+}
+
+const accRule = (gain: number) =>
+  `held: exact sign-flip p < 0.05 and a mean gain ≥ ${fmt(100 * gain)} points; did not hold: p < 0.05 the other way, or TOST shows |difference| < ${fmt(100 * gain)} points`;
+
+const accValues = (j: PairedJudgement, d: number, seeds: number) => ({
+  diff: j.cmp.mean / 100,
+  diff_lo: j.cmp.lo / 100,
+  diff_hi: j.cmp.hi / 100,
+  p: j.cmp.pValue,
+  tost_p: j.eq?.pValue ?? null,
+  cohens_d: d,
+  seeds,
+});
 
 /** |λmin| at measured steps with λ1 ≥ 2/η vs λ1 < 2/η, over the given runs (rows with lambda_min). */
 function negativeCurvature(ps: readonly FinalPoint[]): { unstable: number[]; stable: number[] } {
@@ -299,12 +324,12 @@ export function evaluateFlatness(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
         verdict: 'inconclusive',
       });
     else {
-      const v = judgeInterval(c.ci, 'positive');
+      const j = accJudgement(c.diffs, gain);
       out.push({
         claim,
-        evidence: `difference ${fmt(100 * c.ci.estimate)} points [95 % CI ${fmt(100 * c.ci.lo)}, ${fmt(100 * c.ci.hi)}] over seeds ${c.seeds.join(', ')}, Cohen's d ${fmt(c.d)} (need ≥ ${fmt(100 * gain)} points and the interval above 0); ${accLine}`,
-        verdict: v === 'held' && c.ci.estimate < gain ? 'inconclusive' : v,
-        values: { diff: c.ci.estimate, diff_lo: c.ci.lo, diff_hi: c.ci.hi, cohens_d: c.d, seeds: c.seeds.length },
+        evidence: `difference in points ${j.text} over seeds ${c.seeds.join(', ')}, Cohen's d ${fmt(c.d)} (${accRule(gain)}); ${accLine}`,
+        verdict: j.verdict,
+        values: accValues(j, c.d, c.seeds.length),
       });
     }
   }
@@ -323,18 +348,12 @@ export function evaluateFlatness(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
     else {
       const mTop = Math.max(...allTrained);
       const c = pairedAcc(ps, mAbove, mTop);
-      const v = judgeInterval(c.ci, 'positive');
+      const j = accJudgement(c.diffs, gain);
       out.push({
         claim,
-        evidence: `acc(${fmt(mAbove)}×) − acc(${fmt(mTop)}×) = ${fmt(100 * c.ci.estimate)} points [95 % CI ${fmt(100 * c.ci.lo)}, ${fmt(100 * c.ci.hi)}] over seeds ${c.seeds.join(', ')}, Cohen's d ${fmt(c.d)} (need ≥ ${fmt(100 * gain)} points and the interval above 0)`,
-        verdict: v === 'held' && c.ci.estimate < gain ? 'inconclusive' : v,
-        values: {
-          largest_trained_multiple: mTop,
-          diff: c.ci.estimate,
-          diff_lo: c.ci.lo,
-          diff_hi: c.ci.hi,
-          cohens_d: c.d,
-        },
+        evidence: `acc(${fmt(mAbove)}×) − acc(${fmt(mTop)}×) in points ${j.text} over seeds ${c.seeds.join(', ')}, Cohen's d ${fmt(c.d)} (${accRule(gain)})`,
+        verdict: j.verdict,
+        values: { largest_trained_multiple: mTop, ...accValues(j, c.d, c.seeds.length) },
       });
     }
   }
