@@ -6,8 +6,10 @@
  *   2. then it hovers at 2/η: the median of λ1/(2/η) from that step on lies in
  *      [ratio_lo, ratio_hi] and its interquartile range is at most ratio_iqr_max;
  *   3. in that phase the train loss is non-monotone (at least min_loss_increases step-to-step
- *      increases) yet keeps falling over longer windows (the mean over consecutive windows of
- *      loss_window steps falls in at least window_fall_min of the window pairs, and falls overall).
+ *      increases) yet keeps falling over longer windows: a Mann–Kendall trend test on the means of
+ *      consecutive windows of loss_window steps (≥ 5 windows) finds a fall (S < 0, p < 0.05).
+ *      Did not hold: the loss never rose min_loss_increases times (monotone), or the window means
+ *      rise (S > 0, p < 0.05); no significant trend is inconclusive.
  * Under cross-entropy, claims 2 and 3 are judged between the first crossing and the first step
  * with train accuracy ≥ ce_saturation_acc (λ1 falls once the accuracy saturates). With several
  * seeds, one more row per (loss, η): the mean of the per-seed median ratios with its 95 %
@@ -18,7 +20,7 @@ import { EOS_GD_TOLERANCES, tolerancesOf, type EOS_HOVER_TOLERANCES, type Tolera
 import { edgeOfStability, fmt, increaseSteps, lossPoints, tol, windowedTrend, type EdgeStats } from './measures.ts';
 import { perRunFigure, present } from './figures.ts';
 import { acrossSeeds, restrictPhase, saturationStep } from './claims/eos.ts';
-import { intervalText } from './stats.ts';
+import { ALPHA, intervalText, mannKendall, mannKendallText } from './stats.ts';
 
 /** eos-gd's tolerances, and the part its hovering claim reads (shared with eos-adam). */
 type EosGdTolerances = Tolerances<(typeof EOS_GD_TOLERANCES)[number]>;
@@ -118,32 +120,40 @@ export function lossClaim(
 ): ClaimResult {
   const minInc = tol(t, 'min_loss_increases');
   const window = tol(t, 'loss_window');
-  const fallMin = tol(t, 'window_fall_min');
   const claim = `[${label}] In ${phase} the train loss is non-monotone yet keeps falling over windows of ${window} steps`;
   if (from === null) return { claim, evidence: 'the phase was never entered', verdict: 'inconclusive' };
   const pts = lossPoints(r.rows, from).filter((p) => p.step < to);
   const inc = increaseSteps(pts);
   const w = windowedTrend(pts, window);
+  const mk = mannKendall(w.means);
   const values = {
     from,
     points: pts.length,
     increases: inc.length,
-    windows_falling: w.falling,
-    window_pairs: w.pairs,
-    window_fall_fraction: w.fraction,
+    windows: w.means.length,
+    mann_kendall_s: mk.s,
+    mann_kendall_p: mk.pValue,
+    sen_slope: mk.slope,
     net_change: w.netChange,
   };
-  if (w.pairs < 2)
+  const rose = `the loss rose in ${inc.length} of ${Math.max(0, pts.length - 1)} steps (need ≥ ${minInc})`;
+  if (inc.length < minInc && pts.length >= 2)
+    return { claim, evidence: `from step ${from}: ${rose}: monotone`, verdict: 'did not hold', values };
+  if (w.means.length < MIN_TREND_WINDOWS)
     return {
       claim,
-      evidence: `only ${w.pairs + 1} full windows of ${window} steps after step ${from}`,
+      evidence: `from step ${from}: ${rose}; only ${w.means.length} full windows of ${window} steps (a trend test needs ≥ ${MIN_TREND_WINDOWS})`,
       verdict: 'inconclusive',
       values,
     };
-  const ok = inc.length >= minInc && w.fraction >= fallMin && w.netChange < 0;
-  const evidence = `from step ${from}: the loss rose in ${inc.length} of ${pts.length - 1} steps (need ≥ ${minInc}); window means fell in ${w.falling}/${w.pairs} pairs (${fmt(100 * w.fraction)} %, need ≥ ${fmt(100 * fallMin)} %), net change ${fmt(100 * w.netChange)} %`;
-  return { claim, evidence, verdict: ok ? 'held' : 'did not hold', values };
+  const significant = mk.pValue < ALPHA;
+  const verdict = significant && mk.s < 0 ? 'held' : significant && mk.s > 0 ? 'did not hold' : 'inconclusive';
+  const evidence = `from step ${from}: ${rose}; means of ${w.means.length} windows: ${mannKendallText(mk, fmt, 'window')}, net change ${fmt(100 * w.netChange)} % (held: a falling trend at p < ${ALPHA}; did not hold: a rising one)`;
+  return { claim, evidence, verdict: inc.length >= minInc ? verdict : 'inconclusive', values };
 }
+
+/** Fewest window means a trend is judged from: with 4 the exact two-sided Mann–Kendall p is at least 2/24. */
+export const MIN_TREND_WINDOWS = 5;
 
 export function evaluateEosGd(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerances'>): ClaimResult[] {
   const t = tolerancesOf(EOS_GD_TOLERANCES, ctx.tolerances);

@@ -124,3 +124,31 @@ test('across seeds: the mean per-seed median ratio and its interval must lie in 
   // One seed: no across-seed row.
   assert.equal(evaluateEosGd([mk(0, 1)], { tolerances: t }).filter((c) => c.claim.includes('Across seeds')).length, 0);
 });
+
+test('the loss claim: a Mann–Kendall test on window means gives each of the three verdicts', () => {
+  const sharp = (s: number) => (s < 300 ? 10 + (10 * s) / 300 : 20 * (1 + 0.03 * Math.sin(s / 7)));
+  const mse = (trainLoss: (s: number) => number, steps = 3000) =>
+    evaluateEosGd([synthetic({ lr: 0.1, loss: 'mse', steps, sharp, acc: () => 0.5, trainLoss })], {
+      tolerances: t,
+    })[2]!;
+  // Oscillating on a falling trend: held, with S, p, n and Sen's slope in the evidence.
+  const falling = mse(edgeLoss);
+  assert.equal(falling.verdict, 'held', falling.evidence);
+  assert.match(
+    falling.evidence,
+    /Mann–Kendall S = -\d+, p = [\d.e-]+ \(normal approx\., n = 2\d\), Sen slope -[\d.e-]+\/window/,
+  );
+  assert.ok((falling.values!.mann_kendall_s as number) < 0 && (falling.values!.mann_kendall_p as number) < 0.05);
+  // Oscillating on a rising trend: did not hold.
+  const rising = mse((s) => Math.exp(s / 3000) * (1 + 0.05 * Math.sin(s)));
+  assert.equal(rising.verdict, 'did not hold', rising.evidence);
+  // Oscillating around a constant level with no trend (window means alternate): inconclusive.
+  const level = mse((s) => 1 + 0.05 * Math.sin(s) + (Math.floor(s / 100) % 2 ? 0.01 : -0.01));
+  assert.equal(level.verdict, 'inconclusive', level.evidence);
+  // A monotone falling loss is not the claimed non-monotone one: did not hold.
+  assert.equal(mse((s) => Math.exp(-s / 800)).verdict, 'did not hold');
+  // Too few windows for a trend test (4 × 100 steps after the crossing): inconclusive.
+  const short = mse(edgeLoss, 700);
+  assert.equal(short.verdict, 'inconclusive', short.evidence);
+  assert.match(short.evidence, /only 4 full windows/);
+});

@@ -49,7 +49,6 @@ test('every tolerance an evaluator reads is in its study file', () => {
         'sharpening_min_rise',
         'min_loss_increases',
         'loss_window',
-        'window_fall_min',
         'ce_saturation_acc',
       ])
         used.delete(k); // eos-gd-only claims
