@@ -12,15 +12,16 @@
  *      rise (S > 0, p < 0.05); no significant trend is inconclusive.
  * Under cross-entropy, claims 2 and 3 are judged between the first crossing and the first step
  * with train accuracy ≥ ce_saturation_acc (λ1 falls once the accuracy saturates). With several
- * seeds, one more row per (loss, η): the mean of the per-seed median ratios with its 95 %
- * bootstrap interval, held when the interval lies within [ratio_lo, ratio_hi].
+ * seeds, one more row per (loss, η): the mean of the per-seed median ratios, held when a TOST test
+ * puts it inside [ratio_lo, ratio_hi] (p < 0.05), did not hold when it is outside (exact sign-flip
+ * p < 0.05), with its t-interval (claims/eos.ts acrossSeedsBand).
  */
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun } from './study.ts';
 import { EOS_GD_TOLERANCES, tolerancesOf, type EOS_HOVER_TOLERANCES, type Tolerances } from './tolerances.ts';
 import { edgeOfStability, fmt, increaseSteps, lossPoints, tol, windowedTrend, type EdgeStats } from './measures.ts';
 import { perRunFigure, present } from './figures.ts';
-import { acrossSeeds, restrictPhase, saturationStep } from './claims/eos.ts';
-import { ALPHA, intervalText, mannKendall, mannKendallText } from './stats.ts';
+import { acrossSeedsBand, restrictPhase, saturationStep } from './claims/eos.ts';
+import { ALPHA, mannKendall, mannKendallText } from './stats.ts';
 
 /** eos-gd's tolerances, and the part its hovering claim reads (shared with eos-adam). */
 type EosGdTolerances = Tolerances<(typeof EOS_GD_TOLERANCES)[number]>;
@@ -209,12 +210,18 @@ export function evaluateEosGd(runs: StudyRun[], ctx: Pick<StudyContext, 'toleran
   const hi = tol(t, 'ratio_hi');
   for (const { label, values } of medians.values()) {
     if (values.length < 2) continue;
-    const ci = acrossSeeds(values, 1);
+    const j = acrossSeedsBand(values, lo, hi, fmt);
     out.push({
       claim: `[${label}] Across seeds, the sharpness hovers at 2/η`,
-      evidence: `mean of the per-seed median λ1/(2/η) ${intervalText(ci, fmt)}; held when the interval lies within [${lo}, ${hi}]`,
-      verdict: ci.lo >= lo && ci.hi <= hi ? 'held' : ci.hi < lo || ci.lo > hi ? 'did not hold' : 'inconclusive',
-      values: { mean_median_ratio: ci.estimate, lo: ci.lo, hi: ci.hi, seeds: values.length },
+      evidence: `mean of the per-seed median λ1/(2/η) ${j.text} (held: TOST shows the mean inside [${lo}, ${hi}] at p < 0.05; did not hold: outside it at p < 0.05)`,
+      verdict: j.verdict,
+      values: {
+        mean_median_ratio: j.cmp.mean,
+        lo: j.cmp.lo,
+        hi: j.cmp.hi,
+        tost_p: j.eq.pValue,
+        seeds: j.cmp.n,
+      },
     });
   }
   return out;

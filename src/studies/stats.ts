@@ -765,3 +765,50 @@ export function judgePaired(
     verdict = eq && eq.pValue < ALPHA ? 'did not hold' : 'inconclusive';
   return { cmp, eq, verdict, text: pairedText(cmp, fmt, eq) };
 }
+
+/** A "the mean lies in [lo, hi]" claim judged across seeds. */
+export interface BandJudgement {
+  readonly cmp: PairedComparison;
+  /** TOST of lo < mean < hi (equivalence about the centre with margin (hi − lo)/2). */
+  readonly eq: Equivalence;
+  readonly verdict: Verdict;
+  readonly text: string;
+}
+
+/**
+ * Judges "the mean of `values` (one per seed) lies in [lo, hi]": held when the TOST test shows
+ * lo < mean < hi at α (its p = the larger one-sided t p); did not hold when the mean lies below lo
+ * or above hi by the exact sign-flip test of values − lo (or − hi) at α; else inconclusive.
+ */
+export function judgeBand(
+  values: readonly number[],
+  lo: number,
+  hi: number,
+  fmt: (x: number) => string,
+  alpha = ALPHA,
+): BandJudgement {
+  if (!(hi > lo)) throw new Error(`judgeBand: need lo < hi (got ${lo}, ${hi})`);
+  const cmp = pairedComparison(values);
+  const centre = (lo + hi) / 2;
+  const eq = equivalence(
+    values.map((v) => v - centre),
+    (hi - lo) / 2,
+  );
+  const below = pairedComparison(values.map((v) => v - lo));
+  const above = pairedComparison(values.map((v) => v - hi));
+  let verdict: Verdict = 'inconclusive';
+  if (cmp.n >= 2) {
+    if (eq.pValue < alpha) verdict = 'held';
+    else if ((below.pValue < alpha && below.mean < 0) || (above.pValue < alpha && above.mean > 0))
+      verdict = 'did not hold';
+  }
+  const p = (x: number) => (x < 0.001 ? x.toExponential(1) : x.toFixed(3));
+  const outside =
+    below.mean < 0
+      ? `below ${fmt(lo)}: sign-flip p = ${p(below.pValue)}`
+      : above.mean > 0
+        ? `above ${fmt(hi)}: sign-flip p = ${p(above.pValue)}`
+        : '';
+  const text = `${fmt(cmp.mean)}${cmp.n >= 2 ? ` [${Math.round(100 * cmp.level)} % t-CI ${fmt(cmp.lo)}, ${fmt(cmp.hi)}]` : ''} (n = ${cmp.n}); inside [${fmt(lo)}, ${fmt(hi)}]: TOST p = ${Number.isFinite(eq.pValue) ? p(eq.pValue) : 'n/a'}${outside ? `; ${outside}` : ''}`;
+  return { cmp, eq, verdict, text };
+}

@@ -100,14 +100,23 @@ test('across seeds: the mean per-seed median ratio and its interval must lie in 
       acc: () => 0.5,
       trainLoss: edgeLoss,
     });
+  const SEEDS = [0, 1, 2, 3, 4, 5];
   const ok = evaluateEosGd(
-    [0, 1, 2].map((s) => mk(s, 1 + 0.01 * (s - 1))),
+    SEEDS.map((s) => mk(s, 1 + 0.01 * (s - 2.5))),
     { tolerances: t },
   );
   const across = ok.filter((c) => c.claim.includes('Across seeds'));
   assert.equal(across.length, 1);
   assert.equal(across[0]!.verdict, 'held', across[0]!.evidence);
-  assert.equal(across[0]!.values!.seeds, 3);
+  assert.equal(across[0]!.values!.seeds, 6);
+  // Six medians within ±3 % of 1, band [0.85, 1.15]: the TOST p is tiny.
+  assert.ok((across[0]!.values!.tost_p as number) < 1e-4);
+  // Medians spread across the band's upper edge (0.95 or 1.25 by seed): inconclusive.
+  const wide = evaluateEosGd(
+    SEEDS.map((s) => mk(s, s % 2 ? 1.25 : 0.95)),
+    { tolerances: t },
+  ).find((c) => c.claim.includes('Across seeds'))!;
+  assert.equal(wide.verdict, 'inconclusive', wide.evidence);
   // Each seed reached 0.9·2/η once, then settled at 0.7·2/η: the interval lies below the band.
   const low = (seed: number) =>
     synthetic({
@@ -119,7 +128,7 @@ test('across seeds: the mean per-seed median ratio and its interval must lie in 
       acc: () => 0.5,
       trainLoss: edgeLoss,
     });
-  const bad = evaluateEosGd([0, 1, 2].map(low), { tolerances: t }).find((c) => c.claim.includes('Across seeds'))!;
+  const bad = evaluateEosGd(SEEDS.map(low), { tolerances: t }).find((c) => c.claim.includes('Across seeds'))!;
   assert.equal(bad.verdict, 'did not hold', bad.evidence);
   // One seed: no across-seed row.
   assert.equal(evaluateEosGd([mk(0, 1)], { tolerances: t }).filter((c) => c.claim.includes('Across seeds')).length, 0);

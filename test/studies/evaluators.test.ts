@@ -261,31 +261,44 @@ test('eos-adam: the preconditioned sharpness hovers at 38/η while the raw sharp
     ['held', 'held'],
   );
   assert.ok(Math.abs((c[1]!.values!.raw_ratio_to_2_over_lr as number) - 0.03) < 1e-12);
-  // Three seeds: two more rows from the per-seed values; a raw sharpness at 0.8·2/η fails the second.
-  const seeded = (seed: number, raw: number) =>
+  // Six seeds: two more rows from the per-seed values; a raw sharpness at 0.8·2/η fails the second.
+  const SEEDS = [0, 1, 2, 3, 4, 5];
+  const seeded = (seed: number, raw: number, pre = 1) =>
     run(
       `adam-${seed}`,
       { optimizer: { name: 'adam', lr }, train: { seed } },
-      rows.map((r) => ({ ...r, sharpness: raw * (1 + 0.01 * seed) })),
+      rows.map((r) => ({
+        ...r,
+        sharpness: raw * (1 + 0.01 * seed),
+        ...(typeof r.precond_sharpness === 'number' && r.step >= 200
+          ? { precond_sharpness: pre * r.precond_sharpness * (1 + 0.01 * (seed - 2.5)) }
+          : {}),
+      })),
       { params: { 'train.seed': seed } },
     );
-  const ok = evaluateEosAdam(
-    [0, 1, 2].map((s) => seeded(s, 60)),
-    { tolerances: t },
-  ).slice(6);
+  const across = (runs: StudyRun[]) => evaluateEosAdam(runs, { tolerances: t }).slice(2 * runs.length);
+  const ok = across(SEEDS.map((s) => seeded(s, 60)));
   assert.deepEqual(
     ok.map((x) => x.verdict),
     ['held', 'held'],
     ok.map((x) => x.evidence).join('\n'),
   );
-  assert.equal(ok[0]!.values!.seeds, 3);
-  const sharp = evaluateEosAdam(
-    [0, 1, 2].map((s) => seeded(s, 1600)),
-    { tolerances: t },
-  ).slice(6);
+  assert.equal(ok[0]!.values!.seeds, 6);
+  assert.match(ok[0]!.evidence, /\[95 % t-CI [^\]]+\] \(n = 6\); inside \[0\.\d+, 1\.\d+\]: TOST p = /);
+  assert.match(ok[1]!.evidence, /sign-flip p = 0\.031 \(exact, n = 6\)/);
+  const sharp = across(SEEDS.map((s) => seeded(s, 1600)));
   assert.deepEqual(
     sharp.map((x) => x.verdict),
     ['held', 'did not hold'],
     sharp[1]!.evidence,
   );
+  // The preconditioned sharpness hovering at 1.5·38/η at every seed: did not hold; spread across
+  // the band's upper edge (0.95 or 1.2 by seed): inconclusive.
+  assert.equal(across(SEEDS.map((s) => seeded(s, 60, 1.5)))[0]!.verdict, 'did not hold');
+  const edge = across(SEEDS.map((s) => seeded(s, 60, s % 2 ? 1.2 : 0.95)));
+  assert.equal(edge[0]!.values!.seeds, 6);
+  assert.equal(edge[0]!.verdict, 'inconclusive', edge[0]!.evidence);
+  // Raw sharpness around raw_ratio_max (above at half the seeds): inconclusive.
+  const rawAt = (t.raw_ratio_max! * 2) / lr;
+  assert.equal(across(SEEDS.map((s) => seeded(s, rawAt * (s % 2 ? 1.1 : 0.9))))[1]!.verdict, 'inconclusive');
 });

@@ -4,6 +4,8 @@ import { createRng } from '../../src/util/random.ts';
 import {
   decidePaired,
   equivalence,
+  judgeBand,
+  judgePaired,
   incompleteBeta,
   incompleteGammaQ,
   logGamma,
@@ -275,4 +277,27 @@ test("Mann–Kendall: normal approximation above 10 values; Sen's slope", () => 
   let reject = 0;
   for (let r = 0; r < 200; r++) if (mannKendall(normals(500 + r, 25)).pValue < 0.05) reject++;
   assert.ok(reject >= 2 && reject <= 20, `${reject}/200`);
+});
+
+test('judgeBand and judgePaired: the three verdicts, from the tests they are built on', () => {
+  const f = (x: number) => x.toFixed(3);
+  const inside = [0.98, 1.01, 1.0, 0.99, 1.02, 1.0];
+  const b = judgeBand(inside, 0.85, 1.15, f);
+  assert.equal(b.verdict, 'held');
+  // The band test is the TOST of the centred values with the half-width as margin.
+  assert.equal(
+    b.eq.pValue,
+    equivalence(
+      inside.map((v) => v - 1),
+      0.15,
+    ).pValue,
+  );
+  assert.equal(judgeBand([0.7, 0.72, 0.69, 0.71, 0.7, 0.73], 0.85, 1.15, f).verdict, 'did not hold');
+  assert.equal(judgeBand([1.3, 1.25, 1.4, 1.28, 1.33, 1.31], 0.85, 1.15, f).verdict, 'did not hold');
+  assert.equal(judgeBand([0.95, 1.25, 0.95, 1.25, 0.95, 1.25], 0.85, 1.15, f).verdict, 'inconclusive');
+  // minEffect: significant but smaller than required → inconclusive, or did not hold when TOST bounds it.
+  const small = [0.011, 0.009, 0.01, 0.012, 0.008, 0.01];
+  assert.equal(judgePaired(small, 'positive', f).verdict, 'held');
+  assert.equal(judgePaired(small, 'positive', f, { minEffect: 0.05 }).verdict, 'inconclusive');
+  assert.equal(judgePaired(small, 'positive', f, { margin: 0.05, minEffect: 0.05 }).verdict, 'did not hold');
 });
