@@ -227,3 +227,32 @@ test('flatness-lr: rank correlations of test accuracy with the trace and with ro
     'did not hold',
   );
 });
+
+test('flatness-lr: the across-seed tests of claims 2–4 and 7 give each verdict', () => {
+  const c = (f: (m: number, s: number) => Final | 'diverged') => evaluateFlatness(sweep(f), { tolerances: t });
+  const tweak = (g: (f: Final, m: number, s: number) => Partial<Final>) => (m: number, s: number) => {
+    const f = textbook(m, s);
+    return f === 'diverged' ? f : { ...f, ...g(f, m, s) };
+  };
+  // Claim 2: λ1 at 0.6·2/η past the threshold → did not hold; 0.6 or 1.3 by seed → inconclusive.
+  const ratio = (r: (s: number) => number) => tweak((_f, m, s) => ({ sharpness: m > 1 ? (r(s) * L0) / m : 0.9 * L0 }));
+  assert.equal(find(c(ratio(() => 0.6)), 'Past 2/λ0').verdict, 'did not hold');
+  const mixed2 = find(c(ratio((s) => (s % 2 ? 1.3 : 0.6))), 'Past 2/λ0');
+  assert.equal(mixed2.verdict, 'inconclusive', mixed2.evidence);
+  assert.match(find(c(textbook), 'Past 2/λ0').evidence, /inside \[0\.75, 1\.25\]: TOST p = /);
+  // Claim 3: the trace falls with η at half the seeds and rises at the others → inconclusive.
+  const half = find(
+    c(tweak((_f, m, s) => ({ trace: s % 2 ? 100 / m : 10 * m }))),
+    'Flatter for larger η: the final Hessian trace',
+  );
+  assert.equal(half.verdict, 'inconclusive', half.evidence);
+  const tb = find(c(textbook), 'Flatter for larger η: the final Hessian trace');
+  assert.equal(tb.values!.p, 2 / 64);
+  assert.match(tb.evidence, /per-seed Spearman 0: -1, 1: -1, .*sign-flip p = 0\.031 \(exact, n = 6\)/);
+  // Claim 4: the settled λ1 rises with η at every seed → did not hold.
+  assert.equal(
+    find(c(tweak((_f, m, s) => ({ settled: 10 + m + wiggle(m, s) }))), 'Flatter for larger η: λ1 after settling')
+      .verdict,
+    'did not hold',
+  );
+});
