@@ -24,7 +24,7 @@ test('withSeeds: eos-gd quick and full, with its cross-entropy variant, sweep se
   );
   assert.deepEqual(seedsOf(full.runs.filter((r) => r.name.startsWith('ce_'))), [0, 1]);
   // The file itself is not changed.
-  assert.deepEqual(f.grid['train.seed'], [0, 1, 2]);
+  assert.deepEqual(f.grid['train.seed'], [0, 1, 2, 3, 4, 5]);
 });
 
 test('withSeeds: a variant grid that left the seed at the base value sweeps the seeds too (adam-clipped quick)', () => {
