@@ -2,7 +2,8 @@
  * `eos-gd`: full-batch GD at several η (Cohen et al. 2021). Per run, three claims:
  *   1. progressive sharpening: λ1 rises from its post-initialization minimum until it first reaches
  *      `reach_fraction`·2/η (inconclusive for runs that start above that level — the catapult
- *      regime — or never reach it within the budget);
+ *      regime — or never reach it within the budget while not falling; did not hold when it never
+ *      reaches it and falls over the run, Mann–Kendall p < 0.05);
  *   2. then it hovers at 2/η: the median of λ1/(2/η) from that step on lies in
  *      [ratio_lo, ratio_hi] and its interquartile range is at most ratio_iqr_max;
  *   3. in that phase the train loss is non-monotone (at least min_loss_increases step-to-step
@@ -18,7 +19,16 @@
  */
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun } from './study.ts';
 import { EOS_GD_TOLERANCES, tolerancesOf, type EOS_HOVER_TOLERANCES, type Tolerances } from './tolerances.ts';
-import { edgeOfStability, fmt, increaseSteps, lossPoints, tol, windowedTrend, type EdgeStats } from './measures.ts';
+import {
+  edgeOfStability,
+  fmt,
+  increaseSteps,
+  lossPoints,
+  ratioSeries,
+  tol,
+  windowedTrend,
+  type EdgeStats,
+} from './measures.ts';
 import { perRunFigure, present } from './figures.ts';
 import { acrossSeedsBand, restrictPhase, saturationStep } from './claims/eos.ts';
 import { ALPHA, mannKendall, mannKendallText } from './stats.ts';
@@ -33,8 +43,19 @@ export function gdLabel(r: StudyRun): string {
   return `${r.config.loss}, η = ${fmt(lr)} (2/η = ${fmt(2 / lr)})${r.params['train.seed'] !== undefined ? `, seed ${r.config.train.seed}` : ''}`;
 }
 
-/** Claim 1 for one run. */
-export function sharpeningClaim(label: string, e: EdgeStats, steps: number, t: EosGdTolerances): ClaimResult {
+/**
+ * Claim 1 for one run. Held: λ1 reaches reach_fraction·2/η with a rise of at least
+ * sharpening_min_rise from its post-initialization minimum. Did not hold: it never reaches it and
+ * λ1/(2/η) falls over the run, after a catapult if any (Mann–Kendall on the measurements, S < 0,
+ * p < 0.05: the opposite of sharpening). Else inconclusive. `ratios`: the run's λ1/(2/η) series.
+ */
+export function sharpeningClaim(
+  label: string,
+  e: EdgeStats,
+  steps: number,
+  t: EosGdTolerances,
+  ratios: readonly { step: number; value: number }[] = [],
+): ClaimResult {
   const frac = tol(t, 'reach_fraction');
   const minRise = tol(t, 'sharpening_min_rise');
   const claim = `[${label}] Progressive sharpening: λ1 rises until it reaches ≈ 2/η (first ${frac}·2/η)`;
@@ -61,11 +82,15 @@ export function sharpeningClaim(label: string, e: EdgeStats, steps: number, t: E
       ? `${fmt(e.initialRatio)} at step 0 (above: catapult, below ${frac} from step ${e.catapultStep})`
       : `${fmt(e.initialRatio)} at step 0`;
   if (e.reachStep === null) {
+    // Never reached: a falling trend over the run (after a catapult, if any) is the opposite of sharpening.
+    const after = ratios.filter((p) => p.step >= (e.catapultStep ?? 0));
+    const mk = after.length >= MIN_TREND_WINDOWS ? mannKendall(after.map((p) => p.value)) : null;
+    const falling = mk !== null && mk.pValue < ALPHA && mk.s < 0;
     return {
       claim,
-      evidence: `λ1/(2/η): ${start}, minimum ${fmt(minB)} at step ${e.minRatioBeforeStep}, ${fmt(e.last)} at the end: ${frac}·2/η not reached within ${steps} steps`,
-      verdict: 'inconclusive',
-      values,
+      evidence: `λ1/(2/η): ${start}, minimum ${fmt(minB)} at step ${e.minRatioBeforeStep}, ${fmt(e.last)} at the end: ${frac}·2/η not reached within ${steps} steps${mk ? `; over the run${e.catapultStep !== null ? ' after the catapult' : ''}: ${mannKendallText(mk, fmt, 'measurement')}${falling ? ', λ1 falls' : ''}` : ''}`,
+      verdict: falling ? 'did not hold' : 'inconclusive',
+      values: { ...values, ...(mk ? { mann_kendall_s: mk.s, mann_kendall_p: mk.pValue } : {}) },
     };
   }
   const rise = frac / minB - 1;
@@ -171,7 +196,7 @@ export function evaluateEosGd(runs: StudyRun[], ctx: Pick<StudyContext, 'toleran
       continue;
     }
     const e0 = edgeOfStability(r.rows, { fraction: tol(t, 'reach_fraction') });
-    out.push(sharpeningClaim(label, e0, r.summary.steps, t));
+    out.push(sharpeningClaim(label, e0, r.summary.steps, t, ratioSeries(r.rows, 'sharpness')));
     if (r.config.loss === 'cross-entropy') {
       // Hovering is judged before the train accuracy saturates (λ1 falls after that under cross-entropy).
       const accSat = tol(t, 'ce_saturation_acc');

@@ -161,3 +161,22 @@ test('the loss claim: a Mann–Kendall test on window means gives each of the th
   assert.equal(short.verdict, 'inconclusive', short.evidence);
   assert.match(short.evidence, /only 4 full windows/);
 });
+
+test('the sharpening claim gives each of the three verdicts', () => {
+  const claim = (sharp: (s: number) => number) =>
+    evaluateEosGd([synthetic({ lr: 0.1, loss: 'mse', steps: 1000, sharp, acc: () => 0.5, trainLoss: edgeLoss })], {
+      tolerances: t,
+    })[0]!;
+  // From 10 to 2/η = 20 by step 300: held.
+  assert.equal(claim((s) => (s < 300 ? 10 + (10 * s) / 300 : 20)).verdict, 'held');
+  // Rising slowly, 10 → 14 over the budget, never reaching 0.9·2/η: inconclusive (it may yet).
+  const slow = claim((s) => 10 + (4 * s) / 1000);
+  assert.equal(slow.verdict, 'inconclusive', slow.evidence);
+  // Falling over the budget, 12 → 6 with wiggles, never reaching 0.9·2/η: did not hold.
+  const down = claim((s) => 12 - (6 * s) / 1000 + 0.2 * Math.sin(s / 30));
+  assert.equal(down.verdict, 'did not hold', down.evidence);
+  assert.match(
+    down.evidence,
+    /over the run: Mann–Kendall S = -\d+, p = [\d.e-]+ \(normal approx\., n = \d+\).*, λ1 falls/,
+  );
+});
