@@ -747,7 +747,7 @@ export interface PairedJudgement {
 }
 
 /**
- * Judges per-seed differences `diffs` against a directional claim: decidePaired with the TOST
+ * Judges per-seed differences `diffs` (non-finite ones left out) against a directional claim: decidePaired with the TOST
  * margin `margin` (no test without one); with `minEffect` a significant effect of the claimed sign
  * but smaller than minEffect is 'inconclusive' (or 'did not hold' if the TOST shows it is within the margin).
  */
@@ -757,8 +757,10 @@ export function judgePaired(
   fmt: (x: number) => string,
   o: { margin?: number; minEffect?: number } = {},
 ): PairedJudgement {
-  const cmp = pairedComparison(diffs);
-  const eq = o.margin !== undefined && o.margin > 0 ? equivalence(diffs, o.margin) : null;
+  // A seed without a measurement (NaN) has no difference: it is left out, and n says so.
+  const finite = diffs.filter((d) => Number.isFinite(d));
+  const cmp = pairedComparison(finite);
+  const eq = o.margin !== undefined && o.margin > 0 ? equivalence(finite, o.margin) : null;
   let verdict = decidePaired(cmp, direction, eq);
   const signed = direction === 'positive' ? cmp.mean : -cmp.mean;
   if (verdict === 'held' && o.minEffect !== undefined && signed < o.minEffect)
@@ -776,7 +778,7 @@ export interface BandJudgement {
 }
 
 /**
- * Judges "the mean of `values` (one per seed) lies in [lo, hi]": held when the TOST test shows
+ * Judges "the mean of `values` (one per seed; non-finite ones left out) lies in [lo, hi]": held when the TOST test shows
  * lo < mean < hi at α (its p = the larger one-sided t p); did not hold when the mean lies below lo
  * or above hi by the exact sign-flip test of values − lo (or − hi) at α; else inconclusive.
  */
@@ -788,6 +790,7 @@ export function judgeBand(
   alpha = ALPHA,
 ): BandJudgement {
   if (!(hi > lo)) throw new Error(`judgeBand: need lo < hi (got ${lo}, ${hi})`);
+  values = values.filter((v) => Number.isFinite(v));
   const cmp = pairedComparison(values);
   const centre = (lo + hi) / 2;
   const eq = equivalence(

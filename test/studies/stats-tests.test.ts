@@ -301,3 +301,11 @@ test('judgeBand and judgePaired: the three verdicts, from the tests they are bui
   assert.equal(judgePaired(small, 'positive', f, { minEffect: 0.05 }).verdict, 'inconclusive');
   assert.equal(judgePaired(small, 'positive', f, { margin: 0.05, minEffect: 0.05 }).verdict, 'did not hold');
 });
+
+test('judgePaired and judgeBand leave out seeds without a value (NaN) and count only the others', () => {
+  const f = (x: number) => x.toFixed(2);
+  const j = judgePaired([1, 2, Number.NaN, 3, 4, 5, 6], 'positive', f);
+  assert.equal(j.cmp.n, 6);
+  assert.equal(j.cmp.pValue, 2 / 64);
+  assert.equal(judgeBand([1, Number.NaN, 1.01, 0.99], 0.9, 1.1, f).cmp.n, 3);
+});
