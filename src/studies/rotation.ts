@@ -253,11 +253,11 @@ export function evaluateRotation(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
         perSeed.map((x) => x.rs),
         'positive',
         fmt,
-        { minEffect: spMin },
+        { minEffect: spMin, margin: spMin },
       );
       out.push({
         claim,
-        evidence: `per-seed Spearman(η, rotation per displacement) ${perSeed.map((x) => `seed ${x.seed}: ${fmt(x.rs)}`).join(', ')}; mean ${j.text} (held: p < 0.05 and mean ≥ ${spMin}; did not hold: p < 0.05 with a negative mean); pooled over ${pts.length} runs: ${fmt(rs)}; mean per multiple (rad per unit ‖Δθ‖): ${perM.join(', ')}; ${rawNote}`,
+        evidence: `per-seed Spearman(η, rotation per displacement) ${perSeed.map((x) => `seed ${x.seed}: ${fmt(x.rs)}`).join(', ')}; mean ${j.text} (held: p < 0.05 and mean ≥ ${spMin}; did not hold: p < 0.05 with a negative mean, or TOST shows |mean| < ${spMin}); pooled over ${pts.length} runs: ${fmt(rs)}; mean per multiple (rad per unit ‖Δθ‖): ${perM.join(', ')}; ${rawNote}`,
         verdict: j.verdict,
         values: { spearman: rs, spearman_seed_mean: j.cmp.mean, p: j.cmp.pValue, seeds: j.cmp.n },
       });

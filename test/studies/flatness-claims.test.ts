@@ -249,6 +249,12 @@ test('flatness-lr: the across-seed tests of claims 2–4 and 7 give each verdict
   const tb = find(c(textbook), 'Flatter for larger η: the final Hessian trace');
   assert.equal(tb.values!.p, 2 / 64);
   assert.match(tb.evidence, /per-seed Spearman 0: -1, 1: -1, .*sign-flip p = 0\.031 \(exact, n = 6\)/);
+  // The trace unrelated to η in the same way at every seed (Spearman 0 per seed): TOST shows
+  // |mean| < spearman_min → did not hold.
+  const rank0: Record<number, number> = { 0.5: 2, 1.5: 5, 2: 3, 3: 1, 4: 4 };
+  const none = find(c(tweak((_f, m) => ({ trace: 100 + rank0[m]! }))), 'Flatter for larger η: the final Hessian trace');
+  assert.equal(none.verdict, 'did not hold', none.evidence);
+  assert.match(none.evidence, /TOST p = 0\.000 for \|effect\| < 0\.5/);
   // Claim 4: the settled λ1 rises with η at every seed → did not hold.
   assert.equal(
     find(c(tweak((_f, m, s) => ({ settled: 10 + m + wiggle(m, s) }))), 'Flatter for larger η: λ1 after settling')

@@ -181,6 +181,14 @@ test('rotation that grows with η only through the step size does not hold', () 
   const grows = by(c, 'Rotation per unit parameter displacement');
   assert.equal(grows.verdict, 'did not hold', grows.evidence);
   assert.equal(grows.values!.spearman_seed_mean, -1);
+  // Rotation per displacement unrelated to η in the same way at every seed (Spearman 0): TOST → did not hold.
+  const rank0: Record<number, number> = { 0.5: 2, 1.5: 4, 2.5: 1, 4: 3 };
+  const flat0 = SEEDS.flatMap((seed) =>
+    [0.5, 1.5, 2.5, 4].map((m) => mk({ m, seed, rho: () => Math.cos(0.01 * rank0[m]!), disp: () => 0.01 })),
+  );
+  const g0 = by(evaluateRotation(flat0, { tolerances: t }), 'Rotation per unit parameter displacement');
+  assert.equal(g0.verdict, 'did not hold', g0.evidence);
+  assert.equal(g0.values!.spearman_seed_mean, 0);
   // Growing at half the seeds and falling at the others: inconclusive.
   const mixed = SEEDS.flatMap((sd) => stepOnly(sd, sd % 2 ? 0.02 : -0.02));
   assert.equal(
