@@ -190,6 +190,12 @@ test('warmup: held, did not hold and inconclusive, with the η_max and post-warm
   assert.equal(v['fc-tanh.warmup-100.max_lr'], 1.28);
   close(v['fc-tanh.warmup-100.lr_gain'], 4, 'lr gain');
   assert.equal(v['fc-tanh.warmup-100.raised'], 'raised');
+  // Beside the seed rule, each seed's own η_max paired by seed (one seed in the quick study: no test).
+  assert.equal(v['fc-tanh.warmup-100.lr_gain_log2_seed_mean'], 2);
+  assert.match(
+    held[1]!.evidence,
+    /per seed, log2 of the η_max ratio 2, sign-flip p = 1\.000 \(exact, n = 1\) \(inconclusive by the paired test\)/,
+  );
   const e = held[0]!.values!;
   close(e['fc-tanh.warmup-100.max_ratio_after_warmup'], 0.5, 'warmup ratio after step 100');
   close(e['fc-tanh.none.max_ratio_after_warmup.warmup-100'], 3, 'none ratio after step 100');
