@@ -307,7 +307,12 @@ export function seedMaxStable(
  * `r`'s η_max over `base`'s, seed by seed, as log2 ratios judged with judgePaired (effect, t-interval,
  * exact sign-flip p, n; held needs a ratio ≥ `gain`): evidence next to the seed-rule comparison.
  */
-export function pairedMaxLr(r: CellSummary, base: CellSummary, gain: number): PairedJudgement | null {
+export function pairedMaxLr(
+  r: CellSummary,
+  base: CellSummary,
+  gain: number,
+  o: { equivalence?: boolean } = {},
+): PairedJudgement | null {
   const a = r.seedMaxStableLr ?? {};
   const b = base.seedMaxStableLr ?? {};
   const d: number[] = [];
@@ -317,7 +322,11 @@ export function pairedMaxLr(r: CellSummary, base: CellSummary, gain: number): Pa
     if (typeof x === 'number' && typeof y === 'number') d.push(Math.log2(x / y));
   }
   if (d.length === 0) return null;
-  return judgePaired(d, 'positive', f3, { minEffect: Math.log2(gain) });
+  // equivalence: also a TOST test of |log2 ratio| < log2(gain) ("about the same").
+  return judgePaired(d, 'positive', f3, {
+    minEffect: Math.log2(gain),
+    ...(o.equivalence ? { margin: Math.log2(gain) } : {}),
+  });
 }
 
 /**

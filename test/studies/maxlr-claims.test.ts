@@ -326,6 +326,17 @@ test('adam-warmup: post-LN sharper early and helped by warmup, pre-LN not; the s
     ctx,
   );
   assert.deepEqual(verdicts(held), ['held', 'held', 'held'], why(held));
+  // Beside the seed rule, the η_max ratio paired by seed: post-LN seed 1 diverges at 0.04 with
+  // warmup (its own η_max 0.02, log2 ratio 1), the five others not until 0.08 (0.04, log2 ratio 2):
+  // mean 11/6, all six positive → p = 2/64. Pre-LN: 0 at every seed, with the TOST test.
+  assert.match(
+    held[1]!.evidence,
+    /Per seed, log2 of the η_max ratio \(warmup-50 \/ none\): 1\.83 \[95 % t-CI [^\]]+\], sign-flip p = 0\.031 \(exact, n = 6\)/,
+  );
+  assert.match(
+    held[2]!.evidence,
+    /Per seed, log2 of the η_max ratio \(warmup-50 \/ none\): 0 \[95 % t-CI 0, 0\], sign-flip p = 1\.000 \(exact, n = 6\), TOST p = 0\.000 for \|effect\| < 0\.585/,
+  );
   const v = held[0]!.values!;
   assert.deepEqual(
     [v.post_none_max_lr, v.post_warmup_max_lr, v.pre_none_max_lr, v.pre_warmup_max_lr],
