@@ -5,13 +5,14 @@
  * step at least η/c in every coordinate. Each capped run is compared with the bias-corrected
  * uncapped reference — the same optimizer with c = NO_CAP (plain rmsprop has no bias correction
  * of v, so it differs from rmsprop-ub even where no cap binds) — at the same η and seed. Per
- * family and cell (c, η), paired by seed (95 % bootstrap intervals across seeds):
+ * family and cell (c, η), paired by seed (stats.ts judgePaired: t-interval, exact sign-flip p):
  *   1. more instabilities: more loss spikes (epoch-to-epoch rises of the full train loss by more
  *      than spike_rel) AND a larger fraction of the measurements with λ1(P⁻¹H) above its
- *      threshold 38/η (2/η for β1 = 0) than the reference — both differences' intervals above 0;
+ *      threshold 38/η (2/η for β1 = 0) than the reference — both differences significant (p < 0.05) and > 0;
  *      a capped run that diverged counts as an instability;
- *   2. ends flatter: lower final raw sharpness λ1(H) (interval of the difference below 0);
- *   3. generalizes better: higher final test accuracy by more than acc_tie (interval above 0).
+ *   2. ends flatter: lower final raw sharpness λ1(H) (difference < 0 at p < 0.05);
+ *   3. generalizes better: higher final test accuracy by more than acc_tie (p < 0.05; did not
+ *      hold when TOST puts the difference within ±acc_tie).
  * Diverged capped runs stay in the tally: they fail claims 2 and 3 (where the reference trained).
  * Cells whose capped runs all follow the reference's loss curve (the cap never bound) are listed,
  * not judged. A claim holds when every judged cell holds, did not hold when none does and one
@@ -20,7 +21,7 @@
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun, Verdict } from './study.ts';
 import { ADAM_CLIPPED_TOLERANCES, tolerancesOf } from './tolerances.ts';
 import { fmt, increaseSteps, lossPoints, mean, ratioSeries, seriesOf, tol } from './measures.ts';
-import { bootstrapMean, intervalText, judgeInterval } from './stats.ts';
+import { judgePaired } from './stats.ts';
 import { perRunFigure, present } from './figures.ts';
 
 /** A cap at least this large never binds (√v̂ of a trainable run is far below it): the unclipped reference. */
@@ -68,20 +69,32 @@ export function sameCurve(a: StudyRun, b: StudyRun, rel = 1e-6): boolean {
   );
 }
 
-/** A cell's verdict from the paired differences d (capped − reference) across seeds, plus diverged capped runs. */
+/**
+ * A cell's verdict and text from the paired differences d (capped − reference) across seeds
+ * (judgePaired: held at sign-flip p < 0.05 with the claimed sign and |mean| ≥ margin; did not
+ * hold at p < 0.05 the other way or, with a margin, when TOST puts the effect within ±margin).
+ * Diverged capped runs: 'against' → did not hold; 'for' (an instability) → each enters the test
+ * as a difference of the claimed sign as large as the largest observed |d| (1 if none), so a
+ * divergence never counts for more than the strongest completed seed.
+ */
 function cellVerdict(
   d: number[],
   direction: 'positive' | 'negative',
   divergedCounts: 'for' | 'against',
   diverged: number,
+  f: (x: number) => string,
   margin = 0,
-): Verdict {
-  if (diverged > 0 && divergedCounts === 'against') return 'did not hold';
-  if (d.length === 0) return diverged > 0 ? 'held' : 'inconclusive';
-  const ci = bootstrapMean(d, { seed: 5 });
-  const v = judgeInterval(ci, direction, direction === 'positive' ? margin : -margin);
-  if (v === 'inconclusive' && d.length < 2 && diverged > 0 && divergedCounts === 'for') return 'held';
-  return v;
+): { v: Verdict; text: string } {
+  if (diverged > 0 && divergedCounts === 'against')
+    return { v: 'did not hold', text: d.length ? judgePaired(d, direction, f).text : 'n/a' };
+  let all = d;
+  if (diverged > 0) {
+    const big = Math.max(0, ...d.map(Math.abs)) || 1;
+    all = [...d, ...Array.from({ length: diverged }, () => (direction === 'positive' ? big : -big))];
+  }
+  if (all.length === 0) return { v: 'inconclusive', text: 'n/a' };
+  const j = judgePaired(all, direction, f, margin > 0 ? { margin, minEffect: margin } : {});
+  return { v: j.verdict, text: j.text };
 }
 
 /** Over the judged cells: held if all hold, did not hold if none holds and one fails, else inconclusive. */
@@ -91,9 +104,6 @@ function overall(vs: readonly Verdict[]): Verdict {
   if (!vs.includes('held') && vs.includes('did not hold')) return 'did not hold';
   return 'inconclusive';
 }
-
-const dText = (d: number[], f: (x: number) => string) =>
-  d.length === 0 ? 'n/a' : intervalText(bootstrapMean(d, { seed: 5 }), f);
 
 export function evaluateAdamClipped(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerances'>): ClaimResult[] {
   const t = tolerancesOf(ADAM_CLIPPED_TOLERANCES, ctx.tolerances);
@@ -176,30 +186,38 @@ export function evaluateAdamClipped(runs: StudyRun[], ctx: Pick<StudyContext, 't
       const dSharp = S.map((x) => x.a.finalSharp - x.b.finalSharp).filter(Number.isFinite);
       const dAcc = S.map((x) => x.a.testAcc - x.b.testAcc).filter(Number.isFinite);
       const extra = `${div.length > 0 ? `; ${div.length} of ${usable.length} capped runs diverged` : ''}${noRef > 0 ? `; ${noRef} without a completed reference` : ''}`;
-      const v1s = cellVerdict(dSpikes, 'positive', 'for', div.length);
-      const v1a = cellVerdict(dAbove, 'positive', 'for', div.length);
+      const c1s = cellVerdict(dSpikes, 'positive', 'for', div.length, fmt);
+      const c1a = cellVerdict(dAbove, 'positive', 'for', div.length, fmt);
+      const v1s = c1s.v;
+      const v1a = c1a.v;
       const v1: Verdict =
         v1s === 'held' && v1a === 'held'
           ? 'held'
           : v1s === 'did not hold' || v1a === 'did not hold'
             ? 'did not hold'
             : 'inconclusive';
-      const v2 = cellVerdict(dSharp, 'negative', 'against', div.length);
-      const v3 = cellVerdict(dAcc, 'positive', 'against', div.length, accTie);
+      const c2 = cellVerdict(dSharp, 'negative', 'against', div.length, fmt);
+      const c3 = cellVerdict(
+        dAcc.map((x) => 100 * x),
+        'positive',
+        'against',
+        div.length,
+        fmt,
+        100 * accTie,
+      );
+      const v2 = c2.v;
+      const v3 = c3.v;
       verdicts[0]!.push(v1);
       verdicts[1]!.push(v2);
       verdicts[2]!.push(v3);
       rows[0]!.push(
-        `${tag}: Δspikes ${dText(dSpikes, fmt)}, Δ(fraction of time above the threshold) ${dText(dAbove, fmt)} (reference: ${fmt(mean(S.map((x) => x.b.spikes)))} spikes, ${fmt(mean(S.map((x) => x.b.above)))} of the time above)${extra} → ${v1}`,
+        `${tag}: Δspikes ${c1s.text}; Δ(fraction of time above the threshold) ${c1a.text} (reference: ${fmt(mean(S.map((x) => x.b.spikes)))} spikes, ${fmt(mean(S.map((x) => x.b.above)))} of the time above)${extra} → ${v1}`,
       );
       rows[1]!.push(
-        `${tag}: Δ final λ1(H) ${dText(dSharp, fmt)} (reference ${fmt(mean(S.map((x) => x.b.finalSharp)))})${extra} → ${v2}`,
+        `${tag}: Δ final λ1(H) ${c2.text} (reference ${fmt(mean(S.map((x) => x.b.finalSharp)))})${extra} → ${v2}`,
       );
       rows[2]!.push(
-        `${tag}: Δ test accuracy ${dText(
-          dAcc.map((x) => 100 * x),
-          fmt,
-        )} points (reference ${fmt(100 * mean(S.map((x) => x.b.testAcc)))} %; better = more than ${fmt(100 * accTie)} points)${extra} → ${v3}`,
+        `${tag}: Δ test accuracy ${c3.text} points (reference ${fmt(100 * mean(S.map((x) => x.b.testAcc)))} %; better = more than ${fmt(100 * accTie)} points)${extra} → ${v3}`,
       );
       values[0]![`spikes_diff_${tag}`] = dSpikes.length ? mean(dSpikes) : null;
       values[0]![`above_diff_${tag}`] = dAbove.length ? mean(dAbove) : null;
@@ -209,7 +227,7 @@ export function evaluateAdamClipped(runs: StudyRun[], ctx: Pick<StudyContext, 't
     for (let i = 0; i < 3; i++) {
       out.push({
         claim: claims[i]!,
-        evidence: `paired by seed, capped − uncapped [95 % CI across seeds]: ${rows[i]!.join('; ')}.${plainNote}${sgdNote}`,
+        evidence: `paired by seed, capped − uncapped: mean [95 % t-interval], exact sign-flip p (held at p < 0.05 with the claimed sign): ${rows[i]!.join('; ')}.${plainNote}${sgdNote}`,
         verdict: overall(verdicts[i]!),
         values: {
           cells_judged: verdicts[i]!.length,

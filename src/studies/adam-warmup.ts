@@ -19,6 +19,7 @@ import {
   maxLrEvidence,
   maxLrPlan,
   maxLrStudyFigures,
+  pairedMaxLr,
   type CellSummary,
 } from './warmup.ts';
 
@@ -66,6 +67,11 @@ export function evaluateAdamWarmup(
   };
   const postNeeds = raised(postW, post0);
   const preNeeds = raised(preW, pre0);
+  // Beside the seed rule: each seed's own η_max, warmup over none, paired by seed (log2 ratios).
+  const postPaired = pairedMaxLr(postW, post0, gain);
+  const prePaired = pairedMaxLr(preW, pre0, gain, { equivalence: true });
+  const pairedNote = (j: typeof postPaired) =>
+    j ? ` Per seed, log2 of the η_max ratio (${warm} / ${base}): ${j.text}.` : '';
   const status = (s: string | undefined) => (s === 'diverged' ? ' (diverged)' : '');
   const m = plan.maxLr;
   const steps = runs.find((r) => r.params.kind === 'trial')?.config.train.steps;
@@ -79,14 +85,14 @@ export function evaluateAdamWarmup(
     },
     {
       claim: 'Post-LN needs warmup: warmup raises its largest learning rate that does not diverge.',
-      evidence: `post-LN η_max ${g(post0.maxStableLr)} (${base}, next diverged ${g(post0.upper)}) vs ${g(postW.maxStableLr)} (${warm}). Raised = ≥ ${gain} × and above the next diverged η. η_max: no divergence within ${steps ?? '—'} steps; largest η reaching train loss ≤ ${m.stop_train_loss} after warmup: ${g(post0.maxTrainedLr)} (${base}), ${g(postW.maxTrainedLr)} (${warm}).`,
+      evidence: `post-LN η_max ${g(post0.maxStableLr)} (${base}, next diverged ${g(post0.upper)}) vs ${g(postW.maxStableLr)} (${warm}). Raised = ≥ ${gain} × and above the next diverged η. η_max: no divergence within ${steps ?? '—'} steps; largest η reaching train loss ≤ ${m.stop_train_loss} after warmup: ${g(post0.maxTrainedLr)} (${base}), ${g(postW.maxTrainedLr)} (${warm}).${pairedNote(postPaired)}`,
       verdict: allOf([postNeeds]),
       values,
     },
     {
       claim:
         'Pre-LN does not need warmup: its largest learning rate that does not diverge is about the same without warmup as with it.',
-      evidence: `pre-LN η_max ${g(pre0.maxStableLr)} (${base}) vs ${g(preW.maxStableLr)} (${warm}); post-LN without warmup ${g(post0.maxStableLr)}. Held when warmup does not raise pre-LN's by ${gain} ×.`,
+      evidence: `pre-LN η_max ${g(pre0.maxStableLr)} (${base}) vs ${g(preW.maxStableLr)} (${warm}); post-LN without warmup ${g(post0.maxStableLr)}. Held when warmup does not raise pre-LN's by ${gain} ×.${pairedNote(prePaired)}`,
       verdict: preNeeds === null ? 'inconclusive' : preNeeds ? 'did not hold' : 'held',
       values,
     },

@@ -6,8 +6,9 @@
  *      ratio in [ratio_lo, ratio_hi], interquartile spread ≤ ratio_iqr_max;
  *   2. the raw sharpness does not: over the same phase its median is at most raw_ratio_max of
  *      2/η (the raw threshold GD would have) — let alone of 38/η.
- * With several seeds, per (optimizer, β1, η) two more rows: the means of the per-seed values with
- * their 95 % bootstrap intervals, held when the interval lies within the tolerance.
+ * With several seeds, per (optimizer, β1, η) two more rows on the per-seed values: the preconditioned
+ * ratio inside [ratio_lo, ratio_hi] (TOST, claims/eos.ts acrossSeedsBand) and the raw ratio below
+ * raw_ratio_max (exact sign-flip test, acrossSeedsBelow); each with its t-interval and n.
  */
 import type { ClaimResult, StudyContext, StudyDefinition, StudyRun } from './study.ts';
 import { EOS_ADAM_TOLERANCES, tolerancesOf } from './tolerances.ts';
@@ -15,8 +16,7 @@ import { edgeOfStability, fmt, median, seriesOf, tol } from './measures.ts';
 import { hoverClaim } from './eos-gd.ts';
 import { eosFigures } from './eos-gd.ts';
 import { perRunFigure, present } from './figures.ts';
-import { acrossSeeds } from './claims/eos.ts';
-import { intervalText } from './stats.ts';
+import { acrossSeedsBand, acrossSeedsBelow } from './claims/eos.ts';
 
 export function adamLabel(r: StudyRun): string {
   const o = r.config.optimizer;
@@ -78,26 +78,32 @@ export function evaluateEosAdam(runs: StudyRun[], ctx: Pick<StudyContext, 'toler
       values: { median_raw: m, raw_ratio_to_2_over_lr: ratio, median_precond: median(pre) },
     });
   }
-  // Across seeds: the mean of the per-seed values with its 95 % bootstrap interval.
+  // Across seeds: the per-seed values judged against the band (TOST) or the ceiling (sign-flip test).
   const lo = tol(t, 'ratio_lo');
   const hi = tol(t, 'ratio_hi');
   for (const g of groups.values()) {
     if (g.pre.length >= 2) {
-      const ci = acrossSeeds(g.pre, 1);
+      const j = acrossSeedsBand(g.pre, lo, hi, fmt);
       out.push({
         claim: `[${g.label}] Across seeds, λ1(P⁻¹H) hovers at its threshold`,
-        evidence: `mean of the per-seed median ratios ${intervalText(ci, fmt)}; held when the interval lies within [${lo}, ${hi}]`,
-        verdict: ci.lo >= lo && ci.hi <= hi ? 'held' : ci.hi < lo || ci.lo > hi ? 'did not hold' : 'inconclusive',
-        values: { mean_median_ratio: ci.estimate, lo: ci.lo, hi: ci.hi, seeds: g.pre.length },
+        evidence: `mean of the per-seed median ratios ${j.text} (held: TOST shows the mean inside [${lo}, ${hi}] at p < 0.05; did not hold: outside it at p < 0.05)`,
+        verdict: j.verdict,
+        values: { mean_median_ratio: j.cmp.mean, lo: j.cmp.lo, hi: j.cmp.hi, tost_p: j.eq.pValue, seeds: j.cmp.n },
       });
     }
     if (g.raw.length >= 2) {
-      const ci = acrossSeeds(g.raw, 2);
+      const j = acrossSeedsBelow(g.raw, rawMax, fmt);
       out.push({
         claim: `[${g.label}] Across seeds, the raw sharpness stays below ${rawMax}·2/η`,
-        evidence: `mean of the per-seed median λ1(H)/(2/η) ${intervalText(ci, fmt)}; held when the interval lies below ${rawMax}`,
-        verdict: ci.hi <= rawMax ? 'held' : ci.lo > rawMax ? 'did not hold' : 'inconclusive',
-        values: { mean_raw_ratio: ci.estimate, lo: ci.lo, hi: ci.hi, seeds: g.raw.length },
+        evidence: `mean of the per-seed median λ1(H)/(2/η) minus ${rawMax}: ${j.text} (held: below ${rawMax} at sign-flip p < 0.05; did not hold: above it at p < 0.05)`,
+        verdict: j.verdict,
+        values: {
+          mean_raw_ratio: j.cmp.mean + rawMax,
+          lo: j.cmp.lo + rawMax,
+          hi: j.cmp.hi + rawMax,
+          p: j.cmp.pValue,
+          seeds: j.cmp.n,
+        },
       });
     }
   }

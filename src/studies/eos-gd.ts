@@ -2,23 +2,36 @@
  * `eos-gd`: full-batch GD at several η (Cohen et al. 2021). Per run, three claims:
  *   1. progressive sharpening: λ1 rises from its post-initialization minimum until it first reaches
  *      `reach_fraction`·2/η (inconclusive for runs that start above that level — the catapult
- *      regime — or never reach it within the budget);
+ *      regime — or never reach it within the budget while not falling; did not hold when it never
+ *      reaches it and falls over the run, Mann–Kendall p < 0.05);
  *   2. then it hovers at 2/η: the median of λ1/(2/η) from that step on lies in
  *      [ratio_lo, ratio_hi] and its interquartile range is at most ratio_iqr_max;
  *   3. in that phase the train loss is non-monotone (at least min_loss_increases step-to-step
- *      increases) yet keeps falling over longer windows (the mean over consecutive windows of
- *      loss_window steps falls in at least window_fall_min of the window pairs, and falls overall).
+ *      increases) yet keeps falling over longer windows: a Mann–Kendall trend test on the means of
+ *      consecutive windows of loss_window steps (≥ 5 windows) finds a fall (S < 0, p < 0.05).
+ *      Did not hold: the loss never rose min_loss_increases times (monotone), or the window means
+ *      rise (S > 0, p < 0.05); no significant trend is inconclusive.
  * Under cross-entropy, claims 2 and 3 are judged between the first crossing and the first step
  * with train accuracy ≥ ce_saturation_acc (λ1 falls once the accuracy saturates). With several
- * seeds, one more row per (loss, η): the mean of the per-seed median ratios with its 95 %
- * bootstrap interval, held when the interval lies within [ratio_lo, ratio_hi].
+ * seeds, one more row per (loss, η): the mean of the per-seed median ratios, held when a TOST test
+ * puts it inside [ratio_lo, ratio_hi] (p < 0.05), did not hold when it is outside (exact sign-flip
+ * p < 0.05), with its t-interval (claims/eos.ts acrossSeedsBand).
  */
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun } from './study.ts';
 import { EOS_GD_TOLERANCES, tolerancesOf, type EOS_HOVER_TOLERANCES, type Tolerances } from './tolerances.ts';
-import { edgeOfStability, fmt, increaseSteps, lossPoints, tol, windowedTrend, type EdgeStats } from './measures.ts';
+import {
+  edgeOfStability,
+  fmt,
+  increaseSteps,
+  lossPoints,
+  ratioSeries,
+  tol,
+  windowedTrend,
+  type EdgeStats,
+} from './measures.ts';
 import { perRunFigure, present } from './figures.ts';
-import { acrossSeeds, restrictPhase, saturationStep } from './claims/eos.ts';
-import { intervalText } from './stats.ts';
+import { acrossSeedsBand, restrictPhase, saturationStep } from './claims/eos.ts';
+import { ALPHA, mannKendall, mannKendallText } from './stats.ts';
 
 /** eos-gd's tolerances, and the part its hovering claim reads (shared with eos-adam). */
 type EosGdTolerances = Tolerances<(typeof EOS_GD_TOLERANCES)[number]>;
@@ -30,8 +43,19 @@ export function gdLabel(r: StudyRun): string {
   return `${r.config.loss}, η = ${fmt(lr)} (2/η = ${fmt(2 / lr)})${r.params['train.seed'] !== undefined ? `, seed ${r.config.train.seed}` : ''}`;
 }
 
-/** Claim 1 for one run. */
-export function sharpeningClaim(label: string, e: EdgeStats, steps: number, t: EosGdTolerances): ClaimResult {
+/**
+ * Claim 1 for one run. Held: λ1 reaches reach_fraction·2/η with a rise of at least
+ * sharpening_min_rise from its post-initialization minimum. Did not hold: it never reaches it and
+ * λ1/(2/η) falls over the run, after a catapult if any (Mann–Kendall on the measurements, S < 0,
+ * p < 0.05: the opposite of sharpening). Else inconclusive. `ratios`: the run's λ1/(2/η) series.
+ */
+export function sharpeningClaim(
+  label: string,
+  e: EdgeStats,
+  steps: number,
+  t: EosGdTolerances,
+  ratios: readonly { step: number; value: number }[] = [],
+): ClaimResult {
   const frac = tol(t, 'reach_fraction');
   const minRise = tol(t, 'sharpening_min_rise');
   const claim = `[${label}] Progressive sharpening: λ1 rises until it reaches ≈ 2/η (first ${frac}·2/η)`;
@@ -58,11 +82,15 @@ export function sharpeningClaim(label: string, e: EdgeStats, steps: number, t: E
       ? `${fmt(e.initialRatio)} at step 0 (above: catapult, below ${frac} from step ${e.catapultStep})`
       : `${fmt(e.initialRatio)} at step 0`;
   if (e.reachStep === null) {
+    // Never reached: a falling trend over the run (after a catapult, if any) is the opposite of sharpening.
+    const after = ratios.filter((p) => p.step >= (e.catapultStep ?? 0));
+    const mk = after.length >= MIN_TREND_WINDOWS ? mannKendall(after.map((p) => p.value)) : null;
+    const falling = mk !== null && mk.pValue < ALPHA && mk.s < 0;
     return {
       claim,
-      evidence: `λ1/(2/η): ${start}, minimum ${fmt(minB)} at step ${e.minRatioBeforeStep}, ${fmt(e.last)} at the end: ${frac}·2/η not reached within ${steps} steps`,
-      verdict: 'inconclusive',
-      values,
+      evidence: `λ1/(2/η): ${start}, minimum ${fmt(minB)} at step ${e.minRatioBeforeStep}, ${fmt(e.last)} at the end: ${frac}·2/η not reached within ${steps} steps${mk ? `; over the run${e.catapultStep !== null ? ' after the catapult' : ''}: ${mannKendallText(mk, fmt, 'measurement')}${falling ? ', λ1 falls' : ''}` : ''}`,
+      verdict: falling ? 'did not hold' : 'inconclusive',
+      values: { ...values, ...(mk ? { mann_kendall_s: mk.s, mann_kendall_p: mk.pValue } : {}) },
     };
   }
   const rise = frac / minB - 1;
@@ -118,32 +146,40 @@ export function lossClaim(
 ): ClaimResult {
   const minInc = tol(t, 'min_loss_increases');
   const window = tol(t, 'loss_window');
-  const fallMin = tol(t, 'window_fall_min');
   const claim = `[${label}] In ${phase} the train loss is non-monotone yet keeps falling over windows of ${window} steps`;
   if (from === null) return { claim, evidence: 'the phase was never entered', verdict: 'inconclusive' };
   const pts = lossPoints(r.rows, from).filter((p) => p.step < to);
   const inc = increaseSteps(pts);
   const w = windowedTrend(pts, window);
+  const mk = mannKendall(w.means);
   const values = {
     from,
     points: pts.length,
     increases: inc.length,
-    windows_falling: w.falling,
-    window_pairs: w.pairs,
-    window_fall_fraction: w.fraction,
+    windows: w.means.length,
+    mann_kendall_s: mk.s,
+    mann_kendall_p: mk.pValue,
+    sen_slope: mk.slope,
     net_change: w.netChange,
   };
-  if (w.pairs < 2)
+  const rose = `the loss rose in ${inc.length} of ${Math.max(0, pts.length - 1)} steps (need ≥ ${minInc})`;
+  if (inc.length < minInc && pts.length >= 2)
+    return { claim, evidence: `from step ${from}: ${rose}: monotone`, verdict: 'did not hold', values };
+  if (w.means.length < MIN_TREND_WINDOWS)
     return {
       claim,
-      evidence: `only ${w.pairs + 1} full windows of ${window} steps after step ${from}`,
+      evidence: `from step ${from}: ${rose}; only ${w.means.length} full windows of ${window} steps (a trend test needs ≥ ${MIN_TREND_WINDOWS})`,
       verdict: 'inconclusive',
       values,
     };
-  const ok = inc.length >= minInc && w.fraction >= fallMin && w.netChange < 0;
-  const evidence = `from step ${from}: the loss rose in ${inc.length} of ${pts.length - 1} steps (need ≥ ${minInc}); window means fell in ${w.falling}/${w.pairs} pairs (${fmt(100 * w.fraction)} %, need ≥ ${fmt(100 * fallMin)} %), net change ${fmt(100 * w.netChange)} %`;
-  return { claim, evidence, verdict: ok ? 'held' : 'did not hold', values };
+  const significant = mk.pValue < ALPHA;
+  const verdict = significant && mk.s < 0 ? 'held' : significant && mk.s > 0 ? 'did not hold' : 'inconclusive';
+  const evidence = `from step ${from}: ${rose}; means of ${w.means.length} windows: ${mannKendallText(mk, fmt, 'window')}, net change ${fmt(100 * w.netChange)} % (held: a falling trend at p < ${ALPHA}; did not hold: a rising one)`;
+  return { claim, evidence, verdict: inc.length >= minInc ? verdict : 'inconclusive', values };
 }
+
+/** Fewest window means a trend is judged from: with 4 the exact two-sided Mann–Kendall p is at least 2/24. */
+export const MIN_TREND_WINDOWS = 5;
 
 export function evaluateEosGd(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerances'>): ClaimResult[] {
   const t = tolerancesOf(EOS_GD_TOLERANCES, ctx.tolerances);
@@ -160,7 +196,7 @@ export function evaluateEosGd(runs: StudyRun[], ctx: Pick<StudyContext, 'toleran
       continue;
     }
     const e0 = edgeOfStability(r.rows, { fraction: tol(t, 'reach_fraction') });
-    out.push(sharpeningClaim(label, e0, r.summary.steps, t));
+    out.push(sharpeningClaim(label, e0, r.summary.steps, t, ratioSeries(r.rows, 'sharpness')));
     if (r.config.loss === 'cross-entropy') {
       // Hovering is judged before the train accuracy saturates (λ1 falls after that under cross-entropy).
       const accSat = tol(t, 'ce_saturation_acc');
@@ -199,12 +235,18 @@ export function evaluateEosGd(runs: StudyRun[], ctx: Pick<StudyContext, 'toleran
   const hi = tol(t, 'ratio_hi');
   for (const { label, values } of medians.values()) {
     if (values.length < 2) continue;
-    const ci = acrossSeeds(values, 1);
+    const j = acrossSeedsBand(values, lo, hi, fmt);
     out.push({
       claim: `[${label}] Across seeds, the sharpness hovers at 2/η`,
-      evidence: `mean of the per-seed median λ1/(2/η) ${intervalText(ci, fmt)}; held when the interval lies within [${lo}, ${hi}]`,
-      verdict: ci.lo >= lo && ci.hi <= hi ? 'held' : ci.hi < lo || ci.lo > hi ? 'did not hold' : 'inconclusive',
-      values: { mean_median_ratio: ci.estimate, lo: ci.lo, hi: ci.hi, seeds: values.length },
+      evidence: `mean of the per-seed median λ1/(2/η) ${j.text} (held: TOST shows the mean inside [${lo}, ${hi}] at p < 0.05; did not hold: outside it at p < 0.05)`,
+      verdict: j.verdict,
+      values: {
+        mean_median_ratio: j.cmp.mean,
+        lo: j.cmp.lo,
+        hi: j.cmp.hi,
+        tost_p: j.eq.pValue,
+        seeds: j.cmp.n,
+      },
     });
   }
   return out;

@@ -5,17 +5,19 @@
  * a small common η (settle.ts: at the edge of stability λ1 is pinned at 2/η, so "larger η ends
  * with a smaller λ1" is the edge of stability itself, not flatness). Claims:
  *   1. (a check of the sweep) it reaches past the divergence point;
- *   2. past 2/λ0 the final sharpness tracks 2/η: median final λ1/(2/η) in [ratio_lo, ratio_hi];
- *   3. flatter for larger η by the trace: Spearman(η, final Hutchinson trace) ≤ −spearman_min and
- *      its bootstrap interval (over runs) below 0; |λmin| over time is reported alongside;
+ *   2. past 2/λ0 the final sharpness tracks 2/η: each seed's median final λ1/(2/η) over its runs
+ *      past 2/λ0, judged across seeds against [ratio_lo, ratio_hi] (stats.ts judgeBand: TOST);
+ *   3. flatter for larger η by the trace: one Spearman(η, final Hutchinson trace) per seed, their
+ *      mean ≤ −spearman_min at exact sign-flip p < 0.05; |λmin| over time is reported alongside;
  *   4. flatter for larger η by λ1 after settling: the same test on the settled λ1;
  *   5. test accuracy improves past the threshold: paired by seed, acc at acc_above_multiple minus
- *      acc at acc_below_multiple (both fixed in the study file) ≥ acc_gain_min with a 95 % bootstrap
- *      interval above 0 (effect size in points and Cohen's d);
+ *      acc at acc_below_multiple (both fixed in the study file): judgePaired (t-interval, exact
+ *      sign-flip p < 0.05, mean ≥ acc_gain_min; TOST with margin acc_gain_min for 'did not hold');
  *   6. and falls again at larger η among runs that trained (diverged runs do not count): acc at
- *      acc_above_multiple minus acc at the largest multiple every seed trained at, interval above 0;
- *   7. rank correlations across the trained runs: Spearman(test accuracy, final trace) ≤ −corr_min
- *      and Spearman(test accuracy, mean rotation 1 − ρ) ≥ corr_min, intervals excluding 0.
+ *      acc_above_multiple minus acc at the largest multiple every seed trained at, the same test;
+ *   7. rank correlations across the trained runs, per seed and tested across seeds as in 3:
+ *      Spearman(test accuracy, final trace) ≤ −corr_min and Spearman(test accuracy, mean rotation
+ *      1 − ρ) ≥ corr_min.
  * Runs that hit train.steps before the target accuracy are "not trained" and left out of 2–7.
  */
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun, Verdict } from './study.ts';
@@ -27,11 +29,12 @@ import { readSettled, settleRun } from './settle.ts';
 import {
   bootstrapDiff,
   bootstrapMean,
-  bootstrapPairs,
   cohensD,
   intervalText,
-  judgeInterval,
+  judgeBand,
+  judgePaired,
   type Interval,
+  type PairedJudgement,
 } from './stats.ts';
 import { lineChart, PALETTE, THRESHOLD_COLOR, DASH } from '../report/spec.ts';
 import { present } from './figures.ts';
@@ -110,20 +113,37 @@ const perMultiple = (rows: ReturnType<typeof byMultiple>, scale = 1) =>
     )
     .join(', ');
 
-/** Claim "Spearman(x, y) ≤ −min (or ≥ min)" with a bootstrap interval over the points that must exclude 0. */
+/**
+ * Claim "Spearman(x, y) ≤ −min (or ≥ min)" judged across seeds: one Spearman per seed over its
+ * points (seeds with ≥ 3 distinct x), their mean tested with judgePaired (held: exact sign-flip
+ * p < 0.05 with the claimed sign and |mean| ≥ min; did not hold: p < 0.05 with the other sign, or
+ * a TOST test puts the mean within ±min — a correlation shown weaker than claimed).
+ * The pooled Spearman over all points is reported alongside.
+ */
 function rankClaim(
-  x: number[],
-  y: number[],
+  pts: readonly FinalPoint[],
+  x: (p: FinalPoint) => number,
+  y: (p: FinalPoint) => number,
   sign: -1 | 1,
   min: number,
-  seed: number,
-): { rs: number; ci: Interval; verdict: Verdict } {
-  const ci = bootstrapPairs(x, y, spearman, { seed });
-  const rs = ci.estimate;
-  if (!Number.isFinite(rs)) return { rs, ci, verdict: 'inconclusive' };
-  if (sign * rs < min) return { rs, ci, verdict: 'did not hold' };
-  const v = judgeInterval(ci, sign < 0 ? 'negative' : 'positive');
-  return { rs, ci, verdict: v === 'did not hold' ? 'did not hold' : v };
+): { rs: number; j: PairedJudgement; verdict: Verdict; text: string } {
+  const rs = spearman(pts.map(x), pts.map(y));
+  const seeds = [...new Set(pts.map((p) => p.seed))].sort((a, b) => a - b);
+  const per: { seed: number; rs: number }[] = [];
+  for (const sd of seeds) {
+    const mine = pts.filter((p) => p.seed === sd);
+    if (new Set(mine.map((p) => x(p))).size < 3) continue;
+    const r = spearman(mine.map(x), mine.map(y));
+    if (Number.isFinite(r)) per.push({ seed: sd, rs: r });
+  }
+  const j = judgePaired(
+    per.map((p) => p.rs),
+    sign < 0 ? 'negative' : 'positive',
+    fmt,
+    { minEffect: min, margin: min },
+  );
+  const text = `per-seed Spearman ${per.map((p) => `${p.seed}: ${fmt(p.rs)}`).join(', ')}; mean ${j.text} (held: p < 0.05 and mean ${sign < 0 ? `≤ −${min}` : `≥ ${min}`}; did not hold: p < 0.05 with the other sign, or TOST shows |mean| < ${min}); pooled over ${pts.length} runs ${fmt(rs)}`;
+  return { rs, j, verdict: j.verdict, text };
 }
 
 /** Test accuracy of each seed at multiple `m` among trained runs. */
@@ -139,14 +159,37 @@ function pairedAcc(
   ps: readonly FinalPoint[],
   a: number,
   b: number,
-): { ci: Interval; d: number; seeds: number[]; xa: number[]; xb: number[] } {
+): { diffs: number[]; d: number; seeds: number[]; xa: number[]; xb: number[] } {
   const A = accBySeed(ps, a);
   const B = accBySeed(ps, b);
   const seeds = [...A.keys()].filter((s) => B.has(s)).sort((x, y) => x - y);
   const xa = seeds.map((s) => A.get(s)!);
   const xb = seeds.map((s) => B.get(s)!);
-  return { ci: bootstrapDiff(xa, xb, { paired: true, seed: 8 }), d: cohensD(xa, xb), seeds, xa, xb };
+  return { diffs: seeds.map((_, i) => xa[i]! - xb[i]!), d: cohensD(xa, xb), seeds, xa, xb };
 }
+
+/** Paired accuracy differences (fractions) judged in points: held at sign-flip p < 0.05 and a mean gain ≥ `gain`; TOST margin `gain`. */
+function accJudgement(diffs: number[], gain: number): PairedJudgement {
+  return judgePaired(
+    diffs.map((x) => 100 * x),
+    'positive',
+    fmt,
+    { margin: 100 * gain, minEffect: 100 * gain },
+  );
+}
+
+const accRule = (gain: number) =>
+  `held: exact sign-flip p < 0.05 and a mean gain ≥ ${fmt(100 * gain)} points; did not hold: p < 0.05 the other way, or TOST shows |difference| < ${fmt(100 * gain)} points`;
+
+const accValues = (j: PairedJudgement, d: number, seeds: number) => ({
+  diff: j.cmp.mean / 100,
+  diff_lo: j.cmp.lo / 100,
+  diff_hi: j.cmp.hi / 100,
+  p: j.cmp.pValue,
+  tost_p: j.eq?.pValue ?? null,
+  cohens_d: d,
+  seeds,
+});
 
 /** |λmin| at measured steps with λ1 ≥ 2/η vs λ1 < 2/η, over the given runs (rows with lambda_min). */
 function negativeCurvature(ps: readonly FinalPoint[]): { unstable: number[]; stable: number[] } {
@@ -205,12 +248,21 @@ export function evaluateFlatness(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
     else {
       const ratios = past.map((p) => (p.sharpness * p.lr) / 2);
       const m = median(ratios);
-      const ci = bootstrapMean(ratios, { seed: 9 });
+      // Per seed the median over its runs past 2/λ0; across seeds judged against the band (judgeBand).
+      const seeds = [...new Set(past.map((p) => p.seed))].sort((a, b) => a - b);
+      const perSeed = seeds.map((sd) => median(past.filter((p) => p.seed === sd).map((p) => (p.sharpness * p.lr) / 2)));
+      const j = judgeBand(perSeed, lo, hi, fmt);
       out.push({
         claim,
-        evidence: `median final λ1/(2/η) ${fmt(m)}, mean ${intervalText(ci, fmt)} over ${past.length} runs (tolerance: median in [${lo}, ${hi}]); mean [95 % CI across seeds] per multiple: ${perMultiple(byMultiple(past, (p) => (p.sharpness * p.lr) / 2))}`,
-        verdict: m >= lo && m <= hi ? 'held' : 'did not hold',
-        values: { median_ratio: m, mean_ratio: ci.estimate, mean_ratio_lo: ci.lo, mean_ratio_hi: ci.hi },
+        evidence: `per-seed median final λ1/(2/η) over the runs past 2/λ0, mean across seeds ${j.text} (held: TOST inside [${lo}, ${hi}] at p < 0.05; did not hold: outside it at p < 0.05); median over all ${past.length} runs ${fmt(m)}; mean [95 % CI across seeds] per multiple: ${perMultiple(byMultiple(past, (p) => (p.sharpness * p.lr) / 2))}`,
+        verdict: j.verdict,
+        values: {
+          median_ratio: m,
+          mean_ratio: j.cmp.mean,
+          mean_ratio_lo: j.cmp.lo,
+          mean_ratio_hi: j.cmp.hi,
+          tost_p: j.eq.pValue,
+        },
       });
     }
   }
@@ -236,20 +288,22 @@ export function evaluateFlatness(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
       });
     else {
       const r = rankClaim(
-        pts.map((p) => p.multiple),
-        pts.map((p) => p.trace),
+        pts,
+        (p) => p.multiple,
+        (p) => p.trace,
         -1,
         spMin,
-        11,
       );
       out.push({
         claim,
-        evidence: `Spearman(η, final trace) = ${intervalText(r.ci, fmt)} over ${pts.length} trained runs (need ≤ −${spMin} and the interval below 0); mean trace per multiple: ${perMultiple(byMultiple(pts, (p) => p.trace))}; mean final |λmin| per multiple: ${perMultiple(byMultiple(pts, (p) => Math.abs(p.lambdaMin)))}; ${ncText}. (Spearman(η, final λ1) = ${fmt(rawRs)} is not judged: λ1 is pinned at 2/η past the threshold.)`,
+        evidence: `Spearman(η, final trace): ${r.text}; mean trace per multiple: ${perMultiple(byMultiple(pts, (p) => p.trace))}; mean final |λmin| per multiple: ${perMultiple(byMultiple(pts, (p) => Math.abs(p.lambdaMin)))}; ${ncText}. (Spearman(η, final λ1) = ${fmt(rawRs)} is not judged: λ1 is pinned at 2/η past the threshold.)`,
         verdict: r.verdict,
         values: {
           spearman_lr_trace: r.rs,
-          spearman_lr_trace_lo: r.ci.lo,
-          spearman_lr_trace_hi: r.ci.hi,
+          spearman_lr_trace_seed_mean: r.j.cmp.mean,
+          spearman_lr_trace_lo: r.j.cmp.lo,
+          spearman_lr_trace_hi: r.j.cmp.hi,
+          p: r.j.cmp.pValue,
           spearman_lr_sharpness: rawRs,
           lambda_min_unstable: mean(nc.unstable),
           lambda_min_stable: mean(nc.stable),
@@ -270,17 +324,23 @@ export function evaluateFlatness(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
       });
     else {
       const r = rankClaim(
-        pts.map((p) => p.multiple),
-        pts.map((p) => p.settled),
+        pts,
+        (p) => p.multiple,
+        (p) => p.settled,
         -1,
         spMin,
-        12,
       );
       out.push({
         claim,
-        evidence: `Spearman(η, settled λ1) = ${intervalText(r.ci, fmt)} over ${pts.length} trained runs (need ≤ −${spMin} and the interval below 0); mean settled λ1 per multiple: ${perMultiple(byMultiple(pts, (p) => p.settled))}`,
+        evidence: `Spearman(η, settled λ1): ${r.text}; mean settled λ1 per multiple: ${perMultiple(byMultiple(pts, (p) => p.settled))}`,
         verdict: r.verdict,
-        values: { spearman_lr_settled: r.rs, spearman_lr_settled_lo: r.ci.lo, spearman_lr_settled_hi: r.ci.hi },
+        values: {
+          spearman_lr_settled: r.rs,
+          spearman_lr_settled_seed_mean: r.j.cmp.mean,
+          spearman_lr_settled_lo: r.j.cmp.lo,
+          spearman_lr_settled_hi: r.j.cmp.hi,
+          p: r.j.cmp.pValue,
+        },
       });
     }
   }
@@ -299,12 +359,12 @@ export function evaluateFlatness(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
         verdict: 'inconclusive',
       });
     else {
-      const v = judgeInterval(c.ci, 'positive');
+      const j = accJudgement(c.diffs, gain);
       out.push({
         claim,
-        evidence: `difference ${fmt(100 * c.ci.estimate)} points [95 % CI ${fmt(100 * c.ci.lo)}, ${fmt(100 * c.ci.hi)}] over seeds ${c.seeds.join(', ')}, Cohen's d ${fmt(c.d)} (need ≥ ${fmt(100 * gain)} points and the interval above 0); ${accLine}`,
-        verdict: v === 'held' && c.ci.estimate < gain ? 'inconclusive' : v,
-        values: { diff: c.ci.estimate, diff_lo: c.ci.lo, diff_hi: c.ci.hi, cohens_d: c.d, seeds: c.seeds.length },
+        evidence: `difference in points ${j.text} over seeds ${c.seeds.join(', ')}, Cohen's d ${fmt(c.d)} (${accRule(gain)}); ${accLine}`,
+        verdict: j.verdict,
+        values: accValues(j, c.d, c.seeds.length),
       });
     }
   }
@@ -323,18 +383,12 @@ export function evaluateFlatness(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
     else {
       const mTop = Math.max(...allTrained);
       const c = pairedAcc(ps, mAbove, mTop);
-      const v = judgeInterval(c.ci, 'positive');
+      const j = accJudgement(c.diffs, gain);
       out.push({
         claim,
-        evidence: `acc(${fmt(mAbove)}×) − acc(${fmt(mTop)}×) = ${fmt(100 * c.ci.estimate)} points [95 % CI ${fmt(100 * c.ci.lo)}, ${fmt(100 * c.ci.hi)}] over seeds ${c.seeds.join(', ')}, Cohen's d ${fmt(c.d)} (need ≥ ${fmt(100 * gain)} points and the interval above 0)`,
-        verdict: v === 'held' && c.ci.estimate < gain ? 'inconclusive' : v,
-        values: {
-          largest_trained_multiple: mTop,
-          diff: c.ci.estimate,
-          diff_lo: c.ci.lo,
-          diff_hi: c.ci.hi,
-          cohens_d: c.d,
-        },
+        evidence: `acc(${fmt(mAbove)}×) − acc(${fmt(mTop)}×) in points ${j.text} over seeds ${c.seeds.join(', ')}, Cohen's d ${fmt(c.d)} (${accRule(gain)})`,
+        verdict: j.verdict,
+        values: { largest_trained_multiple: mTop, ...accValues(j, c.d, c.seeds.length) },
       });
     }
   }
@@ -347,25 +401,24 @@ export function evaluateFlatness(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
     if (pts.length < 4)
       out.push({ claim, evidence: `${pts.length} trained runs with all measures (need 4)`, verdict: 'inconclusive' });
     else {
-      const acc = pts.map((p) => p.testAcc);
       const a = rankClaim(
-        acc,
-        pts.map((p) => p.trace),
+        pts,
+        (p) => p.testAcc,
+        (p) => p.trace,
         -1,
         corrMin,
-        13,
       );
       const b = rankClaim(
-        acc,
-        pts.map((p) => p.rotation),
+        pts,
+        (p) => p.testAcc,
+        (p) => p.rotation,
         1,
         corrMin,
-        14,
       );
       const both = [a.verdict, b.verdict];
       out.push({
         claim,
-        evidence: `over ${pts.length} trained runs: Spearman(test acc, final trace) = ${intervalText(a.ci, fmt)} (need ≤ −${corrMin}, interval below 0), Spearman(test acc, mean 1 − ρ) = ${intervalText(b.ci, fmt)} (need ≥ ${corrMin}, interval above 0)`,
+        evidence: `over ${pts.length} trained runs: Spearman(test acc, final trace): ${a.text}. Spearman(test acc, mean 1 − ρ): ${b.text}`,
         verdict: both.includes('did not hold')
           ? 'did not hold'
           : both.includes('inconclusive')

@@ -17,6 +17,7 @@ import {
   f3 as g,
   maxLrEvidence,
   maxLrStudyFigures,
+  pairedMaxLr,
   targetText,
 } from './warmup.ts';
 
@@ -48,7 +49,9 @@ export function evaluateInterventions(
     for (const r of mine.filter((c) => c.variant !== 'none')) {
       const cmp = compareMaxLr(r, none, gain);
       raised.push(cmp === 'raised' ? true : cmp === 'not raised' ? false : null);
-      rs.push(`${r.variant} ${g(r.maxStableLr)} (${cmp})`);
+      const paired = pairedMaxLr(r, none, gain);
+      rs.push(`${r.variant} ${g(r.maxStableLr)} (${cmp}${paired ? `; per seed log2 η_max ratio ${paired.text}` : ''})`);
+      values[`${model}.${r.variant}.lr_gain_p`] = paired?.cmp.pValue ?? null;
       values[`${model}.${r.variant}.max_lr`] = r.maxStableLr;
       values[`${model}.${r.variant}.test_acc`] = r.testAcc;
       values[`${model}.${r.variant}.raised`] = cmp;
@@ -90,7 +93,7 @@ export function evaluateInterventions(
     {
       claim:
         'Every remedy (warmup, clipping, BatchNorm, LayerNorm, Fixup, MetaInit, GradInit, smaller init) raises the largest stable learning rate.',
-      evidence: `${raisedEv.join('; ')}. Raised = ≥ ${gain} × none's and above none's next unstable η; stable: ${targetText(plan.maxLr)}. Table: max-lr.md.`,
+      evidence: `${raisedEv.join('; ')}. Raised = ≥ ${gain} × none's and above none's next unstable η; stable: ${targetText(plan.maxLr)}; the verdict follows that seed rule, the per-seed paired test (each seed's own η_max among the η tried) is reported beside it. Table: max-lr.md.`,
       verdict: allOf(raised),
       values,
     },

@@ -1,10 +1,12 @@
 /**
  * The results document (`edgewise results`): the claims tables and key figures of every study as
  * last run, with when, how (the command), where (the machine) and how long — written from the
- * studies' `claims.json` files, never by hand.
+ * studies' `claims.json` files, never by hand. Each study's claims.json and figures are kept
+ * beside the document (docs/results/<study>/, committed), so the document can be rebuilt from the
+ * repository alone: `edgewise results docs/results --out docs/results.md`.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { basename, dirname, join, relative } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { writeFileAtomic } from '../experiments/atomicWrite.ts';
 import { loadStudyFile } from './run.ts';
@@ -22,6 +24,8 @@ export interface StudyProvenance {
   seeds?: number[];
   /** Seconds its runs took, summed over runs (absent in older files). */
   runs_time_s?: number | null;
+  /** A remark on where these claims came from (e.g. evaluated under earlier rules), shown under the study. */
+  note?: string;
 }
 
 /** The part of a study's claims.json that the results document shows. */
@@ -42,7 +46,10 @@ export interface StudyResult {
   expectedFullMinutes?: number;
 }
 
-/** Reads `<dir>/claims.json` and lists the study figures under `<dir>/report/`; errors name the file. */
+/**
+ * Reads `<dir>/claims.json` and lists the study figures: `<dir>/report/study-*.svg` (a study's
+ * output directory) or `<dir>/study-*.svg` (a committed snapshot under docs/results/); errors name the file.
+ */
 export function loadStudyResult(dir: string): StudyResult {
   const file = join(dir, 'claims.json');
   if (!existsSync(file)) throw new Error(`${file}: not found (run 'edgewise reproduce NAME --out ${dir}' first)`);
@@ -57,13 +64,9 @@ export function loadStudyResult(dir: string): StudyResult {
     if (c[key] === undefined) throw new Error(`${file}: missing key '${key}'`);
   }
   if (!Array.isArray(c.claims)) throw new Error(`${file}: 'claims' must be a list`);
-  const reportDir = join(dir, 'report');
-  const figures = existsSync(reportDir)
-    ? readdirSync(reportDir)
-        .filter((f) => /^study-.*\.svg$/.test(f))
-        .sort()
-        .map((f) => join('report', f))
-    : [];
+  const svgs = (d: string) => (existsSync(d) ? readdirSync(d).filter((f) => /^study-.*\.svg$/.test(f)) : []);
+  const inReport = svgs(join(dir, 'report'));
+  const figures = inReport.length > 0 ? inReport.sort().map((f) => join('report', f)) : svgs(dir).sort();
   let expectedFullMinutes: number | undefined;
   try {
     expectedFullMinutes = loadStudyFile(c.study as string).expected_minutes.full;
@@ -97,12 +100,19 @@ export function renderResults(
     discussion?: Readonly<Record<string, string>>;
     /** Where the discussion came from (named in the document). */
     discussionFile?: string;
+    /** The command that rebuilds the document from the committed snapshots (named in the document). */
+    rebuild?: string;
   },
 ): string {
   const lines: string[] = [
     '# Results',
     '',
     `Written by \`${o.command}\` on ${o.generatedAt} from each study's \`claims.json\`; do not edit by hand.`,
+    ...(o.rebuild
+      ? [
+          `Each study's \`claims.json\` and figures are committed beside this page; rebuild it from the repository with \`${o.rebuild}\`.`,
+        ]
+      : []),
     'A verdict is computed from the runs: **held**, **did not hold** or **inconclusive**. A study run at its',
     'reduced (`--quick`) scale says so in its heading.',
     ...(o.discussionFile
@@ -130,6 +140,7 @@ export function renderResults(
     if (c.seeds) lines.push(`- seeds: ${c.seeds.join(', ')}`);
     lines.push(`- command: \`${c.command ?? `edgewise reproduce ${c.study}${c.quick ? ' --quick' : ''}`}\``);
     lines.push(`- machine: ${c.machine ?? 'not recorded'}`);
+    if (c.note) lines.push(`- note: ${c.note}`);
     lines.push(
       `- run time: ${formatDuration(runTime(c))} (${c.runs_time_s != null ? 'its runs’ times summed; they ran 1–2 at a time on 2 cores' : 'not recorded: the evaluation’s time'}); evaluated in ${formatDuration(c.elapsed_s)}, finished ${c.finished_at ?? 'not recorded'}`,
       '',
@@ -145,7 +156,6 @@ export function renderResults(
   return lines.join('\n');
 }
 
-/** Writes the results document to `outFile`, copying each study's figures beside it under `<name>/`. */
 /**
  * Reads a discussion file: YAML mapping study names (of `known`, when given) to Markdown text.
  * Errors name the file and the bad key.
@@ -169,6 +179,11 @@ export function readDiscussion(file: string, known?: readonly string[]): Record<
   return out;
 }
 
+/**
+ * Writes the results document to `outFile`. Each study's claims.json and figures are copied beside
+ * it under `<name>/<study>/` (the committed snapshot), replacing what a previous run left there; a
+ * snapshot directory given together with another directory of the same study gives way to it.
+ */
 export function writeResults(
   studyDirs: readonly string[],
   outFile: string,
@@ -176,7 +191,16 @@ export function writeResults(
   now = new Date(),
   discussionFile?: string,
 ): { file: string; studies: number } {
-  const results = studyDirs.map(loadStudyResult).sort((a, b) => a.claims.study.localeCompare(b.claims.study));
+  const assets = join(dirname(outFile), basename(outFile, '.md'));
+  const snapshotOf = (study: string) => join(assets, study);
+  const isSnapshot = (r: StudyResult) => resolve(r.dir) === resolve(snapshotOf(r.claims.study));
+  const loaded = studyDirs.map(loadStudyResult);
+  // A committed snapshot gives way to a fresh output directory of the same study.
+  const results = loaded
+    .filter(
+      (r) => !(isSnapshot(r) && loaded.some((o) => o !== r && o.claims.study === r.claims.study && !isSnapshot(o))),
+    )
+    .sort((a, b) => a.claims.study.localeCompare(b.claims.study));
   for (let i = 1; i < results.length; i++)
     if (results[i]!.claims.study === results[i - 1]!.claims.study)
       throw new Error(
@@ -189,19 +213,31 @@ export function writeResults(
           discussionFile,
           results.map((r) => r.claims.study),
         );
-  const assets = join(dirname(outFile), basename(outFile, '.md'));
+  // Snapshot each fresh study: its claims.json, and its figures in place of the old ones.
+  for (const r of results) {
+    if (isSnapshot(r)) continue;
+    const target = snapshotOf(r.claims.study);
+    mkdirSync(target, { recursive: true });
+    for (const f of readdirSync(target)) if (/^study-.*\.svg$/.test(f)) rmSync(join(target, f));
+    copyFileSync(join(r.dir, 'claims.json'), join(target, 'claims.json'));
+  }
   const figurePath = (r: StudyResult, figure: string) => {
-    const target = join(assets, r.claims.study, basename(figure));
-    mkdirSync(dirname(target), { recursive: true });
-    copyFileSync(join(r.dir, figure), target);
+    const target = join(snapshotOf(r.claims.study), basename(figure));
+    const source = join(r.dir, figure);
+    if (resolve(source) !== resolve(target)) {
+      mkdirSync(dirname(target), { recursive: true });
+      copyFileSync(source, target);
+    }
     return relative(dirname(outFile), target).split('\\').join('/');
   };
+  const rel = (f: string) => relative(process.cwd(), f).split('\\').join('/') || '.';
   const md = renderResults(results, {
     generatedAt: now.toISOString().replace(/\.\d+Z$/, 'Z'),
     command,
     figurePath,
     discussion,
-    discussionFile: discussionFile === undefined ? undefined : relative(process.cwd(), discussionFile),
+    discussionFile: discussionFile === undefined ? undefined : rel(discussionFile),
+    rebuild: `edgewise results ${rel(assets)} --out ${rel(outFile)}${discussionFile === undefined ? '' : ` --discussion ${rel(discussionFile)}`}`,
   });
   writeFileAtomic(outFile, md);
   return { file: outFile, studies: results.length };

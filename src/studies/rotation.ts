@@ -10,11 +10,13 @@
  *      coincidence_window steps of the episode): at least coincidence_min of the episodes do AND
  *      more than chance (circular-shift permutation test, p < p_max); a second row counts
  *      instabilities as loss spikes or steps where λ1 ≥ 2/η;
- *   3. rotation per unit parameter displacement (arccos ρ/‖Δθ‖, param_displacement) grows with η:
- *      Spearman ≥ spearman_min (raw 1 − ρ grows with η by the step size alone);
+ *   3. rotation per unit parameter displacement (arccos ρ/‖Δθ‖, param_displacement) grows with η
+ *      (raw 1 − ρ grows with η by the step size alone): one Spearman(η, ·) per seed, their mean
+ *      tested across seeds (judgePaired: sign-flip p < 0.05 and mean ≥ spearman_min);
  *   4. within each run above 2/λ0, updates from λ1 ≥ 2/η rotate more per unit displacement than
- *      updates from λ1 < 2/η (bootstrap interval of the difference excludes 0, permutation p < p_max),
- *      in every run with at least 2 updates of each kind.
+ *      updates from λ1 < 2/η: per run the difference of the means (runs with ≥ 2 updates of each
+ *      kind), across seeds at each multiple judgePaired on those differences; held when every
+ *      multiple holds.
  */
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun } from './study.ts';
 import { ROTATION_TOLERANCES, tolerancesOf } from './tolerances.ts';
@@ -39,7 +41,7 @@ import {
   type CoincidenceTest,
   type RotationStep,
 } from './claims/rotation.ts';
-import { bootstrapDiff, bootstrapMean, intervalText, judgeInterval, permutationTest } from './stats.ts';
+import { judgePaired } from './stats.ts';
 import { perRunFigure, present } from './figures.ts';
 import { multipleOf, runMultiples } from './plan.ts';
 
@@ -225,13 +227,39 @@ export function evaluateRotation(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
       const ms = [...new Set(pts.map((p) => p.x.multiple.toPrecision(6)))].map(Number).sort((a, b) => a - b);
       const perM = ms.map((m) => {
         const vs = pts.filter((p) => p.x.multiple.toPrecision(6) === m.toPrecision(6)).map((p) => p.v);
-        return `${fmt(m)}×: ${intervalText(bootstrapMean(vs, { seed: 3 }), fmt)}`;
+        return `${fmt(m)}×: ${fmt(mean(vs))} (n = ${vs.length})`;
       });
+      // Seeds are the independent units: one Spearman(η, rotation per displacement) per seed over its
+      // learning rates, then a one-sample sign-flip test of their mean (held: p < 0.05, mean ≥ spearman_min).
+      const seedOf = (p: (typeof pts)[number]) => p.x.r.config.train.seed;
+      const perSeed = [...new Set(pts.map(seedOf))]
+        .sort((a, b) => a - b)
+        .map((sd) => {
+          const mine = pts.filter((p) => seedOf(p) === sd);
+          const n = new Set(mine.map((p) => p.x.multiple.toPrecision(6))).size;
+          return {
+            seed: sd,
+            rs:
+              n >= 3
+                ? spearman(
+                    mine.map((p) => p.x.multiple),
+                    mine.map((p) => p.v),
+                  )
+                : Number.NaN,
+          };
+        })
+        .filter((x) => Number.isFinite(x.rs));
+      const j = judgePaired(
+        perSeed.map((x) => x.rs),
+        'positive',
+        fmt,
+        { minEffect: spMin, margin: spMin },
+      );
       out.push({
         claim,
-        evidence: `Spearman(η, rotation per displacement) = ${fmt(rs)} over ${pts.length} runs (need ≥ ${spMin}); mean across seeds per multiple (rad per unit ‖Δθ‖): ${perM.join(', ')}; ${rawNote}`,
-        verdict: Number.isFinite(rs) ? (rs >= spMin ? 'held' : 'did not hold') : 'inconclusive',
-        values: { spearman: rs },
+        evidence: `per-seed Spearman(η, rotation per displacement) ${perSeed.map((x) => `seed ${x.seed}: ${fmt(x.rs)}`).join(', ')}; mean ${j.text} (held: p < 0.05 and mean ≥ ${spMin}; did not hold: p < 0.05 with a negative mean, or TOST shows |mean| < ${spMin}); pooled over ${pts.length} runs: ${fmt(rs)}; mean per multiple (rad per unit ‖Δθ‖): ${perM.join(', ')}; ${rawNote}`,
+        verdict: j.verdict,
+        values: { spearman: rs, spearman_seed_mean: j.cmp.mean, p: j.cmp.pValue, seeds: j.cmp.n },
       });
     }
   }
@@ -245,8 +273,12 @@ export function evaluateRotation(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
     const measure = (s: readonly RotationStep[]) => (withDisp ? anglePerDisplacement(s) : s.map((p) => p.angle));
     const unit = withDisp ? 'rad per unit ‖Δθ‖' : 'rad (param_displacement not recorded: unnormalised angle)';
     const parts: string[] = [];
-    const vs: ClaimResult['verdict'][] = [];
     const values: Record<string, number | boolean> = { normalised: withDisp };
+    // Per run: the difference of the mean rotation of its unstable and stable updates; across seeds
+    // at each multiple: those differences paired by seed (judgePaired; the seeds are the units, the
+    // autocorrelated updates within a run are not).
+    const byMultiple = new Map<string, { m: number; d: number[] }>();
+    let judgedRuns = 0;
     for (const x of above) {
       const unstable = measure(x.steps.filter((p) => p.unstable));
       const stable = measure(x.steps.filter((p) => !p.unstable));
@@ -256,24 +288,37 @@ export function evaluateRotation(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
         );
         continue;
       }
-      const ci = bootstrapDiff(unstable, stable, { seed: 4 });
-      const p = permutationTest(unstable, stable, { seed: 5, alternative: 'greater' });
-      const v0 = judgeInterval(ci, 'positive');
-      const v = v0 === 'held' && !(p.pValue < pMax) ? 'inconclusive' : v0;
-      vs.push(v);
+      judgedRuns++;
+      const d = mean(unstable) - mean(stable);
       parts.push(
-        `${x.label}: ${fmt(mean(unstable))} (${unstable.length} unstable) vs ${fmt(mean(stable))} (${stable.length} stable), difference ${intervalText(ci, fmt)}, permutation p = ${fmt(p.pValue)} → ${v}`,
+        `${x.label}: ${fmt(mean(unstable))} (${unstable.length} unstable) vs ${fmt(mean(stable))} (${stable.length} stable), difference ${fmt(d)}`,
       );
-      values[`diff_m${fmt(x.multiple)}_s${x.r.config.train.seed}`] = ci.estimate;
+      values[`diff_m${fmt(x.multiple)}_s${x.r.config.train.seed}`] = d;
+      const k = x.multiple.toPrecision(6);
+      if (!byMultiple.has(k)) byMultiple.set(k, { m: x.multiple, d: [] });
+      byMultiple.get(k)!.d.push(d);
+    }
+    const vs: ClaimResult['verdict'][] = [];
+    const across: string[] = [];
+    for (const { m, d } of [...byMultiple.values()].sort((a, b) => a.m - b.m)) {
+      const j = judgePaired(d, 'positive', fmt);
+      vs.push(j.verdict);
+      across.push(`${fmt(m)}×: unstable − stable ${j.text} → ${j.verdict}`);
+      values[`p_m${fmt(m)}`] = j.cmp.pValue;
     }
     out.push({
       claim,
       evidence:
         vs.length === 0
           ? `no run above 2/λ0 with both kinds of update; ${parts.join('; ')}`
-          : `mean rotation, ${unit}: ${parts.join('; ')}; per run: held when the 95 % interval of the difference excludes 0 and the one-sided permutation p < ${pMax}; the claim holds when every judged run holds`,
+          : `mean rotation, ${unit}; across seeds per multiple: ${across.join('; ')} (held: sign-flip p < 0.05 with more rotation from λ1 ≥ 2/η; the claim holds when every multiple holds); per run: ${parts.join('; ')}`,
       verdict: combineVerdicts(vs),
-      values: { ...values, runs_judged: vs.length, runs_held: vs.filter((v) => v === 'held').length },
+      values: {
+        ...values,
+        runs_judged: judgedRuns,
+        multiples_judged: vs.length,
+        multiples_held: vs.filter((v) => v === 'held').length,
+      },
     });
   }
   // Runs that did not complete are listed, not judged.

@@ -3,17 +3,20 @@
  * η = m·2/λ0 with m > 1, the same η at every B (`sgd.lr_scaling: none`; `linear` would scale it
  * by B/N, which changes the noise and the step together), plus a control below the threshold
  * (m < 1) at every B, for the same number of epochs and several seeds, full-batch Lanczos every
- * epoch. Claims, at every batch size, paired by seed (95 % bootstrap interval across seeds):
+ * epoch. Claims, at every batch size, paired by seed (stats.ts judgePaired: mean difference,
+ * t-interval, exact sign-flip p; held at p < 0.05 with the claimed sign, did not hold at p < 0.05
+ * with the other sign or when the TOST test puts the effect within its margin):
  *   1. flattening persists under minibatch noise: the run above the threshold ends flatter than
- *      the control (final full-batch λ1 lower by at least flatter_min, relative, interval above 0);
- *   2. rotations persist: it has the larger mean rotation 1 − ρ per epoch (interval above 0).
+ *      the control (relative drop of the final full-batch λ1 > 0, and ≥ flatter_min to hold;
+ *      TOST margin flatter_min);
+ *   2. rotations persist: it has the larger mean rotation 1 − ρ per epoch (no TOST margin).
  * A claim holds when it holds at every batch size, did not hold when it fails at one; a batch
  * size whose above-threshold run diverged is listed and makes the claim inconclusive.
  */
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun, Verdict } from './study.ts';
 import { SGD_BATCH_TOLERANCES, tolerancesOf } from './tolerances.ts';
 import { combineVerdicts, fmt, mean, meanRotation, seriesOf, tol } from './measures.ts';
-import { bootstrapMean, intervalText, judgeInterval } from './stats.ts';
+import { judgePaired } from './stats.ts';
 import { multipleOf, planMultiples } from './plan.ts';
 import { runStudyRuns } from './run.ts';
 import { perRunFigure, present } from './figures.ts';
@@ -112,37 +115,36 @@ export function evaluateSgdBatch(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
     const mHi = mOf(pairs[0]!.h);
     // 1. Relative flattening (λ_control − λ_above)/λ_control per seed.
     const rel = pairs.map((p) => (finalSharpness(p.c) - finalSharpness(p.h)) / finalSharpness(p.c));
-    const ci = bootstrapMean(rel, { seed: 1 });
-    let v = judgeInterval(ci, 'positive');
-    if (v === 'held' && ci.estimate < flatMin) v = 'inconclusive';
+    const jf = judgePaired(rel, 'positive', fmt, { margin: flatMin, minEffect: flatMin });
     flat.push({
-      text: `B = ${b}: final λ1 ${fmt(mean(pairs.map((p) => finalSharpness(p.c))))} at ${fmt(mLo)}× vs ${fmt(mean(pairs.map((p) => finalSharpness(p.h))))} at ${fmt(mHi)}×, relative drop ${intervalText(ci, fmt)} (${v})`,
-      v,
+      text: `B = ${b}: final λ1 ${fmt(mean(pairs.map((p) => finalSharpness(p.c))))} at ${fmt(mLo)}× vs ${fmt(mean(pairs.map((p) => finalSharpness(p.h))))} at ${fmt(mHi)}×, relative drop ${jf.text} (${jf.verdict})`,
+      v: jf.verdict,
     });
-    values[`flatter_B${b}`] = ci.estimate;
+    values[`flatter_B${b}`] = jf.cmp.mean;
+    values[`flatter_p_B${b}`] = jf.cmp.pValue;
     // 2. Rotation difference (above − control) per seed.
     const d = pairs.map((p) => meanRotation(p.h.rows) - meanRotation(p.c.rows));
-    const cr = bootstrapMean(d, { seed: 2 });
-    const vr = judgeInterval(cr, 'positive');
+    const jr = judgePaired(d, 'positive', fmt);
     rot.push({
-      text: `B = ${b}: mean 1 − ρ ${fmt(mean(pairs.map((p) => meanRotation(p.c.rows))))} at ${fmt(mLo)}× vs ${fmt(mean(pairs.map((p) => meanRotation(p.h.rows))))} at ${fmt(mHi)}×, difference ${intervalText(cr, fmt)} (${vr})`,
-      v: vr,
+      text: `B = ${b}: mean 1 − ρ ${fmt(mean(pairs.map((p) => meanRotation(p.c.rows))))} at ${fmt(mLo)}× vs ${fmt(mean(pairs.map((p) => meanRotation(p.h.rows))))} at ${fmt(mHi)}×, difference ${jr.text} (${jr.verdict})`,
+      v: jr.verdict,
     });
-    values[`rotation_diff_B${b}`] = cr.estimate;
+    values[`rotation_diff_B${b}`] = jr.cmp.mean;
+    values[`rotation_p_B${b}`] = jr.cmp.pValue;
   }
   const count = (xs: { v: Verdict }[]) => xs.filter((x) => x.v === 'held').length;
   return [
     {
       claim:
         'Flattening persists under minibatch noise: at every batch size, at the same η above 2/λ0, the run ends flatter than the control below 2/λ0',
-      evidence: `${count(flat)}/${flat.length} batch sizes (need the relative drop of the final λ1 ≥ ${fmt(100 * flatMin)} % with its 95 % interval across seeds above 0); ${flat.map((x) => x.text).join('; ')}`,
+      evidence: `${count(flat)}/${flat.length} batch sizes (paired by seed; held: sign-flip p < 0.05 and a mean relative drop of the final λ1 ≥ ${fmt(100 * flatMin)} %; did not hold: p < 0.05 the other way, or TOST shows |drop| < ${fmt(100 * flatMin)} %); ${flat.map((x) => x.text).join('; ')}`,
       verdict: combineVerdicts(flat.map((x) => x.v)),
       values: { batch_sizes: flat.length, flatter: count(flat), ...values },
     },
     {
       claim:
         'Rotations persist under minibatch noise: at every batch size the run above 2/λ0 rotates more than the control',
-      evidence: `${count(rot)}/${rot.length} batch sizes (need the 95 % interval of the difference across seeds above 0); ${rot.map((x) => x.text).join('; ')}`,
+      evidence: `${count(rot)}/${rot.length} batch sizes (paired by seed; held: sign-flip p < 0.05 with more rotation above 2/λ0; did not hold: p < 0.05 the other way); ${rot.map((x) => x.text).join('; ')}`,
       verdict: combineVerdicts(rot.map((x) => x.v)),
       values: { batch_sizes: rot.length, rotates_more: count(rot) },
     },

@@ -28,7 +28,6 @@ export const EOS_GD_ONLY_TOLERANCES = [
   'sharpening_min_rise',
   'min_loss_increases',
   'loss_window',
-  'window_fall_min',
   'ce_saturation_acc',
 ] as const;
 

@@ -36,6 +36,7 @@ import {
 } from '../experiments/maxLr.ts';
 import { DASH, frame, lineChart, PALETTE, THRESHOLD_COLOR, type Series } from '../report/spec.ts';
 import { curvatureAfterWarmup, lowerAfterWarmup, verdictOf, type PostWarmupCurvature } from './claims/warmup.ts';
+import { judgePaired, type PairedJudgement } from './stats.ts';
 import { loadStudyRun } from './run.ts';
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyFile, StudyRun, Verdict } from './study.ts';
 import { WARMUP_TOLERANCES, tolerancesOf } from './tolerances.ts';
@@ -281,6 +282,51 @@ export interface CellSummary {
   /** Mean test accuracy of the seeds at maxStableLr (at their last step). */
   testAcc: number | null;
   trials: number;
+  /**
+   * Each seed's own η_max: the largest η it was stable at below the smallest η it diverged at,
+   * among the η the search tried (a lower bound where the search stopped early); seed → η or null.
+   */
+  seedMaxStableLr?: Readonly<Record<number, number | null>>;
+}
+
+/** Each seed's own η_max from its trials (see CellSummary.seedMaxStableLr). */
+export function seedMaxStable(
+  trials: readonly { lr: number; stable: boolean; seed: number }[],
+): Record<number, number | null> {
+  const out: Record<number, number | null> = {};
+  for (const seed of [...new Set(trials.map((t) => t.seed))].sort((a, b) => a - b)) {
+    const mine = trials.filter((t) => t.seed === seed);
+    const firstBad = Math.min(...mine.filter((t) => !t.stable).map((t) => t.lr));
+    const ok = mine.filter((t) => t.stable && t.lr < firstBad).map((t) => t.lr);
+    out[seed] = ok.length > 0 ? Math.max(...ok) : null;
+  }
+  return out;
+}
+
+/**
+ * `r`'s η_max over `base`'s, seed by seed, as log2 ratios judged with judgePaired (effect, t-interval,
+ * exact sign-flip p, n; held needs a ratio ≥ `gain`): evidence next to the seed-rule comparison.
+ */
+export function pairedMaxLr(
+  r: CellSummary,
+  base: CellSummary,
+  gain: number,
+  o: { equivalence?: boolean } = {},
+): PairedJudgement | null {
+  const a = r.seedMaxStableLr ?? {};
+  const b = base.seedMaxStableLr ?? {};
+  const d: number[] = [];
+  for (const k of Object.keys(a)) {
+    const x = a[Number(k)];
+    const y = b[Number(k)];
+    if (typeof x === 'number' && typeof y === 'number') d.push(Math.log2(x / y));
+  }
+  if (d.length === 0) return null;
+  // equivalence: also a TOST test of |log2 ratio| < log2(gain) ("about the same").
+  return judgePaired(d, 'positive', f3, {
+    minEffect: Math.log2(gain),
+    ...(o.equivalence ? { margin: Math.log2(gain) } : {}),
+  });
 }
 
 /**
@@ -344,6 +390,13 @@ export function summarizeCells(runs: readonly StudyRun[], ctx: Pick<StudyContext
       stepsToTarget: fit,
       testAcc,
       trials: mine.length,
+      seedMaxStableLr: seedMaxStable(
+        judged.map((x) => ({
+          lr: x.lr,
+          stable: x.stable,
+          seed: Number(x.run.params['train.seed'] ?? x.run.config.train.seed),
+        })),
+      ),
     });
   }
   return out;
@@ -580,9 +633,12 @@ export function evaluateWarmup(
       const cvW = curves.get(w.cell);
       const cmp = compareMaxLr(w, none, gain);
       raise.push(cmp === 'raised' ? true : cmp === 'not raised' ? false : null);
+      const paired = pairedMaxLr(w, none, gain);
       raiseEv.push(
-        `${model}, ${w.variant}: max stable η ${f3(w.maxStableLr)} vs ${f3(none.maxStableLr)} without warmup (next unstable ${f3(w.upper)} vs ${f3(none.upper)}) → ${cmp}`,
+        `${model}, ${w.variant}: max stable η ${f3(w.maxStableLr)} vs ${f3(none.maxStableLr)} without warmup (next unstable ${f3(w.upper)} vs ${f3(none.upper)}) → ${cmp}${paired ? `; per seed, log2 of the η_max ratio ${paired.text} (${paired.verdict} by the paired test)` : ''}`,
       );
+      values[`${model}.${w.variant}.lr_gain_log2_seed_mean`] = paired?.cmp.mean ?? null;
+      values[`${model}.${w.variant}.lr_gain_p`] = paired?.cmp.pValue ?? null;
       values[`${model}.${w.variant}.max_lr`] = w.maxStableLr;
       values[`${model}.${w.variant}.lr_gain`] =
         w.maxStableLr !== null && none.maxStableLr ? w.maxStableLr / none.maxStableLr : null;
@@ -614,7 +670,7 @@ export function evaluateWarmup(
   });
   claims.push({
     claim: 'Warmup raises the largest learning rate that does not diverge.',
-    evidence: `${raiseEv.join('; ')}. Raised = at least ${gain} × the max stable η without warmup and above its next unstable η (stable: ${targetText(plan.maxLr)}).`,
+    evidence: `${raiseEv.join('; ')}. Raised = at least ${gain} × the max stable η without warmup and above its next unstable η (stable: ${targetText(plan.maxLr)}); the verdict follows that seed rule, the per-seed paired test (each seed's own η_max among the η tried) is reported beside it.`,
     verdict: allOf(raise),
     values,
   });

@@ -100,14 +100,23 @@ test('across seeds: the mean per-seed median ratio and its interval must lie in 
       acc: () => 0.5,
       trainLoss: edgeLoss,
     });
+  const SEEDS = [0, 1, 2, 3, 4, 5];
   const ok = evaluateEosGd(
-    [0, 1, 2].map((s) => mk(s, 1 + 0.01 * (s - 1))),
+    SEEDS.map((s) => mk(s, 1 + 0.01 * (s - 2.5))),
     { tolerances: t },
   );
   const across = ok.filter((c) => c.claim.includes('Across seeds'));
   assert.equal(across.length, 1);
   assert.equal(across[0]!.verdict, 'held', across[0]!.evidence);
-  assert.equal(across[0]!.values!.seeds, 3);
+  assert.equal(across[0]!.values!.seeds, 6);
+  // Six medians within ±3 % of 1, band [0.85, 1.15]: the TOST p is tiny.
+  assert.ok((across[0]!.values!.tost_p as number) < 1e-4);
+  // Medians spread across the band's upper edge (0.95 or 1.25 by seed): inconclusive.
+  const wide = evaluateEosGd(
+    SEEDS.map((s) => mk(s, s % 2 ? 1.25 : 0.95)),
+    { tolerances: t },
+  ).find((c) => c.claim.includes('Across seeds'))!;
+  assert.equal(wide.verdict, 'inconclusive', wide.evidence);
   // Each seed reached 0.9·2/η once, then settled at 0.7·2/η: the interval lies below the band.
   const low = (seed: number) =>
     synthetic({
@@ -119,8 +128,55 @@ test('across seeds: the mean per-seed median ratio and its interval must lie in 
       acc: () => 0.5,
       trainLoss: edgeLoss,
     });
-  const bad = evaluateEosGd([0, 1, 2].map(low), { tolerances: t }).find((c) => c.claim.includes('Across seeds'))!;
+  const bad = evaluateEosGd(SEEDS.map(low), { tolerances: t }).find((c) => c.claim.includes('Across seeds'))!;
   assert.equal(bad.verdict, 'did not hold', bad.evidence);
   // One seed: no across-seed row.
   assert.equal(evaluateEosGd([mk(0, 1)], { tolerances: t }).filter((c) => c.claim.includes('Across seeds')).length, 0);
+});
+
+test('the loss claim: a Mann–Kendall test on window means gives each of the three verdicts', () => {
+  const sharp = (s: number) => (s < 300 ? 10 + (10 * s) / 300 : 20 * (1 + 0.03 * Math.sin(s / 7)));
+  const mse = (trainLoss: (s: number) => number, steps = 3000) =>
+    evaluateEosGd([synthetic({ lr: 0.1, loss: 'mse', steps, sharp, acc: () => 0.5, trainLoss })], {
+      tolerances: t,
+    })[2]!;
+  // Oscillating on a falling trend: held, with S, p, n and Sen's slope in the evidence.
+  const falling = mse(edgeLoss);
+  assert.equal(falling.verdict, 'held', falling.evidence);
+  assert.match(
+    falling.evidence,
+    /Mann–Kendall S = -\d+, p = [\d.e-]+ \(normal approx\., n = 2\d\), Sen slope -[\d.e-]+\/window/,
+  );
+  assert.ok((falling.values!.mann_kendall_s as number) < 0 && (falling.values!.mann_kendall_p as number) < 0.05);
+  // Oscillating on a rising trend: did not hold.
+  const rising = mse((s) => Math.exp(s / 3000) * (1 + 0.05 * Math.sin(s)));
+  assert.equal(rising.verdict, 'did not hold', rising.evidence);
+  // Oscillating around a constant level with no trend (window means alternate): inconclusive.
+  const level = mse((s) => 1 + 0.05 * Math.sin(s) + (Math.floor(s / 100) % 2 ? 0.01 : -0.01));
+  assert.equal(level.verdict, 'inconclusive', level.evidence);
+  // A monotone falling loss is not the claimed non-monotone one: did not hold.
+  assert.equal(mse((s) => Math.exp(-s / 800)).verdict, 'did not hold');
+  // Too few windows for a trend test (4 × 100 steps after the crossing): inconclusive.
+  const short = mse(edgeLoss, 700);
+  assert.equal(short.verdict, 'inconclusive', short.evidence);
+  assert.match(short.evidence, /only 4 full windows/);
+});
+
+test('the sharpening claim gives each of the three verdicts', () => {
+  const claim = (sharp: (s: number) => number) =>
+    evaluateEosGd([synthetic({ lr: 0.1, loss: 'mse', steps: 1000, sharp, acc: () => 0.5, trainLoss: edgeLoss })], {
+      tolerances: t,
+    })[0]!;
+  // From 10 to 2/η = 20 by step 300: held.
+  assert.equal(claim((s) => (s < 300 ? 10 + (10 * s) / 300 : 20)).verdict, 'held');
+  // Rising slowly, 10 → 14 over the budget, never reaching 0.9·2/η: inconclusive (it may yet).
+  const slow = claim((s) => 10 + (4 * s) / 1000);
+  assert.equal(slow.verdict, 'inconclusive', slow.evidence);
+  // Falling over the budget, 12 → 6 with wiggles, never reaching 0.9·2/η: did not hold.
+  const down = claim((s) => 12 - (6 * s) / 1000 + 0.2 * Math.sin(s / 30));
+  assert.equal(down.verdict, 'did not hold', down.evidence);
+  assert.match(
+    down.evidence,
+    /over the run: Mann–Kendall S = -\d+, p = [\d.e-]+ \(normal approx\., n = \d+\).*, λ1 falls/,
+  );
 });

@@ -56,7 +56,7 @@ test('adam-clipped: paired by seed against the bias-corrected uncapped reference
       testAcc,
       status,
     });
-  const seeds = [0, 1, 2];
+  const seeds = [0, 1, 2, 3, 4, 5];
   // Reference: 1 spike (step 20), λ1(P⁻¹H) above 38/η in 1 of 5 measurements.
   const ref = (s: number) => curve([1, 0.5, 0.6, 0.3, 0.2], [10, 10, 10, 10, 10 + 0.1 * s], [1e4, 2e4, 4e4, 3e4, 3e4]);
   // A binding cap: 2 spikes, above the threshold 3 of 5 times, flatter, better.
@@ -112,6 +112,30 @@ test('adam-clipped: paired by seed against the bias-corrected uncapped reference
       .map((x) => x.verdict),
     ['held', 'did not hold', 'did not hold'],
   );
+  // Half the seeds better, half worse: inconclusive everywhere.
+  const halves = seeds.map((s) => (s % 2 ? good[s]! : worse[s]!));
+  assert.deepEqual(
+    evaluateAdamClipped([...refs, ...halves], { tolerances: t })
+      .slice(0, 3)
+      .map((x) => x.verdict),
+    ['inconclusive', 'inconclusive', 'inconclusive'],
+  );
+  // Spikier and flatter, but the test accuracy within a tenth of acc_tie of the reference: TOST → did not hold.
+  const tie = seeds.map((s) => ub(0.01, s, spiky(s), 0.8 + 0.001 * s + (s % 2 ? 0.1 : -0.1) * t.acc_tie!));
+  const tieClaims = evaluateAdamClipped([...refs, ...tie], { tolerances: t }).slice(0, 3);
+  assert.deepEqual(
+    tieClaims.map((x) => x.verdict),
+    ['held', 'held', 'did not hold'],
+    tieClaims.map((x) => x.evidence).join('\n'),
+  );
+  assert.match(tieClaims[2]!.evidence, /sign-flip p = [\d.]+ \(exact, n = 6\), TOST p = 0\.0/);
+  // Three seeds of one sign: p = 0.25, inconclusive (it held under the old [min, max] bootstrap).
+  assert.deepEqual(
+    evaluateAdamClipped([...refs.slice(0, 3), ...good.slice(0, 3)], { tolerances: t })
+      .slice(0, 3)
+      .map((x) => x.verdict),
+    ['inconclusive', 'inconclusive', 'inconclusive'],
+  );
   // One seed: no interval.
   assert.deepEqual(
     evaluateAdamClipped([refs[0]!, good[0]!], { tolerances: t })
@@ -140,9 +164,13 @@ test('sgd-batch: at every batch size the run above 2/λ0 must end flatter and ro
       ],
       { params: { lr_multiple: m, lambda0: 30 }, status },
     );
-  const w = (s: number) => 0.2 * (s - 1);
-  const sweep = (hi: (b: number | 'full', s: number) => [number, number], bs: (number | 'full')[] = [16, 'full']) =>
-    bs.flatMap((b) => [0, 1, 2].flatMap((s) => [mk(b, 0.5, s, 20 + w(s), 0.999), mk(b, 2, s, ...hi(b, s))]));
+  const SEEDS = [0, 1, 2, 3, 4, 5];
+  const w = (s: number) => 0.2 * (s - 2.5);
+  const sweep = (
+    hi: (b: number | 'full', s: number) => [number, number],
+    bs: (number | 'full')[] = [16, 'full'],
+    seeds = SEEDS,
+  ) => bs.flatMap((b) => seeds.flatMap((s) => [mk(b, 0.5, s, 20 + w(s), 0.999), mk(b, 2, s, ...hi(b, s))]));
   const ok = evaluateSgdBatch(
     sweep((_b, s) => [12 + w(s), 0.99 - 0.001 * s]),
     { tolerances: t },
@@ -152,20 +180,37 @@ test('sgd-batch: at every batch size the run above 2/λ0 must end flatter and ro
     ['held', 'held'],
     ok.map((c) => c.evidence).join('\n'),
   );
-  // At B = 16 the above-threshold run is as sharp as the control (up to noise): not held at every B.
+  // Effect, t-interval, exact sign-flip p and n are in the evidence: six seeds of one sign give p = 2/64.
+  assert.match(ok[0]!.evidence, /relative drop 0\.4\d* \[95 % t-CI [^\]]+\], sign-flip p = 0\.031 \(exact, n = 6\)/);
+  // Three seeds of one sign are no longer enough (p = 2/8 = 0.25): inconclusive.
+  assert.deepEqual(
+    evaluateSgdBatch(
+      sweep((_b, s) => [12 + w(s), 0.99 - 0.001 * s], [16], [0, 1, 2]),
+      { tolerances: t },
+    ).map((c) => c.verdict),
+    ['inconclusive', 'inconclusive'],
+  );
+  // At B = 16 the above-threshold run is as sharp as the control up to noise of both signs: inconclusive there.
   const mixed = evaluateSgdBatch(
-    sweep((b, s) => [b === 16 ? 20 + 0.3 * Math.sin(5 * s) : 12 + w(s), 0.99]),
+    sweep((b, s) => [b === 16 ? 20 + w(s) + (s % 2 ? 3 : -3) : 12 + w(s), 0.99]),
     { tolerances: t },
   );
-  assert.notEqual(mixed[0]!.verdict, 'held', mixed[0]!.evidence);
+  assert.equal(mixed[0]!.verdict, 'inconclusive', mixed[0]!.evidence);
   assert.equal(mixed[1]!.verdict, 'held');
+  // As sharp as the control within a fraction of flatter_min at B = 16: TOST shows no flattening → did not hold.
+  const same = evaluateSgdBatch(
+    sweep((b, s) => [b === 16 ? 20 + w(s) + (s % 2 ? 0.05 : -0.05) : 12 + w(s), 0.99]),
+    { tolerances: t },
+  );
+  assert.equal(same[0]!.verdict, 'did not hold', same[0]!.evidence);
+  assert.match(same[0]!.evidence, /TOST p = 0\.0\d\d for \|effect\| < 0\.05/);
   // Sharper above the threshold at B = 16 (every seed): did not hold.
   const sharper = evaluateSgdBatch(
     sweep((b, s) => [b === 16 ? 25 + w(s) : 12 + w(s), 0.99]),
     { tolerances: t },
   );
   assert.equal(sharper[0]!.verdict, 'did not hold');
-  // Rotating less than the control: did not hold.
+  // Rotating less than the control: did not hold; rotating more at some seeds and less at others: inconclusive.
   assert.equal(
     evaluateSgdBatch(
       sweep((_b, s) => [12 + w(s), 0.9999 + 0.00001 * s]),
@@ -173,10 +218,17 @@ test('sgd-batch: at every batch size the run above 2/λ0 must end flatter and ro
     )[1]!.verdict,
     'did not hold',
   );
+  assert.equal(
+    evaluateSgdBatch(
+      sweep((_b, s) => [12 + w(s), s % 2 ? 0.99 : 0.9995]),
+      { tolerances: t },
+    )[1]!.verdict,
+    'inconclusive',
+  );
   // A diverged run at one batch size leaves the claim inconclusive; one seed gives no interval.
   const div = [
     ...sweep((_b, s) => [12 + w(s), 0.99], ['full']),
-    ...[0, 1, 2].flatMap((s) => [mk(16, 0.5, s, 20, 0.999), mk(16, 2, s, 30, 0.5, 'diverged')]),
+    ...SEEDS.flatMap((s) => [mk(16, 0.5, s, 20, 0.999), mk(16, 2, s, 30, 0.5, 'diverged')]),
   ];
   assert.equal(evaluateSgdBatch(div, { tolerances: t })[0]!.verdict, 'inconclusive');
   assert.match(evaluateSgdBatch(div, { tolerances: t })[0]!.evidence, /diverged/);
@@ -209,31 +261,44 @@ test('eos-adam: the preconditioned sharpness hovers at 38/η while the raw sharp
     ['held', 'held'],
   );
   assert.ok(Math.abs((c[1]!.values!.raw_ratio_to_2_over_lr as number) - 0.03) < 1e-12);
-  // Three seeds: two more rows from the per-seed values; a raw sharpness at 0.8·2/η fails the second.
-  const seeded = (seed: number, raw: number) =>
+  // Six seeds: two more rows from the per-seed values; a raw sharpness at 0.8·2/η fails the second.
+  const SEEDS = [0, 1, 2, 3, 4, 5];
+  const seeded = (seed: number, raw: number, pre = 1) =>
     run(
       `adam-${seed}`,
       { optimizer: { name: 'adam', lr }, train: { seed } },
-      rows.map((r) => ({ ...r, sharpness: raw * (1 + 0.01 * seed) })),
+      rows.map((r) => ({
+        ...r,
+        sharpness: raw * (1 + 0.01 * seed),
+        ...(typeof r.precond_sharpness === 'number' && r.step >= 200
+          ? { precond_sharpness: pre * r.precond_sharpness * (1 + 0.01 * (seed - 2.5)) }
+          : {}),
+      })),
       { params: { 'train.seed': seed } },
     );
-  const ok = evaluateEosAdam(
-    [0, 1, 2].map((s) => seeded(s, 60)),
-    { tolerances: t },
-  ).slice(6);
+  const across = (runs: StudyRun[]) => evaluateEosAdam(runs, { tolerances: t }).slice(2 * runs.length);
+  const ok = across(SEEDS.map((s) => seeded(s, 60)));
   assert.deepEqual(
     ok.map((x) => x.verdict),
     ['held', 'held'],
     ok.map((x) => x.evidence).join('\n'),
   );
-  assert.equal(ok[0]!.values!.seeds, 3);
-  const sharp = evaluateEosAdam(
-    [0, 1, 2].map((s) => seeded(s, 1600)),
-    { tolerances: t },
-  ).slice(6);
+  assert.equal(ok[0]!.values!.seeds, 6);
+  assert.match(ok[0]!.evidence, /\[95 % t-CI [^\]]+\] \(n = 6\); inside \[0\.\d+, 1\.\d+\]: TOST p = /);
+  assert.match(ok[1]!.evidence, /sign-flip p = 0\.031 \(exact, n = 6\)/);
+  const sharp = across(SEEDS.map((s) => seeded(s, 1600)));
   assert.deepEqual(
     sharp.map((x) => x.verdict),
     ['held', 'did not hold'],
     sharp[1]!.evidence,
   );
+  // The preconditioned sharpness hovering at 1.5·38/η at every seed: did not hold; spread across
+  // the band's upper edge (0.95 or 1.2 by seed): inconclusive.
+  assert.equal(across(SEEDS.map((s) => seeded(s, 60, 1.5)))[0]!.verdict, 'did not hold');
+  const edge = across(SEEDS.map((s) => seeded(s, 60, s % 2 ? 1.2 : 0.95)));
+  assert.equal(edge[0]!.values!.seeds, 6);
+  assert.equal(edge[0]!.verdict, 'inconclusive', edge[0]!.evidence);
+  // Raw sharpness around raw_ratio_max (above at half the seeds): inconclusive.
+  const rawAt = (t.raw_ratio_max! * 2) / lr;
+  assert.equal(across(SEEDS.map((s) => seeded(s, rawAt * (s % 2 ? 1.1 : 0.9))))[1]!.verdict, 'inconclusive');
 });

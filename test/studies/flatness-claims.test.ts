@@ -95,7 +95,7 @@ function mk(m: number, seed: number, f: Final | 'diverged'): StudyRun {
 }
 
 const MULTS = [0.5, 1.5, 2, 3, 4, 8];
-const SEEDS = [0, 1, 2];
+const SEEDS = [0, 1, 2, 3, 4, 5];
 /** Small per-seed, per-multiple wiggles (so that intervals have a width), |w| ≤ 0.003. */
 const wiggle = (m: number, s: number) => 0.003 * Math.sin(7 * m + 3 * s + 1);
 
@@ -128,7 +128,11 @@ test('flatness-lr: the textbook picture holds (claims 1–6)', () => {
     SEEDS.reduce((a, s) => a + (textbookAcc[2]! + wiggle(2, s)) - (textbookAcc[0.5]! + wiggle(0.5, s)), 0) /
     SEEDS.length;
   assert.ok(Math.abs((imp.values!.diff as number) - expected) < 1e-12);
-  assert.match(imp.evidence, /points \[95 % CI .*Cohen's d/);
+  assert.match(
+    imp.evidence,
+    /difference in points 4\.5 \[95 % t-CI [^\]]+\], sign-flip p = 0\.031 \(exact, n = 6\), TOST p = [\d.]+ for \|effect\| < 0\.5 over seeds 0, 1, 2, 3, 4, 5, Cohen's d/,
+  );
+  assert.equal(imp.values!.p, 2 / 64);
 });
 
 test('flatness-lr: λ1 pinned at 2/η is not flatness — trace and settled λ1 decide', () => {
@@ -172,12 +176,32 @@ test('flatness-lr: a "fall" that is only divergence does not count; no gain in a
     find(evaluateFlatness(sweep(onlyDiverge), { tolerances: t }), 'Test accuracy falls again').verdict,
     'inconclusive',
   );
-  // Same accuracy at 0.5× and 2× up to noise: not held.
+  // Same accuracy at 0.5× and 2× up to ±0.3 points of noise, margin 0.5 points: TOST shows no gain → did not hold.
   const flat = (m: number, s: number): Final | 'diverged' => {
     const f = textbook(m, s);
     return f === 'diverged' ? f : { ...f, testAcc: 0.8 + wiggle(m, s) };
   };
-  assert.notEqual(find(evaluateFlatness(sweep(flat), { tolerances: t }), 'Test accuracy improves').verdict, 'held');
+  assert.equal(
+    find(evaluateFlatness(sweep(flat), { tolerances: t }), 'Test accuracy improves').verdict,
+    'did not hold',
+  );
+  // Noise of ±1.2 points and no gain: neither a gain nor its absence is shown → inconclusive.
+  const noisy = (m: number, s: number): Final | 'diverged' => {
+    const f = textbook(m, s);
+    return f === 'diverged' ? f : { ...f, testAcc: 0.8 + 4 * wiggle(m, s) };
+  };
+  const nc = find(evaluateFlatness(sweep(noisy), { tolerances: t }), 'Test accuracy improves');
+  assert.equal(nc.verdict, 'inconclusive', nc.evidence);
+  // The same accuracy within a tenth of acc_gain_min at every seed: TOST shows no gain → did not hold.
+  const same = (m: number, s: number): Final | 'diverged' => {
+    const f = textbook(m, s);
+    return f === 'diverged' ? f : { ...f, testAcc: 0.8 + (0.03 * t.acc_gain_min! * wiggle(m, s)) / 0.003 };
+  };
+  const sc = find(evaluateFlatness(sweep(same), { tolerances: t }), 'Test accuracy improves');
+  assert.equal(sc.verdict, 'did not hold', sc.evidence);
+  // Three seeds where all gain: p = 2/8, inconclusive (held under the old [min, max] bootstrap interval).
+  const three = MULTS.flatMap((m) => [0, 1, 2].map((s) => mk(m, s, textbook(m, s))));
+  assert.equal(find(evaluateFlatness(three, { tolerances: t }), 'Test accuracy improves').verdict, 'inconclusive');
   // One seed: no interval, so no verdict.
   const one = MULTS.map((m) => mk(m, 0, textbook(m, 0)));
   assert.equal(find(evaluateFlatness(one, { tolerances: t }), 'Test accuracy improves').verdict, 'inconclusive');
@@ -200,6 +224,41 @@ test('flatness-lr: rank correlations of test accuracy with the trace and with ro
   };
   assert.equal(
     find(evaluateFlatness(sweep(opposite), { tolerances: t }), 'Test accuracy is rank-correlated').verdict,
+    'did not hold',
+  );
+});
+
+test('flatness-lr: the across-seed tests of claims 2–4 and 7 give each verdict', () => {
+  const c = (f: (m: number, s: number) => Final | 'diverged') => evaluateFlatness(sweep(f), { tolerances: t });
+  const tweak = (g: (f: Final, m: number, s: number) => Partial<Final>) => (m: number, s: number) => {
+    const f = textbook(m, s);
+    return f === 'diverged' ? f : { ...f, ...g(f, m, s) };
+  };
+  // Claim 2: λ1 at 0.6·2/η past the threshold → did not hold; 0.6 or 1.3 by seed → inconclusive.
+  const ratio = (r: (s: number) => number) => tweak((_f, m, s) => ({ sharpness: m > 1 ? (r(s) * L0) / m : 0.9 * L0 }));
+  assert.equal(find(c(ratio(() => 0.6)), 'Past 2/λ0').verdict, 'did not hold');
+  const mixed2 = find(c(ratio((s) => (s % 2 ? 1.3 : 0.6))), 'Past 2/λ0');
+  assert.equal(mixed2.verdict, 'inconclusive', mixed2.evidence);
+  assert.match(find(c(textbook), 'Past 2/λ0').evidence, /inside \[0\.75, 1\.25\]: TOST p = /);
+  // Claim 3: the trace falls with η at half the seeds and rises at the others → inconclusive.
+  const half = find(
+    c(tweak((_f, m, s) => ({ trace: s % 2 ? 100 / m : 10 * m }))),
+    'Flatter for larger η: the final Hessian trace',
+  );
+  assert.equal(half.verdict, 'inconclusive', half.evidence);
+  const tb = find(c(textbook), 'Flatter for larger η: the final Hessian trace');
+  assert.equal(tb.values!.p, 2 / 64);
+  assert.match(tb.evidence, /per-seed Spearman 0: -1, 1: -1, .*sign-flip p = 0\.031 \(exact, n = 6\)/);
+  // The trace unrelated to η in the same way at every seed (Spearman 0 per seed): TOST shows
+  // |mean| < spearman_min → did not hold.
+  const rank0: Record<number, number> = { 0.5: 2, 1.5: 5, 2: 3, 3: 1, 4: 4 };
+  const none = find(c(tweak((_f, m) => ({ trace: 100 + rank0[m]! }))), 'Flatter for larger η: the final Hessian trace');
+  assert.equal(none.verdict, 'did not hold', none.evidence);
+  assert.match(none.evidence, /TOST p = 0\.000 for \|effect\| < 0\.5/);
+  // Claim 4: the settled λ1 rises with η at every seed → did not hold.
+  assert.equal(
+    find(c(tweak((_f, m, s) => ({ settled: 10 + m + wiggle(m, s) }))), 'Flatter for larger η: λ1 after settling')
+      .verdict,
     'did not hold',
   );
 });

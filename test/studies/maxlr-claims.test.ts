@@ -190,6 +190,12 @@ test('warmup: held, did not hold and inconclusive, with the η_max and post-warm
   assert.equal(v['fc-tanh.warmup-100.max_lr'], 1.28);
   close(v['fc-tanh.warmup-100.lr_gain'], 4, 'lr gain');
   assert.equal(v['fc-tanh.warmup-100.raised'], 'raised');
+  // Beside the seed rule, each seed's own η_max paired by seed (one seed in the quick study: no test).
+  assert.equal(v['fc-tanh.warmup-100.lr_gain_log2_seed_mean'], 2);
+  assert.match(
+    held[1]!.evidence,
+    /per seed, log2 of the η_max ratio 2, sign-flip p = 1\.000 \(exact, n = 1\) \(inconclusive by the paired test\)/,
+  );
   const e = held[0]!.values!;
   close(e['fc-tanh.warmup-100.max_ratio_after_warmup'], 0.5, 'warmup ratio after step 100');
   close(e['fc-tanh.none.max_ratio_after_warmup.warmup-100'], 3, 'none ratio after step 100');
@@ -294,7 +300,7 @@ test('interventions: every remedy raises η_max, by lowering early curvature, wa
 test('adam-warmup: post-LN sharper early and helped by warmup, pre-LN not; the seed rule decides η_max', () => {
   const ctx = ctxOf('adam-warmup', false);
   const plan = maxLrPlan(ctx);
-  assert.deepEqual([plan.maxLr.seeds, plan.maxLr.rule], [2, 'all']);
+  assert.deepEqual([plan.maxLr.seeds, plan.maxLr.rule], [6, 'all']);
   const lrs = [0.0025, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16];
   const eta = 0.01;
   // λ1(P⁻¹H) with ratio r to Adam's threshold (2+2β1)/((1−β1)η) = 38/η.
@@ -320,6 +326,17 @@ test('adam-warmup: post-LN sharper early and helped by warmup, pre-LN not; the s
     ctx,
   );
   assert.deepEqual(verdicts(held), ['held', 'held', 'held'], why(held));
+  // Beside the seed rule, the η_max ratio paired by seed: post-LN seed 1 diverges at 0.04 with
+  // warmup (its own η_max 0.02, log2 ratio 1), the five others not until 0.08 (0.04, log2 ratio 2):
+  // mean 11/6, all six positive → p = 2/64. Pre-LN: 0 at every seed, with the TOST test.
+  assert.match(
+    held[1]!.evidence,
+    /Per seed, log2 of the η_max ratio \(warmup-50 \/ none\): 1\.83 \[95 % t-CI [^\]]+\], sign-flip p = 0\.031 \(exact, n = 6\)/,
+  );
+  assert.match(
+    held[2]!.evidence,
+    /Per seed, log2 of the η_max ratio \(warmup-50 \/ none\): 0 \[95 % t-CI 0, 0\], sign-flip p = 1\.000 \(exact, n = 6\), TOST p = 0\.000 for \|effect\| < 0\.585/,
+  );
   const v = held[0]!.values!;
   assert.deepEqual(
     [v.post_none_max_lr, v.post_warmup_max_lr, v.pre_none_max_lr, v.pre_warmup_max_lr],
@@ -354,6 +371,7 @@ function catRun(
   kind: 'fixed' | 'trial',
   multiple: number,
   o: { peak?: number; finalRatio?: number; diverge?: boolean } = {},
+  seed = 0,
 ): StudyRun {
   const ctx = ctxOf('catapult', false);
   const lr = multiple * UNIT;
@@ -371,12 +389,12 @@ function catRun(
     rows.push({ step: s, lr, train_loss: loss, ...sharp });
   }
   const config = withLr(resolveConfig(ctx.file.base), lr);
-  const name = kind === 'fixed' ? `multiple-${multiple}` : `search_lr-${lr}_seed-0`;
+  const name = kind === 'fixed' ? `multiple-${multiple}` : `search_lr-${lr}_seed-${seed}`;
   return mkRun(name, config, rows, o.diverge ? 'diverged' : 'completed', {
     kind,
     multiple,
     'optimizer.lr': lr,
-    'train.seed': 0,
+    'train.seed': seed,
     stable: !o.diverge,
   });
 }
@@ -394,9 +412,16 @@ test('catapult: no spike below 2/λ0, spike then λ1 < 2/η above it, divergence
   const ctx = ctxOf('catapult', false);
   const t = ctx.tolerances;
   assert.deepEqual([t.spike_factor, t.spike_window, t.no_spike, t.final_ratio], [2, 20, 0.01, 1.05]);
+  // Every trial η runs the study's max_lr.seeds seeds (the same behaviour at each).
+  const seeds = Array.from(
+    { length: (ctx.file as unknown as { max_lr: { seeds: number } }).max_lr.seeds },
+    (_, i) => i,
+  );
   const search = (top: number) =>
-    [0.7, 1.4, 2.8, 5.6].map((m) =>
-      catRun('trial', m, m >= top ? { diverge: true } : m > 1 ? { peak: 3, finalRatio: 0.8 } : {}),
+    [0.7, 1.4, 2.8, 5.6].flatMap((m) =>
+      seeds.map((sd) =>
+        catRun('trial', m, m >= top ? { diverge: true } : m > 1 ? { peak: 3, finalRatio: 0.8 } : {}, sd),
+      ),
     );
   const fixed = [
     catRun('fixed', 0.5),
@@ -440,11 +465,14 @@ test('catapult: no spike below 2/λ0, spike then λ1 < 2/η above it, divergence
 
   // Inconclusive: no run below 2/λ0, and nothing diverged (no η above η_max was tried); runs above
   // 2/λ0 that peak at 1.5 × L0 only are no catapult; nor is it one when no run converged above 2/λ0.
-  const quiet = [1.4, 2.8].map((m) => catRun('trial', m, { peak: 1.5, finalRatio: 0.8 }));
+  const quiet = [1.4, 2.8].flatMap((m) => seeds.map((sd) => catRun('trial', m, { peak: 1.5, finalRatio: 0.8 }, sd)));
   const none = evaluateCatapult([lambda0Run(), ...quiet], ctx);
   assert.deepEqual(verdicts(none), ['inconclusive', 'did not hold', 'inconclusive'], why(none));
   close(none[1]!.values!['spike@1.4'], 1.5, 'spike below the factor');
-  const noConv = evaluateCatapult([lambda0Run(), catRun('fixed', 0.5), catRun('trial', 1.4, { diverge: true })], ctx);
+  const noConv = evaluateCatapult(
+    [lambda0Run(), catRun('fixed', 0.5), ...seeds.map((sd) => catRun('trial', 1.4, { diverge: true }, sd))],
+    ctx,
+  );
   assert.equal(noConv[1]!.verdict, 'did not hold');
   assert.match(noConv[1]!.evidence, /no run converged above 2\/λ0/);
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatDuration, writeResults } from '../../src/studies/results.ts';
@@ -128,4 +128,63 @@ test('formatDuration', () => {
   assert.equal(formatDuration(40.4), '40 s');
   assert.equal(formatDuration(720), '12 min');
   assert.equal(formatDuration(3600 + 5 * 60), '1 h 05 min');
+});
+
+test('results document: rebuilt from the committed snapshots alone; a fresh run of a study replaces its snapshot', () => {
+  const root = mkdtempSync(join(tmpdir(), 'edgewise-results-'));
+  const claims = (study: string, verdict: string, note?: string) => ({
+    study,
+    title: study,
+    quick: false,
+    elapsed_s: 5,
+    seeds: [0, 1, 2, 3, 4, 5],
+    ...(note ? { note } : {}),
+    claims: [{ claim: `${study} claim`, evidence: 'e', verdict }],
+  });
+  const runs = join(root, 'runs');
+  const a = studyDir(runs, 'rotation', claims('rotation', 'held'), 'study-rho.svg');
+  const b = studyDir(
+    runs,
+    'eos-gd',
+    claims('eos-gd', 'inconclusive', 'evaluated under earlier rules'),
+    'study-ratio.svg',
+  );
+  const docs = join(root, 'docs');
+  const out = join(docs, 'results.md');
+  writeResults([a, b], out, 'edgewise results runs');
+  // Snapshots: claims.json and figures beside the page.
+  for (const [s, f] of [
+    ['rotation', 'study-rho.svg'],
+    ['eos-gd', 'study-ratio.svg'],
+  ])
+    for (const file of ['claims.json', f!]) assert.ok(existsSync(join(docs, 'results', s!, file)), `${s}/${file}`);
+  const first = readFileSync(out, 'utf8');
+  assert.match(
+    first,
+    /rebuild it from the repository with `edgewise results .*docs\/results --out .*docs\/results\.md`/,
+  );
+  assert.match(first, /- note: evaluated under earlier rules/);
+  // Rebuilt from the snapshots alone (the run directories gone): the same tables and figure links.
+  rmSync(runs, { recursive: true, force: true });
+  const again = join(docs, 'results.md');
+  writeResults(
+    [join(docs, 'results', 'rotation'), join(docs, 'results', 'eos-gd')],
+    again,
+    'edgewise results docs/results',
+  );
+  const second = readFileSync(again, 'utf8');
+  const body = (md: string) => md.slice(md.indexOf('| study |'));
+  assert.equal(body(second), body(first));
+  // A fresh run of one study replaces its snapshot (claims and figures); the other stays.
+  const fresh = studyDir(join(root, 'new'), 'rotation', claims('rotation', 'did not hold'), 'study-subspace.svg');
+  writeResults([join(docs, 'results', 'rotation'), join(docs, 'results', 'eos-gd'), fresh], out, 'c');
+  const third = readFileSync(out, 'utf8');
+  assert.match(third, /\| rotation claim \| e \| \*\*did not hold\*\* \|/);
+  assert.match(third, /\| eos-gd claim \| e \| \*\*inconclusive\*\* \|/);
+  assert.ok(existsSync(join(docs, 'results', 'rotation', 'study-subspace.svg')));
+  assert.ok(!existsSync(join(docs, 'results', 'rotation', 'study-rho.svg')), 'the stale figure is removed');
+  assert.equal(
+    JSON.parse(readFileSync(join(docs, 'results', 'rotation', 'claims.json'), 'utf8')).claims[0].verdict,
+    'did not hold',
+  );
 });

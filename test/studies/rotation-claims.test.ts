@@ -83,16 +83,21 @@ const by = (c: ReturnType<typeof evaluateRotation>, prefix: string) => c.find((x
 const events = [17, 41, 83, 104];
 const before = events.map((e) => e - 1);
 
+const SEEDS = [0, 1, 2, 3, 4, 5];
+
 /** The textbook picture: ρ ≈ 1 below, drops right at the spikes/instabilities above, rotation per displacement growing with η. */
-function textbook(): StudyRun[] {
+function textbook(seeds: readonly number[] = SEEDS): StudyRun[] {
   const base: Record<number, number> = { 0.5: 0.99995, 2: 0.99, 4: 0.91 };
-  return [0.5, 2, 4].map((m) =>
-    mk({
-      m,
-      rho: (s) => (m > 1 && events.includes(s) ? 0.3 : base[m]!),
-      spikes: m > 1 ? events : [],
-      unstable: m > 1 ? before : [],
-    }),
+  return seeds.flatMap((seed) =>
+    [0.5, 2, 4].map((m) =>
+      mk({
+        m,
+        seed,
+        rho: (s) => (m > 1 && events.includes(s) ? 0.3 + 0.01 * seed : base[m]! - (m > 1 ? 0.001 * seed : 0)),
+        spikes: m > 1 ? events : [],
+        unstable: m > 1 ? before : [],
+      }),
+    ),
   );
 }
 
@@ -101,8 +106,18 @@ test('rotation claims hold on the textbook picture', () => {
   assert.equal(c.length, 5);
   for (const x of c) assert.equal(x.verdict, 'held', `${x.claim}: ${x.evidence}`);
   const spikes = by(c, 'Above 2/λ0, drops of ρ (ρ <');
-  assert.equal(spikes.values!.episodes, 8);
-  assert.equal(spikes.values!.coinciding, 8);
+  assert.equal(spikes.values!.episodes, 8 * SEEDS.length);
+  assert.equal(spikes.values!.coinciding, 8 * SEEDS.length);
+  // Across seeds: effect, t-interval, exact sign-flip p and n in the evidence.
+  assert.match(
+    by(c, 'Within a run above 2/λ0').evidence,
+    /2×: unstable − stable [\d.]+ \[95 % t-CI [^\]]+\], sign-flip p = 0\.031 \(exact, n = 6\) → held/,
+  );
+  assert.equal(by(c, 'Rotation per unit parameter displacement').values!.p, 2 / 64);
+  // Three seeds of one sign: p = 0.25, inconclusive (held under the old rule).
+  const three = evaluateRotation(textbook([0, 1, 2]), { tolerances: t });
+  assert.equal(by(three, 'Within a run above 2/λ0').verdict, 'inconclusive');
+  assert.equal(by(three, 'Rotation per unit parameter displacement').verdict, 'inconclusive');
   assert.ok((spikes.values!.p_value as number) < 0.01);
 });
 
@@ -110,7 +125,7 @@ test('drops that meet spikes only as often as chance do not hold, however high t
   // A spike every 4th step: every episode is within 5 steps of one wherever it lies.
   const dense = Array.from({ length: N / 4 }, (_, i) => 4 * i + 1);
   const runs = [
-    textbook()[0]!,
+    textbook([0])[0]!,
     ...[2, 4].map((m) => mk({ m, rho: (s) => (events.includes(s) ? 0.3 : 0.99), spikes: dense, unstable: dense })),
   ];
   const c = by(evaluateRotation(runs, { tolerances: t }), 'Above 2/λ0, drops of ρ (ρ <');
@@ -119,7 +134,7 @@ test('drops that meet spikes only as often as chance do not hold, however high t
   assert.equal(c.verdict, 'did not hold', c.evidence);
   // Drops away from the spikes: the fraction is 0.
   const far = [
-    textbook()[0]!,
+    textbook([0])[0]!,
     ...[2, 4].map((m) =>
       mk({ m, rho: (s) => (events.includes(s + 12) ? 0.3 : 0.99), spikes: events, unstable: before }),
     ),
@@ -138,7 +153,7 @@ test('an exchange of λ1 and λ2 (small eigengap) is not counted as a rotation',
       unstable: before,
     }),
   );
-  const c = evaluateRotation([textbook()[0]!, ...swap], { tolerances: t });
+  const c = evaluateRotation([textbook([0])[0]!, ...swap], { tolerances: t });
   const spikes = by(c, 'Above 2/λ0, drops of ρ (ρ <');
   assert.equal(spikes.verdict, 'inconclusive', spikes.evidence);
   // Below the threshold, a swap does not make ρ "rotate".
@@ -155,19 +170,43 @@ test('an exchange of λ1 and λ2 (small eigengap) is not counted as a rotation',
 
 test('rotation that grows with η only through the step size does not hold', () => {
   // Angle proportional to the displacement (slightly less at larger η): raw 1 − ρ grows, per displacement it falls.
-  const runs = [0.5, 1.5, 2.5, 4].map((m) => {
-    const disp = 0.02 * m;
-    const angle = 5 * disp * (1 - 0.02 * m);
-    return mk({ m, rho: () => Math.cos(angle), disp: () => disp });
-  });
+  const stepOnly = (seed: number, tilt: number) =>
+    [0.5, 1.5, 2.5, 4].map((m) => {
+      const disp = 0.02 * m;
+      const angle = 5 * disp * (1 + tilt * m);
+      return mk({ m, seed, rho: () => Math.cos(angle), disp: () => disp });
+    });
+  const runs = SEEDS.flatMap((sd) => stepOnly(sd, -0.02));
   const c = evaluateRotation(runs, { tolerances: t });
   const grows = by(c, 'Rotation per unit parameter displacement');
   assert.equal(grows.verdict, 'did not hold', grows.evidence);
-  assert.equal(grows.values!.spearman, -1);
+  assert.equal(grows.values!.spearman_seed_mean, -1);
+  // Rotation per displacement unrelated to η in the same way at every seed (Spearman 0): TOST → did not hold.
+  const rank0: Record<number, number> = { 0.5: 2, 1.5: 4, 2.5: 1, 4: 3 };
+  const flat0 = SEEDS.flatMap((seed) =>
+    [0.5, 1.5, 2.5, 4].map((m) => mk({ m, seed, rho: () => Math.cos(0.01 * rank0[m]!), disp: () => 0.01 })),
+  );
+  const g0 = by(evaluateRotation(flat0, { tolerances: t }), 'Rotation per unit parameter displacement');
+  assert.equal(g0.verdict, 'did not hold', g0.evidence);
+  assert.equal(g0.values!.spearman_seed_mean, 0);
+  // Growing at half the seeds and falling at the others: inconclusive.
+  const mixed = SEEDS.flatMap((sd) => stepOnly(sd, sd % 2 ? 0.02 : -0.02));
+  assert.equal(
+    by(evaluateRotation(mixed, { tolerances: t }), 'Rotation per unit parameter displacement').verdict,
+    'inconclusive',
+  );
   // Within runs: no difference between unstable and stable updates → not held.
   // Pseudo-random angles unrelated to the instabilities.
-  const flat = [2, 4].map((m) =>
-    mk({ m, rho: (s) => Math.cos(0.1 + 0.02 * Math.sin(2.3 * s * s)), spikes: events, unstable: before }),
+  const flat = SEEDS.flatMap((seed) =>
+    [2, 4].map((m) =>
+      mk({
+        m,
+        seed,
+        rho: (s) => Math.cos(0.1 + 0.02 * Math.sin(2.3 * s * s + seed)),
+        spikes: events,
+        unstable: before,
+      }),
+    ),
   );
   const within = by(evaluateRotation(flat, { tolerances: t }), 'Within a run above 2/λ0');
   assert.notEqual(within.verdict, 'held', within.evidence);
@@ -181,6 +220,24 @@ test('rotation that grows with η only through the step size does not hold', () 
   const w2 = by(evaluateRotation(between, { tolerances: t }), 'Within a run above 2/λ0');
   assert.notEqual(w2.verdict, 'held', w2.evidence);
   assert.equal(w2.values!.runs_judged, 1, 'the 2× run has no unstable updates after step 0 (one is not enough)');
+});
+
+test('within-run comparison across seeds: held, did not hold and inconclusive', () => {
+  // Updates from λ1 ≥ 2/η rotate less than the others at every seed: did not hold.
+  const less = (seed: number) =>
+    [2, 4].map((m) =>
+      mk({ m, seed, rho: (s) => (events.includes(s) ? 0.999 : 0.9 - 0.01 * seed), spikes: events, unstable: before }),
+    );
+  const dn = by(evaluateRotation(SEEDS.flatMap(less), { tolerances: t }), 'Within a run above 2/λ0');
+  assert.equal(dn.verdict, 'did not hold', dn.evidence);
+  // More at half the seeds, less at the others: inconclusive.
+  const halves = [
+    ...textbook([0, 2, 4]).filter((r) => (r.params.lr_multiple as number) > 1),
+    ...[1, 3, 5].flatMap(less),
+  ];
+  const inc = by(evaluateRotation(halves, { tolerances: t }), 'Within a run above 2/λ0');
+  assert.equal(inc.verdict, 'inconclusive', inc.evidence);
+  assert.equal(by(evaluateRotation(textbook(), { tolerances: t }), 'Within a run above 2/λ0').verdict, 'held');
 });
 
 test('claims/rotation helpers: gaps, steps, episodes, and an exact circular-shift p-value', () => {

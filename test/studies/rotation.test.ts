@@ -51,8 +51,10 @@ test('rotation --quick: ρ ≈ 1 below 2/λ0; coincidence against chance, rotati
         (c.values!.p_value as number) < file.tolerances.p_max!,
     );
   }
-  // Rotation per displacement is judged over three learning rates; the within-run comparison has a run with both kinds of update.
-  assert.notEqual(grows.verdict, 'inconclusive', grows.evidence);
+  // Rotation per displacement is measured over three learning rates (one seed: the across-seed test
+  // has no verdict); the within-run comparison has a run with both kinds of update.
+  assert.ok(Number.isFinite(grows.values!.spearman as number), grows.evidence);
+  assert.equal(grows.verdict, 'inconclusive', 'one seed cannot reach p < 0.05');
   assert.ok((within.values!.runs_judged as number) >= 1, within.evidence);
   assert.equal(within.values!.normalised, true);
   const claims = JSON.parse(readFileSync(join(out, 'claims.json'), 'utf8'));

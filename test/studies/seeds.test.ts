@@ -24,7 +24,7 @@ test('withSeeds: eos-gd quick and full, with its cross-entropy variant, sweep se
   );
   assert.deepEqual(seedsOf(full.runs.filter((r) => r.name.startsWith('ce_'))), [0, 1]);
   // The file itself is not changed.
-  assert.deepEqual(f.grid['train.seed'], [0, 1, 2]);
+  assert.deepEqual(f.grid['train.seed'], [0, 1, 2, 3, 4, 5]);
 });
 
 test('withSeeds: a variant grid that left the seed at the base value sweeps the seeds too (adam-clipped quick)', () => {
@@ -50,4 +50,36 @@ test('withSeeds: a max-lr study runs N seeds, also in its quick version; bad cou
   assert.deepEqual(withSeeds(toy, 3).grid, toy.grid, 'no seeds to replace');
   assert.throws(() => withSeeds(f, 0), /seeds must be an integer ≥ 1/);
   assert.throws(() => withSeeds(f, 1.5), /seeds must be an integer ≥ 1/);
+});
+
+test('every shipped study that uses seeds runs at least six in its full version (an exact two-sided sign-flip test can then reach p = 2/64 < 0.05)', () => {
+  for (const name of [
+    'adam-clipped',
+    'adam-warmup',
+    'catapult',
+    'eos-adam',
+    'eos-gd',
+    'flatness-lr',
+    'interventions',
+    'rotation',
+    'sgd-batch',
+    'warmup',
+  ]) {
+    const f = loadStudyFile(name) as ReturnType<typeof loadStudyFile> & {
+      max_lr?: { seeds: number };
+      variants?: { name: string; grid?: Record<string, unknown[]> }[];
+    };
+    if (f.max_lr) assert.ok(f.max_lr.seeds >= 6, `${name}: max_lr.seeds ${f.max_lr.seeds}`);
+    else {
+      // The grids whose runs the claims compare: the study's own and its variants' (adam-clipped's own
+      // grid is SGD, shown alongside and not compared).
+      const grids = [...(name === 'adam-clipped' ? [] : [f.grid]), ...(f.variants ?? []).map((v) => v.grid ?? {})];
+      for (const g of grids) {
+        const seeds = (g['train.seed'] ?? f.grid['train.seed']) as number[];
+        assert.ok(seeds.length >= 6, `${name}: seeds ${seeds.join(', ')}`);
+      }
+    }
+  }
+  // toy-depth is deterministic: no seeds.
+  assert.equal(loadStudyFile('toy-depth').grid['train.seed'], undefined);
 });

@@ -6,7 +6,7 @@
  */
 import type { MetricRow } from '../../experiments/metrics.ts';
 import { quantile, median, ratioSeries, type EdgeStats } from '../measures.ts';
-import { bootstrapMean, type Interval } from '../stats.ts';
+import { judgeBand, judgePaired, type BandJudgement, type PairedJudgement } from '../stats.ts';
 
 /** First step whose train accuracy is ≥ `acc`; null if never. */
 export function saturationStep(rows: readonly MetricRow[], acc: number): number | null {
@@ -33,10 +33,29 @@ export function restrictPhase(
   return { ...e, after, median: median(after), q25: quantile(after, 0.25), q75: quantile(after, 0.75) };
 }
 
-/** Mean across seeds of per-run values (e.g. each seed's median λ1/(2/η)), with its 95 % bootstrap interval. */
-export function acrossSeeds(values: readonly number[], seed = 0): Interval {
-  return bootstrapMean(
+/**
+ * "Across seeds the per-seed values (e.g. each seed's median λ1/(2/η)) lie in [lo, hi]": judgeBand
+ * (held: TOST inside the band at p < 0.05; did not hold: outside it by the exact sign-flip test).
+ */
+export function acrossSeedsBand(
+  values: readonly number[],
+  lo: number,
+  hi: number,
+  fmt: (x: number) => string,
+): BandJudgement {
+  return judgeBand(
     values.filter((v) => Number.isFinite(v)),
-    { seed },
+    lo,
+    hi,
+    fmt,
+  );
+}
+
+/** "Across seeds the per-seed values lie below `max`": judgePaired on values − max (held: below at p < 0.05). */
+export function acrossSeedsBelow(values: readonly number[], max: number, fmt: (x: number) => string): PairedJudgement {
+  return judgePaired(
+    values.filter((v) => Number.isFinite(v)).map((v) => v - max),
+    'negative',
+    fmt,
   );
 }
