@@ -51,10 +51,13 @@ const NODE_ONLY = [
 ];
 // Browser-safe modules of the other layers (a run kept in memory by a browser worker).
 const BROWSER_SAFE_FILES = [
+  'src/experiments/config.ts',
   'src/experiments/memorySink.ts',
   'src/experiments/metricRows.ts',
   'src/experiments/runSink.ts',
+  'src/experiments/runData.ts',
   'src/experiments/safetensorsBytes.ts',
+  'src/experiments/trainLoop.ts',
 ];
 const NODE_BUILTINS = [
   'fs',
