@@ -97,8 +97,8 @@ const BASE_HEADERS = {
   'X-Frame-Options': 'DENY',
 };
 
-// 'wasm-unsafe-eval' lets the Lab compile onnxruntime-web's WebAssembly; scripts stay same-origin.
-const CSP =
+/** The app's Content-Security-Policy: same-origin only; 'wasm-unsafe-eval' lets the Lab compile onnxruntime-web's wasm. */
+export const CSP =
   "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -40,7 +40,9 @@ export function browserPlatform(ort: typeof Ort, provider: LabProvider): EngineP
         throw new Error('the Lab keeps tensors on the host (no gpu-buffer outputs)');
       const create = creating.then(() =>
         ort.InferenceSession.create(bytes, {
-          executionProviders: [options.device === 'webgpu' ? 'webgpu' : provider],
+          // The engine's vector kernels (Gram–Schmidt over the Krylov basis) stay on the CPU, as on
+          // Node: one dispatch each, on vectors the host holds anyway.
+          executionProviders: [options.device === 'webgpu' ? 'webgpu' : options.role === 'kernel' ? 'wasm' : provider],
           graphOptimizationLevel: 'all',
           executionMode: 'sequential',
           logSeverityLevel: 3,
