@@ -27,6 +27,10 @@ const CHROMIUM = process.env.EDGEWISE_CHROMIUM ?? '/usr/bin/chromium';
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const DIST = join(REPO, 'web', 'dist');
 const SKIP = existsSync(CHROMIUM) ? false : `Chromium is absent (${CHROMIUM}): apt-get install chromium`;
+/** Backends to time the first preset on: EDGEWISE_LAB_TIMING=1 (both), or a comma list of webgpu, wasm. */
+const TIMING = (process.env.EDGEWISE_LAB_TIMING === '1' ? 'webgpu,wasm' : (process.env.EDGEWISE_LAB_TIMING ?? ''))
+  .split(',')
+  .filter((b) => b === 'webgpu' || b === 'wasm');
 const WEBGPU_ARGS = [
   '--enable-unsafe-webgpu',
   '--enable-features=Vulkan',
@@ -184,6 +188,11 @@ const parseJsonl = (text: string): MetricRow[] =>
     .filter((l) => l !== '')
     .map((l) => JSON.parse(l) as MetricRow);
 
+test('every preset is a valid config in the CLI’s schema', () => {
+  for (const p of PRESETS) assert.doesNotThrow(() => resolveConfig(p.config), p.id);
+  assert.equal(PRESETS[0]!.lrTimesLambda0, 3, 'the first preset is the demo’s η = 3/λ0');
+});
+
 test(
   'the Lab trains the config in the URL on WebGPU (SwiftShader) and matches the CLI row for row',
   { skip: SKIP, timeout: 180_000 },
@@ -277,9 +286,9 @@ test(
 
 test(
   'timing of the first preset (EDGEWISE_LAB_TIMING=1)',
-  { skip: SKIP || (process.env.EDGEWISE_LAB_TIMING === '1' ? false : 'set EDGEWISE_LAB_TIMING=1'), timeout: 1_800_000 },
+  { skip: SKIP || (TIMING.length > 0 ? false : 'set EDGEWISE_LAB_TIMING=1'), timeout: 3_600_000 },
   async () => {
-    for (const webgpu of [true, false]) {
+    for (const webgpu of TIMING.map((b) => b === 'webgpu')) {
       const { page } = await openPage(webgpu);
       const t0 = Date.now();
       await page.goto(`${base}#/lab?run=1`);

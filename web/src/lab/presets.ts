@@ -12,10 +12,10 @@ export interface LabPreset {
   readonly lrTimesLambda0: number | null;
 }
 
-// The demo's setup (src/cli/demo.ts) scaled down to 500 digits, one hidden layer and 300 steps.
+// The demo's setup (src/cli/demo.ts: fc-tanh [200, 200], MSE, 1000 standardized digits) at half its width and data.
 const mnistMlp = {
   data: { name: 'mnist', train_size: 500, test_size: 500, preprocess: 'standardize' },
-  model: { arch: 'mlp', widths: [100], activation: 'tanh' },
+  model: { arch: 'mlp', widths: [100, 100], activation: 'tanh' },
   loss: 'mse',
 };
 
@@ -27,7 +27,7 @@ export const PRESETS: readonly LabPreset[] = [
     config: {
       ...mnistMlp,
       optimizer: { name: 'gd', lr: 0.1 },
-      train: { steps: 300, seed: 0 },
+      train: { steps: 600, seed: 0 },
       curvature: { every: 10, top_k: 2, lanczos_iters: 20 },
       log: { every: 1, test_every: 50 },
     },
@@ -39,8 +39,8 @@ export const PRESETS: readonly LabPreset[] = [
     note: 'Full-batch Adam: the preconditioned sharpness λ1(P⁻¹H) rises to the threshold 38/η (β1 = 0.9) and hovers there.',
     config: {
       ...mnistMlp,
-      optimizer: { name: 'adam', lr: 0.002 },
-      train: { steps: 300, seed: 0 },
+      optimizer: { name: 'adam', lr: 0.01 },
+      train: { steps: 400, seed: 0 },
       curvature: { every: 10, top_k: 2, lanczos_iters: 20 },
       log: { every: 1, test_every: 50 },
     },
