@@ -51,10 +51,13 @@ const NODE_ONLY = [
 ];
 // Browser-safe modules of the other layers (a run kept in memory by a browser worker).
 const BROWSER_SAFE_FILES = [
+  'src/experiments/config.ts',
   'src/experiments/memorySink.ts',
   'src/experiments/metricRows.ts',
   'src/experiments/runSink.ts',
+  'src/experiments/runData.ts',
   'src/experiments/safetensorsBytes.ts',
+  'src/experiments/trainLoop.ts',
 ];
 const NODE_BUILTINS = [
   'fs',
@@ -183,6 +186,7 @@ export default defineConfig(
     // shapes), never code, which would pull Node modules into the bundle.
     name: 'edgewise/web',
     files: ['web/src/**/*.ts'],
+    ignores: ['web/src/lab/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -193,6 +197,36 @@ export default defineConfig(
               allowTypeImports: true,
               message: 'web/ may import only types from src/ (use `import type`).',
             },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The Lab (its page and its Web Worker) runs the training loop in the browser: besides types,
+    // it may import the code of the browser-safe layers (less NODE_ONLY) and BROWSER_SAFE_FILES.
+    name: 'edgewise/web-lab',
+    files: ['web/src/lab/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: NODE_BUILTINS.map((name) => ({ name, message: browserMessage })),
+          patterns: [
+            {
+              // gitignore order: src/ is banned, the browser-safe code allowed, its Node-only modules banned again.
+              group: [
+                // Files, not folders: gitignore cannot re-include a file below an excluded folder.
+                '**/src/**/*.ts',
+                ...BROWSER_SAFE.map((l) => `!**/src/${l}/**`),
+                ...BROWSER_SAFE_FILES.map((f) => `!**/${f}`),
+                ...NODE_ONLY.map((f) => `**/${f}`),
+              ],
+              allowTypeImports: true,
+              message:
+                'web/src/lab/ may import code only from the browser-safe modules of src/ (eslint.config.js BROWSER_SAFE, BROWSER_SAFE_FILES, less NODE_ONLY); types from anywhere.',
+            },
+            { group: ['node:*', 'onnxruntime-node', 'onnxruntime-node/**'], message: browserMessage },
           ],
         },
       ],

@@ -7,6 +7,8 @@ import { mnistDigitsFromPackage, mnistFromDigits, type MnistDigit } from './mnis
 import type { ImageSource } from './types.ts';
 
 export {
+  decodeMnistAsset,
+  encodeMnistAsset,
   MNIST_ORDER_SEED,
   MNIST_TEST_FRACTION,
   mnistDigitsFromPackage,

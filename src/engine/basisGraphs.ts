@@ -168,7 +168,7 @@ export function createBasisKernelsOn(platform: EnginePlatform, threads: number):
       const n = w.length;
       check('sweep', Q, k, n);
       if (out.length !== n || unit.length !== n) throw new Error(`sweep: out and unit must have length ${n}`);
-      sweepSession ??= platform.createSession(encodeModel(sweepModel()), { threads });
+      sweepSession ??= platform.createSession(encodeModel(sweepModel()), { threads, role: 'kernel' });
       const s = await sweepSession;
       const r = await s.run(
         { Q: t(Q.subarray(0, k * n), [k, n]), w: t(w, [1, n]) },
@@ -187,7 +187,7 @@ export function createBasisKernelsOn(platform: EnginePlatform, threads: number):
       const n = w.length;
       check('project', Q, k, n);
       if (out.length !== n) throw new Error(`project: out must have length ${n}`);
-      projectSession ??= platform.createSession(encodeModel(projectModel()), { threads });
+      projectSession ??= platform.createSession(encodeModel(projectModel()), { threads, role: 'kernel' });
       const s = await projectSession;
       const r = await s.run(
         { Q: t(Q.subarray(0, k * n), [k, n]), w: t(w, [1, n]) },
@@ -199,7 +199,7 @@ export function createBasisKernelsOn(platform: EnginePlatform, threads: number):
       const n = w.length;
       check('sweepTwice', Q, k, n);
       if (unit.length !== n) throw new Error(`sweepTwice: unit must have length ${n}`);
-      twiceSession ??= platform.createSession(encodeModel(sweepTwiceModel()), { threads });
+      twiceSession ??= platform.createSession(encodeModel(sweepTwiceModel()), { threads, role: 'kernel' });
       const s = await twiceSession;
       const r = await s.run(
         { Q: t(Q.subarray(0, k * n), [k, n]), w: t(w, [1, n]) },
@@ -215,7 +215,7 @@ export function createBasisKernelsOn(platform: EnginePlatform, threads: number):
       const n = out.length;
       check('combine', Q, k, n);
       if (c.length !== k) throw new Error(`combine: c has length ${c.length}, expected ${k}`);
-      combineSession ??= platform.createSession(encodeModel(combineModel()), { threads });
+      combineSession ??= platform.createSession(encodeModel(combineModel()), { threads, role: 'kernel' });
       const s = await combineSession;
       await s.run({ Q: t(Q.subarray(0, k * n), [k, n]), c: t(c, [1, k]) }, { out: t(out, [1, n]) });
     },

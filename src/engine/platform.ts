@@ -42,6 +42,11 @@ export interface SessionOptions {
   threads?: number;
   /** Where the graph runs: 'cpu' (default) or 'webgpu'. */
   device?: 'cpu' | 'webgpu';
+  /**
+   * What the session runs: a model's graph (default), or one of the engine's small vector kernels
+   * (basisGraphs.ts), which a platform may place apart (the Lab keeps them on the CPU).
+   */
+  role?: 'graph' | 'kernel';
   /** Names of nodes to run on the CPU provider (webgpu only; see src/engine/webgpu/placement.ts). */
   cpuNodes?: readonly string[];
   /** Let idle intra-op workers busy-wait between runs (onnxruntime's default; off here, see onnx/session.ts). */

@@ -13,8 +13,8 @@
  *   `data:` section can be handed to the data layer's `resolveDataSpec` as is).
  */
 import { z } from 'zod';
-import { SYNTHETIC_DEFAULTS } from '../data/dataset.ts';
-import { DEFAULT_CONTEXT } from '../data/text.ts';
+import { SYNTHETIC_DEFAULTS } from '../data/datasetBytes.ts';
+import { DEFAULT_CONTEXT } from '../data/textBytes.ts';
 import { DATASET_NAMES, PREPROCESS_KINDS, SUBSET_MODES, TEACHER_KINDS } from '../data/types.ts';
 import { OPTIMIZER_NAMES } from '../train/optimizer-config.ts';
 import { DECAY_NAMES } from '../train/schedules.ts';

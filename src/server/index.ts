@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUILD_COMMAND, createServer, DEFAULT_STATIC_DIR, type RunningServer, type ServerOptions } from './server.ts';
 
-export { BUILD_COMMAND, createServer, DEFAULT_STATIC_DIR } from './server.ts';
+export { BUILD_COMMAND, createServer, CSP, DEFAULT_STATIC_DIR } from './server.ts';
 export type { DashboardServer, RunningServer, ServerOptions } from './server.ts';
 export type * from './types.ts';
 

@@ -86,6 +86,9 @@ const CONTENT_TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
   '.txt': 'text/plain; charset=utf-8',
   '.map': 'application/json; charset=utf-8',
+  // The Lab's onnxruntime-web: compiled by streaming only when served as application/wasm.
+  '.wasm': 'application/wasm',
+  '.bin': 'application/octet-stream',
 };
 
 const BASE_HEADERS = {
@@ -94,8 +97,9 @@ const BASE_HEADERS = {
   'X-Frame-Options': 'DENY',
 };
 
-const CSP =
-  "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+/** The app's Content-Security-Policy: same-origin only; 'wasm-unsafe-eval' lets the Lab compile onnxruntime-web's wasm. */
+export const CSP =
+  "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);

@@ -1,4 +1,4 @@
-/** Entry point: hash routing between the run list, a run and a sweep; the live indicator. */
+/** Entry point: hash routing between the run list, a run, a sweep and the Lab; the live indicator. */
 import './style.css';
 import { onLiveChange } from './api.ts';
 import type { ViewHandle } from './components.ts';
@@ -22,7 +22,8 @@ let shown: Route | null = null;
 
 function renderCrumbs(r: Route): void {
   const parts: Node[] = [h('a', { href: '#/' }, 'runs')];
-  if (r.view !== 'list') parts.push(document.createTextNode(' › '), h('span', {}, `${r.view} ${r.id}`));
+  if (r.view === 'lab') parts.push(document.createTextNode(' › '), h('span', {}, 'lab'));
+  else if (r.view !== 'list') parts.push(document.createTextNode(' › '), h('span', {}, `${r.view} ${r.id}`));
   crumbs.replaceChildren(...parts);
 }
 
@@ -37,7 +38,37 @@ function route(): void {
   shown = r;
   renderCrumbs(r);
   window.scrollTo(0, 0);
-  view = r.view === 'run' ? runView(app, r) : r.view === 'sweep' ? sweepView(app, r) : listView(app, r);
+  view =
+    r.view === 'lab'
+      ? lazyLab()
+      : r.view === 'run'
+        ? runView(app, r)
+        : r.view === 'sweep'
+          ? sweepView(app, r)
+          : listView(app, r);
+}
+
+/**
+ * The Lab, loaded on first visit (its chunk brings the config schema; its worker onnxruntime-web),
+ * so that the dashboard's first page stays small.
+ */
+function lazyLab(): ViewHandle {
+  let inner: ViewHandle | null = null;
+  let gone = false;
+  app.replaceChildren(h('p', { class: 'muted' }, 'Loading the Lab…'));
+  import('./lab/labView.ts').then(
+    (m) => {
+      if (!gone) inner = m.labView(app);
+    },
+    (e: unknown) => app.replaceChildren(h('p', { class: 'message' }, `Cannot load the Lab: ${(e as Error).message}`)),
+  );
+  return {
+    update: (r) => inner?.update(r),
+    destroy: () => {
+      gone = true;
+      inner?.destroy();
+    },
+  };
 }
 
 window.addEventListener('hashchange', route);

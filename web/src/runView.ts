@@ -192,13 +192,91 @@ function present(def: ChartDef, rows: readonly Row[]): ChartDef | null {
   return real.length === 0 ? null : { ...def, series: measured };
 }
 
+/**
+ * The run's training curves in a grid of cards (sharpness against its threshold, loss, top-k
+ * eigenvalues, …): shared by the run view and the Lab, which feed it metric rows as they come.
+ */
+export class RunCharts {
+  private charts: Array<{ def: ChartDef; chart: Chart }> = [];
+  private rows: readonly Row[] = [];
+
+  constructor(
+    private readonly grid: HTMLElement,
+    private axes: { readonly x: 'steps' | 'time'; readonly log: boolean },
+    private threshold: ThresholdInfo | null = null,
+  ) {}
+
+  /** Shows `rows` (ascending steps) with `threshold`; charts are rebuilt only when a new quantity appears. */
+  setRows(rows: readonly Row[], threshold: ThresholdInfo | null = this.threshold): void {
+    this.rows = rows;
+    this.threshold = threshold;
+    const defs = chartDefs(rows, threshold)
+      .map((d) => present(d, rows))
+      .filter((d): d is ChartDef => d !== null);
+    const charts = this.charts;
+    const sameShape =
+      defs.length === charts.length &&
+      defs.every((d, i) => d.key === charts[i].def.key && d.series.length === charts[i].def.series.length);
+    if (!sameShape) return this.rebuild();
+    const x = xColumn(rows, this.axes.x);
+    defs.forEach((d, i) => {
+      charts[i].def = d;
+      charts[i].chart.setData(columnsOf(d, rows, x));
+    });
+  }
+
+  /** Switches the x axis (steps or η·t) or the log scale, rebuilding the charts. */
+  setAxes(axes: { readonly x: 'steps' | 'time'; readonly log: boolean }): void {
+    this.axes = axes;
+    this.rebuild();
+  }
+
+  private rebuild(): void {
+    this.destroy();
+    const rows = this.rows;
+    const x = xColumn(rows, this.axes.x);
+    const xLabel = this.axes.x === 'time' ? 'η·t' : 'step';
+    for (const d of chartDefs(rows, this.threshold)) {
+      const def = present(d, rows);
+      if (def === null) continue;
+      const { el, body } = card(def.title, def.note, { wide: def.wide, key: def.key });
+      this.grid.append(el);
+      const chart = new Chart(
+        body,
+        {
+          key: def.key,
+          xLabel,
+          series: def.series.map((s) => ({
+            label: s.label,
+            color: s.color,
+            dash: s.dash,
+            width: s.dash ? 1.5 : undefined,
+          })),
+          logY: this.axes.log && !def.linearOnly,
+          yRange: def.yRange,
+          sync: 'run',
+          height: def.wide ? 300 : 210,
+        },
+        columnsOf(def, rows, x),
+      );
+      this.charts.push({ def, chart });
+    }
+  }
+
+  /** Removes the charts. */
+  destroy(): void {
+    for (const c of this.charts) c.chart.destroy();
+    this.charts = [];
+    this.grid.replaceChildren();
+  }
+}
+
 export function runView(app: HTMLElement, route: Route): ViewHandle {
   const id = route.id;
   let current = route;
   let rows: Row[] = [];
   let entry: RunEntry | null = null;
   let config: Record<string, unknown> | null = null;
-  let charts: Array<{ def: ChartDef; chart: Chart }> = [];
   let extraCharts: Chart[] = [];
   let unsubscribe: (() => void) | null = null;
   let destroyed = false;
@@ -211,6 +289,7 @@ export function runView(app: HTMLElement, route: Route): ViewHandle {
   const controls = h('div', { class: 'controls' });
   const configEl = h('div', { class: 'config' });
   const grid = h('div', { class: 'grid' });
+  const charts = new RunCharts(grid, route);
   const curvGrid = h('div', { class: 'grid' });
   const message = h('p', { class: 'message' });
   app.replaceChildren(
@@ -324,55 +403,6 @@ export function runView(app: HTMLElement, route: Route): ViewHandle {
     );
   };
 
-  const buildCharts = (): void => {
-    for (const c of charts) c.chart.destroy();
-    charts = [];
-    grid.replaceChildren();
-    const x = xColumn(rows, current.x);
-    const xLabel = current.x === 'time' ? 'η·t' : 'step';
-    for (const d of chartDefs(rows, entry?.threshold ?? null)) {
-      const def = present(d, rows);
-      if (def === null) continue;
-      const { el, body } = card(def.title, def.note, { wide: def.wide, key: def.key });
-      grid.append(el);
-      const chart = new Chart(
-        body,
-        {
-          key: def.key,
-          xLabel,
-          series: def.series.map((s) => ({
-            label: s.label,
-            color: s.color,
-            dash: s.dash,
-            width: s.dash ? 1.5 : undefined,
-          })),
-          logY: current.log && !def.linearOnly,
-          yRange: def.yRange,
-          sync: 'run',
-          height: def.wide ? 300 : 210,
-        },
-        columnsOf(def, rows, x),
-      );
-      charts.push({ def, chart });
-    }
-  };
-
-  /** New rows: update existing charts, or rebuild when a new quantity appeared. */
-  const refreshCharts = (): void => {
-    const defs = chartDefs(rows, entry?.threshold ?? null)
-      .map((d) => present(d, rows))
-      .filter((d): d is ChartDef => d !== null);
-    const sameShape =
-      defs.length === charts.length &&
-      defs.every((d, i) => d.key === charts[i].def.key && d.series.length === charts[i].def.series.length);
-    if (!sameShape) return buildCharts();
-    const x = xColumn(rows, current.x);
-    defs.forEach((d, i) => {
-      charts[i].def = d;
-      charts[i].chart.setData(columnsOf(d, rows, x));
-    });
-  };
-
   let curvatureShown = '';
   const loadCurvature = async (): Promise<void> => {
     const [density, slices] = await Promise.all([api.density(id).catch(() => null), api.slices(id).catch(() => null)]);
@@ -482,7 +512,7 @@ export function runView(app: HTMLElement, route: Route): ViewHandle {
     for (const r of ev.rows) if (r.step > lastStepSeen || ev.reset) rows.push(r);
     rows.sort((a, b) => a.step - b.step);
     renderStats();
-    refreshCharts();
+    charts.setRows(rows, entry?.threshold ?? null);
     scheduleCurvature();
   };
 
@@ -505,7 +535,7 @@ export function runView(app: HTMLElement, route: Route): ViewHandle {
         message.textContent = `${metrics.skipped_lines} damaged line(s) in metrics.jsonl were skipped.`;
       renderConfig();
       renderStats();
-      buildCharts();
+      charts.setRows(rows, entry?.threshold ?? null);
       if (rows.length === 0) message.textContent = 'No metrics yet.';
       void loadCurvature();
       const since = rows.length > 0 ? rows[rows.length - 1].step : -1;
@@ -528,7 +558,7 @@ export function runView(app: HTMLElement, route: Route): ViewHandle {
       current = r;
       renderControls();
       if (changed) {
-        buildCharts();
+        charts.setAxes(r);
         curvatureShown = '';
         void loadCurvature();
       }
@@ -537,7 +567,7 @@ export function runView(app: HTMLElement, route: Route): ViewHandle {
       destroyed = true;
       unsubscribe?.();
       if (curvTimer !== null) clearTimeout(curvTimer);
-      for (const c of charts) c.chart.destroy();
+      charts.destroy();
       for (const c of extraCharts) c.destroy();
     },
   };

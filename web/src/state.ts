@@ -3,10 +3,11 @@
  *   #/                               run list        (?q=filter)
  *   #/run/<id>?x=time&log=1          one run         (x: steps | time = η·t; log: log-scale y)
  *   #/sweep/<id>?x=steps&log=0       one sweep
+ *   #/lab?config=<JSON>&run=1        the Lab (its query is read by lab/labView.ts)
  * Run ids contain '/' (sweep/run): each segment is percent-encoded.
  */
 
-export type View = 'list' | 'run' | 'sweep';
+export type View = 'list' | 'run' | 'sweep' | 'lab';
 export type XMode = 'steps' | 'time';
 
 export interface Route {
@@ -43,7 +44,8 @@ export function parseHash(hash: string): Route {
     .split('/')
     .filter((s) => s !== '')
     .map(decode);
-  if ((segs[0] === 'run' || segs[0] === 'sweep') && segs.length > 1) {
+  if (segs[0] === 'lab') route.view = 'lab';
+  else if ((segs[0] === 'run' || segs[0] === 'sweep') && segs.length > 1) {
     route.view = segs[0];
     route.id = segs.slice(1).join('/');
   }
@@ -53,6 +55,7 @@ export function parseHash(hash: string): Route {
 /** The hash for a route (defaults left out, so URLs stay short). */
 export function formatHash(r: Partial<Route>): string {
   const route = { ...DEFAULT_ROUTE, ...r };
+  if (route.view === 'lab') return '#/lab';
   const params = new URLSearchParams();
   if (route.view !== 'list') {
     if (route.x !== 'steps') params.set('x', route.x);

@@ -1,0 +1,24 @@
+/** Messages between the Lab page (labView.ts) and its worker (worker.ts). */
+import type { MetricRow } from '../../../src/experiments/metricRows.ts';
+import type { RunSummary } from '../../../src/experiments/runSink.ts';
+import type { LabProvider } from './browserPlatform.ts';
+
+/** Page → worker: run this config (a resolved config in the CLI's schema, as JSON). */
+export interface StartMessage {
+  readonly type: 'start';
+  readonly config: unknown;
+  /** Set η = lrTimesLambda0 / λ0 first, with λ0 the sharpness at initialization (the demo's recipe). */
+  readonly lrTimesLambda0: number | null;
+  /** URL of the MNIST asset (lab/mnist.bin, gzip). */
+  readonly mnistUrl: string;
+}
+
+/** Worker → page. */
+export type WorkerMessage =
+  | { readonly type: 'backend'; readonly backend: LabProvider; readonly why: string | null }
+  | { readonly type: 'message'; readonly text: string }
+  | { readonly type: 'lr'; readonly lambda0: number; readonly lr: number; readonly config: unknown }
+  | { readonly type: 'start'; readonly steps: number; readonly params: number; readonly trainSize: number }
+  | { readonly type: 'row'; readonly row: MetricRow }
+  | { readonly type: 'done'; readonly summary: RunSummary; readonly metrics: string; readonly elapsedMs: number }
+  | { readonly type: 'error'; readonly message: string };
