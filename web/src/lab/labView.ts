@@ -126,7 +126,7 @@ export function labView(app: HTMLElement): ViewHandle {
     h(
       'details',
       { class: 'config-json', open: true },
-      h('summary', {}, 'config (JSON in the schema of ', h('code', {}, 'edgewise train --config'), ')'),
+      h('summary', {}, 'config (JSON in the schema of ', h('code', {}, 'edgewise train CONFIG'), ')'),
       textarea,
     ),
     h(
