@@ -9,7 +9,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,7 @@ import { MemoryRunSink } from '../../src/experiments/memorySink.ts';
 import type { MetricRow } from '../../src/experiments/metricRows.ts';
 import { trainRun } from '../../src/experiments/runner.ts';
 import { createServer, CSP } from '../../src/server/index.ts';
+import { writeReport } from '../../src/report/report.ts';
 import { PRESETS } from '../../web/src/lab/presets.ts';
 
 const CHROMIUM = process.env.EDGEWISE_CHROMIUM ?? '/usr/bin/chromium';
@@ -204,7 +205,26 @@ test(
     assert.match((await page.locator('#lab-backend').textContent())!, /WebGPU/);
     const lab = parseJsonl(await download(page, '#lab-metrics'));
     compareRows(lab, await cliRows(SMALL));
-    assert.deepEqual(JSON.parse(await download(page, '#lab-config-json')), resolveConfig(SMALL));
+    const config = await download(page, '#lab-config-json');
+    assert.deepEqual(JSON.parse(config), resolveConfig(SMALL));
+    const summary = await download(page, '#lab-summary-json');
+    assert.equal(JSON.parse(summary).status, 'completed');
+    assert.equal(JSON.parse(summary).steps, lab[lab.length - 1]!.step);
+    // The three exports form a run directory that `edgewise report` opens.
+    const runDir = mkdtempSync(join(tmpdir(), 'edgewise-lab-export-'));
+    try {
+      writeFileSync(join(runDir, 'metrics.jsonl'), lab.map((r) => `${JSON.stringify(r)}\n`).join(''));
+      writeFileSync(join(runDir, 'config.json'), config);
+      writeFileSync(join(runDir, 'summary.json'), summary);
+      const rep = await writeReport(runDir);
+      assert.ok(existsSync(rep.html));
+      assert.ok(
+        rep.figures.some((f) => f.endsWith('sharpness.svg')),
+        rep.figures.join(', '),
+      );
+    } finally {
+      rmSync(runDir, { recursive: true, force: true });
+    }
     // The sharpness chart against 2/η and the top-k chart are drawn by the run view's chart code.
     assert.equal(await page.locator('[data-card="sharpness"]').count(), 1);
     assert.equal(await page.locator('[data-card="eigs"]').count(), 1);

@@ -88,6 +88,7 @@ export function labView(app: HTMLElement): ViewHandle {
   let rows: MetricRow[] = [];
   let metricsText: string | null = null;
   let runConfig: unknown = null;
+  let summary: unknown = null;
   let urls: string[] = [];
 
   const root = h('div', { id: 'lab', 'data-status': 'idle' });
@@ -108,7 +109,19 @@ export function labView(app: HTMLElement): ViewHandle {
   const stats = h('div', { class: 'stats' });
   const metricsLink = h('a', { id: 'lab-metrics', download: 'metrics.jsonl' }, 'metrics.jsonl');
   const configLink = h('a', { id: 'lab-config-json', download: 'config.json' }, 'config.json');
-  const exportsEl = h('p', { class: 'lab-exports', hidden: true }, 'Export: ', metricsLink, ' · ', configLink);
+  // With the summary, the three files form a run directory that `edgewise report` and `serve` open.
+  const summaryLink = h('a', { id: 'lab-summary-json', download: 'summary.json', hidden: true }, 'summary.json');
+  const summarySep = h('span', { hidden: true }, ' · ');
+  const exportsEl = h(
+    'p',
+    { class: 'lab-exports', hidden: true },
+    'Export: ',
+    metricsLink,
+    ' · ',
+    configLink,
+    summarySep,
+    summaryLink,
+  );
   const grid = h('div', { class: 'grid' });
   const charts = new RunCharts(grid, { x: 'steps', log: false });
 
@@ -212,6 +225,12 @@ export function labView(app: HTMLElement): ViewHandle {
     urls.push(m, c);
     metricsLink.href = m;
     configLink.href = c;
+    summaryLink.hidden = summarySep.hidden = summary === null;
+    if (summary !== null) {
+      const s = URL.createObjectURL(new Blob([`${JSON.stringify(summary, null, 2)}\n`], { type: 'application/json' }));
+      urls.push(s);
+      summaryLink.href = s;
+    }
     exportsEl.hidden = false;
   };
 
@@ -268,6 +287,7 @@ export function labView(app: HTMLElement): ViewHandle {
         break;
       case 'done':
         metricsText = m.metrics;
+        summary = m.summary;
         worker?.terminate();
         worker = null;
         setExports();
@@ -296,6 +316,7 @@ export function labView(app: HTMLElement): ViewHandle {
     }
     rows = [];
     metricsText = null;
+    summary = null;
     runConfig = configIssues(input ?? {}).config;
     exportsEl.hidden = true;
     charts.setRows([], null);
