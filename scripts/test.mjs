@@ -36,12 +36,16 @@ rmSync(skips, { force: true });
 console.log(summaryLine(rows));
 process.exitCode = r.status ?? 1;
 
-/** "skipped: none", or "skipped N tests (reason ×k; …); to run them: bash .ci/run". */
+/**
+ * "skipped: none", or "skipped N tests (reason ×k; …); to run them: bash .ci/run" — the install hint
+ * only where a skip is not opt-in (opt-in skips say "set VAR…", which is how to run them).
+ */
 function summaryLine(rows) {
   if (rows.length === 0) return 'skipped: none';
   const byReason = new Map();
   for (const { reason } of rows)
     byReason.set(reason ?? 'no reason given', (byReason.get(reason ?? 'no reason given') ?? 0) + 1);
   const reasons = [...byReason].map(([reason, n]) => (n > 1 ? `${reason} ×${n}` : reason)).join('; ');
-  return `skipped ${rows.length} test${rows.length === 1 ? '' : 's'} (${reasons}); to run them: ${INSTALL}`;
+  const optIn = [...byReason.keys()].every((r) => r.startsWith('set '));
+  return `skipped ${rows.length} test${rows.length === 1 ? '' : 's'} (${reasons})${optIn ? '' : `; to run them: ${INSTALL}`}`;
 }
