@@ -94,26 +94,33 @@ def split_like(v, ps):
     return out
 
 
-def power_top(f, ps, k, iters, seed=0):
-    """PyHessian-style: top-k by power iteration with deflation, graph retained."""
-    loss = f(ps)
-    g = torch.autograd.grad(loss, ps, create_graph=True)
+def power_top_of(matvec, n, k, iters, seed=0):
+    """Top-k of a symmetric operator by power iteration with deflation (PyHessian-style)."""
     gen = torch.Generator().manual_seed(seed)
     found, vals = [], []
     for _ in range(k):
-        v = torch.randn(sum(p.numel() for p in ps), generator=gen).to(DEVICE)
+        v = torch.randn(n, generator=gen).to(DEVICE)
         v /= v.norm()
         lam = 0.0
         for _ in range(iters):
             for u in found:
                 v -= (v @ u) * u
             v /= v.norm()
-            hv = flat(torch.autograd.grad(g, ps, grad_outputs=split_like(v, ps), retain_graph=True))
+            hv = matvec(v)
             lam = float(hv @ v)
             v = hv / hv.norm()
         found.append(v)
         vals.append(lam)
     return vals
+
+
+def power_top(f, ps, k, iters, seed=0):
+    """PyHessian-style: top-k Hessian eigenvalues by power iteration with deflation, graph retained."""
+    g = torch.autograd.grad(f(ps), ps, create_graph=True)
+
+    def hvp(v):
+        return flat(torch.autograd.grad(g, ps, grad_outputs=split_like(v, ps), retain_graph=True))
+    return power_top_of(hvp, sum(p.numel() for p in ps), k, iters, seed)
 
 
 def ggn_products(net, loss_of, ps):
@@ -134,16 +141,7 @@ def ggn_products(net, loss_of, ps):
 
 def ggn_power_top(net, loss_of, ps, iters, seed=0):
     """λ1 of the Gauss–Newton matrix by power iteration (as power_top for the Hessian)."""
-    gvp = ggn_products(net, loss_of, ps)
-    gen = torch.Generator().manual_seed(seed)
-    v = torch.randn(sum(p.numel() for p in ps), generator=gen).to(DEVICE)
-    v /= v.norm()
-    lam = 0.0
-    for _ in range(iters):
-        gv = gvp(v)
-        lam = float(gv @ v)
-        v = gv / gv.norm()
-    return lam
+    return power_top_of(ggn_products(net, loss_of, ps), sum(p.numel() for p in ps), 1, iters, seed)[0]
 
 
 def eos_run(f, ps0, lr, steps, every, iters):

@@ -7,7 +7,7 @@
  */
 import type { DatasetObjective } from '../train/datasetObjective.ts';
 import type { FloatArray } from '../engine/params.ts';
-import { ggnOperator, hessianOperator } from './hessian.ts';
+import { ggnOperator, hessianOperator, type HessianOperator } from './hessian.ts';
 import { lanczos } from './lanczos.ts';
 import { preconditionedOperator, type LinearOperator } from './operator.ts';
 import { eigenvectorCosine, subspaceCosine, subspaceOverlap } from './rotation.ts';
@@ -82,7 +82,9 @@ export async function measureCurvature(
   const matrix = o.matrix ?? 'hessian';
   if (matrix !== 'hessian' && matrix !== 'ggn' && matrix !== 'both')
     throw new Error(`matrix must be hessian, ggn or both, got ${String(matrix)}`);
-  const H = await hessianOperator(objective, theta);
+  // H is prepared only when something below measures it (not for G's top-k alone).
+  let hessianOp: HessianOperator | undefined;
+  const hessian = async (): Promise<HessianOperator> => (hessianOp ??= await hessianOperator(objective, theta));
   const tol = o.tol ?? 1e-3;
   const topOf = (op: LinearOperator, seed: number) =>
     lanczos(op, {
@@ -102,7 +104,7 @@ export async function measureCurvature(
     hvps: 0,
   };
   if (matrix !== 'ggn') {
-    const top = await topOf(H, o.seed);
+    const top = await topOf(await hessian(), o.seed);
     m.sharpness = top.eigenvalues[0]!;
     m.eigs = top.eigenvalues.slice();
     m.residuals = top.residuals.slice();
@@ -127,7 +129,7 @@ export async function measureCurvature(
     m.eigvec_subspace_cos = subspaceCosine(o.previous, m.eigvecs[0]!);
   }
   if (o.preconditioner) {
-    const P: LinearOperator = preconditionedOperator(H, o.preconditioner);
+    const P: LinearOperator = preconditionedOperator(await hessian(), o.preconditioner);
     const pr = await lanczos(P, {
       k: 1,
       iterations: o.iterations,
@@ -141,7 +143,7 @@ export async function measureCurvature(
     m.precond_converged = pr.converged[0]!;
   }
   if (o.smallest) {
-    const sm = await lanczos(H, {
+    const sm = await lanczos(await hessian(), {
       k: 1,
       iterations: o.iterations,
       reorthogonalization: o.reorthogonalization,
@@ -154,15 +156,15 @@ export async function measureCurvature(
     m.lambda_min = sm.eigenvalues[0]!;
   }
   if (o.traceProbes && o.traceProbes > 0) {
-    const t = await hutchinson(H, { samples: o.traceProbes, seed: o.seed + 3 });
+    const t = await hutchinson(await hessian(), { samples: o.traceProbes, seed: o.seed + 3 });
     m.trace = t.estimate;
     m.trace_stderr = t.stdError;
   }
   if (o.density) {
-    const q = await slq(H, { runs: o.density.runs, steps: o.density.steps, seed: o.seed + 4 });
+    const q = await slq(await hessian(), { runs: o.density.runs, steps: o.density.steps, seed: o.seed + 4 });
     const d = spectralDensity(q, o.density.points ? { grid: { points: o.density.points } } : {});
     m.density = { x: Array.from(d.x), density: Array.from(d.density) };
   }
-  m.hvps = H.calls + ggnProducts;
+  m.hvps = (hessianOp?.calls ?? 0) + ggnProducts;
   return m;
 }

@@ -226,16 +226,7 @@ export class CompiledObjective {
 
   /** The graph of H·v (before splitting); exposed for inspection and tests. */
   hvpGraph(): Graph {
-    return this.trace((b, p, d) => {
-      const vs = this.spec.params.map((s) => b.input(`${TANGENT}${s.name}`, s.shape, this.spec.dtype));
-      const { hvps } = hvp(
-        this.lossFn(d, {}),
-        p.map((_, i) => i),
-      )(p, vs);
-      const outs: Record<string, Tensor> = {};
-      this.spec.params.forEach((s, i) => (outs[`hvp:${s.name}`] = hvps[i]!));
-      return outs;
-    });
+    return this.productGraph('hessian');
   }
 
   /** The loss split into outputs and a loss on them; throws where the spec has no such split. */
@@ -266,7 +257,6 @@ export class CompiledObjective {
 
   /** The unsplit product graph of a matrix: tangent inputs per parameter, one output per parameter. */
   private productGraph(matrix: CurvatureMatrix): Graph {
-    if (matrix === 'hessian') return this.hvpGraph();
     return this.trace((b, p, d) => {
       const vs = this.spec.params.map((s) => b.input(`${TANGENT}${s.name}`, s.shape, this.spec.dtype));
       const prods = this.products(matrix, p, d, vs);
