@@ -194,6 +194,17 @@ const trainSchema = strict({
     .max(1, { error: 'must be null or a number in [0, 1]' })
     .nullable()
     .default(null),
+  /**
+   * Stop (completed) `steps` updates after the measured curvature first reaches `fraction` of its
+   * stability threshold (λ1 ≥ fraction·2/η for GD; λ1(P⁻¹H) for Adam): budgets tied to the edge
+   * of stability rather than to a fixed step count (train.steps stays the cap); null = never.
+   */
+  stop_after_edge: strict({
+    fraction: positive().default(0.9),
+    steps: int(0),
+  })
+    .nullable()
+    .default(null),
   /** Train loss above this (or NaN/inf) = diverged; null = only NaN/inf. */
   divergence_loss: nullOrPositive().default(1000),
   /** Checkpoint every N updates; 0 = only the initialization and the final step. */
@@ -404,6 +415,9 @@ function crossChecks(c: Config): ConfigIssue[] {
       'curvature.lanczos_iters',
       `must be >= curvature.top_k (${c.curvature.top_k}) (got ${c.curvature.lanczos_iters})`,
     );
+  }
+  if (c.train.stop_after_edge !== null && c.curvature.every === 0) {
+    add('train.stop_after_edge', 'needs curvature.every >= 1 (the edge is detected from measured curvature) (got 0)');
   }
   if (c.curvature.early_steps > 0 && c.curvature.early_every === 0) {
     add('curvature.early_every', `must be >= 1 when curvature.early_steps > 0 (got 0)`);

@@ -80,6 +80,8 @@ interface State {
   prevEigvecs: Float64Array[] | null;
   /** θ at the previous curvature measurement (for param_displacement); kept in the resume state. */
   prevCurvTheta: Float64Array | null;
+  /** The step at which the curvature first reached train.stop_after_edge's level (null: not yet). */
+  edgeStep: number | null;
   final: Partial<FinalMetrics>;
 }
 
@@ -134,6 +136,7 @@ function stateTensors(model: Model, s: State): { tensors: TensorInput[]; metadat
       'optimizer.t': String(s.opt.t),
       'optimizer.kind': s.opt.kind,
       final: JSON.stringify(s.final),
+      ...(s.edgeStep !== null ? { 'edge.step': String(s.edgeStep) } : {}),
     },
   };
 }
@@ -162,6 +165,7 @@ function restoreState(model: Model, saved: SafetensorsContent, file: string, tem
     buffers,
     prevEigvecs: prev.length > 0 ? prev : null,
     prevCurvTheta: byName.has('curvature.theta') ? Float64Array.from(get('curvature.theta')) : null,
+    edgeStep: metadata['edge.step'] !== undefined ? Number(metadata['edge.step']) : null,
     final: JSON.parse(metadata.final ?? '{}') as Partial<FinalMetrics>,
   };
 }
@@ -270,6 +274,7 @@ async function runLoop(
       buffers: new Float64Array(model.bufferLayout.size),
       prevEigvecs: null,
       prevCurvTheta: null,
+      edgeStep: null,
       final: {},
     };
     state = restoreState(model, store.readResume(), resumeFile, template);
@@ -305,6 +310,7 @@ async function runLoop(
       buffers: Float64Array.from(init.buffers),
       prevEigvecs: null,
       prevCurvTheta: null,
+      edgeStep: null,
       final: {},
     };
   }
@@ -419,9 +425,11 @@ async function runLoop(
       // A run that stops here (target reached) gets its test metrics at this step too.
       const stopLoss = c.train.stop_train_loss !== null && trainLoss <= c.train.stop_train_loss;
       const stopAcc = c.train.stop_train_acc !== null && trainAcc !== null && trainAcc >= c.train.stop_train_acc;
+      const edge = c.train.stop_after_edge;
+      const edgeStop = () => edge !== null && state.edgeStep !== null && s >= state.edgeStep + edge.steps;
       const testStep =
         (c.log.test_every > 0 && (s % c.log.test_every === 0 || s === c.train.steps)) ||
-        ((stopLoss || stopAcc) && !diverged);
+        ((stopLoss || stopAcc || edgeStop()) && !diverged);
       if (!diverged && (testStep || s === c.train.steps)) {
         await pull();
         const e = await testObj.evaluate(state.theta);
@@ -481,6 +489,13 @@ async function runLoop(
         row.hvps = m.hvps;
         state.prevEigvecs = c.curvature.rotation ? m.eigvecs : null;
         if (m.sharpness !== undefined) state.final = { ...state.final, sharpness: m.sharpness };
+        const measured = threshold.quantity === 'sharpness' ? m.sharpness : m.precond_sharpness;
+        if (edge !== null && state.edgeStep === null && measured !== undefined && measured >= edge.fraction * threshold.value) {
+          state.edgeStep = s;
+          ev.onMessage?.(
+            `${threshold.quantity === 'sharpness' ? 'λ1' : 'λ1(P⁻¹H)'} reached ${edge.fraction}·threshold at step ${s}: stopping at step ${Math.min(c.train.steps, s + edge.steps)}`,
+          );
+        }
       }
       if (isCurvStep(s) || logStep) {
         row.threshold = threshold.value;
@@ -495,14 +510,17 @@ async function runLoop(
       if (diverged) {
         return store.finish('diverged', diverged, s, state.final);
       }
-      if (stopLoss || stopAcc || s >= c.train.steps) {
+      const stopEdge = edgeStop();
+      if (stopLoss || stopAcc || stopEdge || s >= c.train.steps) {
         await checkpoint(state);
         await saveResume(state);
         const reason = stopLoss
           ? `train loss ${trainLoss.toPrecision(4)} ≤ train.stop_train_loss at step ${s}`
           : stopAcc
             ? `train accuracy ${trainAcc} ≥ train.stop_train_acc at step ${s}`
-            : null;
+            : stopEdge && s < c.train.steps
+              ? `${edge!.steps} steps after the curvature first reached ${edge!.fraction}·threshold (step ${state.edgeStep})`
+              : null;
         return store.finish('completed', reason, s, state.final);
       }
       if (opts.signal?.aborted) {

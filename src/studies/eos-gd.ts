@@ -32,6 +32,7 @@ import {
 import { perRunFigure, present } from './figures.ts';
 import { acrossSeedsBand, restrictPhase, saturationStep } from './claims/eos.ts';
 import { ALPHA, mannKendall, mannKendallText } from './stats.ts';
+import { runMultiples } from './plan.ts';
 
 /** eos-gd's tolerances, and the part its hovering claim reads (shared with eos-adam). */
 type EosGdTolerances = Tolerances<(typeof EOS_GD_TOLERANCES)[number]>;
@@ -293,6 +294,7 @@ export function eosFigures(
 
 export const eosGd: StudyDefinition = {
   name: 'eos-gd',
+  execute: (ctx) => runMultiples(ctx),
   evaluate: evaluateEosGd,
   figures: (runs) =>
     eosFigures(runs, (r) => `${r.config.loss === 'cross-entropy' ? 'CE' : 'MSE'} η=${fmt(r.config.optimizer.lr)}`),

@@ -8,11 +8,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveConfig, type Config } from '../experiments/config.ts';
-import { setPath } from '../experiments/configPaths.ts';
+import { deepMerge, setPath } from '../experiments/configPaths.ts';
 import { gridProduct, runNames } from '../experiments/sweep.ts';
 import { runInChild } from '../experiments/childRun.ts';
 import { readMetrics } from '../experiments/metrics.ts';
 import { runStudyRuns, studySweep, type PlannedRun } from './run.ts';
+
 import type { StudyContext, StudyRun } from './study.ts';
 
 export const LR_MULTIPLE = 'lr_multiple';
@@ -75,18 +76,38 @@ export async function planMultiples(
   } = {},
 ): Promise<MultiplesPlan> {
   const sweep = studySweep(ctx.file, ctx.quick);
-  const keys = Object.keys(sweep.grid);
-  const params = gridProduct(keys.map((key) => ({ key, values: sweep.grid[key]! })));
-  const names = runNames(keys, params);
-  const initKeys = ['train.seed', ...(o.initKeys ?? [])];
+  const variants = (ctx.quick && ctx.file.quick?.variants !== undefined ? ctx.file.quick.variants : ctx.file.variants) ?? [];
+  // The main sweep, then each variant's (its base over the study's, its own grid, its name as a
+  // prefix and as the param `variant`, which also keys λ0: a variant may change the loss or data).
+  const sweeps = [
+    { prefix: '', variant: undefined as string | undefined, base: sweep.base, grid: sweep.grid },
+    ...variants.map((v) => ({ prefix: `${v.name}_`, variant: v.name, base: deepMerge(sweep.base, v.base ?? {}), grid: v.grid })),
+  ];
+  const grid: Record<string, unknown[]> = {};
+  for (const s of sweeps)
+    for (const [k, vs] of Object.entries(s.grid))
+      for (const v of vs) if (!(grid[k] ??= []).some((x) => JSON.stringify(x) === JSON.stringify(v))) grid[k]!.push(v);
+  const planned: { name: string; params: Record<string, unknown>; base: Record<string, unknown> }[] = [];
+  for (const s of sweeps) {
+    const keys = Object.keys(s.grid);
+    const params = gridProduct(keys.map((key) => ({ key, values: s.grid[key]! })));
+    const names = runNames(keys, params);
+    params.forEach((p, i) =>
+      planned.push({
+        name: `${s.prefix}${names[i]!}`,
+        params: s.variant === undefined ? p : { variant: s.variant, ...p },
+        base: s.base,
+      }),
+    );
+  }
+  const initKeys = ['train.seed', 'variant', ...(o.initKeys ?? [])];
   const lambda0: Record<string, number> = {};
   const runs: PlannedRun[] = [];
-  for (let i = 0; i < params.length; i++) {
-    const p = params[i]!;
+  for (const { name, params: p, base } of planned) {
     const initParams = Object.fromEntries(
       Object.entries(p).filter(([k]) => initKeys.includes(k) && k !== 'train.seed'),
     );
-    const raw = withParams(sweep.base, p);
+    const raw = withParams(base, p, [LR_MULTIPLE, 'variant']);
     const config = resolveConfig(raw);
     const initKey = JSON.stringify({ seed: config.train.seed, ...initParams });
     if (lambda0[initKey] === undefined) {
@@ -112,9 +133,9 @@ export async function planMultiples(
     lr *= o.factor?.(p, config) ?? 1;
     let full = setPath(raw, ['optimizer', 'lr'], lr);
     if (o.adjust) full = o.adjust(full, p, lr, l0);
-    runs.push({ name: names[i]!, params: { ...p, lambda0: l0 }, config: resolveConfig(full) });
+    runs.push({ name, params: { ...p, lambda0: l0 }, config: resolveConfig(full) });
   }
-  return { runs, grid: sweep.grid, lambda0 };
+  return { runs, grid, lambda0 };
 }
 
 /** planMultiples, then the runs in child processes. */
