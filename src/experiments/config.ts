@@ -196,8 +196,9 @@ const trainSchema = strict({
     .default(null),
   /**
    * Stop (completed) `steps` updates after the measured curvature first reaches `fraction` of its
-   * stability threshold (λ1 ≥ fraction·2/η for GD; λ1(P⁻¹H) for Adam): budgets tied to the edge
-   * of stability rather than to a fixed step count (train.steps stays the cap); null = never.
+   * stability threshold from below (λ1 ≥ fraction·2/η for GD; λ1(P⁻¹H) for Adam; a run that
+   * starts above must fall below first): budgets tied to the edge of stability rather than to a
+   * fixed step count (train.steps stays the cap); null = never.
    */
   stop_after_edge: strict({
     fraction: positive().default(0.9),

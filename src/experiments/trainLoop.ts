@@ -80,8 +80,12 @@ interface State {
   prevEigvecs: Float64Array[] | null;
   /** θ at the previous curvature measurement (for param_displacement); kept in the resume state. */
   prevCurvTheta: Float64Array | null;
-  /** The step at which the curvature first reached train.stop_after_edge's level (null: not yet). */
-  edgeStep: number | null;
+  /**
+   * train.stop_after_edge: whether the curvature has been measured below its level (a run that
+   * starts above it, a catapult, must fall below first), and the step at which it then first
+   * reached it (null: not yet).
+   */
+  edge: { below: boolean; step: number | null };
   final: Partial<FinalMetrics>;
 }
 
@@ -136,7 +140,8 @@ function stateTensors(model: Model, s: State): { tensors: TensorInput[]; metadat
       'optimizer.t': String(s.opt.t),
       'optimizer.kind': s.opt.kind,
       final: JSON.stringify(s.final),
-      ...(s.edgeStep !== null ? { 'edge.step': String(s.edgeStep) } : {}),
+      'edge.below': String(s.edge.below),
+      ...(s.edge.step !== null ? { 'edge.step': String(s.edge.step) } : {}),
     },
   };
 }
@@ -165,7 +170,10 @@ function restoreState(model: Model, saved: SafetensorsContent, file: string, tem
     buffers,
     prevEigvecs: prev.length > 0 ? prev : null,
     prevCurvTheta: byName.has('curvature.theta') ? Float64Array.from(get('curvature.theta')) : null,
-    edgeStep: metadata['edge.step'] !== undefined ? Number(metadata['edge.step']) : null,
+    edge: {
+      below: metadata['edge.below'] === 'true',
+      step: metadata['edge.step'] !== undefined ? Number(metadata['edge.step']) : null,
+    },
     final: JSON.parse(metadata.final ?? '{}') as Partial<FinalMetrics>,
   };
 }
@@ -274,7 +282,7 @@ async function runLoop(
       buffers: new Float64Array(model.bufferLayout.size),
       prevEigvecs: null,
       prevCurvTheta: null,
-      edgeStep: null,
+      edge: { below: false, step: null },
       final: {},
     };
     state = restoreState(model, store.readResume(), resumeFile, template);
@@ -310,7 +318,7 @@ async function runLoop(
       buffers: Float64Array.from(init.buffers),
       prevEigvecs: null,
       prevCurvTheta: null,
-      edgeStep: null,
+      edge: { below: false, step: null },
       final: {},
     };
   }
@@ -426,7 +434,7 @@ async function runLoop(
       const stopLoss = c.train.stop_train_loss !== null && trainLoss <= c.train.stop_train_loss;
       const stopAcc = c.train.stop_train_acc !== null && trainAcc !== null && trainAcc >= c.train.stop_train_acc;
       const edge = c.train.stop_after_edge;
-      const edgeStop = () => edge !== null && state.edgeStep !== null && s >= state.edgeStep + edge.steps;
+      const edgeStop = () => edge !== null && state.edge.step !== null && s >= state.edge.step + edge.steps;
       const testStep =
         (c.log.test_every > 0 && (s % c.log.test_every === 0 || s === c.train.steps)) ||
         ((stopLoss || stopAcc || edgeStop()) && !diverged);
@@ -490,10 +498,13 @@ async function runLoop(
         state.prevEigvecs = c.curvature.rotation ? m.eigvecs : null;
         if (m.sharpness !== undefined) state.final = { ...state.final, sharpness: m.sharpness };
         const measured = threshold.quantity === 'sharpness' ? m.sharpness : m.precond_sharpness;
-        if (edge !== null && state.edgeStep === null && measured !== undefined && measured >= edge.fraction * threshold.value) {
-          state.edgeStep = s;
+        if (edge !== null && state.edge.step === null && measured !== undefined) {
+          if (measured < edge.fraction * threshold.value) state.edge = { below: true, step: null };
+          else if (state.edge.below) state.edge = { below: true, step: s };
+        }
+        if (edge !== null && state.edge.step === s) {
           ev.onMessage?.(
-            `${threshold.quantity === 'sharpness' ? 'λ1' : 'λ1(P⁻¹H)'} reached ${edge.fraction}·threshold at step ${s}: stopping at step ${Math.min(c.train.steps, s + edge.steps)}`,
+            `${threshold.quantity === 'sharpness' ? 'λ1' : 'λ1(P⁻¹H)'} reached ${edge.fraction}·threshold from below at step ${s}: stopping at step ${Math.min(c.train.steps, s + edge.steps)}`,
           );
         }
       }
@@ -519,7 +530,7 @@ async function runLoop(
           : stopAcc
             ? `train accuracy ${trainAcc} ≥ train.stop_train_acc at step ${s}`
             : stopEdge && s < c.train.steps
-              ? `${edge!.steps} steps after the curvature first reached ${edge!.fraction}·threshold (step ${state.edgeStep})`
+              ? `${edge!.steps} steps after the curvature first reached ${edge!.fraction}·threshold from below (step ${state.edge.step})`
               : null;
         return store.finish('completed', reason, s, state.final);
       }

@@ -109,6 +109,8 @@ export interface Series {
   readonly showPoints?: boolean;
   readonly strokeWidth?: number;
   readonly opacity?: number;
+  /** A shaded band around the line (e.g. the spread over seeds), drawn under it in its colour. */
+  readonly band?: readonly { readonly x: number; readonly lo: number; readonly hi: number }[];
 }
 
 /** A straight reference line across the plot: vertical at x or horizontal at y. */
@@ -178,6 +180,21 @@ export function lineChart(o: LineChartOptions): VlSpec | null {
   };
   const yScale: Record<string, unknown> = o.logY ? { type: 'log' } : { zero: false };
   if (o.yDomain !== undefined) yScale.domain = [...o.yDomain];
+  const bands: Record<string, unknown>[] = series
+    .filter((s) => s.band !== undefined && s.band.length > 0)
+    .map((s) => ({
+      data: {
+        values: s
+          .band!.filter((b) => Number.isFinite(b.lo) && Number.isFinite(b.hi) && (!o.logY || (b.lo > 0 && b.hi > 0)))
+          .map((b) => ({ [xField]: b.x, lo: b.lo, hi: b.hi })),
+      },
+      mark: { type: 'area', clip: true, color: s.color, opacity: 0.15 },
+      encoding: {
+        x: xEnc,
+        y: { field: 'lo', type: 'quantitative', title: o.yTitle, scale: yScale },
+        y2: { field: 'hi' },
+      },
+    }));
   const layers: Record<string, unknown>[] = series.map((s) => ({
     data: { values: s.points.map((p) => ({ [xField]: p.x, [s.field]: p.y })) },
     mark: {
@@ -200,10 +217,13 @@ export function lineChart(o: LineChartOptions): VlSpec | null {
       color: { datum: s.label, scale: { domain: labels, range: colors }, legend },
     },
   }));
+  layers.unshift(...bands);
   for (const r of o.rules ?? []) {
     const enc =
       r.x !== undefined ? { x: { datum: r.x, type: 'quantitative' } } : { y: { datum: r.y, type: 'quantitative' } };
     layers.push({
+      // One datum: a layer without data draws no mark (the chart has no top-level data).
+      data: { values: [{}] },
       mark: { type: 'rule', color: r.color, strokeDash: r.dash ? [...r.dash] : undefined, clip: true },
       encoding: enc,
     });

@@ -1,21 +1,20 @@
 /**
- * `eos-gd`: full-batch GD at several η (Cohen et al. 2021). Per run, three claims:
- *   1. progressive sharpening: λ1 rises from its post-initialization minimum until it first reaches
- *      `reach_fraction`·2/η (inconclusive for runs that start above that level — the catapult
- *      regime — or never reach it within the budget while not falling; did not hold when it never
- *      reaches it and falls over the run, Mann–Kendall p < 0.05);
- *   2. then it hovers at 2/η: the median of λ1/(2/η) from that step on lies in
- *      [ratio_lo, ratio_hi] and its interquartile range is at most ratio_iqr_max;
- *   3. in that phase the train loss is non-monotone (at least min_loss_increases step-to-step
- *      increases) yet keeps falling over longer windows: a Mann–Kendall trend test on the means of
- *      consecutive windows of loss_window steps (≥ 5 windows) finds a fall (S < 0, p < 0.05).
- *      Did not hold: the loss never rose min_loss_increases times (monotone), or the window means
- *      rise (S > 0, p < 0.05); no significant trend is inconclusive.
- * Under cross-entropy, claims 2 and 3 are judged between the first crossing and the first step
- * with train accuracy ≥ ce_saturation_acc (λ1 falls once the accuracy saturates). With several
- * seeds, one more row per (loss, η): the mean of the per-seed median ratios, held when a TOST test
- * puts it inside [ratio_lo, ratio_hi] (p < 0.05), did not hold when it is outside (exact sign-flip
- * p < 0.05), with its t-interval (claims/eos.ts acrossSeedsBand).
+ * `eos-gd`: full-batch GD below, near and at the edge of stability (Cohen et al. 2021). Each
+ * cell (a loss and η = lr_multiple·2/λ0, λ0 measured per seed) runs six seeds; per cell, three
+ * claims, each a test across its seeds (per-seed figures in the evidence):
+ *   1. progressive sharpening: λ1/(2/η) rises from its post-initialization minimum until it first
+ *      reaches `reach_fraction` (each seed's rise, minus sharpening_min_rise, by the sign-flip
+ *      test; held also needs every seed to reach it; did not hold: the rise is below the minimum);
+ *   2. then it hovers at 2/η: the per-seed median of λ1/(2/η) from the crossing on lies in
+ *      [ratio_lo, ratio_hi] by TOST, with interquartile spreads not above ratio_iqr_max;
+ *   3. in that phase the train loss is non-monotone (≥ min_loss_increases step-to-step rises in
+ *      every seed) yet falls over windows of loss_window steps: each seed's Kendall τ of its window
+ *      means (≥ 5 windows) is negative across seeds by the sign-flip test; did not hold: positive,
+ *      or monotone in every seed.
+ * Under cross-entropy, claims 2 and 3 are judged between the crossing and the first step with
+ * train accuracy ≥ ce_saturation_acc (λ1 falls once the accuracy saturates), with windows of
+ * ce_loss_window steps. The per-run forms of the claims (sharpeningClaim, hoverClaim, lossClaim)
+ * are shared with eos-adam and give each seed's figures.
  */
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun } from './study.ts';
 import { EOS_GD_TOLERANCES, tolerancesOf, type EOS_HOVER_TOLERANCES, type Tolerances } from './tolerances.ts';
@@ -24,15 +23,18 @@ import {
   fmt,
   increaseSteps,
   lossPoints,
+  median,
   ratioSeries,
+  seriesOf,
   tol,
   windowedTrend,
   type EdgeStats,
 } from './measures.ts';
 import { perRunFigure, present } from './figures.ts';
+import { DASH, lineChart, PALETTE, THRESHOLD_COLOR } from '../report/spec.ts';
 import { acrossSeedsBand, restrictPhase, saturationStep } from './claims/eos.ts';
-import { ALPHA, mannKendall, mannKendallText } from './stats.ts';
-import { runMultiples } from './plan.ts';
+import { ALPHA, judgePaired, mannKendall, mannKendallText, type PairedComparison } from './stats.ts';
+import { LR_MULTIPLE, runMultiples } from './plan.ts';
 
 /** eos-gd's tolerances, and the part its hovering claim reads (shared with eos-adam). */
 type EosGdTolerances = Tolerances<(typeof EOS_GD_TOLERANCES)[number]>;
@@ -182,84 +184,244 @@ export function lossClaim(
 /** Fewest window means a trend is judged from: with 4 the exact two-sided Mann–Kendall p is at least 2/24. */
 export const MIN_TREND_WINDOWS = 5;
 
+/** One seed's run in a cell, with its three per-run claims (their values feed the cell's tests). */
+interface SeedResult {
+  run: StudyRun;
+  sharpening: ClaimResult;
+  hover: ClaimResult;
+  loss: ClaimResult;
+}
+
+/**
+ * The cell a run belongs to: its loss and its place relative to the threshold (lr_multiple =
+ * η·λ0/2 when the study sets η from λ0, else η itself); the key groups the seeds of a cell.
+ */
+function cellOf(r: StudyRun): { key: string; label: string; order: number } {
+  const m = r.params[LR_MULTIPLE];
+  const lr = r.config.optimizer.lr;
+  if (typeof m === 'number')
+    return { key: `${r.config.loss}|m${m}`, label: `${r.config.loss}, η = ${fmt(m)}·2/λ0`, order: m };
+  return { key: `${r.config.loss}|${lr}`, label: `${r.config.loss}, η = ${fmt(lr)} (2/η = ${fmt(2 / lr)})`, order: lr };
+}
+
+/**
+ * The per-run claims of one completed run, [sharpening, hover, loss] (under cross-entropy,
+ * hovering and the loss are judged before saturation): each seed's figures in a cell's evidence.
+ */
+export function eosGdRunClaims(r: StudyRun, tolerances: Record<string, number>): ClaimResult[] {
+  const x = seedResult(r, tolerancesOf(EOS_GD_TOLERANCES, tolerances));
+  return [x.sharpening, x.hover, x.loss];
+}
+
+function seedResult(r: StudyRun, t: EosGdTolerances): SeedResult {
+  const label = gdLabel(r);
+  const e0 = edgeOfStability(r.rows, { fraction: tol(t, 'reach_fraction') });
+  const sharpening = sharpeningClaim(label, e0, r.summary.steps, t, ratioSeries(r.rows, 'sharpness'));
+  if (r.config.loss !== 'cross-entropy')
+    return { run: r, sharpening, hover: hoverClaim(label, e0, t), loss: lossClaim(label, r, e0.reachStep, t) };
+  const accSat = tol(t, 'ce_saturation_acc');
+  const sat = saturationStep(r.rows, accSat);
+  const e = restrictPhase(e0, r.rows, sat);
+  const h = hoverClaim(label, e, t);
+  const hover = { ...h, values: { ...h.values, saturation_step: sat } };
+  const tc = { ...t, loss_window: tol(t, 'ce_loss_window') };
+  const loss = lossClaim(
+    label,
+    r,
+    e.reachStep,
+    tc,
+    'the phase before the train accuracy saturates',
+    sat ?? Number.POSITIVE_INFINITY,
+  );
+  return { run: r, sharpening, hover, loss };
+}
+
+const num = (v: unknown): number => (typeof v === 'number' ? v : Number.NaN);
+/** A per-run loss claim's Kendall τ: its Mann–Kendall S over the number of window pairs. */
+const kendallTau = (v: Readonly<Record<string, unknown>>) => {
+  const n = num(v.windows);
+  return num(v.mann_kendall_s) / ((n * (n - 1)) / 2);
+};
+/** n, the t-interval and the sign-flip p of a cell test, for a claim's values. */
+const testValues = (c: PairedComparison) => ({ n: c.n, lo: c.lo, hi: c.hi, p: c.pValue });
+const seedOf = (x: SeedResult) => x.run.config.train.seed;
+/** `seed 0: …; seed 1: …` for evidence text. */
+const perSeed = (xs: readonly SeedResult[], f: (x: SeedResult) => string) =>
+  xs.map((x) => `seed ${seedOf(x)}: ${f(x)}`).join('; ');
+
+/**
+ * Claim 1 for a cell: each seed's rise of λ1/(2/η) from its post-initialization minimum to the
+ * first crossing of reach_fraction (or to its largest value after the minimum, for a seed that
+ * never crossed), minus sharpening_min_rise, tested across seeds (held: positive at p < 0.05 and
+ * every seed crossed; did not hold: negative at p < 0.05). Seeds that started above the level and
+ * never fell below it cannot show sharpening from below and are left out.
+ */
+function cellSharpening(label: string, xs: readonly SeedResult[], t: EosGdTolerances): ClaimResult {
+  const frac = tol(t, 'reach_fraction');
+  const minRise = tol(t, 'sharpening_min_rise');
+  const claim = `[${label}] Progressive sharpening: λ1 rises from below until it first reaches ${frac}·2/η`;
+  const usable = xs.filter((x) => x.sharpening.values?.min_ratio_before !== null);
+  const rises = usable.map((x) => {
+    const v = x.sharpening.values!;
+    const minB = num(v.min_ratio_before);
+    if (v.reach_step !== null) return frac / minB - 1;
+    const after = ratioSeries(x.run.rows, 'sharpness').filter((p) => p.step >= num(v.min_ratio_step));
+    return Math.max(...after.map((p) => p.value)) / minB - 1;
+  });
+  const reached = usable.filter((x) => x.sharpening.values!.reach_step !== null).length;
+  const j = judgePaired(
+    rises.map((r) => r - minRise),
+    'positive',
+    fmt,
+  );
+  const verdict = j.verdict === 'held' && reached < usable.length ? 'inconclusive' : j.verdict;
+  const left = xs.length - usable.length;
+  const evidence = `rise of λ1/(2/η) from its minimum to the crossing, minus ${fmt(minRise)}: ${j.text}; ${reached} of ${usable.length} seeds reached ${frac}·2/η${left > 0 ? ` (${left} started above it and never fell below: left out)` : ''}. ${perSeed(
+    usable,
+    (x) => {
+      const v = x.sharpening.values!;
+      return `from ${fmt(num(v.initial_ratio))} (minimum ${fmt(num(v.min_ratio_before))} at step ${String(v.min_ratio_step)}) ${v.reach_step !== null ? `to ${frac} at step ${String(v.reach_step)}` : 'never reached'}`;
+    },
+  )}`;
+  return {
+    claim,
+    evidence,
+    verdict,
+    values: {
+      ...testValues(j.cmp),
+      mean_excess_rise: j.cmp.mean,
+      reached,
+      seeds: xs.length,
+    },
+  };
+}
+
+/**
+ * Claim 2 for a cell: each seed's median λ1/(2/η) after its first crossing (under cross-entropy,
+ * before saturation), judged by judgeBand in [ratio_lo, ratio_hi]; held also needs the
+ * interquartile spreads not to exceed ratio_iqr_max (did not hold when they exceed it at p < 0.05).
+ */
+function cellHover(label: string, xs: readonly SeedResult[], t: EosGdTolerances, ce: boolean): ClaimResult {
+  const frac = tol(t, 'reach_fraction');
+  const lo = tol(t, 'ratio_lo');
+  const hi = tol(t, 'ratio_hi');
+  const iqrMax = tol(t, 'ratio_iqr_max');
+  const minPts = tol(t, 'min_hover_points');
+  const claim = `[${label}] After first reaching ${frac}·2/η, the sharpness hovers at 2/η${ce ? ', until the train accuracy saturates' : ''}`;
+  const judged = xs.filter((x) => x.hover.values?.reach_step !== null && num(x.hover.values?.n) >= minPts);
+  const band = acrossSeedsBand(
+    judged.map((x) => num(x.hover.values!.median_ratio)),
+    lo,
+    hi,
+    fmt,
+  );
+  const spread = judgePaired(
+    judged.map((x) => num(x.hover.values!.iqr) - iqrMax),
+    'negative',
+    fmt,
+  );
+  const tooWide = spread.verdict === 'did not hold';
+  const verdict = band.verdict === 'did not hold' || tooWide ? 'did not hold' : band.verdict;
+  const evidence = `mean of the per-seed median λ1/(2/η) ${band.text}; interquartile spread minus ${fmt(iqrMax)}: ${spread.text}${tooWide ? ' (too wide)' : ''}; ${judged.length} of ${xs.length} seeds judged (reached, ≥ ${minPts} measurements after). ${perSeed(
+    judged,
+    (x) => {
+      const v = x.hover.values!;
+      return `median ${fmt(num(v.median_ratio))} (IQR ${fmt(num(v.q25))}–${fmt(num(v.q75))}, ${String(v.n)} measurements from step ${String(v.reach_step)}${ce && v.saturation_step !== null && v.saturation_step !== undefined ? ` to ${String(v.saturation_step)}` : ''})`;
+    },
+  )}`;
+  return {
+    claim,
+    evidence,
+    verdict,
+    values: {
+      n: band.cmp.n,
+      mean_median_ratio: band.cmp.mean,
+      lo: band.cmp.lo,
+      hi: band.cmp.hi,
+      tost_p: band.eq.pValue,
+      mean_iqr: spread.cmp.mean + iqrMax,
+      seeds: xs.length,
+    },
+  };
+}
+
+/**
+ * Claim 3 for a cell: each seed's Kendall τ of its loss-window means in the phase (Mann–Kendall S
+ * over its pairs: −1 = falling in every pair), tested across seeds (held: negative at p < 0.05 and
+ * the loss rose ≥ min_loss_increases times in every seed; did not hold: positive at p < 0.05, or
+ * monotone in every seed). Seeds with fewer than MIN_TREND_WINDOWS windows are left out.
+ */
+function cellLoss(label: string, xs: readonly SeedResult[], t: EosGdTolerances, ce: boolean): ClaimResult {
+  const minInc = tol(t, 'min_loss_increases');
+  const window = tol(t, ce ? 'ce_loss_window' : 'loss_window');
+  const claim = `[${label}] In the edge-of-stability phase${ce ? ' before the train accuracy saturates' : ''} the train loss is non-monotone yet falls over windows of ${window} steps`;
+  const judged = xs.filter((x) => num(x.loss.values?.windows) >= MIN_TREND_WINDOWS);
+  const taus = judged.map((x) => kendallTau(x.loss.values!));
+  const j = judgePaired(taus, 'negative', fmt);
+  const nonMonotone = judged.filter((x) => num(x.loss.values!.increases) >= minInc).length;
+  const monotoneAll = judged.length > 0 && nonMonotone === 0;
+  const verdict = monotoneAll
+    ? 'did not hold'
+    : j.verdict === 'held' && nonMonotone < judged.length
+      ? 'inconclusive'
+      : j.verdict;
+  const fell = judged.filter(
+    (x) => num(x.loss.values!.mann_kendall_p) < ALPHA && num(x.loss.values!.mann_kendall_s) < 0,
+  ).length;
+  const evidence = `Kendall τ of the window means (−1: falling in every pair): ${j.text}; the loss rose ≥ ${minInc} times in ${nonMonotone} of ${judged.length} seeds; each seed's own Mann–Kendall test finds a fall at p < ${ALPHA} in ${fell} of ${judged.length}${judged.length < xs.length ? `; ${xs.length - judged.length} seeds had < ${MIN_TREND_WINDOWS} windows in the phase (left out)` : ''}. ${perSeed(
+    judged,
+    (x) => {
+      const v = x.loss.values!;
+      return `τ ${fmt(kendallTau(v))} over ${String(v.windows)} windows from step ${String(v.from)}, ${String(v.increases)} rises, net ${fmt(100 * num(v.net_change))} %`;
+    },
+  )}`;
+  return {
+    claim,
+    evidence,
+    verdict,
+    values: {
+      ...testValues(j.cmp),
+      mean_tau: j.cmp.mean,
+      non_monotone: nonMonotone,
+      seeds: xs.length,
+    },
+  };
+}
+
+/**
+ * The claims of eos-gd: per cell (loss × place relative to the threshold), over its seeds,
+ * sharpening, hovering and the falling non-monotone loss (see the module comment); a run that did
+ * not complete is reported by itself and left out of its cell.
+ */
 export function evaluateEosGd(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerances'>): ClaimResult[] {
   const t = tolerancesOf(EOS_GD_TOLERANCES, ctx.tolerances);
   const out: ClaimResult[] = [];
-  const medians = new Map<string, { label: string; values: number[] }>();
+  const cells = new Map<string, { label: string; order: number; ce: boolean; seeds: SeedResult[] }>();
   for (const r of runs) {
-    const label = gdLabel(r);
     if (r.summary.status !== 'completed') {
       out.push({
-        claim: `[${label}] run finished`,
+        claim: `[${gdLabel(r)}] run finished`,
         evidence: `status ${r.summary.status}: ${r.summary.reason ?? ''}`,
         verdict: 'inconclusive',
       });
       continue;
     }
-    const e0 = edgeOfStability(r.rows, { fraction: tol(t, 'reach_fraction') });
-    out.push(sharpeningClaim(label, e0, r.summary.steps, t, ratioSeries(r.rows, 'sharpness')));
-    if (r.config.loss === 'cross-entropy') {
-      // Hovering is judged before the train accuracy saturates (λ1 falls after that under cross-entropy).
-      const accSat = tol(t, 'ce_saturation_acc');
-      const sat = saturationStep(r.rows, accSat);
-      const e = restrictPhase(e0, r.rows, sat);
-      const note =
-        sat === null
-          ? ` (train accuracy never reached ${accSat})`
-          : ` (train accuracy ≥ ${accSat} from step ${sat}: the phase ends there)`;
-      const h = hoverClaim(label, e, t);
-      out.push({
-        ...h,
-        claim: `${h.claim}, until the train accuracy saturates`,
-        evidence: `${h.evidence}${note}`,
-        values: { ...h.values, saturation_step: sat },
-      });
-      out.push(
-        lossClaim(
-          label,
-          r,
-          e.reachStep,
-          t,
-          'the edge-of-stability phase before the train accuracy saturates',
-          sat ?? Number.POSITIVE_INFINITY,
-        ),
-      );
-      if (e.after.length > 0) push(medians, r, e.median);
-    } else {
-      out.push(hoverClaim(label, e0, t));
-      out.push(lossClaim(label, r, e0.reachStep, t));
-      if (e0.after.length > 0) push(medians, r, e0.median);
-    }
+    const c = cellOf(r);
+    if (!cells.has(c.key))
+      cells.set(c.key, { label: c.label, order: c.order, ce: r.config.loss === 'cross-entropy', seeds: [] });
+    cells.get(c.key)!.seeds.push(seedResult(r, t));
   }
-  // Across seeds: the mean of the per-seed median ratios with its 95 % interval must lie in the tolerance band.
-  const lo = tol(t, 'ratio_lo');
-  const hi = tol(t, 'ratio_hi');
-  for (const { label, values } of medians.values()) {
-    if (values.length < 2) continue;
-    const j = acrossSeedsBand(values, lo, hi, fmt);
-    out.push({
-      claim: `[${label}] Across seeds, the sharpness hovers at 2/η`,
-      evidence: `mean of the per-seed median λ1/(2/η) ${j.text} (held: TOST shows the mean inside [${lo}, ${hi}] at p < 0.05; did not hold: outside it at p < 0.05)`,
-      verdict: j.verdict,
-      values: {
-        mean_median_ratio: j.cmp.mean,
-        lo: j.cmp.lo,
-        hi: j.cmp.hi,
-        tost_p: j.eq.pValue,
-        seeds: j.cmp.n,
-      },
-    });
+  const sorted = [...cells.values()].sort((a, b) => Number(a.ce) - Number(b.ce) || a.order - b.order);
+  for (const c of sorted) {
+    c.seeds.sort((a, b) => seedOf(a) - seedOf(b));
+    const lrs = c.seeds.map((x) => x.run.config.optimizer.lr);
+    const label =
+      lrs.length > 1 && Math.min(...lrs) !== Math.max(...lrs)
+        ? `${c.label}: η ${fmt(Math.min(...lrs))}–${fmt(Math.max(...lrs))}, ${lrs.length} seeds`
+        : `${c.label}${lrs.length > 1 ? `, ${lrs.length} seeds` : ''}`;
+    out.push(cellSharpening(label, c.seeds, t), cellHover(label, c.seeds, t, c.ce), cellLoss(label, c.seeds, t, c.ce));
   }
   return out;
-}
-
-/** Collects a run's median ratio under its label without the seed. */
-function push(m: Map<string, { label: string; values: number[] }>, r: StudyRun, v: number): void {
-  const lr = r.config.optimizer.lr;
-  const label = `${r.config.loss}, η = ${fmt(lr)} (2/η = ${fmt(2 / lr)})`;
-  const k = `${r.config.loss}|${lr}`;
-  if (!m.has(k)) m.set(k, { label, values: [] });
-  m.get(k)!.values.push(v);
 }
 
 export function eosFigures(
@@ -292,10 +454,124 @@ export function eosFigures(
   ]);
 }
 
+/** One run per cell (its smallest seed), cells in order of η relative to the threshold. */
+function oneSeedPerCell(runs: readonly StudyRun[]): StudyRun[] {
+  const by = new Map<string, StudyRun>();
+  for (const r of runs) {
+    const k = cellOf(r).key;
+    const cur = by.get(k);
+    if (cur === undefined || r.config.train.seed < cur.config.train.seed) by.set(k, r);
+  }
+  return [...by.values()].sort((a, b) => cellOf(a).order - cellOf(b).order);
+}
+
+/** `η = 0.7·2/λ0` (or `η = 0.05`) for legends. */
+const cellLegend = (r: StudyRun) => cellOf(r).label.replace(/^[^,]+, /, '');
+
+/**
+ * eos-gd's figures, per loss: Cohen et al.'s figure 1 (λ1 of one seed per cell with its 2/η
+ * dashed in the same colour, and the train loss), and λ1/(2/η) per cell as the median over seeds
+ * with the min–max band.
+ */
+export function eosGdFigures(runs: StudyRun[]): StudyFigure[] {
+  const figs: (StudyFigure | null)[] = [];
+  for (const loss of ['mse', 'cross-entropy'] as const) {
+    const all = runs.filter((r) => r.config.loss === loss && r.summary.status === 'completed');
+    if (all.length === 0) continue;
+    const name = loss === 'mse' ? 'MSE' : 'cross-entropy';
+    const id = loss === 'mse' ? 'mse' : 'ce';
+    const shown = oneSeedPerCell(all);
+    const seed = Math.min(...shown.map((r) => r.config.train.seed));
+    const sharp = lineChart({
+      title: `λ1 and 2/η, ${name} (seed ${seed})`,
+      xTitle: 'step',
+      yTitle: 'λ1 (top Hessian eigenvalue)',
+      series: shown.map((r, i) => ({
+        label: cellLegend(r),
+        field: `y${i}`,
+        points: seriesOf(r.rows, 'sharpness').map((p) => ({ x: p.step, y: p.value })),
+        color: PALETTE[i % PALETTE.length]!,
+        strokeWidth: 1.4,
+      })),
+      rules: shown.map((r, i) => ({ y: 2 / r.config.optimizer.lr, color: PALETTE[i % PALETTE.length]!, dash: DASH })),
+      legend: true,
+    });
+    if (sharp !== null)
+      figs.push({
+        id: `sharpness-${id}`,
+        title: `λ1 against 2/η (${name})`,
+        caption: `Cohen et al.'s figure 1 for this study: the sharpness of one seed per cell rises until it reaches its own 2/η (dashed, same colour) and then hovers there.`,
+        spec: sharp,
+      });
+    const lossChart = lineChart({
+      title: `Train loss, ${name} (seed ${seed})`,
+      xTitle: 'step',
+      yTitle: 'train loss (log)',
+      logY: true,
+      series: shown.map((r, i) => ({
+        label: cellLegend(r),
+        field: `y${i}`,
+        points: seriesOf(r.rows, 'train_loss').map((p) => ({ x: p.step, y: p.value })),
+        color: PALETTE[i % PALETTE.length]!,
+        strokeWidth: 1.1,
+      })),
+      legend: true,
+    });
+    if (lossChart !== null)
+      figs.push({
+        id: `train-loss-${id}`,
+        title: `Train loss (${name})`,
+        caption:
+          'The same runs: the loss falls while λ1 sharpens, then keeps falling non-monotonically at the edge of stability.',
+        spec: lossChart,
+      });
+    const cells = new Map<string, StudyRun[]>();
+    for (const r of all) (cells.get(cellOf(r).key) ?? cells.set(cellOf(r).key, []).get(cellOf(r).key)!).push(r);
+    const ordered = [...cells.values()].sort((a, b) => cellOf(a[0]!).order - cellOf(b[0]!).order);
+    const band = lineChart({
+      title: `λ1/(2/η), median over seeds, ${name}`,
+      xTitle: 'step',
+      yTitle: 'λ1 / (2/η)',
+      series: ordered.map((rs, i) => {
+        const m = acrossSeeds(rs);
+        return {
+          label: `${cellLegend(rs[0]!)} (${rs.length} seeds)`,
+          field: `y${i}`,
+          points: m.map((p) => ({ x: p.x, y: p.median })),
+          band: m.map((p) => ({ x: p.x, lo: p.lo, hi: p.hi })),
+          color: PALETTE[i % PALETTE.length]!,
+          strokeWidth: 1.4,
+        };
+      }),
+      rules: [{ y: 1, color: THRESHOLD_COLOR, dash: DASH }],
+      legend: true,
+    });
+    if (band !== null)
+      figs.push({
+        id: `ratio-${id}`,
+        title: `λ1/(2/η) across seeds (${name})`,
+        caption:
+          'Per cell, the median over seeds of λ1/(2/η) at each measured step (line) and its range over the seeds (band); dashed: 1, the edge of stability. Steps where fewer than half of the seeds are still running are left out.',
+        spec: band,
+      });
+  }
+  return present(figs);
+}
+
+/** Median and min–max over a cell's seeds of λ1/(2/η) at each measured step at least half of them reached. */
+function acrossSeeds(rs: readonly StudyRun[]): { x: number; median: number; lo: number; hi: number }[] {
+  const at = new Map<number, number[]>();
+  for (const r of rs)
+    for (const p of ratioSeries(r.rows, 'sharpness')) (at.get(p.step) ?? at.set(p.step, []).get(p.step)!).push(p.value);
+  return [...at.entries()]
+    .filter(([, v]) => 2 * v.length >= rs.length)
+    .sort((a, b) => a[0] - b[0])
+    .map(([x, v]) => ({ x, median: median(v), lo: Math.min(...v), hi: Math.max(...v) }));
+}
+
 export const eosGd: StudyDefinition = {
   name: 'eos-gd',
   execute: (ctx) => runMultiples(ctx),
   evaluate: evaluateEosGd,
-  figures: (runs) =>
-    eosFigures(runs, (r) => `${r.config.loss === 'cross-entropy' ? 'CE' : 'MSE'} η=${fmt(r.config.optimizer.lr)}`),
+  figures: (runs) => eosGdFigures(runs),
 };

@@ -76,12 +76,18 @@ export async function planMultiples(
   } = {},
 ): Promise<MultiplesPlan> {
   const sweep = studySweep(ctx.file, ctx.quick);
-  const variants = (ctx.quick && ctx.file.quick?.variants !== undefined ? ctx.file.quick.variants : ctx.file.variants) ?? [];
+  const variants =
+    (ctx.quick && ctx.file.quick?.variants !== undefined ? ctx.file.quick.variants : ctx.file.variants) ?? [];
   // The main sweep, then each variant's (its base over the study's, its own grid, its name as a
   // prefix and as the param `variant`, which also keys λ0: a variant may change the loss or data).
   const sweeps = [
     { prefix: '', variant: undefined as string | undefined, base: sweep.base, grid: sweep.grid },
-    ...variants.map((v) => ({ prefix: `${v.name}_`, variant: v.name, base: deepMerge(sweep.base, v.base ?? {}), grid: v.grid })),
+    ...variants.map((v) => ({
+      prefix: `${v.name}_`,
+      variant: v.name,
+      base: deepMerge(sweep.base, v.base ?? {}),
+      grid: v.grid,
+    })),
   ];
   const grid: Record<string, unknown[]> = {};
   for (const s of sweeps)

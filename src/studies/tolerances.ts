@@ -28,6 +28,7 @@ export const EOS_GD_ONLY_TOLERANCES = [
   'sharpening_min_rise',
   'min_loss_increases',
   'loss_window',
+  'ce_loss_window',
   'ce_saturation_acc',
 ] as const;
 

@@ -218,3 +218,32 @@ describe('sweep figures', () => {
     );
   });
 });
+
+describe('lineChart rules and bands', () => {
+  it('draws a horizontal rule and a shaded band in the rendered SVG', async () => {
+    const { lineChart } = await import('../../src/report/spec.ts');
+    const pts = [0, 1, 2, 3].map((x) => ({ x, y: 10 + x }));
+    const spec = lineChart({
+      title: 't',
+      xTitle: 'step',
+      yTitle: 'y',
+      series: [
+        {
+          label: 'a',
+          field: 'y0',
+          points: pts,
+          color: '#123456',
+          band: pts.map((p) => ({ x: p.x, lo: p.y - 1, hi: p.y + 1 })),
+        },
+      ],
+      rules: [{ y: 11.5, color: '#abcdef', dash: [6, 4] }],
+    })!;
+    const svg = await specToSvg(spec);
+    // The rule: a line in its colour inside the rule mark container (a rule layer without data draws nothing).
+    const rule = /aria-roledescription="rule mark container">(.*?)<\/g>/s.exec(svg);
+    assert.ok(rule !== null && /stroke="#abcdef"/.test(rule[1]!), 'the rule is drawn');
+    // The band: an area path in the series' colour.
+    const area = /aria-roledescription="area mark container">(.*?)<\/g>/s.exec(svg);
+    assert.ok(area !== null && /fill="#123456"/.test(area[1]!), 'the band is drawn');
+  });
+});
