@@ -22,6 +22,8 @@ export interface StudyProvenance {
   machine?: string;
   /** Seeds per configuration. */
   seeds?: number[];
+  /** The study involves no random choice (no seeds). */
+  deterministic?: boolean;
   /** Seconds its runs took, summed over runs (absent in older files). */
   runs_time_s?: number | null;
   /** A remark on where these claims came from (e.g. evaluated under earlier rules), shown under the study. */
@@ -126,7 +128,7 @@ export function renderResults(
     const c = r.claims;
     const held = c.claims.filter((x) => x.verdict === 'held').length;
     lines.push(
-      `| [${c.study}](#${c.study}) | ${c.quick ? 'reduced (quick)' : 'full'} | ${c.seeds ? c.seeds.length : '?'} | ${held} / ${c.claims.length} | ${formatDuration(runTime(c))} | ${c.finished_at ?? 'unknown'} |`,
+      `| [${c.study}](#${c.study}) | ${c.quick ? 'reduced (quick)' : 'full'} | ${c.seeds ? c.seeds.length : c.deterministic ? 'none (deterministic)' : '?'} | ${held} / ${c.claims.length} | ${formatDuration(runTime(c))} | ${c.finished_at ?? 'unknown'} |`,
     );
   }
   for (const r of results) {
@@ -138,6 +140,7 @@ export function renderResults(
         : ` (the full study: about ${formatDuration(r.expectedFullMinutes * 60)} on 2 cores)`;
     lines.push(`- scale: ${c.quick ? `reduced (\`--quick\`): a smaller subset and fewer steps${full}` : 'full'}`);
     if (c.seeds) lines.push(`- seeds: ${c.seeds.join(', ')}`);
+    else if (c.deterministic) lines.push('- seeds: none (deterministic: closed forms, no random choice)');
     lines.push(`- command: \`${c.command ?? `edgewise reproduce ${c.study}${c.quick ? ' --quick' : ''}`}\``);
     lines.push(`- machine: ${c.machine ?? 'not recorded'}`);
     if (c.note) lines.push(`- note: ${c.note}`);

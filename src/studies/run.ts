@@ -373,7 +373,9 @@ export async function reproduce(
     finished_at: new Date().toISOString(),
     command: `edgewise reproduce ${def.name}${o.quick ? ' --quick' : ''}${o.seeds !== undefined ? ` --seeds ${o.seeds}` : ''}`,
     machine: `${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.arch()}, Node ${process.versions.node}`,
-    seeds: [...new Set(runs.map((r) => r.config.train.seed))].sort((a, b) => a - b),
+    ...(def.deterministic
+      ? { deterministic: true }
+      : { seeds: [...new Set(runs.map((r) => r.config.train.seed))].sort((a, b) => a - b) }),
     runs_time_s: runsTime(runs),
   };
   writeJsonAtomic(join(o.out, 'claims.json'), {

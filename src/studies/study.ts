@@ -56,6 +56,8 @@ export interface StudyContext {
 export interface StudyDefinition {
   /** Matches studies/NAME.yaml. */
   name: string;
+  /** Its runs involve no random choice (closed forms): no seeds to report or to vary. */
+  deterministic?: boolean;
   /** Computes the claims table from the finished runs. */
   evaluate(runs: StudyRun[], ctx: StudyContext): ClaimResult[] | Promise<ClaimResult[]>;
   /**

@@ -63,7 +63,7 @@ export const SGD_BATCH_TOLERANCES = ['flatter_min'] as const;
 
 export const TOY_DEPTH_TOLERANCES = [
   'fixed_rho_min',
-  'stable_rho_min',
+  'rotation_gap',
   'converge_loss',
   'rotation_min_deg',
   'unstable_rotation_share',

@@ -11,11 +11,16 @@
  * Claims:
  *   1. depth 1 has fixed eigenvectors: min ρ ≥ fixed_rho_min in every depth-1 run;
  *   2. depth 1 above 2/λ0 cannot settle: it diverges (the curvature cannot adapt);
- *   3. depth ≥ 2 below 2/λ0: converges (final loss ≤ converge_loss) with min ρ ≥ stable_rho_min;
+ *   3. depth ≥ 2 below 2/λ0: converges (final loss ≤ converge_loss), its top eigenvector turning
+ *      less than above: the largest cumulative rotation below is at most 1/rotation_gap of the
+ *      smallest above (did not hold: not converged, or as large; in between: inconclusive) — at
+ *      depth ≥ 2 the eigenvector depends on θ, so any path turns it somewhat;
  *   4. depth ≥ 2 above 2/λ0: the top eigenvector rotates (cumulative angle ≥ rotation_min_deg),
  *      at least unstable_rotation_share of it during unstable steps (λ1 ≥ 2/η before the update);
- *   5. depth ≥ 2 above 2/λ0: settles (final loss ≤ converge_loss) at a flatter point: final
- *      λ1 < 2/η < λ0, and below the final λ1 of the same depth's run below the threshold.
+ *      the evidence gives the rotation per unit distance in unstable and stable steps;
+ *   5. depth ≥ 2 above 2/λ0: settles instead of diverging like depth 1 (final loss ≤
+ *      converge_loss and λ1 < 2/η; did not hold: diverged, or ended at λ1 ≥ 2/η; inconclusive:
+ *      still moving). λ1 < 2/η < λ0 at the end is what settling at this η requires.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -390,12 +395,24 @@ function info(r: StudyRun) {
   const thr = 2 / r.config.optimizer.lr;
   // Rotation at step t is attributed to the update from θ_{t−1}; unstable if λ1(θ_{t−1}) ≥ 2/η.
   const byStep = new Map(sharp.map((p) => [p.step, p.value]));
+  // θ per row (the toy runs write it) gives the distance each update travelled.
+  const theta = new Map(r.rows.map((row) => [row.step, Array.isArray(row.theta) ? (row.theta as number[]) : null]));
+  const dist = (s: number) => {
+    const a = theta.get(s - 1);
+    const b = theta.get(s);
+    return a && b ? Math.hypot(...b.map((x, i) => x - a[i]!)) : Number.NaN;
+  };
   let total = 0;
   let unstable = 0;
+  let unstableDist = 0;
+  let stableDist = 0;
   for (const p of rho) {
     const a = (Math.acos(Math.min(1, p.value)) * 180) / Math.PI;
     total += a;
-    if ((byStep.get(p.step - 1) ?? -Infinity) >= thr) unstable += a;
+    if ((byStep.get(p.step - 1) ?? -Infinity) >= thr) {
+      unstable += a;
+      unstableDist += dist(p.step);
+    } else stableDist += dist(p.step);
   }
   const last = r.rows[r.rows.length - 1];
   return {
@@ -406,6 +423,9 @@ function info(r: StudyRun) {
     minRho: rho.length > 0 ? Math.min(...rho.map((p) => p.value)) : Number.NaN,
     totalDeg: total,
     unstableShare: total > 0 ? unstable / total : Number.NaN,
+    /** Degrees of rotation per unit of ‖Δθ‖ in unstable and in stable updates. */
+    unstableRate: unstable / unstableDist,
+    stableRate: (total - unstable) / stableDist,
     finalLoss: typeof last?.train_loss === 'number' ? last.train_loss : Number.NaN,
     finalSharp: sharp.length > 0 ? sharp[sharp.length - 1]!.value : Number.NaN,
     status: r.summary.status,
@@ -415,10 +435,10 @@ function info(r: StudyRun) {
 
 export function evaluateToy(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerances'>): ClaimResult[] {
   const t = tolerancesOf(TOY_DEPTH_TOLERANCES, ctx.tolerances);
-  const [fixedMin, stableMin, convLoss, rotMin, shareMin] = tols(
+  const [fixedMin, gap, convLoss, rotMin, shareMin] = tols(
     t,
     'fixed_rho_min',
-    'stable_rho_min',
+    'rotation_gap',
     'converge_loss',
     'rotation_min_deg',
     'unstable_rotation_share',
@@ -460,21 +480,27 @@ export function evaluateToy(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerance
     const below = deep.filter((x) => x.depth === depth && x.mult < 1);
     const above = deep.filter((x) => x.depth === depth && x.mult > 1);
     {
-      const claim = `Depth ${depth} below 2/λ0: converges without rotating (ρ_t ≈ 1)`;
-      if (below.length === 0) out.push({ claim, evidence: 'no run below 2/λ0', verdict: 'inconclusive' });
+      const claim = `Depth ${depth} below 2/λ0: converges, its top eigenvector turning less than above 2/λ0`;
+      if (below.length === 0 || above.length === 0)
+        out.push({ claim, evidence: 'needs runs below and above 2/λ0', verdict: 'inconclusive' });
       else {
-        const ok = below.every((x) => x.status === 'completed' && x.finalLoss <= convLoss && x.minRho >= stableMin);
+        const converged = below.every((x) => x.status === 'completed' && x.finalLoss <= convLoss);
+        const belowMax = Math.max(...below.map((x) => x.totalDeg));
+        const aboveMin = Math.min(...above.map((x) => x.totalDeg));
+        const verdict =
+          !converged || aboveMin <= belowMax ? 'did not hold' : aboveMin >= gap * belowMax ? 'held' : 'inconclusive';
         out.push({
           claim,
           evidence:
             below
               .map(
                 (x) =>
-                  `${x.label}: final loss ${fmt(x.finalLoss)}, min ρ ${fmt(x.minRho, 4)}, cumulative rotation ${fmt(x.totalDeg)}°, final λ1 ${fmt(x.finalSharp)} (λ0 ${fmt(x.lambda0)})`,
+                  `${x.label}: final loss ${fmt(x.finalLoss)}, cumulative rotation ${fmt(x.totalDeg)}° (min ρ ${fmt(x.minRho, 4)}, ${fmt(x.stableRate)}°/unit distance), final λ1 ${fmt(x.finalSharp)} (λ0 ${fmt(x.lambda0)})`,
               )
-              .join('; ') + ` (need loss ≤ ${convLoss}, min ρ ≥ ${stableMin})`,
-          verdict: ok ? 'held' : 'did not hold',
-          values: Object.fromEntries(below.map((x) => [`min_rho_m${x.mult}`, x.minRho])),
+              .join('; ') +
+            `; the smallest rotation above 2/λ0: ${fmt(aboveMin)}° (${fmt(aboveMin / belowMax)}× the largest below; held: loss ≤ ${convLoss} and ≥ ${gap}×; did not hold: not converged or ≤ 1×)`,
+          verdict,
+          values: { below_max_deg: belowMax, above_min_deg: aboveMin, ratio: aboveMin / belowMax },
         });
       }
     }
@@ -489,7 +515,7 @@ export function evaluateToy(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerance
             above
               .map(
                 (x) =>
-                  `${x.label}: cumulative rotation ${fmt(x.totalDeg)}° (min ρ ${fmt(x.minRho)}), ${fmt(100 * x.unstableShare)} % of it in steps with λ1 ≥ 2/η`,
+                  `${x.label}: cumulative rotation ${fmt(x.totalDeg)}° (min ρ ${fmt(x.minRho)}), ${fmt(100 * x.unstableShare)} % of it in steps with λ1 ≥ 2/η; per unit distance travelled ${fmt(x.unstableRate)}°/unit in unstable steps, ${fmt(x.stableRate)}°/unit in stable ones`,
               )
               .join('; ') + ` (need ≥ ${rotMin}° and ≥ ${fmt(100 * shareMin)} %)`,
           verdict: ok ? 'held' : 'did not hold',
@@ -503,18 +529,13 @@ export function evaluateToy(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerance
       }
     }
     {
-      const claim = `Depth ${depth} above 2/λ0: settles at a flatter point (final λ1 < 2/η < λ0, flatter than below 2/λ0)`;
+      const claim = `Depth ${depth} above 2/λ0: GD settles instead of diverging (unlike depth 1), at λ1 < 2/η < λ0`;
       if (above.length === 0) out.push({ claim, evidence: 'no run above 2/λ0', verdict: 'inconclusive' });
       else {
+        const settled = (x: (typeof above)[number]) =>
+          x.status === 'completed' && x.finalLoss <= convLoss && x.finalSharp < x.thr;
+        const failed = (x: (typeof above)[number]) => x.status !== 'completed' || x.finalSharp >= x.thr;
         const ref = below.filter((x) => x.status === 'completed').map((x) => x.finalSharp);
-        const refMin = ref.length > 0 ? Math.min(...ref) : Number.NaN;
-        const ok = above.every(
-          (x) =>
-            x.status === 'completed' &&
-            x.finalLoss <= convLoss &&
-            x.finalSharp < x.thr &&
-            (!Number.isFinite(refMin) || x.finalSharp < refMin),
-        );
         out.push({
           claim,
           evidence:
@@ -523,8 +544,10 @@ export function evaluateToy(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerance
                 (x) =>
                   `${x.label}: ${x.status}, final loss ${fmt(x.finalLoss)}, final λ1 ${fmt(x.finalSharp)} vs 2/η ${fmt(x.thr)} and λ0 ${fmt(x.lambda0)}`,
               )
-              .join('; ') + (Number.isFinite(refMin) ? `; below 2/λ0 the final λ1 was ${fmt(refMin)}` : ''),
-          verdict: ok ? 'held' : 'did not hold',
+              .join('; ') +
+            (ref.length > 0 ? `; below 2/λ0 the final λ1 was ${ref.map((v) => fmt(v)).join(', ')}` : '') +
+            ` (held: loss ≤ ${convLoss} with λ1 < 2/η; did not hold: diverged or λ1 ≥ 2/η at the end; else still moving)`,
+          verdict: above.every(settled) ? 'held' : above.some(failed) ? 'did not hold' : 'inconclusive',
           values: Object.fromEntries(above.map((x) => [`final_sharpness_m${x.mult}`, x.finalSharp])),
         });
       }
@@ -577,6 +600,7 @@ export async function toyFigures(runs: StudyRun[], ctx: StudyContext): Promise<S
 
 export const toyDepth: StudyDefinition = {
   name: 'toy-depth',
+  deterministic: true,
   execute: executeToy,
   evaluate: evaluateToy,
   figures: toyFigures,

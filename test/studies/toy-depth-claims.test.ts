@@ -1,7 +1,8 @@
 /**
  * The toy-depth evaluator on synthetic trajectories: each claim holds on the textbook picture and
  * does not when its defining property is broken (a depth-1 run that rotates or settles above
- * 2/λ0; a deep run above 2/λ0 that does not rotate, rotates only in stable steps, or ends sharp).
+ * 2/λ0; a deep run below 2/λ0 that rotates as much as above; a deep run above 2/λ0 that does not
+ * rotate, rotates only in stable steps, diverges or ends sharp), and is inconclusive in between.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -90,12 +91,23 @@ test('toy-depth: each claim fails when its property is broken', () => {
     verdicts([d1lo!, run(1, 2, { rho: () => 1, sharp: () => L0, loss: converge }), d2lo!, run(2, 2, deepAbove(2))])[1],
     'did not hold',
   );
-  // Depth 2 below 2/λ0 that rotates: claim 3 did not hold.
+  // Depth 2 below 2/λ0 that rotates more than above (60° per step vs 10 steps of 25.8°): claim 3 did not hold.
+  const below = (rho: number) =>
+    verdicts([
+      d1lo!,
+      d1hi!,
+      run(2, 0.5, { rho: () => rho, sharp: () => L0, loss: converge }),
+      run(2, 2, deepAbove(2)),
+    ])[2];
+  assert.equal(below(0.5), 'did not hold');
+  // 60 steps of 3.33° = 200° below against 258° above: less, but not 1.5× less: inconclusive.
+  assert.equal(below(Math.cos((200 / 60) * (Math.PI / 180))), 'inconclusive');
+  // …and a run below 2/λ0 that has not converged: did not hold.
   assert.equal(
     verdicts([
       d1lo!,
       d1hi!,
-      run(2, 0.5, { rho: () => 0.5, sharp: () => L0, loss: converge }),
+      run(2, 0.5, { rho: () => 1, sharp: () => L0, loss: () => 0.1 }),
       run(2, 2, deepAbove(2)),
     ])[2],
     'did not hold',
@@ -107,6 +119,12 @@ test('toy-depth: each claim fails when its property is broken', () => {
     verdicts([d1lo!, d1hi!, d2lo!, run(2, 2, { ...deepAbove(2), rho: (s) => (s > 20 && s <= 40 ? 0.9 : 1) })])[3],
     'did not hold',
   );
-  // Depth 2 above 2/λ0 that ends at λ1 ≥ 2/η: claim 5 did not hold.
+  // Depth 2 above 2/λ0 that ends at λ1 ≥ 2/η: claim 5 did not hold; one that diverges: neither.
   assert.equal(verdicts([d1lo!, d1hi!, d2lo!, run(2, 2, { ...deepAbove(2), sharp: () => L0 })])[4], 'did not hold');
+  assert.equal(
+    verdicts([d1lo!, d1hi!, d2lo!, run(2, 2, { ...deepAbove(2), status: 'diverged', loss: (s) => Math.exp(s) })])[4],
+    'did not hold',
+  );
+  // Stable (λ1 < 2/η) but the loss still falling at the end: inconclusive.
+  assert.equal(verdicts([d1lo!, d1hi!, d2lo!, run(2, 2, { ...deepAbove(2), loss: () => 1e-3 })])[4], 'inconclusive');
 });
