@@ -23,15 +23,14 @@ import {
   fmt,
   increaseSteps,
   lossPoints,
-  median,
   ratioSeries,
   seriesOf,
   tol,
   windowedTrend,
   type EdgeStats,
 } from './measures.ts';
-import { perRunFigure, present } from './figures.ts';
-import { DASH, lineChart, PALETTE, THRESHOLD_COLOR } from '../report/spec.ts';
+import { medianBandFigure, perRunFigure, present } from './figures.ts';
+import { DASH, lineChart, PALETTE } from '../report/spec.ts';
 import { acrossSeedsBand, restrictPhase, saturationStep } from './claims/eos.ts';
 import { ALPHA, judgePaired, mannKendall, mannKendallText, type PairedComparison } from './stats.ts';
 import { LR_MULTIPLE, runMultiples } from './plan.ts';
@@ -525,48 +524,20 @@ export function eosGdFigures(runs: StudyRun[]): StudyFigure[] {
           'The same runs: the loss falls while λ1 sharpens, then keeps falling non-monotonically at the edge of stability.',
         spec: lossChart,
       });
-    const cells = new Map<string, StudyRun[]>();
-    for (const r of all) (cells.get(cellOf(r).key) ?? cells.set(cellOf(r).key, []).get(cellOf(r).key)!).push(r);
-    const ordered = [...cells.values()].sort((a, b) => cellOf(a[0]!).order - cellOf(b[0]!).order);
-    const band = lineChart({
-      title: `λ1/(2/η), median over seeds, ${name}`,
-      xTitle: 'step',
-      yTitle: 'λ1 / (2/η)',
-      series: ordered.map((rs, i) => {
-        const m = acrossSeeds(rs);
-        return {
-          label: `${cellLegend(rs[0]!)} (${rs.length} seeds)`,
-          field: `y${i}`,
-          points: m.map((p) => ({ x: p.x, y: p.median })),
-          band: m.map((p) => ({ x: p.x, lo: p.lo, hi: p.hi })),
-          color: PALETTE[i % PALETTE.length]!,
-          strokeWidth: 1.4,
-        };
-      }),
-      rules: [{ y: 1, color: THRESHOLD_COLOR, dash: DASH }],
-      legend: true,
-    });
-    if (band !== null)
-      figs.push({
+    figs.push(
+      medianBandFigure(all, {
         id: `ratio-${id}`,
         title: `λ1/(2/η) across seeds (${name})`,
         caption:
           'Per cell, the median over seeds of λ1/(2/η) at each measured step (line) and its range over the seeds (band); dashed: 1, the edge of stability. Steps where fewer than half of the seeds are still running are left out.',
-        spec: band,
-      });
+        yTitle: 'λ1 / (2/η)',
+        cell: (r) => ({ ...cellOf(r), label: cellLegend(r) }),
+        series: (r) => ratioSeries(r.rows, 'sharpness'),
+        ruleY: 1,
+      }),
+    );
   }
   return present(figs);
-}
-
-/** Median and min–max over a cell's seeds of λ1/(2/η) at each measured step at least half of them reached. */
-function acrossSeeds(rs: readonly StudyRun[]): { x: number; median: number; lo: number; hi: number }[] {
-  const at = new Map<number, number[]>();
-  for (const r of rs)
-    for (const p of ratioSeries(r.rows, 'sharpness')) (at.get(p.step) ?? at.set(p.step, []).get(p.step)!).push(p.value);
-  return [...at.entries()]
-    .filter(([, v]) => 2 * v.length >= rs.length)
-    .sort((a, b) => a[0] - b[0])
-    .map(([x, v]) => ({ x, median: median(v), lo: Math.min(...v), hi: Math.max(...v) }));
 }
 
 export const eosGd: StudyDefinition = {

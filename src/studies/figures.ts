@@ -5,7 +5,7 @@
  */
 import { lineChart, PALETTE, THRESHOLD_COLOR, DASH, type Series } from '../report/spec.ts';
 import type { StudyFigure, StudyRun } from './study.ts';
-import { ratioSeries, seriesOf } from './measures.ts';
+import { median, ratioSeries, seriesOf, type Point } from './measures.ts';
 
 const color = (i: number) => PALETTE[i % PALETTE.length]!;
 const field = (i: number) => `y${i}`;
@@ -36,6 +36,22 @@ export function perRunFigure(
       strokeWidth: 1.3,
     };
   });
+  return stepFigure(o, series);
+}
+
+/** A figure of `series` against step, with a dashed threshold rule at `ruleY`; null if no series has a point. */
+function stepFigure(
+  o: {
+    id: string;
+    title: string;
+    caption: string;
+    yTitle: string;
+    logY?: boolean;
+    yDomain?: [number, number];
+    ruleY?: number;
+  },
+  series: Series[],
+): StudyFigure | null {
   const spec = lineChart({
     title: o.title,
     xTitle: 'step',
@@ -52,4 +68,64 @@ export function perRunFigure(
 /** Drops the nulls. */
 export function present(figs: ReadonlyArray<StudyFigure | null>): StudyFigure[] {
   return figs.filter((f): f is StudyFigure => f !== null);
+}
+
+/**
+ * One line per cell (e.g. a learning rate over its seeds): at each step, the median over the
+ * cell's runs of `series(run)`, with their min–max as a band; with `bin`, each run's series is
+ * first averaged over consecutive bins of that many steps (noisy every-step quantities). Steps
+ * that fewer than half of a cell's runs reached are left out. Null if nothing is left.
+ */
+export function medianBandFigure(
+  runs: readonly StudyRun[],
+  o: {
+    id: string;
+    title: string;
+    caption: string;
+    yTitle: string;
+    cell: (r: StudyRun) => { key: string; label: string; order: number };
+    series: (r: StudyRun) => Point[];
+    bin?: number;
+    logY?: boolean;
+    ruleY?: number;
+  },
+): StudyFigure | null {
+  const cells = new Map<string, { label: string; order: number; runs: StudyRun[] }>();
+  for (const r of runs) {
+    const c = o.cell(r);
+    (cells.get(c.key) ?? cells.set(c.key, { label: c.label, order: c.order, runs: [] }).get(c.key)!).runs.push(r);
+  }
+  const binned = (pts: Point[]): Point[] => {
+    if (o.bin === undefined) return pts;
+    const sums = new Map<number, { s: number; n: number }>();
+    for (const p of pts) {
+      const k = Math.floor(p.step / o.bin) * o.bin;
+      const c = sums.get(k) ?? sums.set(k, { s: 0, n: 0 }).get(k)!;
+      c.s += p.value;
+      c.n++;
+    }
+    return [...sums.entries()].map(([step, c]) => ({ step, value: c.s / c.n }));
+  };
+  const series: Series[] = [...cells.values()]
+    .sort((a, b) => a.order - b.order)
+    .map((c, i) => {
+      const at = new Map<number, number[]>();
+      for (const r of c.runs)
+        for (const p of binned(o.series(r)))
+          if (Number.isFinite(p.value) && (!o.logY || p.value > 0))
+            (at.get(p.step) ?? at.set(p.step, []).get(p.step)!).push(p.value);
+      const m = [...at.entries()]
+        .filter(([, v]) => 2 * v.length >= c.runs.length)
+        .sort((a, b) => a[0] - b[0])
+        .map(([x, v]) => ({ x, y: median(v), lo: Math.min(...v), hi: Math.max(...v) }));
+      return {
+        label: `${c.label} (${c.runs.length} run${c.runs.length === 1 ? '' : 's'})`,
+        field: field(i),
+        points: m.map((p) => ({ x: p.x, y: p.y })),
+        band: m.map((p) => ({ x: p.x, lo: p.lo, hi: p.hi })),
+        color: color(i),
+        strokeWidth: 1.4,
+      };
+    });
+  return stepFigure(o, series);
 }

@@ -3,8 +3,12 @@
  * (= every epoch for full batch): ρ_t = |cos| between successive top eigenvectors and the top-k
  * subspace overlap (Wang & Roberts, "rotational polarity of eigenvectors"). Measurements whose
  * relative eigengap (λ1 − λ2)/λ1 is below gap_min (here or at the previous measurement) are
- * excluded: there λ1 and λ2 can exchange, which is no rotation. Claims:
- *   1. below 2/λ0, ρ stays ≈ 1 (its 5th percentile is at least rho_stable_q05);
+ * excluded: there λ1 and λ2 can exchange, which is no rotation. Above 2/λ0 a run catapults, then
+ * sharpens back to 2/η and trains at the edge of stability, where unstable updates (λ1 ≥ 2/η
+ * before them) and stable ones alternate: claims 4–6 are judged in that phase (from the first
+ * return to 0.9·2/η), so instability is not confounded with early training. Claims:
+ *   1. below 2/λ0, ρ stays ≈ 1: each seed's 5th percentile of ρ minus rho_stable_q05, positive
+ *      across seeds (sign-flip test);
  *   2. above it, drops of ρ (episodes of consecutive measurements with ρ < rho_drop) coincide
  *      with loss spikes (a train-loss increase by more than spike_rel, relative, within
  *      coincidence_window steps of the episode): at least coincidence_min of the episodes do AND
@@ -13,27 +17,35 @@
  *   3. rotation per unit parameter displacement (arccos ρ/‖Δθ‖, param_displacement) grows with η
  *      (raw 1 − ρ grows with η by the step size alone): one Spearman(η, ·) per seed, their mean
  *      tested across seeds (judgePaired: sign-flip p < 0.05 and mean ≥ spearman_min);
- *   4. within each run above 2/λ0, updates from λ1 ≥ 2/η rotate more per unit displacement than
- *      updates from λ1 < 2/η: per run the difference of the means (runs with ≥ 2 updates of each
- *      kind), across seeds at each multiple judgePaired on those differences; held when every
- *      multiple holds.
+ *   4. at the edge of stability, unstable updates rotate the top eigenvector more per unit
+ *      displacement than stable ones in the same windows of match_window steps (per run the
+ *      matched-window difference, with a block-shuffle null of the labels for that run; per seed
+ *      the mean over the multiples above 2/λ0; across seeds judgePaired);
+ *   5. flatness follows rotation: over the after_steps updates after each rotation episode, λ1
+ *      changes by less (falls more, relative) than over after_steps updates from any step of the
+ *      phase; per seed as in 4, across seeds judgePaired (negative);
+ *   6. the parameter norm grows during instabilities: Δ‖θ‖ of unstable minus stable updates in
+ *      matched windows, per seed and across seeds as in 4 (positive).
  */
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun } from './study.ts';
 import { ROTATION_TOLERANCES, tolerancesOf } from './tolerances.ts';
 import {
-  combineVerdicts,
+  edgeOfStability,
   fmt,
   increaseSteps,
   lossPoints,
   mean,
   quantile,
+  ratioSeries,
   seriesOf,
   spearman,
   tols,
 } from './measures.ts';
 import {
   anglePerDisplacement,
+  blockShuffleP,
   coincidenceTest,
+  matchedWindowDifference,
   dropEpisodes,
   rotationSteps,
   splitDegenerate,
@@ -42,7 +54,7 @@ import {
   type RotationStep,
 } from './claims/rotation.ts';
 import { judgePaired } from './stats.ts';
-import { perRunFigure, present } from './figures.ts';
+import { medianBandFigure, present } from './figures.ts';
 import { multipleOf, runMultiples } from './plan.ts';
 
 /** `η = 2·(2/λ0)` style label, with the seed when the study has several. */
@@ -78,6 +90,7 @@ interface RunRotation {
 
 export function evaluateRotation(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerances'>): ClaimResult[] {
   const t = tolerancesOf(ROTATION_TOLERANCES, ctx.tolerances);
+  const [matchW, afterK] = tols(t, 'match_window', 'after_steps');
   const [q05Min, drop, spikeRel, w, coinMin, spMin, gapMin, pMax] = tols(
     t,
     'rho_stable_q05',
@@ -116,23 +129,30 @@ export function evaluateRotation(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
         const rho = x.steps.map((p) => p.rho);
         return { x, q05: quantile(rho, 0.05), min: Math.min(...rho), overlap: mean(x.overlap) };
       });
-      const held = parts.every((p) => p.q05 >= q05Min);
+      const j = judgePaired(
+        parts.map((p) => p.q05 - q05Min),
+        'positive',
+        fmt,
+      );
       out.push({
         claim,
         evidence:
+          `5th percentile of ρ minus ${q05Min}, across seeds: ${j.text} (held: positive at p < 0.05; did not hold: negative at p < 0.05). ` +
           parts
             .map(
               (p) =>
                 `${p.x.label}: 5th percentile of ρ ${fmt(p.q05)} (min ${fmt(p.min)}, ${p.x.steps.length} measurements, ${excl(p.x)}), mean top-k subspace overlap ${fmt(p.overlap)}`,
             )
-            .join('; ') + `; tolerance: 5th percentile ≥ ${q05Min}`,
-        verdict: held ? 'held' : 'did not hold',
-        values: Object.fromEntries(
-          parts.flatMap((p) => [
-            [`q05_m${fmt(p.x.multiple)}`, p.q05],
-            [`min_m${fmt(p.x.multiple)}`, p.min],
-          ]),
-        ),
+            .join('; '),
+        verdict: j.verdict,
+        values: {
+          n: j.cmp.n,
+          mean_q05_excess: j.cmp.mean,
+          lo: j.cmp.lo,
+          hi: j.cmp.hi,
+          p: j.cmp.pValue,
+          ...Object.fromEntries(parts.map((p) => [`q05_${p.x.r.name}`, p.q05])),
+        },
       });
     }
   }
@@ -264,63 +284,121 @@ export function evaluateRotation(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
     }
   }
 
-  // 4. Within each run above the threshold (same η, so no step-size confound between runs):
-  //    unstable updates (λ1 ≥ 2/η before them) rotate more than stable ones.
-  {
-    const claim =
-      'Within a run above 2/λ0, updates from λ1 ≥ 2/η rotate the top eigenvector more (per unit displacement) than updates from λ1 < 2/η';
-    const withDisp = above.length > 0 && above.every((x) => anglePerDisplacement(x.steps).length > 0);
-    const measure = (s: readonly RotationStep[]) => (withDisp ? anglePerDisplacement(s) : s.map((p) => p.angle));
-    const unit = withDisp ? 'rad per unit ‖Δθ‖' : 'rad (param_displacement not recorded: unnormalised angle)';
-    const parts: string[] = [];
-    const values: Record<string, number | boolean> = { normalised: withDisp };
-    // Per run: the difference of the mean rotation of its unstable and stable updates; across seeds
-    // at each multiple: those differences paired by seed (judgePaired; the seeds are the units, the
-    // autocorrelated updates within a run are not).
-    const byMultiple = new Map<string, { m: number; d: number[] }>();
-    let judgedRuns = 0;
-    for (const x of above) {
-      const unstable = measure(x.steps.filter((p) => p.unstable));
-      const stable = measure(x.steps.filter((p) => !p.unstable));
-      if (unstable.length < 2 || stable.length < 2) {
-        parts.push(
-          `${x.label}: ${unstable.length} unstable and ${stable.length} stable updates (need 2 of each; not judged)`,
-        );
-        continue;
-      }
-      judgedRuns++;
-      const d = mean(unstable) - mean(stable);
-      parts.push(
-        `${x.label}: ${fmt(mean(unstable))} (${unstable.length} unstable) vs ${fmt(mean(stable))} (${stable.length} stable), difference ${fmt(d)}`,
-      );
-      values[`diff_m${fmt(x.multiple)}_s${x.r.config.train.seed}`] = d;
-      const k = x.multiple.toPrecision(6);
-      if (!byMultiple.has(k)) byMultiple.set(k, { m: x.multiple, d: [] });
-      byMultiple.get(k)!.d.push(d);
-    }
-    const vs: ClaimResult['verdict'][] = [];
-    const across: string[] = [];
-    for (const { m, d } of [...byMultiple.values()].sort((a, b) => a.m - b.m)) {
-      const j = judgePaired(d, 'positive', fmt);
-      vs.push(j.verdict);
-      across.push(`${fmt(m)}×: unstable − stable ${j.text} → ${j.verdict}`);
-      values[`p_m${fmt(m)}`] = j.cmp.pValue;
-    }
-    out.push({
-      claim,
-      evidence:
-        vs.length === 0
-          ? `no run above 2/λ0 with both kinds of update; ${parts.join('; ')}`
-          : `mean rotation, ${unit}; across seeds per multiple: ${across.join('; ')} (held: sign-flip p < 0.05 with more rotation from λ1 ≥ 2/η; the claim holds when every multiple holds); per run: ${parts.join('; ')}`,
-      verdict: combineVerdicts(vs),
+  // 4–6. At the edge of stability (from the first return to 0.9·2/η after the catapult), within each run.
+  const phases = above.map((x) => ({ x, from: edgeOfStability(x.r.rows, { fraction: 0.9 }).reachStep }));
+  const inPhase = phases.filter((p): p is { x: RunRotation; from: number } => p.from !== null);
+  const phaseNote = phases
+    .filter((p) => p.from === null)
+    .map((p) => `${p.x.label}: never returned to 0.9·2/η (left out)`);
+  const bySeed = (vals: { x: RunRotation; v: number }[]) => {
+    const m = new Map<number, number[]>();
+    for (const { x, v } of vals)
+      if (Number.isFinite(v))
+        (m.get(x.r.config.train.seed) ?? m.set(x.r.config.train.seed, []).get(x.r.config.train.seed)!).push(v);
+    return [...m.entries()].sort((a, b) => a[0] - b[0]).map(([seed, v]) => ({ seed, v: mean(v) }));
+  };
+  const withinClaim = (o: {
+    claim: string;
+    unit: string;
+    direction: 'positive' | 'negative';
+    perRun: (p: { x: RunRotation; from: number }) => { v: number; text: string };
+    key: string;
+  }): ClaimResult => {
+    const runsV = inPhase.map((p) => ({ x: p.x, ...o.perRun(p) }));
+    const seeds = bySeed(runsV);
+    const j = judgePaired(
+      seeds.map((q) => q.v),
+      o.direction,
+      fmt,
+    );
+    return {
+      claim: o.claim,
+      evidence: `${o.unit}; per seed the mean over the multiples above 2/λ0, across seeds: ${j.text} (held: ${o.direction} at p < 0.05; did not hold: the other sign at p < 0.05). Per run: ${[
+        ...runsV.map((r) => `${r.x.label}: ${r.text}`),
+        ...phaseNote,
+      ].join('; ')}`,
+      verdict: j.verdict,
       values: {
-        ...values,
-        runs_judged: judgedRuns,
-        multiples_judged: vs.length,
-        multiples_held: vs.filter((v) => v === 'held').length,
+        n: j.cmp.n,
+        [o.key]: j.cmp.mean,
+        lo: j.cmp.lo,
+        hi: j.cmp.hi,
+        p: j.cmp.pValue,
+        runs_judged: runsV.filter((r) => Number.isFinite(r.v)).length,
       },
-    });
-  }
+    };
+  };
+  out.push(
+    withinClaim({
+      claim:
+        'At the edge of stability, updates from λ1 ≥ 2/η rotate the top eigenvector more per unit displacement than stable updates in the same time windows',
+      unit: `rotation per unit ‖Δθ‖ (rad), unstable − stable updates within windows of ${matchW} steps`,
+      direction: 'positive',
+      key: 'mean_diff',
+      perRun: ({ x, from }) => {
+        const xs = x.steps
+          .filter((q) => q.step > from && q.displacement !== null && q.displacement > 0)
+          .map((q) => ({ step: q.step, value: q.angle / q.displacement!, unstable: q.unstable }));
+        const m = matchedWindowDifference(xs, matchW);
+        const pNull = blockShuffleP(xs, matchW, matchW, { seed: x.r.config.train.seed + 1 });
+        const nu = xs.filter((q) => q.unstable).length;
+        return {
+          v: m.diff,
+          text: `${fmt(m.diff)} over ${m.windows} windows from step ${from} (${nu} unstable, ${xs.length - nu} stable updates; block-shuffle p = ${fmt(pNull)})`,
+        };
+      },
+    }),
+  );
+  out.push(
+    withinClaim({
+      claim: `Flatness follows rotation: over the ${afterK} updates after a drop of ρ below ${drop}, λ1 falls relative to the same span from any step of the phase`,
+      unit: `relative change of λ1 over ${afterK} updates, after the first step of each drop episode minus from every step of the phase`,
+      direction: 'negative',
+      key: 'mean_diff',
+      perRun: ({ x, from }) => {
+        const sharp = new Map(seriesOf(x.r.rows, 'sharpness').map((q) => [q.step, q.value]));
+        const change = (t: number) => {
+          const a = sharp.get(t);
+          const b = sharp.get(t + afterK);
+          return a !== undefined && b !== undefined && a > 0 ? (b - a) / a : Number.NaN;
+        };
+        const starts = dropEpisodes(
+          x.steps.filter((q) => q.step > from),
+          drop,
+        ).map(([a]) => a);
+        const after = starts.map(change).filter(Number.isFinite);
+        const all = [...sharp.keys()]
+          .filter((t) => t > from)
+          .map(change)
+          .filter(Number.isFinite);
+        const v = after.length > 0 && all.length > 0 ? mean(after) - mean(all) : Number.NaN;
+        return {
+          v,
+          text: `${after.length} episodes: ${fmt(after.length > 0 ? mean(after) : Number.NaN)} vs ${fmt(all.length > 0 ? mean(all) : Number.NaN)} from any step (difference ${fmt(v)})`,
+        };
+      },
+    }),
+  );
+  out.push(
+    withinClaim({
+      claim:
+        'The parameter norm grows during instabilities: unstable updates increase ‖θ‖ more than stable updates in the same time windows',
+      unit: `Δ‖θ‖ per update, unstable − stable updates within windows of ${matchW} steps`,
+      direction: 'positive',
+      key: 'mean_diff',
+      perRun: ({ x, from }) => {
+        const norm = new Map(seriesOf(x.r.rows, 'param_norm').map((q) => [q.step, q.value]));
+        const unstable = new Set(unstableSteps(x.r.rows));
+        const xs = [...norm.keys()]
+          .filter((t) => t > from && norm.has(t - 1))
+          .sort((a, b) => a - b)
+          .map((t) => ({ step: t, value: norm.get(t)! - norm.get(t - 1)!, unstable: unstable.has(t - 1) }));
+        const m = matchedWindowDifference(xs, matchW);
+        const pNull = blockShuffleP(xs, matchW, matchW, { seed: x.r.config.train.seed + 7 });
+        return { v: m.diff, text: `${fmt(m.diff)} over ${m.windows} windows (block-shuffle p = ${fmt(pNull)})` };
+      },
+    }),
+  );
   // Runs that did not complete are listed, not judged.
   for (const r of runs.filter((x) => x.summary.status !== 'completed')) {
     out.push({
@@ -332,45 +410,66 @@ export function evaluateRotation(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
   return out;
 }
 
+/** A run's cell: its multiple of 2/λ0 (seeds pooled). */
+const multipleCell = (r: StudyRun) => {
+  const m = multipleOf(r).multiple;
+  return { key: m.toPrecision(3), label: `η = ${fmt(m)}·2/λ0`, order: m };
+};
+
 export function rotationFigures(runs: StudyRun[]): StudyFigure[] {
-  const sorted = [...runs].sort((a, b) => multipleOf(a).multiple - multipleOf(b).multiple);
+  const done = runs.filter((r) => r.summary.status === 'completed');
+  const band = (caption: string) =>
+    `${caption} Per multiple of 2/λ0: the median over seeds (line) and their range (band).`;
   return present([
-    perRunFigure(sorted, {
-      id: 'rho',
-      title: 'ρ_t: |cos| between successive top eigenvectors',
-      caption: 'One line per run; 1 = the top eigenvector did not move between measurements.',
-      key: 'eigvec_cos',
-      yTitle: 'ρ_t',
-      label: multipleLabel,
-      yDomain: [0, 1],
-    }),
-    perRunFigure(sorted, {
-      id: 'subspace',
-      title: 'Top-k subspace similarity between successive measurements',
-      caption: 'Mean squared cosine of the principal angles between successive top-k eigenspaces.',
-      key: 'subspace_overlap',
-      yTitle: 'overlap',
-      label: multipleLabel,
-      yDomain: [0, 1],
-    }),
-    perRunFigure(sorted, {
-      id: 'train-loss',
-      title: 'Train loss',
-      caption: 'Loss spikes above 2/λ0 line up with the drops of ρ.',
-      key: 'train_loss',
-      yTitle: 'train loss (log)',
-      label: multipleLabel,
+    medianBandFigure(done, {
+      id: 'rotation',
+      title: '1 − ρ_t, mean over 20-step bins (log scale)',
+      caption: band(
+        '1 − |cos| between successive top eigenvectors, averaged over bins of 20 steps: 0 = the top eigenvector did not move. It spans decades, hence the log scale.',
+      ),
+      yTitle: '1 − ρ_t (log)',
+      cell: multipleCell,
+      series: (r) => seriesOf(r.rows, 'eigvec_cos').map((p) => ({ step: p.step, value: 1 - p.value })),
+      bin: 20,
       logY: true,
     }),
-    perRunFigure(sorted, {
+    medianBandFigure(done, {
+      id: 'subspace',
+      title: '1 − top-k subspace similarity, mean over 20-step bins (log scale)',
+      caption: band('1 − the mean squared cosine of the principal angles between successive top-k eigenspaces.'),
+      yTitle: '1 − overlap (log)',
+      cell: multipleCell,
+      series: (r) => seriesOf(r.rows, 'subspace_overlap').map((p) => ({ step: p.step, value: 1 - p.value })),
+      bin: 20,
+      logY: true,
+    }),
+    medianBandFigure(done, {
       id: 'ratio',
       title: 'λ1 / (2/η)',
-      caption: 'Sharpness over its threshold; dashed: 1.',
-      key: 'sharpness',
+      caption: band(
+        'Sharpness over its threshold; dashed: 1. Above 2/λ0 the runs catapult, then return to the edge of stability.',
+      ),
       yTitle: 'λ1/(2/η)',
-      label: multipleLabel,
+      cell: multipleCell,
+      series: (r) => ratioSeries(r.rows, 'sharpness'),
       ruleY: 1,
-      ratioTo: 'threshold',
+    }),
+    medianBandFigure(done, {
+      id: 'train-loss',
+      title: 'Train loss (log scale)',
+      caption: band('Full-batch train loss.'),
+      yTitle: 'train loss (log)',
+      cell: multipleCell,
+      series: (r) => seriesOf(r.rows, 'train_loss'),
+      logY: true,
+    }),
+    medianBandFigure(done, {
+      id: 'param-norm',
+      title: '‖θ‖',
+      caption: band('Parameter norm.'),
+      yTitle: '‖θ‖',
+      cell: multipleCell,
+      series: (r) => seriesOf(r.rows, 'param_norm'),
     }),
   ]);
 }

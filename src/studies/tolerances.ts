@@ -57,6 +57,8 @@ export const ROTATION_TOLERANCES = [
   'spearman_min',
   'gap_min',
   'p_max',
+  'match_window',
+  'after_steps',
 ] as const;
 
 export const SGD_BATCH_TOLERANCES = ['flatter_min'] as const;

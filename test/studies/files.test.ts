@@ -5,7 +5,9 @@ import { loadStudyFile, studyPlan, studySweep } from '../../src/studies/run.ts';
 import { findStudy } from '../../src/studies/registry.ts';
 import { gridProduct } from '../../src/experiments/sweep.ts';
 import { resolveConfig } from '../../src/experiments/config.ts';
+import { deepMerge } from '../../src/experiments/configPaths.ts';
 import { withParams, LR_MULTIPLE } from '../../src/studies/plan.ts';
+import { EOS_GD_ONLY_TOLERANCES } from '../../src/studies/tolerances.ts';
 
 /** The issue-8 studies: study file name → evaluator module. */
 const STUDIES: Record<string, string> = {
@@ -44,8 +46,7 @@ test('every tolerance an evaluator reads is in its study file', () => {
     // tols(t, 'a', 'b', …) reads several at once (possibly across lines).
     for (const m of src.matchAll(/tols\(\s*t,([^)]*)\)/g))
       for (const q of m[1]!.matchAll(/'([a-z0-9_]+)'/g)) used.add(q[1]!);
-    if (name === 'eos-adam')
-      for (const k of ['sharpening_min_rise', 'min_loss_increases', 'loss_window', 'ce_saturation_acc']) used.delete(k); // eos-gd-only claims
+    if (name === 'eos-adam') for (const k of EOS_GD_ONLY_TOLERANCES) used.delete(k); // eos-gd-only claims
     assert.ok(used.size > 0, name);
     for (const k of used) {
       assert.equal(typeof f.tolerances[k], 'number', `${name}: tolerance ${k}`);
@@ -61,9 +62,16 @@ test('the runs of every study (full and quick) are valid configs', () => {
       if (name === 'toy-depth') continue; // not network configs (checked by its own test)
       const sweep = studySweep(f, quick);
       if (Object.keys(sweep.grid).includes(LR_MULTIPLE)) {
-        const keys = Object.keys(sweep.grid);
-        for (const p of gridProduct(keys.map((key) => ({ key, values: sweep.grid[key]! }))))
-          resolveConfig(withParams(sweep.base, p));
+        // The main sweep and each variant's (its base over the study's), as planMultiples builds them.
+        const variants = (quick && f.quick?.variants !== undefined ? f.quick.variants : f.variants) ?? [];
+        for (const s of [
+          sweep,
+          ...variants.map((v) => ({ base: deepMerge(sweep.base, v.base ?? {}), grid: v.grid })),
+        ]) {
+          const keys = Object.keys(s.grid);
+          for (const p of gridProduct(keys.map((key) => ({ key, values: s.grid[key]! }))))
+            resolveConfig(withParams(s.base, p));
+        }
       } else {
         assert.ok(studyPlan(f, quick).runs.length > 0, `${name} ${quick ? 'quick' : 'full'}`);
       }

@@ -11,7 +11,9 @@ import type { StudyRun } from '../../src/studies/study.ts';
 import { loadStudyFile } from '../../src/studies/run.ts';
 import { evaluateRotation } from '../../src/studies/rotation.ts';
 import {
+  blockShuffleP,
   coincidenceTest,
+  matchedWindowDifference,
   dropEpisodes,
   relativeGap,
   rotationSteps,
@@ -33,6 +35,10 @@ interface Spec {
   ratio2?: (s: number) => number;
   disp?: (s: number) => number;
   seed?: number;
+  /** λ1 at step s given 2/η (overrides `unstable`). */
+  sharp?: (s: number, thr: number) => number;
+  /** ‖θ‖ at step s (omitted: not logged). */
+  norm?: (s: number) => number;
 }
 
 function mk(o: Spec): StudyRun {
@@ -42,7 +48,7 @@ function mk(o: Spec): StudyRun {
   const unstable = new Set(o.unstable ?? []);
   const rows: MetricRow[] = [];
   for (let s = 0; s < N; s++) {
-    const l1 = s === 0 ? L0 : unstable.has(s) ? 1.05 * thr : Math.min(0.9 * thr, 0.9 * L0);
+    const l1 = s === 0 ? L0 : o.sharp ? o.sharp(s, thr) : unstable.has(s) ? 1.05 * thr : Math.min(0.9 * thr, 0.9 * L0);
     const row: Record<string, unknown> = {
       step: s,
       lr,
@@ -50,6 +56,7 @@ function mk(o: Spec): StudyRun {
       train_loss: (spikes.has(s) ? 3 : 1) / (1 + s),
       sharpness: l1,
       eigs: [l1, l1 * (o.ratio2?.(s) ?? 0.5)],
+      ...(o.norm ? { param_norm: o.norm(s) } : {}),
     };
     if (s > 0) {
       row.eigvec_cos = o.rho(s);
@@ -85,9 +92,23 @@ const before = events.map((e) => e - 1);
 
 const SEEDS = [0, 1, 2, 3, 4, 5];
 
-/** The textbook picture: ρ ≈ 1 below, drops right at the spikes/instabilities above, rotation per displacement growing with η. */
+/**
+ * The textbook picture: ρ ≈ 1 below; above, drops right at the spikes/instabilities, λ1 falling
+ * to 0.8·2/η for the 10 steps after each drop, ‖θ‖ growing 10× faster in unstable updates, and
+ * rotation per displacement growing with η.
+ */
 function textbook(seeds: readonly number[] = SEEDS): StudyRun[] {
   const base: Record<number, number> = { 0.5: 0.99995, 2: 0.99, 4: 0.91 };
+  const afterDrop = (s: number) => events.some((e) => s > e && s <= e + 10);
+  const sharpAbove = (s: number, thr: number) =>
+    before.includes(s) || events.includes(s) ? 1.05 * thr : afterDrop(s) ? 0.8 * thr : 0.9 * thr;
+  // An update t is unstable when λ1(t − 1) ≥ 2/η: ‖θ‖ grows by 0.01 then, by 0.001 otherwise.
+  const unstableUpdate = (t: number) => before.includes(t - 1) || events.includes(t - 1);
+  const norm = (s: number) => {
+    let n = 1;
+    for (let t = 1; t <= s; t++) n += unstableUpdate(t) ? 0.01 : 0.001;
+    return n;
+  };
   return seeds.flatMap((seed) =>
     [0.5, 2, 4].map((m) =>
       mk({
@@ -96,29 +117,67 @@ function textbook(seeds: readonly number[] = SEEDS): StudyRun[] {
         rho: (s) => (m > 1 && events.includes(s) ? 0.3 + 0.01 * seed : base[m]! - (m > 1 ? 0.001 * seed : 0)),
         spikes: m > 1 ? events : [],
         unstable: m > 1 ? before : [],
+        ...(m > 1 ? { sharp: sharpAbove, norm: (s: number) => norm(s) + 0.01 * seed } : {}),
       }),
     ),
   );
 }
 
+const WITHIN = 'At the edge of stability, updates from λ1 ≥ 2/η';
+const FLAT = 'Flatness follows rotation';
+const NORM = 'The parameter norm grows during instabilities';
+
 test('rotation claims hold on the textbook picture', () => {
   const c = evaluateRotation(textbook(), { tolerances: t });
-  assert.equal(c.length, 5);
+  assert.equal(c.length, 7);
   for (const x of c) assert.equal(x.verdict, 'held', `${x.claim}: ${x.evidence}`);
   const spikes = by(c, 'Above 2/λ0, drops of ρ (ρ <');
   assert.equal(spikes.values!.episodes, 8 * SEEDS.length);
   assert.equal(spikes.values!.coinciding, 8 * SEEDS.length);
   // Across seeds: effect, t-interval, exact sign-flip p and n in the evidence.
   assert.match(
-    by(c, 'Within a run above 2/λ0').evidence,
-    /2×: unstable − stable [\d.]+ \[95 % t-CI [^\]]+\], sign-flip p = 0\.031 \(exact, n = 6\) → held/,
+    by(c, WITHIN).evidence,
+    /across seeds: [\d.]+ \[95 % t-CI [^\]]+\], sign-flip p = 0\.031 \(exact, n = 6\)/,
   );
   assert.equal(by(c, 'Rotation per unit parameter displacement').values!.p, 2 / 64);
+  assert.equal(by(c, 'Below 2/λ0').values!.p, 2 / 64);
+  // λ1 falls from 1.05 to 0.8 of 2/η over the 10 steps after each drop: a relative change of −0.24 there.
+  assert.ok((by(c, FLAT).values!.mean_diff as number) < -0.2, by(c, FLAT).evidence);
+  // ‖θ‖: 0.01 per unstable update against 0.001 per stable one.
+  assert.ok(Math.abs((by(c, NORM).values!.mean_diff as number) - 0.009) < 1e-9, by(c, NORM).evidence);
   // Three seeds of one sign: p = 0.25, inconclusive (held under the old rule).
   const three = evaluateRotation(textbook([0, 1, 2]), { tolerances: t });
-  assert.equal(by(three, 'Within a run above 2/λ0').verdict, 'inconclusive');
-  assert.equal(by(three, 'Rotation per unit parameter displacement').verdict, 'inconclusive');
+  for (const name of [WITHIN, FLAT, NORM, 'Rotation per unit parameter displacement', 'Below 2/λ0'])
+    assert.equal(by(three, name).verdict, 'inconclusive', name);
   assert.ok((spikes.values!.p_value as number) < 0.01);
+});
+
+test('flatness after rotation and the growth of the norm: did not hold the other way, inconclusive when mixed', () => {
+  const above = (runs: StudyRun[]) => runs.filter((r) => (r.params.lr_multiple as number) > 1);
+  const flip = (r: StudyRun, key: 'sharpness' | 'param_norm', f: (v: number, thr: number, step: number) => number) => ({
+    ...r,
+    rows: r.rows.map((row) =>
+      row.step > 0 && typeof row[key] === 'number'
+        ? { ...row, [key]: f(row[key] as number, row.threshold as number, row.step) }
+        : row,
+    ),
+  });
+  // λ1 rising after the drops (from 0.6 to 0.8 of 2/η) and ‖θ‖ shrinking in unstable updates, at every seed.
+  const other = above(textbook()).map((r) =>
+    flip(
+      flip(r, 'sharpness', (v, thr, step) => (events.includes(step) ? 0.6 * thr : v)),
+      'param_norm',
+      (v) => 3 - v,
+    ),
+  );
+  const c = evaluateRotation(other, { tolerances: t });
+  assert.equal(by(c, FLAT).verdict, 'did not hold', by(c, FLAT).evidence);
+  assert.equal(by(c, NORM).verdict, 'did not hold', by(c, NORM).evidence);
+  // Half the seeds each way: inconclusive.
+  const mixed = [...above(textbook([0, 2, 4])), ...other.filter((r) => r.config.train.seed % 2 === 1)];
+  const m = evaluateRotation(mixed, { tolerances: t });
+  assert.equal(by(m, FLAT).verdict, 'inconclusive', by(m, FLAT).evidence);
+  assert.equal(by(m, NORM).verdict, 'inconclusive', by(m, NORM).evidence);
 });
 
 test('drops that meet spikes only as often as chance do not hold, however high the hit fraction', () => {
@@ -157,15 +216,20 @@ test('an exchange of λ1 and λ2 (small eigengap) is not counted as a rotation',
   const spikes = by(c, 'Above 2/λ0, drops of ρ (ρ <');
   assert.equal(spikes.verdict, 'inconclusive', spikes.evidence);
   // Below the threshold, a swap does not make ρ "rotate".
-  const belowSwap = mk({
-    m: 0.5,
-    rho: (s) => (s % 10 === 0 ? 0.01 : 0.99995),
-    ratio2: (s) => (s % 10 === 0 ? 0.995 : 0.5),
-  });
-  assert.equal(by(evaluateRotation([belowSwap], { tolerances: t }), 'Below 2/λ0').verdict, 'held');
+  const belowSwap = SEEDS.map((seed) =>
+    mk({
+      m: 0.5,
+      seed,
+      rho: (s) => (s % 10 === 0 ? 0.01 : 0.99995),
+      ratio2: (s) => (s % 10 === 0 ? 0.995 : 0.5),
+    }),
+  );
+  assert.equal(by(evaluateRotation(belowSwap, { tolerances: t }), 'Below 2/λ0').verdict, 'held');
   // …while the same drops with a clear gap are rotations: did not hold.
-  const belowRot = mk({ m: 0.5, rho: (s) => (s % 10 === 0 ? 0.01 : 0.99995) });
-  assert.equal(by(evaluateRotation([belowRot], { tolerances: t }), 'Below 2/λ0').verdict, 'did not hold');
+  const belowRot = SEEDS.map((seed) => mk({ m: 0.5, seed, rho: (s) => (s % 10 === 0 ? 0.01 : 0.99995) }));
+  assert.equal(by(evaluateRotation(belowRot, { tolerances: t }), 'Below 2/λ0').verdict, 'did not hold');
+  // One seed: no test across seeds can decide.
+  assert.equal(by(evaluateRotation(belowSwap.slice(0, 1), { tolerances: t }), 'Below 2/λ0').verdict, 'inconclusive');
 });
 
 test('rotation that grows with η only through the step size does not hold', () => {
@@ -208,7 +272,7 @@ test('rotation that grows with η only through the step size does not hold', () 
       }),
     ),
   );
-  const within = by(evaluateRotation(flat, { tolerances: t }), 'Within a run above 2/λ0');
+  const within = by(evaluateRotation(flat, { tolerances: t }), WITHIN);
   assert.notEqual(within.verdict, 'held', within.evidence);
   // Between-run differences are not a within-run effect: the 4× run is unstable often and rotates
   // more everywhere, the 2× run rarely; pooling the updates of both would call it held.
@@ -217,9 +281,11 @@ test('rotation that grows with η only through the step size does not hold', () 
     mk({ m: 2, rho: (s) => Math.cos(0.1 + 0.01 * Math.sin(2.3 * s * s)), unstable: [] }),
     mk({ m: 4, rho: (s) => Math.cos(0.5 + 0.01 * Math.sin(2.3 * s * s)), disp: () => 0.02, unstable: often }),
   ];
-  const w2 = by(evaluateRotation(between, { tolerances: t }), 'Within a run above 2/λ0');
+  const w2 = by(evaluateRotation(between, { tolerances: t }), WITHIN);
   assert.notEqual(w2.verdict, 'held', w2.evidence);
-  assert.equal(w2.values!.runs_judged, 1, 'the 2× run has no unstable updates after step 0 (one is not enough)');
+  // Both runs are judged (the 2× run on its one unstable update, from its initialization, in a window
+  // with stable ones), and neither shows more rotation in its unstable updates.
+  assert.equal(w2.values!.runs_judged, 2);
 });
 
 test('within-run comparison across seeds: held, did not hold and inconclusive', () => {
@@ -228,16 +294,16 @@ test('within-run comparison across seeds: held, did not hold and inconclusive', 
     [2, 4].map((m) =>
       mk({ m, seed, rho: (s) => (events.includes(s) ? 0.999 : 0.9 - 0.01 * seed), spikes: events, unstable: before }),
     );
-  const dn = by(evaluateRotation(SEEDS.flatMap(less), { tolerances: t }), 'Within a run above 2/λ0');
+  const dn = by(evaluateRotation(SEEDS.flatMap(less), { tolerances: t }), WITHIN);
   assert.equal(dn.verdict, 'did not hold', dn.evidence);
   // More at half the seeds, less at the others: inconclusive.
   const halves = [
     ...textbook([0, 2, 4]).filter((r) => (r.params.lr_multiple as number) > 1),
     ...[1, 3, 5].flatMap(less),
   ];
-  const inc = by(evaluateRotation(halves, { tolerances: t }), 'Within a run above 2/λ0');
+  const inc = by(evaluateRotation(halves, { tolerances: t }), WITHIN);
   assert.equal(inc.verdict, 'inconclusive', inc.evidence);
-  assert.equal(by(evaluateRotation(textbook(), { tolerances: t }), 'Within a run above 2/λ0').verdict, 'held');
+  assert.equal(by(evaluateRotation(textbook(), { tolerances: t }), WITHIN).verdict, 'held');
 });
 
 test('claims/rotation helpers: gaps, steps, episodes, and an exact circular-shift p-value', () => {
@@ -276,4 +342,31 @@ test('claims/rotation helpers: gaps, steps, episodes, and an exact circular-shif
   assert.deepEqual(one, { hits: 1, total: 1, chanceHits: 0.1, pValue: 0.1 });
   // Window 1: marks 2..4 are hit by 3 of the 10 shifts.
   assert.equal(coincidenceTest([{ episodes: [[3, 3]], marks: [3], steps }], 1).pValue, 0.3);
+});
+
+test('matched-window differences and their block-shuffle null', () => {
+  // Windows of 4 steps from step 10: [10–13] unstable 5, 7 vs stable 1 → 5; [14–17] stable only
+  // (skipped); [18–21] unstable 2 vs stable 4, 6 → −3. Mean of the two: 1.
+  const xs = [
+    { step: 10, value: 5, unstable: true },
+    { step: 11, value: 7, unstable: true },
+    { step: 13, value: 1, unstable: false },
+    { step: 14, value: 100, unstable: false },
+    { step: 18, value: 2, unstable: true },
+    { step: 20, value: 4, unstable: false },
+    { step: 21, value: 6, unstable: false },
+  ];
+  assert.deepEqual(matchedWindowDifference(xs, 4), { diff: 1, windows: 2 });
+  assert.ok(Number.isNaN(matchedWindowDifference(xs.slice(3, 4), 4).diff));
+  assert.throws(() => matchedWindowDifference(xs, 0), /window must be ≥ 1/);
+  // Values that follow irregularly placed labels exactly (unstable 1, stable 0): permuting blocks
+  // of 10 moves the labels off the 1s, so the observed difference is rarely reached.
+  const label = (i: number) => Math.sin(i * 7.1) > 0.6;
+  const linked = Array.from({ length: 200 }, (_, i) => ({ step: i, value: label(i) ? 1 : 0, unstable: label(i) }));
+  assert.equal(matchedWindowDifference(linked, 10).diff, 1);
+  assert.ok(blockShuffleP(linked, 10, 10, { seed: 3, resamples: 400 }) < 0.01);
+  // Values unrelated to the labels: observed difference 0 against a null centred on 0.
+  const unrelated = linked.map((x, i) => ({ ...x, value: Math.sin(i * 12.9898) }));
+  const p = blockShuffleP(unrelated, 10, 10, { seed: 3, resamples: 400 });
+  assert.ok(p > 0.05, `p = ${p}`);
 });

@@ -9,7 +9,7 @@ import { findStudy } from '../../src/studies/registry.ts';
 const dir = mkdtempSync(join(tmpdir(), 'edgewise-rotation-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('rotation --quick: ρ ≈ 1 below 2/λ0; coincidence against chance, rotation per displacement and the within-run comparison are computed', async () => {
+test('rotation --quick: ρ ≈ 1 below 2/λ0; coincidence against chance and the within-run comparisons at the edge of stability are computed', async () => {
   const def = findStudy('rotation')!;
   const file = loadStudyFile('rotation');
   const out = join(dir, 'quick');
@@ -28,8 +28,12 @@ test('rotation --quick: ρ ≈ 1 below 2/λ0; coincidence against chance, rotati
   const spikes = by('Above 2/λ0, drops of ρ (ρ <');
   const instab = by('Above 2/λ0, drops of ρ coincide with instabilities');
   const grows = by('Rotation per unit parameter displacement');
-  const within = by('Within a run above 2/λ0');
-  assert.equal(below.verdict, 'held', below.evidence);
+  const within = by('At the edge of stability, updates from λ1 ≥ 2/η');
+  const flat = by('Flatness follows rotation');
+  const norm = by('The parameter norm grows during instabilities');
+  // One seed: the across-seed tests cannot decide, but the seed's own figure is there (ρ ≈ 1 below).
+  assert.equal(below.verdict, 'inconclusive', below.evidence);
+  assert.ok((below.values!.mean_q05_excess as number) > 0, below.evidence);
   // Every rotation step records the distance travelled since the previous measurement.
   for (const run of r.runs)
     assert.ok(
@@ -37,10 +41,8 @@ test('rotation --quick: ρ ≈ 1 below 2/λ0; coincidence against chance, rotati
         .filter((x) => typeof x.eigvec_cos === 'number')
         .every((x) => typeof x.param_displacement === 'number' && (x.param_displacement as number) > 0),
     );
-  // The coincidence claims are decided against chance from drop episodes that exist. At this
-  // scale (160 steps) the instabilities are dense enough that chance explains much of the
-  // coincidence (measured: 4/4 episodes near an instability, 2.7 expected by chance, p ≈ 0.05),
-  // so the verdict is the data's, not asserted here.
+  // The coincidence claims are decided against chance from drop episodes that exist; the verdict
+  // is the data's, not asserted here.
   for (const c of [spikes, instab]) {
     assert.notEqual(c.verdict, 'inconclusive', c.evidence);
     assert.ok((c.values!.episodes as number) > 0);
@@ -51,12 +53,14 @@ test('rotation --quick: ρ ≈ 1 below 2/λ0; coincidence against chance, rotati
         (c.values!.p_value as number) < file.tolerances.p_max!,
     );
   }
-  // Rotation per displacement is measured over three learning rates (one seed: the across-seed test
-  // has no verdict); the within-run comparison has a run with both kinds of update.
-  assert.ok(Number.isFinite(grows.values!.spearman as number), grows.evidence);
-  assert.equal(grows.verdict, 'inconclusive', 'one seed cannot reach p < 0.05');
-  assert.ok((within.values!.runs_judged as number) >= 1, within.evidence);
-  assert.equal(within.values!.normalised, true);
+  // Two learning rates: no trend against η can be measured.
+  assert.equal(grows.verdict, 'inconclusive');
+  assert.match(grows.evidence, /2 distinct learning rates/);
+  // The run above 2/λ0 returns to the edge and is judged in that phase by the three within-run claims.
+  for (const c of [within, flat, norm]) {
+    assert.equal(c.values!.runs_judged, 1, c.evidence);
+    assert.equal(c.verdict, 'inconclusive', 'one seed cannot reach p < 0.05');
+  }
   const claims = JSON.parse(readFileSync(join(out, 'claims.json'), 'utf8'));
   assert.equal(claims.claims.length, r.claims.length);
   assert.ok(existsSync(r.report!));
@@ -67,5 +71,5 @@ test('rotation --quick: ρ ≈ 1 below 2/λ0; coincidence against chance, rotati
     !/<section|<h1|<figure/.test(html.slice(html.indexOf('>', html.indexOf('<body')) + 1, section)),
     'nothing before the claims table',
   );
-  assert.ok(html.includes('ρ_t: |cos| between successive top eigenvectors'));
+  assert.ok(html.includes('1 − ρ_t, mean over 20-step bins (log scale)'));
 });

@@ -178,3 +178,68 @@ export function coincidenceTest(
   }
   return { hits: observed, total, chanceHits: sum / resamples, pValue: (1 + count) / (1 + resamples) };
 }
+
+/** A per-update quantity and whether the update was unstable, in step order. */
+export interface LabelledValue {
+  readonly step: number;
+  readonly value: number;
+  readonly unstable: boolean;
+}
+
+/**
+ * Unstable minus stable updates, compared within matched time windows: the steps are cut into
+ * consecutive windows of `window` steps (from the first step); in every window holding both kinds,
+ * the mean value of its unstable updates minus that of its stable ones; the result is the mean of
+ * those differences (NaN without such a window). Comparing within windows removes slow drifts of
+ * the quantity over training (e.g. the opening catapult) from the comparison.
+ */
+export function matchedWindowDifference(
+  xs: readonly LabelledValue[],
+  window: number,
+): { diff: number; windows: number } {
+  if (!(window >= 1)) throw new Error(`matchedWindowDifference: window must be ≥ 1 (got ${window})`);
+  if (xs.length === 0) return { diff: Number.NaN, windows: 0 };
+  const start = xs[0]!.step;
+  const cells = new Map<number, { u: number[]; s: number[] }>();
+  for (const x of xs) {
+    if (!Number.isFinite(x.value)) continue;
+    const k = Math.floor((x.step - start) / window);
+    const c = cells.get(k) ?? cells.set(k, { u: [], s: [] }).get(k)!;
+    (x.unstable ? c.u : c.s).push(x.value);
+  }
+  const avg = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+  const diffs = [...cells.values()].filter((c) => c.u.length > 0 && c.s.length > 0).map((c) => avg(c.u) - avg(c.s));
+  return { diff: diffs.length > 0 ? avg(diffs) : Number.NaN, windows: diffs.length };
+}
+
+/**
+ * P(matched-window difference ≥ observed) when the unstable labels are shuffled in blocks of
+ * `block` consecutive updates (the blocks permuted, their insides kept): a null that keeps the
+ * labels' clustering in time but breaks their link to the values. `resamples` seeded draws,
+ * p = (1 + count)/(1 + draws); NaN when the observed difference is.
+ */
+export function blockShuffleP(
+  xs: readonly LabelledValue[],
+  window: number,
+  block: number,
+  o: { seed?: number; resamples?: number } = {},
+): number {
+  const observed = matchedWindowDifference(xs, window).diff;
+  if (!Number.isFinite(observed)) return Number.NaN;
+  const resamples = o.resamples ?? 1000;
+  const blocks: boolean[][] = [];
+  for (let i = 0; i < xs.length; i += block) blocks.push(xs.slice(i, i + block).map((x) => x.unstable));
+  const rng = createRng(o.seed ?? 0);
+  let count = 0;
+  for (let d = 0; d < resamples; d++) {
+    const order = blocks.map((_, i) => i);
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = rng.int(i + 1);
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    const labels = order.flatMap((i) => blocks[i]!);
+    const shuffled = xs.map((x, i) => ({ step: x.step, value: x.value, unstable: labels[i]! }));
+    if (matchedWindowDifference(shuffled, window).diff >= observed) count++;
+  }
+  return (1 + count) / (1 + resamples);
+}
