@@ -23,18 +23,20 @@ import {
   roundLr,
   runMaxLrExperiment,
   RunManifest,
-  summarizeTrials,
   type MaxLrSettings,
 } from '../experiments/maxLr.ts';
 import { DASH, lineChart, PALETTE, THRESHOLD_COLOR, type Series } from '../report/spec.ts';
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun } from './study.ts';
 import { CATAPULT_TOLERANCES, tolerancesOf } from './tolerances.ts';
 import { loadStudyRun } from './run.ts';
-import { allOf, f3 as g, type MaxLrStudyFile } from './warmup.ts';
+import { f3 as g, type MaxLrStudyFile } from './warmup.ts';
+import { judgePaired } from './stats.ts';
 
 interface Plan {
   config: Config;
   multiples: number[];
+  /** Seeds of the λ0 measurements and the fixed runs (grid train.seed; default the base seed). */
+  seeds: number[];
   /** The search settings, lo and hi in units of 2/λ0; trials keep their curvature and run their whole budget. */
   maxLr: MaxLrSettings;
 }
@@ -44,9 +46,11 @@ function plan(ctx: Pick<StudyContext, 'file' | 'quick'>): Plan {
   const q = ctx.quick ? (f.quick ?? {}) : {};
   const config = resolveConfig(deepMerge(f.base, q.base ?? {}));
   const multiples = ((q.grid?.multiple ?? f.grid.multiple ?? []) as number[]).slice();
+  const seeds = ((q.grid?.['train.seed'] ?? f.grid['train.seed'] ?? [config.train.seed]) as number[]).slice();
   return {
     config,
     multiples,
+    seeds,
     maxLr: resolveMaxLrSettings({ ...f.max_lr, ...(q.max_lr ?? {}), curvature: true, full_budget: true }),
   };
 }
@@ -57,36 +61,49 @@ async function execute(ctx: StudyContext): Promise<StudyRun[]> {
   const runs: StudyRun[] = [];
   const manifest = new RunManifest(ctx.out, ctx.file.name, ['kind', 'optimizer.lr']);
   const record = (name: string, params: Record<string, unknown>) => manifest.record(name, params);
-  // λ0: the sharpness at initialization (a longer Lanczos than during training).
-  const c0 = structuredClone(p.config);
-  c0.train.steps = 0;
-  c0.curvature.every = 1;
-  c0.curvature.lanczos_iters = Math.max(30, c0.curvature.lanczos_iters);
-  const dir0 = join(ctx.out, 'lambda0');
-  record('lambda0', { kind: 'lambda0', 'optimizer.lr': c0.optimizer.lr });
-  await runInChild(resolveConfig(c0), dir0, { threads: os.availableParallelism() });
-  const r0 = loadStudyRun('lambda0', { kind: 'lambda0', 'optimizer.lr': c0.optimizer.lr }, dir0);
-  runs.push(r0);
-  const lambda0 = r0.rows.find((r) => r.step === 0)?.sharpness;
-  if (typeof lambda0 !== 'number' || !(lambda0 > 0)) throw new Error('catapult: no sharpness at initialization');
-  const unit = 2 / lambda0;
-  ctx.log(`λ0 = ${lambda0.toPrecision(4)}, 2/λ0 = ${unit.toPrecision(4)}`);
-  // Runs at fixed multiples of 2/λ0, and the search, sharing ctx.parallel child processes.
+  // λ0 per seed (the fixed runs' seeds and the search's): the sharpness at each initialization
+  // (a longer Lanczos than during training).
+  const units = new Map<number, number>();
+  const searchSeeds = Array.from({ length: p.maxLr.seeds }, (_, i) => i);
+  for (const seed of [...new Set([...p.seeds, ...searchSeeds])]) {
+    const c0 = structuredClone(p.config);
+    c0.train.steps = 0;
+    c0.train.seed = seed;
+    c0.curvature.every = 1;
+    c0.curvature.lanczos_iters = Math.max(30, c0.curvature.lanczos_iters);
+    const name = `lambda0_seed-${seed}`;
+    const params = { kind: 'lambda0', 'optimizer.lr': c0.optimizer.lr, 'train.seed': seed };
+    record(name, params);
+    await runInChild(resolveConfig(c0), join(ctx.out, name), { threads: os.availableParallelism() });
+    const r0 = loadStudyRun(name, params, join(ctx.out, name));
+    runs.push(r0);
+    const lambda0 = r0.rows.find((r) => r.step === 0)?.sharpness;
+    if (typeof lambda0 !== 'number' || !(lambda0 > 0))
+      throw new Error(`catapult: no sharpness at initialization (seed ${seed})`);
+    units.set(seed, 2 / lambda0);
+    ctx.log(`seed ${seed}: λ0 = ${lambda0.toPrecision(4)}, 2/λ0 = ${(2 / lambda0).toPrecision(4)}`);
+  }
+  // The search's range is in units of the first seed's 2/λ0 (its trials share their η across seeds).
+  const unit = units.get(p.seeds[0]!)!;
+  // Runs at fixed multiples of each seed's own 2/λ0, and the search, sharing ctx.parallel child processes.
   const limit = createLimit(Math.max(1, ctx.parallel));
-  const fixed = p.multiples.map(async (mult) => {
-    const c = structuredClone(p.config);
-    c.optimizer.lr = roundLr(mult * unit);
-    c.train.stop_train_loss = null;
-    c.train.stop_train_acc = null;
-    const name = `multiple-${mult}`;
-    const params = { kind: 'fixed', multiple: mult, 'optimizer.lr': c.optimizer.lr, 'train.seed': c.train.seed };
-    await limit(async () => {
-      record(name, params);
-      const s = await runInChild(resolveConfig(c), join(ctx.out, name), { threads });
-      ctx.log(`${name} (η ${c.optimizer.lr}): ${s.status}${s.reason ? ` (${s.reason})` : ''}`);
-    });
-    runs.push(loadStudyRun(name, params, join(ctx.out, name)));
-  });
+  const fixed = p.seeds.flatMap((seed) =>
+    p.multiples.map(async (mult) => {
+      const c = structuredClone(p.config);
+      c.optimizer.lr = roundLr(mult * units.get(seed)!);
+      c.train.seed = seed;
+      c.train.stop_train_loss = null;
+      c.train.stop_train_acc = null;
+      const name = `multiple-${mult}_seed-${seed}`;
+      const params = { kind: 'fixed', multiple: mult, 'optimizer.lr': c.optimizer.lr, 'train.seed': seed };
+      await limit(async () => {
+        record(name, params);
+        const s = await runInChild(resolveConfig(c), join(ctx.out, name), { threads });
+        ctx.log(`${name} (η ${c.optimizer.lr}): ${s.status}${s.reason ? ` (${s.reason})` : ''}`);
+      });
+      runs.push(loadStudyRun(name, params, join(ctx.out, name)));
+    }),
+  );
   const m = p.maxLr;
   const search = runMaxLrExperiment({
     out: ctx.out,
@@ -106,7 +123,7 @@ async function execute(ctx: StudyContext): Promise<StudyRun[]> {
       },
     ],
     describeLr: (lr) => `${lr} (${(lr / unit).toFixed(2)} × 2/λ0)`,
-    meta: { study: ctx.file.name, quick: ctx.quick, lambda0, unit },
+    meta: { study: ctx.file.name, quick: ctx.quick, lambda0: 2 / unit, unit },
   });
   const [[cell]] = await Promise.all([search, ...fixed]);
   for (const t of cell!.result!.trials)
@@ -177,131 +194,180 @@ function facts(
   };
 }
 
-/** The catapult claims: a pure function of the loaded runs (`lambda0`, the fixed multiples and the search's trials). */
+/** Each seed's 2/λ0, from its `lambda0` run (a run without a seed is seed 0). */
+function unitsBySeed(runs: readonly StudyRun[]): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const r of runs.filter((x) => x.params.kind === 'lambda0')) {
+    const l0 = r.rows.find((x) => x.step === 0)?.sharpness;
+    if (typeof l0 === 'number' && l0 > 0) out.set(Number(r.params['train.seed'] ?? 0), 2 / l0);
+  }
+  return out;
+}
+
+/** held when every judgement held; did not hold when one did not; else inconclusive. */
+const both = (...vs: ClaimResult['verdict'][]): ClaimResult['verdict'] =>
+  vs.includes('did not hold') ? 'did not hold' : vs.every((v) => v === 'held') ? 'held' : 'inconclusive';
+
+/**
+ * The catapult claims, each a test across seeds (a pure function of the loaded runs: each seed's
+ * `lambda0` run, its fixed multiples and the search's trials, every run placed in units of its own
+ * seed's 2/λ0):
+ *   1. below 2/λ0 no early rise: per seed the largest early loss (over spike_window steps, in
+ *      units of L0) minus 1 + no_spike, negative across seeds; and λ1·η/2 at the end minus 1,
+ *      negative;
+ *   2. between 2/λ0 and η_max a catapult: per seed the smallest early peak over its converged runs
+ *      above 2/λ0, log(peak / spike_factor) positive across seeds; and their largest final λ1·η/2
+ *      minus final_ratio, negative;
+ *   3. η_max > 2/λ0: per seed log(η_max·λ0/2) positive across seeds (η_max: the largest η that
+ *      seed did not diverge at below the smallest it diverged at); did not hold also when a seed
+ *      diverged below its η_max (no single threshold).
+ */
 export function evaluateCatapult(
   runs: readonly StudyRun[],
   ctx: Pick<StudyContext, 'file' | 'quick' | 'tolerances'>,
 ): ClaimResult[] {
   const p = plan(ctx);
   const t = tolerancesOf(CATAPULT_TOLERANCES, ctx.tolerances);
-  const r0 = runs.find((r) => r.params.kind === 'lambda0');
-  const lambda0 = r0?.rows.find((r) => r.step === 0)?.sharpness as number;
-  const unit = 2 / lambda0;
+  const units = unitsBySeed(runs);
   const window = t.spike_window ?? 20;
   const target = { loss: p.maxLr.stop_train_loss, acc: p.maxLr.stop_train_acc, spike: p.maxLr.spike };
+  const seedOf = (r: StudyRun) => Number(r.params['train.seed'] ?? 0);
   const all = runs
-    .filter((r) => r.params.kind === 'fixed' || r.params.kind === 'trial')
-    .map((r) => ({ run: r, f: facts(r, unit, window, target) }));
-  // η_max from the search's trials, classified again: the largest lr that did not diverge, the smallest diverged above it.
-  const trials = all.filter((x) => x.run.params.kind === 'trial');
-  const sum = summarizeTrials(
-    trials.map((x) => ({ lr: x.f.lr, stable: x.f.stable })),
-    p.maxLr.rule,
-    p.maxLr.seeds,
-  );
-  const etaMax = sum.maxStableLr;
-  const upper = sum.upper;
-  const values: Record<string, number | string | boolean | null> = {
-    lambda0,
-    two_over_lambda0: unit,
-    eta_max: etaMax,
-    eta_max_multiple: etaMax === null ? null : etaMax / unit,
-    next_unstable: upper,
-  };
+    .filter((r) => (r.params.kind === 'fixed' || r.params.kind === 'trial') && units.has(seedOf(r)))
+    .map((r) => ({ run: r, seed: seedOf(r), f: facts(r, units.get(seedOf(r))!, window, target) }));
+  const seeds = [...units.keys()].sort((a, b) => a - b);
+  const perSeed = <T>(f: (seed: number, mine: typeof all) => T | null) =>
+    seeds.flatMap((seed) => {
+      const v = f(
+        seed,
+        all.filter((x) => x.seed === seed),
+      );
+      return v === null ? [] : [{ seed, v }];
+    });
+  const list = <T>(xs: { seed: number; v: T }[], f: (v: T) => string) =>
+    xs.map((x) => `seed ${x.seed}: ${f(x.v)}`).join('; ');
   const claims: ClaimResult[] = [];
-  // 1. Below 2/λ0: no spike.
-  const below = all.filter((x) => x.f.multiple < 1);
+
+  // 1. Below 2/λ0: no spike, and λ1 below 2/η at the end.
+  const noSpike = t.no_spike ?? 0.01;
+  const below = perSeed((_s, mine) => {
+    const b = mine.filter((x) => x.f.multiple < 1 && x.f.finalRatio !== null);
+    return b.length === 0
+      ? null
+      : { spike: Math.max(...b.map((x) => x.f.spike)), ratio: Math.max(...b.map((x) => x.f.finalRatio!)), n: b.length };
+  });
+  const j1a = judgePaired(
+    below.map((x) => x.v.spike - (1 + noSpike)),
+    'negative',
+    g,
+  );
+  const j1b = judgePaired(
+    below.map((x) => x.v.ratio - 1),
+    'negative',
+    g,
+  );
   claims.push({
     claim: 'Below 2/λ0 there is no catapult: the loss does not rise early and λ1 stays below 2/η.',
     evidence:
       below.length === 0
         ? 'no run below 2/λ0'
-        : below
-            .map(
-              ({ f }) =>
-                `η = ${g(f.multiple)} × 2/λ0: max loss over the first ${window} steps ${g(f.spike)} × L0, final λ1·η/2 = ${g(f.finalRatio)}`,
-            )
-            .join('; '),
-    verdict: allOf(
-      below.map(({ f }) => f.spike <= 1 + (t.no_spike ?? 0.01) && f.finalRatio !== null && f.finalRatio < 1),
-    ),
-    values: Object.fromEntries(
-      below.flatMap(({ f }) => [
-        [`spike@${g(f.multiple)}`, f.spike],
-        [`final_ratio@${g(f.multiple)}`, f.finalRatio],
-      ]),
-    ),
+        : `largest loss over the first ${window} steps in units of L0, minus ${g(1 + noSpike)}: ${j1a.text}; final λ1·η/2 minus 1: ${j1b.text} (held: both negative across seeds at p < 0.05). ${list(below, (v) => `peak ${g(v.spike)} × L0, final λ1·η/2 ${g(v.ratio)} (${v.n} runs)`)}`,
+    verdict: below.length === 0 ? 'inconclusive' : both(j1a.verdict, j1b.verdict),
+    values: {
+      n: j1a.cmp.n,
+      mean_spike_excess: j1a.cmp.mean,
+      p_spike: j1a.cmp.pValue,
+      mean_final_excess: j1b.cmp.mean,
+      p_final: j1b.cmp.pValue,
+    },
   });
+
   // 2. Catapult phase: spike, then convergence with λ1 < 2/η.
-  const cat = all.filter((x) => x.f.multiple > 1 && x.f.converged);
   const spike = t.spike_factor ?? 2;
   const fin = t.final_ratio ?? 1;
+  const cat = perSeed((_s, mine) => {
+    const c = mine.filter((x) => x.f.multiple > 1 && x.f.converged && x.f.finalRatio !== null);
+    return c.length === 0
+      ? null
+      : { peak: Math.min(...c.map((x) => x.f.spike)), ratio: Math.max(...c.map((x) => x.f.finalRatio!)), n: c.length };
+  });
+  const j2a = judgePaired(
+    cat.map((x) => Math.log(x.v.peak / spike)),
+    'positive',
+    g,
+  );
+  const j2b = judgePaired(
+    cat.map((x) => x.v.ratio - fin),
+    'negative',
+    g,
+  );
   claims.push({
     claim: 'For 2/λ0 < η < η_max the loss spikes early, then training converges with λ1 below 2/η (catapult).',
     evidence:
-      (cat.length === 0
-        ? `no run converged above 2/λ0 = ${g(unit)}`
-        : cat
-            .map(
-              ({ f }) =>
-                `η = ${g(f.multiple)} × 2/λ0: loss peak ${g(f.spike)} × L0 within ${window} steps, converged, final λ1 ${g(f.finalSharpness)} = ${g(f.finalRatio)} × 2/η (λ0 = ${g(lambda0)})`,
-            )
-            .join('; ')) + `. Held when every such run peaks ≥ ${spike} × L0 and ends with λ1·η/2 ≤ ${fin}.`,
-    verdict:
       cat.length === 0
-        ? 'did not hold'
-        : allOf(cat.map(({ f }) => f.spike >= spike && f.finalRatio !== null && f.finalRatio <= fin)),
-    values: Object.fromEntries(
-      cat.flatMap(({ f }) => [
-        [`spike@${g(f.multiple)}`, f.spike],
-        [`final_ratio@${g(f.multiple)}`, f.finalRatio],
-      ]),
-    ),
+        ? 'no run converged above 2/λ0'
+        : `per seed over its converged runs above 2/λ0: log(smallest early peak / ${spike} L0) ${j2a.text}; largest final λ1·η/2 minus ${fin}: ${j2b.text} (held: the first positive and the second negative across seeds at p < 0.05). ${list(cat, (v) => `smallest peak ${g(v.peak)} × L0, largest final λ1·η/2 ${g(v.ratio)} (${v.n} runs)`)}`,
+    verdict: cat.length === 0 ? 'did not hold' : both(j2a.verdict, j2b.verdict),
+    values: {
+      n: j2a.cmp.n,
+      mean_log_peak_excess: j2a.cmp.mean,
+      p_peak: j2a.cmp.pValue,
+      mean_final_excess: j2b.cmp.mean,
+      p_final: j2b.cmp.pValue,
+    },
   });
-  // 3. Beyond η_max: divergence; and η_max > 2/λ0.
-  const beyond = all.filter((x) => etaMax !== null && x.f.lr > etaMax);
-  const div = beyond.filter(({ f }) => f.status === 'diverged');
-  // Trials above η_max diverge by the definition of η_max; what can fail is η_max > 2/λ0 and a
-  // single threshold: no η below η_max diverged (a trial η by its seed-rule verdict, a fixed run itself).
-  const divergedBelow =
-    etaMax === null
-      ? []
-      : [
-          ...sum.lrs.filter((l) => l.lr < etaMax && l.stable === false).map((l) => l.lr),
-          ...all.filter((x) => x.run.params.kind === 'fixed' && x.f.lr < etaMax && !x.f.stable).map((x) => x.f.lr),
-        ].sort((a, b) => a - b);
-  values.diverged_below_eta_max = divergedBelow.length;
+
+  // 3. η_max per seed, in units of its own 2/λ0; a single threshold (no divergence below it).
+  const etaMax = perSeed((seed, mine) => {
+    const diverged = mine.filter((x) => !x.f.stable).map((x) => x.f.lr);
+    if (diverged.length === 0) return null;
+    const first = Math.min(...diverged);
+    const stable = mine.filter((x) => x.f.stable && x.f.lr < first).map((x) => x.f.lr);
+    if (stable.length === 0) return { multiple: Number.NaN, first: first / units.get(seed)!, below: 0 };
+    const top = Math.max(...stable);
+    const above = mine.filter((x) => x.f.lr > top);
+    return {
+      multiple: top / units.get(seed)!,
+      first: first / units.get(seed)!,
+      // Divergence at or below η_max would mean no single threshold; above it, runs that did not diverge.
+      below: above.filter((x) => x.f.stable).length,
+    };
+  });
+  const j3 = judgePaired(
+    etaMax.map((x) => Math.log(x.v.multiple)),
+    'positive',
+    g,
+  );
+  const split = etaMax.filter((x) => x.v.below > 0);
   claims.push({
     claim: 'Beyond η_max training diverges, and η_max lies above 2/λ0 (the catapult phase exists).',
     evidence:
-      `λ0 = ${g(lambda0)}, 2/λ0 = ${g(unit)}; largest stable η ${g(etaMax)} = ${g(etaMax === null ? null : etaMax / unit)} × 2/λ0, next tried ${g(upper)}; ${div.length} of ${beyond.length} runs above it diverged${
-        beyond.length > div.length
-          ? ` (others: ${beyond
-              .filter(({ f }) => f.status !== 'diverged')
-              .map(({ f }) => `${g(f.multiple)}× ${f.status}`)
-              .join(', ')})`
-          : ''
-      }` +
-      `; ${divergedBelow.length === 0 ? 'none below it' : `below it diverged: ${divergedBelow.map((lr) => `${g(lr / unit)}×`).join(', ')}`}. Held when η_max > 2/λ0, every run above it diverged and none below it did.`,
-    verdict:
-      etaMax === null || beyond.length === 0
-        ? 'inconclusive'
-        : etaMax > unit && div.length === beyond.length && divergedBelow.length === 0
-          ? 'held'
-          : 'did not hold',
-    values,
+      etaMax.length === 0
+        ? 'no seed diverged at any η tried: η_max not bracketed'
+        : `per seed log(η_max / (2/λ0)): ${j3.text}; ${split.length === 0 ? 'every seed diverged at every η tried above its η_max' : `${split.length} seeds did not diverge at an η above their first divergence (no single threshold)`} (held: positive across seeds at p < 0.05 with a single threshold in every seed; a seed's η_max is the largest η it trained at below the smallest it diverged at, a lower bound where the search skipped its remaining seeds at an η another seed had already decided). ${list(etaMax, (v) => `η_max ${g(v.multiple)} × 2/λ0, first divergence at ${g(v.first)} × 2/λ0`)}`,
+    verdict: etaMax.length === 0 ? 'inconclusive' : split.length > 0 ? 'did not hold' : j3.verdict,
+    values: {
+      n: j3.cmp.n,
+      mean_log_multiple: j3.cmp.mean,
+      lo: j3.cmp.lo,
+      hi: j3.cmp.hi,
+      p: j3.cmp.pValue,
+      seeds_without_single_threshold: split.length,
+    },
   });
   return claims;
 }
 
 /** Train loss (log y) and λ1·η/2 of every run, labelled by η in units of 2/λ0. */
 function figures(runs: StudyRun[]): StudyFigure[] {
-  const r0 = runs.find((r) => r.params.kind === 'lambda0');
+  // One seed's runs (the first): with every seed the charts would be unreadable.
+  const seedOf = (r: StudyRun) => Number(r.params['train.seed'] ?? 0);
+  const r0 = runs.filter((r) => r.params.kind === 'lambda0').sort((a, b) => seedOf(a) - seedOf(b))[0];
   const lambda0 = r0?.rows.find((r) => r.step === 0)?.sharpness;
-  if (typeof lambda0 !== 'number') return [];
+  if (r0 === undefined || typeof lambda0 !== 'number') return [];
   const unit = 2 / lambda0;
   const shown = runs
-    .filter((r) => r.params.kind !== 'lambda0')
+    .filter((r) => r.params.kind !== 'lambda0' && seedOf(r) === seedOf(r0))
     .sort((a, b) => (a.params['optimizer.lr'] as number) - (b.params['optimizer.lr'] as number));
   const label = (r: StudyRun) =>
     `η = ${((r.params['optimizer.lr'] as number) / unit).toFixed(2)} × 2/λ0${r.summary.status === 'diverged' ? ' (diverged)' : ''}`;
@@ -345,14 +411,14 @@ function figures(runs: StudyRun[]): StudyFigure[] {
   if (loss)
     out.push({
       id: 'catapult-loss',
-      title: 'Train loss of every run',
-      caption: 'Runs at η in units of 2/λ0 (λ0: sharpness at initialization).',
+      title: 'Train loss of every run of one seed',
+      caption: 'The runs of the first seed at η in units of its 2/λ0 (λ0: sharpness at initialization).',
       spec: loss,
     });
   if (sharp)
     out.push({
       id: 'catapult-sharpness',
-      title: 'λ1·η/2 of every run',
+      title: 'λ1·η/2 of every run of one seed',
       caption: 'After a catapult the sharpness settles below 2/η (ratio < 1).',
       spec: sharp,
     });

@@ -15,6 +15,7 @@ import { evaluateWarmup, maxLrPlan } from '../../src/studies/warmup.ts';
 import { evaluateInterventions } from '../../src/studies/interventions.ts';
 import { evaluateAdamWarmup } from '../../src/studies/adam-warmup.ts';
 import { evaluateCatapult } from '../../src/studies/catapult.ts';
+import { mean } from '../../src/studies/measures.ts';
 
 type Status = 'completed' | 'diverged';
 
@@ -367,6 +368,9 @@ const UNIT = 2 / LAMBDA0;
  * to `peak` × L0 (L0 = 1) at step 5 and then decays (peak 1: it decays from the start); λ1 every
  * 10 steps, λ0 at step 0 and then `finalRatio` × 2/η. `diverge`: the loss explodes by step 10.
  */
+/** Seed s's λ0 (a different initialization per seed). */
+const lambda0Of = (seed: number) => LAMBDA0 * (1 + 0.02 * seed);
+
 function catRun(
   kind: 'fixed' | 'trial',
   multiple: number,
@@ -374,7 +378,8 @@ function catRun(
   seed = 0,
 ): StudyRun {
   const ctx = ctxOf('catapult', false);
-  const lr = multiple * UNIT;
+  // Fixed runs sit at multiples of their own seed's 2/λ0, trials at multiples of seed 0's.
+  const lr = multiple * (kind === 'fixed' ? 2 / lambda0Of(seed) : UNIT);
   const peak = o.peak ?? 1;
   const rows: MetricRow[] = [];
   for (let s = 0; s <= (o.diverge ? 10 : 100); s++) {
@@ -385,11 +390,11 @@ function catRun(
           ? 1 + ((peak - 1) * s) / 5
           : peak * Math.exp(-(s - 5) / 10)
         : Math.exp(-s / 20);
-    const sharp = s % 10 !== 0 ? {} : { sharpness: s === 0 ? LAMBDA0 : ((o.finalRatio ?? 0.5) * 2) / lr };
+    const sharp = s % 10 !== 0 ? {} : { sharpness: s === 0 ? lambda0Of(seed) : ((o.finalRatio ?? 0.5) * 2) / lr };
     rows.push({ step: s, lr, train_loss: loss, ...sharp });
   }
   const config = withLr(resolveConfig(ctx.file.base), lr);
-  const name = kind === 'fixed' ? `multiple-${multiple}` : `search_lr-${lr}_seed-${seed}`;
+  const name = kind === 'fixed' ? `multiple-${multiple}_seed-${seed}` : `search_lr-${lr}_seed-${seed}`;
   return mkRun(name, config, rows, o.diverge ? 'diverged' : 'completed', {
     kind,
     multiple,
@@ -399,78 +404,84 @@ function catRun(
   });
 }
 
-const lambda0Run = (): StudyRun =>
-  mkRun(
-    'lambda0',
-    resolveConfig(ctxOf('catapult', false).file.base),
-    [{ step: 0, train_loss: 1, sharpness: LAMBDA0 }],
-    'completed',
-    { kind: 'lambda0' },
+const lambda0Runs = (seeds: readonly number[]): StudyRun[] =>
+  seeds.map((seed) =>
+    mkRun(
+      `lambda0_seed-${seed}`,
+      resolveConfig(ctxOf('catapult', false).file.base),
+      [{ step: 0, train_loss: 1, sharpness: lambda0Of(seed) }],
+      'completed',
+      { kind: 'lambda0', 'train.seed': seed },
+    ),
   );
 
-test('catapult: no spike below 2/λ0, spike then λ1 < 2/η above it, divergence beyond η_max > 2/λ0', () => {
+test('catapult: each claim a test across six seeds, with each of its verdicts', () => {
   const ctx = ctxOf('catapult', false);
   const t = ctx.tolerances;
   assert.deepEqual([t.spike_factor, t.spike_window, t.no_spike, t.final_ratio], [2, 20, 0.01, 1.05]);
-  // Every trial η runs the study's max_lr.seeds seeds (the same behaviour at each).
-  const seeds = Array.from(
-    { length: (ctx.file as unknown as { max_lr: { seeds: number } }).max_lr.seeds },
-    (_, i) => i,
-  );
-  const search = (top: number) =>
+  const seeds = (ctx.file.grid['train.seed'] as number[]).slice();
+  assert.equal(seeds.length, 6);
+  assert.equal((ctx.file as unknown as { max_lr: { seeds: number } }).max_lr.seeds, 6);
+  // Trials at multiples of seed 0's 2/λ0 (seed s's λ0 is 1 + 0.02 s times larger, so 2.8 × 2/λ0 of
+  // seed 0 is 2.8·(1 + 0.02 s) × its own); every η from `top` on diverges.
+  const search = (top: number, o: { peak?: number } = {}) =>
     [0.7, 1.4, 2.8, 5.6].flatMap((m) =>
       seeds.map((sd) =>
-        catRun('trial', m, m >= top ? { diverge: true } : m > 1 ? { peak: 3, finalRatio: 0.8 } : {}, sd),
+        catRun('trial', m, m >= top ? { diverge: true } : m > 1 ? { peak: o.peak ?? 3, finalRatio: 0.8 } : {}, sd),
       ),
     );
-  const fixed = [
-    catRun('fixed', 0.5),
-    catRun('fixed', 1.5, { peak: 3, finalRatio: 0.8 }),
-    catRun('fixed', 2, { peak: 3, finalRatio: 0.8 }),
-  ];
-  const held = evaluateCatapult([lambda0Run(), ...fixed, ...search(5.6)], ctx);
+  const fixed = (o: { low?: number; ratio2?: number } = {}) =>
+    seeds.flatMap((sd) => [
+      catRun('fixed', 0.5, { peak: o.low ?? 1 }, sd),
+      catRun('fixed', 1.5, { peak: 3, finalRatio: 0.8 }, sd),
+      catRun('fixed', 2, { peak: 3, finalRatio: o.ratio2 ?? 0.8 }, sd),
+    ]);
+  const held = evaluateCatapult([...lambda0Runs(seeds), ...fixed(), ...search(5.6)], ctx);
   assert.deepEqual(verdicts(held), ['held', 'held', 'held'], why(held));
   const [c1, c2, c3] = held.map((c) => c.values!);
-  close(c1!['spike@0.5'], 1, 'no spike at 0.5×');
-  close(c1!['final_ratio@0.7'], 0.5, 'final ratio at 0.7×');
-  close(c2!['spike@1.5'], 3, 'spike at 1.5×');
-  close(c2!['final_ratio@2.8'], 0.8, 'final ratio at 2.8×');
-  close(c3!.lambda0, LAMBDA0, 'λ0');
-  close(c3!.eta_max, 2.8 * UNIT, 'η_max');
-  close(c3!.eta_max_multiple, 2.8, 'η_max / (2/λ0)');
-  close(c3!.next_unstable, 5.6 * UNIT, 'next unstable');
-  assert.equal(c3!.diverged_below_eta_max, 0);
+  // No rise below 2/λ0: each seed's peak is L0 itself, 1 − 1.01 below the tolerance; ratio 0.5 at the end.
+  close(c1!.mean_spike_excess, -0.01, 'peak minus 1.01 below 2/λ0');
+  close(c1!.mean_final_excess, -0.5, 'final λ1·η/2 minus 1');
+  assert.equal(c1!.p_spike, 2 / 64);
+  close(c2!.mean_log_peak_excess, Math.log(3 / 2), 'log(peak / 2)');
+  close(
+    c3!.mean_log_multiple,
+    mean(seeds.map((sd) => Math.log(2.8 * (1 + 0.02 * sd)))),
+    'η_max in units of each seed’s 2/λ0',
+  );
+  assert.equal(c3!.p, 2 / 64);
+  assert.match(held[2]!.evidence, /seed 5: η_max 3.08 × 2\/λ0, first divergence at 6.16 × 2\/λ0/);
 
-  // Did not hold: the 0.5× run's loss rises 30 % early; the 2× run ends at λ1 = 1.5 × 2/η; the
+  // Did not hold: the loss rises 30 % early below 2/λ0; runs at 2 × 2/λ0 end at λ1 = 1.5 × 2/η; the
   // search diverges from 1.4 × 2/λ0 on, so η_max = 0.7 × 2/λ0 lies below 2/λ0.
-  const bad = [
-    catRun('fixed', 0.5, { peak: 1.3 }),
-    catRun('fixed', 1.5, { peak: 3, finalRatio: 0.8 }),
-    catRun('fixed', 2, { peak: 3, finalRatio: 1.5 }),
-  ];
-  const not = evaluateCatapult([lambda0Run(), ...bad, ...search(1.4)], ctx);
+  const not = evaluateCatapult([...lambda0Runs(seeds), ...fixed({ low: 1.3, ratio2: 1.5 }), ...search(1.4)], ctx);
   assert.deepEqual(verdicts(not), ['did not hold', 'did not hold', 'did not hold'], why(not));
-  close(not[0]!.values!['spike@0.5'], 1.3, 'spike at 0.5×');
-  close(not[1]!.values!['final_ratio@2'], 1.5, 'final ratio at 2×');
-  close(not[2]!.values!.eta_max_multiple, 0.7, 'η_max / (2/λ0)');
-  // η_max > 2/λ0 and every trial above it diverged (true of trials by the definition of η_max),
-  // but a fixed run below η_max diverged: no single threshold, not held.
+  // A run above its seed's first divergence that trains: no single threshold.
   const gap = evaluateCatapult(
-    [lambda0Run(), fixed[0]!, fixed[1]!, catRun('fixed', 2, { diverge: true }), ...search(5.6)],
+    [...lambda0Runs(seeds), ...fixed(), ...search(5.6), catRun('trial', 11.2, { peak: 3, finalRatio: 0.8 }, 2)],
     ctx,
   );
-  assert.deepEqual(verdicts(gap), ['held', 'held', 'did not hold'], why(gap));
-  assert.equal(gap[2]!.values!.diverged_below_eta_max, 1);
-  assert.match(gap[2]!.evidence, /below it diverged: 2×/);
+  assert.equal(gap[2]!.verdict, 'did not hold', why(gap));
+  assert.equal(gap[2]!.values!.seeds_without_single_threshold, 1);
 
-  // Inconclusive: no run below 2/λ0, and nothing diverged (no η above η_max was tried); runs above
-  // 2/λ0 that peak at 1.5 × L0 only are no catapult; nor is it one when no run converged above 2/λ0.
-  const quiet = [1.4, 2.8].flatMap((m) => seeds.map((sd) => catRun('trial', m, { peak: 1.5, finalRatio: 0.8 }, sd)));
-  const none = evaluateCatapult([lambda0Run(), ...quiet], ctx);
-  assert.deepEqual(verdicts(none), ['inconclusive', 'did not hold', 'inconclusive'], why(none));
-  close(none[1]!.values!['spike@1.4'], 1.5, 'spike below the factor');
+  // Inconclusive: three seeds show the catapult's peak (3 × L0) and three a peak of 1.5 × L0 only
+  // (half each way); nothing diverged (η_max not bracketed).
+  const mixed = [
+    ...lambda0Runs(seeds),
+    ...seeds.flatMap((sd) => [
+      catRun('fixed', 0.5, {}, sd),
+      catRun('fixed', 1.5, { peak: sd % 2 ? 3 : 1.5, finalRatio: 0.8 }, sd),
+    ]),
+  ];
+  const inc = evaluateCatapult(mixed, ctx);
+  assert.deepEqual(verdicts(inc), ['held', 'inconclusive', 'inconclusive'], why(inc));
+  // No run converged above 2/λ0: not a catapult.
   const noConv = evaluateCatapult(
-    [lambda0Run(), catRun('fixed', 0.5), ...seeds.map((sd) => catRun('trial', 1.4, { diverge: true }, sd))],
+    [
+      ...lambda0Runs(seeds),
+      ...seeds.map((sd) => catRun('fixed', 0.5, {}, sd)),
+      ...seeds.map((sd) => catRun('trial', 1.4, { diverge: true }, sd)),
+    ],
     ctx,
   );
   assert.equal(noConv[1]!.verdict, 'did not hold');
