@@ -202,7 +202,11 @@ test(
     await page.goto(labUrl(SMALL, true));
     assert.equal(await finished(page, 150_000), 'completed', (await page.locator('#lab-error').textContent()) ?? '');
     assert.equal(await page.locator('#lab').getAttribute('data-backend'), 'webgpu');
-    assert.match((await page.locator('#lab-backend').textContent())!, /WebGPU/);
+    // The engine's webgpu backend, with θ, the gradient and the optimizer state in GPU memory
+    // (as reported by the training loop itself, not by the worker's choice of provider).
+    assert.equal(await page.locator('#lab').getAttribute('data-engine'), 'webgpu');
+    assert.equal(await page.locator('#lab').getAttribute('data-residency'), 'device');
+    assert.match((await page.locator('#lab-backend').textContent())!, /WebGPU.*stay in GPU memory/);
     const lab = parseJsonl(await download(page, '#lab-metrics'));
     compareRows(lab, await cliRows(SMALL));
     const config = await download(page, '#lab-config-json');
@@ -241,6 +245,8 @@ test(
     await page.goto(labUrl(long, true));
     await page.locator('#lab[data-status=running][data-backend=wasm]').waitFor({ timeout: 30_000 });
     assert.match((await page.locator('#lab-backend').textContent())!, /wasm .*because WebGPU is unavailable: \S/);
+    assert.equal(await page.locator('#lab').getAttribute('data-engine'), 'ort');
+    assert.equal(await page.locator('#lab').getAttribute('data-residency'), 'host');
     // The page stays responsive while the worker trains: rows arrive, then Stop ends the run.
     await page.locator('[data-testid="lab-step"] .stat-value:text-matches("^[1-9]")').waitFor({ timeout: 30_000 });
     await page.click('#lab-stop');
@@ -316,7 +322,7 @@ test(
       // EDGEWISE_LAB_TIMING_BUDGET_S caps the wait; a run still going then reports the step it reached.
       const budget = Number(process.env.EDGEWISE_LAB_TIMING_BUDGET_S ?? 1700) * 1000;
       const status = await finished(page, budget).catch(() => 'running');
-      const backend = await page.locator('#lab').getAttribute('data-backend');
+      const backend = `${await page.locator('#lab').getAttribute('data-backend')} (${await page.locator('#lab').getAttribute('data-residency')} state)`;
       const msg = await page.locator('#lab-message').textContent();
       const step = await page.locator('[data-testid="lab-step"] .stat-value').textContent();
       console.log(
