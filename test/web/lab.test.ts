@@ -207,6 +207,16 @@ test(
     assert.equal(await page.locator('#lab').getAttribute('data-engine'), 'webgpu');
     assert.equal(await page.locator('#lab').getAttribute('data-residency'), 'device');
     assert.match((await page.locator('#lab-backend').textContent())!, /WebGPU.*stay in GPU memory/);
+    // The device graphs that ran: one update per step and a gradient per row (device training),
+    // HVPs on device vectors and the Krylov-basis kernels (Lanczos with its basis on the GPU).
+    const runs = JSON.parse((await page.locator('#lab').getAttribute('data-device-runs'))!) as Record<string, number>;
+    assert.equal(runs['next:theta'], 30, JSON.stringify(runs));
+    assert.equal(runs.grad, 31, JSON.stringify(runs));
+    assert.ok((runs.hvp ?? 0) >= 4 * 10, JSON.stringify(runs));
+    assert.ok(
+      Object.entries(runs).some(([k, n]) => k.split(',').includes('unit') && n > 0),
+      JSON.stringify(runs),
+    );
     const lab = parseJsonl(await download(page, '#lab-metrics'));
     compareRows(lab, await cliRows(SMALL));
     const config = await download(page, '#lab-config-json');
@@ -260,6 +270,7 @@ test(
     await page.click('#lab-run');
     assert.equal(await finished(page, 60_000), 'completed', (await page.locator('#lab-error').textContent()) ?? '');
     compareRows(parseJsonl(await download(page, '#lab-metrics')), await cliRows(SMALL));
+    assert.equal(await page.locator('#lab').getAttribute('data-device-runs'), '{}', 'no device graphs on wasm');
     assert.deepEqual(errors, []);
   },
 );

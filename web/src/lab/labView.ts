@@ -8,7 +8,8 @@
  * The root element is `#lab`, with `data-status` (idle | running | completed | diverged | failed)
  * and `data-backend` (webgpu | wasm, once the worker has chosen), `data-engine` (the engine's
  * backend: webgpu | ort) and `data-residency` (device: training state stays in GPU memory;
- * host: every tensor goes through host memory).
+ * host: every tensor goes through host memory) and, once done, `data-device-runs` (JSON: runs of
+ * device-resident graphs by their device outputs, EngineRuntime.deviceRuns).
  */
 import type { ThresholdInfo } from '../../../src/server/types.ts';
 import type { MetricRow } from '../../../src/experiments/metricRows.ts';
@@ -308,6 +309,7 @@ export function labView(app: HTMLElement): ViewHandle {
         charts.setRows(rows as unknown as MetricRowView[], thresholdOf(rows));
         messageEl.textContent = `${m.summary.status} after ${m.summary.steps} steps in ${(m.elapsedMs / 1000).toFixed(1)} s${m.summary.reason ? `: ${m.summary.reason}` : ''}`;
         root.dataset.elapsedMs = String(Math.round(m.elapsedMs));
+        root.dataset.deviceRuns = JSON.stringify(m.deviceRuns);
         setStatus(m.summary.status === 'running' ? 'failed' : m.summary.status);
         break;
       case 'error':
@@ -336,6 +338,7 @@ export function labView(app: HTMLElement): ViewHandle {
     messageEl.textContent = 'starting…';
     delete root.dataset.engine;
     delete root.dataset.residency;
+    delete root.dataset.deviceRuns;
     setStatus('running');
     worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
     worker.onmessage = (e: MessageEvent<WorkerMessage>) => onMessage(e.data);

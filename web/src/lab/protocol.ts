@@ -28,5 +28,12 @@ export type WorkerMessage =
   | { readonly type: 'lr'; readonly lambda0: number; readonly lr: number; readonly config: unknown }
   | { readonly type: 'start'; readonly steps: number; readonly params: number; readonly trainSize: number }
   | { readonly type: 'row'; readonly row: MetricRow }
-  | { readonly type: 'done'; readonly summary: RunSummary; readonly metrics: string; readonly elapsedMs: number }
+  | {
+      readonly type: 'done';
+      readonly summary: RunSummary;
+      readonly metrics: string;
+      readonly elapsedMs: number;
+      /** The run's device-graph runs by device outputs (EngineRuntime.deviceRuns; empty on wasm). */
+      readonly deviceRuns: Readonly<Record<string, number>>;
+    }
   | { readonly type: 'error'; readonly message: string };

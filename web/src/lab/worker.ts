@@ -65,12 +65,17 @@ async function run(msg: StartMessage): Promise<void> {
   ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency) : 1;
   ort.env.logLevel = 'error';
   const platform = browserPlatform(ort, backend);
+  /** The runs' runtimes, for the last one's device-graph counts (the loop disposes it; the counts stay). */
+  const runtimes: EngineRuntime[] = [];
   let config = resolveConfig(msg.config);
   const host = {
     loadData: (c: Config) => loadData(c, msg.mnistUrl),
-    // The reference interpreter runs in JavaScript; every other backend is onnxruntime-web on `backend`.
-    createRuntime: (c: Config) =>
-      new EngineRuntime({ backend: c.backend === 'reference' ? 'reference' : engine, platform, threads: 1 }),
+    // The reference interpreter runs in JavaScript; every other config backend runs as `engine` on onnxruntime-web.
+    createRuntime: (c: Config) => {
+      const rt = new EngineRuntime({ backend: c.backend === 'reference' ? 'reference' : engine, platform, threads: 1 });
+      runtimes.push(rt);
+      return rt;
+    },
   };
   const onResidency = (i: { device: boolean; why: string | null }): void => post({ type: 'residency', ...i });
   if (msg.lrTimesLambda0 !== null) {
@@ -93,7 +98,13 @@ async function run(msg: StartMessage): Promise<void> {
     },
   });
   const metrics = sink.rows.map((r) => `${serializeRow(r)}\n`).join('');
-  post({ type: 'done', summary, metrics, elapsedMs: performance.now() - t0 });
+  post({
+    type: 'done',
+    summary,
+    metrics,
+    elapsedMs: performance.now() - t0,
+    deviceRuns: runtimes.at(-1)?.deviceRuns ?? {},
+  });
 }
 
 self.onmessage = (e: MessageEvent<StartMessage>) => {
