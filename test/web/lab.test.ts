@@ -1,8 +1,9 @@
 /**
  * The Lab (#/lab) end to end in Debian's Chromium (playwright-core), from the static build in
  * web/dist served by a plain static file server (no Edgewise server; CSP on every response):
- * a run on WebGPU (SwiftShader) and one on the wasm fallback give the metrics of the same config
- * trained by the CLI's runner, row for row; a bad config shows the CLI's one-line error.
+ * a run on WebGPU (SwiftShader; training state and Lanczos basis in device memory, checked) and
+ * one on the wasm fallback give the metrics of the same config trained by the CLI's runner, row
+ * for row; a bad config shows the CLI's one-line error.
  * Builds web/dist first when it is missing or older than its sources. EDGEWISE_LAB_TIMING=1 also
  * times the first preset on both backends (README, "Lab in the browser").
  */
