@@ -63,6 +63,11 @@ export interface SessionOptions {
   profile?: string;
 }
 
+/** Whether `where` (SessionOptions.outputLocation) leaves any output in device memory. */
+export function hasDeviceOutputs(where: SessionOptions['outputLocation']): boolean {
+  return where === 'gpu-buffer' || (typeof where === 'object' && Object.values(where).includes('gpu-buffer'));
+}
+
 /** An incremental hash (cache keys: equal inputs give equal digests, distinct ones distinct digests). */
 export interface Hasher {
   update(data: string | Uint8Array): void;

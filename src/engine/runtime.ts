@@ -287,6 +287,7 @@ export class EngineRuntime {
   private profiled = 0;
   private readonly deviceCache = new Map<string, Promise<DeviceExecutable>>();
   private readonly deviceSessions: PlatformSession[] = [];
+  private readonly deviceRunCounts = new Map<string, number>();
 
   constructor(options: RuntimeOptions & { platform: EnginePlatform }) {
     this.backend = options.backend;
@@ -481,6 +482,8 @@ export class EngineRuntime {
               }
             }
             const res = await session.run(f);
+            const kind = deviceOutputs.join(',');
+            this.deviceRunCounts.set(kind, (this.deviceRunCounts.get(kind) ?? 0) + 1);
             const host: Outputs = {};
             const device: Record<string, DeviceValue> = {};
             for (const [name, t] of Object.entries(res)) {
@@ -500,6 +503,14 @@ export class EngineRuntime {
   /** Host-to-device copies made by keep so far (each array and dims once). */
   get uploads(): number {
     return this.uploadCount;
+  }
+
+  /**
+   * Runs of compileDevice graphs so far, by their device outputs joined with ',' (e.g.
+   * 'next:theta' for device training's update, 'hvp' for a device HVP): which device paths ran.
+   */
+  get deviceRuns(): Record<string, number> {
+    return Object.fromEntries(this.deviceRunCounts);
   }
 
   /** Bytes held in device memory by keep. */

@@ -48,6 +48,11 @@ export interface RunEvents {
   onRow?(row: MetricRow): void;
   /** Informational messages (init, resume). */
   onMessage?(text: string): void;
+  /**
+   * On webgpu, once training starts: whether θ, the gradient and the optimizer state stay in
+   * device memory (`why` is null) or the update runs on the host (`why` says why).
+   */
+  onResidency?(info: { device: boolean; why: string | null }): void;
 }
 
 /** What the loop needs from its host: the run's data, a runtime, and where density snapshots go. */
@@ -346,6 +351,7 @@ async function runLoop(
       ? await DeviceTraining.start(trainObj, optimizer, state.theta as Float32Array, state.opt, batchSize, lrScale)
       : null;
   if (runtime.backend === 'webgpu') {
+    ev.onResidency?.({ device: device !== null, why: device ? null : deviceWhy });
     ev.onMessage?.(
       device
         ? 'webgpu: parameters, gradient and optimizer state stay in device memory'

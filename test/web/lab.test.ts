@@ -1,8 +1,9 @@
 /**
  * The Lab (#/lab) end to end in Debian's Chromium (playwright-core), from the static build in
  * web/dist served by a plain static file server (no Edgewise server; CSP on every response):
- * a run on WebGPU (SwiftShader) and one on the wasm fallback give the metrics of the same config
- * trained by the CLI's runner, row for row; a bad config shows the CLI's one-line error.
+ * a run on WebGPU (SwiftShader; training state and Lanczos basis in device memory, checked) and
+ * one on the wasm fallback give the metrics of the same config trained by the CLI's runner, row
+ * for row; a bad config shows the CLI's one-line error.
  * Builds web/dist first when it is missing or older than its sources. EDGEWISE_LAB_TIMING=1 also
  * times the first preset on both backends (README, "Lab in the browser").
  */
@@ -202,7 +203,21 @@ test(
     await page.goto(labUrl(SMALL, true));
     assert.equal(await finished(page, 150_000), 'completed', (await page.locator('#lab-error').textContent()) ?? '');
     assert.equal(await page.locator('#lab').getAttribute('data-backend'), 'webgpu');
-    assert.match((await page.locator('#lab-backend').textContent())!, /WebGPU/);
+    // The engine's webgpu backend, with θ, the gradient and the optimizer state in GPU memory
+    // (as reported by the training loop itself, not by the worker's choice of provider).
+    assert.equal(await page.locator('#lab').getAttribute('data-engine'), 'webgpu');
+    assert.equal(await page.locator('#lab').getAttribute('data-residency'), 'device');
+    assert.match((await page.locator('#lab-backend').textContent())!, /WebGPU.*stay in GPU memory/);
+    // The device graphs that ran: one update per step and a gradient per row (device training),
+    // HVPs on device vectors and the Krylov-basis kernels (Lanczos with its basis on the GPU).
+    const runs = JSON.parse((await page.locator('#lab').getAttribute('data-device-runs'))!) as Record<string, number>;
+    assert.equal(runs['next:theta'], 30, JSON.stringify(runs));
+    assert.equal(runs.grad, 31, JSON.stringify(runs));
+    assert.ok((runs.hvp ?? 0) >= 4 * 10, JSON.stringify(runs));
+    assert.ok(
+      Object.entries(runs).some(([k, n]) => k.split(',').includes('unit') && n > 0),
+      JSON.stringify(runs),
+    );
     const lab = parseJsonl(await download(page, '#lab-metrics'));
     compareRows(lab, await cliRows(SMALL));
     const config = await download(page, '#lab-config-json');
@@ -241,6 +256,8 @@ test(
     await page.goto(labUrl(long, true));
     await page.locator('#lab[data-status=running][data-backend=wasm]').waitFor({ timeout: 30_000 });
     assert.match((await page.locator('#lab-backend').textContent())!, /wasm .*because WebGPU is unavailable: \S/);
+    assert.equal(await page.locator('#lab').getAttribute('data-engine'), 'ort');
+    assert.equal(await page.locator('#lab').getAttribute('data-residency'), 'host');
     // The page stays responsive while the worker trains: rows arrive, then Stop ends the run.
     await page.locator('[data-testid="lab-step"] .stat-value:text-matches("^[1-9]")').waitFor({ timeout: 30_000 });
     await page.click('#lab-stop');
@@ -254,6 +271,7 @@ test(
     await page.click('#lab-run');
     assert.equal(await finished(page, 60_000), 'completed', (await page.locator('#lab-error').textContent()) ?? '');
     compareRows(parseJsonl(await download(page, '#lab-metrics')), await cliRows(SMALL));
+    assert.equal(await page.locator('#lab').getAttribute('data-device-runs'), '{}', 'no device graphs on wasm');
     assert.deepEqual(errors, []);
   },
 );
@@ -316,7 +334,7 @@ test(
       // EDGEWISE_LAB_TIMING_BUDGET_S caps the wait; a run still going then reports the step it reached.
       const budget = Number(process.env.EDGEWISE_LAB_TIMING_BUDGET_S ?? 1700) * 1000;
       const status = await finished(page, budget).catch(() => 'running');
-      const backend = await page.locator('#lab').getAttribute('data-backend');
+      const backend = `${await page.locator('#lab').getAttribute('data-backend')} (${await page.locator('#lab').getAttribute('data-residency')} state)`;
       const msg = await page.locator('#lab-message').textContent();
       const step = await page.locator('[data-testid="lab-step"] .stat-value').textContent();
       console.log(

@@ -33,7 +33,7 @@
  */
 import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
-import type { SessionOptions } from '../platform.ts';
+import { hasDeviceOutputs, type SessionOptions } from '../platform.ts';
 
 export type { SessionOptions } from '../platform.ts';
 
@@ -47,7 +47,7 @@ export function createSession(bytes: Uint8Array, options: SessionOptions = {}): 
   const cpuNodes = options.cpuNodes ?? [];
   if (!webgpu && cpuNodes.length > 0) return Promise.reject(new Error('cpuNodes needs device webgpu'));
   const where = options.outputLocation;
-  const onDevice = where === 'gpu-buffer' || (typeof where === 'object' && Object.values(where).includes('gpu-buffer'));
+  const onDevice = hasDeviceOutputs(where);
   if (!webgpu && onDevice) return Promise.reject(new Error("outputLocation 'gpu-buffer' needs device webgpu"));
   // An empty forceCpuNodeNames is left out, not passed as [''] (which could match unnamed nodes).
   const provider = webgpu

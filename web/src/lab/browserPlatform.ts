@@ -3,12 +3,20 @@
  * on one execution provider chosen by the worker (WebGPU, or wasm on the CPU), host tensors,
  * the pure-TypeScript SHA-256 for cache keys (WebCrypto's digest is asynchronous), no profiles.
  *
- * Graphs compiled for the engine's CPU backend (`ort`) run on the chosen provider with host
- * inputs and outputs: the same graphs as `edgewise train` with `backend: ort`, no device
- * residency (Runtime.keep / compileDevice) yet.
+ * On WebGPU the worker runs the engine's `webgpu` backend, as `edgewise train` with
+ * `backend: webgpu` does on Node: sessions with `outputLocation: 'gpu-buffer'` leave those
+ * outputs in device memory (onnxruntime-web's `preferredOutputLocation`), and such tensors feed
+ * other sessions without a copy, since onnxruntime-web runs every WebGPU session on one
+ * GPUDevice (ort.env.webgpu.device). On wasm it runs the `ort` backend, every tensor on the host.
  */
 import type * as Ort from 'onnxruntime-web/webgpu';
-import type { EnginePlatform, Hasher, PlatformSession, PlatformTensor } from '../../../src/engine/platform.ts';
+import {
+  hasDeviceOutputs,
+  type EnginePlatform,
+  type Hasher,
+  type PlatformSession,
+  type PlatformTensor,
+} from '../../../src/engine/platform.ts';
 import { Sha256 } from '../../../src/util/sha256.ts';
 
 /** Where the Lab's graphs run: onnxruntime-web's WebGPU provider, or its wasm (CPU) provider. */
@@ -36,16 +44,26 @@ export function browserPlatform(ort: typeof Ort, provider: LabProvider): EngineP
   return {
     name: 'browser',
     async createSession(bytes, options = {}): Promise<PlatformSession> {
-      if (options.outputLocation !== undefined && options.outputLocation !== 'cpu')
-        throw new Error('the Lab keeps tensors on the host (no gpu-buffer outputs)');
+      const where = options.outputLocation ?? 'cpu';
+      const onDevice = hasDeviceOutputs(where);
+      // Device outputs need a WebGPU session (as on Node, session.ts): a wasm session cannot place them.
+      if (onDevice && options.device !== 'webgpu') throw new Error("outputLocation 'gpu-buffer' needs device webgpu");
+      const cpuNodes = options.cpuNodes ?? [];
+      // The engine's host vector kernels (Gram–Schmidt over a host Krylov basis) stay on the CPU, as
+      // on Node: one dispatch each, on vectors the host holds anyway.
+      const ep =
+        options.device === 'webgpu'
+          ? { name: 'webgpu' as const, ...(cpuNodes.length > 0 ? { forceCpuNodeNames: cpuNodes } : {}) }
+          : options.role === 'kernel'
+            ? 'wasm'
+            : provider;
       const create = creating.then(() =>
         ort.InferenceSession.create(bytes, {
-          // The engine's vector kernels (Gram–Schmidt over the Krylov basis) stay on the CPU, as on
-          // Node: one dispatch each, on vectors the host holds anyway.
-          executionProviders: [options.device === 'webgpu' ? 'webgpu' : options.role === 'kernel' ? 'wasm' : provider],
+          executionProviders: [ep],
           graphOptimizationLevel: 'all',
           executionMode: 'sequential',
           logSeverityLevel: 3,
+          ...(onDevice ? { preferredOutputLocation: typeof where === 'object' ? { ...where } : 'gpu-buffer' } : {}),
         }),
       );
       creating = create.catch(() => undefined);

@@ -6,7 +6,10 @@
  * run view's charts and exported as metrics.jsonl and config.json.
  *
  * The root element is `#lab`, with `data-status` (idle | running | completed | diverged | failed)
- * and `data-backend` (webgpu | wasm, once the worker has chosen).
+ * and `data-backend` (webgpu | wasm, once the worker has chosen), `data-engine` (the engine's
+ * backend: webgpu | ort) and `data-residency` (device: training state stays in GPU memory;
+ * host: every tensor goes through host memory) and, once done, `data-device-runs` (JSON: runs of
+ * device-resident graphs by their device outputs, EngineRuntime.deviceRuns).
  */
 import type { ThresholdInfo } from '../../../src/server/types.ts';
 import type { MetricRow } from '../../../src/experiments/metricRows.ts';
@@ -260,10 +263,21 @@ export function labView(app: HTMLElement): ViewHandle {
     switch (m.type) {
       case 'backend':
         root.dataset.backend = m.backend;
+        root.dataset.engine = m.engine;
+        // On wasm every tensor is on the host; on webgpu the loop says where the state lives (residency).
+        if (m.engine === 'ort') root.dataset.residency = 'host';
         backendEl.textContent =
           m.backend === 'webgpu'
-            ? 'Backend: WebGPU (onnxruntime-web’s WebGPU provider; tensors go through host memory between graphs).'
+            ? 'Backend: WebGPU (onnxruntime-web’s WebGPU provider; the engine’s webgpu backend, as edgewise train with backend: webgpu).'
             : `Backend: wasm on the CPU (onnxruntime-web), because WebGPU is unavailable: ${m.why ?? 'unknown reason'}.`;
+        break;
+      case 'residency':
+        root.dataset.residency = m.device ? 'device' : 'host';
+        backendEl.textContent = `${backendEl.textContent?.replace(/ (Parameters|The update).*$/, '') ?? ''} ${
+          m.device
+            ? 'Parameters, gradient and optimizer state stay in GPU memory.'
+            : `The update runs on the host (${m.why ?? 'unknown reason'}).`
+        }`;
         break;
       case 'message':
         messageEl.textContent = m.text;
@@ -295,6 +309,7 @@ export function labView(app: HTMLElement): ViewHandle {
         charts.setRows(rows as unknown as MetricRowView[], thresholdOf(rows));
         messageEl.textContent = `${m.summary.status} after ${m.summary.steps} steps in ${(m.elapsedMs / 1000).toFixed(1)} s${m.summary.reason ? `: ${m.summary.reason}` : ''}`;
         root.dataset.elapsedMs = String(Math.round(m.elapsedMs));
+        root.dataset.deviceRuns = JSON.stringify(m.deviceRuns);
         setStatus(m.summary.status === 'running' ? 'failed' : m.summary.status);
         break;
       case 'error':
@@ -321,6 +336,9 @@ export function labView(app: HTMLElement): ViewHandle {
     exportsEl.hidden = true;
     charts.setRows([], null);
     messageEl.textContent = 'starting…';
+    delete root.dataset.engine;
+    delete root.dataset.residency;
+    delete root.dataset.deviceRuns;
     setStatus('running');
     worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
     worker.onmessage = (e: MessageEvent<WorkerMessage>) => onMessage(e.data);

@@ -15,10 +15,25 @@ export interface StartMessage {
 
 /** Worker → page. */
 export type WorkerMessage =
-  | { readonly type: 'backend'; readonly backend: LabProvider; readonly why: string | null }
+  | {
+      readonly type: 'backend';
+      readonly backend: LabProvider;
+      /** The engine's backend the run uses: webgpu (device-resident) on WebGPU, ort on wasm. */
+      readonly engine: 'webgpu' | 'ort';
+      readonly why: string | null;
+    }
+  /** On webgpu: whether the training state stays in device memory (trainLoop's onResidency). */
+  | { readonly type: 'residency'; readonly device: boolean; readonly why: string | null }
   | { readonly type: 'message'; readonly text: string }
   | { readonly type: 'lr'; readonly lambda0: number; readonly lr: number; readonly config: unknown }
   | { readonly type: 'start'; readonly steps: number; readonly params: number; readonly trainSize: number }
   | { readonly type: 'row'; readonly row: MetricRow }
-  | { readonly type: 'done'; readonly summary: RunSummary; readonly metrics: string; readonly elapsedMs: number }
+  | {
+      readonly type: 'done';
+      readonly summary: RunSummary;
+      readonly metrics: string;
+      readonly elapsedMs: number;
+      /** The run's device-graph runs by device outputs (EngineRuntime.deviceRuns; empty on wasm). */
+      readonly deviceRuns: Readonly<Record<string, number>>;
+    }
   | { readonly type: 'error'; readonly message: string };

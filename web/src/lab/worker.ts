@@ -1,8 +1,10 @@
 /**
  * The Lab's Web Worker: runs one training run of the CLI's training loop (trainLoop.ts) in the
- * browser, on onnxruntime-web's WebGPU provider when an adapter is available, else on its wasm
- * provider, and posts the metric rows as they are written (protocol.ts). The page stops a run by
- * terminating the worker, so nothing here needs to be interruptible.
+ * browser, on onnxruntime-web's WebGPU provider when an adapter is available (the engine's
+ * `webgpu` backend: training state and the Lanczos basis stay in device memory, as with
+ * `edgewise train` and `backend: webgpu`), else on its wasm provider (the `ort` backend), and
+ * posts the metric rows as they are written (protocol.ts). The page stops a run by terminating
+ * the worker, so nothing here needs to be interruptible.
  */
 import * as ort from 'onnxruntime-web/webgpu';
 import {
@@ -56,23 +58,31 @@ async function run(msg: StartMessage): Promise<void> {
   const t0 = performance.now();
   const why = await webGpuMissing();
   const backend: LabProvider = why === null ? 'webgpu' : 'wasm';
-  post({ type: 'backend', backend, why });
+  // WebGPU runs the engine's webgpu backend (device-resident state); wasm its ort backend.
+  const engine = backend === 'webgpu' ? 'webgpu' : 'ort';
+  post({ type: 'backend', backend, engine, why });
   // Threads need SharedArrayBuffer, i.e. a cross-origin isolated page (COOP/COEP headers).
   ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency) : 1;
   ort.env.logLevel = 'error';
   const platform = browserPlatform(ort, backend);
+  /** The runs' runtimes, for the last one's device-graph counts (the loop disposes it; the counts stay). */
+  const runtimes: EngineRuntime[] = [];
   let config = resolveConfig(msg.config);
   const host = {
     loadData: (c: Config) => loadData(c, msg.mnistUrl),
-    // The reference interpreter runs in JavaScript; every other backend is onnxruntime-web on `backend`.
-    createRuntime: (c: Config) =>
-      new EngineRuntime({ backend: c.backend === 'reference' ? 'reference' : 'ort', platform, threads: 1 }),
+    // The reference interpreter runs in JavaScript; every other config backend runs as `engine` on onnxruntime-web.
+    createRuntime: (c: Config) => {
+      const rt = new EngineRuntime({ backend: c.backend === 'reference' ? 'reference' : engine, platform, threads: 1 });
+      runtimes.push(rt);
+      return rt;
+    },
   };
+  const onResidency = (i: { device: boolean; why: string | null }): void => post({ type: 'residency', ...i });
   if (msg.lrTimesLambda0 !== null) {
     // λ0: one curvature measurement at the initialization (0 steps), as `edgewise demo` does.
     post({ type: 'message', text: 'measuring the sharpness λ0 at initialization…' });
     const probe = resolveConfig({ ...config, train: { ...config.train, steps: 0 } });
-    const s0 = await trainWith(probe, new MemoryRunSink(), host);
+    const s0 = await trainWith(probe, new MemoryRunSink(), host, { events: { onResidency } });
     const lambda0 = s0.final.sharpness;
     if (typeof lambda0 !== 'number' || !(lambda0 > 0)) throw new Error('could not measure the initial sharpness λ0');
     const lr = msg.lrTimesLambda0 / lambda0;
@@ -84,10 +94,17 @@ async function run(msg: StartMessage): Promise<void> {
     events: {
       onStart: (i) => post({ type: 'start', steps: i.steps, params: i.params, trainSize: i.trainSize }),
       onMessage: (text) => post({ type: 'message', text }),
+      onResidency,
     },
   });
   const metrics = sink.rows.map((r) => `${serializeRow(r)}\n`).join('');
-  post({ type: 'done', summary, metrics, elapsedMs: performance.now() - t0 });
+  post({
+    type: 'done',
+    summary,
+    metrics,
+    elapsedMs: performance.now() - t0,
+    deviceRuns: runtimes.at(-1)?.deviceRuns ?? {},
+  });
 }
 
 self.onmessage = (e: MessageEvent<StartMessage>) => {
