@@ -121,16 +121,23 @@ export function renderResults(
       ? ['', `The **Discussion** under a study is written by people (from \`${o.discussionFile}\`), not computed.`]
       : []),
     '',
-    '| study | scale | seeds | claims held | run time (runs summed) | finished |',
-    '|---|---|---|---|---|---|',
+    '| study | scale | seeds | claims held | did not hold | inconclusive | run time (runs summed) | finished |',
+    '|---|---|---|---|---|---|---|---|',
   ];
+  const count = (c: StudyClaims, v: string) => c.claims.filter((x) => x.verdict === v).length;
   for (const r of results) {
     const c = r.claims;
-    const held = c.claims.filter((x) => x.verdict === 'held').length;
     lines.push(
-      `| [${c.study}](#${c.study}) | ${c.quick ? 'reduced (quick)' : 'full'} | ${c.seeds ? c.seeds.length : c.deterministic ? 'none (deterministic)' : '?'} | ${held} / ${c.claims.length} | ${formatDuration(runTime(c))} | ${c.finished_at ?? 'unknown'} |`,
+      `| [${c.study}](#${c.study}) | ${c.quick ? 'reduced (quick)' : 'full'} | ${c.seeds ? c.seeds.length : c.deterministic ? 'none (deterministic)' : '?'} | ${count(c, 'held')} / ${c.claims.length} | ${count(c, 'did not hold')} | ${count(c, 'inconclusive')} | ${formatDuration(runTime(c))} | ${c.finished_at ?? 'unknown'} |`,
     );
   }
+  // The share of claims the runs decided (held or did not hold), over every study on the page.
+  const total = results.reduce((n, r) => n + r.claims.claims.length, 0);
+  const undecided = results.reduce((n, r) => n + count(r.claims, 'inconclusive'), 0);
+  if (total > 0)
+    lines.push(
+      `| **all** | | | ${results.reduce((n, r) => n + count(r.claims, 'held'), 0)} / ${total} | ${results.reduce((n, r) => n + count(r.claims, 'did not hold'), 0)} | ${undecided} | | ${Math.round((100 * (total - undecided)) / total)} % decided |`,
+    );
   for (const r of results) {
     const c = r.claims;
     lines.push('', `<a id="${c.study}"></a>`, `## ${c.study}: ${c.title}`, '');
