@@ -46,7 +46,10 @@ test('results document: a table per study, provenance, figures copied beside it'
   const r = writeResults([a, b], out, 'edgewise results runs', new Date('2026-11-26T12:00:00Z'));
   assert.equal(r.studies, 2);
   const md = readFileSync(out, 'utf8');
-  assert.match(md, /\| \[eos-gd\]\(#eos-gd\) \| full \| 3 \| 1 \/ 2 \| 1 \| 0 \| 1 h 02 min \| 2026-11-26T10:00:00Z \|/);
+  assert.match(
+    md,
+    /\| \[eos-gd\]\(#eos-gd\) \| full \| 3 \| 1 \/ 2 \| 1 \| 0 \| 1 h 02 min \| 2026-11-26T10:00:00Z \|/,
+  );
   assert.match(md, /\| \[warmup\]\(#warmup\) \| reduced \(quick\) \| \? \| 0 \/ 1 \| 0 \| 1 \| 42 s \| unknown \|/);
   // Totals: 3 claims, 1 held, 1 did not hold, 1 inconclusive: 2 of 3 decided.
   assert.match(md, /\| \*\*all\*\* \| \| \| 1 \/ 3 \| 1 \| 1 \| \| 67 % decided \|/);
