@@ -19,6 +19,7 @@ import { h } from '../dom.ts';
 import { fmt, pct } from '../format.ts';
 import { RunCharts } from '../runView.ts';
 import type { MetricRowView } from '../../../src/server/types.ts';
+import { pickedSummary } from './pickedFiles.ts';
 import { PRESETS, type LabPreset } from './presets.ts';
 import type { StartMessage, WorkerMessage } from './protocol.ts';
 
@@ -104,6 +105,9 @@ export function labView(app: HTMLElement): ViewHandle {
   const textarea = h('textarea', { id: 'lab-config', rows: 16, spellcheck: 'false', 'aria-label': 'config (JSON)' });
   const lr0Box = h('input', { type: 'checkbox', id: 'lab-lr0' });
   const lr0Factor = h('input', { type: 'number', id: 'lab-lr0-factor', min: 0, step: 'any', value: 3 });
+  // No `accept`: the raw IDX files have no extension to filter on.
+  const filesInput = h('input', { type: 'file', id: 'lab-files', multiple: true, 'aria-label': 'data files' });
+  const filesNote = h('span', { id: 'lab-files-note', class: 'muted' }, pickedSummary([]));
   const errorEl = h('p', { id: 'lab-error', class: 'message', role: 'alert' });
   const runBtn = h('button', { type: 'button', id: 'lab-run', class: 'lab-button' }, 'Run');
   const stopBtn = h('button', { type: 'button', id: 'lab-stop', class: 'lab-button', disabled: true }, 'Stop');
@@ -151,6 +155,13 @@ export function labView(app: HTMLElement): ViewHandle {
       h('label', {}, lr0Box, ' set η = '),
       lr0Factor,
       ' / λ0, with λ0 the sharpness measured at initialization before the run',
+    ),
+    h(
+      'p',
+      { class: 'lab-form' },
+      h('label', {}, 'Data files ', filesInput),
+      ' for data.name fashion-mnist (its four IDX files) or cifar10 (its six binary batches); they stay in this tab. ',
+      filesNote,
     ),
     errorEl,
     h('p', { class: 'lab-form' }, runBtn, ' ', stopBtn, ' ', shareLink),
@@ -348,6 +359,7 @@ export function labView(app: HTMLElement): ViewHandle {
       config: input,
       lrTimesLambda0,
       mnistUrl: new URL('lab/mnist.bin', document.baseURI).href,
+      files: [...(filesInput.files ?? [])],
     };
     worker.postMessage(msg);
   };
@@ -367,6 +379,9 @@ export function labView(app: HTMLElement): ViewHandle {
     lrTimesLambda0 = lr0Box.checked && f > 0 ? f : null;
     writeUrl();
   };
+  filesInput.addEventListener('change', () => {
+    filesNote.textContent = pickedSummary([...(filesInput.files ?? [])]);
+  });
   lr0Box.addEventListener('change', onLr0);
   lr0Factor.addEventListener('input', onLr0);
   runBtn.addEventListener('click', start);
