@@ -16,8 +16,9 @@ import type { MetricRow } from '../../../src/experiments/metricRows.ts';
 import { configIssues, issuesLine } from '../../../src/experiments/config.ts';
 import { stat, type ViewHandle } from '../components.ts';
 import { h } from '../dom.ts';
-import { fmt, pct } from '../format.ts';
-import { RunCharts } from '../runView.ts';
+import { fmt, num, pct } from '../format.ts';
+import { RunCharts } from '../run/runCharts.ts';
+import { lastValue } from '../run/runStats.ts';
 import type { MetricRowView } from '../../../src/server/types.ts';
 import { pickedSummary } from './pickedFiles.ts';
 import { PRESETS, type LabPreset } from './presets.ts';
@@ -80,8 +81,6 @@ function thresholdOf(rows: readonly MetricRow[]): ThresholdInfo | null {
   }
   return null;
 }
-
-const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 /** Mounts the Lab in `app`. */
 export function labView(app: HTMLElement): ViewHandle {
@@ -210,13 +209,7 @@ export function labView(app: HTMLElement): ViewHandle {
 
   const renderStats = (): void => {
     const last = rows[rows.length - 1];
-    const lastWith = (k: string): number | null => {
-      for (let i = rows.length - 1; i >= 0; i--) {
-        const v = num(rows[i]![k]);
-        if (v !== null) return v;
-      }
-      return null;
-    };
+    const lastWith = (k: string): number | null => lastValue(rows, k);
     const t = thresholdOf(rows);
     const pre = t?.quantity === 'preconditioned_sharpness';
     const sharp = lastWith(pre ? 'precond_sharpness' : 'sharpness');
