@@ -3,7 +3,9 @@
  * (worker.ts) on onnxruntime-web, with no Edgewise server behind the page. The config lives in
  * the URL (`#/lab?config=<URI-encoded JSON>&run=1`, like the TensorFlow playground), is validated
  * by the CLI's schema (resolveConfig, same one-line errors), and the run's rows are drawn by the
- * run view's charts and exported as metrics.jsonl and config.json.
+ * run view's charts and exported as metrics.jsonl and config.json. Data files picked in
+ * `#lab-files` (Fashion-MNIST, CIFAR-10) go to the worker as File objects with each run; they
+ * cannot be in the URL, so a shared link to such a config needs the files picked again.
  *
  * The root element is `#lab`, with `data-status` (idle | running | completed | diverged | failed)
  * and `data-backend` (webgpu | wasm, once the worker has chosen), `data-engine` (the engine's
