@@ -106,9 +106,12 @@ export async function parseIdxBytes(bytes: Uint8Array, name: string): Promise<Id
 
 /** Inflates gzip bytes with the Compression Streams API. */
 export async function gunzipBytes(bytes: Uint8Array): Promise<Uint8Array> {
-  const input = new ReadableStream<Uint8Array>({
+  // DecompressionStream takes ArrayBuffer-backed chunks only (the DOM types say so too): a view
+  // over a SharedArrayBuffer is copied.
+  const chunk = bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : bytes.slice();
+  const input = new ReadableStream<Uint8Array<ArrayBuffer>>({
     start(controller) {
-      controller.enqueue(bytes);
+      controller.enqueue(chunk);
       controller.close();
     },
   });

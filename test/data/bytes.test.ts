@@ -3,7 +3,7 @@
  * give exactly what the Node file readers give on the same files.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -12,7 +12,7 @@ import { fashionMnistFromBytes, findFashionMnist, loadFashionMnist } from '../..
 import { encodeIdx, parseIdx, parseIdxBytes, type IdxArray } from '../../src/data/idx.ts';
 import { loadMnistPackage, loadMnistPackageDigits, mnistFromDigits, mnistPackagePath } from '../../src/data/mnist.ts';
 import { loadTextSplits, TEXT_FILE, textSplitsFromBytes } from '../../src/data/text.ts';
-import { lcg, writeFakeFashion } from './fixtures.ts';
+import { lcg, writeFakeCifar, writeFakeFashion } from './fixtures.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'edgewise-bytes-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -90,16 +90,9 @@ test('Fashion-MNIST: fashionMnistFromBytes of the four files equals loadFashionM
 
 test('CIFAR-10: cifar10FromBytes of the six batches equals loadCifar10', async () => {
   const dir = join(root, 'cifar');
-  const rand = lcg(11);
   const files = [...CIFAR10_TRAIN_FILES, CIFAR10_TEST_FILE];
   mkdirSync(dir);
-  const contents = files.map((name, f) => {
-    const n = 1 + (f % 3);
-    const b = new Uint8Array(n * 3073);
-    for (let i = 0; i < b.length; i++) b[i] = i % 3073 === 0 ? Math.floor(rand() * 10) : Math.floor(rand() * 256);
-    writeFileSync(join(dir, name), b);
-    return b;
-  });
+  const contents = writeFakeCifar(dir, [1, 2, 3, 1, 2, 3], 11);
   const paths = files.map((f) => join(dir, f));
   assert.deepEqual(cifar10FromBytes(contents.slice(0, 5), contents[5]!, paths), await loadCifar10(dir, {}));
   assert.throws(() => cifar10FromBytes(contents.slice(0, 4), contents[5]!), /need 5 training batches/);

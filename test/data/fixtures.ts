@@ -72,3 +72,18 @@ export function writeFakeFashion(
   write('t10k', test);
   return { dir, train, test };
 }
+
+/**
+ * Writes the six CIFAR-10 binary batches into `dir` (which must exist), file f holding
+ * `sizes[f]` records of a random label 0..9 and 3072 random pixel bytes; returns their bytes.
+ */
+export function writeFakeCifar(dir: string, sizes: readonly number[], seed: number): Uint8Array[] {
+  const rand = lcg(seed);
+  const files = ['data_batch_1', 'data_batch_2', 'data_batch_3', 'data_batch_4', 'data_batch_5', 'test_batch'];
+  return files.map((name, f) => {
+    const b = new Uint8Array(sizes[f]! * 3073);
+    for (let i = 0; i < b.length; i++) b[i] = i % 3073 === 0 ? Math.floor(rand() * 10) : Math.floor(rand() * 256);
+    writeFileSync(join(dir, `${name}.bin`), b);
+    return b;
+  });
+}

@@ -135,6 +135,10 @@ test(
     for (const key of ['loss', 'accuracy', 'eigs', 'rotation', 'lr', 'grad_norm', 'density', 'slices']) {
       assert.equal(await page.locator(`[data-chart="${key}"]`).count(), 1, `chart ${key}`);
     }
+    // The config at a glance: one chip per section, from the run's config.json.
+    const chips = await page.locator('.chips').innerText();
+    assert.match(chips, /data\s+synthetic-gmm · 512 train/);
+    assert.match(chips, /optimizer\s+gd · η=0\.05/);
 
     // The run goes on: append rows to metrics.jsonl; they appear without a reload.
     appendFileSync(join(fx.livePath, 'metrics.jsonl'), jsonl(rows.filter((r) => r.step > 260 && r.step <= 275)));

@@ -1,5 +1,8 @@
 /** Number and time formatting for tables, legends and stat tiles. */
 
+/** `v` when it is a finite number, else null (metric rows hold nulls and strings too). */
+export const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
 /** 4 significant digits; exponent form for very small or large magnitudes; '–' for missing. */
 export function fmt(v: number | null | undefined, digits = 4): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '–';

@@ -8,12 +8,11 @@ import { api, subscribe } from './api.ts';
 import { Chart, PALETTE, THRESHOLD_COLOR, type ChartData } from './charts.ts';
 import { axisToggles, card, RunsTable, type ViewHandle } from './components.ts';
 import { h } from './dom.ts';
-import { fmt, showValue } from './format.ts';
-import { xColumn } from './runView.ts';
+import { fmt, num, showValue } from './format.ts';
+import { xColumn } from './run/chartDefs.ts';
 import { formatHash, type Route } from './state.ts';
 
 const DASHES: Array<number[] | undefined> = [undefined, [8, 4], [2, 3], [12, 3, 2, 3]];
-const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 /** Aligns several (x, y) series on the union of their x values (uPlot needs one x column). */
 export function align(series: ReadonlyArray<{ x: number[]; y: Array<number | null> }>): ChartData {

@@ -3,7 +3,9 @@
  * (worker.ts) on onnxruntime-web, with no Edgewise server behind the page. The config lives in
  * the URL (`#/lab?config=<URI-encoded JSON>&run=1`, like the TensorFlow playground), is validated
  * by the CLI's schema (resolveConfig, same one-line errors), and the run's rows are drawn by the
- * run view's charts and exported as metrics.jsonl and config.json.
+ * run view's charts and exported as metrics.jsonl and config.json. Data files picked in
+ * `#lab-files` (Fashion-MNIST, CIFAR-10) go to the worker as File objects with each run; they
+ * cannot be in the URL, so a shared link to such a config needs the files picked again.
  *
  * The root element is `#lab`, with `data-status` (idle | running | completed | diverged | failed)
  * and `data-backend` (webgpu | wasm, once the worker has chosen), `data-engine` (the engine's
@@ -16,9 +18,11 @@ import type { MetricRow } from '../../../src/experiments/metricRows.ts';
 import { configIssues, issuesLine } from '../../../src/experiments/config.ts';
 import { stat, type ViewHandle } from '../components.ts';
 import { h } from '../dom.ts';
-import { fmt, pct } from '../format.ts';
-import { RunCharts } from '../runView.ts';
+import { fmt, num, pct } from '../format.ts';
+import { RunCharts } from '../run/runCharts.ts';
+import { lastValue } from '../run/runStats.ts';
 import type { MetricRowView } from '../../../src/server/types.ts';
+import { pickedSummary } from './pickedFiles.ts';
 import { PRESETS, type LabPreset } from './presets.ts';
 import type { StartMessage, WorkerMessage } from './protocol.ts';
 
@@ -80,8 +84,6 @@ function thresholdOf(rows: readonly MetricRow[]): ThresholdInfo | null {
   return null;
 }
 
-const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-
 /** Mounts the Lab in `app`. */
 export function labView(app: HTMLElement): ViewHandle {
   const initial = parseLabHash(location.hash);
@@ -104,6 +106,9 @@ export function labView(app: HTMLElement): ViewHandle {
   const textarea = h('textarea', { id: 'lab-config', rows: 16, spellcheck: 'false', 'aria-label': 'config (JSON)' });
   const lr0Box = h('input', { type: 'checkbox', id: 'lab-lr0' });
   const lr0Factor = h('input', { type: 'number', id: 'lab-lr0-factor', min: 0, step: 'any', value: 3 });
+  // No `accept`: the raw IDX files have no extension to filter on.
+  const filesInput = h('input', { type: 'file', id: 'lab-files', multiple: true, 'aria-label': 'data files' });
+  const filesNote = h('span', { id: 'lab-files-note', class: 'muted' }, pickedSummary([]));
   const errorEl = h('p', { id: 'lab-error', class: 'message', role: 'alert' });
   const runBtn = h('button', { type: 'button', id: 'lab-run', class: 'lab-button' }, 'Run');
   const stopBtn = h('button', { type: 'button', id: 'lab-stop', class: 'lab-button', disabled: true }, 'Stop');
@@ -152,6 +157,13 @@ export function labView(app: HTMLElement): ViewHandle {
       lr0Factor,
       ' / λ0, with λ0 the sharpness measured at initialization before the run',
     ),
+    h(
+      'p',
+      { class: 'lab-form' },
+      h('label', {}, 'Data files ', filesInput),
+      ' for data.name fashion-mnist (its four IDX files) or cifar10 (its six binary batches); they stay in this tab. ',
+      filesNote,
+    ),
     errorEl,
     h('p', { class: 'lab-form' }, runBtn, ' ', stopBtn, ' ', shareLink),
     messageEl,
@@ -199,13 +211,7 @@ export function labView(app: HTMLElement): ViewHandle {
 
   const renderStats = (): void => {
     const last = rows[rows.length - 1];
-    const lastWith = (k: string): number | null => {
-      for (let i = rows.length - 1; i >= 0; i--) {
-        const v = num(rows[i]![k]);
-        if (v !== null) return v;
-      }
-      return null;
-    };
+    const lastWith = (k: string): number | null => lastValue(rows, k);
     const t = thresholdOf(rows);
     const pre = t?.quantity === 'preconditioned_sharpness';
     const sharp = lastWith(pre ? 'precond_sharpness' : 'sharpness');
@@ -348,6 +354,7 @@ export function labView(app: HTMLElement): ViewHandle {
       config: input,
       lrTimesLambda0,
       mnistUrl: new URL('lab/mnist.bin', document.baseURI).href,
+      files: [...(filesInput.files ?? [])],
     };
     worker.postMessage(msg);
   };
@@ -367,6 +374,9 @@ export function labView(app: HTMLElement): ViewHandle {
     lrTimesLambda0 = lr0Box.checked && f > 0 ? f : null;
     writeUrl();
   };
+  filesInput.addEventListener('change', () => {
+    filesNote.textContent = pickedSummary([...(filesInput.files ?? [])]);
+  });
   lr0Box.addEventListener('change', onLr0);
   lr0Factor.addEventListener('input', onLr0);
   runBtn.addEventListener('click', start);

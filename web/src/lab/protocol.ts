@@ -11,6 +11,8 @@ export interface StartMessage {
   readonly lrTimesLambda0: number | null;
   /** URL of the MNIST asset (lab/mnist.bin, gzip). */
   readonly mnistUrl: string;
+  /** The data files the user picked (fashion-mnist, cifar10: pickedFiles.ts); Files clone to the worker without a copy of their bytes. */
+  readonly files: readonly File[];
 }
 
 /** Worker → page. */

@@ -13,6 +13,7 @@ import {
   syntheticDataset,
   type LoadedData,
 } from '../../../src/data/datasetBytes.ts';
+import type { ImageSource } from '../../../src/data/types.ts';
 import { decodeMnistAsset } from '../../../src/data/mnistBytes.ts';
 import { EngineRuntime } from '../../../src/engine/runtime.ts';
 import { resolveConfig, type Config } from '../../../src/experiments/config.ts';
@@ -20,6 +21,7 @@ import { MemoryRunSink } from '../../../src/experiments/memorySink.ts';
 import { serializeRow, type MetricRow } from '../../../src/experiments/metricRows.ts';
 import { trainWith } from '../../../src/experiments/trainLoop.ts';
 import { browserPlatform, webGpuMissing, type LabProvider } from './browserPlatform.ts';
+import { isPickedSet, pickedSource, type PickedFile, type PickedSet } from './pickedFiles.ts';
 import type { StartMessage, WorkerMessage } from './protocol.ts';
 
 const post = (m: WorkerMessage): void => postMessage(m);
@@ -44,13 +46,29 @@ async function mnistSource(url: string): Promise<ReturnType<typeof decodeMnistAs
   return mnist;
 }
 
-/** The run's data as loadDataset gives it on Node: MNIST from the asset, synthetic sets generated here. */
-async function loadData(config: Config, mnistUrl: string): Promise<LoadedData> {
+/** Image sources built from the picked files, once per run (the λ0 probe and the run share them). */
+const picked = new Map<PickedSet, Promise<ImageSource>>();
+
+/**
+ * The run's data as loadDataset gives it on Node: MNIST from the asset, Fashion-MNIST and CIFAR-10
+ * from the files the user picked (data.dir is for the CLI and is not read here), synthetic sets
+ * generated here.
+ */
+async function loadData(config: Config, msg: StartMessage): Promise<LoadedData> {
   const spec = resolveDataSpec({ ...config.data });
   if (spec.name === 'synthetic-gmm' || spec.name === 'synthetic-regression') return syntheticDataset(spec);
-  if (spec.name === 'mnist') return imagesFromSource(spec, await mnistSource(mnistUrl));
+  if (spec.name === 'mnist') return imagesFromSource(spec, await mnistSource(msg.mnistUrl));
+  if (isPickedSet(spec.name)) {
+    const files: PickedFile[] = msg.files.map((f) => ({
+      name: f.name,
+      read: async () => new Uint8Array(await f.arrayBuffer()),
+    }));
+    let src = picked.get(spec.name);
+    if (src === undefined) picked.set(spec.name, (src = pickedSource(spec.name, files)));
+    return imagesFromSource(spec, await src);
+  }
   throw new Error(
-    `data.name: ${spec.name} is not available in the Lab (use mnist, synthetic-gmm or synthetic-regression)`,
+    `data.name: ${spec.name} is not available in the Lab (use mnist, fashion-mnist, cifar10, synthetic-gmm or synthetic-regression)`,
   );
 }
 
@@ -69,7 +87,7 @@ async function run(msg: StartMessage): Promise<void> {
   const runtimes: EngineRuntime[] = [];
   let config = resolveConfig(msg.config);
   const host = {
-    loadData: (c: Config) => loadData(c, msg.mnistUrl),
+    loadData: (c: Config) => loadData(c, msg),
     // The reference interpreter runs in JavaScript; every other config backend runs as `engine` on onnxruntime-web.
     createRuntime: (c: Config) => {
       const rt = new EngineRuntime({ backend: c.backend === 'reference' ? 'reference' : engine, platform, threads: 1 });
