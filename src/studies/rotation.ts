@@ -11,19 +11,22 @@
  *      across seeds (sign-flip test);
  *   2. above it, drops of ρ (episodes of consecutive measurements with ρ < rho_drop) coincide
  *      with loss spikes (a train-loss increase by more than spike_rel, relative, within
- *      coincidence_window steps of the episode): at least coincidence_min of the episodes do AND
- *      more than chance (circular-shift permutation test, p < p_max); a second row counts
- *      instabilities as loss spikes or steps where λ1 ≥ 2/η;
+ *      coincidence_window steps of the episode): held when at least coincidence_min of the
+ *      episodes do AND more than chance (circular-shift permutation test, p < p_max); did not
+ *      hold when fewer do; inconclusive when chance explains the hits (dense instabilities); a
+ *      second row counts instabilities as loss spikes or steps where λ1 ≥ 2/η;
  *   3. rotation per unit parameter displacement (arccos ρ/‖Δθ‖, param_displacement) grows with η
  *      (raw 1 − ρ grows with η by the step size alone): one Spearman(η, ·) per seed, their mean
  *      tested across seeds (judgePaired: sign-flip p < 0.05 and mean ≥ spearman_min);
- *   4. at the edge of stability, unstable updates rotate the top eigenvector more per unit
+ *   4. at the edge of stability, unstable updates rotate the top-k eigenspace more per unit
  *      displacement than stable ones in the same windows of match_window steps (per run the
  *      matched-window difference, with a block-shuffle null of the labels for that run; per seed
- *      the mean over the multiples above 2/λ0; across seeds judgePaired);
- *   5. flatness follows rotation: over the after_steps updates after each rotation episode, λ1
- *      changes by less (falls more, relative) than over after_steps updates from any step of the
- *      phase; per seed as in 4, across seeds judgePaired (negative);
+ *      the mean over the multiples above 2/λ0; across seeds judgePaired). The top-k space, not
+ *      v1: at the edge λ1 and λ2 are often within a few per cent, where v1 is ill-defined;
+ *   5. flatness follows rotation: over the after_steps updates after each drop of the top-k
+ *      subspace overlap below rho_drop, λ1 changes by less (falls more, relative) than over
+ *      after_steps updates from any step of the phase; per seed as in 4, across seeds
+ *      judgePaired (negative);
  *   6. the parameter norm grows during instabilities: Δ‖θ‖ of unstable minus stable updates in
  *      matched windows, per seed and across seeds as in 4 (positive).
  */
@@ -31,6 +34,7 @@ import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun 
 import { ROTATION_TOLERANCES, tolerancesOf } from './tolerances.ts';
 import {
   edgeOfStability,
+  episodesBelow,
   fmt,
   increaseSteps,
   lossPoints,
@@ -73,6 +77,35 @@ export function unstableSteps(rows: StudyRun['rows']): number[] {
   for (const r of rows) {
     if (typeof r.sharpness === 'number' && typeof r.threshold === 'number' && r.sharpness >= r.threshold)
       out.push(r.step);
+  }
+  return out;
+}
+
+/**
+ * Rotation of the top-k eigenspace at each step that has one (`subspace_overlap`, the mean squared
+ * cosine of the principal angles with the previous measurement's top-k space): the RMS principal
+ * angle arccos(√overlap), the distance travelled and whether the updates in between were
+ * unstable. At the edge of stability λ1 and λ2 are often within a few per cent (both near 2/η),
+ * where v1 alone is ill-defined but the top-k space is not.
+ */
+export function subspaceSteps(
+  rows: StudyRun['rows'],
+): { step: number; overlap: number; angle: number; displacement: number; unstable: boolean }[] {
+  const out: { step: number; overlap: number; angle: number; displacement: number; unstable: boolean }[] = [];
+  let prev: StudyRun['rows'][number] | null = null;
+  for (const r of rows) {
+    if (typeof r.sharpness !== 'number') continue;
+    const o = r.subspace_overlap;
+    const d = r.param_displacement;
+    if (prev !== null && typeof o === 'number' && Number.isFinite(o) && typeof d === 'number')
+      out.push({
+        step: r.step,
+        overlap: o,
+        angle: Math.acos(Math.sqrt(Math.min(1, Math.max(0, o)))),
+        displacement: d,
+        unstable: typeof prev.threshold === 'number' && (prev.sharpness as number) >= prev.threshold,
+      });
+    prev = r;
   }
   return out;
 }
@@ -187,10 +220,12 @@ export function evaluateRotation(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
     const ca = coincidenceTest(anyRuns, w, { seed: 2 });
     const claim = `Above 2/λ0, drops of ρ (ρ < ${drop}) coincide with loss spikes (within ${w} steps), more often than chance`;
     const claimAny = `Above 2/λ0, drops of ρ coincide with instabilities (a loss spike, or λ1 ≥ 2/η, within ${w} steps), more often than chance`;
+    // Held: most drops coincide and more than chance would; did not hold: most do not; a high
+    // fraction that chance explains as well (dense instabilities) decides nothing.
     const judge = (c: CoincidenceTest): ClaimResult['verdict'] =>
-      c.hits / c.total >= coinMin && c.pValue < pMax ? 'held' : 'did not hold';
+      c.hits / c.total < coinMin ? 'did not hold' : c.pValue < pMax ? 'held' : 'inconclusive';
     const text = (c: CoincidenceTest) =>
-      `${c.hits}/${c.total} episodes (${fmt((100 * c.hits) / c.total)} %; ${fmt(c.chanceHits)} expected by chance, p = ${fmt(c.pValue)} by circularly shifting the episodes over the measured steps); need ≥ ${fmt(100 * coinMin)} % and p < ${pMax}`;
+      `${c.hits}/${c.total} episodes (${fmt((100 * c.hits) / c.total)} %; ${fmt(c.chanceHits)} expected by chance, p = ${fmt(c.pValue)} by circularly shifting the episodes over the measured steps); held: ≥ ${fmt(100 * coinMin)} % and p < ${pMax}; did not hold: < ${fmt(100 * coinMin)} %`;
     if (above.length === 0 || cs.total === 0) {
       const why =
         above.length === 0
@@ -331,14 +366,14 @@ export function evaluateRotation(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
   out.push(
     withinClaim({
       claim:
-        'At the edge of stability, updates from λ1 ≥ 2/η rotate the top eigenvector more per unit displacement than stable updates in the same time windows',
-      unit: `rotation per unit ‖Δθ‖ (rad), unstable − stable updates within windows of ${matchW} steps`,
+        'At the edge of stability, updates from λ1 ≥ 2/η rotate the top-k eigenspace more per unit displacement than stable updates in the same time windows',
+      unit: `rotation of the top-k eigenspace (RMS principal angle, rad) per unit ‖Δθ‖, unstable − stable updates within windows of ${matchW} steps`,
       direction: 'positive',
       key: 'mean_diff',
       perRun: ({ x, from }) => {
-        const xs = x.steps
-          .filter((q) => q.step > from && q.displacement !== null && q.displacement > 0)
-          .map((q) => ({ step: q.step, value: q.angle / q.displacement!, unstable: q.unstable }));
+        const xs = subspaceSteps(x.r.rows)
+          .filter((q) => q.step > from && q.displacement > 0)
+          .map((q) => ({ step: q.step, value: q.angle / q.displacement, unstable: q.unstable }));
         const m = matchedWindowDifference(xs, matchW);
         const pNull = blockShuffleP(xs, matchW, matchW, { seed: x.r.config.train.seed + 1 });
         const nu = xs.filter((q) => q.unstable).length;
@@ -351,8 +386,8 @@ export function evaluateRotation(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
   );
   out.push(
     withinClaim({
-      claim: `Flatness follows rotation: over the ${afterK} updates after a drop of ρ below ${drop}, λ1 falls relative to the same span from any step of the phase`,
-      unit: `relative change of λ1 over ${afterK} updates, after the first step of each drop episode minus from every step of the phase`,
+      claim: `Flatness follows rotation: over the ${afterK} updates after the top-k subspace overlap drops below ${drop}, λ1 falls relative to the same span from any step of the phase`,
+      unit: `relative change of λ1 over ${afterK} updates, after the first step of each drop episode of the top-k subspace overlap minus from every step of the phase`,
       direction: 'negative',
       key: 'mean_diff',
       perRun: ({ x, from }) => {
@@ -362,8 +397,10 @@ export function evaluateRotation(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
           const b = sharp.get(t + afterK);
           return a !== undefined && b !== undefined && a > 0 ? (b - a) / a : Number.NaN;
         };
-        const starts = dropEpisodes(
-          x.steps.filter((q) => q.step > from),
+        const starts = episodesBelow(
+          subspaceSteps(x.r.rows)
+            .filter((q) => q.step > from)
+            .map((q) => ({ step: q.step, value: q.overlap })),
           drop,
         ).map(([a]) => a);
         const after = starts.map(change).filter(Number.isFinite);
