@@ -8,11 +8,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveConfig, type Config } from '../experiments/config.ts';
-import { deepMerge, setPath } from '../experiments/configPaths.ts';
+import { setPath } from '../experiments/configPaths.ts';
 import { gridProduct, runNames } from '../experiments/sweep.ts';
 import { runInChild } from '../experiments/childRun.ts';
 import { readMetrics } from '../experiments/metrics.ts';
-import { runStudyRuns, studySweep, type PlannedRun } from './run.ts';
+import { runStudyRuns, studySweeps, unionGrids, type PlannedRun } from './run.ts';
 
 import type { StudyContext, StudyRun } from './study.ts';
 
@@ -75,24 +75,10 @@ export async function planMultiples(
     ) => Record<string, unknown>;
   } = {},
 ): Promise<MultiplesPlan> {
-  const sweep = studySweep(ctx.file, ctx.quick);
-  const variants =
-    (ctx.quick && ctx.file.quick?.variants !== undefined ? ctx.file.quick.variants : ctx.file.variants) ?? [];
-  // The main sweep, then each variant's (its base over the study's, its own grid, its name as a
-  // prefix and as the param `variant`, which also keys λ0: a variant may change the loss or data).
-  const sweeps = [
-    { prefix: '', variant: undefined as string | undefined, base: sweep.base, grid: sweep.grid },
-    ...variants.map((v) => ({
-      prefix: `${v.name}_`,
-      variant: v.name,
-      base: deepMerge(sweep.base, v.base ?? {}),
-      grid: v.grid,
-    })),
-  ];
-  const grid: Record<string, unknown[]> = {};
-  for (const s of sweeps)
-    for (const [k, vs] of Object.entries(s.grid))
-      for (const v of vs) if (!(grid[k] ??= []).some((x) => JSON.stringify(x) === JSON.stringify(v))) grid[k]!.push(v);
+  // The study's sweep, then each variant's, named with the variant as a prefix and as the param
+  // `variant`, which also keys λ0 (a variant may change the loss or the data).
+  const sweeps = studySweeps(ctx.file, ctx.quick);
+  const grid = unionGrids(sweeps.map((s) => s.grid));
   const planned: { name: string; params: Record<string, unknown>; base: Record<string, unknown> }[] = [];
   for (const s of sweeps) {
     const keys = Object.keys(s.grid);
@@ -100,7 +86,7 @@ export async function planMultiples(
     const names = runNames(keys, params);
     params.forEach((p, i) =>
       planned.push({
-        name: `${s.prefix}${names[i]!}`,
+        name: s.variant === undefined ? names[i]! : `${s.variant}_${names[i]!}`,
         params: s.variant === undefined ? p : { variant: s.variant, ...p },
         base: s.base,
       }),

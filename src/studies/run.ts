@@ -93,34 +93,52 @@ export function studySweep(
   return { base: deepMerge(f.base, f.quick.base ?? {}), grid: { ...f.grid, ...(f.quick.grid ?? {}) } };
 }
 
+/** One sweep of a study: its base × grid, with the variant's name (undefined for the study's own). */
+export interface StudySweep {
+  readonly variant: string | undefined;
+  readonly base: Record<string, unknown>;
+  readonly grid: Record<string, unknown[]>;
+}
+
+/**
+ * A study's sweeps (quick-reduced): its own base × grid, then each variant's (the variant's base
+ * merged over the study's, its own grid).
+ */
+export function studySweeps(f: StudyFile, quick: boolean): StudySweep[] {
+  const sweep = studySweep(f, quick);
+  const variants = (quick && f.quick?.variants !== undefined ? f.quick.variants : f.variants) ?? [];
+  return [
+    { variant: undefined, ...sweep },
+    ...variants.map((v) => ({ variant: v.name, base: deepMerge(sweep.base, v.base ?? {}), grid: v.grid })),
+  ];
+}
+
+/** The union of grids: per key, every value once (compared as JSON), in first-seen order. */
+export function unionGrids(grids: readonly Record<string, unknown[]>[]): Record<string, unknown[]> {
+  const out: Record<string, unknown[]> = {};
+  for (const g of grids)
+    for (const [k, vs] of Object.entries(g))
+      for (const v of vs) if (!(out[k] ??= []).some((x) => JSON.stringify(x) === JSON.stringify(v))) out[k]!.push(v);
+  return out;
+}
+
 /**
  * The runs of a study file with variants: base × grid, then each variant's runs (its base merged
  * over the study's, its own grid), named `<variant>_<grid values>`; plus the union of the grids.
  */
 export function studyPlan(f: StudyFile, quick: boolean): { runs: PlannedRun[]; grid: Record<string, unknown[]> } {
-  const sweep = studySweep(f, quick);
-  const variants = (quick && f.quick?.variants !== undefined ? f.quick.variants : f.variants) ?? [];
-  const runs: PlannedRun[] = expandSweep(sweep, `studies/${f.name}.yaml`).map((r) => ({
-    name: r.name,
-    params: r.params,
-    config: r.config,
-  }));
-  const grid: Record<string, unknown[]> = {};
-  const addGrid = (g: Record<string, unknown[]>) => {
-    for (const [k, vs] of Object.entries(g))
-      for (const v of vs) if (!(grid[k] ??= []).some((x) => JSON.stringify(x) === JSON.stringify(v))) grid[k]!.push(v);
-  };
-  addGrid(sweep.grid);
-  for (const v of variants) {
-    const vr = expandSweep(
-      { base: deepMerge(sweep.base, v.base ?? {}), grid: v.grid },
-      `studies/${f.name}.yaml (variant ${v.name})`,
-    );
-    addGrid(v.grid);
-    for (const r of vr)
-      runs.push({ name: `${v.name}_${r.name}`, params: { variant: v.name, ...r.params }, config: r.config });
-  }
-  return { runs, grid };
+  const sweeps = studySweeps(f, quick);
+  const runs: PlannedRun[] = sweeps.flatMap((s) =>
+    expandSweep(
+      { base: s.base, grid: s.grid },
+      `studies/${f.name}.yaml${s.variant === undefined ? '' : ` (variant ${s.variant})`}`,
+    ).map((r) =>
+      s.variant === undefined
+        ? { name: r.name, params: r.params, config: r.config }
+        : { name: `${s.variant}_${r.name}`, params: { variant: s.variant, ...r.params }, config: r.config },
+    ),
+  );
+  return { runs, grid: unionGrids(sweeps.map((s) => s.grid)) };
 }
 
 /** Runs the study's sweep through the sweep runner (child processes); returns the finished runs. */

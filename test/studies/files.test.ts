@@ -1,11 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { loadStudyFile, studyPlan, studySweep } from '../../src/studies/run.ts';
+import { loadStudyFile, studyPlan, studySweep, studySweeps } from '../../src/studies/run.ts';
 import { findStudy } from '../../src/studies/registry.ts';
 import { gridProduct } from '../../src/experiments/sweep.ts';
 import { resolveConfig } from '../../src/experiments/config.ts';
-import { deepMerge } from '../../src/experiments/configPaths.ts';
 import { withParams, LR_MULTIPLE } from '../../src/studies/plan.ts';
 import { EOS_GD_ONLY_TOLERANCES } from '../../src/studies/tolerances.ts';
 
@@ -63,11 +62,7 @@ test('the runs of every study (full and quick) are valid configs', () => {
       const sweep = studySweep(f, quick);
       if (Object.keys(sweep.grid).includes(LR_MULTIPLE)) {
         // The main sweep and each variant's (its base over the study's), as planMultiples builds them.
-        const variants = (quick && f.quick?.variants !== undefined ? f.quick.variants : f.variants) ?? [];
-        for (const s of [
-          sweep,
-          ...variants.map((v) => ({ base: deepMerge(sweep.base, v.base ?? {}), grid: v.grid })),
-        ]) {
+        for (const s of studySweeps(f, quick)) {
           const keys = Object.keys(s.grid);
           for (const p of gridProduct(keys.map((key) => ({ key, values: s.grid[key]! }))))
             resolveConfig(withParams(s.base, p));
