@@ -185,9 +185,9 @@ const trainSchema = strict({
   /** Number of updates. */
   steps: int(0).default(2000),
   seed: int(0).default(0),
-  /** Stop (completed) once the train loss is <= this; null = never. */
+  /** Stop (completed) once the train loss is <= this (whole training set: with minibatches, at logged steps); null = never. */
   stop_train_loss: nonNegative().nullable().default(null),
-  /** Stop (completed) once the train accuracy is >= this; null = never. */
+  /** Stop (completed) once the train accuracy is >= this (whole training set: with minibatches, at logged steps); null = never. */
   stop_train_acc: z
     .number({ error: 'must be null or a number in [0, 1]' })
     .min(0, { error: 'must be null or a number in [0, 1]' })

@@ -435,10 +435,15 @@ async function runLoop(
         grad_norm: finiteOrNull(gradNorm),
         param_norm: finiteOrNull(paramNorm),
       };
-      state.final = { ...state.final, train_loss: finiteOrNull(trainLoss), train_acc: trainAcc };
+      // With minibatches the loss and accuracy of an unlogged step are the minibatch's: the final
+      // values and the stop targets use whole-training-set values only (a batch of 16 is often 100 %
+      // correct long before the training set is).
+      const wholeSet = !idx || logStep;
+      if (wholeSet) state.final = { ...state.final, train_loss: finiteOrNull(trainLoss), train_acc: trainAcc };
       // A run that stops here (target reached) gets its test metrics at this step too.
-      const stopLoss = c.train.stop_train_loss !== null && trainLoss <= c.train.stop_train_loss;
-      const stopAcc = c.train.stop_train_acc !== null && trainAcc !== null && trainAcc >= c.train.stop_train_acc;
+      const stopLoss = wholeSet && c.train.stop_train_loss !== null && trainLoss <= c.train.stop_train_loss;
+      const stopAcc =
+        wholeSet && c.train.stop_train_acc !== null && trainAcc !== null && trainAcc >= c.train.stop_train_acc;
       const edge = c.train.stop_after_edge;
       const edgeStop = () => edge !== null && state.edge.step !== null && s >= state.edge.step + edge.steps;
       const testStep =

@@ -47,6 +47,30 @@ describe('training on Fashion-MNIST through the public API', { skip }, () => {
     assert.equal(s.final.test_acc, last.test_acc, 'summary.final.test_acc is from the final θ');
   });
 
+  it('with minibatches, stop_train_acc is judged on the whole training set at logged steps', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'edgewise-train-')), 'mb');
+    const config = resolveConfig({
+      data: { name: 'mnist', train_size: 200, test_size: 100 },
+      model: { arch: 'mlp', widths: [32], activation: 'tanh' },
+      loss: 'cross-entropy',
+      optimizer: { name: 'sgd', lr: 0.1, batch_size: 4 },
+      train: { steps: 3000, stop_train_acc: 0.9 },
+      curvature: { every: 0 },
+      log: { every: 25, test_every: 0 },
+    });
+    const s = await trainRun(config, { dir });
+    assert.equal(s.status, 'completed', s.reason ?? '');
+    // A batch of 4 is 100 % correct long before 90 % of the 200 images are; the stop must wait.
+    assert.equal(s.steps % 25, 0, `stopped at a logged step (${s.steps})`);
+    assert.match(s.reason ?? '', /stop_train_acc/);
+    const last = rows(dir).at(-1)!;
+    assert.equal(last.step, s.steps);
+    assert.ok(last.train_acc! >= 0.9, `whole-set accuracy at the stop ${last.train_acc}`);
+    assert.equal(s.final.train_acc, last.train_acc, 'summary.final.train_acc is the whole-set value');
+    // The whole-set accuracy at every earlier logged step was below the target.
+    assert.ok(rows(dir).slice(0, -1).every((x) => x.train_acc! < 0.9));
+  });
+
   it('CNN with BatchNorm trains with minibatch SGD', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'edgewise-train-')), 'cnn');
     const config = resolveConfig({
