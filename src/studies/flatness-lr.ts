@@ -25,7 +25,7 @@ import { FLATNESS_LR_TOLERANCES, tolerancesOf } from './tolerances.ts';
 import { fmt, mean, meanRotation, median, spearman, tols } from './measures.ts';
 import { multipleOf, runMultiples } from './plan.ts';
 import { finalCurvatures, readFinalCurvature } from './final-analysis.ts';
-import { readSettled, settleRun } from './settle.ts';
+import { readSettled, settleCompletedRuns } from './settle.ts';
 import {
   bootstrapDiff,
   bootstrapMean,
@@ -494,33 +494,12 @@ export function flatnessFigures(runs: StudyRun[]): StudyFigure[] {
   ]);
 }
 
-/** The study file's `settle:` section (its `quick.settle` merged over it under --quick). */
-export function settleOptions(ctx: Pick<StudyContext, 'file' | 'quick'>): { lr_multiple: number; steps: number } {
-  const f = ctx.file as unknown as {
-    settle?: Partial<{ lr_multiple: number; steps: number }>;
-    quick?: { settle?: Partial<{ lr_multiple: number; steps: number }> };
-  };
-  const o = { lr_multiple: 0.25, steps: 100, ...f.settle, ...(ctx.quick ? f.quick?.settle : {}) };
-  if (!(o.lr_multiple > 0 && o.lr_multiple < 1))
-    throw new Error(`studies/${ctx.file.name}.yaml: settle.lr_multiple must be in (0, 1) (a stable η)`);
-  if (!(Number.isInteger(o.steps) && o.steps >= 0))
-    throw new Error(`studies/${ctx.file.name}.yaml: settle.steps must be an integer ≥ 0`);
-  return o;
-}
-
 export const flatnessLr: StudyDefinition = {
   name: 'flatness-lr',
   async execute(ctx) {
     const runs = await runMultiples(ctx);
     await finalCurvatures(ctx, runs);
-    // λ1 after settling at η_s = lr_multiple·2/λ0 (one λ0 per seed, so a common η per seed).
-    const so = settleOptions(ctx);
-    for (const r of runs.filter((x) => x.summary.status === 'completed')) {
-      const st = await settleRun(r.dir, { lr: (so.lr_multiple * 2) / multipleOf(r).lambda0, steps: so.steps });
-      ctx.log(
-        `settled ${r.name}: λ1 ${st ? `${st.sharpness_before.toPrecision(4)} → ${st.sharpness.toPrecision(4)}` : 'none'}`,
-      );
-    }
+    await settleCompletedRuns(ctx, runs);
     return runs;
   },
   evaluate: evaluateFlatness,

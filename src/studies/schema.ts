@@ -62,8 +62,14 @@ const curvesSchema = z.strictObject({
   samples: z.union([z.literal('all'), int(1)], { error: 'must be "all" or an integer >= 1' }).optional(),
 });
 
-/** flatness-lr's `settle:` (λ1 after GD at lr_multiple·2/λ0 for `steps` updates from the final checkpoint). */
+/** flatness-lr's and sgd-batch's `settle:` (λ1 after GD at lr_multiple·2/λ0 for `steps` updates from the final checkpoint). */
 const settleSchema = z.strictObject({ lr_multiple: positive().optional(), steps: int(0).optional() });
+
+/** sgd-batch's `sgd:` (η scaling with the batch size; curvature at least every measure_every updates). */
+const sgdSchema = z.strictObject({
+  lr_scaling: z.enum(['linear', 'none'], { error: 'must be linear or none' }).optional(),
+  measure_every: int(1).optional(),
+});
 
 /** What a study adds to the common keys. */
 export interface StudyFileSpec {
@@ -110,22 +116,8 @@ const SPECS = {
   interventions: maxLrStudy(STUDY_TOLERANCES.interventions),
   rotation: { tolerances: STUDY_TOLERANCES.rotation },
   'sgd-batch': {
-    sections: {
-      sgd: z
-        .strictObject({
-          epochs: int(1).optional(),
-          lr_scaling: z.enum(['linear', 'sqrt', 'none'], { error: 'must be linear, sqrt or none' }).optional(),
-        })
-        .optional(),
-    },
-    quick: {
-      sgd: z
-        .strictObject({
-          epochs: int(1).optional(),
-          lr_scaling: z.enum(['linear', 'sqrt', 'none'], { error: 'must be linear, sqrt or none' }).optional(),
-        })
-        .optional(),
-    },
+    sections: { sgd: sgdSchema.optional(), settle: settleSchema.optional() },
+    quick: { sgd: sgdSchema.optional(), settle: settleSchema.optional() },
     tolerances: STUDY_TOLERANCES['sgd-batch'],
   },
   'toy-depth': { tolerances: STUDY_TOLERANCES['toy-depth'] },

@@ -12,6 +12,8 @@ import { curvatureSnapshotPath, RunStore } from '../experiments/runStore.ts';
 import { writeJsonAtomic } from '../experiments/atomicWrite.ts';
 import { hessianOperator } from '../curvature/hessian.ts';
 import { lanczos } from '../curvature/lanczos.ts';
+import type { StudyContext, StudyRun } from './study.ts';
+import { multipleOf } from './plan.ts';
 
 export interface SettleOptions {
   /** Learning rate of the settling phase (1/curvature units). */
@@ -95,5 +97,33 @@ export async function settleRun(dir: string, o: SettleOptions): Promise<Settled 
     return out;
   } finally {
     await ck.dispose();
+  }
+}
+
+/** The study file's `settle:` section (its `quick.settle` merged over it under --quick). */
+export function settleOptions(ctx: Pick<StudyContext, 'file' | 'quick'>): { lr_multiple: number; steps: number } {
+  const f = ctx.file as unknown as {
+    settle?: Partial<{ lr_multiple: number; steps: number }>;
+    quick?: { settle?: Partial<{ lr_multiple: number; steps: number }> };
+  };
+  const o = { lr_multiple: 0.25, steps: 100, ...f.settle, ...(ctx.quick ? f.quick?.settle : {}) };
+  if (!(o.lr_multiple > 0 && o.lr_multiple < 1))
+    throw new Error(`studies/${ctx.file.name}.yaml: settle.lr_multiple must be in (0, 1) (a stable η)`);
+  if (!(Number.isInteger(o.steps) && o.steps >= 0))
+    throw new Error(`studies/${ctx.file.name}.yaml: settle.steps must be an integer ≥ 0`);
+  return o;
+}
+
+/** Settles every completed run at η_s = settle.lr_multiple·2/λ0 (its seed's λ0: a common η_s per seed), logging λ1 before → after. */
+export async function settleCompletedRuns(
+  ctx: Pick<StudyContext, 'file' | 'quick' | 'log'>,
+  runs: readonly StudyRun[],
+): Promise<void> {
+  const so = settleOptions(ctx);
+  for (const r of runs.filter((x) => x.summary.status === 'completed')) {
+    const st = await settleRun(r.dir, { lr: (so.lr_multiple * 2) / multipleOf(r).lambda0, steps: so.steps });
+    ctx.log(
+      `settled ${r.name}: λ1 ${st ? `${st.sharpness_before.toPrecision(4)} → ${st.sharpness.toPrecision(4)}` : 'none'}`,
+    );
   }
 }

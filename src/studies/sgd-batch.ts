@@ -2,42 +2,51 @@
  * `sgd-batch`: SGD at several batch sizes B at one learning rate above the full-batch threshold,
  * η = m·2/λ0 with m > 1, the same η at every B (`sgd.lr_scaling: none`; `linear` would scale it
  * by B/N, which changes the noise and the step together), plus a control below the threshold
- * (m < 1) at every B, for the same number of epochs and several seeds, full-batch Lanczos every
- * epoch. Claims, at every batch size, paired by seed (stats.ts judgePaired: mean difference,
- * t-interval, exact sign-flip p; held at p < 0.05 with the claimed sign, did not hold at p < 0.05
- * with the other sign or when the TOST test puts the effect within its margin):
+ * (m < 1) at every B, several seeds. Every run trains to the same whole-set train accuracy
+ * (train.stop_train_acc, capped at train.steps updates), so runs are compared at the same fit
+ * rather than after the same number of epochs (which gives B = 16 63× the updates of full batch).
+ * Full-batch Lanczos (top 2, with rotation) at least every `sgd.measure_every` updates, rounded up
+ * to whole epochs. Claims, at every batch size, paired by seed (stats.ts judgePaired: mean
+ * difference, t-interval, exact sign-flip p; held at p < 0.05 with the claimed sign, did not hold
+ * at p < 0.05 with the other sign or when the TOST test puts the effect within its margin):
  *   1. flattening persists under minibatch noise: the run above the threshold ends flatter than
- *      the control (relative drop of the final full-batch λ1 > 0, and ≥ flatter_min to hold;
- *      TOST margin flatter_min);
- *   2. rotations persist: it has the larger mean rotation 1 − ρ per epoch (no TOST margin).
+ *      the control by λ1 after settling (settle.ts: at the edge of stability the final λ1 is pinned
+ *      at 2/η, so the raw final λ1 cannot show flatness; the raw value is reported beside it):
+ *      relative drop > 0 and ≥ flatter_min to hold; TOST margin flatter_min;
+ *   2. rotations persist: it rotates more per unit parameter displacement (arccos ρ / ‖Δθ‖, the
+ *      rotation study's measure, over measurements whose eigengap is at least gap_min; a 4× larger
+ *      η moves θ further, which turns the eigenvectors by itself).
  * A claim holds when it holds at every batch size, did not hold when it fails at one; a batch
- * size whose above-threshold run diverged is listed and makes the claim inconclusive.
+ * size with a run that diverged or did not reach the target is listed and makes it inconclusive.
  */
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun, Verdict } from './study.ts';
 import { SGD_BATCH_TOLERANCES, tolerancesOf } from './tolerances.ts';
-import { combineVerdicts, fmt, mean, meanRotation, seriesOf, tol } from './measures.ts';
+import { combineVerdicts, fmt, mean, seriesOf, tol } from './measures.ts';
 import { judgePaired } from './stats.ts';
 import { multipleOf, planMultiples } from './plan.ts';
 import { runStudyRuns } from './run.ts';
 import { perRunFigure, present } from './figures.ts';
+import { readSettled, settleCompletedRuns } from './settle.ts';
+import { anglePerDisplacement, rotationSteps, splitDegenerate } from './claims/rotation.ts';
 import { setPath } from '../experiments/configPaths.ts';
 import { resolveConfig } from '../experiments/config.ts';
 
 interface SgdOptions {
-  epochs: number;
   lr_scaling: 'linear' | 'none';
+  /** Curvature at least every this many updates (rounded up to whole epochs). */
+  measure_every: number;
 }
 
 function options(ctx: StudyContext): SgdOptions {
   const o = ctx.file as unknown as { sgd?: Partial<SgdOptions>; quick?: { sgd?: Partial<SgdOptions> } };
   const merged = {
-    epochs: 100,
     lr_scaling: 'none' as SgdOptions['lr_scaling'],
+    measure_every: 10,
     ...o.sgd,
     ...(ctx.quick ? o.quick?.sgd : {}),
   };
-  if (!(Number.isInteger(merged.epochs) && merged.epochs > 0))
-    throw new Error(`studies/${ctx.file.name}.yaml: sgd.epochs must be an integer > 0`);
+  if (!(Number.isInteger(merged.measure_every) && merged.measure_every > 0))
+    throw new Error(`studies/${ctx.file.name}.yaml: sgd.measure_every must be an integer > 0`);
   if (merged.lr_scaling !== 'linear' && merged.lr_scaling !== 'none')
     throw new Error(`studies/${ctx.file.name}.yaml: sgd.lr_scaling must be linear or none`);
   return merged;
@@ -53,14 +62,15 @@ export async function executeSgdBatch(ctx: StudyContext): Promise<StudyRun[]> {
       const b = c.optimizer.batch_size === 'full' ? n : c.optimizer.batch_size;
       const perEpoch = Math.ceil(n / b);
       let out = setPath(raw, ['optimizer', 'lr'], o.lr_scaling === 'linear' ? (lr * b) / n : lr);
-      out = setPath(out, ['train', 'steps'], o.epochs * perEpoch);
-      out = setPath(out, ['curvature', 'every'], perEpoch);
+      out = setPath(out, ['curvature', 'every'], perEpoch * Math.ceil(o.measure_every / perEpoch));
+      // The whole-set loss and accuracy once per epoch (the stop target is judged on them).
       out = setPath(out, ['log', 'every'], perEpoch);
-      out = setPath(out, ['log', 'test_every'], perEpoch * Math.max(1, Math.floor(o.epochs / 5)));
       return out;
     },
   });
-  return runStudyRuns(ctx, plan.runs, plan.grid);
+  const runs = await runStudyRuns(ctx, plan.runs, plan.grid);
+  await settleCompletedRuns(ctx, runs);
+  return runs;
 }
 
 function batchOf(r: StudyRun): string {
@@ -83,19 +93,41 @@ function finalSharpness(r: StudyRun): number {
   return sh.length > 0 ? sh[sh.length - 1]!.value : Number.NaN;
 }
 
+/** λ1 after settling (params.settled_sharpness, else the run's settled record); NaN if not settled. */
+function settledSharpness(r: StudyRun): number {
+  const p = r.params.settled_sharpness;
+  return typeof p === 'number' ? p : (readSettled(r.dir)?.sharpness ?? Number.NaN);
+}
+
+/** Mean rotation per unit displacement (rad per unit ‖Δθ‖) over the run's non-degenerate measurements; NaN if none. */
+export function rotationPerDisplacement(r: StudyRun, gapMin: number): number {
+  return mean(anglePerDisplacement(splitDegenerate(rotationSteps(r.rows), gapMin).kept));
+}
+
+/** Why a run does not count: diverged, failed, or stopped by train.steps before its train-accuracy target. */
+function notTrained(r: StudyRun): string | null {
+  if (r.summary.status !== 'completed') return r.summary.status;
+  const target = r.config.train.stop_train_acc;
+  const acc = r.summary.final.train_acc;
+  return target === null || (acc !== null && acc >= target)
+    ? null
+    : `train accuracy ${fmt(acc)} < ${fmt(target)} after ${r.summary.steps} updates`;
+}
+
 export function evaluateSgdBatch(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerances'>): ClaimResult[] {
   const t = tolerancesOf(SGD_BATCH_TOLERANCES, ctx.tolerances);
   const flatMin = tol(t, 'flatter_min');
+  const gapMin = tol(t, 'gap_min');
   const batches = [...new Set(runs.map(batchOf))];
   const flat: { text: string; v: Verdict }[] = [];
   const rot: { text: string; v: Verdict }[] = [];
   const values: Record<string, number | null> = {};
+  const seedOf = (r: StudyRun) => r.config.train.seed;
   for (const b of batches) {
     const here = runs.filter((r) => batchOf(r) === b);
     const ctrl = here.filter((r) => mOf(r) < 1);
     const hi = here.filter((r) => mOf(r) > 1);
-    const bad = [...ctrl, ...hi].filter((r) => r.summary.status !== 'completed');
-    const seedOf = (r: StudyRun) => r.config.train.seed;
+    const bad = [...ctrl, ...hi].filter((r) => notTrained(r) !== null);
     const seeds = [...new Set(hi.map(seedOf))].filter((s) => ctrl.some((r) => seedOf(r) === s)).sort((x, y) => x - y);
     const pairs = seeds.map((s) => ({ c: ctrl.find((r) => seedOf(r) === s)!, h: hi.find((r) => seedOf(r) === s)! }));
     if (ctrl.length === 0 || hi.length === 0 || bad.length > 0 || pairs.length === 0) {
@@ -105,7 +137,7 @@ export function evaluateSgdBatch(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
           : hi.length === 0
             ? 'no run above 2/λ0'
             : bad.length > 0
-              ? `not completed: ${bad.map((r) => `${sgdLabel(r)}, seed ${seedOf(r)} (${r.summary.status})`).join(', ')}`
+              ? `not trained: ${bad.map((r) => `${sgdLabel(r)}, seed ${seedOf(r)} (${notTrained(r)})`).join(', ')}`
               : 'no seed with both runs';
       flat.push({ text: `B = ${b}: ${why}`, v: 'inconclusive' });
       rot.push({ text: `B = ${b}: ${why}`, v: 'inconclusive' });
@@ -113,38 +145,56 @@ export function evaluateSgdBatch(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
     }
     const mLo = mOf(pairs[0]!.c);
     const mHi = mOf(pairs[0]!.h);
-    // 1. Relative flattening (λ_control − λ_above)/λ_control per seed.
-    const rel = pairs.map((p) => (finalSharpness(p.c) - finalSharpness(p.h)) / finalSharpness(p.c));
-    const jf = judgePaired(rel, 'positive', fmt, { margin: flatMin, minEffect: flatMin });
-    flat.push({
-      text: `B = ${b}: final λ1 ${fmt(mean(pairs.map((p) => finalSharpness(p.c))))} at ${fmt(mLo)}× vs ${fmt(mean(pairs.map((p) => finalSharpness(p.h))))} at ${fmt(mHi)}×, relative drop ${jf.text} (${jf.verdict})`,
-      v: jf.verdict,
-    });
-    values[`flatter_B${b}`] = jf.cmp.mean;
-    values[`flatter_p_B${b}`] = jf.cmp.pValue;
-    // 2. Rotation difference (above − control) per seed.
-    const d = pairs.map((p) => meanRotation(p.h.rows) - meanRotation(p.c.rows));
-    const jr = judgePaired(d, 'positive', fmt);
-    rot.push({
-      text: `B = ${b}: mean 1 − ρ ${fmt(mean(pairs.map((p) => meanRotation(p.c.rows))))} at ${fmt(mLo)}× vs ${fmt(mean(pairs.map((p) => meanRotation(p.h.rows))))} at ${fmt(mHi)}×, difference ${jr.text} (${jr.verdict})`,
-      v: jr.verdict,
-    });
-    values[`rotation_diff_B${b}`] = jr.cmp.mean;
-    values[`rotation_p_B${b}`] = jr.cmp.pValue;
+    const updates = (xs: StudyRun[]) =>
+      `${Math.min(...xs.map((r) => r.summary.steps))}–${Math.max(...xs.map((r) => r.summary.steps))}`;
+    const reached = `updates to the target ${updates(pairs.map((p) => p.c))} at ${fmt(mLo)}×, ${updates(pairs.map((p) => p.h))} at ${fmt(mHi)}×`;
+    // 1. Relative flattening of the settled λ1, (λ_control − λ_above)/λ_control per seed.
+    const sc = pairs.map((p) => settledSharpness(p.c));
+    const sh = pairs.map((p) => settledSharpness(p.h));
+    if (![...sc, ...sh].every(Number.isFinite)) {
+      flat.push({ text: `B = ${b}: not every run has a settled λ1`, v: 'inconclusive' });
+    } else {
+      const rel = pairs.map((_p, i) => (sc[i]! - sh[i]!) / sc[i]!);
+      const jf = judgePaired(rel, 'positive', fmt, { margin: flatMin, minEffect: flatMin });
+      flat.push({
+        text: `B = ${b}: settled λ1 ${fmt(mean(sc))} at ${fmt(mLo)}× vs ${fmt(mean(sh))} at ${fmt(mHi)}×, relative drop ${jf.text} (${jf.verdict}); raw final λ1 ${fmt(mean(pairs.map((p) => finalSharpness(p.c))))} vs ${fmt(mean(pairs.map((p) => finalSharpness(p.h))))}; ${reached}`,
+        v: jf.verdict,
+      });
+      values[`flatter_B${b}`] = jf.cmp.mean;
+      values[`flatter_p_B${b}`] = jf.cmp.pValue;
+    }
+    // 2. Rotation per unit displacement, above − control per seed.
+    const rc = pairs.map((p) => rotationPerDisplacement(p.c, gapMin));
+    const rh = pairs.map((p) => rotationPerDisplacement(p.h, gapMin));
+    if (![...rc, ...rh].every(Number.isFinite)) {
+      rot.push({ text: `B = ${b}: a run has no non-degenerate rotation measurement`, v: 'inconclusive' });
+    } else {
+      const jr = judgePaired(
+        rh.map((x, i) => x - rc[i]!),
+        'positive',
+        fmt,
+      );
+      rot.push({
+        text: `B = ${b}: rotation per unit ‖Δθ‖ ${fmt(mean(rc))} rad at ${fmt(mLo)}× vs ${fmt(mean(rh))} at ${fmt(mHi)}×, difference ${jr.text} (${jr.verdict})`,
+        v: jr.verdict,
+      });
+      values[`rotation_diff_B${b}`] = jr.cmp.mean;
+      values[`rotation_p_B${b}`] = jr.cmp.pValue;
+    }
   }
   const count = (xs: { v: Verdict }[]) => xs.filter((x) => x.v === 'held').length;
   return [
     {
       claim:
-        'Flattening persists under minibatch noise: at every batch size, at the same η above 2/λ0, the run ends flatter than the control below 2/λ0',
-      evidence: `${count(flat)}/${flat.length} batch sizes (paired by seed; held: sign-flip p < 0.05 and a mean relative drop of the final λ1 ≥ ${fmt(100 * flatMin)} %; did not hold: p < 0.05 the other way, or TOST shows |drop| < ${fmt(100 * flatMin)} %); ${flat.map((x) => x.text).join('; ')}`,
+        'Flattening persists under minibatch noise: at every batch size, at the same η above 2/λ0, the run ends flatter (λ1 after settling) than the control below 2/λ0',
+      evidence: `${count(flat)}/${flat.length} batch sizes (paired by seed, every run trained to the same train accuracy; held: sign-flip p < 0.05 and a mean relative drop of the settled λ1 ≥ ${fmt(100 * flatMin)} %; did not hold: p < 0.05 the other way, or TOST shows |drop| < ${fmt(100 * flatMin)} %); ${flat.map((x) => x.text).join('; ')}`,
       verdict: combineVerdicts(flat.map((x) => x.v)),
       values: { batch_sizes: flat.length, flatter: count(flat), ...values },
     },
     {
       claim:
-        'Rotations persist under minibatch noise: at every batch size the run above 2/λ0 rotates more than the control',
-      evidence: `${count(rot)}/${rot.length} batch sizes (paired by seed; held: sign-flip p < 0.05 with more rotation above 2/λ0; did not hold: p < 0.05 the other way); ${rot.map((x) => x.text).join('; ')}`,
+        'Rotations persist under minibatch noise: at every batch size the run above 2/λ0 rotates more per unit parameter displacement than the control',
+      evidence: `${count(rot)}/${rot.length} batch sizes (paired by seed; arccos ρ / ‖Δθ‖ between successive measurements with eigengap ≥ ${fmt(gapMin)}; held: sign-flip p < 0.05 with more rotation above 2/λ0; did not hold: p < 0.05 the other way); ${rot.map((x) => x.text).join('; ')}`,
       verdict: combineVerdicts(rot.map((x) => x.v)),
       values: { batch_sizes: rot.length, rotates_more: count(rot) },
     },

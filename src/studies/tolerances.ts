@@ -61,7 +61,7 @@ export const ROTATION_TOLERANCES = [
   'after_steps',
 ] as const;
 
-export const SGD_BATCH_TOLERANCES = ['flatter_min'] as const;
+export const SGD_BATCH_TOLERANCES = ['flatter_min', 'gap_min'] as const;
 
 export const TOY_DEPTH_TOLERANCES = [
   'fixed_rho_min',

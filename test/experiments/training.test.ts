@@ -68,7 +68,11 @@ describe('training on Fashion-MNIST through the public API', { skip }, () => {
     assert.ok(last.train_acc! >= 0.9, `whole-set accuracy at the stop ${last.train_acc}`);
     assert.equal(s.final.train_acc, last.train_acc, 'summary.final.train_acc is the whole-set value');
     // The whole-set accuracy at every earlier logged step was below the target.
-    assert.ok(rows(dir).slice(0, -1).every((x) => x.train_acc! < 0.9));
+    assert.ok(
+      rows(dir)
+        .slice(0, -1)
+        .every((x) => x.train_acc! < 0.9),
+    );
   });
 
   it('CNN with BatchNorm trains with minibatch SGD', async () => {

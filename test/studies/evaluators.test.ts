@@ -145,8 +145,9 @@ test('adam-clipped: paired by seed against the bias-corrected uncapped reference
   );
 });
 
-test('sgd-batch: at every batch size the run above 2/λ0 must end flatter and rotate more than its control, paired by seed', () => {
+test('sgd-batch: at every batch size the run above 2/λ0 must end flatter (settled λ1) and rotate more per unit displacement than its control, paired by seed', () => {
   const t = loadStudyFile('sgd-batch').tolerances;
+  // `sharp` is the settled λ1; the raw final λ1 is pinned at 2/η above the threshold (not judged).
   const mk = (
     b: number | 'full',
     m: number,
@@ -154,15 +155,16 @@ test('sgd-batch: at every batch size the run above 2/λ0 must end flatter and ro
     sharp: number,
     cos: number,
     status: 'completed' | 'diverged' = 'completed',
+    displacement = 1,
   ) =>
     run(
       `b${b}-m${m}-s${seed}`,
       { optimizer: { name: 'sgd', lr: 0.1 * m, batch_size: b }, data: { train_size: 1000 }, train: { seed } },
       [
-        { step: 0, sharpness: 30 },
-        { step: 10, sharpness: sharp, eigvec_cos: cos },
+        { step: 0, sharpness: 30, eigs: [30, 20] },
+        { step: 10, sharpness: 20 / m, eigs: [20 / m, 10 / m], eigvec_cos: cos, param_displacement: displacement },
       ],
-      { params: { lr_multiple: m, lambda0: 30 }, status },
+      { params: { lr_multiple: m, lambda0: 30, settled_sharpness: sharp }, status },
     );
   const SEEDS = [0, 1, 2, 3, 4, 5];
   const w = (s: number) => 0.2 * (s - 2.5);
@@ -236,6 +238,37 @@ test('sgd-batch: at every batch size the run above 2/λ0 must end flatter and ro
   assert.deepEqual(
     evaluateSgdBatch(one, { tolerances: t }).map((c) => c.verdict),
     ['inconclusive', 'inconclusive'],
+  );
+  // Rotation is per unit displacement: twice the angle over four times the distance is less rotation → did not hold.
+  const far = SEEDS.flatMap((s) => [
+    mk(16, 0.5, s, 20 + w(s), Math.cos(0.01 + 0.001 * s)),
+    mk(16, 2, s, 12 + w(s), Math.cos(0.02 + 0.002 * s), 'completed', 4),
+  ]);
+  const farV = evaluateSgdBatch(far, { tolerances: t });
+  assert.equal(farV[1]!.verdict, 'did not hold', farV[1]!.evidence);
+  assert.match(farV[1]!.evidence, /rotation per unit ‖Δθ‖/);
+  // A run stopped by train.steps below its train-accuracy target does not count: inconclusive, and named.
+  const short = (r: StudyRun): StudyRun => ({
+    ...r,
+    config: { ...r.config, train: { ...r.config.train, stop_train_acc: 0.95 } },
+    summary: { ...r.summary, final: { ...r.summary.final, train_acc: r.name === 'b16-m2-s3' ? 0.9 : 0.96 } },
+  });
+  const cut = evaluateSgdBatch(sweep((_b, s) => [12 + w(s), 0.99 - 0.001 * s]).map(short), { tolerances: t });
+  assert.deepEqual(
+    cut.map((c) => c.verdict),
+    ['inconclusive', 'inconclusive'],
+  );
+  assert.match(cut[0]!.evidence, /B = 16: not trained: .*seed 3 \(train accuracy 0\.9 < 0\.95/);
+  assert.match(
+    evaluateSgdBatch(
+      sweep((_b, s) => [12 + w(s), 0.99 - 0.001 * s])
+        .map(short)
+        .filter((r) => !r.name.startsWith('b16')),
+      {
+        tolerances: t,
+      },
+    )[0]!.verdict,
+    /held/,
   );
 });
 
