@@ -10,7 +10,10 @@
  *      than spike_rel) AND a larger fraction of the measurements with λ1(P⁻¹H) above its
  *      threshold 38/η (2/η for β1 = 0) than the reference — both differences significant (p < 0.05) and > 0;
  *      a capped run that diverged counts as an instability;
- *   2. ends flatter: lower final raw sharpness λ1(H) (difference < 0 at p < 0.05);
+ *   2. ends flatter: lower λ1(H) after settling (settle.ts: settle.steps full-batch GD updates at
+ *      η_s = settle.lr_multiple·2/λ_max from the final checkpoint, λ_max the largest final λ1(H)
+ *      among the seed's runs, so one η_s per seed; the raw final λ1(H) is reported beside it)
+ *      (difference < 0 at p < 0.05);
  *   3. generalizes better: higher final test accuracy by more than acc_tie (p < 0.05; did not
  *      hold when TOST puts the difference within ±acc_tie).
  * Diverged capped runs stay in the tally: they fail claims 2 and 3 (where the reference trained).
@@ -23,6 +26,8 @@ import { ADAM_CLIPPED_TOLERANCES, tolerancesOf } from './tolerances.ts';
 import { fmt, increaseSteps, lossPoints, mean, ratioSeries, seriesOf, tol } from './measures.ts';
 import { judgePaired } from './stats.ts';
 import { perRunFigure, present } from './figures.ts';
+import { runStudySweep } from './run.ts';
+import { readSettled, settleOptions, settleRun } from './settle.ts';
 
 /** A cap at least this large never binds (√v̂ of a trainable run is far below it): the unclipped reference. */
 export const NO_CAP = 1e6;
@@ -41,11 +46,12 @@ interface OptStats {
   above: number;
   excursion: number;
   finalSharp: number;
+  /** λ1(H) after settling (NaN if not settled). */
+  settled: number;
   testAcc: number;
 }
 
 function stats(r: StudyRun, spikeRel: number): OptStats {
-  const sharp = seriesOf(r.rows, 'sharpness');
   const pre = ratioSeries(r.rows, 'precond_sharpness');
   const raw = ratioSeries(r.rows, 'sharpness');
   const useful = pre.length > 0 ? pre : raw;
@@ -54,9 +60,40 @@ function stats(r: StudyRun, spikeRel: number): OptStats {
     spikes: increaseSteps(lossPoints(r.rows), spikeRel).length,
     above: useful.length > 0 ? useful.filter((p) => p.value >= 1).length / useful.length : Number.NaN,
     excursion: useful.length > 0 ? Math.max(...useful.map((p) => p.value)) : Number.NaN,
-    finalSharp: sharp.length > 0 ? sharp[sharp.length - 1]!.value : Number.NaN,
+    finalSharp: finalSharpness(r),
+    settled:
+      typeof r.params.settled_sharpness === 'number'
+        ? r.params.settled_sharpness
+        : (readSettled(r.dir)?.sharpness ?? Number.NaN),
     testAcc: r.summary.final.test_acc ?? Number.NaN,
   };
+}
+
+/** The last measured λ1(H) of a run; NaN if none. */
+function finalSharpness(r: StudyRun): number {
+  const sharp = seriesOf(r.rows, 'sharpness');
+  return sharp.length > 0 ? sharp[sharp.length - 1]!.value : Number.NaN;
+}
+
+/**
+ * Runs the grid, then settles every completed run at one η_s per seed: settle.lr_multiple·2/λ_max,
+ * λ_max the largest final λ1(H) among that seed's completed runs (GD at η_s is stable from every one).
+ */
+export async function executeAdamClipped(ctx: StudyContext): Promise<StudyRun[]> {
+  const runs = await runStudySweep(ctx);
+  const so = settleOptions(ctx);
+  const done = runs.filter((r) => r.summary.status === 'completed' && Number.isFinite(finalSharpness(r)));
+  for (const seed of [...new Set(done.map((r) => r.config.train.seed))].sort((a, b) => a - b)) {
+    const mine = done.filter((r) => r.config.train.seed === seed);
+    const lr = (so.lr_multiple * 2) / Math.max(...mine.map(finalSharpness));
+    for (const r of mine) {
+      const st = await settleRun(r.dir, { lr, steps: so.steps });
+      ctx.log(
+        `settled ${r.name} at η_s = ${lr.toPrecision(3)}: λ1 ${st ? `${st.sharpness_before.toPrecision(4)} → ${st.sharpness.toPrecision(4)}` : 'none'}`,
+      );
+    }
+  }
+  return runs;
 }
 
 /** Whether two runs' train-loss curves agree to `rel` (the clip never bound). */
@@ -117,7 +154,7 @@ export function evaluateAdamClipped(runs: StudyRun[], ctx: Pick<StudyContext, 't
     .map((r) => stats(r, spikeRel));
   const sgdNote =
     sgd.length > 0
-      ? ` SGD: ${sgd.map((s) => `${s.spikes} spikes, final λ1 ${fmt(s.finalSharp)}, test ${fmt(100 * s.testAcc)} %`).join('; ')}.`
+      ? ` Shown alongside: ${sgd.map((s) => `${s.r.config.optimizer.name.toUpperCase()} η = ${fmt(s.r.config.optimizer.lr)}, seed ${s.r.config.train.seed}: ${s.spikes} spikes, final λ1 ${fmt(s.finalSharp)}, test ${fmt(100 * s.testAcc)} %`).join('; ')}.`
       : '';
   const out: ClaimResult[] = [];
   const key = (x: number) => x.toPrecision(6);
@@ -138,7 +175,7 @@ export function evaluateAdamClipped(runs: StudyRun[], ctx: Pick<StudyContext, 't
         : '';
     const claims = [
       `${clipped} shows more instabilities than ${family} (loss spikes and time with λ1(P⁻¹H) above its threshold, vs the uncapped ${clipped})`,
-      `${clipped} ends flatter than ${family} (final λ1(H), vs the uncapped ${clipped})`,
+      `${clipped} ends flatter than ${family} (λ1(H) after settling, vs the uncapped ${clipped})`,
       `${clipped} generalizes better than ${family} (final test accuracy, vs the uncapped ${clipped})`,
     ];
     if (refs.length === 0 || capped.length === 0) {
@@ -183,7 +220,8 @@ export function evaluateAdamClipped(runs: StudyRun[], ctx: Pick<StudyContext, 't
       const S = done.map((p) => ({ a: stats(p.cap, spikeRel), b: stats(p.ref!, spikeRel) }));
       const dSpikes = S.map((x) => x.a.spikes - x.b.spikes);
       const dAbove = S.map((x) => x.a.above - x.b.above).filter(Number.isFinite);
-      const dSharp = S.map((x) => x.a.finalSharp - x.b.finalSharp).filter(Number.isFinite);
+      const dSharp = S.map((x) => x.a.settled - x.b.settled).filter(Number.isFinite);
+      const dRaw = S.map((x) => x.a.finalSharp - x.b.finalSharp).filter(Number.isFinite);
       const dAcc = S.map((x) => x.a.testAcc - x.b.testAcc).filter(Number.isFinite);
       const extra = `${div.length > 0 ? `; ${div.length} of ${usable.length} capped runs diverged` : ''}${noRef > 0 ? `; ${noRef} without a completed reference` : ''}`;
       const c1s = cellVerdict(dSpikes, 'positive', 'for', div.length, fmt);
@@ -214,7 +252,7 @@ export function evaluateAdamClipped(runs: StudyRun[], ctx: Pick<StudyContext, 't
         `${tag}: Δspikes ${c1s.text}; Δ(fraction of time above the threshold) ${c1a.text} (reference: ${fmt(mean(S.map((x) => x.b.spikes)))} spikes, ${fmt(mean(S.map((x) => x.b.above)))} of the time above)${extra} → ${v1}`,
       );
       rows[1]!.push(
-        `${tag}: Δ final λ1(H) ${c2.text} (reference ${fmt(mean(S.map((x) => x.b.finalSharp)))})${extra} → ${v2}`,
+        `${tag}: Δ settled λ1(H) ${c2.text} (reference ${fmt(mean(S.map((x) => x.b.settled)))}; ${dSharp.length} of ${S.length} pairs settled; raw final λ1(H) Δ ${fmt(mean(dRaw))}, reference ${fmt(mean(S.map((x) => x.b.finalSharp)))})${extra} → ${v2}`,
       );
       rows[2]!.push(
         `${tag}: Δ test accuracy ${c3.text} points (reference ${fmt(100 * mean(S.map((x) => x.b.testAcc)))} %; better = more than ${fmt(100 * accTie)} points)${extra} → ${v3}`,
@@ -284,6 +322,7 @@ export function adamClippedFigures(runs: StudyRun[]): StudyFigure[] {
 
 export const adamClipped: StudyDefinition = {
   name: 'adam-clipped',
+  execute: executeAdamClipped,
   evaluate: evaluateAdamClipped,
   figures: (runs) => adamClippedFigures(runs),
 };

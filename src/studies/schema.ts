@@ -99,7 +99,11 @@ const maxLrStudy = (tolerances: readonly string[]): StudyFileSpec => ({
 
 /** The shipped studies' specs, by name; each study's tolerance names are its evaluator's (tolerances.ts). */
 const SPECS = {
-  'adam-clipped': { tolerances: STUDY_TOLERANCES['adam-clipped'] },
+  'adam-clipped': {
+    sections: { settle: settleSchema.optional() },
+    quick: { settle: settleSchema.optional() },
+    tolerances: STUDY_TOLERANCES['adam-clipped'],
+  },
   'adam-warmup': maxLrStudy(STUDY_TOLERANCES['adam-warmup']),
   catapult: {
     sections: { max_lr: maxLrSectionSchema },

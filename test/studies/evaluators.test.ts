@@ -51,10 +51,13 @@ test('adam-clipped: paired by seed against the bias-corrected uncapped reference
     rows: MetricRow[],
     testAcc: number,
     status: 'completed' | 'diverged' = 'completed',
+    settled?: number,
   ) =>
     run(`adam-ub-c${c}-s${seed}`, { optimizer: { name: 'adam-ub', lr, clip_denominator: c }, train: { seed } }, rows, {
       testAcc,
       status,
+      // λ1 after settling: here the raw final λ1, unless a test sets it apart.
+      params: status === 'completed' ? { settled_sharpness: settled ?? rows.at(-1)!.sharpness } : {},
     });
   const seeds = [0, 1, 2, 3, 4, 5];
   // Reference: 1 spike (step 20), λ1(P⁻¹H) above 38/η in 1 of 5 measurements.
@@ -129,6 +132,13 @@ test('adam-clipped: paired by seed against the bias-corrected uncapped reference
     tieClaims.map((x) => x.evidence).join('\n'),
   );
   assert.match(tieClaims[2]!.evidence, /sign-flip p = [\d.]+ \(exact, n = 6\), TOST p = 0\.0/);
+  // Flatness is judged after settling: a raw final λ1 pinned lower whose settled λ1 is the reference's is not flatter.
+  const pinned = seeds.map((s) =>
+    ub(0.01, s, spiky(s), 0.85 + 0.002 * s, 'completed', 10 + 0.1 * s + (s % 2 ? 0.3 : -0.3)),
+  );
+  const pinnedClaims = evaluateAdamClipped([...refs, ...pinned], { tolerances: t });
+  assert.equal(pinnedClaims[1]!.verdict, 'inconclusive', pinnedClaims[1]!.evidence);
+  assert.match(pinnedClaims[1]!.evidence, /Δ settled λ1\(H\) [-\d.e]+ \[.*raw final λ1\(H\) Δ -4,/);
   // Three seeds of one sign: p = 0.25, inconclusive (it held under the old [min, max] bootstrap).
   assert.deepEqual(
     evaluateAdamClipped([...refs.slice(0, 3), ...good.slice(0, 3)], { tolerances: t })
