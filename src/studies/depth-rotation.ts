@@ -130,7 +130,9 @@ function selfStabilization(xs: readonly DepthRun[]): ClaimResult {
     claim,
     evidence:
       `${depthLabel(1)} at ${[...new Set(lin.map((x) => fmt(x.multiple)))].join(', ')}×2/λ0: diverged in ${linDiverged}/${lin.length} seeds` +
-      (steps.length > 0 ? ` (at steps ${Math.min(...steps)}–${Math.max(...steps)})` : '') +
+      (steps.length > 0
+        ? ` (at step${Math.min(...steps) === Math.max(...steps) ? ` ${Math.min(...steps)}` : `s ${Math.min(...steps)}–${Math.max(...steps)}`})`
+        : '') +
       `, completed in ${linCompleted}; ${perDepth.map((p) => p.text).join('; ')} (held: the linear model diverged in every seed and every deeper model completed in every seed; did not hold: the linear model completed in some seed, or a deeper model diverged in at least half of its seeds)`,
     verdict: failed ? 'did not hold' : held ? 'held' : 'inconclusive',
     values: {
