@@ -9,10 +9,11 @@
  *
  * Design. Tanh MLPs of one width with 0–3 hidden layers (depth 1–4; depth 1 is the linear model
  * widths []), the same data, MSE, full-batch GD at 0.5 and 1.5 × 2/λ0 with λ0 measured per seed
- * and per depth (each depth is a variant of the study file, which keys λ0), six seeds. Lanczos
- * (top 2) every few steps gives ρ = |cos| between successive top eigenvectors and the distance
- * ‖Δθ‖ travelled in between. Rotation is compared per unit displacement, arccos ρ / ‖Δθ‖: deeper
- * models and larger η take longer steps, which turn the eigenvectors more by themselves.
+ * and per depth (depth 1 is the study file's own sweep, depths 2–4 its variants, which key λ0),
+ * six seeds. Lanczos (top 2) every few steps gives ρ = |cos| between successive top
+ * eigenvectors and the distance ‖Δθ‖ travelled in between. Rotation is compared per unit
+ * displacement, arccos ρ / ‖Δθ‖: deeper models and larger η take longer steps, which turn the
+ * eigenvectors more by themselves.
  * Measurements with a relative eigengap (λ1 − λ2)/λ1 below gap_min are left out, as in the
  * rotation study (λ1 and λ2 exchanging is no rotation).
  *
@@ -36,8 +37,9 @@
  *      deeper run completed (did not hold: a linear run completed, or some depth diverged in at
  *      least half of its seeds; else inconclusive);
  *   2. below 2/λ0 the linear model's curvature does not move (λ1 within const_tol of λ0 in every
- *      seed, and any non-degenerate ρ within rho_noise of 1), deeper models' top eigenvector does (per depth,
- *      per seed mean 1 − ρ − rho_noise > 0 across seeds, judgePaired); the verdicts combined;
+ *      seed, and any non-degenerate ρ within rho_noise of 1), deeper models' top eigenvector
+ *      does (per depth, per seed mean 1 − ρ − rho_noise > 0 across seeds, judgePaired); the
+ *      verdicts combined (any did not hold wins, then any inconclusive);
  *   3. above 2/λ0 (1.5×) rotation per unit displacement grows with depth over depths 2–4: per seed
  *      Spearman(depth, mean arccos ρ/‖Δθ‖), the mean across seeds ≥ spearman_min at p < 0.05 (did
  *      not hold: p < 0.05 with a negative mean, or a TOST showing |mean| < spearman_min);
