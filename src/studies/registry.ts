@@ -11,6 +11,7 @@ import { warmupStudy } from './warmup.ts';
 import { interventionsStudy } from './interventions.ts';
 import { catapultStudy } from './catapult.ts';
 import { adamWarmupStudy } from './adam-warmup.ts';
+import { depthRotation } from './depth-rotation.ts';
 
 export const STUDIES: readonly StudyDefinition[] = [
   eosGd,
@@ -24,6 +25,7 @@ export const STUDIES: readonly StudyDefinition[] = [
   interventionsStudy,
   catapultStudy,
   adamWarmupStudy,
+  depthRotation,
 ];
 
 export function findStudy(name: string): StudyDefinition | undefined {

@@ -110,6 +110,7 @@ const SPECS = {
     quick: { max_lr: maxLrPartial.optional() },
     tolerances: STUDY_TOLERANCES.catapult,
   },
+  'depth-rotation': { tolerances: STUDY_TOLERANCES['depth-rotation'] },
   'eos-adam': { tolerances: STUDY_TOLERANCES['eos-adam'] },
   'eos-gd': { tolerances: STUDY_TOLERANCES['eos-gd'] },
   'flatness-lr': {

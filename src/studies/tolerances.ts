@@ -15,6 +15,8 @@ export const ADAM_WARMUP_TOLERANCES = ['min_lr_gain', 'early_ratio_margin'] as c
 export const CATAPULT_TOLERANCES = ['spike_factor', 'spike_window', 'no_spike', 'final_ratio'] as const;
 
 /** What eos-gd's and eos-adam's shared hovering claim (eos-gd.ts, hoverClaim) reads. */
+export const DEPTH_ROTATION_TOLERANCES = ['gap_min', 'rho_noise', 'const_tol', 'spearman_min'] as const;
+
 export const EOS_HOVER_TOLERANCES = [
   'reach_fraction',
   'ratio_lo',
@@ -78,6 +80,7 @@ export const STUDY_TOLERANCES = {
   'adam-clipped': ADAM_CLIPPED_TOLERANCES,
   'adam-warmup': ADAM_WARMUP_TOLERANCES,
   catapult: CATAPULT_TOLERANCES,
+  'depth-rotation': DEPTH_ROTATION_TOLERANCES,
   'eos-adam': EOS_ADAM_TOLERANCES,
   'eos-gd': EOS_GD_TOLERANCES,
   'flatness-lr': FLATNESS_LR_TOLERANCES,

@@ -17,6 +17,7 @@ const STUDIES: Record<string, string> = {
   'flatness-lr': 'flatness-lr.ts',
   'sgd-batch': 'sgd-batch.ts',
   'adam-clipped': 'adam-clipped.ts',
+  'depth-rotation': 'depth-rotation.ts',
 };
 
 test('every study is registered and its file has a title, expected minutes, a quick version and tolerances', () => {

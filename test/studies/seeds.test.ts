@@ -57,6 +57,7 @@ test('every shipped study that uses seeds runs at least six in its full version 
     'adam-clipped',
     'adam-warmup',
     'catapult',
+    'depth-rotation',
     'eos-adam',
     'eos-gd',
     'flatness-lr',
