@@ -149,6 +149,17 @@ export function spansDecades(values: readonly number[], ratio = 30): boolean {
 }
 
 /**
+ * Columns of a top legend so that every entry fits the figure's width (a single row, Vega-Lite's
+ * default, cuts off the entries past the right edge). The legend starts above the plot, about
+ * 80 px in (the y axis); an entry takes about 9 px per character (the column is as wide as its
+ * widest entry) plus 50 px of symbol and padding.
+ */
+export function legendColumns(labels: readonly string[], width = FIGURE_WIDTH): number {
+  const entry = 50 + 9 * Math.max(1, ...labels.map((l) => l.length));
+  return Math.max(1, Math.min(labels.length, Math.floor((width - 80) / entry)));
+}
+
+/**
  * A layered line chart, one layer per series (each with its own data, y field `series.field` and
  * a legend entry), or null if no series has a point. Log axes drop non-positive values.
  */
@@ -171,7 +182,9 @@ export function lineChart(o: LineChartOptions): VlSpec | null {
           `datum.value === ${JSON.stringify(s.label)} ? ${JSON.stringify(s.dash!.map((d) => Math.max(1, d / 2)))} : `,
       )
       .join('') + '[]';
-  const legend = showLegend ? { encode: { symbols: { update: { strokeDash: { signal: dashExpr } } } } } : null;
+  const legend = showLegend
+    ? { columns: legendColumns(labels), encode: { symbols: { update: { strokeDash: { signal: dashExpr } } } } }
+    : null;
   const xEnc = {
     field: xField,
     type: 'quantitative',

@@ -21,11 +21,11 @@
  */
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun, Verdict } from './study.ts';
 import { SGD_BATCH_TOLERANCES, tolerancesOf } from './tolerances.ts';
-import { combineVerdicts, fmt, mean, seriesOf, tol } from './measures.ts';
+import { combineVerdicts, fmt, mean, meanRotation, ratioSeries, seriesOf, tol } from './measures.ts';
 import { judgePaired } from './stats.ts';
 import { multipleOf, planMultiples } from './plan.ts';
 import { runStudyRuns } from './run.ts';
-import { perRunFigure, present } from './figures.ts';
+import { medianBandFigure, present } from './figures.ts';
 import { readSettled, settleCompletedRuns } from './settle.ts';
 import { anglePerDisplacement, rotationSteps, splitDegenerate } from './claims/rotation.ts';
 import { setPath } from '../experiments/configPaths.ts';
@@ -175,7 +175,7 @@ export function evaluateSgdBatch(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
         fmt,
       );
       rot.push({
-        text: `B = ${b}: rotation per unit ‖Δθ‖ ${fmt(mean(rc))} rad at ${fmt(mLo)}× vs ${fmt(mean(rh))} at ${fmt(mHi)}×, difference ${jr.text} (${jr.verdict})`,
+        text: `B = ${b}: rotation per unit ‖Δθ‖ ${fmt(mean(rc))} rad at ${fmt(mLo)}× vs ${fmt(mean(rh))} at ${fmt(mHi)}×, difference ${jr.text} (${jr.verdict}); unnormalized mean 1 − ρ per measurement ${fmt(mean(pairs.map((p) => meanRotation(p.c.rows))))} vs ${fmt(mean(pairs.map((p) => meanRotation(p.h.rows))))} (not judged: the larger η moves θ further)`,
         v: jr.verdict,
       });
       values[`rotation_diff_B${b}`] = jr.cmp.mean;
@@ -201,34 +201,49 @@ export function evaluateSgdBatch(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
   ];
 }
 
+/** One cell per batch size and multiple, ordered by batch size (full last), then multiple. */
+function sgdCell(r: StudyRun): { key: string; label: string; order: number } {
+  const b = r.config.optimizer.batch_size;
+  const m = mOf(r);
+  return { key: `${b}|${fmt(m)}`, label: `B = ${b}, ${fmt(m)}×2/λ0`, order: (b === 'full' ? 1e6 : b) * 100 + m };
+}
+
 export function sgdFigures(runs: StudyRun[]): StudyFigure[] {
-  const short = (r: StudyRun) => `B=${batchOf(r)} m=${fmt(mOf(r))} seed ${r.config.train.seed}`;
+  const band = (what: string) =>
+    `${what} The line is the median over seeds at each step, the band their minimum to maximum.`;
   return present([
-    perRunFigure(runs, {
-      id: 'sharpness',
-      title: 'Full-batch sharpness (per epoch)',
-      caption: 'λ1 of the full-batch Hessian, measured once per epoch.',
-      key: 'sharpness',
-      yTitle: 'λ1',
-      label: short,
+    medianBandFigure(runs, {
+      id: 'ratio',
+      title: 'Full-batch λ1 / (2/η)',
+      caption: band('The full-batch sharpness over the full-batch threshold; dashed: 1.'),
+      yTitle: 'λ1 / (2/η) (log)',
+      cell: sgdCell,
+      series: (r) => ratioSeries(r.rows, 'sharpness'),
+      logY: true,
+      ruleY: 1,
+    }),
+    medianBandFigure(runs, {
+      id: 'rotation',
+      title: 'Rotation per unit displacement, arccos ρ / ‖Δθ‖ (log scale)',
+      caption: band(
+        'The angle between successive top eigenvectors over the distance θ travelled in between, measurements with eigengap ≥ 5 %, averaged over bins of 60 steps.',
+      ),
+      yTitle: 'rad per unit ‖Δθ‖ (log)',
+      cell: sgdCell,
+      series: (r) =>
+        splitDegenerate(rotationSteps(r.rows), 0.05)
+          .kept.filter((x) => x.displacement !== null && x.displacement > 0)
+          .map((x) => ({ step: x.step, value: x.angle / x.displacement! })),
+      bin: 60,
       logY: true,
     }),
-    perRunFigure(runs, {
-      id: 'rho',
-      title: 'ρ per epoch',
-      caption: '|cos| between the top eigenvectors of successive epochs.',
-      key: 'eigvec_cos',
-      yTitle: 'ρ',
-      label: short,
-      yDomain: [0, 1],
-    }),
-    perRunFigure(runs, {
+    medianBandFigure(runs, {
       id: 'train-loss',
-      title: 'Train loss (per epoch)',
-      caption: 'Full training-set loss at the end of each epoch.',
-      key: 'train_loss',
+      title: 'Train loss (whole training set, once per epoch)',
+      caption: band('Every run stops when its whole-set train accuracy reaches the target.'),
       yTitle: 'train loss (log)',
-      label: short,
+      cell: sgdCell,
+      series: (r) => seriesOf(r.rows, 'train_loss'),
       logY: true,
     }),
   ]);

@@ -247,3 +247,41 @@ describe('lineChart rules and bands', () => {
     assert.ok(area !== null && /fill="#123456"/.test(area[1]!), 'the band is drawn');
   });
 });
+
+describe('lineChart legends', () => {
+  it('wraps a long legend into columns that fit the plot width (a single row cut entries off)', async () => {
+    const { lineChart, legendColumns } = await import('../../src/report/spec.ts');
+    const labels = [16, 64, 256, 'full'].flatMap((b) => [0.5, 2].map((m) => `B = ${b}, ${m}×2/λ0 (6 runs)`));
+    const spec = lineChart({
+      title: 't',
+      xTitle: 'step',
+      yTitle: 'y',
+      series: labels.map((label, i) => ({
+        label,
+        field: `y${i}`,
+        points: [0, 1, 2].map((x) => ({ x, y: 1 + i + x })),
+        color: '#123456',
+      })),
+      rules: [{ y: 2, color: '#abcdef' }],
+    })!;
+    const svg = await specToSvg(spec);
+    // The plot's width from the rule (drawn across it), the legend entries' extents from their backgrounds.
+    const plotWidth = -Number(
+      /rule mark container"><line transform="translate\([\d.]+,[\d.]+\)" x2="(-[\d.]+)"/.exec(svg)![1],
+    );
+    const legend = svg.slice(svg.indexOf('role-legend-entry'));
+    const entries = [
+      ...legend.matchAll(
+        /<g transform="translate\(([\d.]+),([\d.]+)\)"><path class="background" aria-hidden="true" d="M0,0h([\d.]+)v/g,
+      ),
+    ]
+      .map((m) => ({ x: Number(m[1]), y: Number(m[2]), w: Number(m[3]) }))
+      .filter((e) => e.w > 0); // the entries' empty container
+    assert.equal(entries.length, labels.length, 'every entry is drawn');
+    assert.ok(new Set(entries.map((e) => e.y)).size > 1, 'wrapped into several rows');
+    const right = Math.max(...entries.map((e) => e.x + e.w));
+    assert.ok(right <= plotWidth, `legend right edge ${right} within the plot width ${plotWidth}`);
+    assert.equal(legendColumns(['a', 'b', 'c']), 3, 'short labels: one row');
+    assert.equal(legendColumns([]), 1);
+  });
+});
