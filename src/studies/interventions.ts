@@ -117,7 +117,7 @@ export function evaluateInterventions(
     {
       claim:
         'Every remedy (warmup, clipping, BatchNorm, LayerNorm, Fixup, MetaInit, GradInit, smaller init) raises the largest stable learning rate.',
-      evidence: `${raisedEv.join('; ')}. η_max: median over seeds of each seed's own; stable: ${targetText(plan.maxLr)}. ${raiseRule(gain)} Resolution (each seed's bracket, next unstable η / η_max; the search aims at ${g(searchResolution(plan.maxLr))}×): ${resolution.join('; ')}. Table: max-lr.md.`,
+      evidence: `${raisedEv.join('; ')}. Stable: ${targetText(plan.maxLr)}. ${raiseRule(gain)} Resolution (each seed's bracket, next unstable η / η_max; the search aims at ${g(searchResolution(plan.maxLr))}×): ${resolution.join('; ')}. Table: max-lr.md.`,
       verdict: allOf(raised),
       values,
     },

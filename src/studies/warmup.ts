@@ -429,9 +429,11 @@ export function resolutionText(c: CellSummary, limit = 1.1): string {
   const coarse = seeds.filter((s) => s.ratio !== null && s.ratio > limit * (1 + 1e-9));
   const parts = [
     ratios.length > 0 ? `widest seed bracket ${Math.max(...ratios).toFixed(3)}×` : '',
-    coarse.length > 0
-      ? `coarser than ${limit}×: seed ${coarse.map((s) => `${s.seed} (${s.ratio!.toFixed(2)}×)`).join(', ')}`
-      : '',
+    coarse.length === 0
+      ? ''
+      : coarse.length === seeds.length
+        ? `every seed coarser than ${limit}×`
+        : `coarser than ${limit}×: seed ${coarse.map((s) => `${s.seed} (${s.ratio!.toFixed(2)}×)`).join(', ')}`,
     open.length > 0 ? `no divergence up to the top of the range (η_max a lower bound): seed ${open.join(', ')}` : '',
     none.length > 0 ? `nothing stable in the range: seed ${none.join(', ')}` : '',
   ].filter(Boolean);
@@ -499,14 +501,30 @@ export function judgeNotBelow(
     else if (shifted.pValue < ALPHA && shifted.mean < 0) verdict = 'did not hold';
   }
   const cmp = pairedComparison(diffs);
-  const bound = sign === 1 ? `> ${f3(-margin)}` : `< ${f3(margin)}`;
+  const bound = f3(sign * -margin);
   const pl = Number.isFinite(eq.pLower) ? eq.pLower.toFixed(3) : 'n/a';
   const ps = Number.isFinite(shifted.pValue) ? shifted.pValue.toFixed(3) : 'n/a';
   return {
     verdict,
     mean: cmp.mean,
     p: eq.pLower,
-    text: `${pairedText(cmp, f3)}; one-sided t p = ${pl} for mean ${bound}; sign-flip p = ${ps} for the other side of ${f3(sign * -margin)}`,
+    text: `${pairedText(cmp, f3)}; mean ${sign === 1 ? 'above' : 'below'} ${bound}: one-sided t p = ${pl}; mean different from ${bound}: sign-flip p = ${ps}`,
+  };
+}
+
+/** A cell summary without measurements (a remedy the model cannot take: `error` says why). */
+export function emptyCellSummary(cell: string, model: string, variant: string, error: string | null): CellSummary {
+  return {
+    cell,
+    model,
+    variant,
+    error,
+    maxStableLr: null,
+    upper: null,
+    maxTrainedLr: null,
+    stepsToTarget: null,
+    testAcc: null,
+    trials: 0,
   };
 }
 
@@ -521,18 +539,7 @@ export function summarizeCells(runs: readonly StudyRun[], ctx: Pick<StudyContext
   for (const cell of plan.cells) {
     const m = cell.maxLr;
     if (cell.config === null) {
-      out.push({
-        cell: cell.name,
-        model: cell.model,
-        variant: cell.variant,
-        error: cell.error,
-        maxStableLr: null,
-        upper: null,
-        maxTrainedLr: null,
-        stepsToTarget: null,
-        testAcc: null,
-        trials: 0,
-      });
+      out.push(emptyCellSummary(cell.name, cell.model, cell.variant, cell.error));
       continue;
     }
     const mine = runs.filter(

@@ -6,7 +6,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { judgeNotBelow, pairedMaxLr, seedMaxStable, type CellSummary } from '../../src/studies/warmup.ts';
+import {
+  emptyCellSummary,
+  judgeNotBelow,
+  pairedMaxLr,
+  resolutionText,
+  seedMaxStable,
+  type CellSummary,
+} from '../../src/studies/warmup.ts';
 import {
   logMedian,
   resolveMaxLrSettings,
@@ -15,6 +22,10 @@ import {
   type MaxLrFile,
 } from '../../src/experiments/maxLr.ts';
 import { resolveConfig } from '../../src/experiments/config.ts';
+import type { SeedBracket } from '../../src/experiments/maxLr.ts';
+
+/** A cell summary holding only these seed brackets. */
+const cellOf = (seeds: SeedBracket[]): CellSummary => ({ ...emptyCellSummary('c', 'm', 'v', null), seeds });
 
 test('seedMaxStable: the largest stable η below the first η the seed diverged at', () => {
   const t = (lr: number, stable: boolean, seed: number) => ({ lr, stable, seed });
@@ -35,16 +46,7 @@ test('seedMaxStable: the largest stable η below the first η the seed diverged 
 
 test('pairedMaxLr: log2 ratios by seed; six seeds doubling their η_max hold, a small gain does not, mixed ones are inconclusive', () => {
   const cell = (seeds: Record<number, number | null>): CellSummary => ({
-    cell: 'c',
-    model: 'm',
-    variant: 'v',
-    error: null,
-    maxStableLr: null,
-    upper: null,
-    maxTrainedLr: null,
-    stepsToTarget: null,
-    testAcc: null,
-    trials: 0,
+    ...emptyCellSummary('c', 'm', 'v', null),
     seedMaxStableLr: seeds,
   });
   const six = (f: (s: number) => number | null) => cell(Object.fromEntries([0, 1, 2, 3, 4, 5].map((s) => [s, f(s)])));
@@ -125,6 +127,10 @@ test('judgeNotBelow: shown above −margin (held), below it (did not hold), or n
   assert.equal(judgeNotBelow([2, 2.1, 1.9, 2, 2.2, 1.8], m, -1).verdict, 'did not hold');
   assert.equal(judgeNotBelow([-1, -1, -1, -1, -1, -1], m, -1).verdict, 'held');
   assert.equal(judgeNotBelow([0.5], m).verdict, 'inconclusive');
+  assert.match(
+    judgeNotBelow([0, 0.1, -0.1, 0.05, 0, -0.05], m).text,
+    /mean above -1: one-sided t p = 0\.000; mean different from -1: sign-flip p = 0\.031/,
+  );
 });
 
 test('seedBrackets and logMedian: each seed’s bracket and how fine it is; the median in log η', () => {
@@ -139,6 +145,10 @@ test('seedBrackets and logMedian: each seed’s bracket and how fine it is; the 
     { seed: 0, maxStableLr: 1.5, upper: 1.7, ratio: 1.7 / 1.5, maxTrainedLr: 1.5 },
     { seed: 1, maxStableLr: 1, upper: null, ratio: null, maxTrainedLr: 1 },
   ]);
+  assert.equal(
+    resolutionText({ ...cellOf(b), variant: 'v' }),
+    'v: widest seed bracket 1.133×; coarser than 1.1×: seed 0 (1.13×); no divergence up to the top of the range (η_max a lower bound): seed 1',
+  );
   assert.equal(logMedian([1, 4, null]), 2);
   assert.equal(logMedian([1, 2, 8]), 2);
   assert.equal(logMedian([null]), null);
