@@ -171,7 +171,7 @@ Several workers (e.g. a Kubernetes Indexed Job or a Slurm array, see deploy/) ca
   program
     .command('max-lr')
     .description(
-      'Find the largest learning rate that still trains (reaches the target loss/accuracy within train.steps without diverging), for a config and for remedies applied on top of it.',
+      'Find the largest stable learning rate (the run neither diverges nor collapses to a constant predictor within train.steps), and the largest that reaches the target loss/accuracy, for a config and for remedies applied on top of it.',
     )
     .argument('[config]', 'config file (.yaml or .json); omitted = all defaults')
     .option(

@@ -1,6 +1,6 @@
 /**
- * `edgewise max-lr CONFIG [--variants …]`: the largest learning rate that does not diverge, and the
- * largest that reaches the target, for the config and for each remedy applied on top of it (one
+ * `edgewise max-lr CONFIG [--variants …]`: the largest learning rate that neither diverges nor
+ * collapses, and the largest that reaches the target, for the config and for each remedy applied on top of it (one
  * cell each of the max-lr experiment, src/experiments/maxLr.ts, which has the definitions).
  * Each trial is a run directory OUT/<variant>_lr-<η>_seed-<s>; OUT/sweep.json lists them so that
  * `edgewise report OUT` shows them, and OUT/max-lr.json holds every search's result.

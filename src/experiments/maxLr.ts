@@ -28,6 +28,10 @@
  *   divergence after reaching the target is seen and variants with and without warmup compare.
  * - η is stable when all seeds are (rule 'all', the default) or more than half are ('majority').
  *   A verdict is taken as soon as it is decided, so the remaining seeds of that η are skipped.
+ * - `per_seed` (MaxLrSettings) instead searches every seed on its own: one bracketing search per
+ *   seed (one trial in flight each), so each seed's own η_max is bisected to the full resolution
+ *   f^(1/2^bisect_steps); the cell's η_max is then the median over seeds (in log η) and the
+ *   seed rule is not used. `seedBrackets` reads each seed's η_max and bracket back from trials.
  * - The bracket is [a, b]: a stable, b > a unstable, and b the next η tried above a. The grid
  *   phase tries hi, hi/f, hi/f², … ≥ lo (all at once, up to `parallel` trials in flight, lower η
  *   skipped once a higher one is stable), so every grid point above a was tried and found
@@ -165,6 +169,8 @@ export interface MaxLrResult {
   /** One line when the range did not bracket the answer; '' otherwise. */
   note: string;
   elapsed_s: number;
+  /** Per-seed searches (`per_seed`): each seed's own bracket, and the resolution every bracket should reach. */
+  perSeed?: { resolution: number; seeds: SeedBracket[] };
 }
 
 /** A trial threw: the search stopped. `trials` holds what finished before. */
@@ -781,6 +787,114 @@ export function summarizeTrials(trials: readonly TrialLike[], rule: SeedRule, se
   };
 }
 
+/** One seed's own η_max and bracket, read from its trials. */
+export interface SeedBracket {
+  seed: number;
+  /** The largest η the seed was stable at below the smallest η it was unstable at (null: none). */
+  maxStableLr: number | null;
+  /** The smallest η the seed was unstable at (null: it never was: η_max is a lower bound). */
+  upper: number | null;
+  /** upper / maxStableLr: how finely the seed's η_max is known (null when either end is missing). */
+  ratio: number | null;
+  /** The largest η below `upper` at which the seed reached the target (null: none). */
+  maxTrainedLr: number | null;
+}
+
+/**
+ * Each seed's own bracket from the trials of a search (per-seed or seed-rule): η_max = the largest
+ * η it was stable at below the smallest η it was unstable at. Seeds ascending.
+ */
+export function seedBrackets(trials: readonly (TrialLike & { seed: number })[]): SeedBracket[] {
+  const out: SeedBracket[] = [];
+  for (const seed of [...new Set(trials.map((t) => t.seed))].sort((a, b) => a - b)) {
+    const mine = trials.filter((t) => t.seed === seed);
+    const bad = mine.filter((t) => !t.stable).map((t) => t.lr);
+    const upper = bad.length > 0 ? Math.min(...bad) : null;
+    const below = mine.filter((t) => t.stable && (upper === null || t.lr < upper));
+    const ok = below.map((t) => t.lr);
+    const fit = below
+      .filter((t) => (t.outcome !== undefined ? t.outcome === 'trained' || t.outcome === 'unstable-but-trained' : true))
+      .map((t) => t.lr);
+    const maxStableLr = ok.length > 0 ? Math.max(...ok) : null;
+    out.push({
+      seed,
+      maxStableLr,
+      upper,
+      ratio: maxStableLr !== null && upper !== null ? upper / maxStableLr : null,
+      maxTrainedLr: fit.length > 0 ? Math.max(...fit) : null,
+    });
+  }
+  return out;
+}
+
+/** The median of positive numbers in log scale (the geometric mean of the middle two for an even count); null if none. */
+export function logMedian(xs: readonly (number | null)[]): number | null {
+  const v = xs.filter((x): x is number => typeof x === 'number' && x > 0).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  const hi = v[v.length >> 1]!;
+  const lo = v[(v.length - 1) >> 1]!;
+  return lo === hi ? hi : Math.sqrt(lo * hi);
+}
+
+/**
+ * The summary of per-seed searches: η_max, the next unstable η and the largest trained η are the
+ * medians (log η) of the seeds' own (seedBrackets); `lrs` lists every η tried with the seeds that ran it.
+ */
+export function summarizePerSeed(trials: readonly (TrialLike & { seed: number })[]): MaxLrSummary {
+  const seeds = seedBrackets(trials);
+  const lrs = [...new Set(trials.map((t) => t.lr))]
+    .sort((a, b) => a - b)
+    .map((lr) => {
+      const ts = trials.filter((t) => t.lr === lr);
+      return summarizeTrials(ts, 'all', ts.length).lrs[0]!;
+    });
+  return {
+    maxStableLr: logMedian(seeds.map((s) => s.maxStableLr)),
+    upper: seeds.every((s) => s.upper !== null) ? logMedian(seeds.map((s) => s.upper)) : null,
+    maxTrainedLr: logMedian(seeds.map((s) => s.maxTrainedLr)),
+    lrs,
+  };
+}
+
+/** One result from per-seed searches (`per_seed`): all trials, each seed's bracket, η_max the median over seeds. */
+export function mergeSeedSearches(parts: readonly MaxLrResult[], resolution: number): MaxLrResult {
+  const trials = parts.flatMap((p) => p.trials);
+  const seeds = seedBrackets(trials);
+  const byLr = new Map<number, LrVerdict>();
+  for (const v of parts.flatMap((p) => p.verdicts)) {
+    const e = byLr.get(v.lr);
+    byLr.set(
+      v.lr,
+      e
+        ? {
+            lr: v.lr,
+            stable: e.stable && v.stable,
+            trials: e.trials + v.trials,
+            stableTrials: e.stableTrials + v.stableTrials,
+          }
+        : { ...v },
+    );
+  }
+  const s = summarizePerSeed(trials);
+  return {
+    maxStableLr: s.maxStableLr,
+    bracket: [s.maxStableLr, s.upper],
+    bracketed: parts.every((p) => p.bracketed),
+    rule: 'all',
+    seeds: parts.flatMap((p) => p.seeds),
+    grid: [...new Set(parts.flatMap((p) => p.grid))].sort((a, b) => b - a),
+    verdicts: [...byLr.values()].sort((a, b) => a.lr - b.lr),
+    gaps: [...new Set(parts.flatMap((p) => p.gaps))].sort((a, b) => a - b),
+    trials,
+    note: parts
+      .map((p) => (p.note ? `seed ${p.seeds.join(', ')}: ${p.note}` : ''))
+      .filter(Boolean)
+      .join('; '),
+    elapsed_s: Math.max(0, ...parts.map((p) => p.elapsed_s)),
+    perSeed: { resolution, seeds },
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // The experiment: searches for several cells (config × remedy), sharing child processes, with
 // their runs recorded in sweep.json and the results in max-lr.json.
@@ -803,6 +917,8 @@ export interface MaxLrSettings {
   spike: number;
   /** Try every grid point down to lo (fitting speed below η_max too); default false. */
   full_grid: boolean;
+  /** One search per seed (each seed's own η_max bisected; see the module comment); default false. */
+  per_seed: boolean;
 }
 
 /** `max_lr:` keys as written (all but lo and hi optional). */
@@ -823,6 +939,7 @@ export function resolveMaxLrSettings(m: MaxLrSettingsInput): MaxLrSettings {
     curvature: m.curvature ?? false,
     spike: m.spike ?? 1,
     full_grid: m.full_grid ?? false,
+    per_seed: m.per_seed ?? false,
   };
 }
 
@@ -915,7 +1032,7 @@ export interface MaxLrFile {
 }
 
 const DEFINITIONS =
-  'η_max = largest η that neither diverged nor collapsed (seed rule); outcomes: diverged | collapsed (ended no better than the constant predictor) | unstable-but-trained | trained | did-not-fit-in-budget; reached_at = first logged step at the target (fitting speed); maxTrainedLr = largest η that reached the target.';
+  'η_max = largest η that neither diverged nor collapsed (seed rule; with per_seed, each seed searched on its own and η_max the median over seeds in log η); outcomes: diverged | collapsed (ended no better than the constant predictor) | unstable-but-trained | trained | did-not-fit-in-budget; reached_at = first logged step at the target (fitting speed); maxTrainedLr = largest η that reached the target.';
 
 /** Writes OUT/max-lr.json (version 2). */
 export function writeMaxLrFile(
@@ -980,28 +1097,35 @@ export async function runMaxLrExperiment(o: MaxLrExperimentOptions): Promise<Max
           return inner(lr, seed);
         });
       let result: MaxLrResult;
-      try {
-        result = await findMaxStableLr({
+      const search = (seeds: number | number[], rule: SeedRule, par: number) =>
+        findMaxStableLr({
           trial,
           lo: m.lo,
           hi: m.hi,
           gridFactor: m.grid_factor,
           bisectSteps: m.bisect_steps,
-          seeds: m.seeds,
-          rule: m.rule,
-          parallel,
+          seeds,
+          rule,
+          parallel: par,
           fullGrid: m.full_grid,
           onTrial: (t) =>
             log(
               `${cell.name}: η ${lrText(t.lr)} seed ${t.seed}: ${t.outcome ?? (t.stable ? 'stable' : 'unstable')}${t.step !== undefined ? ` at step ${t.step}` : ''} (${t.reason})`,
             ),
         });
+      try {
+        result = m.per_seed
+          ? mergeSeedSearches(
+              await Promise.all(Array.from({ length: m.seeds }, (_, s) => search([s], 'all', 1))),
+              m.bisect_steps > 0 ? m.grid_factor ** (1 / 2 ** m.bisect_steps) : m.grid_factor,
+            )
+          : await search(m.seeds, m.rule, parallel);
       } catch (e) {
         if (e instanceof MaxLrError)
           throw new MaxLrError(`${cell.name}: ${e.message}`, e.lr, e.seed, e.trials, { cause: e.cause });
         throw e;
       }
-      const summary = summarizeTrials(result.trials, m.rule, m.seeds);
+      const summary = m.per_seed ? summarizePerSeed(result.trials) : summarizeTrials(result.trials, m.rule, m.seeds);
       results[i] = { cell: cell.name, params: cell.params, settings: m, error: null, result, summary };
       const g4 = (v: number | null) => (v === null ? '—' : lrText(v));
       log(

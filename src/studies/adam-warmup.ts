@@ -6,20 +6,33 @@
  * Adam's threshold (2+2β1)/((1−β1)η)) and needs warmup to train at large η; pre-LN does not.
  *
  * A max-lr study like `warmup` (models = the LN placements, grid.variant = none and a warmup):
- * the runs are ordinary `edgewise train` runs made by executeMaxLrStudy (the max-lr experiment
- * plus the common-η curve runs); the claims are a pure function of the loaded runs.
+ * the runs are ordinary `edgewise train` runs made by executeMaxLrStudy (one max-lr search per
+ * cell and seed, then the curve runs at one common η for both placements, chosen from the measured
+ * η_max); the claims are a pure function of the loaded runs. Both η_max claims pair each seed's own
+ * η_max with and without warmup (log2 ratios): "post-LN needs warmup" by pairedMaxLr; "pre-LN does
+ * not" holds when warmup's gain is shown below `no_need_margin` (one-sided t test, the upper half
+ * of TOST: as good or better without warmup) and fails when it is shown above it.
  */
+import { equivalence } from './stats.ts';
 import type { ClaimResult, StudyContext, StudyDefinition, StudyRun } from './study.ts';
 import { ADAM_WARMUP_TOLERANCES, tolerancesOf } from './tolerances.ts';
 import {
   allOf,
+  curveLrText,
   earlyRatioFigure,
   executeMaxLrStudy,
   f3 as g,
+  failedCurves,
+  judgeNotBelow,
   maxLrEvidence,
   maxLrPlan,
   maxLrStudyFigures,
   pairedMaxLr,
+  raiseRule,
+  resolutionText,
+  searchResolution,
+  seedLogRatios,
+  targetText,
   type CellSummary,
 } from './warmup.ts';
 
@@ -41,12 +54,18 @@ export function evaluateAdamWarmup(
   };
   const gain = t.min_lr_gain ?? 1.5;
   const margin = t.early_ratio_margin ?? 0;
+  const noNeed = t.no_need_margin ?? 1.3;
   const pre0 = cell('pre-ln', base);
   const preW = cell('pre-ln', warm);
   const post0 = cell('post-ln', base);
   const postW = cell('post-ln', warm);
   const ePre = curves.get(pre0.cell);
   const ePost = curves.get(post0.cell);
+  // Each seed's own η_max, warmup over none, paired by seed (log2 ratios).
+  const postPaired = pairedMaxLr(postW, post0, gain);
+  const { d: preD } = seedLogRatios(preW, pre0);
+  const preJ = preD.length > 0 ? judgeNotBelow(preD, Math.log2(noNeed), -1) : null;
+  const preEq = preD.length >= 2 ? equivalence(preD, Math.log2(noNeed)) : null;
   const values = {
     pre_none_max_lr: pre0.maxStableLr,
     pre_warmup_max_lr: preW.maxStableLr,
@@ -56,44 +75,43 @@ export function evaluateAdamWarmup(
     post_none_max_trained_lr: post0.maxTrainedLr,
     pre_early_precond_ratio: ePre?.maxRatio ?? null,
     post_early_precond_ratio: ePost?.maxRatio ?? null,
+    post_lr_gain_log2_seed_mean: postPaired?.cmp.mean ?? null,
+    post_lr_gain_p: postPaired?.cmp.pValue ?? null,
+    pre_lr_gain_log2_seed_mean: preJ?.mean ?? null,
+    pre_no_gain_p: preJ?.p ?? null,
+    pre_tost_p: preEq?.pValue ?? null,
   };
+  const failed = failedCurves(runs, [pre0.cell, post0.cell]);
   const ratioOk =
-    ePre?.maxRatio != null && ePost?.maxRatio != null ? ePost.maxRatio > (1 + margin) * ePre.maxRatio : null;
-  // Raised: ≥ gain × and at or above the next η that diverged without warmup; a side with no η_max is decided by the other.
-  const raised = (w: CellSummary, b: CellSummary): boolean | null => {
-    if (w.maxStableLr === null || b.maxStableLr === null)
-      return w.maxStableLr === null && b.maxStableLr === null ? null : b.maxStableLr === null;
-    return w.maxStableLr >= gain * b.maxStableLr && (b.upper === null || w.maxStableLr >= b.upper);
-  };
-  const postNeeds = raised(postW, post0);
-  const preNeeds = raised(preW, pre0);
-  // Beside the seed rule: each seed's own η_max, warmup over none, paired by seed (log2 ratios).
-  const postPaired = pairedMaxLr(postW, post0, gain);
-  const prePaired = pairedMaxLr(preW, pre0, gain, { equivalence: true });
-  const pairedNote = (j: typeof postPaired) =>
-    j ? ` Per seed, log2 of the η_max ratio (${warm} / ${base}): ${j.text}.` : '';
+    failed.length > 0
+      ? null
+      : ePre?.maxRatio != null && ePost?.maxRatio != null
+        ? ePost.maxRatio > (1 + margin) * ePre.maxRatio
+        : null;
   const status = (s: string | undefined) => (s === 'diverged' ? ' (diverged)' : '');
   const m = plan.maxLr;
   const steps = runs.find((r) => r.params.kind === 'trial')?.config.train.steps;
+  const res = `Resolution (each seed's bracket, next unstable η / η_max; the search aims at ${g(searchResolution(m))}×): `;
+  const fitted = `largest η reaching train loss ≤ ${m.stop_train_loss} after warmup (median over seeds): ${g(post0.maxTrainedLr)} (post-LN, ${base}), ${g(postW.maxTrainedLr)} (post-LN, ${warm})`;
   return [
     {
       claim:
         "Post-LN has the larger early preconditioned sharpness λ1(P⁻¹H), relative to Adam's threshold (2+2β1)/((1−β1)η).",
-      evidence: `At η = ${g(ePost?.lr)} without warmup, max over the first ${window} steps of λ1(P⁻¹H)/threshold: post-LN ${g(ePost?.maxRatio)}${status(ePost?.status)}, pre-LN ${g(ePre?.maxRatio)}${status(ePre?.status)}. Held when post > ${1 + margin} × pre.`,
+      evidence: `At ${curveLrText(runs, post0.cell) ?? 'no curve run'}, without warmup, max over the first ${window} steps of λ1(P⁻¹H)/threshold: post-LN ${g(ePost?.maxRatio)}${status(ePost?.status)}, pre-LN ${g(ePre?.maxRatio)}${status(ePre?.status)}. Held when post > ${1 + margin} × pre; ${failed.length > 0 ? `${failed.join(', ')} at the common η, so inconclusive` : 'a run that diverged or collapsed at the common η makes it inconclusive'}.`,
       verdict: allOf([ratioOk]),
       values,
     },
     {
       claim: 'Post-LN needs warmup: warmup raises its largest learning rate that does not diverge.',
-      evidence: `post-LN η_max ${g(post0.maxStableLr)} (${base}, next diverged ${g(post0.upper)}) vs ${g(postW.maxStableLr)} (${warm}). Raised = ≥ ${gain} × and above the next diverged η. η_max: no divergence within ${steps ?? '—'} steps; largest η reaching train loss ≤ ${m.stop_train_loss} after warmup: ${g(post0.maxTrainedLr)} (${base}), ${g(postW.maxTrainedLr)} (${warm}).${pairedNote(postPaired)}`,
-      verdict: allOf([postNeeds]),
+      evidence: `post-LN η_max ${g(post0.maxStableLr)} (${base}) vs ${g(postW.maxStableLr)} (${warm}), medians over seeds; per seed, log2 of the η_max ratio (${warm} / ${base}): ${postPaired ? `${postPaired.text} → ${postPaired.verdict}` : 'n/a → inconclusive'}. ${raiseRule(gain)} Stable: ${targetText(m)} within ${steps ?? '—'} steps; ${fitted}. ${res}${resolutionText(post0)}; ${resolutionText(postW)}.`,
+      verdict: postPaired?.verdict ?? 'inconclusive',
       values,
     },
     {
       claim:
-        'Pre-LN does not need warmup: its largest learning rate that does not diverge is about the same without warmup as with it.',
-      evidence: `pre-LN η_max ${g(pre0.maxStableLr)} (${base}) vs ${g(preW.maxStableLr)} (${warm}); post-LN without warmup ${g(post0.maxStableLr)}. Held when warmup does not raise pre-LN's by ${gain} ×.${pairedNote(prePaired)}`,
-      verdict: preNeeds === null ? 'inconclusive' : preNeeds ? 'did not hold' : 'held',
+        'Pre-LN does not need warmup (Xiong et al. 2020): warmup does not raise its largest learning rate that does not diverge.',
+      evidence: `pre-LN η_max ${g(pre0.maxStableLr)} (${base}) vs ${g(preW.maxStableLr)} (${warm}), medians over seeds; post-LN without warmup ${g(post0.maxStableLr)}. Per seed, log2 of the η_max ratio (${warm} / ${base}): ${preJ ? preJ.text : 'n/a'}${preEq && Number.isFinite(preEq.pValue) ? `; two-sided TOST p = ${preEq.pValue.toFixed(3)} for a ratio within ${noNeed}^±1` : ''}. Held when the one-sided t test (the upper half of TOST) shows warmup's gain below ${noNeed}× (geometric mean over seeds) at p < 0.05 — a pre-LN net that trains as well or better without warmup does not need it; did not hold when the exact sign-flip test shows the gain above ${noNeed}× at p < 0.05; else inconclusive. ${res}${resolutionText(pre0)}; ${resolutionText(preW)}.`,
+      verdict: preJ?.verdict ?? 'inconclusive',
       values,
     },
   ];

@@ -1,25 +1,40 @@
 /**
  * Study `interventions` (Gilmer et al. 2022): the same base model with each remedy for training
- * instability — none, warmup, gradient clipping (global norm), BatchNorm, LayerNorm, Fixup,
- * MetaInit, GradInit, init scale × 0.5 — the largest stable η and the test accuracy there (a
- * max-stable-lr search per remedy, several seeds), and the early λ1/threshold of one run per
- * remedy at a common η. A remedy a model cannot take (LayerNorm is for the MLP, Fixup for the
- * residual net) is listed as n/a. Runs and the table are made by `executeMaxLrStudy` (warmup.ts).
+ * instability — none, warmup (100 and 1000 updates), gradient clipping (global norm), BatchNorm,
+ * LayerNorm, Fixup, MetaInit, GradInit, init scale × 0.5 — each seed's own largest stable η (one
+ * max-stable-lr search per remedy and seed) and the test accuracy there, and the early
+ * λ1/threshold of one run per remedy at a common η chosen from the measured η_max. "Raises η_max"
+ * is judged on the per-seed η_max paired by seed (pairedMaxLr); "warmup is about as effective"
+ * compares the warmup with the larger η_max with the best other remedy. A remedy a model cannot
+ * take (LayerNorm is for the MLP, Fixup for the residual net) is listed as n/a. Runs and the table
+ * are made by `executeMaxLrStudy` (warmup.ts).
  */
 import { lowerAfterWarmup } from './claims/warmup.ts';
 import type { ClaimResult, StudyContext, StudyDefinition, StudyRun } from './study.ts';
 import { INTERVENTIONS_TOLERANCES, tolerancesOf } from './tolerances.ts';
 import {
   allOf,
-  compareMaxLr,
+  asItem,
+  curveLrText,
   curvesAfterWarmup,
   executeMaxLrStudy,
   f3 as g,
+  failedCurves,
+  judgeNotBelow,
   maxLrEvidence,
   maxLrStudyFigures,
   pairedMaxLr,
+  raiseRule,
+  resolutionText,
+  searchResolution,
+  seedLogRatios,
   targetText,
+  type CellSummary,
 } from './warmup.ts';
+
+/** The cell with the largest η_max (median over seeds) among `cs`, or undefined. */
+const strongest = (cs: readonly CellSummary[]): CellSummary | undefined =>
+  cs.filter((c) => c.maxStableLr !== null).sort((a, b) => b.maxStableLr! - a.maxStableLr!)[0];
 
 /** The interventions claims: a pure function of the loaded runs. */
 export function evaluateInterventions(
@@ -33,6 +48,7 @@ export function evaluateInterventions(
   const asEffective = t.as_effective_factor ?? 2;
   const raised: Array<boolean | null> = [];
   const raisedEv: string[] = [];
+  const resolution: string[] = [];
   const lowered: Array<boolean | null> = [];
   const loweredEv: string[] = [];
   const warm: Array<boolean | null> = [];
@@ -44,27 +60,33 @@ export function evaluateInterventions(
     if (!none) throw new Error(`studies/${ctx.file.name}.yaml: the variants must include 'none'`);
     const cvNone = curves.get(none.cell);
     values[`${model}.none.max_lr`] = none.maxStableLr;
+    resolution.push(`${model}, ${resolutionText(none)}`);
     const rs: string[] = [];
     const ls: string[] = [];
     for (const r of mine.filter((c) => c.variant !== 'none')) {
-      const cmp = compareMaxLr(r, none, gain);
-      raised.push(cmp === 'raised' ? true : cmp === 'not raised' ? false : null);
+      resolution.push(`${model}, ${resolutionText(r)}`);
       const paired = pairedMaxLr(r, none, gain);
-      rs.push(`${r.variant} ${g(r.maxStableLr)} (${cmp}${paired ? `; per seed log2 η_max ratio ${paired.text}` : ''})`);
+      const verdict = paired?.verdict ?? 'inconclusive';
+      raised.push(asItem(verdict));
+      rs.push(
+        `${r.variant} ${g(r.maxStableLr)} (per seed log2 η_max ratio ${paired ? paired.text : 'n/a'} → ${verdict})`,
+      );
+      values[`${model}.${r.variant}.lr_gain_log2_seed_mean`] = paired?.cmp.mean ?? null;
       values[`${model}.${r.variant}.lr_gain_p`] = paired?.cmp.pValue ?? null;
       values[`${model}.${r.variant}.max_lr`] = r.maxStableLr;
       values[`${model}.${r.variant}.test_acc`] = r.testAcc;
-      values[`${model}.${r.variant}.raised`] = cmp;
+      values[`${model}.${r.variant}.raised`] = verdict;
       const cv = curves.get(r.cell);
-      if (cmp === 'raised') {
+      if (verdict === 'held') {
         // Remedies that raise η_max should do it by lowering the early curvature (relative to the
         // threshold), compared over the same window after the longer warmup of the two (inside a
         // warmup the threshold is at a tiny η_t; no warmup: the first `window` steps).
         const pair = curvesAfterWarmup(runs, none.cell, r.cell, window);
-        const low = pair ? lowerAfterWarmup(pair[1], pair[0], drop) : null;
+        const failed = failedCurves(runs, [none.cell, r.cell]);
+        const low = pair && failed.length === 0 ? lowerAfterWarmup(pair[1], pair[0], drop) : null;
         lowered.push(low);
         ls.push(
-          `${r.variant} ${g(pair?.[1].maxRatio)} vs none ${g(pair?.[0].maxRatio)} over steps ${pair ? `${pair[0].from}–${pair[0].to}` : 'n/a'}${low === false ? ' (not lower)' : ''}`,
+          `${r.variant} ${g(pair?.[1].maxRatio)} vs none ${g(pair?.[0].maxRatio)} over steps ${pair ? `${pair[0].from}–${pair[0].to}` : 'n/a'}${low === false ? ' (not lower)' : ''}${failed.length > 0 ? ` (${failed.join(', ')} at the common η: inconclusive)` : ''}`,
         );
         values[`${model}.${r.variant}.max_early_ratio`] = cv?.maxRatio ?? null;
         values[`${model}.${r.variant}.max_ratio_compared`] = pair?.[1].maxRatio ?? null;
@@ -72,18 +94,20 @@ export function evaluateInterventions(
     }
     raisedEv.push(`${model}: none ${g(none.maxStableLr)} (next unstable ${g(none.upper)}); ${rs.join(', ')}`);
     loweredEv.push(
-      `${model}, η = ${g(cvNone?.lr)}: none ${g(cvNone?.maxRatio)}${cvNone?.status === 'diverged' ? ' (diverged)' : ''}; ${ls.length > 0 ? ls.join(', ') : 'no remedy raised η_max'}`,
+      `${model}, ${curveLrText(runs, none.cell) ?? 'no curve run'}: none ${g(cvNone?.maxRatio)}; ${ls.length > 0 ? ls.join(', ') : 'no remedy raised η_max'}`,
     );
-    const w = mine.find((c) => /^warmup/.test(c.variant));
-    const others = mine.filter((c) => c.variant !== 'none' && !/^warmup/.test(c.variant) && c.maxStableLr !== null);
-    const best = others.sort((a, b) => b.maxStableLr! - a.maxStableLr!)[0];
+    // The strongest warmup (largest η_max) against the strongest other remedy, paired by seed.
+    const w = strongest(mine.filter((c) => /^warmup/.test(c.variant)));
+    const best = strongest(mine.filter((c) => c.variant !== 'none' && !/^warmup/.test(c.variant)));
     if (w && best) {
-      const ok = w.maxStableLr !== null && w.maxStableLr * asEffective >= best.maxStableLr!;
-      warm.push(ok);
+      const { d } = seedLogRatios(w, best);
+      const j = d.length > 0 ? judgeNotBelow(d, Math.log2(asEffective)) : null;
+      warm.push(asItem(j?.verdict));
       warmEv.push(
-        `${model}: ${w.variant} ${g(w.maxStableLr)} vs the best other remedy, ${best.variant}, ${g(best.maxStableLr)}`,
+        `${model}: ${w.variant} (the warmup with the largest η_max) ${g(w.maxStableLr)} vs the best other remedy, ${best.variant}, ${g(best.maxStableLr)}; per seed log2 η_max ratio ${j ? `${j.text} → ${j.verdict}` : 'n/a → inconclusive'}`,
       );
-      values[`${model}.warmup_over_best`] = w.maxStableLr === null ? null : w.maxStableLr / best.maxStableLr!;
+      values[`${model}.warmup_variant`] = w.variant;
+      values[`${model}.warmup_over_best`] = w.maxStableLr! / best.maxStableLr!;
     } else {
       warm.push(null);
       warmEv.push(`${model}: no warmup variant or no other stable remedy`);
@@ -93,19 +117,19 @@ export function evaluateInterventions(
     {
       claim:
         'Every remedy (warmup, clipping, BatchNorm, LayerNorm, Fixup, MetaInit, GradInit, smaller init) raises the largest stable learning rate.',
-      evidence: `${raisedEv.join('; ')}. Raised = ≥ ${gain} × none's and above none's next unstable η; stable: ${targetText(plan.maxLr)}; the verdict follows that seed rule, the per-seed paired test (each seed's own η_max among the η tried) is reported beside it. Table: max-lr.md.`,
+      evidence: `${raisedEv.join('; ')}. Stable: ${targetText(plan.maxLr)}. ${raiseRule(gain)} Resolution (each seed's bracket, next unstable η / η_max; the search aims at ${g(searchResolution(plan.maxLr))}×): ${resolution.join('; ')}. Table: max-lr.md.`,
       verdict: allOf(raised),
       values,
     },
     {
       claim:
         'The remedies that raise the largest stable learning rate do so by lowering the early curvature: max early λ1/threshold at a common η.',
-      evidence: `${loweredEv.join('; ')}. Max λ1/threshold over ${window} steps from the end of the longer warmup of the two runs compared (from step 0 without warmup), where both train at the same η. Lower = below ${1 - drop} × none's.`,
+      evidence: `${loweredEv.join('; ')}. Max λ1/threshold over ${window} steps from the end of the longer warmup of the two runs compared (from step 0 without warmup), where both train at the same η, at or below the compared remedies' η_max. Lower = below ${1 - drop} × none's; a comparison where either run diverged or collapsed at the common η is inconclusive.`,
       verdict: allOf(lowered),
     },
     {
       claim: 'Warmup alone is about as effective as the best of the other remedies.',
-      evidence: `${warmEv.join('; ')}. About as effective = within a factor ${asEffective}.`,
+      evidence: `${warmEv.join('; ')}. About as effective (held) = the one-sided t test shows the geometric-mean η_max ratio (warmup / best other, paired by seed) above 1/${asEffective} at p < 0.05; did not hold when the exact sign-flip test shows it below 1/${asEffective}; else inconclusive.`,
       verdict: allOf(warm),
     },
   ];

@@ -46,14 +46,23 @@ export const maxLrSectionSchema = z.strictObject({
   curvature: z.boolean({ error: 'must be true or false' }).optional(),
   spike: positive().optional(),
   full_grid: z.boolean({ error: 'must be true or false' }).optional(),
+  per_seed: z.boolean({ error: 'must be true or false' }).optional(),
 });
 const maxLrPartial = maxLrSectionSchema.partial();
 
 /** `curves:` of the max-lr studies: one run per model × remedy at a common η with dense early curvature. */
 const curvesSchema = z.strictObject({
-  lr: z.union([positive(), z.record(z.string(), positive())], {
-    error: 'must be a number > 0 or a mapping of model names to numbers',
-  }),
+  lr: z
+    .union([positive(), z.record(z.string(), positive())], {
+      error: 'must be a number > 0 or a mapping of model names to numbers',
+    })
+    .optional(),
+  lr_fraction: z
+    .number({ error: 'must be a number in (0, 1]' })
+    .gt(0, { error: 'must be a number in (0, 1]' })
+    .lte(1, { error: 'must be a number in (0, 1]' })
+    .optional(),
+  shared: z.boolean({ error: 'must be true or false' }).optional(),
   steps: int(1),
   early_every: int(1).optional(),
   early_steps: int(0).optional(),

@@ -10,7 +10,7 @@
 
 export const ADAM_CLIPPED_TOLERANCES = ['spike_rel', 'acc_tie'] as const;
 
-export const ADAM_WARMUP_TOLERANCES = ['min_lr_gain', 'early_ratio_margin'] as const;
+export const ADAM_WARMUP_TOLERANCES = ['min_lr_gain', 'early_ratio_margin', 'no_need_margin'] as const;
 
 export const CATAPULT_TOLERANCES = ['spike_factor', 'spike_window', 'no_spike', 'final_ratio'] as const;
 

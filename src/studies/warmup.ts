@@ -7,10 +7,13 @@
  * file names base models (`models:`, merged over `base:`) and remedies (`grid.variant`, names as
  * in `edgewise max-lr --variants`), the search settings (`max_lr:`) and the early-curvature runs
  * (`curves:`), each with a `quick:` reduction. `executeMaxLrStudy` runs, for every model ×
- * remedy, a max-stable-lr search (each trial a run directory `<cell>_lr-<η>_seed-<s>`) and one run
- * at a common η with dense early curvature (`<cell>_curve`); all runs share `parallel` child
- * processes. It writes sweep.json (so `edgewise report` groups the runs), max-lr.json and
- * max-lr.md. The claims are computed again from the run directories by the evaluators.
+ * remedy, a max-stable-lr search (each trial a run directory `<cell>_lr-<η>_seed-<s>`; with
+ * `max_lr.per_seed` one search per seed), then, once a model's searches are done, one run per
+ * remedy at a common η with dense early curvature (`<cell>_curve`). The common η is chosen from the
+ * measured η_max (`commonCurveLr`: `curves.lr_fraction` × the smallest per-seed η_max of the
+ * compared remedies) unless `curves.lr` fixes it. All runs share `parallel` child processes. It
+ * writes sweep.json (so `edgewise report` groups the runs), max-lr.json (with the common η and why)
+ * and max-lr.md. The claims are computed again from the run directories by the evaluators.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +24,7 @@ import { runInChild } from '../experiments/childRun.ts';
 import {
   applyVariant,
   classifyRun,
+  constantPredictorOf,
   createLimit,
   earlyCurvature,
   earlyCurvatureConfig,
@@ -28,15 +32,19 @@ import {
   resolveMaxLrSettings,
   runMaxLrExperiment,
   RunManifest,
+  summarizePerSeed,
   summarizeTrials,
+  seedBrackets,
   targetText as targetWords,
+  writeMaxLrFile,
   type MaxLrCell,
+  type SeedBracket,
   type MaxLrSettings,
   type MaxLrSettingsInput,
 } from '../experiments/maxLr.ts';
 import { DASH, frame, lineChart, PALETTE, THRESHOLD_COLOR, type Series } from '../report/spec.ts';
 import { curvatureAfterWarmup, lowerAfterWarmup, verdictOf, type PostWarmupCurvature } from './claims/warmup.ts';
-import { judgePaired, type PairedJudgement } from './stats.ts';
+import { ALPHA, equivalence, judgePaired, pairedComparison, pairedText, type PairedJudgement } from './stats.ts';
 import { loadStudyRun } from './run.ts';
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyFile, StudyRun, Verdict } from './study.ts';
 import { WARMUP_TOLERANCES, tolerancesOf } from './tolerances.ts';
@@ -49,8 +57,12 @@ export type MaxLrSection = MaxLrSettingsInput;
 
 /** `curves:` — one run per model × remedy at a common η with dense early curvature. */
 export interface CurvesSection {
-  /** η of the curve runs: one number, or one per model name. */
-  lr: number | Record<string, number>;
+  /** η of the curve runs, fixed: one number, or one per model name (overrides lr_fraction). */
+  lr?: number | Record<string, number>;
+  /** η of the curve runs = this × the smallest per-seed η_max of the compared remedies (commonCurveLr). */
+  lr_fraction?: number;
+  /** One η for every model (the smallest of the models' common η), for claims that compare models. */
+  shared?: boolean;
   steps: number;
   early_every?: number;
   early_steps?: number;
@@ -137,11 +149,96 @@ export function maxLrPlan(ctx: Pick<StudyContext, 'file' | 'quick'>): MaxLrPlan 
   return { models, variants, cells, maxLr, curves };
 }
 
-/** η of the curve runs of `model`. */
-export function curveLr(curves: CurvesSection, model: string): number {
+/** η of the curve runs of `model` when the study file fixes it (`curves.lr`), else null. */
+export function curveLr(curves: CurvesSection, model: string): number | null {
+  if (curves.lr === undefined) {
+    if (curves.lr_fraction === undefined) throw new Error(`curves: needs lr_fraction (or a fixed lr)`);
+    return null;
+  }
   const lr = typeof curves.lr === 'number' ? curves.lr : curves.lr[model];
   if (typeof lr !== 'number' || !(lr > 0)) throw new Error(`curves.lr: no learning rate for model '${model}'`);
   return lr;
+}
+
+/** The models' common η made one (`curves.shared`): the smallest of them, for every model, and why. */
+export function shareCommonLr(each: readonly CommonLr[]): CommonLr[] {
+  const lrs = each.filter((c) => c.lr !== null);
+  if (lrs.length < each.length || lrs.length === 0) return each.map((c) => ({ ...c, lr: null }));
+  const min = lrs.reduce((a, c) => (c.lr! < a.lr! ? c : a));
+  return each.map((c) => ({
+    ...c,
+    lr: min.lr,
+    text: `${min.text} for ${min.model}: the smallest over the models (${each.map((x) => `${x.model} ${f3(x.lr)}`).join(', ')}), one η for all`,
+  }));
+}
+
+/** The common η of a model's curve runs and why (recorded in max-lr.json and each curve run's params). */
+export interface CommonLr {
+  model: string;
+  /** null: no compared remedy had a stable η, so no curve runs. */
+  lr: number | null;
+  /** 'fixed' (curves.lr) or 'measured' (lr_fraction × the smallest per-seed η_max). */
+  rule: 'fixed' | 'measured';
+  fraction: number | null;
+  /** The smallest per-seed η_max of the compared remedies, the cell and seed it came from. */
+  minMaxLr: number | null;
+  from: string | null;
+  /** The remedies whose η_max the common η is at or below. */
+  compared: string[];
+  text: string;
+}
+
+/**
+ * The common η of `model`'s curve runs: `curves.lr` when the file fixes it; else lr_fraction × the
+ * smallest per-seed η_max among the compared remedies: 'none' and every remedy whose η_max (median
+ * over seeds) is at least none's (the remedies a curvature claim compares with none), so that no
+ * compared run trains above any of its seeds' η_max.
+ */
+export function commonCurveLr(cells: readonly CellSummary[], model: string, curves: CurvesSection): CommonLr {
+  const fixed = curveLr(curves, model);
+  const mine = cells.filter((c) => c.model === model && c.error === null);
+  const none = mine.find((c) => c.variant === 'none');
+  const compared = mine.filter(
+    (c) =>
+      c === none ||
+      (c.maxStableLr !== null && (none?.maxStableLr == null || c.maxStableLr >= none.maxStableLr)) ||
+      none === undefined,
+  );
+  let minMaxLr: number | null = null;
+  let from: string | null = null;
+  for (const c of compared)
+    for (const s of c.seeds ?? [])
+      if (s.maxStableLr !== null && (minMaxLr === null || s.maxStableLr < minMaxLr)) {
+        minMaxLr = s.maxStableLr;
+        from = `${c.variant}, seed ${s.seed}`;
+      }
+  const names = compared.map((c) => c.variant);
+  if (fixed !== null)
+    return {
+      model,
+      lr: fixed,
+      rule: 'fixed',
+      fraction: null,
+      minMaxLr,
+      from,
+      compared: names,
+      text: `η = ${f3(fixed)}, fixed by the study file${minMaxLr !== null ? ` (smallest per-seed η_max of ${names.join(', ')}: ${f3(minMaxLr)}, ${from}${fixed > minMaxLr ? '; the common η lies ABOVE it' : ''})` : ''}`,
+    };
+  const fraction = curves.lr_fraction!;
+  const lr = minMaxLr === null ? null : Number((fraction * minMaxLr).toPrecision(6));
+  return {
+    model,
+    lr,
+    rule: 'measured',
+    fraction,
+    minMaxLr,
+    from,
+    compared: names,
+    text:
+      lr === null
+        ? `no common η: no per-seed η_max among ${names.join(', ')}`
+        : `η = ${f3(lr)} = ${fraction} × the smallest per-seed η_max of ${names.join(', ')} (${f3(minMaxLr)}, ${from})`,
+  };
 }
 
 /** The params recorded for each run of a max-lr study (also in sweep.json). */
@@ -175,7 +272,8 @@ export async function executeMaxLrStudy(ctx: StudyContext): Promise<StudyRun[]> 
     error: c.error,
     settings: c.maxLr,
   }));
-  const searches = runMaxLrExperiment({
+  const meta = { study: ctx.file.name, quick: ctx.quick };
+  const results = await runMaxLrExperiment({
     out: ctx.out,
     name: ctx.file.name,
     cells,
@@ -184,44 +282,55 @@ export async function executeMaxLrStudy(ctx: StudyContext): Promise<StudyRun[]> 
     limit,
     manifest,
     log: ctx.log,
-    meta: { study: ctx.file.name, quick: ctx.quick },
-  }).then(async (results) => {
-    for (const r of results) {
-      const cell = plan.cells.find((c) => c.name === r.cell)!;
-      for (const t of r.result?.trials ?? []) {
-        // The constant predictor the search classified against, so that evaluators classify collapsed trials alike.
-        const chance = t.chance;
-        // Test accuracy at the last step (from the checkpoint when it was not logged there), so that evaluators need only the runs.
-        const test_acc = t.stable ? (await finalTestMetrics(t.dir!)).test_acc : null;
-        runs.push(
-          loadStudyRun(
-            `${cell.name}_lr-${t.lr}_seed-${t.seed}`,
-            {
-              model: cell.model,
-              variant: cell.variant,
-              kind: 'trial',
-              'optimizer.lr': t.lr,
-              'train.seed': t.seed,
-              stable: t.stable,
-              outcome: t.outcome,
-              reason: t.reason,
-              test_acc,
-              ...(chance ? { chance_acc: chance.acc, chance_loss: chance.loss } : {}),
-            },
-            t.dir!,
-          ),
-        );
-      }
-    }
+    meta,
   });
+  for (const r of results) {
+    const cell = plan.cells.find((c) => c.name === r.cell)!;
+    for (const t of r.result?.trials ?? []) {
+      // The constant predictor the search classified against, so that evaluators classify collapsed trials alike.
+      const chance = t.chance;
+      // Test accuracy at the last step (from the checkpoint when it was not logged there), so that evaluators need only the runs.
+      const test_acc = t.stable ? (await finalTestMetrics(t.dir!)).test_acc : null;
+      runs.push(
+        loadStudyRun(
+          `${cell.name}_lr-${t.lr}_seed-${t.seed}`,
+          {
+            model: cell.model,
+            variant: cell.variant,
+            kind: 'trial',
+            'optimizer.lr': t.lr,
+            'train.seed': t.seed,
+            stable: t.stable,
+            outcome: t.outcome,
+            reason: t.reason,
+            test_acc,
+            ...(chance ? { chance_acc: chance.acc, chance_loss: chance.loss } : {}),
+          },
+          t.dir!,
+        ),
+      );
+    }
+  }
+  // The curve runs come after the searches: their common η is chosen from the measured η_max.
+  const common = new Map<string, CommonLr>();
+  if (plan.curves !== null) {
+    const summaries = summarizeCells(runs, ctx);
+    const each = plan.models.map((model) => commonCurveLr(summaries, model, plan.curves!));
+    for (const c of plan.curves.shared ? shareCommonLr(each) : each) {
+      common.set(c.model, c);
+      ctx.log(`${c.model}: curve runs at ${c.text}`);
+    }
+    writeMaxLrFile(ctx.out, results, { ...meta, curves: Object.fromEntries(common) });
+  }
   const curveRuns =
     plan.curves === null
       ? []
       : plan.cells
-          .filter((c) => c.config !== null)
+          .filter((c) => c.config !== null && common.get(c.model)?.lr != null)
           .map(async (cell) => {
             const cv = plan.curves!;
-            const lr = curveLr(cv, cell.model);
+            const basis = common.get(cell.model)!;
+            const lr = basis.lr!;
             const c = earlyCurvatureConfig(cell.config!, {
               earlyEvery: cv.early_every,
               earlySteps: cv.early_steps,
@@ -240,12 +349,16 @@ export async function executeMaxLrStudy(ctx: StudyContext): Promise<StudyRun[]> 
             const config = resolveConfig(c);
             const name = `${cell.name}_curve`;
             const dir = join(ctx.out, name);
+            // The constant predictor, so that evaluators can tell a collapsed curve run.
+            const chance = await constantPredictorOf(config);
             const params: MaxLrRunParams = {
               model: cell.model,
               variant: cell.variant,
               kind: 'curve',
               'optimizer.lr': lr,
               'train.seed': 0,
+              lr_rule: basis.text,
+              ...(chance ? { chance_acc: chance.acc, chance_loss: chance.loss } : {}),
             };
             await limit(async () => {
               record(name, params);
@@ -254,10 +367,11 @@ export async function executeMaxLrStudy(ctx: StudyContext): Promise<StudyRun[]> 
             });
             runs.push(loadStudyRun(name, params, dir));
           });
-  await Promise.all([searches, ...curveRuns]);
+  await Promise.all(curveRuns);
+  const lines = [...common.values()].map((c) => `- ${c.model}: curve runs at ${c.text}.`);
   writeFileSync(
     join(ctx.out, 'max-lr.md'),
-    `${maxLrTable(summarizeCells(runs, ctx), curveStats(runs, plan.curves?.early_steps ?? 100))}\n`,
+    `${maxLrTable(summarizeCells(runs, ctx), curveStats(runs, plan.curves?.early_steps ?? 100))}\n${lines.length > 0 ? `\nCommon η of the early-curvature runs:\n\n${lines.join('\n')}\n` : ''}`,
   );
   return runs;
 }
@@ -272,61 +386,146 @@ export interface CellSummary {
   variant: string;
   /** Why the remedy does not apply to the model (then everything else is null). */
   error: string | null;
-  /** η_max: the largest lr that did not diverge (seed rule). */
+  /** η_max: the largest lr that neither diverged nor collapsed (seed rule; per_seed: median over seeds, log η). */
   maxStableLr: number | null;
-  /** Smallest unstable (diverged) lr tried above maxStableLr. */
+  /** Smallest unstable lr tried above maxStableLr (per_seed: median over seeds; null if a seed never was unstable). */
   upper: number | null;
   /** The largest lr that reached the target (seed rule), and its median steps to the target. */
   maxTrainedLr: number | null;
   stepsToTarget: number | null;
-  /** Mean test accuracy of the seeds at maxStableLr (at their last step). */
+  /** Mean test accuracy of the seeds at maxStableLr (per_seed: each seed at its own η_max; at their last step). */
   testAcc: number | null;
   trials: number;
   /**
-   * Each seed's own η_max: the largest η it was stable at below the smallest η it diverged at,
+   * Each seed's own η_max: the largest η it was stable at below the smallest η it was unstable at,
    * among the η the search tried (a lower bound where the search stopped early); seed → η or null.
    */
   seedMaxStableLr?: Readonly<Record<number, number | null>>;
+  /** Each seed's own bracket (seedBrackets), with how finely it is known. */
+  seeds?: readonly SeedBracket[];
+  /** The bracket ratio the search aims at (grid_factor^(1/2^bisect_steps)). */
+  resolution?: number;
 }
 
 /** Each seed's own η_max from its trials (see CellSummary.seedMaxStableLr). */
 export function seedMaxStable(
   trials: readonly { lr: number; stable: boolean; seed: number }[],
 ): Record<number, number | null> {
-  const out: Record<number, number | null> = {};
-  for (const seed of [...new Set(trials.map((t) => t.seed))].sort((a, b) => a - b)) {
-    const mine = trials.filter((t) => t.seed === seed);
-    const firstBad = Math.min(...mine.filter((t) => !t.stable).map((t) => t.lr));
-    const ok = mine.filter((t) => t.stable && t.lr < firstBad).map((t) => t.lr);
-    out[seed] = ok.length > 0 ? Math.max(...ok) : null;
+  return Object.fromEntries(seedBrackets(trials).map((b) => [b.seed, b.maxStableLr]));
+}
+
+/** The finest bracket ratio the search reaches: grid_factor^(1/2^bisect_steps) (one point per bisection round). */
+export function searchResolution(m: MaxLrSettings): number {
+  return m.grid_factor ** (1 / 2 ** m.bisect_steps);
+}
+
+/** How finely a cell's per-seed η_max are known, for evidence: the widest seed bracket, and the seeds coarser than `limit`. */
+export function resolutionText(c: CellSummary, limit = 1.1): string {
+  const seeds = c.seeds ?? [];
+  if (seeds.length === 0) return `${c.variant}: no seeds`;
+  const open = seeds.filter((s) => s.maxStableLr !== null && s.upper === null).map((s) => s.seed);
+  const none = seeds.filter((s) => s.maxStableLr === null).map((s) => s.seed);
+  const ratios = seeds.map((s) => s.ratio).filter((r): r is number => r !== null);
+  const coarse = seeds.filter((s) => s.ratio !== null && s.ratio > limit * (1 + 1e-9));
+  const parts = [
+    ratios.length > 0 ? `widest seed bracket ${Math.max(...ratios).toFixed(3)}×` : '',
+    coarse.length === 0
+      ? ''
+      : coarse.length === seeds.length
+        ? `every seed coarser than ${limit}×`
+        : `coarser than ${limit}×: seed ${coarse.map((s) => `${s.seed} (${s.ratio!.toFixed(2)}×)`).join(', ')}`,
+    open.length > 0 ? `no divergence up to the top of the range (η_max a lower bound): seed ${open.join(', ')}` : '',
+    none.length > 0 ? `nothing stable in the range: seed ${none.join(', ')}` : '',
+  ].filter(Boolean);
+  return `${c.variant}: ${parts.join('; ')}`;
+}
+
+/** log2(r's η_max / base's), seed by seed (seeds with an η_max on both sides), and whether either side is a lower bound. */
+export function seedLogRatios(r: CellSummary, base: CellSummary): { d: number[]; seeds: number[]; censored: number[] } {
+  const a = r.seedMaxStableLr ?? {};
+  const b = base.seedMaxStableLr ?? {};
+  const open = (c: CellSummary, seed: number) => c.seeds?.find((s) => s.seed === seed)?.upper === null;
+  const d: number[] = [];
+  const seeds: number[] = [];
+  const censored: number[] = [];
+  for (const k of Object.keys(a)) {
+    const seed = Number(k);
+    const x = a[seed];
+    const y = b[seed];
+    if (typeof x !== 'number' || typeof y !== 'number') continue;
+    d.push(Math.log2(x / y));
+    seeds.push(seed);
+    if (open(r, seed) || open(base, seed)) censored.push(seed);
   }
-  return out;
+  return { d, seeds, censored };
 }
 
 /**
- * `r`'s η_max over `base`'s, seed by seed, as log2 ratios judged with judgePaired (effect, t-interval,
- * exact sign-flip p, n; held needs a ratio ≥ `gain`): evidence next to the seed-rule comparison.
+ * "r raises η_max over base", judged on each seed's own η_max paired by seed (log2 ratios; the
+ * verdict rule of the max-lr studies): held when the exact sign-flip test gives p < α with a
+ * positive mean and the geometric-mean ratio is ≥ `gain`; did not hold when p < α with a negative
+ * mean, or when the TOST test shows |log2 ratio| < log2(gain) (no gain worth the name); else
+ * inconclusive. A 'did not hold' that rests on a seed whose η_max is only a lower bound (no
+ * divergence up to the top of the range) is inconclusive. null without any pair.
  */
-export function pairedMaxLr(
-  r: CellSummary,
-  base: CellSummary,
-  gain: number,
-  o: { equivalence?: boolean } = {},
-): PairedJudgement | null {
-  const a = r.seedMaxStableLr ?? {};
-  const b = base.seedMaxStableLr ?? {};
-  const d: number[] = [];
-  for (const k of Object.keys(a)) {
-    const x = a[Number(k)];
-    const y = b[Number(k)];
-    if (typeof x === 'number' && typeof y === 'number') d.push(Math.log2(x / y));
-  }
+export function pairedMaxLr(r: CellSummary, base: CellSummary, gain: number): PairedJudgement | null {
+  const { d, censored } = seedLogRatios(r, base);
   if (d.length === 0) return null;
-  // equivalence: also a TOST test of |log2 ratio| < log2(gain) ("about the same").
-  return judgePaired(d, 'positive', f3, {
-    minEffect: Math.log2(gain),
-    ...(o.equivalence ? { margin: Math.log2(gain) } : {}),
-  });
+  const j = judgePaired(d, 'positive', f3, { minEffect: Math.log2(gain), margin: Math.log2(gain) });
+  if (j.verdict === 'did not hold' && censored.length > 0)
+    return {
+      ...j,
+      verdict: 'inconclusive',
+      text: `${j.text}; seed ${censored.join(', ')} never became unstable in the range (η_max a lower bound)`,
+    };
+  return j;
+}
+
+/**
+ * "`d` (per-seed log2 ratios) is not below −margin" (non-inferiority): held when the one-sided t
+ * test of the TOST pair shows mean > −margin at α; did not hold when the exact sign-flip test of
+ * d + margin gives p < α with a negative mean (the ratio lies below 2^−margin); else inconclusive.
+ * `sign` −1 judges "not above +margin" instead (d is negated).
+ */
+export function judgeNotBelow(
+  diffs: readonly number[],
+  margin: number,
+  sign: 1 | -1 = 1,
+): { verdict: Verdict; text: string; mean: number; p: number } {
+  const d = diffs.map((x) => sign * x);
+  const eq = equivalence(d, margin);
+  const shifted = pairedComparison(d.map((x) => x + margin));
+  let verdict: Verdict = 'inconclusive';
+  if (d.length >= 2) {
+    if (eq.pLower < ALPHA) verdict = 'held';
+    else if (shifted.pValue < ALPHA && shifted.mean < 0) verdict = 'did not hold';
+  }
+  const cmp = pairedComparison(diffs);
+  const bound = f3(sign * -margin);
+  const pl = Number.isFinite(eq.pLower) ? eq.pLower.toFixed(3) : 'n/a';
+  const ps = Number.isFinite(shifted.pValue) ? shifted.pValue.toFixed(3) : 'n/a';
+  return {
+    verdict,
+    mean: cmp.mean,
+    p: eq.pLower,
+    text: `${pairedText(cmp, f3)}; mean ${sign === 1 ? 'above' : 'below'} ${bound}: one-sided t p = ${pl}; mean different from ${bound}: sign-flip p = ${ps}`,
+  };
+}
+
+/** A cell summary without measurements (a remedy the model cannot take: `error` says why). */
+export function emptyCellSummary(cell: string, model: string, variant: string, error: string | null): CellSummary {
+  return {
+    cell,
+    model,
+    variant,
+    error,
+    maxStableLr: null,
+    upper: null,
+    maxTrainedLr: null,
+    stepsToTarget: null,
+    testAcc: null,
+    trials: 0,
+  };
 }
 
 /**
@@ -340,18 +539,7 @@ export function summarizeCells(runs: readonly StudyRun[], ctx: Pick<StudyContext
   for (const cell of plan.cells) {
     const m = cell.maxLr;
     if (cell.config === null) {
-      out.push({
-        cell: cell.name,
-        model: cell.model,
-        variant: cell.variant,
-        error: cell.error,
-        maxStableLr: null,
-        upper: null,
-        maxTrainedLr: null,
-        stepsToTarget: null,
-        testAcc: null,
-        trials: 0,
-      });
+      out.push(emptyCellSummary(cell.name, cell.model, cell.variant, cell.error));
       continue;
     }
     const mine = runs.filter(
@@ -372,11 +560,17 @@ export function summarizeCells(runs: readonly StudyRun[], ctx: Pick<StudyContext
         }),
       };
     });
-    const s = summarizeTrials(judged, m.rule, m.seeds);
-    const accs = judged
-      .filter((x) => x.lr === s.maxStableLr && x.stable)
-      .map((x) => x.run.params.test_acc)
-      .filter((a): a is number => typeof a === 'number');
+    const seeded = judged.map((x) => ({
+      ...x,
+      seed: Number(x.run.params['train.seed'] ?? x.run.config.train.seed),
+    }));
+    const seeds = seedBrackets(seeded);
+    const s = m.per_seed ? summarizePerSeed(seeded) : summarizeTrials(judged, m.rule, m.seeds);
+    // Test accuracy at η_max: per_seed, each seed at its own η_max.
+    const atMax = m.per_seed
+      ? seeded.filter((x) => x.stable && seeds.find((b) => b.seed === x.seed)?.maxStableLr === x.lr)
+      : judged.filter((x) => x.lr === s.maxStableLr && x.stable);
+    const accs = atMax.map((x) => x.run.params.test_acc).filter((a): a is number => typeof a === 'number');
     const testAcc = accs.length > 0 ? accs.reduce((a, x) => a + x, 0) / accs.length : null;
     const fit = s.maxTrainedLr === null ? null : (s.lrs.find((l) => l.lr === s.maxTrainedLr)?.stepsToTarget ?? null);
     out.push({
@@ -390,13 +584,9 @@ export function summarizeCells(runs: readonly StudyRun[], ctx: Pick<StudyContext
       stepsToTarget: fit,
       testAcc,
       trials: mine.length,
-      seedMaxStableLr: seedMaxStable(
-        judged.map((x) => ({
-          lr: x.lr,
-          stable: x.stable,
-          seed: Number(x.run.params['train.seed'] ?? x.run.config.train.seed),
-        })),
-      ),
+      seedMaxStableLr: Object.fromEntries(seeds.map((b) => [b.seed, b.maxStableLr])),
+      seeds,
+      resolution: searchResolution(m),
     });
   }
   return out;
@@ -447,33 +637,19 @@ export const f3 = (v: number | null | undefined): string =>
 /** The max-stable-η table as Markdown (also written to max-lr.md by executeMaxLrStudy). */
 export function maxLrTable(cells: readonly CellSummary[], curves: Map<string, CurveStats>): string {
   const lines = [
-    '| model | remedy | η_max (no divergence) | next η tried (diverged) | largest η at the target (median steps) | test acc at η_max | max early λ1/threshold | λ1 at step 0 | trials |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| model | remedy | η_max (neither diverged nor collapsed) | next η tried (unstable) | widest seed bracket | largest η at the target (median steps) | test acc at η_max | max early λ1/threshold | λ1 at step 0 | trials |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const c of cells) {
     const cv = curves.get(c.cell);
-    if (c.error) lines.push(`| ${c.model} | ${c.variant} | n/a: ${c.error.replace(/\|/g, '/')} | | | | | | 0 |`);
+    const widest = Math.max(0, ...(c.seeds ?? []).map((b) => b.ratio ?? 0));
+    if (c.error) lines.push(`| ${c.model} | ${c.variant} | n/a: ${c.error.replace(/\|/g, '/')} | | | | | | | 0 |`);
     else
       lines.push(
-        `| ${c.model} | ${c.variant} | ${f3(c.maxStableLr)} | ${f3(c.upper)} | ${c.maxTrainedLr === null ? '—' : `${f3(c.maxTrainedLr)} (${f3(c.stepsToTarget)})`} | ${c.testAcc === null ? '—' : `${(100 * c.testAcc).toFixed(1)}%`} | ${f3(cv?.maxRatio)}${cv && cv.status === 'diverged' ? ' (diverged)' : ''} | ${f3(cv?.lambda0)} | ${c.trials} |`,
+        `| ${c.model} | ${c.variant} | ${f3(c.maxStableLr)} | ${f3(c.upper)} | ${widest > 0 ? `${widest.toFixed(3)}×` : '—'} | ${c.maxTrainedLr === null ? '—' : `${f3(c.maxTrainedLr)} (${f3(c.stepsToTarget)})`} | ${c.testAcc === null ? '—' : `${(100 * c.testAcc).toFixed(1)}%`} | ${f3(cv?.maxRatio)}${cv && cv.status === 'diverged' ? ' (diverged)' : ''} | ${f3(cv?.lambda0)} | ${c.trials} |`,
       );
   }
   return lines.join('\n');
-}
-
-/**
- * Is remedy `r` better than `base`? 'raised' when r's largest stable η is at least `gain` × base's
- * and at least base's next unstable η (so the brackets do not overlap), 'not raised' when it is not
- * above base's, 'unclear' in between, when a value is missing or when neither diverged in the range.
- */
-export function compareMaxLr(r: CellSummary, base: CellSummary, gain: number): 'raised' | 'not raised' | 'unclear' {
-  if (r.maxStableLr === null && base.maxStableLr !== null) return 'not raised';
-  if (r.maxStableLr === null || base.maxStableLr === null) return 'unclear';
-  // Neither diverged within the search range: both η_max are its top (censored), not a tie.
-  if (r.upper === null && base.upper === null && r.maxStableLr === base.maxStableLr) return 'unclear';
-  if (r.maxStableLr <= base.maxStableLr) return 'not raised';
-  if (r.maxStableLr >= gain * base.maxStableLr && (base.upper === null || r.maxStableLr >= base.upper)) return 'raised';
-  return 'unclear';
 }
 
 /** 'held' if every item is true, 'did not hold' if any is false, else 'inconclusive' (claims/warmup.ts's verdictOf). */
@@ -573,7 +749,7 @@ export function maxLrFigure(cells: readonly CellSummary[]): StudyFigure | null {
   const spec = {
     ...frame(
       'Largest stable learning rate per remedy',
-      'dot: largest stable η; bar: up to the next η tried, which diverged',
+      'dot: largest stable η; bar: up to the next η tried, which was unstable',
       { height: Math.max(160, 60 + 28 * rows.length) },
     ),
     data: { values: rows },
@@ -590,7 +766,7 @@ export function maxLrFigure(cells: readonly CellSummary[]): StudyFigure | null {
     id: 'max-stable-lr-bracket',
     title: 'Largest stable η per remedy',
     caption:
-      'From the trial runs: the largest η that did not diverge (all/most seeds) and the smallest η above it that did.',
+      'From the trial runs: η_max, the largest η that neither diverged nor collapsed (with per-seed searches the median over seeds of each seed’s own), and the next η above it that was unstable (likewise).',
     spec,
   };
 }
@@ -607,6 +783,10 @@ export function maxLrStudyFigures(runs: StudyRun[], ctx: Pick<StudyContext, 'fil
 // ---------------------------------------------------------------------------------------------
 // The warmup study.
 
+/** 'held' → true, 'did not hold' → false, 'inconclusive' → null (for allOf). */
+export const asItem = (v: Verdict | undefined): boolean | null =>
+  v === 'held' ? true : v === 'did not hold' ? false : null;
+
 /** The warmup claims: a pure function of the loaded runs. */
 export function evaluateWarmup(
   runs: readonly StudyRun[],
@@ -621,6 +801,7 @@ export function evaluateWarmup(
   const earlyEv: string[] = [];
   const raise: Array<boolean | null> = [];
   const raiseEv: string[] = [];
+  const resolution: string[] = [];
   const values: Record<string, number | string | boolean | null> = {};
   for (const model of plan.models) {
     const mine = cells.filter((c) => c.model === model);
@@ -629,29 +810,31 @@ export function evaluateWarmup(
     const cvNone = curves.get(none.cell);
     values[`${model}.none.max_lr`] = none.maxStableLr;
     values[`${model}.none.max_early_ratio`] = cvNone?.maxRatio ?? null;
+    resolution.push(`${model}, ${resolutionText(none)}`);
     for (const w of mine.filter((c) => c.variant !== 'none')) {
+      resolution.push(`${model}, ${resolutionText(w)}`);
       const cvW = curves.get(w.cell);
-      const cmp = compareMaxLr(w, none, gain);
-      raise.push(cmp === 'raised' ? true : cmp === 'not raised' ? false : null);
       const paired = pairedMaxLr(w, none, gain);
+      raise.push(asItem(paired?.verdict));
       raiseEv.push(
-        `${model}, ${w.variant}: max stable η ${f3(w.maxStableLr)} vs ${f3(none.maxStableLr)} without warmup (next unstable ${f3(w.upper)} vs ${f3(none.upper)}) → ${cmp}${paired ? `; per seed, log2 of the η_max ratio ${paired.text} (${paired.verdict} by the paired test)` : ''}`,
+        `${model}, ${w.variant}: η_max ${f3(w.maxStableLr)} vs ${f3(none.maxStableLr)} without warmup (${etaMaxWords(plan.maxLr)}); per seed, log2 of the η_max ratio ${paired ? `${paired.text} → ${paired.verdict}` : 'n/a (no seed with an η_max on both sides) → inconclusive'}`,
       );
       values[`${model}.${w.variant}.lr_gain_log2_seed_mean`] = paired?.cmp.mean ?? null;
       values[`${model}.${w.variant}.lr_gain_p`] = paired?.cmp.pValue ?? null;
       values[`${model}.${w.variant}.max_lr`] = w.maxStableLr;
       values[`${model}.${w.variant}.lr_gain`] =
         w.maxStableLr !== null && none.maxStableLr ? w.maxStableLr / none.maxStableLr : null;
-      values[`${model}.${w.variant}.raised`] = cmp;
+      values[`${model}.${w.variant}.raised`] = paired?.verdict ?? 'inconclusive';
       // Compared after the longest warmup ends, both runs at the full η (inside the warmup
       // λ1/threshold is divided by a threshold at a tiny η_t: small whatever λ1 does).
       const pair = curvesAfterWarmup(runs, none.cell, w.cell, window);
       if (pair) {
         const [pn, pw] = pair;
-        const lower = lowerAfterWarmup(pw, pn, drop);
+        const failed = failedCurves(runs, [none.cell, w.cell]);
+        const lower = failed.length > 0 ? null : lowerAfterWarmup(pw, pn, drop);
         early.push(lower);
         earlyEv.push(
-          `${model}, η = ${f3(cvW?.lr)}: max λ1/threshold over steps ${pw.from}–${pw.to} (after the longest warmup, both at the full η) ${f3(pw.maxRatio)} with ${w.variant} (${pw.points} measurements) vs ${f3(pn.maxRatio)} without (${pn.points})${pn.diverged ? '; the run without warmup diverged before the window ended' : ''}; inside the first ${window} steps (not judged): ${f3(cvW?.maxRatio)} vs ${f3(cvNone?.maxRatio)}`,
+          `${model}, ${curveLrText(runs, none.cell) ?? `η = ${f3(cvW?.lr)}`}: max λ1/threshold over steps ${pw.from}–${pw.to} (after the longest warmup, both at the full η) ${f3(pw.maxRatio)} with ${w.variant} (${pw.points} measurements) vs ${f3(pn.maxRatio)} without (${pn.points})${failed.length > 0 ? `; ${failed.join(', ')} at the common η, so the comparison is inconclusive` : ''}; inside the first ${window} steps (not judged): ${f3(cvW?.maxRatio)} vs ${f3(cvNone?.maxRatio)}`,
         );
         values[`${model}.${w.variant}.max_early_ratio`] = cvW?.maxRatio ?? null;
         values[`${model}.${w.variant}.max_ratio_after_warmup`] = pw.maxRatio;
@@ -664,23 +847,68 @@ export function evaluateWarmup(
   }
   claims.push({
     claim: 'Warmup lowers the early sharpness λ1 relative to the stability threshold (2+2μ)/η (Gilmer et al. 2022).',
-    evidence: `${earlyEv.join('; ')}. Held when, over the same ${window} steps right after the longest warmup, every warmup run's max λ1/threshold is below ${1 - drop} × the run without warmup's.`,
+    evidence: `${earlyEv.join('; ')}. Held when, over the same ${window} steps right after the longest warmup, every warmup run's max λ1/threshold is below ${1 - drop} × the run without warmup's; a comparison where either run diverged or collapsed at the common η is inconclusive.`,
     verdict: allOf(early),
     values: { ...values },
   });
   claims.push({
     claim: 'Warmup raises the largest learning rate that does not diverge.',
-    evidence: `${raiseEv.join('; ')}. Raised = at least ${gain} × the max stable η without warmup and above its next unstable η (stable: ${targetText(plan.maxLr)}); the verdict follows that seed rule, the per-seed paired test (each seed's own η_max among the η tried) is reported beside it.`,
+    evidence: `${raiseEv.join('; ')}. Stable: ${targetText(plan.maxLr)}. ${raiseRule(gain)} Resolution (each seed's bracket, next unstable η / η_max; the search aims at ${f3(searchResolution(plan.maxLr))}×): ${resolution.join('; ')}.`,
     verdict: allOf(raise),
     values,
   });
   return claims;
 }
 
+/** The "raises η_max" verdict rule in words. */
+export function raiseRule(gain: number): string {
+  return `Verdict per remedy from each seed's own η_max paired by seed (log2 ratios): raised (held) when the exact sign-flip test gives p < ${ALPHA} and the geometric-mean ratio is ≥ ${gain}; did not hold when p < ${ALPHA} the other way or the TOST test shows the ratio within ${gain}^±1; else inconclusive; held overall when every remedy is raised.`;
+}
+
+/** η_max in words: what stable means and what the cell's number is. */
+export function etaMaxWords(m: MaxLrSettings): string {
+  return m.per_seed
+    ? `median over ${m.seeds} seed${m.seeds > 1 ? 's' : ''}, each seed's own η_max`
+    : `${m.rule === 'all' ? 'all' : 'a majority'} of ${m.seeds} seed${m.seeds > 1 ? 's' : ''}`;
+}
+
+/**
+ * The curve runs among `cells` (run `<cell>_curve`) that diverged or collapsed (ended no better
+ * than the constant predictor, classifyRun), in words; [] when every one trained.
+ */
+export function failedCurves(runs: readonly StudyRun[], cells: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const cell of cells) {
+    const r = runs.find((x) => x.params.kind === 'curve' && x.name === `${cell}_curve`);
+    if (!r) continue;
+    const o = curveOutcome(r);
+    if (o !== null) out.push(`${cell} ${o} at step ${r.summary.steps}`);
+  }
+  return out;
+}
+
+/** 'diverged' or 'collapsed' for a curve run that did (classifyRun against its recorded constant predictor), else null. */
+export function curveOutcome(r: StudyRun): 'diverged' | 'collapsed' | null {
+  if (r.summary.status === 'diverged') return 'diverged';
+  const ca = r.params.chance_acc;
+  const cl = r.params.chance_loss;
+  if (typeof ca !== 'number') return null;
+  const o = classifyRun(r, { loss: null, acc: null, chance: { acc: ca, loss: typeof cl === 'number' ? cl : null } });
+  return o.outcome === 'collapsed' ? 'collapsed' : null;
+}
+
+/** The common η of a cell's curve run and why (its `lr_rule` param), or null without one. */
+export function curveLrText(runs: readonly StudyRun[], cell: string): string | null {
+  const r = runs.find((x) => x.params.kind === 'curve' && x.name === `${cell}_curve`);
+  if (!r) return null;
+  const rule = r.params.lr_rule;
+  return typeof rule === 'string' ? rule : `η = ${f3(r.params['optimizer.lr'] as number)}`;
+}
+
 /** The stability rule in words, for evidence strings. */
 export function targetText(m: MaxLrSettings): string {
   const want = targetWords({ loss: m.stop_train_loss, acc: m.stop_train_acc });
-  return `no divergence${m.full_budget ? ' over the whole budget' : ''}, ${m.rule === 'all' ? 'all' : 'a majority'} of ${m.seeds} seed${m.seeds > 1 ? 's' : ''}; fitting (${want || 'a falling train loss'} after warmup) is reported separately`;
+  return `neither diverged nor collapsed${m.full_budget ? ' over the whole budget' : ''}, ${etaMaxWords(m)}; fitting (${want || 'a falling train loss'} after warmup) is reported separately`;
 }
 
 export const warmupStudy: StudyDefinition = {

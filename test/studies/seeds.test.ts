@@ -45,7 +45,9 @@ test('withSeeds: a max-lr study runs N seeds, also in its quick version; bad cou
   const w = withSeeds(f, 3) as typeof f;
   assert.equal(w.max_lr.seeds, 3);
   assert.equal(w.quick.max_lr.seeds, 3);
-  assert.equal(f.quick.max_lr.seeds, 1);
+  // The quick version inherits the full file's seeds (six: enough for the paired sign-flip test).
+  assert.equal(f.quick.max_lr.seeds, undefined);
+  assert.equal(f.max_lr.seeds, 6);
   const toy = loadStudyFile('toy-depth');
   assert.deepEqual(withSeeds(toy, 3).grid, toy.grid, 'no seeds to replace');
   assert.throws(() => withSeeds(f, 0), /seeds must be an integer ≥ 1/);
