@@ -25,19 +25,12 @@ import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun,
 import { ADAM_CLIPPED_TOLERANCES, tolerancesOf } from './tolerances.ts';
 import { fmt, increaseSteps, lossPoints, mean, ratioSeries, seriesOf, tol } from './measures.ts';
 import { judgePaired } from './stats.ts';
-import { perRunFigure, present } from './figures.ts';
+import { medianBandFigure, present } from './figures.ts';
 import { runStudySweep } from './run.ts';
 import { readSettled, settleOptions, settleRun } from './settle.ts';
 
 /** A cap at least this large never binds (√v̂ of a trainable run is far below it): the unclipped reference. */
 export const NO_CAP = 1e6;
-
-export function optLabel(r: StudyRun): string {
-  const o = r.config.optimizer;
-  return o.clip_denominator !== null && (o.name === 'adam-ub' || o.name === 'rmsprop-ub')
-    ? `${o.name} c = ${fmt(o.clip_denominator)}`
-    : `${o.name}, η = ${fmt(o.lr)}`;
-}
 
 interface OptStats {
   r: StudyRun;
@@ -278,46 +271,47 @@ export function evaluateAdamClipped(runs: StudyRun[], ctx: Pick<StudyContext, 't
   return out;
 }
 
+/** One cell per cap and η (the uncapped reference labelled as such), ordered by η, then cap. */
+function clipCell(r: StudyRun): { key: string; label: string; order: number } {
+  const c = r.config.optimizer.clip_denominator ?? NO_CAP;
+  const lr = r.config.optimizer.lr;
+  // Short labels, so that the legend fits in two columns.
+  const cap = c >= NO_CAP ? 'uncapped' : `c=${c}`;
+  return { key: `${lr}|${c}`, label: `η=${lr} ${cap}`, order: lr * 1e12 + Math.min(c, NO_CAP) };
+}
+
 export function adamClippedFigures(runs: StudyRun[]): StudyFigure[] {
-  return present([
-    perRunFigure(runs, {
-      id: 'precond-ratio',
-      title: 'λ1(P⁻¹H) / threshold',
-      caption: 'Preconditioned sharpness over (2+2β1)/((1−β1)η) (RMSProp: 2/η); dashed: 1.',
-      key: 'precond_sharpness',
-      yTitle: 'ratio',
-      label: optLabel,
-      ruleY: 1,
-      ratioTo: 'threshold',
-      logY: true,
+  const band = (what: string) =>
+    `${what} The line is the median over seeds at each step, the band their minimum to maximum; a diverged run counts until it diverged.`;
+  return present(
+    (['adam-ub', 'rmsprop-ub'] as const).flatMap((fam) => {
+      const mine = runs.filter((r) => r.config.optimizer.name === fam);
+      const threshold = fam === 'adam-ub' ? '38/η' : '2/η';
+      return [
+        medianBandFigure(mine, {
+          id: `${fam}-precond-ratio`,
+          title: `${fam}: λ1(P⁻¹H) / ${threshold}`,
+          caption: band(
+            `Preconditioned sharpness over its threshold, P = diag(min(√v̂, c) + ε); dashed: 1 (the adaptive edge of stability).`,
+          ),
+          yTitle: 'ratio (log)',
+          cell: clipCell,
+          series: (r) => ratioSeries(r.rows, 'precond_sharpness'),
+          logY: true,
+          ruleY: 1,
+        }),
+        medianBandFigure(mine, {
+          id: `${fam}-sharpness`,
+          title: `${fam}: raw sharpness λ1(H)`,
+          caption: band('Full-batch Hessian sharpness.'),
+          yTitle: 'λ1(H) (log)',
+          cell: clipCell,
+          series: (r) => seriesOf(r.rows, 'sharpness'),
+          logY: true,
+        }),
+      ];
     }),
-    perRunFigure(runs, {
-      id: 'sharpness',
-      title: 'Raw sharpness λ1(H)',
-      caption: 'Full-batch Hessian sharpness of every run.',
-      key: 'sharpness',
-      yTitle: 'λ1(H)',
-      label: optLabel,
-      logY: true,
-    }),
-    perRunFigure(runs, {
-      id: 'train-loss',
-      title: 'Train loss',
-      caption: 'Full training-set loss at every logged step.',
-      key: 'train_loss',
-      yTitle: 'train loss (log)',
-      label: optLabel,
-      logY: true,
-    }),
-    perRunFigure(runs, {
-      id: 'test-acc',
-      title: 'Test accuracy',
-      caption: 'Test accuracy during training.',
-      key: 'test_acc',
-      yTitle: 'test accuracy',
-      label: optLabel,
-    }),
-  ]);
+  );
 }
 
 export const adamClipped: StudyDefinition = {
