@@ -5,7 +5,8 @@
  * a small common η (settle.ts: at the edge of stability λ1 is pinned at 2/η, so "larger η ends
  * with a smaller λ1" is the edge of stability itself, not flatness). Claims:
  *   1. (a check of the sweep) it reaches past the divergence point;
- *   2. past 2/λ0 the final sharpness tracks 2/η: each seed's median final λ1/(2/η) over its runs
+ *   2. past 2/λ0 the final sharpness tracks 2/η, over the runs back at the edge of stability
+ *      (backAtEdge: returned to edge_reach·2/η after the catapult): each seed's median final λ1/(2/η) over its runs
  *      past 2/λ0, judged across seeds against [ratio_lo, ratio_hi] (stats.ts judgeBand: TOST);
  *   3. flatter for larger η by the trace: one Spearman(η, final Hutchinson trace) per seed, their
  *      mean ≤ −spearman_min at exact sign-flip p < 0.05; |λmin| over time is reported alongside;
@@ -22,7 +23,7 @@
  */
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun, Verdict } from './study.ts';
 import { FLATNESS_LR_TOLERANCES, tolerancesOf } from './tolerances.ts';
-import { fmt, mean, meanRotation, median, spearman, tols } from './measures.ts';
+import { fmt, mean, meanRotation, median, ratioSeries, spearman, tols } from './measures.ts';
 import { multipleOf, runMultiples } from './plan.ts';
 import { finalCurvatures, readFinalCurvature } from './final-analysis.ts';
 import { readSettled, settleCompletedRuns } from './settle.ts';
@@ -205,9 +206,26 @@ function negativeCurvature(ps: readonly FinalPoint[]): { unstable: number[]; sta
   return { unstable, stable };
 }
 
+/**
+ * Whether a run past 2/λ0 is back at the edge of stability at its end: after its first measured
+ * λ1/(2/η) below `reach` (the catapult), a later one is at or above `reach`; a run that never fell
+ * below counts.
+ */
+export function backAtEdge(r: StudyRun, reach: number): boolean {
+  const pts = ratioSeries(r.rows, 'sharpness');
+  const drop = pts.findIndex((p) => p.value < reach);
+  return drop < 0 || pts.slice(drop + 1).some((p) => p.value >= reach);
+}
+
+/** `1.5×: 3, 2×: 1` — how many of the points sit at each multiple. */
+function perMultipleCount(ps: readonly FinalPoint[]): string {
+  const ms = [...new Set(ps.map((p) => key(p.multiple)))].map(Number).sort((a, b) => a - b);
+  return ms.map((m) => `${fmt(m)}×: ${ps.filter((p) => key(p.multiple) === key(m)).length}`).join(', ');
+}
+
 export function evaluateFlatness(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerances'>): ClaimResult[] {
   const t = tolerancesOf(FLATNESS_LR_TOLERANCES, ctx.tolerances);
-  const [lo, hi, spMin, gain, corrMin, mBelow, mAbove] = tols(
+  const [lo, hi, spMin, gain, corrMin, mBelow, mAbove, edgeReach] = tols(
     t,
     'ratio_lo',
     'ratio_hi',
@@ -216,6 +234,7 @@ export function evaluateFlatness(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
     'corr_min',
     'acc_below_multiple',
     'acc_above_multiple',
+    'edge_reach',
   );
   const ps = finalPoints(runs);
   const trained = ps.filter((p) => p.status === 'trained');
@@ -240,21 +259,29 @@ export function evaluateFlatness(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
       values: { smallest_diverging_multiple: div.length > 0 ? Math.min(...div) : null },
     });
   }
-  // 2. Final sharpness ≈ 2/η past the threshold.
+  // 2. Final sharpness ≈ 2/η past the threshold, judged on the runs back at the edge of stability
+  // (runs that reached the target while still re-sharpening after the catapult cannot show it).
   const past = trained.filter((p) => p.multiple > 1 && Number.isFinite(p.sharpness));
   {
-    const claim = 'Past 2/λ0 the final sharpness tracks 2/η (final λ1·η/2 ≈ 1)';
-    if (past.length === 0) out.push({ claim, evidence: 'no trained run past 2/λ0', verdict: 'inconclusive' });
+    const claim = 'Past 2/λ0, once back at the edge of stability, the final sharpness tracks 2/η (final λ1·η/2 ≈ 1)';
+    const ratio = (p: FinalPoint) => (p.sharpness * p.lr) / 2;
+    const back = past.filter((p) => backAtEdge(p.run, edgeReach));
+    const away = past.filter((p) => !backAtEdge(p.run, edgeReach));
+    const awayText =
+      away.length > 0
+        ? `; not judged, reached the target before returning to ${fmt(edgeReach)}·2/η: ${away.length} runs (${perMultipleCount(away)}), final λ1/(2/η) ${fmt(Math.min(...away.map(ratio)))}–${fmt(Math.max(...away.map(ratio)))}`
+        : '';
+    const seeds = [...new Set(back.map((p) => p.seed))].sort((a, b) => a - b);
+    if (back.length === 0)
+      out.push({ claim, evidence: `no trained run past 2/λ0 back at the edge${awayText}`, verdict: 'inconclusive' });
     else {
-      const ratios = past.map((p) => (p.sharpness * p.lr) / 2);
-      const m = median(ratios);
-      // Per seed the median over its runs past 2/λ0; across seeds judged against the band (judgeBand).
-      const seeds = [...new Set(past.map((p) => p.seed))].sort((a, b) => a - b);
-      const perSeed = seeds.map((sd) => median(past.filter((p) => p.seed === sd).map((p) => (p.sharpness * p.lr) / 2)));
+      const m = median(back.map(ratio));
+      // Per seed the median over its judged runs; across seeds judged against the band (judgeBand).
+      const perSeed = seeds.map((sd) => median(back.filter((p) => p.seed === sd).map(ratio)));
       const j = judgeBand(perSeed, lo, hi, fmt);
       out.push({
         claim,
-        evidence: `per-seed median final λ1/(2/η) over the runs past 2/λ0, mean across seeds ${j.text} (held: TOST inside [${lo}, ${hi}] at p < 0.05; did not hold: outside it at p < 0.05); median over all ${past.length} runs ${fmt(m)}; mean [95 % CI across seeds] per multiple: ${perMultiple(byMultiple(past, (p) => (p.sharpness * p.lr) / 2))}`,
+        evidence: `per-seed median final λ1/(2/η) over the ${back.length} runs past 2/λ0 back at the edge (${perMultipleCount(back)}), mean across seeds ${j.text} (held: TOST inside [${lo}, ${hi}] at p < 0.05; did not hold: outside it at p < 0.05); median over those runs ${fmt(m)}; mean [95 % CI across seeds] per multiple: ${perMultiple(byMultiple(back, ratio))}${awayText}`,
         verdict: j.verdict,
         values: {
           median_ratio: m,
@@ -262,6 +289,8 @@ export function evaluateFlatness(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
           mean_ratio_lo: j.cmp.lo,
           mean_ratio_hi: j.cmp.hi,
           tost_p: j.eq.pValue,
+          runs_judged: back.length,
+          runs_not_back: away.length,
         },
       });
     }

@@ -46,6 +46,7 @@ export const FLATNESS_LR_TOLERANCES = [
   'corr_min',
   'acc_below_multiple',
   'acc_above_multiple',
+  'edge_reach',
 ] as const;
 
 export const INTERVENTIONS_TOLERANCES = ['min_lr_gain', 'early_ratio_drop', 'as_effective_factor'] as const;

@@ -234,9 +234,10 @@ test('flatness-lr: the across-seed tests of claims 2–4 and 7 give each verdict
     const f = textbook(m, s);
     return f === 'diverged' ? f : { ...f, ...g(f, m, s) };
   };
-  // Claim 2: λ1 at 0.6·2/η past the threshold → did not hold; 0.6 or 1.3 by seed → inconclusive.
+  // Claim 2: λ1 at 0.6·2/η throughout past the threshold: never back at the edge, so not judged
+  // (inconclusive; "did not hold" needs runs back at the edge, tested below); 0.6 or 1.3 by seed → inconclusive.
   const ratio = (r: (s: number) => number) => tweak((_f, m, s) => ({ sharpness: m > 1 ? (r(s) * L0) / m : 0.9 * L0 }));
-  assert.equal(find(c(ratio(() => 0.6)), 'Past 2/λ0').verdict, 'did not hold');
+  assert.equal(find(c(ratio(() => 0.6)), 'Past 2/λ0').verdict, 'inconclusive');
   const mixed2 = find(c(ratio((s) => (s % 2 ? 1.3 : 0.6))), 'Past 2/λ0');
   assert.equal(mixed2.verdict, 'inconclusive', mixed2.evidence);
   assert.match(find(c(textbook), 'Past 2/λ0').evidence, /inside \[0\.75, 1\.25\]: TOST p = /);
@@ -261,4 +262,72 @@ test('flatness-lr: the across-seed tests of claims 2–4 and 7 give each verdict
       .verdict,
     'did not hold',
   );
+});
+
+test('flatness-lr: "tracks 2/η" is judged on the runs back at the edge after the catapult, the others are listed', () => {
+  // The runs' λ1/(2/η) path: from m at initialization down to 0.5 (the catapult), then `after` for the
+  // rest; `after` below 0.9 = still re-sharpening when the target was reached.
+  const path = (r: StudyRun, m: number, after: number, final: number): StudyRun => {
+    const lr = (m * 2) / L0;
+    const ratios = [m, 0.5, after, final];
+    return {
+      ...r,
+      rows: [0, 100, 200, STEP].map((s, i) => ({ step: s, lr, threshold: 2 / lr, sharpness: (ratios[i]! * 2) / lr })),
+    };
+  };
+  const sweepWith = (finalRatio: (m: number, s: number) => number, back: (m: number) => boolean) =>
+    MULTS.flatMap((m) =>
+      SEEDS.map((s) => {
+        const f = textbook(m, s);
+        if (f === 'diverged' || m <= 1) return mk(m, s, f);
+        const q = finalRatio(m, s);
+        const r = mk(m, s, { ...f, sharpness: (q * 2 * L0) / (2 * m) });
+        return path(r, m, back(m) ? 1 : 0.6, q);
+      }),
+    );
+  const claim = 'Past 2/λ0, once back at the edge';
+  // Back at 2/η (≈ 1.05) at 3–4×, still re-sharpening at 1.5–2× (0.6): held on the former, the latter listed.
+  const held = find(
+    evaluateFlatness(
+      sweepWith(
+        (m, s) => (m >= 3 ? 1.05 + wiggle(m, s) : 0.6),
+        (m) => m >= 3,
+      ),
+      { tolerances: t },
+    ),
+    claim,
+  );
+  assert.equal(held.verdict, 'held', held.evidence);
+  assert.equal(held.values!.runs_not_back, 12);
+  assert.match(
+    held.evidence,
+    /not judged, reached the target before returning to 0\.9·2\/η: 12 runs \(1\.5×: 6, 2×: 6\)/,
+  );
+  // Back at the edge but then far above 2/η at the end: did not hold.
+  assert.equal(
+    find(
+      evaluateFlatness(
+        sweepWith(
+          (m, s) => 1.6 + wiggle(m, s),
+          () => true,
+        ),
+        { tolerances: t },
+      ),
+      claim,
+    ).verdict,
+    'did not hold',
+  );
+  // No run back at the edge: inconclusive, with the runs listed.
+  const none = find(
+    evaluateFlatness(
+      sweepWith(
+        () => 0.6,
+        () => false,
+      ),
+      { tolerances: t },
+    ),
+    claim,
+  );
+  assert.equal(none.verdict, 'inconclusive');
+  assert.match(none.evidence, /no trained run past 2\/λ0 back at the edge/);
 });
