@@ -27,7 +27,7 @@ import { fmt, increaseSteps, lossPoints, mean, ratioSeries, seriesOf, tol } from
 import { judgePaired } from './stats.ts';
 import { medianBandFigure, present } from './figures.ts';
 import { runStudySweep } from './run.ts';
-import { readSettled, settleOptions, settleRun } from './settle.ts';
+import { readSettled, settleCompletedRuns } from './settle.ts';
 
 /** A cap at least this large never binds (√v̂ of a trainable run is far below it): the unclipped reference. */
 export const NO_CAP = 1e6;
@@ -74,18 +74,13 @@ function finalSharpness(r: StudyRun): number {
  */
 export async function executeAdamClipped(ctx: StudyContext): Promise<StudyRun[]> {
   const runs = await runStudySweep(ctx);
-  const so = settleOptions(ctx);
   const done = runs.filter((r) => r.summary.status === 'completed' && Number.isFinite(finalSharpness(r)));
-  for (const seed of [...new Set(done.map((r) => r.config.train.seed))].sort((a, b) => a - b)) {
-    const mine = done.filter((r) => r.config.train.seed === seed);
-    const lr = (so.lr_multiple * 2) / Math.max(...mine.map(finalSharpness));
-    for (const r of mine) {
-      const st = await settleRun(r.dir, { lr, steps: so.steps });
-      ctx.log(
-        `settled ${r.name} at η_s = ${lr.toPrecision(3)}: λ1 ${st ? `${st.sharpness_before.toPrecision(4)} → ${st.sharpness.toPrecision(4)}` : 'none'}`,
-      );
-    }
+  const lambdaMax = new Map<number, number>();
+  for (const r of done) {
+    const seed = r.config.train.seed;
+    lambdaMax.set(seed, Math.max(lambdaMax.get(seed) ?? 0, finalSharpness(r)));
   }
+  await settleCompletedRuns(ctx, done, (r) => lambdaMax.get(r.config.train.seed)!);
   return runs;
 }
 

@@ -23,7 +23,7 @@
  */
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun, Verdict } from './study.ts';
 import { FLATNESS_LR_TOLERANCES, tolerancesOf } from './tolerances.ts';
-import { fmt, mean, meanRotation, median, ratioSeries, spearman, tols } from './measures.ts';
+import { edgeOfStability, fmt, mean, meanRotation, median, spearman, tols, trainingOutcome } from './measures.ts';
 import { multipleOf, runMultiples } from './plan.ts';
 import { finalCurvatures, readFinalCurvature } from './final-analysis.ts';
 import { readSettled, settleCompletedRuns } from './settle.ts';
@@ -55,20 +55,11 @@ export interface FinalPoint {
   rotation: number;
 }
 
-/** What each run ended with; `target` = the train accuracy it was trained to. */
+/** What each run ended with (its status against the train accuracy it was trained to: trainingOutcome). */
 export function finalPoints(runs: readonly StudyRun[]): FinalPoint[] {
   return runs.map((r) => {
     const { multiple } = multipleOf(r);
-    const target = r.config.train.stop_train_acc;
-    const acc = r.summary.final.train_acc;
-    const status: FinalPoint['status'] =
-      r.summary.status === 'diverged'
-        ? 'diverged'
-        : r.summary.status !== 'completed'
-          ? 'failed'
-          : target === null || (acc !== null && acc >= target)
-            ? 'trained'
-            : 'not trained';
+    const status = trainingOutcome(r);
     const a = readFinalCurvature(r.dir);
     const settled =
       typeof r.params.settled_sharpness === 'number' ? r.params.settled_sharpness : readSettled(r.dir)?.sharpness;
@@ -209,12 +200,10 @@ function negativeCurvature(ps: readonly FinalPoint[]): { unstable: number[]; sta
 /**
  * Whether a run past 2/λ0 is back at the edge of stability at its end: after its first measured
  * λ1/(2/η) below `reach` (the catapult), a later one is at or above `reach`; a run that never fell
- * below counts.
+ * below counts (edgeOfStability's reach step).
  */
 export function backAtEdge(r: StudyRun, reach: number): boolean {
-  const pts = ratioSeries(r.rows, 'sharpness');
-  const drop = pts.findIndex((p) => p.value < reach);
-  return drop < 0 || pts.slice(drop + 1).some((p) => p.value >= reach);
+  return edgeOfStability(r.rows, { fraction: reach }).reachStep !== null;
 }
 
 /** `1.5×: 3, 2×: 1` — how many of the points sit at each multiple. */
@@ -265,8 +254,9 @@ export function evaluateFlatness(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
   {
     const claim = 'Past 2/λ0, once back at the edge of stability, the final sharpness tracks 2/η (final λ1·η/2 ≈ 1)';
     const ratio = (p: FinalPoint) => (p.sharpness * p.lr) / 2;
-    const back = past.filter((p) => backAtEdge(p.run, edgeReach));
-    const away = past.filter((p) => !backAtEdge(p.run, edgeReach));
+    const isBack = new Map(past.map((p) => [p, backAtEdge(p.run, edgeReach)]));
+    const back = past.filter((p) => isBack.get(p));
+    const away = past.filter((p) => !isBack.get(p));
     const awayText =
       away.length > 0
         ? `; not judged, reached the target before returning to ${fmt(edgeReach)}·2/η: ${away.length} runs (${perMultipleCount(away)}), final λ1/(2/η) ${fmt(Math.min(...away.map(ratio)))}–${fmt(Math.max(...away.map(ratio)))}`

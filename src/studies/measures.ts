@@ -4,7 +4,7 @@
  * stability threshold (both in 1/lr units), so 1 means "at the edge of stability".
  */
 import type { MetricRow } from '../experiments/metrics.ts';
-import type { Verdict } from './study.ts';
+import type { StudyRun, Verdict } from './study.ts';
 import type { Tolerances } from './tolerances.ts';
 import { getPath } from '../experiments/configPaths.ts';
 import { seriesOf as plotSeries } from '../report/figures.ts';
@@ -87,6 +87,19 @@ export function pearson(x: readonly number[], y: readonly number[]): number {
 export function spearman(x: readonly number[], y: readonly number[]): number {
   if (x.length !== y.length) throw new Error(`spearman: lengths differ (${x.length} vs ${y.length})`);
   return pearson(ranks(x), ranks(y));
+}
+
+/**
+ * How a run ended against its train-accuracy target (train.stop_train_acc): trained (completed at
+ * or above it, or completed without one), not trained (stopped by train.steps below it), diverged
+ * or failed.
+ */
+export function trainingOutcome(r: StudyRun): 'trained' | 'not trained' | 'diverged' | 'failed' {
+  if (r.summary.status === 'diverged') return 'diverged';
+  if (r.summary.status !== 'completed') return 'failed';
+  const target = r.config.train.stop_train_acc;
+  const acc = r.summary.final.train_acc;
+  return target === null || (acc !== null && acc >= target) ? 'trained' : 'not trained';
 }
 
 /** First point whose value is >= level (a number, or a function of the point's step); null if none. */

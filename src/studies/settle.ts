@@ -114,16 +114,24 @@ export function settleOptions(ctx: Pick<StudyContext, 'file' | 'quick'>): { lr_m
   return o;
 }
 
-/** Settles every completed run at η_s = settle.lr_multiple·2/λ0 (its seed's λ0: a common η_s per seed), logging λ1 before → after. */
+/**
+ * Settles every completed run at η_s = settle.lr_multiple·2/λ_ref, λ_ref = `reference(run)` (by
+ * default its seed's λ0: a common η_s per seed), logging λ1 before → after; a run whose reference is
+ * not a positive number is left unsettled.
+ */
 export async function settleCompletedRuns(
   ctx: Pick<StudyContext, 'file' | 'quick' | 'log'>,
   runs: readonly StudyRun[],
+  reference: (r: StudyRun) => number = (r) => multipleOf(r).lambda0,
 ): Promise<void> {
   const so = settleOptions(ctx);
   for (const r of runs.filter((x) => x.summary.status === 'completed')) {
-    const st = await settleRun(r.dir, { lr: (so.lr_multiple * 2) / multipleOf(r).lambda0, steps: so.steps });
+    const ref = reference(r);
+    if (!(ref > 0)) continue;
+    const lr = (so.lr_multiple * 2) / ref;
+    const st = await settleRun(r.dir, { lr, steps: so.steps });
     ctx.log(
-      `settled ${r.name}: λ1 ${st ? `${st.sharpness_before.toPrecision(4)} → ${st.sharpness.toPrecision(4)}` : 'none'}`,
+      `settled ${r.name} at η_s = ${lr.toPrecision(3)}: λ1 ${st ? `${st.sharpness_before.toPrecision(4)} → ${st.sharpness.toPrecision(4)}` : 'none'}`,
     );
   }
 }

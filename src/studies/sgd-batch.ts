@@ -21,7 +21,7 @@
  */
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun, Verdict } from './study.ts';
 import { SGD_BATCH_TOLERANCES, tolerancesOf } from './tolerances.ts';
-import { combineVerdicts, fmt, mean, meanRotation, ratioSeries, seriesOf, tol } from './measures.ts';
+import { combineVerdicts, fmt, mean, meanRotation, ratioSeries, seriesOf, tol, trainingOutcome } from './measures.ts';
 import { judgePaired } from './stats.ts';
 import { multipleOf, planMultiples } from './plan.ts';
 import { runStudyRuns } from './run.ts';
@@ -106,12 +106,11 @@ export function rotationPerDisplacement(r: StudyRun, gapMin: number): number {
 
 /** Why a run does not count: diverged, failed, or stopped by train.steps before its train-accuracy target. */
 function notTrained(r: StudyRun): string | null {
-  if (r.summary.status !== 'completed') return r.summary.status;
-  const target = r.config.train.stop_train_acc;
-  const acc = r.summary.final.train_acc;
-  return target === null || (acc !== null && acc >= target)
-    ? null
-    : `train accuracy ${fmt(acc)} < ${fmt(target)} after ${r.summary.steps} updates`;
+  const o = trainingOutcome(r);
+  if (o === 'trained') return null;
+  return o === 'not trained'
+    ? `train accuracy ${fmt(r.summary.final.train_acc)} < ${fmt(r.config.train.stop_train_acc)} after ${r.summary.steps} updates`
+    : r.summary.status;
 }
 
 export function evaluateSgdBatch(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerances'>): ClaimResult[] {
