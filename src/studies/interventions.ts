@@ -11,6 +11,7 @@
  */
 import { lowerAfterWarmup } from './claims/warmup.ts';
 import type { ClaimResult, StudyContext, StudyDefinition, StudyRun } from './study.ts';
+import { judgePaired } from './stats.ts';
 import { INTERVENTIONS_TOLERANCES, tolerancesOf } from './tolerances.ts';
 import {
   allOf,
@@ -36,6 +37,22 @@ import {
 const strongest = (cs: readonly CellSummary[]): CellSummary | undefined =>
   cs.filter((c) => c.maxStableLr !== null).sort((a, b) => b.maxStableLr! - a.maxStableLr!)[0];
 
+/** Test accuracy in points, remedy − none, each seed at its own η_max (seeds with both). */
+export function seedAccGains(r: CellSummary, base: CellSummary): { d: number[]; seeds: number[] } {
+  const a = r.seedTestAcc ?? {};
+  const b = base.seedTestAcc ?? {};
+  const d: number[] = [];
+  const seeds: number[] = [];
+  for (const k of Object.keys(a)) {
+    const x = a[Number(k)];
+    const y = b[Number(k)];
+    if (typeof x !== 'number' || typeof y !== 'number') continue;
+    d.push(100 * (x - y));
+    seeds.push(Number(k));
+  }
+  return { d, seeds };
+}
+
 /** The interventions claims: a pure function of the loaded runs. */
 export function evaluateInterventions(
   runs: readonly StudyRun[],
@@ -46,6 +63,9 @@ export function evaluateInterventions(
   const gain = t.min_lr_gain ?? 1;
   const drop = t.early_ratio_drop ?? 0;
   const asEffective = t.as_effective_factor ?? 2;
+  const accGain = 100 * (t.acc_gain_min ?? 0.005);
+  const better: Array<boolean | null> = [];
+  const betterEv: string[] = [];
   const raised: Array<boolean | null> = [];
   const raisedEv: string[] = [];
   const resolution: string[] = [];
@@ -63,6 +83,7 @@ export function evaluateInterventions(
     resolution.push(`${model}, ${resolutionText(none)}`);
     const rs: string[] = [];
     const ls: string[] = [];
+    const as: string[] = [];
     for (const r of mine.filter((c) => c.variant !== 'none')) {
       resolution.push(`${model}, ${resolutionText(r)}`);
       const paired = pairedMaxLr(r, none, gain);
@@ -78,6 +99,15 @@ export function evaluateInterventions(
       values[`${model}.${r.variant}.raised`] = verdict;
       const cv = curves.get(r.cell);
       if (verdict === 'held') {
+        // What the larger η buys: test accuracy at each seed's own η_max, paired by seed with none's.
+        const { d } = seedAccGains(r, none);
+        const acc = d.length > 0 ? judgePaired(d, 'positive', g, { minEffect: accGain, margin: accGain }) : null;
+        better.push(asItem(acc?.verdict));
+        as.push(
+          `${r.variant} ${acc ? `${acc.text} → ${acc.verdict}` : 'n/a (no seed with a test accuracy on both sides) → inconclusive'}`,
+        );
+        values[`${model}.${r.variant}.test_acc_gain_points`] = acc?.cmp.mean ?? null;
+        values[`${model}.${r.variant}.test_acc_gain_p`] = acc?.cmp.pValue ?? null;
         // Remedies that raise η_max should do it by lowering the early curvature (relative to the
         // threshold), compared over the same window after the longer warmup of the two (inside a
         // warmup the threshold is at a tiny η_t; no warmup: the first `window` steps).
@@ -92,6 +122,9 @@ export function evaluateInterventions(
         values[`${model}.${r.variant}.max_ratio_compared`] = pair?.[1].maxRatio ?? null;
       }
     }
+    betterEv.push(
+      `${model}: none ${g(none.testAcc === null ? null : 100 * none.testAcc)} % (mean over seeds at their own η_max); remedy − none in points: ${as.length > 0 ? as.join(', ') : 'no remedy raised η_max'}`,
+    );
     raisedEv.push(`${model}: none ${g(none.maxStableLr)} (next unstable ${g(none.upper)}); ${rs.join(', ')}`);
     loweredEv.push(
       `${model}, ${curveLrText(runs, none.cell) ?? 'no curve run'}: none ${g(cvNone?.maxRatio)}; ${ls.length > 0 ? ls.join(', ') : 'no remedy raised η_max'}`,
@@ -131,6 +164,12 @@ export function evaluateInterventions(
       claim: 'Warmup alone is about as effective as the best of the other remedies.',
       evidence: `${warmEv.join('; ')}. About as effective (held) = the one-sided t test shows the geometric-mean η_max ratio (warmup / best other, paired by seed) above 1/${asEffective} at p < 0.05; did not hold when the exact sign-flip test shows it below 1/${asEffective}; else inconclusive.`,
       verdict: allOf(warm),
+    },
+    {
+      claim:
+        'A remedy that raises the largest stable learning rate also reaches a higher test accuracy: each seed at its own η_max, remedy against none.',
+      evidence: `${betterEv.join('; ')}. Per remedy that raised η_max (the first claim), paired by seed: held when the exact sign-flip test gives p < 0.05 and the mean gain is ≥ ${g(accGain)} points; did not hold when p < 0.05 the other way or the TOST test shows the difference within ±${g(accGain)} points; else inconclusive; held overall when every such remedy is held. Test accuracy on the held-out set at the run's last step.`,
+      verdict: allOf(better),
     },
   ];
 }

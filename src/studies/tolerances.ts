@@ -49,7 +49,12 @@ export const FLATNESS_LR_TOLERANCES = [
   'edge_reach',
 ] as const;
 
-export const INTERVENTIONS_TOLERANCES = ['min_lr_gain', 'early_ratio_drop', 'as_effective_factor'] as const;
+export const INTERVENTIONS_TOLERANCES = [
+  'min_lr_gain',
+  'early_ratio_drop',
+  'as_effective_factor',
+  'acc_gain_min',
+] as const;
 
 export const ROTATION_TOLERANCES = [
   'rho_stable_q05',

@@ -401,6 +401,8 @@ export interface CellSummary {
    * among the η the search tried (a lower bound where the search stopped early); seed → η or null.
    */
   seedMaxStableLr?: Readonly<Record<number, number | null>>;
+  /** Each seed's test accuracy (0–1) at its own η_max, at the last step (per_seed only); seed → accuracy or null. */
+  seedTestAcc?: Readonly<Record<number, number | null>>;
   /** Each seed's own bracket (seedBrackets), with how finely it is known. */
   seeds?: readonly SeedBracket[];
   /** The bracket ratio the search aims at (grid_factor^(1/2^bisect_steps)). */
@@ -570,7 +572,9 @@ export function summarizeCells(runs: readonly StudyRun[], ctx: Pick<StudyContext
     const atMax = m.per_seed
       ? seeded.filter((x) => x.stable && seeds.find((b) => b.seed === x.seed)?.maxStableLr === x.lr)
       : judged.filter((x) => x.lr === s.maxStableLr && x.stable);
-    const accs = atMax.map((x) => x.run.params.test_acc).filter((a): a is number => typeof a === 'number');
+    const accOf = (x: (typeof atMax)[number]): number | null =>
+      typeof x.run.params.test_acc === 'number' ? x.run.params.test_acc : null;
+    const accs = atMax.map(accOf).filter((a): a is number => a !== null);
     const testAcc = accs.length > 0 ? accs.reduce((a, x) => a + x, 0) / accs.length : null;
     const fit = s.maxTrainedLr === null ? null : (s.lrs.find((l) => l.lr === s.maxTrainedLr)?.stepsToTarget ?? null);
     out.push({
@@ -585,6 +589,16 @@ export function summarizeCells(runs: readonly StudyRun[], ctx: Pick<StudyContext
       testAcc,
       trials: mine.length,
       seedMaxStableLr: Object.fromEntries(seeds.map((b) => [b.seed, b.maxStableLr])),
+      ...(m.per_seed
+        ? {
+            seedTestAcc: Object.fromEntries(
+              seeds.map((b) => {
+                const at = atMax.find((x) => 'seed' in x && x.seed === b.seed);
+                return [b.seed, at ? accOf(at) : null];
+              }),
+            ),
+          }
+        : {}),
       seeds,
       resolution: searchResolution(m),
     });
