@@ -17,12 +17,13 @@ import { equivalence } from './stats.ts';
 import type { ClaimResult, StudyContext, StudyDefinition, StudyRun } from './study.ts';
 import { ADAM_WARMUP_TOLERANCES, tolerancesOf } from './tolerances.ts';
 import {
-  allOf,
   curveLrText,
+  curveRunsOf,
   earlyRatioFigure,
   executeMaxLrStudy,
   f3 as g,
   failedCurves,
+  judgeCurvePairs,
   judgeNotBelow,
   maxLrEvidence,
   maxLrPlan,
@@ -30,10 +31,12 @@ import {
   pairedMaxLr,
   raiseRule,
   resolutionText,
+  runCurveStats,
   searchResolution,
   seedLogRatios,
   targetText,
   type CellSummary,
+  type CurveStats,
 } from './warmup.ts';
 
 /** The adam-warmup claims from the loaded runs (cells `pre-ln_*` and `post-ln_*`). */
@@ -66,6 +69,19 @@ export function evaluateAdamWarmup(
   const { d: preD } = seedLogRatios(preW, pre0);
   const preJ = preD.length > 0 ? judgeNotBelow(preD, Math.log2(noNeed), -1) : null;
   const preEq = preD.length >= 2 ? equivalence(preD, Math.log2(noNeed)) : null;
+  // Early λ1(P⁻¹H)/threshold, post-LN over pre-LN, paired by seed (each run's max over the first window steps).
+  const failed = failedCurves(runs, [pre0.cell, post0.cell]);
+  const preRuns = curveRunsOf(runs, pre0.cell);
+  const early = judgeCurvePairs(
+    [...curveRunsOf(runs, post0.cell)].map(([seed, r]) => ({
+      seed,
+      a: runCurveStats(r, window).maxRatio,
+      b: preRuns.has(seed) ? runCurveStats(preRuns.get(seed)!, window).maxRatio : null,
+    })),
+    1 + margin,
+    failed.seeds,
+  );
+  const status = (c: CurveStats | undefined) => (c && c.diverged > 0 ? ` (${c.diverged} of ${c.runs} diverged)` : '');
   const values = {
     pre_none_max_lr: pre0.maxStableLr,
     pre_warmup_max_lr: preW.maxStableLr,
@@ -75,20 +91,13 @@ export function evaluateAdamWarmup(
     post_none_max_trained_lr: post0.maxTrainedLr,
     pre_early_precond_ratio: ePre?.maxRatio ?? null,
     post_early_precond_ratio: ePost?.maxRatio ?? null,
+    early_ratio_p: early.p,
     post_lr_gain_log2_seed_mean: postPaired?.cmp.mean ?? null,
     post_lr_gain_p: postPaired?.cmp.pValue ?? null,
     pre_lr_gain_log2_seed_mean: preJ?.mean ?? null,
     pre_no_gain_p: preJ?.p ?? null,
     pre_tost_p: preEq?.pValue ?? null,
   };
-  const failed = failedCurves(runs, [pre0.cell, post0.cell]);
-  const ratioOk =
-    failed.length > 0
-      ? null
-      : ePre?.maxRatio != null && ePost?.maxRatio != null
-        ? ePost.maxRatio > (1 + margin) * ePre.maxRatio
-        : null;
-  const status = (s: string | undefined) => (s === 'diverged' ? ' (diverged)' : '');
   const m = plan.maxLr;
   const steps = runs.find((r) => r.params.kind === 'trial')?.config.train.steps;
   const res = `Resolution (each seed's bracket, next unstable η / η_max; the search aims at ${g(searchResolution(m))}×): `;
@@ -97,8 +106,8 @@ export function evaluateAdamWarmup(
     {
       claim:
         "Post-LN has the larger early preconditioned sharpness λ1(P⁻¹H), relative to Adam's threshold (2+2β1)/((1−β1)η).",
-      evidence: `At ${curveLrText(runs, post0.cell) ?? 'no curve run'}, without warmup, max over the first ${window} steps of λ1(P⁻¹H)/threshold: post-LN ${g(ePost?.maxRatio)}${status(ePost?.status)}, pre-LN ${g(ePre?.maxRatio)}${status(ePre?.status)}. Held when post > ${1 + margin} × pre; ${failed.length > 0 ? `${failed.join(', ')} at the common η, so inconclusive` : 'a run that diverged or collapsed at the common η makes it inconclusive'}.`,
-      verdict: allOf([ratioOk]),
+      evidence: `At ${curveLrText(runs, post0.cell) ?? 'no curve run'}, without warmup, max over the first ${window} steps of λ1(P⁻¹H)/threshold, medians over seeds: post-LN ${g(ePost?.maxRatio)}${status(ePost)}, pre-LN ${g(ePre?.maxRatio)}${status(ePre)}; post-LN over pre-LN, ${early.text}${failed.text.length > 0 ? `; ${failed.text.join(', ')}` : ''} → ${early.verdict}. Held when the exact sign-flip test gives p < 0.05 with a geometric-mean ratio ≥ ${1 + margin}; did not hold when p < 0.05 the other way or the TOST test shows the ratio within ${1 + margin}^±1; else inconclusive; seeds where a run diverged or collapsed at the common η are left out.`,
+      verdict: early.verdict,
       values,
     },
     {

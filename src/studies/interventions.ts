@@ -9,7 +9,6 @@
  * take (LayerNorm is for the MLP, Fixup for the residual net) is listed as n/a. Runs and the table
  * are made by `executeMaxLrStudy` (warmup.ts).
  */
-import { lowerAfterWarmup } from './claims/warmup.ts';
 import type { ClaimResult, StudyContext, StudyDefinition, StudyRun } from './study.ts';
 import { judgePaired } from './stats.ts';
 import { INTERVENTIONS_TOLERANCES, tolerancesOf } from './tolerances.ts';
@@ -17,11 +16,11 @@ import {
   allOf,
   asItem,
   curveLrText,
-  curvesAfterWarmup,
   executeMaxLrStudy,
   f3 as g,
-  failedCurves,
   judgeNotBelow,
+  lowerCurvature,
+  lowerRule,
   maxLrEvidence,
   maxLrStudyFigures,
   pairedMaxLr,
@@ -111,15 +110,12 @@ export function evaluateInterventions(
         // Remedies that raise η_max should do it by lowering the early curvature (relative to the
         // threshold), compared over the same window after the longer warmup of the two (inside a
         // warmup the threshold is at a tiny η_t; no warmup: the first `window` steps).
-        const pair = curvesAfterWarmup(runs, none.cell, r.cell, window);
-        const failed = failedCurves(runs, [none.cell, r.cell]);
-        const low = pair && failed.length === 0 ? lowerAfterWarmup(pair[1], pair[0], drop) : null;
-        lowered.push(low);
-        ls.push(
-          `${r.variant} ${g(pair?.[1].maxRatio)} vs none ${g(pair?.[0].maxRatio)} over steps ${pair ? `${pair[0].from}–${pair[0].to}` : 'n/a'}${low === false ? ' (not lower)' : ''}${failed.length > 0 ? ` (${failed.join(', ')} at the common η: inconclusive)` : ''}`,
-        );
+        const low = lowerCurvature(runs, none.cell, r.cell, window, drop);
+        lowered.push(low ? asItem(low.judged.verdict) : null);
+        ls.push(`${r.variant}: ${low ? low.text : 'no curve runs → inconclusive'}`);
         values[`${model}.${r.variant}.max_early_ratio`] = cv?.maxRatio ?? null;
-        values[`${model}.${r.variant}.max_ratio_compared`] = pair?.[1].maxRatio ?? null;
+        values[`${model}.${r.variant}.max_ratio_compared`] = low?.cellMedian ?? null;
+        values[`${model}.${r.variant}.max_ratio_compared_p`] = low?.judged.p ?? null;
       }
     }
     betterEv.push(
@@ -127,7 +123,7 @@ export function evaluateInterventions(
     );
     raisedEv.push(`${model}: none ${g(none.maxStableLr)} (next unstable ${g(none.upper)}); ${rs.join(', ')}`);
     loweredEv.push(
-      `${model}, ${curveLrText(runs, none.cell) ?? 'no curve run'}: none ${g(cvNone?.maxRatio)}; ${ls.length > 0 ? ls.join(', ') : 'no remedy raised η_max'}`,
+      `${model}, ${curveLrText(runs, none.cell) ?? 'no curve run'}: none ${g(cvNone?.maxRatio)} over its first ${window} steps (median over seeds); ${ls.length > 0 ? ls.join('; ') : 'no remedy raised η_max'}`,
     );
     // The strongest warmup (largest η_max) against the strongest other remedy, paired by seed.
     const w = strongest(mine.filter((c) => /^warmup/.test(c.variant)));
@@ -157,7 +153,7 @@ export function evaluateInterventions(
     {
       claim:
         'The remedies that raise the largest stable learning rate do so by lowering the early curvature: max early λ1/threshold at a common η.',
-      evidence: `${loweredEv.join('; ')}. Max λ1/threshold over ${window} steps from the end of the longer warmup of the two runs compared (from step 0 without warmup), where both train at the same η, at or below the compared remedies' η_max. Lower = below ${1 - drop} × none's; a comparison where either run diverged or collapsed at the common η is inconclusive.`,
+      evidence: `${loweredEv.join('; ')}. ${lowerRule(window, drop, 'remedy')} The window starts at step 0 when neither run has a warmup; the common η is at or below every compared remedy's per-seed η_max.`,
       verdict: allOf(lowered),
     },
     {

@@ -69,6 +69,7 @@ const curvesSchema = z.strictObject({
   every: int(0).optional(),
   lanczos_iters: int(1).optional(),
   samples: z.union([z.literal('all'), int(1)], { error: 'must be "all" or an integer >= 1' }).optional(),
+  seeds: int(1).optional(),
 });
 
 /** flatness-lr's and sgd-batch's `settle:` (λ1 after GD at lr_multiple·2/λ0 for `steps` updates from the final checkpoint). */

@@ -42,8 +42,9 @@ import {
   type MaxLrSettings,
   type MaxLrSettingsInput,
 } from '../experiments/maxLr.ts';
-import { DASH, frame, lineChart, PALETTE, THRESHOLD_COLOR, type Series } from '../report/spec.ts';
-import { curvatureAfterWarmup, lowerAfterWarmup, verdictOf, type PostWarmupCurvature } from './claims/warmup.ts';
+import { frame } from '../report/spec.ts';
+import { medianBandFigure } from './figures.ts';
+import { curvatureAfterWarmup, verdictOf, type PostWarmupCurvature } from './claims/warmup.ts';
 import { ALPHA, equivalence, judgePaired, pairedComparison, pairedText, type PairedJudgement } from './stats.ts';
 import { loadStudyRun } from './run.ts';
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyFile, StudyRun, Verdict } from './study.ts';
@@ -70,6 +71,8 @@ export interface CurvesSection {
   lanczos_iters?: number;
   /** Training samples the Hessian is taken over. */
   samples?: number | 'all';
+  /** Curve runs per cell, seeds 0..seeds−1 (default 1): the curvature claims pair them by seed. */
+  seeds?: number;
 }
 
 type Quick = NonNullable<StudyFile['quick']> & {
@@ -322,12 +325,14 @@ export async function executeMaxLrStudy(ctx: StudyContext): Promise<StudyRun[]> 
     }
     writeMaxLrFile(ctx.out, results, { ...meta, curves: Object.fromEntries(common) });
   }
+  const curveSeeds = plan.curves === null ? [] : Array.from({ length: plan.curves.seeds ?? 1 }, (_, i) => i);
   const curveRuns =
     plan.curves === null
       ? []
       : plan.cells
           .filter((c) => c.config !== null && common.get(c.model)?.lr != null)
-          .map(async (cell) => {
+          .flatMap((cell) => curveSeeds.map((seed) => ({ cell, seed })))
+          .map(async ({ cell, seed }) => {
             const cv = plan.curves!;
             const basis = common.get(cell.model)!;
             const lr = basis.lr!;
@@ -339,7 +344,7 @@ export async function executeMaxLrStudy(ctx: StudyContext): Promise<StudyRun[]> 
             });
             c.optimizer.lr = lr;
             c.train.steps = cv.steps;
-            c.train.seed = 0;
+            c.train.seed = seed;
             c.train.stop_train_loss = null;
             c.train.stop_train_acc = null;
             // Clamped to each model's training set (the Hessian is taken over at most all of it).
@@ -347,7 +352,7 @@ export async function executeMaxLrStudy(ctx: StudyContext): Promise<StudyRun[]> 
             if (cv.samples !== undefined)
               c.curvature.samples = cv.samples === 'all' || n === 'all' ? cv.samples : Math.min(cv.samples, n);
             const config = resolveConfig(c);
-            const name = `${cell.name}_curve`;
+            const name = curveRunName(cell.name, seed);
             const dir = join(ctx.out, name);
             // The constant predictor, so that evaluators can tell a collapsed curve run.
             const chance = await constantPredictorOf(config);
@@ -356,7 +361,7 @@ export async function executeMaxLrStudy(ctx: StudyContext): Promise<StudyRun[]> 
               variant: cell.variant,
               kind: 'curve',
               'optimizer.lr': lr,
-              'train.seed': 0,
+              'train.seed': seed,
               lr_rule: basis.text,
               ...(chance ? { chance_acc: chance.acc, chance_loss: chance.loss } : {}),
             };
@@ -606,7 +611,7 @@ export function summarizeCells(runs: readonly StudyRun[], ctx: Pick<StudyContext
   return out;
 }
 
-/** Early-curvature statistics of a cell's curve run. */
+/** Early-curvature statistics of a cell's curve runs: each a median over the seeds' runs. */
 export interface CurveStats {
   cell: string;
   lr: number;
@@ -618,27 +623,69 @@ export interface CurveStats {
   maxLambdaEta: number | null;
   /** λ1 at the last measurement in the window. */
   lambdaEnd: number | null;
-  /** The run's status (a curve run that diverged is evidence too). */
+  /** 'diverged' when any seed's run diverged, else seed 0's status. */
   status: string;
+  /** Measurements in the window (median over the runs). */
   points: number;
+  /** Curve runs (seeds) and how many of them diverged. */
+  runs: number;
+  diverged: number;
 }
 
-/** The curve run of each cell, summarized over its first `window` steps. */
+/** Curve run name of a cell and seed (seed 0 keeps the name runs had before curve runs had seeds). */
+export const curveRunName = (cell: string, seed: number): string =>
+  seed === 0 ? `${cell}_curve` : `${cell}_curve_seed-${seed}`;
+
+/** The cell of a curve run (`<cell>_curve` or `<cell>_curve_seed-N`). */
+export const curveCell = (r: Pick<StudyRun, 'name'>): string => r.name.replace(/_curve(?:_seed-\d+)?$/, '');
+
+/** The seed of a curve run. */
+export const curveSeed = (r: StudyRun): number => Number(r.params['train.seed'] ?? r.config.train.seed);
+
+/** The curve runs of `cell`, by seed, in seed order. */
+export function curveRunsOf(runs: readonly StudyRun[], cell: string): Map<number, StudyRun> {
+  const mine = runs.filter((r) => r.params.kind === 'curve' && curveCell(r) === cell);
+  return new Map(mine.map((r) => [curveSeed(r), r] as const).sort((x, y) => x[0] - y[0]));
+}
+
+const medianOf = (xs: readonly (number | null)[]): number | null => {
+  const v = xs.filter((x): x is number => x !== null && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  const m = v.length >> 1;
+  return v.length % 2 === 1 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+};
+
+/** One curve run over its first `window` steps: max λ1/threshold, max λ1·η_t, λ1 at step 0 and at the last measurement. */
+export function runCurveStats(r: StudyRun, window: number) {
+  const e = earlyCurvature(r.rows, r.config, window);
+  return {
+    lambda0: e.find((p) => p.step === 0)?.value ?? null,
+    maxRatio: e.length > 0 ? Math.max(...e.map((p) => p.ratio)) : null,
+    maxLambdaEta: e.length > 0 ? Math.max(...e.map((p) => p.lambdaEta)) : null,
+    lambdaEnd: e.length > 0 ? e[e.length - 1]!.value : null,
+    points: e.length,
+  };
+}
+
+/** The curve runs of each cell, summarized over their first `window` steps (medians over seeds). */
 export function curveStats(runs: readonly StudyRun[], window: number): Map<string, CurveStats> {
   const out = new Map<string, CurveStats>();
-  for (const r of runs) {
-    if (r.params.kind !== 'curve') continue;
-    const e = earlyCurvature(r.rows, r.config, window);
-    const cell = r.name.replace(/_curve$/, '');
+  const cells = [...new Set(runs.filter((r) => r.params.kind === 'curve').map(curveCell))];
+  for (const cell of cells) {
+    const mine = [...curveRunsOf(runs, cell).values()];
+    const st = mine.map((r) => runCurveStats(r, window));
+    const diverged = mine.filter((r) => r.summary.status === 'diverged').length;
     out.set(cell, {
       cell,
-      lr: r.params['optimizer.lr'] as number,
-      lambda0: e.find((p) => p.step === 0)?.value ?? null,
-      maxRatio: e.length > 0 ? Math.max(...e.map((p) => p.ratio)) : null,
-      maxLambdaEta: e.length > 0 ? Math.max(...e.map((p) => p.lambdaEta)) : null,
-      lambdaEnd: e.length > 0 ? e[e.length - 1]!.value : null,
-      status: r.summary.status,
-      points: e.length,
+      lr: mine[0]!.params['optimizer.lr'] as number,
+      lambda0: medianOf(st.map((x) => x.lambda0)),
+      maxRatio: medianOf(st.map((x) => x.maxRatio)),
+      maxLambdaEta: medianOf(st.map((x) => x.maxLambdaEta)),
+      lambdaEnd: medianOf(st.map((x) => x.lambdaEnd)),
+      status: diverged > 0 ? 'diverged' : mine[0]!.summary.status,
+      points: medianOf(st.map((x) => x.points)) ?? 0,
+      runs: mine.length,
+      diverged,
     });
   }
   return out;
@@ -681,66 +728,140 @@ export function maxLrEvidence(
 }
 
 /**
- * The curve runs of cells `ref` and `cell`, each run's λ1/threshold over the same `window` steps
- * after the longer warmup of the two (both at the full η; claims/warmup.ts): [ref, cell], or null
- * when either curve run is missing.
+ * The curve runs of cells `ref` and `cell` seed by seed, each run's λ1/threshold over the same
+ * `window` steps after the longer warmup of the two (both at the full η; claims/warmup.ts): one
+ * [ref, cell] pair per seed that both cells have.
  */
 export function curvesAfterWarmup(
   runs: readonly StudyRun[],
   ref: string,
   cell: string,
   window: number,
-): [PostWarmupCurvature, PostWarmupCurvature] | null {
-  const find = (c: string) => runs.find((r) => r.params.kind === 'curve' && r.name === `${c}_curve`);
-  const a = find(ref);
-  const b = find(cell);
-  if (!a || !b) return null;
+): Array<{ seed: number; pair: [PostWarmupCurvature, PostWarmupCurvature] }> {
+  const a = curveRunsOf(runs, ref);
+  const b = curveRunsOf(runs, cell);
   const asWarmup = (r: StudyRun) => ({
     name: r.name,
     rows: r.rows,
     warmup: r.config.schedule.warmup_steps,
     status: r.summary.status,
   });
-  const [pa, pb] = curvatureAfterWarmup([asWarmup(a), asWarmup(b)], window);
-  return [pa!, pb!];
+  const out: Array<{ seed: number; pair: [PostWarmupCurvature, PostWarmupCurvature] }> = [];
+  for (const [seed, ra] of a) {
+    const rb = b.get(seed);
+    if (!rb) continue;
+    const [pa, pb] = curvatureAfterWarmup([asWarmup(ra), asWarmup(rb)], window);
+    out.push({ seed, pair: [pa!, pb!] });
+  }
+  return out;
+}
+
+/** Per seed, a measured value of each of two runs (null: none in the window). */
+export interface SeedPair {
+  seed: number;
+  a: number | null;
+  b: number | null;
+}
+
+/** A comparison of two cells' curve runs paired by seed, with the seeds it could not use. */
+export interface CurveJudgement {
+  verdict: Verdict;
+  text: string;
+  /** Geometric mean over the used seeds of a/b (null without any). */
+  ratio: number | null;
+  n: number;
+  p: number | null;
+}
+
+/**
+ * "a is below (`factor` < 1) or above (`factor` > 1) factor × b", from per-seed log2(a/b) of two
+ * cells' curve runs: held when the exact sign-flip test gives p < α in that direction and the
+ * geometric-mean ratio is beyond `factor`; did not hold when p < α the other way or the TOST test
+ * shows the ratio within factor^±1; else inconclusive (judgePaired). Seeds in `failed` (either run
+ * diverged or collapsed at the common η) or without a measurement on both sides are left out and
+ * listed, so one such seed of six leaves five, which cannot reach p < 0.05.
+ */
+export function judgeCurvePairs(
+  pairs: readonly SeedPair[],
+  factor: number,
+  failed: ReadonlySet<number>,
+): CurveJudgement {
+  const used = pairs.filter((x) => !failed.has(x.seed) && x.a !== null && x.b !== null && x.a > 0 && x.b > 0);
+  const out = pairs.filter((x) => !used.includes(x)).map((x) => x.seed);
+  const d = used.map((x) => Math.log2(x.a! / x.b!));
+  const effect = Math.abs(Math.log2(factor));
+  const j = judgePaired(d, factor < 1 ? 'negative' : 'positive', f3, { minEffect: effect, margin: effect });
+  const ratio = d.length > 0 ? 2 ** (d.reduce((s, x) => s + x, 0) / d.length) : null;
+  return {
+    verdict: d.length > 0 ? j.verdict : 'inconclusive',
+    ratio,
+    n: d.length,
+    p: d.length > 0 ? j.cmp.pValue : null,
+    text: `per seed log2 ratio ${d.length > 0 ? j.text : 'n/a'} (geometric-mean ratio ${f3(ratio)})${out.length > 0 ? `; left out: seed ${out.join(', ')} (a run diverged or collapsed at the common η, or no measurement in the window)` : ''}`,
+  };
+}
+
+/**
+ * "`cell` lowers λ1/threshold below (1 − drop) × `ref`'s": per seed, each run's max over the same
+ * `window` steps after the longer warmup of the two (curvesAfterWarmup), judged by
+ * judgeCurvePairs; null when the cells have no curve runs with a common seed.
+ */
+export function lowerCurvature(
+  runs: readonly StudyRun[],
+  ref: string,
+  cell: string,
+  window: number,
+  drop: number,
+): { judged: CurveJudgement; refMedian: number | null; cellMedian: number | null; text: string } | null {
+  const per = curvesAfterWarmup(runs, ref, cell, window);
+  if (per.length === 0) return null;
+  const failed = failedCurves(runs, [ref, cell]);
+  const judged = judgeCurvePairs(
+    per.map((x) => ({ seed: x.seed, a: x.pair[1].maxRatio, b: x.pair[0].maxRatio })),
+    1 - drop,
+    failed.seeds,
+  );
+  const refMedian = medianOf(per.map((x) => x.pair[0].maxRatio));
+  const cellMedian = medianOf(per.map((x) => x.pair[1].maxRatio));
+  const [from, to] = [per[0]!.pair[0].from, per[0]!.pair[0].to];
+  return {
+    judged,
+    refMedian,
+    cellMedian,
+    text: `max λ1/threshold over steps ${from}–${to} (${from > 0 ? 'after the longer warmup, both at the full η' : 'neither run has a warmup'}), medians over ${per.length} seed${per.length === 1 ? '' : 's'}: ${f3(cellMedian)} vs ${f3(refMedian)}; ${judged.text}${failed.text.length > 0 ? `; ${failed.text.join(', ')}` : ''} → ${judged.verdict}`,
+  };
+}
+
+/** The rule of lowerCurvature in words. */
+export function lowerRule(window: number, drop: number, what: string): string {
+  return `Per seed, log2 of the ${what} run's max λ1/threshold over the ${window} steps right after the longer warmup of the two over the run without's (both at the same, full η): held when the exact sign-flip test gives p < ${ALPHA} with a geometric-mean ratio ≤ ${1 - drop}; did not hold when p < ${ALPHA} the other way or the TOST test shows the ratio within ${f3(1 - drop)}^±1; else inconclusive; seeds where either run diverged or collapsed at the common η are left out; held overall when every comparison holds.`;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Figures (shown after the claims table).
 
-/** Early λ1/threshold of the curve runs (log y; 1 = the stability boundary), one line per cell. */
+/** Early λ1/threshold of the curve runs (log y; 1 = the stability boundary): per cell the median over seeds with a min–max band. */
 export function earlyRatioFigure(
   runs: readonly StudyRun[],
   window: number,
   o: { id?: string; title?: string } = {},
 ): StudyFigure | null {
   const curves = runs.filter((r) => r.params.kind === 'curve');
-  const series: Series[] = curves.map((r, i) => ({
-    label: `${r.name.replace(/_curve$/, '')} (η ${r.params['optimizer.lr']}${r.summary.status === 'diverged' ? ', diverged' : ''})`,
-    field: `y${i}`,
-    points: earlyCurvature(r.rows, r.config, window).map((p) => ({ x: p.step, y: p.ratio })),
-    color: PALETTE[i % PALETTE.length]!,
-    showPoints: true,
-    strokeWidth: 1.4,
-  }));
-  const spec = lineChart({
+  const order = [...new Set(curves.map(curveCell))];
+  const fig = medianBandFigure(curves, {
+    id: o.id ?? 'early-ratio',
     title: o.title ?? 'Early sharpness relative to the stability threshold',
-    subtitle: "λ1 (λ1(P⁻¹H) for Adam) divided by the threshold at each step's η; dashed: 1, the boundary",
-    xTitle: 'step',
+    caption: `The common-η runs over their first ${window} steps, median over seeds with the min–max band: above 1 (dashed) the update overshoots along the top eigenvector; λ1 (λ1(P⁻¹H) for Adam) is divided by the threshold at each step's η.`,
     yTitle: 'λ1 / threshold',
-    series,
+    cell: (r) => {
+      const cell = curveCell(r);
+      return { key: cell, label: `${cell} (η ${f3(r.params['optimizer.lr'] as number)})`, order: order.indexOf(cell) };
+    },
+    series: (r) => earlyCurvature(r.rows, r.config, window).map((p) => ({ step: p.step, value: p.ratio })),
     logY: true,
-    legend: true,
-    rules: [{ y: 1, color: THRESHOLD_COLOR, dash: DASH }],
+    ruleY: 1,
   });
-  return spec === null
-    ? null
-    : {
-        id: o.id ?? 'early-ratio',
-        title: 'Early λ1 / threshold',
-        caption: `The common-η runs over their first ${window} steps: above 1 the update overshoots along the top eigenvector.`,
-        spec,
-      };
+  return fig === null ? null : { ...fig, title: 'Early λ1 / threshold' };
 }
 
 /** The max stable η of every cell (dot) and the next η tried, unstable (end of the bar), log x. */
@@ -841,18 +962,16 @@ export function evaluateWarmup(
       values[`${model}.${w.variant}.raised`] = paired?.verdict ?? 'inconclusive';
       // Compared after the longest warmup ends, both runs at the full η (inside the warmup
       // λ1/threshold is divided by a threshold at a tiny η_t: small whatever λ1 does).
-      const pair = curvesAfterWarmup(runs, none.cell, w.cell, window);
-      if (pair) {
-        const [pn, pw] = pair;
-        const failed = failedCurves(runs, [none.cell, w.cell]);
-        const lower = failed.length > 0 ? null : lowerAfterWarmup(pw, pn, drop);
-        early.push(lower);
+      const low = lowerCurvature(runs, none.cell, w.cell, window, drop);
+      if (low) {
+        early.push(asItem(low.judged.verdict));
         earlyEv.push(
-          `${model}, ${curveLrText(runs, none.cell) ?? `η = ${f3(cvW?.lr)}`}: max λ1/threshold over steps ${pw.from}–${pw.to} (after the longest warmup, both at the full η) ${f3(pw.maxRatio)} with ${w.variant} (${pw.points} measurements) vs ${f3(pn.maxRatio)} without (${pn.points})${failed.length > 0 ? `; ${failed.join(', ')} at the common η, so the comparison is inconclusive` : ''}; inside the first ${window} steps (not judged): ${f3(cvW?.maxRatio)} vs ${f3(cvNone?.maxRatio)}`,
+          `${model}, ${curveLrText(runs, none.cell) ?? `η = ${f3(cvW?.lr)}`}: ${w.variant} vs none, ${low.text}; inside the first ${window} steps (not judged), medians over seeds: ${f3(cvW?.maxRatio)} vs ${f3(cvNone?.maxRatio)}`,
         );
         values[`${model}.${w.variant}.max_early_ratio`] = cvW?.maxRatio ?? null;
-        values[`${model}.${w.variant}.max_ratio_after_warmup`] = pw.maxRatio;
-        values[`${model}.none.max_ratio_after_warmup.${w.variant}`] = pn.maxRatio;
+        values[`${model}.${w.variant}.max_ratio_after_warmup`] = low.cellMedian;
+        values[`${model}.none.max_ratio_after_warmup.${w.variant}`] = low.refMedian;
+        values[`${model}.${w.variant}.after_warmup_ratio_p`] = low.judged.p;
       } else {
         early.push(null);
         earlyEv.push(`${model}, ${w.variant}: no early-curvature measurement`);
@@ -861,7 +980,7 @@ export function evaluateWarmup(
   }
   claims.push({
     claim: 'Warmup lowers the early sharpness λ1 relative to the stability threshold (2+2μ)/η (Gilmer et al. 2022).',
-    evidence: `${earlyEv.join('; ')}. Held when, over the same ${window} steps right after the longest warmup, every warmup run's max λ1/threshold is below ${1 - drop} × the run without warmup's; a comparison where either run diverged or collapsed at the common η is inconclusive.`,
+    evidence: `${earlyEv.join('; ')}. ${lowerRule(window, drop, 'warmup')}`,
     verdict: allOf(early),
     values: { ...values },
   });
@@ -887,18 +1006,30 @@ export function etaMaxWords(m: MaxLrSettings): string {
 }
 
 /**
- * The curve runs among `cells` (run `<cell>_curve`) that diverged or collapsed (ended no better
- * than the constant predictor, classifyRun), in words; [] when every one trained.
+ * The curve runs among `cells` that diverged or collapsed (ended no better than the constant
+ * predictor, classifyRun): `text` in words ([] when every one trained) and their seeds.
  */
-export function failedCurves(runs: readonly StudyRun[], cells: readonly string[]): string[] {
-  const out: string[] = [];
+export function failedCurves(
+  runs: readonly StudyRun[],
+  cells: readonly string[],
+): { text: string[]; seeds: Set<number> } {
+  const text: string[] = [];
+  const seeds = new Set<number>();
   for (const cell of cells) {
-    const r = runs.find((x) => x.params.kind === 'curve' && x.name === `${cell}_curve`);
-    if (!r) continue;
-    const o = curveOutcome(r);
-    if (o !== null) out.push(`${cell} ${o} at step ${r.summary.steps}`);
+    const all = curveRunsOf(runs, cell);
+    const by = new Map<string, Array<{ seed: number; step: number }>>();
+    for (const [seed, r] of all) {
+      const o = curveOutcome(r);
+      if (o === null) continue;
+      (by.get(o) ?? by.set(o, []).get(o)!).push({ seed, step: r.summary.steps });
+      seeds.add(seed);
+    }
+    for (const [o, xs] of by)
+      text.push(
+        `${cell} ${o} at the common η in ${xs.length} of ${all.size} seed${all.size === 1 ? '' : 's'} (${xs.map((x) => `seed ${x.seed} at step ${x.step}`).join(', ')})`,
+      );
   }
-  return out;
+  return { text, seeds };
 }
 
 /** 'diverged' or 'collapsed' for a curve run that did (classifyRun against its recorded constant predictor), else null. */
@@ -913,7 +1044,7 @@ export function curveOutcome(r: StudyRun): 'diverged' | 'collapsed' | null {
 
 /** The common η of a cell's curve run and why (its `lr_rule` param), or null without one. */
 export function curveLrText(runs: readonly StudyRun[], cell: string): string | null {
-  const r = runs.find((x) => x.params.kind === 'curve' && x.name === `${cell}_curve`);
+  const r = curveRunsOf(runs, cell).values().next().value;
   if (!r) return null;
   const rule = r.params.lr_rule;
   return typeof rule === 'string' ? rule : `η = ${f3(r.params['optimizer.lr'] as number)}`;

@@ -13,6 +13,7 @@ import { loadStudyFile } from '../../src/studies/run.ts';
 import type { ClaimResult, StudyRun } from '../../src/studies/study.ts';
 import {
   commonCurveLr,
+  curveRunName,
   evaluateWarmup,
   maxLrPlan,
   searchResolution,
@@ -125,53 +126,64 @@ function trials(
 const above = (eta: number) => (lr: number) => lr >= eta;
 
 /**
- * The curve run of a cell at the study's common η: λ1 (λ1(P⁻¹H) for Adam) every 4 steps such that
- * λ1/threshold at the row's η_t (linear warmup) is `ratio(step)` × (η/η_t): a curvature λ with
- * ratio r at the full η (the common η the study would choose from its η_max: CURVE_ETA unless
- * given). `divergeAt` ends the run there, diverged; `collapse` ends it on the constant predictor
+ * The curve runs of a cell at the study's common η, one per seed 0..5 (named as the study names
+ * them): λ1 (λ1(P⁻¹H) for Adam) every 4 steps such that λ1/threshold at the row's η_t (linear
+ * warmup) is `ratio(step, seed)` × (η/η_t): a curvature λ with ratio r at the full η (the common η
+ * the study would choose from its η_max: CURVE_ETA unless given). `divergeAt` ends the runs of
+ * `failing` seeds (default all) there, diverged; `collapse` ends them on the constant predictor
  * (train accuracy 0.1 = the majority share, loss ln 10 = the class prior's entropy).
  */
 const CURVE_ETA: Record<string, number> = { warmup: 4, interventions: 2, 'adam-warmup': 0.01 };
 function curve(
   ctx: Ctx,
   cellName: string,
-  lambda: (step: number) => number,
-  o: { upTo?: number; divergeAt?: number; eta?: number; collapse?: boolean } = {},
-): StudyRun {
+  lambda: (step: number, seed: number) => number,
+  o: { upTo?: number; divergeAt?: number; eta?: number; collapse?: boolean; failing?: number[]; seeds?: number } = {},
+): StudyRun[] {
   const plan = maxLrPlan(ctx);
   const cell = plan.cells.find((c) => c.name === cellName)!;
   const eta = o.eta ?? CURVE_ETA[ctx.file.name]!;
-  const c = withLr(cell.config!, eta);
-  const warm = c.schedule.warmup_steps;
-  const adam = c.optimizer.name === 'adam';
-  const rows: MetricRow[] = [];
-  const end = o.divergeAt ?? o.upTo ?? 200;
-  for (let s = 0; s <= end; s += 4) {
-    const lr = warm > 0 ? eta * Math.min(1, (s + 1) / warm) : eta;
-    const threshold = adam
-      ? (2 + 2 * c.optimizer.beta1) / ((1 - c.optimizer.beta1) * lr)
-      : (2 + 2 * c.optimizer.momentum) / lr;
-    const v = lambda(s);
-    rows.push({
-      step: s,
-      lr,
-      train_loss: o.collapse ? Math.log(10) : 1,
-      train_acc: o.collapse ? 0.1 : 0.5,
-      threshold,
-      threshold_quantity: adam ? 'preconditioned_sharpness' : 'sharpness',
-      ...(adam ? { sharpness: v / 100, precond_sharpness: v } : { sharpness: v }),
-    });
+  const out: StudyRun[] = [];
+  for (let seed = 0; seed < (o.seeds ?? 6); seed++) {
+    const fails = o.failing === undefined || o.failing.includes(seed);
+    const diverge = fails && o.divergeAt !== undefined;
+    const collapse = fails && o.collapse === true;
+    const c = withLr(cell.config!, eta);
+    c.train.seed = seed;
+    const warm = c.schedule.warmup_steps;
+    const adam = c.optimizer.name === 'adam';
+    const rows: MetricRow[] = [];
+    const end = diverge ? o.divergeAt! : (o.upTo ?? 200);
+    for (let s = 0; s <= end; s += 4) {
+      const lr = warm > 0 ? eta * Math.min(1, (s + 1) / warm) : eta;
+      const threshold = adam
+        ? (2 + 2 * c.optimizer.beta1) / ((1 - c.optimizer.beta1) * lr)
+        : (2 + 2 * c.optimizer.momentum) / lr;
+      const v = lambda(s, seed);
+      rows.push({
+        step: s,
+        lr,
+        train_loss: collapse ? Math.log(10) : 1,
+        train_acc: collapse ? 0.1 : 0.5,
+        threshold,
+        threshold_quantity: adam ? 'preconditioned_sharpness' : 'sharpness',
+        ...(adam ? { sharpness: v / 100, precond_sharpness: v } : { sharpness: v }),
+      });
+    }
+    out.push(
+      mkRun(curveRunName(cellName, seed), c, rows, diverge ? 'diverged' : 'completed', {
+        model: cell.model,
+        variant: cell.variant,
+        kind: 'curve',
+        'optimizer.lr': eta,
+        'train.seed': seed,
+        lr_rule: `η = ${eta} (synthetic)`,
+        chance_acc: 0.1,
+        chance_loss: Math.log(10),
+      }),
+    );
   }
-  return mkRun(`${cellName}_curve`, c, rows, o.divergeAt !== undefined ? 'diverged' : 'completed', {
-    model: cell.model,
-    variant: cell.variant,
-    kind: 'curve',
-    'optimizer.lr': eta,
-    'train.seed': 0,
-    lr_rule: `η = ${eta} (synthetic)`,
-    chance_acc: 0.1,
-    chance_loss: Math.log(10),
-  });
+  return out;
 }
 
 /** λ1 whose ratio to the full-η heavy-ball threshold 3.8/η is r. */
@@ -201,8 +213,8 @@ test('warmup: each seed’s own η_max paired by seed decides "raises"; held, di
     [
       ...none,
       ...trials(ctx, 'warmup-100', lrs, above(2.56)),
-      curve(ctx, 'none', () => hb(3, eta)),
-      curve(ctx, 'warmup-100', (s) => hb(s < 100 ? 3 : 0.5, eta)),
+      ...curve(ctx, 'none', () => hb(3, eta)),
+      ...curve(ctx, 'warmup-100', (s) => hb(s < 100 ? 3 : 0.5, eta)),
     ],
     ctx,
   );
@@ -238,8 +250,8 @@ test('warmup: each seed’s own η_max paired by seed decides "raises"; held, di
     [
       ...none,
       ...trials(ctx, 'warmup-100', lrs, above(0.64)),
-      curve(ctx, 'none', () => hb(3, eta)),
-      curve(ctx, 'warmup-100', () => hb(3, eta)),
+      ...curve(ctx, 'none', () => hb(3, eta)),
+      ...curve(ctx, 'warmup-100', () => hb(3, eta)),
     ],
     ctx,
   );
@@ -256,26 +268,46 @@ test('warmup: each seed’s own η_max paired by seed decides "raises"; held, di
     [
       ...none,
       ...trials(ctx, 'warmup-100', lrs, split(2.56, 0.32)),
-      curve(ctx, 'none', () => hb(3, eta), { divergeAt: 400 }),
-      curve(ctx, 'warmup-100', () => hb(0.5, eta)),
+      ...curve(ctx, 'none', () => hb(3, eta), { divergeAt: 400 }),
+      ...curve(ctx, 'warmup-100', () => hb(0.5, eta)),
     ],
     ctx,
   );
   assert.deepEqual(verdicts(unclear), ['inconclusive', 'inconclusive'], why(unclear));
   assert.equal(unclear[1]!.values!['fc-tanh.warmup-100.raised'], 'inconclusive');
-  assert.match(unclear[0]!.evidence, /none diverged at step 400 at the common η, so the comparison is inconclusive/);
+  assert.match(
+    unclear[0]!.evidence,
+    /none diverged at the common η in 6 of 6 seeds \(seed 0 at step 400, .*→ inconclusive/,
+  );
   // A run without warmup that collapsed (ended on the constant predictor) at the common η: also inconclusive.
   const collapsed = evaluateWarmup(
     [
       ...none,
       ...trials(ctx, 'warmup-100', lrs, above(2.56)),
-      curve(ctx, 'none', () => hb(3, eta), { collapse: true }),
-      curve(ctx, 'warmup-100', () => hb(0.5, eta)),
+      ...curve(ctx, 'none', () => hb(3, eta), { collapse: true, failing: [2] }),
+      ...curve(ctx, 'warmup-100', () => hb(0.5, eta)),
     ],
     ctx,
   );
   assert.equal(collapsed[0]!.verdict, 'inconclusive', why(collapsed));
-  assert.match(collapsed[0]!.evidence, /none collapsed at step 200 at the common η/);
+  // One seed of six left out: the five others all lower (p = 2/32 ≥ 0.05 with five) cannot decide.
+  assert.match(
+    collapsed[0]!.evidence,
+    /n = 5\).*left out: seed 2 .*none collapsed at the common η in 1 of 6 seeds \(seed 2 at step 200\)/,
+  );
+  // Inconclusive by the data: after the warmup the ratio is half none's at seeds 0–2 and twice it
+  // at seeds 3–5 (mean log2 ratio 0, spread too wide for TOST within 0.8^±1).
+  const flip = evaluateWarmup(
+    [
+      ...none,
+      ...trials(ctx, 'warmup-100', lrs, above(2.56)),
+      ...curve(ctx, 'none', () => hb(1, eta)),
+      ...curve(ctx, 'warmup-100', (s, seed) => hb(s < 100 ? 1 : seed < 3 ? 0.5 : 2, eta)),
+    ],
+    ctx,
+  );
+  assert.equal(flip[0]!.verdict, 'inconclusive', why(flip));
+  assert.match(flip[0]!.evidence, /per seed log2 ratio 0 \[95 % t-CI [^\]]+\], sign-flip p = 1\.000 \(exact, n = 6\)/);
   // Neither diverged anywhere in the range: both η_max are its top (lower bounds), so equal η_max
   // say nothing either way.
   const censored = evaluateWarmup(
@@ -348,12 +380,12 @@ test('interventions: warmup-1000 is a remedy, each remedy is judged per seed, th
   const lrs = [0.16, 0.32, 0.64, 1.28, 2.56, 5.12];
   // Test accuracy without a remedy: 0.80–0.805 by seed.
   const acc0 = (seed: number) => 0.8 + 0.001 * seed;
-  const none = [...trials(ctx, 'none', lrs, above(0.64), acc0), curve(ctx, 'none', () => hb(2, eta))];
+  const none = [...trials(ctx, 'none', lrs, above(0.64), acc0), ...curve(ctx, 'none', () => hb(2, eta))];
   // Held: each remedy 0.32 → 1.28 at every seed with the early ratio 0.5 (after warmup-100's warmup),
   // and 1.7–2.7 points higher test accuracy at every seed (gain ≥ 0.5 points at p = 2/64).
   const good = remedies.flatMap((r) => [
     ...trials(ctx, r, lrs, above(2.56), (seed) => acc0(seed) + 0.02 + (seed % 2 ? 0.005 : -0.003)),
-    curve(ctx, r, (s) => hb(r === 'warmup-100' && s < 100 ? 2 : 0.5, eta)),
+    ...curve(ctx, r, (s) => hb(r === 'warmup-100' && s < 100 ? 2 : 0.5, eta)),
   ]);
   const held = evaluateInterventions([...none, ...good], ctx);
   assert.deepEqual(verdicts(held), ['held', 'held', 'held', 'held'], why(held));
@@ -367,8 +399,14 @@ test('interventions: warmup-1000 is a remedy, each remedy is judged per seed, th
     close(v[`fc-tanh.${r}.max_ratio_compared`], 0.5, `${r} ratio`);
   }
   close(v['fc-tanh.warmup_over_best'], 1, 'warmup / best');
-  assert.match(held[1]!.evidence, /warmup-100 0\.5 vs none 2 over steps 100–160/);
-  assert.match(held[1]!.evidence, /clip-1 0\.5 vs none 2 over steps 0–60/);
+  assert.match(
+    held[1]!.evidence,
+    /warmup-100: max λ1\/threshold over steps 100–160 \(after the longer warmup, both at the full η\), medians over 6 seeds: 0\.5 vs 2; per seed log2 ratio -2 \[95 % t-CI -2, -2\], sign-flip p = 0\.031 \(exact, n = 6\)/,
+  );
+  assert.match(
+    held[1]!.evidence,
+    /clip-1: max λ1\/threshold over steps 0–60 \(neither run has a warmup\), medians over 6 seeds: 0\.5 vs 2/,
+  );
 
   // Did not hold: clipping leaves η_max where it was (TOST), LayerNorm raises it without lowering
   // the early ratio, warmup (0.32) lies 4× below the best other remedy (1.28) at every seed, beyond
@@ -378,7 +416,7 @@ test('interventions: warmup-1000 is a remedy, each remedy is judged per seed, th
     const top = r === 'clip-1' || r === 'warmup-100' ? 0.64 : 2.56;
     return [
       ...trials(ctx, r, lrs, above(top), (seed) => acc0(seed) - 0.012 + (seed % 2 ? 0.003 : -0.003)),
-      curve(ctx, r, () => hb(r === 'layernorm' ? 2 : 0.5, eta)),
+      ...curve(ctx, r, () => hb(r === 'layernorm' ? 2 : 0.5, eta)),
     ];
   });
   const not = evaluateInterventions([...none, ...bad], ctx);
@@ -394,7 +432,7 @@ test('interventions: warmup-1000 is a remedy, each remedy is judged per seed, th
   // and warmup against the best other remedy is 8× at three seeds and 1/8 at three.
   const mixed = remedies.flatMap((r) => [
     ...trials(ctx, r, lrs, split(2.56, 0.32, r === 'warmup-100' ? (s) => s < 3 : (s) => s >= 3)),
-    curve(ctx, r, () => hb(0.5, eta)),
+    ...curve(ctx, r, () => hb(0.5, eta)),
   ]);
   const unclear = evaluateInterventions([...none, ...mixed], ctx);
   assert.deepEqual(verdicts(unclear), ['inconclusive', 'inconclusive', 'inconclusive', 'inconclusive'], why(unclear));
@@ -403,17 +441,20 @@ test('interventions: warmup-1000 is a remedy, each remedy is judged per seed, th
   // Raised, but the test accuracy gain changes sign across seeds (±1 point): inconclusive.
   const noisy = remedies.flatMap((r) => [
     ...trials(ctx, r, lrs, above(2.56), (seed) => acc0(seed) + (seed % 2 ? 0.01 : -0.01)),
-    curve(ctx, r, (s) => hb(r === 'warmup-100' && s < 100 ? 2 : 0.5, eta)),
+    ...curve(ctx, r, (s) => hb(r === 'warmup-100' && s < 100 ? 2 : 0.5, eta)),
   ]);
   const mixedAcc = evaluateInterventions([...none, ...noisy], ctx);
   assert.deepEqual(verdicts(mixedAcc), ['held', 'held', 'held', 'inconclusive'], why(mixedAcc));
   // Raised, but the run without the remedy collapsed at the common η: no curvature comparison.
   const collapsed = evaluateInterventions(
-    [...trials(ctx, 'none', lrs, above(0.64)), curve(ctx, 'none', () => hb(2, eta), { collapse: true }), ...good],
+    [...trials(ctx, 'none', lrs, above(0.64)), ...curve(ctx, 'none', () => hb(2, eta), { collapse: true }), ...good],
     ctx,
   );
   assert.equal(collapsed[1]!.verdict, 'inconclusive', why(collapsed));
-  assert.match(collapsed[1]!.evidence, /none collapsed at step 200 at the common η: inconclusive/);
+  assert.match(
+    collapsed[1]!.evidence,
+    /none collapsed at the common η in 6 of 6 seeds \(seed 0 at step 200, .*→ inconclusive/,
+  );
 
   // The stronger warmup is the one compared: warmup-1000 (η_max 4) over warmup-100 (1) on the full file.
   const fl = [0.5, 1, 2, 4, 8];
@@ -457,8 +498,13 @@ test('adam-warmup: post-LN sharper early and helped by warmup (paired by seed), 
     ...trials(ctx, 'pre-ln_warmup-50', lrs, preW),
     ...(postRatio === null
       ? []
-      : [curve(ctx, 'post-ln_none', () => ad(postRatio), o.postDiverges ? { divergeAt: 20 } : {})]),
-    curve(ctx, 'pre-ln_none', () => ad(0.5)),
+      : curve(
+          ctx,
+          'post-ln_none',
+          (_, seed) => ad(postRatio * (1 + 0.01 * seed)),
+          o.postDiverges ? { divergeAt: 20 } : {},
+        )),
+    ...curve(ctx, 'pre-ln_none', () => ad(0.5)),
   ];
   // Held: post-LN 0.01 → 0.02 (seed 1) or 0.04 (the others) with warmup: log2 ratios 1 and 2, mean
   // 11/6 ≥ log2 1.5, all positive → p = 2/64; pre-LN 0.04 either way (the upper one-sided test of
@@ -480,7 +526,8 @@ test('adam-warmup: post-LN sharper early and helped by warmup (paired by seed), 
   );
   close(v.post_lr_gain_log2_seed_mean as number, 11 / 6, 'post-LN mean log2 gain');
   assert.equal(v.pre_no_gain_p, 0);
-  close(v.post_early_precond_ratio, 2, 'post-LN early ratio');
+  // Medians over seeds: post-LN 2 × (1 + 0.01 seed), seeds 0–5.
+  close(v.post_early_precond_ratio, 2.05, 'post-LN early ratio');
   close(v.pre_early_precond_ratio, 0.5, 'pre-LN early ratio');
   // Pre-LN trains at a larger η without warmup than with it: it does not need warmup (held).
   const better = evaluateAdamWarmup(cells(above(0.02), above(0.08), above(0.08), above(0.04), 2), ctx);
@@ -495,7 +542,10 @@ test('adam-warmup: post-LN sharper early and helped by warmup (paired by seed), 
   const mixed = split(0.32, 0.01);
   const inc = evaluateAdamWarmup(cells(above(0.02), mixed, above(0.02), mixed, 2, { postDiverges: true }), ctx);
   assert.deepEqual(verdicts(inc), ['inconclusive', 'inconclusive', 'inconclusive'], why(inc));
-  assert.match(inc[0]!.evidence, /post-ln_none diverged at step 20 at the common η, so inconclusive/);
+  assert.match(
+    inc[0]!.evidence,
+    /left out: seed 0, 1, 2, 3, 4, 5 .*post-ln_none diverged at the common η in 6 of 6 seeds \(seed 0 at step 20,/,
+  );
   // Nothing stable anywhere and no post-LN curve run: inconclusive throughout.
   const none = evaluateAdamWarmup(cells(above(0), above(0), above(0), above(0), null), ctx);
   assert.deepEqual(verdicts(none), ['inconclusive', 'inconclusive', 'inconclusive'], why(none));

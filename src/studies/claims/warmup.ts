@@ -66,16 +66,6 @@ export function curvatureAfterWarmup(runs: readonly WarmupRun[], window: number)
   });
 }
 
-/**
- * Is `warm`'s post-warmup λ1/threshold below (1 − drop) × `none`'s (max over the window)? true /
- * false, or null when either has no measurement there (e.g. the run without warmup diverged
- * before the window: evidence for warmup, but not about the curvature).
- */
-export function lowerAfterWarmup(warm: PostWarmupCurvature, none: PostWarmupCurvature, drop: number): boolean | null {
-  if (warm.maxRatio === null || none.maxRatio === null) return null;
-  return warm.maxRatio < (1 - drop) * none.maxRatio;
-}
-
 /** 'held' if every comparison is true, 'did not hold' if one is false, else 'inconclusive'. */
 export function verdictOf(items: readonly (boolean | null)[]): Verdict {
   if (items.length === 0) return 'inconclusive';
