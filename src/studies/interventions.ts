@@ -10,6 +10,7 @@
  * are made by `executeMaxLrStudy` (warmup.ts).
  */
 import type { ClaimResult, StudyContext, StudyDefinition, StudyRun } from './study.ts';
+import { logMedian } from '../experiments/maxLr.ts';
 import { judgePaired } from './stats.ts';
 import { INTERVENTIONS_TOLERANCES, tolerancesOf } from './tolerances.ts';
 import {
@@ -35,6 +36,18 @@ import {
 /** The cell with the largest η_max (median over seeds) among `cs`, or undefined. */
 const strongest = (cs: readonly CellSummary[]): CellSummary | undefined =>
   cs.filter((c) => c.maxStableLr !== null).sort((a, b) => b.maxStableLr! - a.maxStableLr!)[0];
+
+/**
+ * A BatchNorm cell as judged on its effective learning rate: each seed's η_max over the growth of
+ * its normalized weights' squared norm in that run (CellSummary.seedEffectiveLr), the median over
+ * seeds in log η; any other cell unchanged. The seeds' brackets (which say whether an η_max is
+ * only a lower bound) stay the searches'.
+ */
+export function onEffectiveLr(c: CellSummary): CellSummary {
+  const eff = c.seedEffectiveLr;
+  if (!eff) return c;
+  return { ...c, seedMaxStableLr: eff, maxStableLr: logMedian(Object.values(eff)) };
+}
 
 /** Test accuracy in points, remedy − none, each seed at its own η_max (seeds with both). */
 export function seedAccGains(r: CellSummary, base: CellSummary): { d: number[]; seeds: number[] } {
@@ -85,12 +98,19 @@ export function evaluateInterventions(
     const as: string[] = [];
     for (const r of mine.filter((c) => c.variant !== 'none')) {
       resolution.push(`${model}, ${resolutionText(r)}`);
-      const paired = pairedMaxLr(r, none, gain);
+      // BatchNorm is judged on its effective η (the raw η it tolerates is mostly norm growth).
+      const judged = onEffectiveLr(r);
+      const paired = pairedMaxLr(judged, none, gain);
       const verdict = paired?.verdict ?? 'inconclusive';
       raised.push(asItem(verdict));
+      const effective =
+        judged === r
+          ? ''
+          : `: raw η_max ${g(r.maxStableLr)}, effective ${g(judged.maxStableLr)} (η_max over the growth of the normalized weights' squared norm in that run), judged on the effective`;
       rs.push(
-        `${r.variant} ${g(r.maxStableLr)} (per seed log2 η_max ratio ${paired ? paired.text : 'n/a'} → ${verdict})`,
+        `${r.variant} ${g(judged.maxStableLr)}${effective} (per seed log2 η_max ratio ${paired ? paired.text : 'n/a'} → ${verdict})`,
       );
+      if (judged !== r) values[`${model}.${r.variant}.effective_max_lr`] = judged.maxStableLr;
       values[`${model}.${r.variant}.lr_gain_log2_seed_mean`] = paired?.cmp.mean ?? null;
       values[`${model}.${r.variant}.lr_gain_p`] = paired?.cmp.pValue ?? null;
       values[`${model}.${r.variant}.max_lr`] = r.maxStableLr;
@@ -127,7 +147,7 @@ export function evaluateInterventions(
     );
     // The strongest warmup (largest η_max) against the strongest other remedy, paired by seed.
     const w = strongest(mine.filter((c) => /^warmup/.test(c.variant)));
-    const best = strongest(mine.filter((c) => c.variant !== 'none' && !/^warmup/.test(c.variant)));
+    const best = strongest(mine.filter((c) => c.variant !== 'none' && !/^warmup/.test(c.variant)).map(onEffectiveLr));
     if (w && best) {
       const { d } = seedLogRatios(w, best);
       const j = d.length > 0 ? judgeNotBelow(d, Math.log2(asEffective)) : null;
@@ -146,7 +166,7 @@ export function evaluateInterventions(
     {
       claim:
         'Every remedy (warmup, clipping, BatchNorm, LayerNorm, Fixup, MetaInit, GradInit, smaller init) raises the largest stable learning rate.',
-      evidence: `${raisedEv.join('; ')}. Stable: ${targetText(plan.maxLr)}. ${raiseRule(gain)} Resolution (each seed's bracket, next unstable η / η_max; the search aims at ${g(searchResolution(plan.maxLr))}×): ${resolution.join('; ')}. Table: max-lr.md.`,
+      evidence: `${raisedEv.join('; ')}. Stable: ${targetText(plan.maxLr)}. ${raiseRule(gain)} BatchNorm's weights before a norm are scale-invariant, so a step η turns them by about η/‖W‖² and growing norms shrink the step that matters: it is judged on its effective η_max, η_max × ‖W_0‖²/‖W_T‖² (geometric mean over its normalized weights, first and last checkpoint of the seed's η_max run). Resolution (each seed's bracket, next unstable η / η_max; the search aims at ${g(searchResolution(plan.maxLr))}×): ${resolution.join('; ')}. Table: max-lr.md.`,
       verdict: allOf(raised),
       values,
     },
@@ -158,7 +178,7 @@ export function evaluateInterventions(
     },
     {
       claim: 'Warmup alone is about as effective as the best of the other remedies.',
-      evidence: `${warmEv.join('; ')}. About as effective (held) = the one-sided t test shows the geometric-mean η_max ratio (warmup / best other, paired by seed) above 1/${asEffective} at p < 0.05; did not hold when the exact sign-flip test shows it below 1/${asEffective}; else inconclusive.`,
+      evidence: `${warmEv.join('; ')}. BatchNorm enters with its effective η_max. About as effective (held) = the one-sided t test shows the geometric-mean η_max ratio (warmup / best other, paired by seed) above 1/${asEffective} at p < 0.05; did not hold when the exact sign-flip test shows it below 1/${asEffective}; else inconclusive.`,
       verdict: allOf(warm),
     },
     {

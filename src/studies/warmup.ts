@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import * as os from 'node:os';
 import { resolveConfig, type Config } from '../experiments/config.ts';
 import { deepMerge } from '../experiments/configPaths.ts';
+import { normalizedWeightGrowth } from '../experiments/normGrowth.ts';
 import { runInChild } from '../experiments/childRun.ts';
 import {
   applyVariant,
@@ -294,6 +295,9 @@ export async function executeMaxLrStudy(ctx: StudyContext): Promise<StudyRun[]> 
       const chance = t.chance;
       // Test accuracy at the last step (from the checkpoint when it was not logged there), so that evaluators need only the runs.
       const test_acc = t.stable ? (await finalTestMetrics(t.dir!)).test_acc : null;
+      // BatchNorm: how much the normalized weights grew (their effective η is η / growth at the end).
+      const norm_growth =
+        t.stable && cell.config?.model.norm === 'batchnorm' ? await normalizedWeightGrowth(t.dir!) : null;
       runs.push(
         loadStudyRun(
           `${cell.name}_lr-${t.lr}_seed-${t.seed}`,
@@ -307,6 +311,7 @@ export async function executeMaxLrStudy(ctx: StudyContext): Promise<StudyRun[]> 
             outcome: t.outcome,
             reason: t.reason,
             test_acc,
+            ...(norm_growth !== null ? { norm_growth } : {}),
             ...(chance ? { chance_acc: chance.acc, chance_loss: chance.loss } : {}),
           },
           t.dir!,
@@ -406,6 +411,11 @@ export interface CellSummary {
    * among the η the search tried (a lower bound where the search stopped early); seed → η or null.
    */
   seedMaxStableLr?: Readonly<Record<number, number | null>>;
+  /**
+   * BatchNorm cells: each seed's effective η_max, its η_max over the growth of the normalized
+   * weights' squared norm in that run (normGrowth.ts); seed → η or null.
+   */
+  seedEffectiveLr?: Readonly<Record<number, number | null>>;
   /** Each seed's test accuracy (0–1) at its own η_max, at the last step (per_seed only); seed → accuracy or null. */
   seedTestAcc?: Readonly<Record<number, number | null>>;
   /** Each seed's own bracket (seedBrackets), with how finely it is known. */
@@ -594,6 +604,17 @@ export function summarizeCells(runs: readonly StudyRun[], ctx: Pick<StudyContext
       testAcc,
       trials: mine.length,
       seedMaxStableLr: Object.fromEntries(seeds.map((b) => [b.seed, b.maxStableLr])),
+      ...(m.per_seed && cell.config.model.norm === 'batchnorm'
+        ? {
+            seedEffectiveLr: Object.fromEntries(
+              seeds.map((b) => {
+                const at = atMax.find((x) => 'seed' in x && x.seed === b.seed);
+                const gr = at?.run.params.norm_growth;
+                return [b.seed, b.maxStableLr !== null && typeof gr === 'number' ? b.maxStableLr / gr : null];
+              }),
+            ),
+          }
+        : {}),
       ...(m.per_seed
         ? {
             seedTestAcc: Object.fromEntries(

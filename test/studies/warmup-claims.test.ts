@@ -6,12 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MetricRow } from '../../src/experiments/metrics.ts';
-import {
-  curvatureAfterWarmup,
-  rowRatio,
-  verdictOf,
-  type WarmupRun,
-} from '../../src/studies/claims/warmup.ts';
+import { curvatureAfterWarmup, rowRatio, verdictOf, type WarmupRun } from '../../src/studies/claims/warmup.ts';
 
 const ETA = 0.1;
 
