@@ -45,6 +45,7 @@ import {
 } from '../experiments/maxLr.ts';
 import { frame } from '../report/spec.ts';
 import { medianBandFigure } from './figures.ts';
+import { median } from './measures.ts';
 import { curvatureAfterWarmup, verdictOf, type PostWarmupCurvature } from './claims/warmup.ts';
 import { ALPHA, equivalence, judgePaired, pairedComparison, pairedText, type PairedJudgement } from './stats.ts';
 import { loadStudyRun } from './run.ts';
@@ -669,11 +670,10 @@ export function curveRunsOf(runs: readonly StudyRun[], cell: string): Map<number
   return new Map(mine.map((r) => [curveSeed(r), r] as const).sort((x, y) => x[0] - y[0]));
 }
 
+/** The median of the finite values (type-7 quantile), null without any. */
 const medianOf = (xs: readonly (number | null)[]): number | null => {
-  const v = xs.filter((x): x is number => x !== null && Number.isFinite(x)).sort((a, b) => a - b);
-  if (v.length === 0) return null;
-  const m = v.length >> 1;
-  return v.length % 2 === 1 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+  const v = xs.filter((x): x is number => x !== null && Number.isFinite(x));
+  return v.length === 0 ? null : median(v);
 };
 
 /** One curve run over its first `window` steps: max λ1/threshold, max λ1·η_t, λ1 at step 0 and at the last measurement. */
