@@ -117,7 +117,7 @@ Several workers (e.g. a Kubernetes Indexed Job or a Slurm array, see deploy/) ca
     )
     .argument(
       '<name>',
-      'study name, e.g. eos-gd, eos-adam, rotation, toy-depth, depth-rotation, flatness-lr, sgd-batch, adam-clipped, warmup, interventions, catapult',
+      'study name, e.g. eos-gd, eos-adam, rotation, toy-depth, depth-rotation, flatness-lr, sgd-batch, adam-clipped, warmup, warmup-resnet, interventions, interventions-resnet, catapult',
     )
     .option('--quick', 'the reduced version (smaller subset, fewer steps)')
     .option(

@@ -196,4 +196,6 @@ export const interventionsStudy: StudyDefinition = {
   evaluate: evaluateInterventions,
   figures: maxLrStudyFigures,
 };
+/** The same claims on the unnormalized ResNet (studies/interventions-resnet.yaml): ~7× the tanh MLP's compute. */
+export const interventionsResnetStudy: StudyDefinition = { ...interventionsStudy, name: 'interventions-resnet' };
 export default interventionsStudy;

@@ -7,8 +7,8 @@ import { eosAdam } from './eos-adam.ts';
 import { flatnessLr } from './flatness-lr.ts';
 import { sgdBatch } from './sgd-batch.ts';
 import { adamClipped } from './adam-clipped.ts';
-import { warmupStudy } from './warmup.ts';
-import { interventionsStudy } from './interventions.ts';
+import { warmupResnetStudy, warmupStudy } from './warmup.ts';
+import { interventionsResnetStudy, interventionsStudy } from './interventions.ts';
 import { catapultStudy } from './catapult.ts';
 import { adamWarmupStudy } from './adam-warmup.ts';
 import { depthRotation } from './depth-rotation.ts';
@@ -22,7 +22,9 @@ export const STUDIES: readonly StudyDefinition[] = [
   sgdBatch,
   adamClipped,
   warmupStudy,
+  warmupResnetStudy,
   interventionsStudy,
+  interventionsResnetStudy,
   catapultStudy,
   adamWarmupStudy,
   depthRotation,

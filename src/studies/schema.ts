@@ -129,6 +129,7 @@ const SPECS = {
     tolerances: STUDY_TOLERANCES['flatness-lr'],
   },
   interventions: maxLrStudy(STUDY_TOLERANCES.interventions),
+  'interventions-resnet': maxLrStudy(STUDY_TOLERANCES['interventions-resnet']),
   rotation: { tolerances: STUDY_TOLERANCES.rotation },
   'sgd-batch': {
     sections: { sgd: sgdSchema.optional(), settle: settleSchema.optional() },
@@ -137,6 +138,7 @@ const SPECS = {
   },
   'toy-depth': { tolerances: STUDY_TOLERANCES['toy-depth'] },
   warmup: maxLrStudy(STUDY_TOLERANCES.warmup),
+  'warmup-resnet': maxLrStudy(STUDY_TOLERANCES['warmup-resnet']),
 } satisfies Record<StudyName, StudyFileSpec>;
 
 /** The shipped studies' specs, by name. */

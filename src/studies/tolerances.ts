@@ -91,10 +91,12 @@ export const STUDY_TOLERANCES = {
   'eos-gd': EOS_GD_TOLERANCES,
   'flatness-lr': FLATNESS_LR_TOLERANCES,
   interventions: INTERVENTIONS_TOLERANCES,
+  'interventions-resnet': INTERVENTIONS_TOLERANCES,
   rotation: ROTATION_TOLERANCES,
   'sgd-batch': SGD_BATCH_TOLERANCES,
   'toy-depth': TOY_DEPTH_TOLERANCES,
   warmup: WARMUP_TOLERANCES,
+  'warmup-resnet': WARMUP_TOLERANCES,
 } as const satisfies Readonly<Record<string, readonly string[]>>;
 
 /** A shipped study's name. */

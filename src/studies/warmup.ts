@@ -1084,4 +1084,7 @@ export const warmupStudy: StudyDefinition = {
   figures: maxLrStudyFigures,
 };
 
+/** The same claims on the unnormalized ResNet (studies/warmup-resnet.yaml): ~7× the tanh MLP's compute. */
+export const warmupResnetStudy: StudyDefinition = { ...warmupStudy, name: 'warmup-resnet' };
+
 export default warmupStudy;

@@ -23,7 +23,7 @@ const ctx = (name: string, quick: boolean) => {
 };
 
 test('study files: title, description, expected minutes, quick version, tolerances', () => {
-  for (const name of ['warmup', 'interventions', 'catapult', 'adam-warmup']) {
+  for (const name of ['warmup', 'warmup-resnet', 'interventions', 'interventions-resnet', 'catapult', 'adam-warmup']) {
     const f = loadStudyFile(name);
     assert.ok(f.title.length > 0 && (f.description ?? '').length > 0, name);
     assert.ok(f.expected_minutes.quick > 0 && f.expected_minutes.quick <= f.expected_minutes.full, name);
@@ -34,7 +34,7 @@ test('study files: title, description, expected minutes, quick version, toleranc
 });
 
 test('max-lr studies: every model × remedy resolves, or is n/a for a stated reason', () => {
-  for (const name of ['warmup', 'interventions']) {
+  for (const name of ['warmup', 'warmup-resnet', 'interventions', 'interventions-resnet']) {
     for (const quick of [false, true]) {
       const plan = maxLrPlan(ctx(name, quick));
       assert.ok(plan.cells.length > 0 && plan.variants.includes('none'), name);
@@ -59,14 +59,18 @@ test('max-lr studies: every model × remedy resolves, or is n/a for a stated rea
           assert.ok(c.config.train.steps > c.config.schedule.warmup_steps, `${name}/${c.name}: budget after warmup`);
     }
   }
-  const full = maxLrPlan(ctx('interventions', false));
-  assert.deepEqual(
-    full.cells
-      .filter((c) => c.config === null)
-      .map((c) => c.name)
-      .sort(),
-    ['fc-tanh_fixup', 'resnet_layernorm'],
-  );
+  // Each remedy the model cannot take is n/a: Fixup on the MLP, LayerNorm on the ResNet.
+  const na = (name: string) =>
+    maxLrPlan(ctx(name, false))
+      .cells.filter((c) => c.config === null)
+      .map((c) => `${c.model}_${c.name}`);
+  assert.deepEqual(na('interventions'), ['fc-tanh_fixup']);
+  assert.deepEqual(na('interventions-resnet'), ['resnet_layernorm']);
+  // The two files differ only in the model (and its search range): the same remedies and rules.
+  const [mlp, res] = [ctx('interventions', false), ctx('interventions-resnet', false)].map(maxLrPlan);
+  assert.deepEqual(mlp!.variants, res!.variants);
+  assert.deepEqual(loadStudyFile('interventions').tolerances, loadStudyFile('interventions-resnet').tolerances);
+  assert.deepEqual(loadStudyFile('warmup').tolerances, loadStudyFile('warmup-resnet').tolerances);
 });
 
 test('catapult and adam-warmup: configs, model and text load', async () => {
