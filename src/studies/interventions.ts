@@ -25,6 +25,7 @@ import {
   maxLrEvidence,
   maxLrStudyFigures,
   pairedMaxLr,
+  pairSeeds,
   raiseRule,
   resolutionText,
   searchResolution,
@@ -51,18 +52,8 @@ export function onEffectiveLr(c: CellSummary): CellSummary {
 
 /** Test accuracy in points, remedy − none, each seed at its own η_max (seeds with both). */
 export function seedAccGains(r: CellSummary, base: CellSummary): { d: number[]; seeds: number[] } {
-  const a = r.seedTestAcc ?? {};
-  const b = base.seedTestAcc ?? {};
-  const d: number[] = [];
-  const seeds: number[] = [];
-  for (const k of Object.keys(a)) {
-    const x = a[Number(k)];
-    const y = b[Number(k)];
-    if (typeof x !== 'number' || typeof y !== 'number') continue;
-    d.push(100 * (x - y));
-    seeds.push(Number(k));
-  }
-  return { d, seeds };
+  const pairs = pairSeeds(r.seedTestAcc ?? {}, base.seedTestAcc ?? {});
+  return { d: pairs.map((p) => 100 * (p.x - p.y)), seeds: pairs.map((p) => p.seed) };
 }
 
 /** The interventions claims: a pure function of the loaded runs. */

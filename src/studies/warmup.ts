@@ -458,24 +458,30 @@ export function resolutionText(c: CellSummary, limit = 1.1): string {
   return `${c.variant}: ${parts.join('; ')}`;
 }
 
-/** log2(r's η_max / base's), seed by seed (seeds with an η_max on both sides), and whether either side is a lower bound. */
-export function seedLogRatios(r: CellSummary, base: CellSummary): { d: number[]; seeds: number[]; censored: number[] } {
-  const a = r.seedMaxStableLr ?? {};
-  const b = base.seedMaxStableLr ?? {};
-  const open = (c: CellSummary, seed: number) => c.seeds?.find((s) => s.seed === seed)?.upper === null;
-  const d: number[] = [];
-  const seeds: number[] = [];
-  const censored: number[] = [];
+/** The seeds with a number on both sides of two seed → value records, in the order of `a`'s keys. */
+export function pairSeeds(
+  a: Readonly<Record<number, number | null>>,
+  b: Readonly<Record<number, number | null>>,
+): Array<{ seed: number; x: number; y: number }> {
+  const out: Array<{ seed: number; x: number; y: number }> = [];
   for (const k of Object.keys(a)) {
     const seed = Number(k);
     const x = a[seed];
     const y = b[seed];
-    if (typeof x !== 'number' || typeof y !== 'number') continue;
-    d.push(Math.log2(x / y));
-    seeds.push(seed);
-    if (open(r, seed) || open(base, seed)) censored.push(seed);
+    if (typeof x === 'number' && typeof y === 'number') out.push({ seed, x, y });
   }
-  return { d, seeds, censored };
+  return out;
+}
+
+/** log2(r's η_max / base's), seed by seed (seeds with an η_max on both sides), and whether either side is a lower bound. */
+export function seedLogRatios(r: CellSummary, base: CellSummary): { d: number[]; seeds: number[]; censored: number[] } {
+  const open = (c: CellSummary, seed: number) => c.seeds?.find((s) => s.seed === seed)?.upper === null;
+  const pairs = pairSeeds(r.seedMaxStableLr ?? {}, base.seedMaxStableLr ?? {});
+  return {
+    d: pairs.map((p) => Math.log2(p.x / p.y)),
+    seeds: pairs.map((p) => p.seed),
+    censored: pairs.filter((p) => open(r, p.seed) || open(base, p.seed)).map((p) => p.seed),
+  };
 }
 
 /**
@@ -584,15 +590,31 @@ export function summarizeCells(runs: readonly StudyRun[], ctx: Pick<StudyContext
     }));
     const seeds = seedBrackets(seeded);
     const s = m.per_seed ? summarizePerSeed(seeded) : summarizeTrials(judged, m.rule, m.seeds);
-    // Test accuracy at η_max: per_seed, each seed at its own η_max.
-    const atMax = m.per_seed
-      ? seeded.filter((x) => x.stable && seeds.find((b) => b.seed === x.seed)?.maxStableLr === x.lr)
-      : judged.filter((x) => x.lr === s.maxStableLr && x.stable);
-    const accOf = (x: (typeof atMax)[number]): number | null =>
+    // Test accuracy at η_max: per_seed, each seed at its own η_max (its trial there, by seed).
+    const atSeedMax = m.per_seed
+      ? new Map(
+          seeded
+            .filter((x) => x.stable && seeds.find((b) => b.seed === x.seed)?.maxStableLr === x.lr)
+            .map((x) => [x.seed, x] as const),
+        )
+      : null;
+    const atMax = atSeedMax ? [...atSeedMax.values()] : judged.filter((x) => x.lr === s.maxStableLr && x.stable);
+    const accOf = (x: (typeof judged)[number]): number | null =>
       typeof x.run.params.test_acc === 'number' ? x.run.params.test_acc : null;
     const accs = atMax.map(accOf).filter((a): a is number => a !== null);
     const testAcc = accs.length > 0 ? accs.reduce((a, x) => a + x, 0) / accs.length : null;
     const fit = s.maxTrainedLr === null ? null : (s.lrs.find((l) => l.lr === s.maxTrainedLr)?.stepsToTarget ?? null);
+    /** seed → f(the seed's trial at its own η_max), null without one. */
+    const perSeed = (f: (x: (typeof judged)[number]) => number | null): Record<number, number | null> =>
+      Object.fromEntries(
+        seeds.map((b) => {
+          const at = atSeedMax?.get(b.seed);
+          return [b.seed, at ? f(at) : null];
+        }),
+      );
+    // BatchNorm: η_max over the growth of the normalized weights' squared norm in that trial.
+    const effectiveLr = (x: (typeof judged)[number]): number | null =>
+      typeof x.run.params.norm_growth === 'number' ? x.lr / x.run.params.norm_growth : null;
     out.push({
       cell: cell.name,
       model: cell.model,
@@ -605,27 +627,8 @@ export function summarizeCells(runs: readonly StudyRun[], ctx: Pick<StudyContext
       testAcc,
       trials: mine.length,
       seedMaxStableLr: Object.fromEntries(seeds.map((b) => [b.seed, b.maxStableLr])),
-      ...(m.per_seed && cell.config.model.norm === 'batchnorm'
-        ? {
-            seedEffectiveLr: Object.fromEntries(
-              seeds.map((b) => {
-                const at = atMax.find((x) => 'seed' in x && x.seed === b.seed);
-                const gr = at?.run.params.norm_growth;
-                return [b.seed, b.maxStableLr !== null && typeof gr === 'number' ? b.maxStableLr / gr : null];
-              }),
-            ),
-          }
-        : {}),
-      ...(m.per_seed
-        ? {
-            seedTestAcc: Object.fromEntries(
-              seeds.map((b) => {
-                const at = atMax.find((x) => 'seed' in x && x.seed === b.seed);
-                return [b.seed, at ? accOf(at) : null];
-              }),
-            ),
-          }
-        : {}),
+      ...(atSeedMax && cell.config.model.norm === 'batchnorm' ? { seedEffectiveLr: perSeed(effectiveLr) } : {}),
+      ...(atSeedMax ? { seedTestAcc: perSeed(accOf) } : {}),
       seeds,
       resolution: searchResolution(m),
     });
