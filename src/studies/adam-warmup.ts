@@ -26,6 +26,7 @@ import {
   judgeCurvePairs,
   judgeNotBelow,
   maxLrEvidence,
+  plannedRuns,
   maxLrPlan,
   maxLrStudyFigures,
   pairedMaxLr,
@@ -41,10 +42,10 @@ import {
 
 /** The adam-warmup claims from the loaded runs (cells `pre-ln_*` and `post-ln_*`). */
 export function evaluateAdamWarmup(
-  runs: readonly StudyRun[],
+  loaded: readonly StudyRun[],
   ctx: Pick<StudyContext, 'file' | 'quick' | 'tolerances'>,
 ): ClaimResult[] {
-  const { plan, cells, window, curves } = maxLrEvidence(runs, ctx, 40);
+  const { plan, runs, cells, window, curves } = maxLrEvidence(loaded, ctx, 40);
   const t = tolerancesOf(ADAM_WARMUP_TOLERANCES, ctx.tolerances);
   const base = plan.variants.find((v) => v === 'none');
   const warm = plan.variants.find((v) => /^warmup/.test(v));
@@ -133,7 +134,7 @@ export const adamWarmupStudy: StudyDefinition = {
   figures: (runs, ctx) =>
     [
       ...maxLrStudyFigures(runs, ctx).filter((f) => f.id !== 'early-ratio'),
-      earlyRatioFigure(runs, maxLrPlan(ctx).curves?.early_steps ?? 40, {
+      earlyRatioFigure(plannedRuns(runs, maxLrPlan(ctx).curves), maxLrPlan(ctx).curves?.early_steps ?? 40, {
         title: "Early preconditioned sharpness relative to Adam's threshold",
       }),
     ].filter((f) => f !== null),

@@ -22,6 +22,7 @@ import {
   judgeNotBelow,
   lowerCurvature,
   lowerRule,
+  windowRuleOf,
   maxLrEvidence,
   maxLrStudyFigures,
   pairedMaxLr,
@@ -58,10 +59,10 @@ export function seedAccGains(r: CellSummary, base: CellSummary): { d: number[]; 
 
 /** The interventions claims: a pure function of the loaded runs. */
 export function evaluateInterventions(
-  runs: readonly StudyRun[],
+  loaded: readonly StudyRun[],
   ctx: Pick<StudyContext, 'file' | 'quick' | 'tolerances'>,
 ): ClaimResult[] {
-  const { plan, cells, window, curves } = maxLrEvidence(runs, ctx);
+  const { plan, runs, cells, window, curves } = maxLrEvidence(loaded, ctx);
   const t = tolerancesOf(INTERVENTIONS_TOLERANCES, ctx.tolerances);
   const gain = t.min_lr_gain ?? 1;
   const drop = t.early_ratio_drop ?? 0;
@@ -119,9 +120,9 @@ export function evaluateInterventions(
         values[`${model}.${r.variant}.test_acc_gain_points`] = acc?.cmp.mean ?? null;
         values[`${model}.${r.variant}.test_acc_gain_p`] = acc?.cmp.pValue ?? null;
         // Remedies that raise η_max should do it by lowering the early curvature (relative to the
-        // threshold), compared over the same window after the longer warmup of the two (inside a
-        // warmup the threshold is at a tiny η_t; no warmup: the first `window` steps).
-        const low = lowerCurvature(runs, none.cell, r.cell, window, drop);
+        // threshold), compared at the full η only (inside a warmup the threshold is at a tiny η_t;
+        // no warmup: the first `window` steps): curves.align places each run's window.
+        const low = lowerCurvature(runs, none.cell, r.cell, window, drop, windowRuleOf(plan.curves));
         lowered.push(low ? asItem(low.judged.verdict) : null);
         ls.push(`${r.variant}: ${low ? low.text : 'no curve runs → inconclusive'}`);
         values[`${model}.${r.variant}.max_early_ratio`] = cv?.maxRatio ?? null;
@@ -164,7 +165,7 @@ export function evaluateInterventions(
     {
       claim:
         'The remedies that raise the largest stable learning rate do so by lowering the early curvature: max early λ1/threshold at a common η.',
-      evidence: `${loweredEv.join('; ')}. ${lowerRule(window, drop, 'remedy')} The window starts at step 0 when neither run has a warmup; the common η is at or below every compared remedy's per-seed η_max.`,
+      evidence: `${loweredEv.join('; ')}. ${lowerRule(window, drop, 'remedy', windowRuleOf(plan.curves))} The window starts at step 0 when neither run has a warmup; the common η is at or below every compared remedy's per-seed η_max.`,
       verdict: allOf(lowered),
     },
     {

@@ -70,6 +70,10 @@ const curvesSchema = z.strictObject({
   lanczos_iters: int(1).optional(),
   samples: z.union([z.literal('all'), int(1)], { error: 'must be "all" or an integer >= 1' }).optional(),
   seeds: int(1).optional(),
+  first_seed: int(0).optional(),
+  align: z
+    .enum(['after_longer_warmup', 'at_full_lr'], { error: 'must be after_longer_warmup or at_full_lr' })
+    .optional(),
 });
 
 /** flatness-lr's and sgd-batch's `settle:` (λ1 after GD at lr_multiple·2/λ0 for `steps` updates from the final checkpoint). */

@@ -46,7 +46,7 @@ import {
 import { frame } from '../report/spec.ts';
 import { medianBandFigure } from './figures.ts';
 import { median } from './measures.ts';
-import { curvatureAfterWarmup, verdictOf, type PostWarmupCurvature } from './claims/warmup.ts';
+import { curvatureAfterWarmup, curvatureAtFullLr, verdictOf, type PostWarmupCurvature } from './claims/warmup.ts';
 import { ALPHA, equivalence, judgePaired, pairedComparison, pairedText, type PairedJudgement } from './stats.ts';
 import { loadStudyRun } from './run.ts';
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyFile, StudyRun, Verdict } from './study.ts';
@@ -73,8 +73,29 @@ export interface CurvesSection {
   lanczos_iters?: number;
   /** Training samples the Hessian is taken over. */
   samples?: number | 'all';
-  /** Curve runs per cell, seeds 0..seeds−1 (default 1): the curvature claims pair them by seed. */
+  /** Curve runs per cell, seeds first_seed..first_seed+seeds−1 (default 1): the curvature claims pair them by seed. */
   seeds?: number;
+  /** The first curve seed (default 0): fresh seeds for a comparison rule fixed after earlier seeds were seen. */
+  first_seed?: number;
+  /**
+   * Where a warmup run's early window starts when it is compared with a run without (default
+   * after_longer_warmup): both runs over the same steps after the longer warmup ends, or each
+   * run's own first steps at the full η (at_full_lr: steps 0–W without warmup, W_w–W_w+W with).
+   */
+  align?: CurveAlign;
+}
+
+/** See CurvesSection.align. */
+export type CurveAlign = 'after_longer_warmup' | 'at_full_lr';
+
+/** The curve seeds of a plan: first_seed, first_seed + 1, … (curves.seeds of them). */
+export const curveSeedsOf = (curves: CurvesSection | null): number[] =>
+  curves === null ? [] : Array.from({ length: curves.seeds ?? 1 }, (_, i) => (curves.first_seed ?? 0) + i);
+
+/** The runs without curve runs of seeds the plan does not run (e.g. seeds seen before a rule was fixed). */
+export function plannedRuns<R extends StudyRun>(runs: readonly R[], curves: CurvesSection | null): R[] {
+  const seeds = new Set(curveSeedsOf(curves));
+  return runs.filter((r) => r.params.kind !== 'curve' || seeds.has(curveSeed(r)));
 }
 
 type Quick = NonNullable<StudyFile['quick']> & {
@@ -331,7 +352,7 @@ export async function executeMaxLrStudy(ctx: StudyContext): Promise<StudyRun[]> 
     }
     writeMaxLrFile(ctx.out, results, { ...meta, curves: Object.fromEntries(common) });
   }
-  const curveSeeds = plan.curves === null ? [] : Array.from({ length: plan.curves.seeds ?? 1 }, (_, i) => i);
+  const curveSeeds = curveSeedsOf(plan.curves);
   const curveRuns =
     plan.curves === null
       ? []
@@ -740,20 +761,22 @@ export function maxLrTable(cells: readonly CellSummary[], curves: Map<string, Cu
 /** 'held' if every item is true, 'did not hold' if any is false, else 'inconclusive' (claims/warmup.ts's verdictOf). */
 export const allOf: (items: ReadonlyArray<boolean | null>) => Verdict = verdictOf;
 
-/** What the max-lr evaluators start from: the plan, the cells' summaries, the early window (steps; `curves.early_steps`, else `defaultWindow`) and the curve runs' statistics over it. */
+/** What the max-lr evaluators start from: the plan, the runs it plans (plannedRuns), the cells' summaries, the early window (steps; `curves.early_steps`, else `defaultWindow`) and the curve runs' statistics over it. */
 export function maxLrEvidence(
-  runs: readonly StudyRun[],
+  loaded: readonly StudyRun[],
   ctx: Pick<StudyContext, 'file' | 'quick'>,
   defaultWindow = 100,
-): { plan: MaxLrPlan; cells: CellSummary[]; window: number; curves: Map<string, CurveStats> } {
+): { plan: MaxLrPlan; runs: StudyRun[]; cells: CellSummary[]; window: number; curves: Map<string, CurveStats> } {
   const plan = maxLrPlan(ctx);
+  const runs = plannedRuns(loaded, plan.curves);
   const window = plan.curves?.early_steps ?? defaultWindow;
-  return { plan, cells: summarizeCells(runs, ctx), window, curves: curveStats(runs, window) };
+  return { plan, runs, cells: summarizeCells(runs, ctx), window, curves: curveStats(runs, window) };
 }
 
 /**
- * The curve runs of cells `ref` and `cell` seed by seed, each run's λ1/threshold over the same
- * `window` steps after the longer warmup of the two (both at the full η; claims/warmup.ts): one
+ * The curve runs of cells `ref` and `cell` seed by seed, each run's λ1/threshold over `window`
+ * steps at the full η (claims/warmup.ts): the same steps after the longer warmup of the two, or
+ * with align 'at_full_lr' each run's own first steps at the full η, every `grid`-th step. One
  * [ref, cell] pair per seed that both cells have.
  */
 export function curvesAfterWarmup(
@@ -761,6 +784,8 @@ export function curvesAfterWarmup(
   ref: string,
   cell: string,
   window: number,
+  align: CurveAlign = 'after_longer_warmup',
+  grid = 0,
 ): Array<{ seed: number; pair: [PostWarmupCurvature, PostWarmupCurvature] }> {
   const a = curveRunsOf(runs, ref);
   const b = curveRunsOf(runs, cell);
@@ -774,7 +799,9 @@ export function curvesAfterWarmup(
   for (const [seed, ra] of a) {
     const rb = b.get(seed);
     if (!rb) continue;
-    const [pa, pb] = curvatureAfterWarmup([asWarmup(ra), asWarmup(rb)], window);
+    const both = [asWarmup(ra), asWarmup(rb)];
+    const [pa, pb] =
+      align === 'at_full_lr' ? curvatureAtFullLr(both, window, grid) : curvatureAfterWarmup(both, window);
     out.push({ seed, pair: [pa!, pb!] });
   }
   return out;
@@ -825,10 +852,22 @@ export function judgeCurvePairs(
   };
 }
 
+/** How lowerCurvature places each run's window: `align` and the measurement `grid` (steps) of CurvesSection. */
+export interface WindowRule {
+  align: CurveAlign;
+  grid: number;
+}
+
+/** The window rule of a plan's curve runs (the grid is curves.every for at_full_lr). */
+export const windowRuleOf = (curves: CurvesSection | null): WindowRule => ({
+  align: curves?.align ?? 'after_longer_warmup',
+  grid: curves?.align === 'at_full_lr' ? (curves.every ?? 0) : 0,
+});
+
 /**
- * "`cell` lowers λ1/threshold below (1 − drop) × `ref`'s": per seed, each run's max over the same
- * `window` steps after the longer warmup of the two (curvesAfterWarmup), judged by
- * judgeCurvePairs; null when the cells have no curve runs with a common seed.
+ * "`cell` lowers λ1/threshold below (1 − drop) × `ref`'s": per seed, each run's max over
+ * `window` steps at the full η placed by `rule` (curvesAfterWarmup), judged by judgeCurvePairs;
+ * null when the cells have no curve runs with a common seed.
  */
 export function lowerCurvature(
   runs: readonly StudyRun[],
@@ -836,8 +875,9 @@ export function lowerCurvature(
   cell: string,
   window: number,
   drop: number,
+  rule: WindowRule = { align: 'after_longer_warmup', grid: 0 },
 ): { judged: CurveJudgement; refMedian: number | null; cellMedian: number | null; text: string } | null {
-  const per = curvesAfterWarmup(runs, ref, cell, window);
+  const per = curvesAfterWarmup(runs, ref, cell, window, rule.align, rule.grid);
   if (per.length === 0) return null;
   const failed = failedCurves(runs, [ref, cell]);
   const judged = judgeCurvePairs(
@@ -847,18 +887,26 @@ export function lowerCurvature(
   );
   const refMedian = medianOf(per.map((x) => x.pair[0].maxRatio));
   const cellMedian = medianOf(per.map((x) => x.pair[1].maxRatio));
-  const [from, to] = [per[0]!.pair[0].from, per[0]!.pair[0].to];
+  const [r0, c0] = per[0]!.pair;
+  const where =
+    rule.align === 'at_full_lr' && r0.from !== c0.from
+      ? `each run's first ${window} steps at the full η (${cell}: steps ${c0.from}–${c0.to}, ${ref}: ${r0.from}–${r0.to})${rule.grid > 0 ? `, every ${rule.grid} steps from its start (${c0.points} and ${r0.points} measurements)` : ''}`
+      : `steps ${r0.from}–${r0.to} (${r0.from > 0 ? 'after the longer warmup, both at the full η' : 'neither run has a warmup'})`;
   return {
     judged,
     refMedian,
     cellMedian,
-    text: `max λ1/threshold over steps ${from}–${to} (${from > 0 ? 'after the longer warmup, both at the full η' : 'neither run has a warmup'}), medians over ${per.length} seed${per.length === 1 ? '' : 's'}: ${f3(cellMedian)} vs ${f3(refMedian)}; ${judged.text}${failed.text.length > 0 ? `; ${failed.text.join(', ')}` : ''} → ${judged.verdict}`,
+    text: `max λ1/threshold over ${where}, medians over ${per.length} seed${per.length === 1 ? '' : 's'}: ${f3(cellMedian)} vs ${f3(refMedian)}; ${judged.text}${failed.text.length > 0 ? `; ${failed.text.join(', ')}` : ''} → ${judged.verdict}`,
   };
 }
 
 /** The rule of lowerCurvature in words. */
-export function lowerRule(window: number, drop: number, what: string): string {
-  return `Per seed, log2 of the ${what} run's max λ1/threshold over the ${window} steps right after the longer warmup of the two over the run without's (both at the same, full η): held when the exact sign-flip test gives p < ${ALPHA} with a geometric-mean ratio ≤ ${1 - drop}; did not hold when p < ${ALPHA} the other way or the TOST test shows the ratio within ${f3(1 - drop)}^±1; else inconclusive; seeds where either run diverged or collapsed at the common η are left out; held overall when every comparison holds.`;
+export function lowerRule(window: number, drop: number, what: string, rule?: WindowRule): string {
+  const where =
+    rule?.align === 'at_full_lr'
+      ? `over its own first ${window} steps at the full η (from the end of its warmup; from step 0 without one)${rule.grid > 0 ? `, where the two windows start at different steps only every ${rule.grid} steps from each start so that both maxima are over as many measurements,` : ''} over the run without's (both at the same full η)`
+      : `over the ${window} steps right after the longer warmup of the two over the run without's (both at the same, full η)`;
+  return `Per seed, log2 of the ${what} run's max λ1/threshold ${where}: held when the exact sign-flip test gives p < ${ALPHA} with a geometric-mean ratio ≤ ${1 - drop}; did not hold when p < ${ALPHA} the other way or the TOST test shows the ratio within ${f3(1 - drop)}^±1; else inconclusive; seeds where either run diverged or collapsed at the common η are left out; held overall when every comparison holds.`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -931,8 +979,9 @@ export function maxLrFigure(cells: readonly CellSummary[]): StudyFigure | null {
 }
 
 /** Both figures of a max-lr study. */
-export function maxLrStudyFigures(runs: StudyRun[], ctx: Pick<StudyContext, 'file' | 'quick'>): StudyFigure[] {
+export function maxLrStudyFigures(loaded: StudyRun[], ctx: Pick<StudyContext, 'file' | 'quick'>): StudyFigure[] {
   const plan = maxLrPlan(ctx);
+  const runs = plannedRuns(loaded, plan.curves);
   const cells = summarizeCells(runs, ctx);
   return [maxLrFigure(cells), earlyRatioFigure(runs, plan.curves?.early_steps ?? 100)].filter(
     (f): f is StudyFigure => f !== null,
@@ -948,10 +997,10 @@ export const asItem = (v: Verdict | undefined): boolean | null =>
 
 /** The warmup claims: a pure function of the loaded runs. */
 export function evaluateWarmup(
-  runs: readonly StudyRun[],
+  loaded: readonly StudyRun[],
   ctx: Pick<StudyContext, 'file' | 'quick' | 'tolerances'>,
 ): ClaimResult[] {
-  const { plan, cells, window, curves } = maxLrEvidence(runs, ctx);
+  const { plan, runs, cells, window, curves } = maxLrEvidence(loaded, ctx);
   const t = tolerancesOf(WARMUP_TOLERANCES, ctx.tolerances);
   const gain = t.min_lr_gain ?? 1;
   const drop = t.early_ratio_drop ?? 0;
@@ -984,9 +1033,9 @@ export function evaluateWarmup(
       values[`${model}.${w.variant}.lr_gain`] =
         w.maxStableLr !== null && none.maxStableLr ? w.maxStableLr / none.maxStableLr : null;
       values[`${model}.${w.variant}.raised`] = paired?.verdict ?? 'inconclusive';
-      // Compared after the longest warmup ends, both runs at the full η (inside the warmup
-      // λ1/threshold is divided by a threshold at a tiny η_t: small whatever λ1 does).
-      const low = lowerCurvature(runs, none.cell, w.cell, window, drop);
+      // Compared at the full η only (inside the warmup λ1/threshold is divided by a threshold at a
+      // tiny η_t: small whatever λ1 does): after the longer warmup, or each run's own arrival there.
+      const low = lowerCurvature(runs, none.cell, w.cell, window, drop, windowRuleOf(plan.curves));
       if (low) {
         early.push(asItem(low.judged.verdict));
         earlyEv.push(
@@ -1004,7 +1053,7 @@ export function evaluateWarmup(
   }
   claims.push({
     claim: 'Warmup lowers the early sharpness λ1 relative to the stability threshold (2+2μ)/η (Gilmer et al. 2022).',
-    evidence: `${earlyEv.join('; ')}. ${lowerRule(window, drop, 'warmup')}`,
+    evidence: `${earlyEv.join('; ')}. ${lowerRule(window, drop, 'warmup', windowRuleOf(plan.curves))}`,
     verdict: allOf(early),
     values: { ...values },
   });

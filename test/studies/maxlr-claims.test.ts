@@ -14,11 +14,14 @@ import type { ClaimResult, StudyRun } from '../../src/studies/study.ts';
 import {
   commonCurveLr,
   curveRunName,
+  curveSeedsOf,
   evaluateWarmup,
   maxLrPlan,
+  plannedRuns,
   searchResolution,
   shareCommonLr,
   summarizeCells,
+  windowRuleOf,
 } from '../../src/studies/warmup.ts';
 import { evaluateInterventions } from '../../src/studies/interventions.ts';
 import { evaluateAdamWarmup } from '../../src/studies/adam-warmup.ts';
@@ -29,6 +32,10 @@ type Status = 'completed' | 'diverged';
 
 function ctxOf(name: string, quick: boolean) {
   const file = loadStudyFile(name);
+  // The synthetic curve runs below are seeds 0–5 (six, so that p < 0.05 can be reached); the quick
+  // files run two curve seeds, and the evaluators use only the seeds a plan runs.
+  const q = file.quick as { curves?: { seeds?: number } } | undefined;
+  if (quick && q?.curves) q.curves.seeds = 6;
   return { file, quick, tolerances: (quick ? file.quick_tolerances : undefined) ?? file.tolerances };
 }
 
@@ -140,13 +147,21 @@ function curve(
   ctx: Ctx,
   cellName: string,
   lambda: (step: number, seed: number) => number,
-  o: { upTo?: number; divergeAt?: number; eta?: number; collapse?: boolean; failing?: number[]; seeds?: number } = {},
+  o: {
+    upTo?: number;
+    divergeAt?: number;
+    eta?: number;
+    collapse?: boolean;
+    failing?: number[];
+    seeds?: number;
+    first?: number;
+  } = {},
 ): StudyRun[] {
   const plan = maxLrPlan(ctx);
   const cell = plan.cells.find((c) => c.name === cellName)!;
   const eta = o.eta ?? CURVE_ETA[ctx.file.name]!;
   const out: StudyRun[] = [];
-  for (let seed = 0; seed < (o.seeds ?? 6); seed++) {
+  for (let seed = o.first ?? 0; seed < (o.first ?? 0) + (o.seeds ?? 6); seed++) {
     const fails = o.failing === undefined || o.failing.includes(seed);
     const diverge = fails && o.divergeAt !== undefined;
     const collapse = fails && o.collapse === true;
@@ -327,6 +342,46 @@ test('warmup: each seed’s own η_max paired by seed decides "raises"; held, di
   assert.match(censored[0]!.evidence, /no early-curvature measurement/);
 });
 
+test('warmup: fresh curve seeds only, each run compared on its own arrival at the full η (at_full_lr)', () => {
+  const ctx = ctxOf('warmup', true);
+  const q = ctx.file.quick as { curves: { first_seed?: number; align?: string } };
+  // The full file judges seeds 6–13 on each run's own first steps at the full η.
+  const full = maxLrPlan(ctxOf('warmup', false));
+  assert.deepEqual(curveSeedsOf(full.curves), [6, 7, 8, 9, 10, 11, 12, 13]);
+  assert.deepEqual(windowRuleOf(full.curves), { align: 'at_full_lr', grid: 20 });
+  q.curves.first_seed = 6;
+  const eta = 4;
+  const lrs = [0.16, 0.32, 0.64, 1.28, 2.56];
+  const searches = [...trials(ctx, 'none', lrs, above(0.64)), ...trials(ctx, 'warmup-100', lrs, above(2.56))];
+  // Without warmup the run starts at ratio 3 and settles to 0.2 from step 60; with warmup it arrives
+  // at the full η (step 100) at 0.5. Seeds 0–5 (not planned) say the opposite: they must not count.
+  const noneRatio = (s: number) => (s < 60 ? 3 : 0.2);
+  const runs = [
+    ...searches,
+    ...curve(ctx, 'none', (s) => hb(noneRatio(s), eta), { first: 6 }),
+    ...curve(ctx, 'warmup-100', (s) => hb(s < 100 ? 3 : 0.5, eta), { first: 6 }),
+    ...curve(ctx, 'none', () => hb(0.1, eta)),
+    ...curve(ctx, 'warmup-100', () => hb(5, eta)),
+  ];
+  const held = evaluateWarmup(runs, ctx);
+  assert.equal(held[0]!.verdict, 'held', why(held));
+  assert.match(
+    held[0]!.evidence,
+    /each run's first 100 steps at the full η \(warmup-100: steps 100–200, none: 0–100\), every 20 steps from its start \(6 and 6 measurements\), medians over 6 seeds: 0\.5 vs 3; per seed log2 ratio -2\.58 \[95 % t-CI -2\.58, -2\.58\], sign-flip p = 0\.031 \(exact, n = 6\)/,
+  );
+  // The same runs over the same steps after the longer warmup (the earlier rule): none has settled
+  // by step 100 (0.2 < 0.5), so warmup is not lower there — the two rules read different things.
+  q.curves.align = 'after_longer_warmup';
+  const late = evaluateWarmup(runs, ctx);
+  assert.equal(late[0]!.verdict, 'did not hold', why(late));
+  assert.match(
+    late[0]!.evidence,
+    /steps 100–200 \(after the longer warmup, both at the full η\), medians over 6 seeds: 0\.5 vs 0\.2/,
+  );
+  // Only the planned seeds reach the figures as well.
+  assert.equal(plannedRuns(runs, maxLrPlan(ctx).curves).filter((r) => r.params.kind === 'curve').length, 12);
+});
+
 test('max-lr studies: the common η of the curve runs is chosen from the measured per-seed η_max', () => {
   const ctx = ctxOf('warmup', false);
   const plan = maxLrPlan(ctx);
@@ -403,7 +458,7 @@ test('interventions: warmup-1000 is a remedy, each remedy is judged per seed, th
   close(v['fc-tanh.warmup_over_best'], 1, 'warmup / best');
   assert.match(
     held[1]!.evidence,
-    /warmup-100: max λ1\/threshold over steps 100–160 \(after the longer warmup, both at the full η\), medians over 6 seeds: 0\.5 vs 2; per seed log2 ratio -2 \[95 % t-CI -2, -2\], sign-flip p = 0\.031 \(exact, n = 6\)/,
+    /warmup-100: max λ1\/threshold over each run's first 60 steps at the full η \(warmup-100: steps 100–160, none: 0–60\), every 20 steps from its start \(4 and 4 measurements\), medians over 6 seeds: 0\.5 vs 2; per seed log2 ratio -2 \[95 % t-CI -2, -2\], sign-flip p = 0\.031 \(exact, n = 6\)/,
   );
   assert.match(
     held[1]!.evidence,

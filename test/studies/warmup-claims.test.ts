@@ -6,7 +6,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MetricRow } from '../../src/experiments/metrics.ts';
-import { curvatureAfterWarmup, rowRatio, verdictOf, type WarmupRun } from '../../src/studies/claims/warmup.ts';
+import {
+  curvatureAfterWarmup,
+  curvatureAtFullLr,
+  rowRatio,
+  verdictOf,
+  type WarmupRun,
+} from '../../src/studies/claims/warmup.ts';
 
 const ETA = 0.1;
 
@@ -70,4 +76,29 @@ test('a run without warmup that diverged before the window gives no curvature co
     }),
     2,
   );
+});
+
+test("at the full η: each run's own first steps there, on a common grid of measurements", () => {
+  // Without warmup λ1/threshold starts at 3 and settles to 0.2 by step 60; with a 1000-step warmup
+  // the run arrives at the full η at 0.5. One dense spike (ratio 9 at step 2, off the 20-step grid)
+  // would make the densely measured run look sharper only because it is measured more often.
+  const settling = run('none', 0, (s) => (s < 60 ? 60 : 4), 1400);
+  const spike: MetricRow = { step: 2, lr: ETA, sharpness: 180, threshold: 2 / ETA, threshold_quantity: 'sharpness' };
+  const none = { ...settling, rows: [settling.rows[0]!, spike, ...settling.rows.slice(1)] };
+  const warm = run('warmup-1000', 1000, (s) => (s < 1000 ? 60 : 10));
+  const [n, w] = curvatureAtFullLr([none, warm], 100, 20);
+  assert.deepEqual([n!.from, n!.to, w!.from, w!.to], [0, 100, 1000, 1100]);
+  // Steps 0, 20, …, 100 of each: six measurements, the spike at step 2 not among them.
+  assert.deepEqual([n!.points, w!.points], [6, 6]);
+  assert.ok(Math.abs(n!.maxRatio! - 3) < 1e-12 && Math.abs(w!.maxRatio! - 0.5) < 1e-12);
+  // Without the grid every measurement counts (the spike included).
+  const [nd] = curvatureAtFullLr([none, warm], 100, 0);
+  assert.ok(Math.abs(nd!.maxRatio! - 9) < 1e-12);
+  // Windows that start together keep every measurement: 26 rows every 4 steps plus the spike.
+  const clipped = run('clip', 0, () => 30);
+  const [n2, c2] = curvatureAtFullLr([none, clipped], 100, 20);
+  assert.deepEqual([n2!.points, c2!.points], [27, 26]);
+  // After the longer warmup both are read at steps 1000–1100, where the run without has settled.
+  const [nl, wl] = curvatureAfterWarmup([none, warm], 100);
+  assert.ok(Math.abs(nl!.maxRatio! - 0.2) < 1e-12 && Math.abs(wl!.maxRatio! - 0.5) < 1e-12);
 });
