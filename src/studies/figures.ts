@@ -46,6 +46,7 @@ function stepFigure(
     title: string;
     caption: string;
     yTitle: string;
+    xTitle?: string;
     logY?: boolean;
     yDomain?: [number, number];
     ruleY?: number;
@@ -54,7 +55,7 @@ function stepFigure(
 ): StudyFigure | null {
   const spec = lineChart({
     title: o.title,
-    xTitle: 'step',
+    xTitle: o.xTitle ?? 'step',
     yTitle: o.yTitle,
     series,
     logY: o.logY,
@@ -83,6 +84,8 @@ export function medianBandFigure(
     title: string;
     caption: string;
     yTitle: string;
+    /** The x axis (default 'step'), e.g. steps since a run reached its full η. */
+    xTitle?: string;
     cell: (r: StudyRun) => { key: string; label: string; order: number };
     series: (r: StudyRun) => Point[];
     bin?: number;

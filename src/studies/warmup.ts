@@ -46,7 +46,13 @@ import {
 import { frame } from '../report/spec.ts';
 import { medianBandFigure } from './figures.ts';
 import { median } from './measures.ts';
-import { curvatureAfterWarmup, curvatureAtFullLr, verdictOf, type PostWarmupCurvature } from './claims/warmup.ts';
+import {
+  curvatureAfterWarmup,
+  curvatureAtFullLr,
+  rowRatio,
+  verdictOf,
+  type PostWarmupCurvature,
+} from './claims/warmup.ts';
 import { ALPHA, equivalence, judgePaired, pairedComparison, pairedText, type PairedJudgement } from './stats.ts';
 import { loadStudyRun } from './run.ts';
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyFile, StudyRun, Verdict } from './study.ts';
@@ -936,6 +942,36 @@ export function earlyRatioFigure(
   return fig === null ? null : { ...fig, title: 'Early λ1 / threshold' };
 }
 
+/**
+ * λ1/threshold of the curve runs from each run's arrival at the full η (the end of its warmup;
+ * step 0 without one) over the `window` steps the at_full_lr comparison reads (log y; 1 = the
+ * stability boundary): per cell the median over seeds with a min–max band.
+ */
+export function arrivalRatioFigure(runs: readonly StudyRun[], window: number): StudyFigure | null {
+  const curves = runs.filter((r) => r.params.kind === 'curve');
+  const order = [...new Set(curves.map(curveCell))];
+  return medianBandFigure(curves, {
+    id: 'arrival-ratio',
+    title: 'λ1 / threshold from the arrival at the full η',
+    caption: `The common-η runs from the step each first trains at the full η (the end of its warmup; step 0 without one), over the ${window} steps the early-curvature claim compares, median over seeds with the min–max band. Without warmup a run meets the full η at its initial curvature; with warmup, where the warmup has brought it. Above 1 (dashed) the update overshoots along the top eigenvector.`,
+    yTitle: 'λ1 / threshold',
+    xTitle: 'steps at the full η',
+    cell: (r) => {
+      const cell = curveCell(r);
+      const w = r.config.schedule.warmup_steps;
+      return { key: cell, label: `${cell}${w > 0 ? ` (from step ${w})` : ''}`, order: order.indexOf(cell) };
+    },
+    series: (r) => {
+      const w = r.config.schedule.warmup_steps;
+      return r.rows
+        .filter((row) => row.step >= w && row.step <= w + window)
+        .map((row) => ({ step: row.step - w, value: rowRatio(row) ?? Number.NaN }));
+    },
+    logY: true,
+    ruleY: 1,
+  });
+}
+
 /** The max stable η of every cell (dot) and the next η tried, unstable (end of the bar), log x. */
 export function maxLrFigure(cells: readonly CellSummary[]): StudyFigure | null {
   const rows = cells
@@ -983,9 +1019,12 @@ export function maxLrStudyFigures(loaded: StudyRun[], ctx: Pick<StudyContext, 'f
   const plan = maxLrPlan(ctx);
   const runs = plannedRuns(loaded, plan.curves);
   const cells = summarizeCells(runs, ctx);
-  return [maxLrFigure(cells), earlyRatioFigure(runs, plan.curves?.early_steps ?? 100)].filter(
-    (f): f is StudyFigure => f !== null,
-  );
+  const window = plan.curves?.early_steps ?? 100;
+  return [
+    maxLrFigure(cells),
+    earlyRatioFigure(runs, window),
+    windowRuleOf(plan.curves).align === 'at_full_lr' ? arrivalRatioFigure(runs, window) : null,
+  ].filter((f): f is StudyFigure => f !== null);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import {
   curveSeedsOf,
   evaluateWarmup,
   maxLrPlan,
+  maxLrStudyFigures,
   plannedRuns,
   searchResolution,
   shareCommonLr,
@@ -380,6 +381,23 @@ test('warmup: fresh curve seeds only, each run compared on its own arrival at th
   );
   // Only the planned seeds reach the figures as well.
   assert.equal(plannedRuns(runs, maxLrPlan(ctx).curves).filter((r) => r.params.kind === 'curve').length, 12);
+  assert.deepEqual(
+    maxLrStudyFigures(runs, ctx).map((f) => f.id),
+    ['max-stable-lr-bracket', 'early-ratio'],
+  );
+  // With at_full_lr a figure shows what is compared: each run from its arrival at the full η, so
+  // the warmup run's first point (x = 0) is its step 100, at the planned seeds' 0.5.
+  q.curves.align = 'at_full_lr';
+  const fig = maxLrStudyFigures(runs, ctx).find((f) => f.id === 'arrival-ratio')!;
+  const spec = JSON.stringify(fig.spec);
+  assert.match(spec, /steps at the full η/);
+  assert.match(spec, /warmup-100 \(from step 100\) \(6 runs\)/);
+  const layers = (fig.spec as { layer: Array<{ data?: { values: Array<Record<string, number>> } }> }).layer;
+  const lines = layers.flatMap((l) => (l.data ? [l.data.values] : [])).filter((v) => v.length > 0);
+  const warmLine = lines.find((v) => Object.keys(v[0]!).some((k) => k !== 'step' && v[0]![k] === 0.5))!;
+  assert.ok(warmLine, spec.slice(0, 400));
+  const xs = warmLine.map((p) => p.step!);
+  assert.deepEqual([Math.min(...xs), Math.max(...xs)], [0, 100]);
 });
 
 test('max-lr studies: the common η of the curve runs is chosen from the measured per-seed η_max', () => {
