@@ -785,7 +785,7 @@ export function maxLrEvidence(
  * with align 'at_full_lr' each run's own first steps at the full η, every `grid`-th step. One
  * [ref, cell] pair per seed that both cells have.
  */
-export function curvesAfterWarmup(
+export function pairedCurveWindows(
   runs: readonly StudyRun[],
   ref: string,
   cell: string,
@@ -872,7 +872,7 @@ export const windowRuleOf = (curves: CurvesSection | null): WindowRule => ({
 
 /**
  * "`cell` lowers λ1/threshold below (1 − drop) × `ref`'s": per seed, each run's max over
- * `window` steps at the full η placed by `rule` (curvesAfterWarmup), judged by judgeCurvePairs;
+ * `window` steps at the full η placed by `rule` (pairedCurveWindows), judged by judgeCurvePairs;
  * null when the cells have no curve runs with a common seed.
  */
 export function lowerCurvature(
@@ -883,7 +883,7 @@ export function lowerCurvature(
   drop: number,
   rule: WindowRule = { align: 'after_longer_warmup', grid: 0 },
 ): { judged: CurveJudgement; refMedian: number | null; cellMedian: number | null; text: string } | null {
-  const per = curvesAfterWarmup(runs, ref, cell, window, rule.align, rule.grid);
+  const per = pairedCurveWindows(runs, ref, cell, window, rule.align, rule.grid);
   if (per.length === 0) return null;
   const failed = failedCurves(runs, [ref, cell]);
   const judged = judgeCurvePairs(
