@@ -22,6 +22,8 @@ export interface StudyProvenance {
   machine?: string;
   /** Seeds per configuration. */
   seeds?: number[];
+  /** The seeds of each kind of run where kinds use different seeds (e.g. trial: η_max searches, curve: curve runs). */
+  seed_groups?: Record<string, number[]>;
   /** The study involves no random choice (no seeds). */
   deterministic?: boolean;
   /** Seconds its runs took, summed over runs (absent in older files). */
@@ -46,6 +48,25 @@ export interface StudyResult {
   figures: string[];
   /** Minutes the full version is expected to take on this project's 2-core machines (from the study file). */
   expectedFullMinutes?: number;
+}
+
+/** What a kind of run is, for the seeds line. */
+const kindWords = (kind: string): string =>
+  ({ trial: 'η_max searches', curve: 'early-curvature runs', fixed: 'fixed-η runs' })[kind] ?? `${kind} runs`;
+
+/** Seeds as a range where they are consecutive ('6–13'), else listed. */
+export function seedRange(seeds: readonly number[]): string {
+  const consecutive = seeds.length > 2 && seeds.every((x, i) => i === 0 || x === seeds[i - 1]! + 1);
+  return consecutive ? `${seeds[0]}–${seeds[seeds.length - 1]}` : seeds.join(', ');
+}
+
+/** The summary table's seeds cell: the count, or the count per kind of run ('6 + 8') where kinds use different seeds. */
+export function seedCount(c: StudyProvenance): string {
+  if (c.seed_groups)
+    return Object.values(c.seed_groups)
+      .map((g) => g.length)
+      .join(' + ');
+  return c.seeds ? String(c.seeds.length) : c.deterministic ? 'none (deterministic)' : '?';
 }
 
 /**
@@ -116,7 +137,8 @@ export function renderResults(
         ]
       : []),
     'A verdict is computed from the runs: **held**, **did not hold** or **inconclusive**. A study run at its',
-    'reduced (`--quick`) scale says so in its heading.',
+    'reduced (`--quick`) scale says so in its heading. Seeds "6 + 8": a study whose kinds of run use different',
+    'seeds (η_max searches, then early-curvature runs), counted per kind; its section lists them.',
     ...(o.discussionFile
       ? ['', `The **Discussion** under a study is written by people (from \`${o.discussionFile}\`), not computed.`]
       : []),
@@ -128,7 +150,7 @@ export function renderResults(
   for (const r of results) {
     const c = r.claims;
     lines.push(
-      `| [${c.study}](#${c.study}) | ${c.quick ? 'reduced (quick)' : 'full'} | ${c.seeds ? c.seeds.length : c.deterministic ? 'none (deterministic)' : '?'} | ${count(c, 'held')} / ${c.claims.length} | ${count(c, 'did not hold')} | ${count(c, 'inconclusive')} | ${formatDuration(runTime(c))} | ${c.finished_at ?? 'unknown'} |`,
+      `| [${c.study}](#${c.study}) | ${c.quick ? 'reduced (quick)' : 'full'} | ${seedCount(c)} | ${count(c, 'held')} / ${c.claims.length} | ${count(c, 'did not hold')} | ${count(c, 'inconclusive')} | ${formatDuration(runTime(c))} | ${c.finished_at ?? 'unknown'} |`,
     );
   }
   // The share of claims the runs decided (held or did not hold), over every study on the page.
@@ -146,7 +168,16 @@ export function renderResults(
         ? ''
         : ` (the full study: about ${formatDuration(r.expectedFullMinutes * 60)} on 2 cores)`;
     lines.push(`- scale: ${c.quick ? `reduced (\`--quick\`): a smaller subset and fewer steps${full}` : 'full'}`);
-    if (c.seeds) lines.push(`- seeds: ${c.seeds.join(', ')}`);
+    if (c.seeds)
+      lines.push(
+        `- seeds: ${c.seeds.join(', ')}${
+          c.seed_groups
+            ? ` (${Object.entries(c.seed_groups)
+                .map(([k, g]) => `${kindWords(k)}: ${seedRange(g)}`)
+                .join('; ')})`
+            : ''
+        }`,
+      );
     else if (c.deterministic) lines.push('- seeds: none (deterministic: closed forms, no random choice)');
     lines.push(`- command: \`${c.command ?? `edgewise reproduce ${c.study}${c.quick ? ' --quick' : ''}`}\``);
     lines.push(`- machine: ${c.machine ?? 'not recorded'}`);

@@ -46,6 +46,24 @@ export function loadStudyFile(name: string, dir = STUDIES_DIR): StudyFile {
   return parseStudyFile<StudyFile>(raw, path, name);
 }
 
+/** The distinct seeds of `runs`, ascending. */
+const seedsOf = (runs: readonly StudyRun[]): number[] =>
+  [...new Set(runs.map((r) => r.config.train.seed))].sort((a, b) => a - b);
+
+/**
+ * The seeds of each kind of run (the `kind` param: a max-lr study's η_max searches 'trial' and
+ * early-curvature runs 'curve'), when the kinds use different seeds; else nothing.
+ */
+export function seedGroupsOf(runs: readonly StudyRun[]): { seed_groups?: Record<string, number[]> } {
+  const kinds = new Map<string, StudyRun[]>();
+  for (const r of runs)
+    if (typeof r.params.kind === 'string')
+      (kinds.get(r.params.kind) ?? kinds.set(r.params.kind, []).get(r.params.kind)!).push(r);
+  const groups = Object.fromEntries([...kinds].map(([k, rs]) => [k, seedsOf(rs)] as const));
+  const distinct = new Set(Object.values(groups).map((g) => g.join(',')));
+  return distinct.size > 1 ? { seed_groups: groups } : {};
+}
+
 /**
  * The study file with seeds 0..count−1. In a study that sweeps `train.seed` anywhere, every grid
  * (the study's, its variants', the quick ones) sweeps these seeds, also a variant grid that had
@@ -391,9 +409,7 @@ export async function reproduce(
     finished_at: new Date().toISOString(),
     command: `edgewise reproduce ${def.name}${o.quick ? ' --quick' : ''}${o.seeds !== undefined ? ` --seeds ${o.seeds}` : ''}`,
     machine: `${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.arch()}, Node ${process.versions.node}`,
-    ...(def.deterministic
-      ? { deterministic: true }
-      : { seeds: [...new Set(runs.map((r) => r.config.train.seed))].sort((a, b) => a - b) }),
+    ...(def.deterministic ? { deterministic: true } : { seeds: seedsOf(runs), ...seedGroupsOf(runs) }),
     runs_time_s: runsTime(runs),
   };
   writeJsonAtomic(join(o.out, 'claims.json'), {

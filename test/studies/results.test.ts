@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatDuration, writeResults } from '../../src/studies/results.ts';
-import { runsTime } from '../../src/studies/run.ts';
+import { formatDuration, seedCount, seedRange, writeResults } from '../../src/studies/results.ts';
+import { runsTime, seedGroupsOf } from '../../src/studies/run.ts';
+import type { StudyRun } from '../../src/studies/study.ts';
 
 function studyDir(root: string, name: string, claims: unknown, figure?: string): string {
   const dir = join(root, name);
@@ -127,6 +128,37 @@ test('run time: the runs’ own times summed, not the time of an evaluation that
   const md = readFileSync(join(root, 'r.md'), 'utf8');
   assert.match(md, /\| full \| \? \| 0 \/ 0 \| 0 \| 0 \| 1 h 02 min \|/);
   assert.match(md, /- run time: 1 h 02 min \(its runs’ times summed[^)]*\); evaluated in 10 s/);
+});
+
+test('seeds per kind of run: counted per kind in the table and listed in the section where the kinds differ', () => {
+  const run = (kind: string, seed: number) =>
+    ({ params: { kind }, config: { train: { seed } } }) as unknown as StudyRun;
+  const trials = [0, 1, 2, 3, 4, 5].map((s) => run('trial', s));
+  const curves = [6, 7, 8, 9, 10, 11, 12, 13].map((s) => run('curve', s));
+  const groups = seedGroupsOf([...trials, ...curves]).seed_groups!;
+  assert.deepEqual(groups, { trial: [0, 1, 2, 3, 4, 5], curve: [6, 7, 8, 9, 10, 11, 12, 13] });
+  // The same seeds for every kind (or runs without a kind): no groups, the plain count.
+  assert.deepEqual(seedGroupsOf([...trials, ...[0, 1, 2, 3, 4, 5].map((s) => run('curve', s))]), {});
+  assert.equal(seedCount({ seeds: [0, 1, 2], seed_groups: undefined }), '3');
+  assert.equal(seedCount({ seeds: [], seed_groups: groups }), '6 + 8');
+  assert.equal(seedCount({ deterministic: true }), 'none (deterministic)');
+  assert.equal(seedRange([6, 7, 8, 9]), '6–9');
+  assert.equal(seedRange([0, 2, 3]), '0, 2, 3');
+  const root = mkdtempSync(join(tmpdir(), 'edgewise-results-'));
+  const dir = studyDir(root, 'w', {
+    study: 'warmup',
+    title: 'Warmup',
+    quick: false,
+    elapsed_s: 60,
+    seeds: [...Array(14).keys()],
+    seed_groups: groups,
+    claims: [{ claim: 'c', evidence: 'e', verdict: 'held' }],
+  });
+  const out = join(root, 'results.md');
+  writeResults([dir], out, 'edgewise results runs', new Date('2026-12-06T12:00:00Z'));
+  const md = readFileSync(out, 'utf8');
+  assert.match(md, /\| \[warmup\]\(#warmup\) \| full \| 6 \+ 8 \| 1 \/ 1 \|/);
+  assert.match(md, /- seeds: 0, 1, .*, 13 \(η_max searches: 0–5; early-curvature runs: 6–13\)/);
 });
 
 test('formatDuration', () => {
