@@ -403,9 +403,11 @@ export async function executeMaxLrStudy(ctx: StudyContext): Promise<StudyRun[]> 
               const s = await runInChild(config, dir, { threads });
               ctx.log(`${name}: ${s.status}${s.reason ? ` (${s.reason})` : ''}`);
             });
-            runs.push(loadStudyRun(name, params, dir));
+            return loadStudyRun(name, params, dir);
           });
-  await Promise.all(curveRuns);
+  // In plan order (cells, then seeds), not in the order they finish: figures list cells in the
+  // order they first appear, so a fresh run and one that reuses its runs draw the same figure.
+  runs.push(...(await Promise.all(curveRuns)));
   const lines = [...common.values()].map((c) => `- ${c.model}: curve runs at ${c.text}.`);
   writeFileSync(
     join(ctx.out, 'max-lr.md'),
