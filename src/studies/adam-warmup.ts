@@ -19,15 +19,12 @@ import { ADAM_WARMUP_TOLERANCES, tolerancesOf } from './tolerances.ts';
 import {
   curveLrText,
   curveRunsOf,
-  earlyRatioFigure,
   executeMaxLrStudy,
   f3 as g,
   failedCurves,
   judgeCurvePairs,
   judgeNotBelow,
   maxLrEvidence,
-  plannedRuns,
-  maxLrPlan,
   maxLrStudyFigures,
   pairedMaxLr,
   raiseRule,
@@ -132,11 +129,9 @@ export const adamWarmupStudy: StudyDefinition = {
   execute: executeMaxLrStudy,
   evaluate: evaluateAdamWarmup,
   figures: (runs, ctx) =>
-    [
-      ...maxLrStudyFigures(runs, ctx).filter((f) => f.id !== 'early-ratio'),
-      earlyRatioFigure(plannedRuns(runs, maxLrPlan(ctx).curves), maxLrPlan(ctx).curves?.early_steps ?? 40, {
-        title: "Early preconditioned sharpness relative to Adam's threshold",
-      }),
-    ].filter((f) => f !== null),
+    maxLrStudyFigures(runs, ctx, {
+      defaultWindow: 40,
+      earlyTitle: "Early preconditioned sharpness relative to Adam's threshold",
+    }),
 };
 export default adamWarmupStudy;

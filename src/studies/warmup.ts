@@ -920,57 +920,71 @@ export function lowerRule(window: number, drop: number, what: string, rule?: Win
 // ---------------------------------------------------------------------------------------------
 // Figures (shown after the claims table).
 
-/** Early λ1/threshold of the curve runs (log y; 1 = the stability boundary): per cell the median over seeds with a min–max band. */
+/**
+ * λ1/threshold of the curve runs (log y; 1 = the stability boundary): per cell the median over
+ * seeds with a min–max band, cells in the order their runs first appear.
+ */
+function curveRatioFigure(
+  runs: readonly StudyRun[],
+  o: {
+    id: string;
+    title: string;
+    caption: string;
+    xTitle?: string;
+    label: (r: StudyRun, cell: string) => string;
+    series: (r: StudyRun) => Array<{ step: number; value: number }>;
+  },
+): StudyFigure | null {
+  const curves = runs.filter((r) => r.params.kind === 'curve');
+  const order = [...new Set(curves.map(curveCell))];
+  return medianBandFigure(curves, {
+    id: o.id,
+    title: o.title,
+    caption: o.caption,
+    yTitle: 'λ1 / threshold',
+    ...(o.xTitle !== undefined ? { xTitle: o.xTitle } : {}),
+    cell: (r) => {
+      const cell = curveCell(r);
+      return { key: cell, label: o.label(r, cell), order: order.indexOf(cell) };
+    },
+    series: o.series,
+    logY: true,
+    ruleY: 1,
+  });
+}
+
+/** Early λ1/threshold of the curve runs over their first `window` steps (curveRatioFigure). */
 export function earlyRatioFigure(
   runs: readonly StudyRun[],
   window: number,
   o: { id?: string; title?: string } = {},
 ): StudyFigure | null {
-  const curves = runs.filter((r) => r.params.kind === 'curve');
-  const order = [...new Set(curves.map(curveCell))];
-  const fig = medianBandFigure(curves, {
+  const fig = curveRatioFigure(runs, {
     id: o.id ?? 'early-ratio',
     title: o.title ?? 'Early sharpness relative to the stability threshold',
     caption: `The common-η runs over their first ${window} steps, median over seeds with the min–max band: above 1 (dashed) the update overshoots along the top eigenvector; λ1 (λ1(P⁻¹H) for Adam) is divided by the threshold at each step's η.`,
-    yTitle: 'λ1 / threshold',
-    cell: (r) => {
-      const cell = curveCell(r);
-      return { key: cell, label: `${cell} (η ${f3(r.params['optimizer.lr'] as number)})`, order: order.indexOf(cell) };
-    },
+    label: (r, cell) => `${cell} (η ${f3(r.params['optimizer.lr'] as number)})`,
     series: (r) => earlyCurvature(r.rows, r.config, window).map((p) => ({ step: p.step, value: p.ratio })),
-    logY: true,
-    ruleY: 1,
   });
   return fig === null ? null : { ...fig, title: 'Early λ1 / threshold' };
 }
 
 /**
  * λ1/threshold of the curve runs from each run's arrival at the full η (the end of its warmup;
- * step 0 without one) over the `window` steps the at_full_lr comparison reads (log y; 1 = the
- * stability boundary): per cell the median over seeds with a min–max band.
+ * step 0 without one) over the `window` steps the at_full_lr comparison reads (curveRatioFigure).
  */
 export function arrivalRatioFigure(runs: readonly StudyRun[], window: number): StudyFigure | null {
-  const curves = runs.filter((r) => r.params.kind === 'curve');
-  const order = [...new Set(curves.map(curveCell))];
-  return medianBandFigure(curves, {
+  const warmupOf = (r: StudyRun) => r.config.schedule.warmup_steps;
+  return curveRatioFigure(runs, {
     id: 'arrival-ratio',
     title: 'λ1 / threshold from the arrival at the full η',
     caption: `The common-η runs from the step each first trains at the full η (the end of its warmup; step 0 without one), over the ${window} steps the early-curvature claim compares, median over seeds with the min–max band. Without warmup a run meets the full η at its initial curvature; with warmup, where the warmup has brought it. Above 1 (dashed) the update overshoots along the top eigenvector.`,
-    yTitle: 'λ1 / threshold',
     xTitle: 'steps at the full η',
-    cell: (r) => {
-      const cell = curveCell(r);
-      const w = r.config.schedule.warmup_steps;
-      return { key: cell, label: `${cell}${w > 0 ? ` (from step ${w})` : ''}`, order: order.indexOf(cell) };
-    },
-    series: (r) => {
-      const w = r.config.schedule.warmup_steps;
-      return r.rows
-        .filter((row) => row.step >= w && row.step <= w + window)
-        .map((row) => ({ step: row.step - w, value: rowRatio(row) ?? Number.NaN }));
-    },
-    logY: true,
-    ruleY: 1,
+    label: (r, cell) => `${cell}${warmupOf(r) > 0 ? ` (from step ${warmupOf(r)})` : ''}`,
+    series: (r) =>
+      r.rows
+        .filter((row) => row.step >= warmupOf(r) && row.step <= warmupOf(r) + window)
+        .map((row) => ({ step: row.step - warmupOf(r), value: rowRatio(row) ?? Number.NaN })),
   });
 }
 
@@ -1016,15 +1030,22 @@ export function maxLrFigure(cells: readonly CellSummary[]): StudyFigure | null {
   };
 }
 
-/** Both figures of a max-lr study. */
-export function maxLrStudyFigures(loaded: StudyRun[], ctx: Pick<StudyContext, 'file' | 'quick'>): StudyFigure[] {
+/**
+ * The figures of a max-lr study: η_max per remedy, early λ1/threshold (over `curves.early_steps`,
+ * else `defaultWindow`; `earlyTitle` for its heading) and, with align at_full_lr, the arrival figure.
+ */
+export function maxLrStudyFigures(
+  loaded: StudyRun[],
+  ctx: Pick<StudyContext, 'file' | 'quick'>,
+  o: { defaultWindow?: number; earlyTitle?: string } = {},
+): StudyFigure[] {
   const plan = maxLrPlan(ctx);
   const runs = plannedRuns(loaded, plan.curves);
   const cells = summarizeCells(runs, ctx);
-  const window = plan.curves?.early_steps ?? 100;
+  const window = plan.curves?.early_steps ?? o.defaultWindow ?? 100;
   return [
     maxLrFigure(cells),
-    earlyRatioFigure(runs, window),
+    earlyRatioFigure(runs, window, o.earlyTitle !== undefined ? { title: o.earlyTitle } : {}),
     windowRuleOf(plan.curves).align === 'at_full_lr' ? arrivalRatioFigure(runs, window) : null,
   ].filter((f): f is StudyFigure => f !== null);
 }
