@@ -74,6 +74,7 @@ const curvesSchema = z.strictObject({
   align: z
     .enum(['after_longer_warmup', 'at_full_lr'], { error: 'must be after_longer_warmup or at_full_lr' })
     .optional(),
+  cells: z.enum(['all', 'compared'], { error: 'must be all or compared' }).optional(),
 });
 
 /** flatness-lr's and sgd-batch's `settle:` (λ1 after GD at lr_multiple·2/λ0 for `steps` updates from the final checkpoint). */

@@ -89,6 +89,11 @@ export interface CurvesSection {
    * run's own first steps at the full η (at_full_lr: steps 0–W without warmup, W_w–W_w+W with).
    */
   align?: CurveAlign;
+  /**
+   * Which cells get curve runs (default all): 'compared' = none and the remedies the common η is
+   * chosen from (median η_max at least none's), the only ones a curvature claim can compare.
+   */
+  cells?: 'all' | 'compared';
 }
 
 /** See CurvesSection.align. */
@@ -283,6 +288,19 @@ export interface MaxLrRunParams {
   [key: string]: unknown;
 }
 
+/** The cells that get curve runs: those with a config and a common η; with `cells: compared`, only the compared ones. */
+export function curveCells<C extends { model: string; variant: string; config: unknown }>(
+  cells: readonly C[],
+  common: ReadonlyMap<string, Pick<CommonLr, 'lr' | 'compared'>>,
+  curves: Pick<CurvesSection, 'cells'>,
+): C[] {
+  return cells.filter((c) => {
+    const basis = common.get(c.model);
+    if (c.config === null || basis?.lr == null) return false;
+    return curves.cells !== 'compared' || basis.compared.includes(c.variant);
+  });
+}
+
 /** Runs the plan's searches (the max-lr experiment) and curve runs into ctx.out (finished runs are reused). */
 export async function executeMaxLrStudy(ctx: StudyContext): Promise<StudyRun[]> {
   const plan = maxLrPlan(ctx);
@@ -362,8 +380,7 @@ export async function executeMaxLrStudy(ctx: StudyContext): Promise<StudyRun[]> 
   const curveRuns =
     plan.curves === null
       ? []
-      : plan.cells
-          .filter((c) => c.config !== null && common.get(c.model)?.lr != null)
+      : curveCells(plan.cells, common, plan.curves)
           .flatMap((cell) => curveSeeds.map((seed) => ({ cell, seed })))
           .map(async ({ cell, seed }) => {
             const cv = plan.curves!;

@@ -13,6 +13,7 @@ import { loadStudyFile } from '../../src/studies/run.ts';
 import type { ClaimResult, StudyRun } from '../../src/studies/study.ts';
 import {
   commonCurveLr,
+  curveCells,
   curveRunName,
   curveSeedsOf,
   evaluateWarmup,
@@ -439,6 +440,14 @@ test('max-lr studies: the common η of the curve runs is chosen from the measure
     shared[0]!.text,
     /η = 0\.5 for other: the smallest over the models \(fc-tanh 1\.35, other 0\.5\), one η for all/,
   );
+  // Which cells get curve runs: all with a config by default; with cells: compared, only the
+  // compared ones (warmup-1000 lowered η_max, so it is left out); none without a common η.
+  const common = new Map([['fc-tanh', c]]);
+  const planCells = plan.cells.filter((x) => x.model === 'fc-tanh');
+  const names = (cs: readonly { variant: string }[]) => cs.map((x) => x.variant);
+  assert.deepEqual(names(curveCells(planCells, common, {})), ['none', 'warmup-100', 'warmup-1000']);
+  assert.deepEqual(names(curveCells(planCells, common, { cells: 'compared' })), ['none', 'warmup-100']);
+  assert.deepEqual(curveCells(planCells, new Map([['fc-tanh', { ...c, lr: null }]]), {}), []);
 });
 
 test('interventions: warmup-1000 is a remedy, each remedy is judged per seed, the stronger warmup is compared', () => {
