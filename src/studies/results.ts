@@ -170,7 +170,7 @@ export function renderResults(
     lines.push(`- scale: ${c.quick ? `reduced (\`--quick\`): a smaller subset and fewer steps${full}` : 'full'}`);
     if (c.seeds)
       lines.push(
-        `- seeds: ${c.seeds.join(', ')}${
+        `- seeds: ${seedRange(c.seeds)}${
           c.seed_groups
             ? ` (${Object.entries(c.seed_groups)
                 .map(([k, g]) => `${kindWords(k)}: ${seedRange(g)}`)
