@@ -39,6 +39,7 @@ import {
 } from './stats.ts';
 import { lineChart, PALETTE, THRESHOLD_COLOR, DASH } from '../report/spec.ts';
 import { present } from './figures.ts';
+import { followUpAlpha, seedsText, splitFollowUp } from './followUp.ts';
 
 export interface FinalPoint {
   run: StudyRun;
@@ -161,17 +162,45 @@ function pairedAcc(
 }
 
 /** Paired accuracy differences (fractions) judged in points: held at sign-flip p < 0.05 and a mean gain ≥ `gain`; TOST margin `gain`. */
-function accJudgement(diffs: number[], gain: number): PairedJudgement {
+function accJudgement(diffs: number[], gain: number, alpha?: number): PairedJudgement {
   return judgePaired(
     diffs.map((x) => 100 * x),
     'positive',
     fmt,
-    { margin: 100 * gain, minEffect: 100 * gain },
+    { margin: 100 * gain, minEffect: 100 * gain, ...(alpha !== undefined ? { alpha } : {}) },
   );
 }
 
-const accRule = (gain: number) =>
-  `held: exact sign-flip p < 0.05 and a mean gain ≥ ${fmt(100 * gain)} points; did not hold: p < 0.05 the other way, or TOST shows |difference| < ${fmt(100 * gain)} points`;
+const accRule = (gain: number, alpha = 0.05) =>
+  `held: exact sign-flip p < ${alpha} and a mean gain ≥ ${fmt(100 * gain)} points; did not hold: p < ${alpha} the other way, or TOST shows |difference| < ${fmt(100 * gain)} points`;
+
+/**
+ * The same paired accuracy comparison on the follow-up seeds alone, at level `alpha`; seeds that
+ * did not train at both multiples are left out and counted.
+ */
+function followUpAcc(
+  fps: readonly FinalPoint[],
+  a: number,
+  b: number,
+  gain: number,
+  alpha: number,
+): { j: PairedJudgement; c: ReturnType<typeof pairedAcc>; text: string } | null {
+  const seeds = [...new Set(fps.filter((p) => [a, b].some((m) => key(p.multiple) === key(m))).map((p) => p.seed))];
+  if (seeds.length === 0) return null;
+  const c = pairedAcc(fps, a, b);
+  const j = accJudgement(c.diffs, gain, alpha);
+  const left = seeds.length - c.seeds.length;
+  const notTrained = (m: number) => fps.filter((p) => key(p.multiple) === key(m) && p.status !== 'trained').length;
+  return {
+    j,
+    c,
+    text: `Follow-up on fresh ${seedsText(seeds)} at α = ${alpha}: acc(${fmt(a)}×) − acc(${fmt(b)}×) in points ${j.text}, Cohen's d ${fmt(c.d)}${left > 0 ? `; ${left} seeds left out (not trained at ${fmt(a)}×: ${notTrained(a)}, at ${fmt(b)}×: ${notTrained(b)})` : ''} (${accRule(gain, alpha)})`,
+  };
+}
+
+/** `{a: 1}` → `{prefix_a: 1}`. */
+const prefixed = <T>(prefix: string, o: Record<string, T>): Record<string, T> =>
+  Object.fromEntries(Object.entries(o).map(([k, v]) => [`${prefix}${k}`, v]));
 
 const accValues = (j: PairedJudgement, d: number, seeds: number) => ({
   diff: j.cmp.mean / 100,
@@ -212,7 +241,10 @@ function perMultipleCount(ps: readonly FinalPoint[]): string {
   return ms.map((m) => `${fmt(m)}×: ${ps.filter((p) => key(p.multiple) === key(m)).length}`).join(', ');
 }
 
-export function evaluateFlatness(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerances'>): ClaimResult[] {
+export function evaluateFlatness(
+  runs: StudyRun[],
+  ctx: Pick<StudyContext, 'tolerances'> & Partial<Pick<StudyContext, 'file' | 'quick'>>,
+): ClaimResult[] {
   const t = tolerancesOf(FLATNESS_LR_TOLERANCES, ctx.tolerances);
   const [lo, hi, spMin, gain, corrMin, mBelow, mAbove, edgeReach] = tols(
     t,
@@ -225,7 +257,11 @@ export function evaluateFlatness(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
     'acc_above_multiple',
     'edge_reach',
   );
-  const ps = finalPoints(runs);
+  // Follow-up cells (followUp.ts) decide only the accuracy comparisons the study's seeds left open.
+  const split = splitFollowUp(runs);
+  const fuAlpha = followUpAlpha(ctx, split.followUp);
+  const ps = finalPoints(split.main);
+  const fps = finalPoints(split.followUp);
   const trained = ps.filter((p) => p.status === 'trained');
   const out: ClaimResult[] = [];
   const statusLine = byMultiple(ps, () => 0)
@@ -403,11 +439,20 @@ export function evaluateFlatness(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
       const mTop = Math.max(...allTrained);
       const c = pairedAcc(ps, mAbove, mTop);
       const j = accJudgement(c.diffs, gain);
+      const first = `acc(${fmt(mAbove)}×) − acc(${fmt(mTop)}×) in points ${j.text} over seeds ${c.seeds.join(', ')}, Cohen's d ${fmt(c.d)} (${accRule(gain)})`;
+      const fu =
+        j.verdict === 'inconclusive' && fuAlpha !== null ? followUpAcc(fps, mAbove, mTop, gain, fuAlpha) : null;
       out.push({
         claim,
-        evidence: `acc(${fmt(mAbove)}×) − acc(${fmt(mTop)}×) in points ${j.text} over seeds ${c.seeds.join(', ')}, Cohen's d ${fmt(c.d)} (${accRule(gain)})`,
-        verdict: j.verdict,
-        values: { largest_trained_multiple: mTop, ...accValues(j, c.d, c.seeds.length) },
+        evidence: fu ? `${first} → inconclusive. ${fu.text}` : first,
+        verdict: fu ? fu.j.verdict : j.verdict,
+        values: {
+          largest_trained_multiple: mTop,
+          ...accValues(j, c.d, c.seeds.length),
+          ...(fu
+            ? { follow_up_alpha: fuAlpha, ...prefixed('follow_up_', accValues(fu.j, fu.c.d, fu.c.seeds.length)) }
+            : {}),
+        },
       });
     }
   }
@@ -452,7 +497,7 @@ export function evaluateFlatness(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
 
 /** Final λ1, |λmin|, trace and test accuracy against η/(2/λ0), one point per trained run. */
 export function flatnessFigures(runs: StudyRun[]): StudyFigure[] {
-  const ps = finalPoints(runs).filter((p) => p.status === 'trained');
+  const ps = finalPoints(splitFollowUp(runs).main).filter((p) => p.status === 'trained');
   const fig = (
     id: string,
     title: string,
@@ -517,8 +562,10 @@ export const flatnessLr: StudyDefinition = {
   name: 'flatness-lr',
   async execute(ctx) {
     const runs = await runMultiples(ctx);
-    await finalCurvatures(ctx, runs);
-    await settleCompletedRuns(ctx, runs);
+    // The follow-up judges test accuracy only: no final curvature or settling for its runs.
+    const main = splitFollowUp(runs).main;
+    await finalCurvatures(ctx, main);
+    await settleCompletedRuns(ctx, main);
     return runs;
   },
   evaluate: evaluateFlatness,

@@ -371,3 +371,9 @@ export function tols(t: Readonly<Record<string, number | undefined>>, ...names: 
 export function configValue(config: unknown, key: string): unknown {
   return getPath(config, key);
 }
+
+/** Seeds as a range where they are consecutive ('6–13'), else listed. */
+export function seedRange(seeds: readonly number[]): string {
+  const consecutive = seeds.length > 2 && seeds.every((x, i) => i === 0 || x === seeds[i - 1]! + 1);
+  return consecutive ? `${seeds[0]}–${seeds[seeds.length - 1]}` : seeds.join(', ');
+}

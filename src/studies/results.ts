@@ -11,6 +11,9 @@ import { parse as parseYaml } from 'yaml';
 import { writeFileAtomic } from '../experiments/atomicWrite.ts';
 import { loadStudyFile } from './run.ts';
 import type { ClaimResult } from './study.ts';
+import { seedRange } from './measures.ts';
+
+export { seedRange };
 
 /** Where and how a study was run, as recorded in its claims.json (absent in older files). */
 export interface StudyProvenance {
@@ -30,6 +33,8 @@ export interface StudyProvenance {
   runs_time_s?: number | null;
   /** A remark on where these claims came from (e.g. evaluated under earlier rules), shown under the study. */
   note?: string;
+  /** Follow-up cells on fresh seeds (followUp.ts): why, and at which test level. */
+  follow_up?: { reason: string; alpha: number };
 }
 
 /** The part of a study's claims.json that the results document shows. */
@@ -52,13 +57,13 @@ export interface StudyResult {
 
 /** What a kind of run is, for the seeds line. */
 const kindWords = (kind: string): string =>
-  ({ trial: 'η_max searches', curve: 'early-curvature runs', fixed: 'fixed-η runs' })[kind] ?? `${kind} runs`;
-
-/** Seeds as a range where they are consecutive ('6–13'), else listed. */
-export function seedRange(seeds: readonly number[]): string {
-  const consecutive = seeds.length > 2 && seeds.every((x, i) => i === 0 || x === seeds[i - 1]! + 1);
-  return consecutive ? `${seeds[0]}–${seeds[seeds.length - 1]}` : seeds.join(', ');
-}
+  ({
+    trial: 'η_max searches',
+    curve: 'early-curvature runs',
+    fixed: 'fixed-η runs',
+    grid: 'the grid',
+    'follow-up': 'follow-up cells',
+  })[kind] ?? `${kind} runs`;
 
 /** The summary table's seeds cell: the count, or the count per kind of run ('6 + 8') where kinds use different seeds. */
 export function seedCount(c: StudyProvenance): string {
@@ -182,6 +187,7 @@ export function renderResults(
     lines.push(`- command: \`${c.command ?? `edgewise reproduce ${c.study}${c.quick ? ' --quick' : ''}`}\``);
     lines.push(`- machine: ${c.machine ?? 'not recorded'}`);
     if (c.note) lines.push(`- note: ${c.note}`);
+    if (c.follow_up) lines.push(`- follow-up (judged at α = ${c.follow_up.alpha}): ${c.follow_up.reason.trim()}`);
     lines.push(
       `- run time: ${formatDuration(runTime(c))} (${c.runs_time_s != null ? 'its runs’ times summed; they ran 1–2 at a time on 2 cores' : 'not recorded: the evaluation’s time'}); evaluated in ${formatDuration(c.elapsed_s)}, finished ${c.finished_at ?? 'not recorded'}`,
       '',

@@ -19,6 +19,7 @@ import { resolveConfig, type Config } from '../experiments/config.ts';
 import { deepMerge } from '../experiments/configPaths.ts';
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFile, StudyRun, StudyVariant } from './study.ts';
 import { parseStudyFile, StudyFileError } from './schema.ts';
+import { checkFollowUpSeeds, FOLLOW_UP, followUpOf, followUpProvenance, isFollowUp } from './followUp.ts';
 
 export const STUDIES_DIR = fileURLToPath(new URL('../../studies/', import.meta.url));
 
@@ -56,9 +57,18 @@ const seedsOf = (runs: readonly StudyRun[]): number[] =>
  */
 export function seedGroupsOf(runs: readonly StudyRun[]): { seed_groups?: Record<string, number[]> } {
   const kinds = new Map<string, StudyRun[]>();
-  for (const r of runs)
-    if (typeof r.params.kind === 'string')
-      (kinds.get(r.params.kind) ?? kinds.set(r.params.kind, []).get(r.params.kind)!).push(r);
+  // With follow-up cells, the study's own runs are the group 'grid' and the follow-up's its own.
+  const followUp = runs.some(isFollowUp);
+  for (const r of runs) {
+    const kind = isFollowUp(r)
+      ? FOLLOW_UP
+      : typeof r.params.kind === 'string'
+        ? r.params.kind
+        : followUp
+          ? 'grid'
+          : null;
+    if (kind !== null) (kinds.get(kind) ?? kinds.set(kind, []).get(kind)!).push(r);
+  }
   const groups = Object.fromEntries([...kinds].map(([k, rs]) => [k, seedsOf(rs)] as const));
   const distinct = new Set(Object.values(groups).map((g) => g.join(',')));
   return distinct.size > 1 ? { seed_groups: groups } : {};
@@ -68,8 +78,8 @@ export function seedGroupsOf(runs: readonly StudyRun[]): { seed_groups?: Record<
  * The study file with seeds 0..count−1. In a study that sweeps `train.seed` anywhere, every grid
  * (the study's, its variants', the quick ones) sweeps these seeds, also a variant grid that had
  * left the seed at the base's (so that every comparison is paired by seed); a max-lr search
- * (`max_lr.seeds`, also under `quick:`) runs that many seeds. A study without seeds (closed
- * forms) is returned unchanged.
+ * (`max_lr.seeds`, also under `quick:`) runs that many seeds; follow-up cells (followUp.ts) are
+ * dropped. A study without seeds (closed forms) is returned unchanged.
  */
 export function withSeeds(f: StudyFile, count: number): StudyFile {
   if (!(Number.isInteger(count) && count >= 1)) throw new Error(`seeds must be an integer ≥ 1 (got ${count})`);
@@ -83,8 +93,10 @@ export function withSeeds(f: StudyFile, count: number): StudyFile {
   const maxLr = (m: object | undefined) => (m === undefined ? {} : { max_lr: { ...m, seeds: count } });
   type WithMaxLr = { max_lr?: object };
   const q = f.quick as (StudyFile['quick'] & WithMaxLr) | undefined;
+  // The follow-up's fresh seeds would collide with 0..count−1: with --seeds it is not run.
+  const { follow_up: _dropped, ...rest } = f as StudyFile & { follow_up?: unknown };
   const out: StudyFile & WithMaxLr = {
-    ...f,
+    ...rest,
     grid: grid(f.grid)!,
     ...(f.variants !== undefined ? { variants: variants(f.variants) } : {}),
     ...maxLr((f as WithMaxLr).max_lr),
@@ -125,9 +137,13 @@ export interface StudySweep {
 export function studySweeps(f: StudyFile, quick: boolean): StudySweep[] {
   const sweep = studySweep(f, quick);
   const variants = (quick && f.quick?.variants !== undefined ? f.quick.variants : f.variants) ?? [];
+  // The follow-up cells (followUp.ts): the study's base with fresh seeds, full version only.
+  const fu = followUpOf(f, quick);
+  if (fu) checkFollowUpSeeds(f, fu);
   return [
     { variant: undefined, ...sweep },
     ...variants.map((v) => ({ variant: v.name, base: deepMerge(sweep.base, v.base ?? {}), grid: v.grid })),
+    ...(fu ? [{ variant: FOLLOW_UP, base: sweep.base, grid: fu.grid }] : []),
   ];
 }
 
@@ -161,7 +177,7 @@ export function studyPlan(f: StudyFile, quick: boolean): { runs: PlannedRun[]; g
 
 /** Runs the study's sweep through the sweep runner (child processes); returns the finished runs. */
 export async function runStudySweep(ctx: StudyContext): Promise<StudyRun[]> {
-  if ((ctx.quick && ctx.file.quick?.variants !== undefined ? ctx.file.quick.variants : ctx.file.variants)?.length) {
+  if (studySweeps(ctx.file, ctx.quick).length > 1) {
     const plan = studyPlan(ctx.file, ctx.quick);
     return runStudyRuns(ctx, plan.runs, plan.grid);
   }
@@ -411,6 +427,7 @@ export async function reproduce(
     machine: `${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.arch()}, Node ${process.versions.node}`,
     ...(def.deterministic ? { deterministic: true } : { seeds: seedsOf(runs), ...seedGroupsOf(runs) }),
     runs_time_s: runsTime(runs),
+    ...followUpProvenance(file, o.quick),
   };
   writeJsonAtomic(join(o.out, 'claims.json'), {
     study: def.name,

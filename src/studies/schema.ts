@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { STUDY_TOLERANCES, type StudyName } from './tolerances.ts';
+import { followUpSchema } from './followUp.ts';
 
 /** A study file that does not match its schema; the message is one line naming the file and key. */
 export class StudyFileError extends Error {
@@ -129,7 +130,7 @@ const SPECS = {
   'eos-adam': { tolerances: STUDY_TOLERANCES['eos-adam'] },
   'eos-gd': { tolerances: STUDY_TOLERANCES['eos-gd'] },
   'flatness-lr': {
-    sections: { settle: settleSchema.optional() },
+    sections: { settle: settleSchema.optional(), follow_up: followUpSchema.optional() },
     quick: { settle: settleSchema.optional() },
     tolerances: STUDY_TOLERANCES['flatness-lr'],
   },
@@ -137,7 +138,7 @@ const SPECS = {
   'interventions-resnet': maxLrStudy(STUDY_TOLERANCES['interventions-resnet']),
   rotation: { tolerances: STUDY_TOLERANCES.rotation },
   'sgd-batch': {
-    sections: { sgd: sgdSchema.optional(), settle: settleSchema.optional() },
+    sections: { sgd: sgdSchema.optional(), settle: settleSchema.optional(), follow_up: followUpSchema.optional() },
     quick: { sgd: sgdSchema.optional(), settle: settleSchema.optional() },
     tolerances: STUDY_TOLERANCES['sgd-batch'],
   },

@@ -22,7 +22,8 @@
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun, Verdict } from './study.ts';
 import { SGD_BATCH_TOLERANCES, tolerancesOf } from './tolerances.ts';
 import { combineVerdicts, fmt, mean, meanRotation, ratioSeries, seriesOf, tol, trainingOutcome } from './measures.ts';
-import { judgePaired } from './stats.ts';
+import { judgePaired, type PairedJudgement } from './stats.ts';
+import { followUpAlpha, seedsText, splitFollowUp } from './followUp.ts';
 import { multipleOf, planMultiples } from './plan.ts';
 import { runStudyRuns } from './run.ts';
 import { medianBandFigure, present } from './figures.ts';
@@ -69,7 +70,8 @@ export async function executeSgdBatch(ctx: StudyContext): Promise<StudyRun[]> {
     },
   });
   const runs = await runStudyRuns(ctx, plan.runs, plan.grid);
-  await settleCompletedRuns(ctx, runs);
+  // The follow-up judges rotation only: its runs are not settled.
+  await settleCompletedRuns(ctx, splitFollowUp(runs).main);
   return runs;
 }
 
@@ -113,10 +115,16 @@ function notTrained(r: StudyRun): string | null {
     : r.summary.status;
 }
 
-export function evaluateSgdBatch(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerances'>): ClaimResult[] {
+export function evaluateSgdBatch(
+  all: StudyRun[],
+  ctx: Pick<StudyContext, 'tolerances'> & Partial<Pick<StudyContext, 'file' | 'quick'>>,
+): ClaimResult[] {
   const t = tolerancesOf(SGD_BATCH_TOLERANCES, ctx.tolerances);
   const flatMin = tol(t, 'flatter_min');
   const gapMin = tol(t, 'gap_min');
+  // Follow-up cells (followUp.ts) decide only the comparisons the study's seeds left open.
+  const { main: runs, followUp } = splitFollowUp(all);
+  const fuAlpha = followUpAlpha(ctx, followUp);
   const batches = [...new Set(runs.map(batchOf))];
   const flat: { text: string; v: Verdict }[] = [];
   const rot: { text: string; v: Verdict }[] = [];
@@ -163,22 +171,28 @@ export function evaluateSgdBatch(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
       values[`flatter_p_B${b}`] = jf.cmp.pValue;
     }
     // 2. Rotation per unit displacement, above − control per seed.
-    const rc = pairs.map((p) => rotationPerDisplacement(p.c, gapMin));
-    const rh = pairs.map((p) => rotationPerDisplacement(p.h, gapMin));
-    if (![...rc, ...rh].every(Number.isFinite)) {
+    const jr = rotationJudgement(pairs, gapMin);
+    if (jr === null) {
       rot.push({ text: `B = ${b}: a run has no non-degenerate rotation measurement`, v: 'inconclusive' });
     } else {
-      const jr = judgePaired(
-        rh.map((x, i) => x - rc[i]!),
-        'positive',
-        fmt,
-      );
-      rot.push({
-        text: `B = ${b}: rotation per unit ‖Δθ‖ ${fmt(mean(rc))} rad at ${fmt(mLo)}× vs ${fmt(mean(rh))} at ${fmt(mHi)}×, difference ${jr.text} (${jr.verdict}); unnormalized mean 1 − ρ per measurement ${fmt(mean(pairs.map((p) => meanRotation(p.c.rows))))} vs ${fmt(mean(pairs.map((p) => meanRotation(p.h.rows))))} (not judged: the larger η moves θ further)`,
-        v: jr.verdict,
-      });
-      values[`rotation_diff_B${b}`] = jr.cmp.mean;
-      values[`rotation_p_B${b}`] = jr.cmp.pValue;
+      const first = `B = ${b}: rotation per unit ‖Δθ‖ ${jr.text} (${jr.j.verdict}); unnormalized mean 1 − ρ per measurement ${fmt(mean(pairs.map((p) => meanRotation(p.c.rows))))} vs ${fmt(mean(pairs.map((p) => meanRotation(p.h.rows))))} (not judged: the larger η moves θ further)`;
+      values[`rotation_diff_B${b}`] = jr.j.cmp.mean;
+      values[`rotation_p_B${b}`] = jr.j.cmp.pValue;
+      // An undecided batch size with follow-up runs: judged again on those seeds alone, at fuAlpha.
+      const fu =
+        jr.j.verdict === 'inconclusive' && fuAlpha !== null
+          ? followUpRotation(
+              followUp.filter((r) => batchOf(r) === b),
+              gapMin,
+              fuAlpha,
+            )
+          : null;
+      if (fu) {
+        values[`follow_up_rotation_diff_B${b}`] = fu.j.cmp.mean;
+        values[`follow_up_rotation_p_B${b}`] = fu.j.cmp.pValue;
+        values[`follow_up_alpha`] = fuAlpha;
+      }
+      rot.push({ text: fu ? `${first}; ${fu.text}` : first, v: fu ? fu.j.verdict : jr.j.verdict });
     }
   }
   const count = (xs: { v: Verdict }[]) => xs.filter((x) => x.v === 'held').length;
@@ -200,6 +214,65 @@ export function evaluateSgdBatch(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
   ];
 }
 
+/** Control and above-threshold runs of one batch size, paired by seed. */
+type SeedPair = { c: StudyRun; h: StudyRun };
+
+/** Rotation per unit displacement, above − control per seed (judgePaired at `alpha`); null if a run has no measurement. */
+function rotationJudgement(
+  pairs: readonly SeedPair[],
+  gapMin: number,
+  alpha?: number,
+): { j: PairedJudgement; text: string } | null {
+  const rc = pairs.map((p) => rotationPerDisplacement(p.c, gapMin));
+  const rh = pairs.map((p) => rotationPerDisplacement(p.h, gapMin));
+  if (![...rc, ...rh].every(Number.isFinite)) return null;
+  const j = judgePaired(
+    rh.map((x, i) => x - rc[i]!),
+    'positive',
+    fmt,
+    alpha !== undefined ? { alpha } : {},
+  );
+  const mLo = mOf(pairs[0]!.c);
+  const mHi = mOf(pairs[0]!.h);
+  return { j, text: `${fmt(mean(rc))} rad at ${fmt(mLo)}× vs ${fmt(mean(rh))} at ${fmt(mHi)}×, difference ${j.text}` };
+}
+
+/**
+ * The rotation comparison on one batch size's follow-up runs alone, at `alpha`: every follow-up
+ * run must have trained (else inconclusive, listed); null when there are no follow-up runs.
+ */
+function followUpRotation(
+  runs: readonly StudyRun[],
+  gapMin: number,
+  alpha: number,
+): { j: PairedJudgement; text: string } | null {
+  if (runs.length === 0) return null;
+  const seedOf = (r: StudyRun) => r.config.train.seed;
+  const seeds = [...new Set(runs.map(seedOf))].sort((x, y) => x - y);
+  const head = `follow-up on fresh ${seedsText(seeds)} at α = ${alpha}`;
+  const verdictless = (why: string) => ({
+    j: judgePaired([], 'positive', fmt),
+    text: `${head}: ${why} (inconclusive)`,
+  });
+  const bad = runs.filter((r) => notTrained(r) !== null);
+  if (bad.length > 0)
+    return verdictless(
+      `not trained: ${bad.map((r) => `${sgdLabel(r)}, seed ${seedOf(r)} (${notTrained(r)})`).join(', ')}`,
+    );
+  const pairs = seeds.flatMap((s) => {
+    const c = runs.find((r) => seedOf(r) === s && mOf(r) < 1);
+    const h = runs.find((r) => seedOf(r) === s && mOf(r) > 1);
+    return c && h ? [{ c, h }] : [];
+  });
+  if (pairs.length < seeds.length) return verdictless(`${seeds.length - pairs.length} seeds without both runs`);
+  const jr = rotationJudgement(pairs, gapMin, alpha);
+  if (jr === null) return verdictless('a run has no non-degenerate rotation measurement');
+  return {
+    j: jr.j,
+    text: `${head}: ${jr.text} (${jr.j.verdict}; held: p < ${alpha} with more rotation above 2/λ0; did not hold: p < ${alpha} the other way)`,
+  };
+}
+
 /** One cell per batch size and multiple, ordered by batch size (full last), then multiple. */
 function sgdCell(r: StudyRun): { key: string; label: string; order: number } {
   const b = r.config.optimizer.batch_size;
@@ -207,7 +280,8 @@ function sgdCell(r: StudyRun): { key: string; label: string; order: number } {
   return { key: `${b}|${fmt(m)}`, label: `B = ${b}, ${fmt(m)}×2/λ0`, order: (b === 'full' ? 1e6 : b) * 100 + m };
 }
 
-export function sgdFigures(runs: StudyRun[]): StudyFigure[] {
+export function sgdFigures(all: StudyRun[]): StudyFigure[] {
+  const runs = splitFollowUp(all).main;
   const band = (what: string) =>
     `${what} The line is the median over seeds at each step, the band their minimum to maximum.`;
   return present([

@@ -749,22 +749,24 @@ export interface PairedJudgement {
 /**
  * Judges per-seed differences `diffs` (non-finite ones left out) against a directional claim: decidePaired with the TOST
  * margin `margin` (no test without one); with `minEffect` a significant effect of the claimed sign
- * but smaller than minEffect is 'inconclusive' (or 'did not hold' if the TOST shows it is within the margin).
+ * but smaller than minEffect is 'inconclusive' (or 'did not hold' if the TOST shows it is within the margin);
+ * every test at level `alpha` (default 0.05; a follow-up look uses a stricter one).
  */
 export function judgePaired(
   diffs: readonly number[],
   direction: 'positive' | 'negative',
   fmt: (x: number) => string,
-  o: { margin?: number; minEffect?: number } = {},
+  o: { margin?: number; minEffect?: number; alpha?: number } = {},
 ): PairedJudgement {
   // A seed without a measurement (NaN) has no difference: it is left out, and n says so.
   const finite = diffs.filter((d) => Number.isFinite(d));
   const cmp = pairedComparison(finite);
+  const alpha = o.alpha ?? ALPHA;
   const eq = o.margin !== undefined && o.margin > 0 ? equivalence(finite, o.margin) : null;
-  let verdict = decidePaired(cmp, direction, eq);
+  let verdict = decidePaired(cmp, direction, eq, alpha);
   const signed = direction === 'positive' ? cmp.mean : -cmp.mean;
   if (verdict === 'held' && o.minEffect !== undefined && signed < o.minEffect)
-    verdict = eq && eq.pValue < ALPHA ? 'did not hold' : 'inconclusive';
+    verdict = eq && eq.pValue < alpha ? 'did not hold' : 'inconclusive';
   return { cmp, eq, verdict, text: pairedText(cmp, fmt, eq) };
 }
 

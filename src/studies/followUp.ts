@@ -1,0 +1,86 @@
+/**
+ * Follow-up cells: a comparison that a study's seeds left undecided is judged again on fresh
+ * seeds, run only for the cells it compares (`follow_up:` in the study file). The seed count is
+ * chosen beforehand, from a power analysis of the first look's effect and spread; the follow-up
+ * is judged on its own seeds alone (no pooling with the first look) at a stricter level `alpha`,
+ * so that the two looks together are a Bonferroni pair: with the first look undecided also at
+ * `alpha`, the chance that either look gives a false verdict is at most 2·alpha. The follow-up
+ * runs are a variant sweep named `follow-up` (run.ts studySweeps); only the full version runs it.
+ */
+import { z } from 'zod';
+import type { StudyFile, StudyRun } from './study.ts';
+import { seedRange } from './measures.ts';
+
+/** The variant name (and run-name prefix) of the follow-up runs. */
+export const FOLLOW_UP = 'follow-up';
+
+/** `follow_up:` of a study file. */
+export const followUpSchema = z.strictObject({
+  /** What the first look left undecided, and how the seed count was chosen (shown on the results page). */
+  reason: z.string({ error: 'must be a string' }),
+  /** The cells to run again (a sub-grid of the study's keys) with fresh seeds under `train.seed`. */
+  grid: z.record(z.string(), z.array(z.unknown(), { error: 'must be a list of values' }), {
+    error: 'must be a mapping of keys to lists',
+  }),
+  /** The test level of the follow-up (≤ 0.025 so that the two looks stay within 5 % together). */
+  alpha: z
+    .number({ error: 'must be a number in (0, 0.025]' })
+    .gt(0, { error: 'must be a number in (0, 0.025]' })
+    .lte(0.025, { error: 'must be a number in (0, 0.025]' }),
+});
+export type FollowUp = z.infer<typeof followUpSchema>;
+
+/** The study's follow-up (none under --quick, or where the file has none). */
+export function followUpOf(f: StudyFile, quick: boolean): FollowUp | null {
+  if (quick) return null;
+  const fu = (f as StudyFile & { follow_up?: FollowUp }).follow_up;
+  return fu ?? null;
+}
+
+/** Checks that the follow-up's seeds are fresh: none of them is a seed of the study's own grid. */
+export function checkFollowUpSeeds(f: StudyFile, fu: FollowUp): void {
+  const fresh = fu.grid['train.seed'];
+  if (!fresh || fresh.length === 0)
+    throw new Error(`studies/${f.name}.yaml: follow_up.grid must list its fresh seeds under train.seed`);
+  const main = new Set((f.grid['train.seed'] ?? []).map((s) => JSON.stringify(s)));
+  const reused = fresh.filter((s) => main.has(JSON.stringify(s)));
+  if (reused.length > 0)
+    throw new Error(
+      `studies/${f.name}.yaml: follow_up.grid train.seed repeats the study's own seeds (${reused.join(', ')}): a follow-up needs fresh seeds`,
+    );
+}
+
+/** Whether a run belongs to the follow-up. */
+export const isFollowUp = (r: Pick<StudyRun, 'params'>): boolean => r.params.variant === FOLLOW_UP;
+
+/** The study's own runs and the follow-up's. */
+export function splitFollowUp<R extends Pick<StudyRun, 'params'>>(runs: readonly R[]): { main: R[]; followUp: R[] } {
+  return { main: runs.filter((r) => !isFollowUp(r)), followUp: runs.filter(isFollowUp) };
+}
+
+/**
+ * The follow-up's test level, for an evaluator given `runs` of which `followUp` are follow-up
+ * runs: null when there are none; an error when there are some but the study file declares no
+ * follow-up (its level is part of the design, never a default).
+ */
+export function followUpAlpha(
+  ctx: { readonly file?: StudyFile; readonly quick?: boolean },
+  followUp: readonly unknown[],
+): number | null {
+  if (followUp.length === 0) return null;
+  const fu = ctx.file ? followUpOf(ctx.file, ctx.quick ?? false) : null;
+  if (!fu) throw new Error(`${followUp.length} follow-up runs, but the study file declares no follow_up`);
+  return fu.alpha;
+}
+
+/** `seeds 36–135` or `seeds 3, 5, 9` for the distinct seeds of `seeds`. */
+export function seedsText(seeds: readonly number[]): string {
+  const s = [...new Set(seeds)].sort((a, b) => a - b);
+  return `seed${s.length === 1 ? '' : 's'} ${seedRange(s)}`;
+}
+
+/** What claims.json records of the follow-up: its reason and level (nothing without one). */
+export function followUpProvenance(f: StudyFile, quick: boolean): { follow_up?: { reason: string; alpha: number } } {
+  const fu = followUpOf(f, quick);
+  return fu ? { follow_up: { reason: fu.reason, alpha: fu.alpha } } : {};
+}
