@@ -20,6 +20,8 @@
  *      Spearman(test accuracy, final trace) ≤ −corr_min and Spearman(test accuracy, mean rotation
  *      1 − ρ) ≥ corr_min.
  * Runs that hit train.steps before the target accuracy are "not trained" and left out of 2–7.
+ * Follow-up cells (followUp.ts) judge claim 6, when the study's seeds leave it undecided, on their
+ * own seeds at their level; their runs enter no other claim and get no final analysis or settling.
  */
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun, Verdict } from './study.ts';
 import { FLATNESS_LR_TOLERANCES, tolerancesOf } from './tolerances.ts';

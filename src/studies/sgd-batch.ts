@@ -18,6 +18,8 @@
  *      η moves θ further, which turns the eigenvectors by itself).
  * A claim holds when it holds at every batch size, did not hold when it fails at one; a batch
  * size with a run that diverged or did not reach the target is listed and makes it inconclusive.
+ * Follow-up cells (followUp.ts) judge a batch size's rotation comparison that the study's seeds
+ * left undecided on their own seeds at their level (their runs are not settled: rotation only).
  */
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun, Verdict } from './study.ts';
 import { SGD_BATCH_TOLERANCES, tolerancesOf } from './tolerances.ts';

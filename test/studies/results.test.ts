@@ -159,6 +159,22 @@ test('seeds per kind of run: counted per kind in the table and listed in the sec
   const md = readFileSync(out, 'utf8');
   assert.match(md, /\| \[warmup\]\(#warmup\) \| full \| 6 \+ 8 \| 1 \/ 1 \|/);
   assert.match(md, /- seeds: 0–13 \(η_max searches: 0–5; early-curvature runs: 6–13\)/);
+  // Follow-up cells: the grid's seeds and the follow-up's, and why and at which level the follow-up was judged.
+  const fuDir = studyDir(root, 'sgd', {
+    study: 'sgd-batch',
+    title: 'SGD',
+    quick: false,
+    elapsed_s: 60,
+    seeds: [...Array(10).keys()].map((i) => i + 12),
+    seed_groups: { grid: [12, 13, 14, 15], 'follow-up': [16, 17, 18, 19, 20, 21] },
+    follow_up: { reason: 'B = 16 was undecided. ', alpha: 0.025 },
+    claims: [{ claim: 'c', evidence: 'e', verdict: 'held' }],
+  });
+  writeResults([fuDir], out, 'edgewise results runs', new Date('2026-12-06T12:00:00Z'));
+  const fuMd = readFileSync(out, 'utf8');
+  assert.match(fuMd, /\| full \| 4 \+ 6 \|/);
+  assert.match(fuMd, /- seeds: 12–21 \(the grid: 12–15; follow-up cells: 16–21\)/);
+  assert.match(fuMd, /- follow-up \(judged at α = 0\.025\): B = 16 was undecided\.\n/);
 });
 
 test('formatDuration', () => {
