@@ -143,7 +143,8 @@ export function renderResults(
       : []),
     'A verdict is computed from the runs: **held**, **did not hold** or **inconclusive**. A study run at its',
     'reduced (`--quick`) scale says so in its heading. Seeds "6 + 8": a study whose kinds of run use different',
-    'seeds (η_max searches, then early-curvature runs), counted per kind; its section lists them.',
+    'seeds (η_max searches, then early-curvature runs; or the grid, then follow-up cells that judge again, on',
+    'fresh seeds, a comparison the grid left undecided), counted per kind; its section lists them.',
     ...(o.discussionFile
       ? ['', `The **Discussion** under a study is written by people (from \`${o.discussionFile}\`), not computed.`]
       : []),

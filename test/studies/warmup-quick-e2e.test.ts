@@ -14,7 +14,7 @@ test(
   'reproduce warmup --quick: warmup raises the max stable η (verdicts from the runs)',
   { timeout: 240_000 },
   async () => {
-    const out = mkdtempSync(join(tmpdir(), 'edgewise-issue9-warmup-'));
+    const out = mkdtempSync(join(tmpdir(), 'edgewise-warmup-quick-'));
     try {
       const r = await reproduce(warmupStudy, { quick: true, out, report: false, parallel: 2 });
       const [early, raise] = r.claims;
