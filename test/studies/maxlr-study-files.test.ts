@@ -1,7 +1,8 @@
 // The max-lr study files (warmup, interventions, catapult, adam-warmup and the ResNet ones): each
-// has a title, description, expected minutes, a quick version and tolerances; every model × remedy of the max-lr studies is a valid config or a remedy the model
-// cannot take (LayerNorm off the MLP, Fixup off the residual net); catapult's base and the
-// Transformer study's configs (arch transformer on text-sonnets), model and data load.
+// has a title, description, expected minutes, a quick version and tolerances; every model × remedy
+// is a valid config or a remedy the model cannot take (LayerNorm off the MLP, Fixup off the
+// residual net); catapult's base and the Transformer study's configs (arch transformer on
+// text-sonnets), model and data load.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadStudyFile } from '../../src/studies/run.ts';
