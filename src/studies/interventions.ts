@@ -7,11 +7,14 @@
  * is judged on the per-seed η_max paired by seed (pairedMaxLr); "warmup is about as effective"
  * compares the warmup with the larger η_max with the best other remedy. A remedy a model cannot
  * take (LayerNorm is for the MLP, Fixup for the residual net) is listed as n/a. Runs and the table
- * are made by `executeMaxLrStudy` (warmup.ts).
+ * are made by `executeMaxLrStudy` (warmup.ts). Follow-up curve runs (followUp.ts, kind
+ * 'follow-up') judge an early-curvature comparison the curve seeds left undecided on their own
+ * fresh seeds at their level; they enter no other claim.
  */
 import type { ClaimResult, StudyContext, StudyDefinition, StudyRun } from './study.ts';
 import { logMedian } from '../experiments/maxLr.ts';
 import { judgePaired } from './stats.ts';
+import { seedsText } from './followUp.ts';
 import { INTERVENTIONS_TOLERANCES, tolerancesOf } from './tolerances.ts';
 import {
   allOf,
@@ -62,7 +65,7 @@ export function evaluateInterventions(
   loaded: readonly StudyRun[],
   ctx: Pick<StudyContext, 'file' | 'quick' | 'tolerances'>,
 ): ClaimResult[] {
-  const { plan, runs, cells, window, curves } = maxLrEvidence(loaded, ctx);
+  const { plan, runs, cells, window, curves, followUp } = maxLrEvidence(loaded, ctx);
   const t = tolerancesOf(INTERVENTIONS_TOLERANCES, ctx.tolerances);
   const gain = t.min_lr_gain ?? 1;
   const drop = t.early_ratio_drop ?? 0;
@@ -122,9 +125,22 @@ export function evaluateInterventions(
         // Remedies that raise η_max should do it by lowering the early curvature (relative to the
         // threshold), compared at the full η only (inside a warmup the threshold is at a tiny η_t;
         // no warmup: the first `window` steps): curves.align places each run's window.
-        const low = lowerCurvature(runs, none.cell, r.cell, window, drop, windowRuleOf(plan.curves));
-        lowered.push(low ? asItem(low.judged.verdict) : null);
-        ls.push(`${r.variant}: ${low ? low.text : 'no curve runs → inconclusive'}`);
+        const rule = windowRuleOf(plan.curves);
+        const low = lowerCurvature(runs, none.cell, r.cell, window, drop, rule);
+        // Undecided on the study's curve seeds: judged on the follow-up's fresh seeds alone, at its level.
+        const fuLow =
+          low?.judged.verdict === 'inconclusive' && followUp
+            ? lowerCurvature(followUp.runs, none.cell, r.cell, window, drop, rule, followUp.alpha)
+            : null;
+        const fuSeeds = fuLow ? [...new Set(followUp!.runs.map((x) => x.config.train.seed))] : [];
+        lowered.push(fuLow ? asItem(fuLow.judged.verdict) : low ? asItem(low.judged.verdict) : null);
+        ls.push(
+          `${r.variant}: ${low ? low.text : 'no curve runs → inconclusive'}${fuLow ? `; follow-up on fresh ${seedsText(fuSeeds)} at α = ${followUp!.alpha} (held / did not hold at p < ${followUp!.alpha}): ${fuLow.text}` : ''}`,
+        );
+        if (fuLow) {
+          values[`${model}.${r.variant}.follow_up_max_ratio_compared`] = fuLow.cellMedian;
+          values[`${model}.${r.variant}.follow_up_max_ratio_compared_p`] = fuLow.judged.p;
+        }
         values[`${model}.${r.variant}.max_early_ratio`] = cv?.maxRatio ?? null;
         values[`${model}.${r.variant}.max_ratio_compared`] = low?.cellMedian ?? null;
         values[`${model}.${r.variant}.max_ratio_compared_p`] = low?.judged.p ?? null;

@@ -103,6 +103,7 @@ const maxLrStudy = (tolerances: readonly string[]): StudyFileSpec => ({
     max_lr: maxLrSectionSchema,
     max_lr_models: z.record(z.string(), maxLrPartial).optional(),
     curves: curvesSchema.optional(),
+    follow_up: followUpSchema.optional(),
   },
   quick: {
     models: z.record(z.string(), mapping()).optional(),

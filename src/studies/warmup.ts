@@ -55,6 +55,7 @@ import {
 } from './claims/warmup.ts';
 import { ALPHA, equivalence, judgePaired, pairedComparison, pairedText, type PairedJudgement } from './stats.ts';
 import { loadStudyRun } from './run.ts';
+import { followUpOf } from './followUp.ts';
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyFile, StudyRun, Verdict } from './study.ts';
 import { WARMUP_TOLERANCES, tolerancesOf } from './tolerances.ts';
 
@@ -138,6 +139,17 @@ export interface Cell {
   maxLr: MaxLrSettings;
 }
 
+/**
+ * Follow-up curve runs (followUp.ts) of a max-lr study: the cells of `variants` (every model) at
+ * the common η the study's own searches chose, on fresh `seeds`, judged at `alpha` where the study's
+ * curve seeds left a curvature comparison undecided. No searches: their η_max is not measured.
+ */
+export interface MaxLrFollowUp {
+  variants: string[];
+  seeds: number[];
+  alpha: number;
+}
+
 /** What a max-lr study runs, with the --quick reductions applied. */
 export interface MaxLrPlan {
   models: string[];
@@ -145,6 +157,40 @@ export interface MaxLrPlan {
   cells: Cell[];
   maxLr: MaxLrSettings;
   curves: CurvesSection | null;
+  followUp: MaxLrFollowUp | null;
+}
+
+/** The study file's follow_up as curve runs: grid keys `variant` and `train.seed` only, remedies of the grid, seeds fresh. */
+function maxLrFollowUp(
+  f: StudyFile,
+  quick: boolean,
+  variants: readonly string[],
+  curves: CurvesSection | null,
+  searchSeeds: number,
+): MaxLrFollowUp | null {
+  const fu = followUpOf(f, quick);
+  if (!fu) return null;
+  const at = `studies/${f.name}.yaml: follow_up.grid`;
+  const extra = Object.keys(fu.grid).filter((k) => k !== 'variant' && k !== 'train.seed');
+  if (extra.length > 0)
+    throw new Error(`${at}: unknown key '${extra[0]}' (a max-lr follow-up takes variant and train.seed)`);
+  if (curves === null) throw new Error(`${at}: a max-lr follow-up reruns curve runs, and the study has no curves`);
+  const vs = (fu.grid.variant ?? []) as unknown[];
+  const bad = vs.filter((v) => typeof v !== 'string' || !variants.includes(v));
+  if (vs.length === 0 || bad.length > 0)
+    throw new Error(
+      `${at}.variant: must list remedies of grid.variant (${variants.join(', ')}); got ${JSON.stringify(bad[0] ?? vs)}`,
+    );
+  const seeds = (fu.grid['train.seed'] ?? []) as unknown[];
+  if (seeds.length === 0 || !seeds.every((x) => Number.isInteger(x) && (x as number) >= 0))
+    throw new Error(`${at}.train.seed: must list fresh seeds (integers ≥ 0)`);
+  const seen = new Set([...curveSeedsOf(curves), ...Array.from({ length: searchSeeds }, (_, i) => i)]);
+  const reused = (seeds as number[]).filter((x) => seen.has(x));
+  if (reused.length > 0)
+    throw new Error(
+      `${at}.train.seed repeats the study's own seeds (${reused.join(', ')}): a follow-up needs fresh seeds`,
+    );
+  return { variants: vs as string[], seeds: seeds as number[], alpha: fu.alpha };
 }
 
 /** Reads the study file's sections (quick-reduced) into a plan. */
@@ -183,7 +229,8 @@ export function maxLrPlan(ctx: Pick<StudyContext, 'file' | 'quick'>): MaxLrPlan 
       }
     }
   }
-  return { models, variants, cells, maxLr, curves };
+  const followUp = maxLrFollowUp(f, ctx.quick, variants, curves, maxLr.seeds);
+  return { models, variants, cells, maxLr, curves, followUp };
 }
 
 /** η of the curve runs of `model` when the study file fixes it (`curves.lr`), else null. */
@@ -282,7 +329,7 @@ export function commonCurveLr(cells: readonly CellSummary[], model: string, curv
 export interface MaxLrRunParams {
   model: string;
   variant: string;
-  kind: 'trial' | 'curve';
+  kind: 'trial' | 'curve' | 'follow-up';
   'optimizer.lr': number;
   'train.seed': number;
   [key: string]: unknown;
@@ -377,51 +424,60 @@ export async function executeMaxLrStudy(ctx: StudyContext): Promise<StudyRun[]> 
     writeMaxLrFile(ctx.out, results, { ...meta, curves: Object.fromEntries(common) });
   }
   const curveSeeds = curveSeedsOf(plan.curves);
+  // Follow-up curve runs (kind 'follow-up'): the follow-up's remedies at the same common η, fresh seeds.
+  const fu = plan.followUp;
+  const followUpCells =
+    plan.curves === null || fu === null
+      ? []
+      : curveCells(plan.cells, common, { cells: 'all' }).filter((c) => fu.variants.includes(c.variant));
   const curveRuns =
     plan.curves === null
       ? []
-      : curveCells(plan.cells, common, plan.curves)
-          .flatMap((cell) => curveSeeds.map((seed) => ({ cell, seed })))
-          .map(async ({ cell, seed }) => {
-            const cv = plan.curves!;
-            const basis = common.get(cell.model)!;
-            const lr = basis.lr!;
-            const c = earlyCurvatureConfig(cell.config!, {
-              earlyEvery: cv.early_every,
-              earlySteps: cv.early_steps,
-              every: cv.every,
-              iters: cv.lanczos_iters,
-            });
-            c.optimizer.lr = lr;
-            c.train.steps = cv.steps;
-            c.train.seed = seed;
-            c.train.stop_train_loss = null;
-            c.train.stop_train_acc = null;
-            // Clamped to each model's training set (the Hessian is taken over at most all of it).
-            const n = c.data.train_size;
-            if (cv.samples !== undefined)
-              c.curvature.samples = cv.samples === 'all' || n === 'all' ? cv.samples : Math.min(cv.samples, n);
-            const config = resolveConfig(c);
-            const name = curveRunName(cell.name, seed);
-            const dir = join(ctx.out, name);
-            // The constant predictor, so that evaluators can tell a collapsed curve run.
-            const chance = await constantPredictorOf(config);
-            const params: MaxLrRunParams = {
-              model: cell.model,
-              variant: cell.variant,
-              kind: 'curve',
-              'optimizer.lr': lr,
-              'train.seed': seed,
-              lr_rule: basis.text,
-              ...(chance ? { chance_acc: chance.acc, chance_loss: chance.loss } : {}),
-            };
-            await limit(async () => {
-              record(name, params);
-              const s = await runInChild(config, dir, { threads });
-              ctx.log(`${name}: ${s.status}${s.reason ? ` (${s.reason})` : ''}`);
-            });
-            return loadStudyRun(name, params, dir);
+      : [
+          ...curveCells(plan.cells, common, plan.curves).flatMap((cell) =>
+            curveSeeds.map((seed) => ({ cell, seed, kind: 'curve' as const })),
+          ),
+          ...followUpCells.flatMap((cell) => fu!.seeds.map((seed) => ({ cell, seed, kind: 'follow-up' as const }))),
+        ].map(async ({ cell, seed, kind }) => {
+          const cv = plan.curves!;
+          const basis = common.get(cell.model)!;
+          const lr = basis.lr!;
+          const c = earlyCurvatureConfig(cell.config!, {
+            earlyEvery: cv.early_every,
+            earlySteps: cv.early_steps,
+            every: cv.every,
+            iters: cv.lanczos_iters,
           });
+          c.optimizer.lr = lr;
+          c.train.steps = cv.steps;
+          c.train.seed = seed;
+          c.train.stop_train_loss = null;
+          c.train.stop_train_acc = null;
+          // Clamped to each model's training set (the Hessian is taken over at most all of it).
+          const n = c.data.train_size;
+          if (cv.samples !== undefined)
+            c.curvature.samples = cv.samples === 'all' || n === 'all' ? cv.samples : Math.min(cv.samples, n);
+          const config = resolveConfig(c);
+          const name = curveRunName(cell.name, seed);
+          const dir = join(ctx.out, name);
+          // The constant predictor, so that evaluators can tell a collapsed curve run.
+          const chance = await constantPredictorOf(config);
+          const params: MaxLrRunParams = {
+            model: cell.model,
+            variant: cell.variant,
+            kind,
+            'optimizer.lr': lr,
+            'train.seed': seed,
+            lr_rule: basis.text,
+            ...(chance ? { chance_acc: chance.acc, chance_loss: chance.loss } : {}),
+          };
+          await limit(async () => {
+            record(name, params);
+            const s = await runInChild(config, dir, { threads });
+            ctx.log(`${name}: ${s.status}${s.reason ? ` (${s.reason})` : ''}`);
+          });
+          return loadStudyRun(name, params, dir);
+        });
   // In plan order (cells, then seeds), not in the order they finish: figures list cells in the
   // order they first appear, so a fresh run and one that reuses its runs draw the same figure.
   runs.push(...(await Promise.all(curveRuns)));
@@ -791,11 +847,27 @@ export function maxLrEvidence(
   loaded: readonly StudyRun[],
   ctx: Pick<StudyContext, 'file' | 'quick'>,
   defaultWindow = 100,
-): { plan: MaxLrPlan; runs: StudyRun[]; cells: CellSummary[]; window: number; curves: Map<string, CurveStats> } {
+): {
+  plan: MaxLrPlan;
+  runs: StudyRun[];
+  cells: CellSummary[];
+  window: number;
+  curves: Map<string, CurveStats>;
+  followUp: { runs: StudyRun[]; alpha: number } | null;
+} {
   const plan = maxLrPlan(ctx);
-  const runs = plannedRuns(loaded, plan.curves);
+  const isFollowUp = (r: StudyRun) => r.params.kind === 'follow-up';
+  const runs = plannedRuns(
+    loaded.filter((r) => !isFollowUp(r)),
+    plan.curves,
+  );
   const window = plan.curves?.early_steps ?? defaultWindow;
-  return { plan, runs, cells: summarizeCells(runs, ctx), window, curves: curveStats(runs, window) };
+  // Follow-up runs read as curve runs of their own seeds (curveRunsOf, failedCurves, lowerCurvature).
+  const fuRuns = loaded.filter(isFollowUp).map((r) => ({ ...r, params: { ...r.params, kind: 'curve' } }));
+  if (fuRuns.length > 0 && plan.followUp === null)
+    throw new Error(`${fuRuns.length} follow-up runs, but studies/${ctx.file.name}.yaml declares no follow_up`);
+  const followUp = plan.followUp && fuRuns.length > 0 ? { runs: fuRuns, alpha: plan.followUp.alpha } : null;
+  return { plan, runs, cells: summarizeCells(runs, ctx), window, curves: curveStats(runs, window), followUp };
 }
 
 /**
@@ -855,18 +927,24 @@ export interface CurveJudgement {
  * geometric-mean ratio is beyond `factor`; did not hold when p < α the other way or the TOST test
  * shows the ratio within factor^±1; else inconclusive (judgePaired). Seeds in `failed` (either run
  * diverged or collapsed at the common η) or without a measurement on both sides are left out and
- * listed, so one such seed of six leaves five, which cannot reach p < 0.05.
+ * listed, so one such seed of six leaves five, which cannot reach p < 0.05. α = `alpha` (default
+ * 0.05; a follow-up look uses a stricter one).
  */
 export function judgeCurvePairs(
   pairs: readonly SeedPair[],
   factor: number,
   failed: ReadonlySet<number>,
+  alpha?: number,
 ): CurveJudgement {
   const used = pairs.filter((x) => !failed.has(x.seed) && x.a !== null && x.b !== null && x.a > 0 && x.b > 0);
   const out = pairs.filter((x) => !used.includes(x)).map((x) => x.seed);
   const d = used.map((x) => Math.log2(x.a! / x.b!));
   const effect = Math.abs(Math.log2(factor));
-  const j = judgePaired(d, factor < 1 ? 'negative' : 'positive', f3, { minEffect: effect, margin: effect });
+  const j = judgePaired(d, factor < 1 ? 'negative' : 'positive', f3, {
+    minEffect: effect,
+    margin: effect,
+    ...(alpha !== undefined ? { alpha } : {}),
+  });
   const ratio = d.length > 0 ? 2 ** (d.reduce((s, x) => s + x, 0) / d.length) : null;
   return {
     verdict: d.length > 0 ? j.verdict : 'inconclusive',
@@ -891,8 +969,8 @@ export const windowRuleOf = (curves: CurvesSection | null): WindowRule => ({
 
 /**
  * "`cell` lowers λ1/threshold below (1 − drop) × `ref`'s": per seed, each run's max over
- * `window` steps at the full η placed by `rule` (pairedCurveWindows), judged by judgeCurvePairs;
- * null when the cells have no curve runs with a common seed.
+ * `window` steps at the full η placed by `rule` (pairedCurveWindows), judged by judgeCurvePairs
+ * at `alpha`; null when the cells have no curve runs with a common seed.
  */
 export function lowerCurvature(
   runs: readonly StudyRun[],
@@ -901,6 +979,7 @@ export function lowerCurvature(
   window: number,
   drop: number,
   rule: WindowRule = { align: 'after_longer_warmup', grid: 0 },
+  alpha?: number,
 ): { judged: CurveJudgement; refMedian: number | null; cellMedian: number | null; text: string } | null {
   const per = pairedCurveWindows(runs, ref, cell, window, rule.align, rule.grid);
   if (per.length === 0) return null;
@@ -909,6 +988,7 @@ export function lowerCurvature(
     per.map((x) => ({ seed: x.seed, a: x.pair[1].maxRatio, b: x.pair[0].maxRatio })),
     1 - drop,
     failed.seeds,
+    alpha,
   );
   const refMedian = medianOf(per.map((x) => x.pair[0].maxRatio));
   const cellMedian = medianOf(per.map((x) => x.pair[1].maxRatio));

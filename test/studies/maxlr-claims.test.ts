@@ -800,3 +800,68 @@ test('catapult: each claim a test across six seeds, with each of its verdicts', 
   assert.equal(noConv[1]!.verdict, 'did not hold');
   assert.match(noConv[1]!.evidence, /no run converged above 2\/λ0/);
 });
+
+test('interventions-resnet: an early-curvature comparison its curve seeds left undecided is judged on the follow-up seeds alone, at α = 0.025', () => {
+  const ctx = ctxOf('interventions-resnet', false);
+  const plan = maxLrPlan(ctx);
+  assert.deepEqual(plan.followUp?.variants, ['none', 'clip-1']);
+  assert.equal(plan.followUp?.alpha, 0.025);
+  assert.equal(maxLrPlan(ctxOf('interventions-resnet', true)).followUp, null);
+  const eta = 0.03;
+  const lrs = [0.02, 0.04, 0.08, 0.16, 0.32];
+  const asFollowUp = (rs: StudyRun[]) => rs.map((r) => ({ ...r, params: { ...r.params, kind: 'follow-up' } }));
+  // Clipping raises η_max at every seed (0.04 → 0.16); its early ratio over none's is 1/4 at even
+  // seeds and 4 at odd ones on the study's curve seeds 0–5: undecided there.
+  const base = [
+    ...trials(ctx, 'none', lrs, above(0.08)),
+    ...trials(ctx, 'clip-1', lrs, above(0.32)),
+    ...curve(ctx, 'none', () => hb(2, eta), { eta }),
+    ...curve(ctx, 'clip-1', (_s, seed) => hb(seed % 2 ? 8 : 0.5, eta), { eta }),
+  ];
+  const first = evaluateInterventions(base, ctx);
+  assert.equal(first[1]!.verdict, 'inconclusive', why(first));
+  const fu = (seeds: number, clip: number) =>
+    asFollowUp([
+      ...curve(ctx, 'none', () => hb(2, eta), { eta, first: 6, seeds }),
+      ...curve(ctx, 'clip-1', () => hb(clip, eta), { eta, first: 6, seeds }),
+    ]);
+  // Eight fresh seeds where clipping's ratio is 1/4 of none's: p = 2/256 < 0.025 → held.
+  const held = evaluateInterventions([...base, ...fu(8, 0.5)], ctx);
+  assert.equal(held[1]!.verdict, 'held', why(held));
+  assert.match(
+    held[1]!.evidence,
+    /follow-up on fresh seeds 6–13 at α = 0\.025 \(held \/ did not hold at p < 0\.025\): max λ1\/threshold over steps 0–100 .*medians over 8 seeds: 0\.5 vs 2; per seed log2 ratio -2 .*sign-flip p = 0\.008 \(exact, n = 8\)/,
+  );
+  // Clipping's ratio 4× none's: did not hold; six seeds of one sign (p = 0.031) stay undecided at 0.025.
+  assert.equal(evaluateInterventions([...base, ...fu(8, 8)], ctx)[1]!.verdict, 'did not hold');
+  assert.equal(evaluateInterventions([...base, ...fu(6, 0.5)], ctx)[1]!.verdict, 'inconclusive');
+  // The follow-up's runs enter no other claim (no η_max, no test accuracy) and not the study's own comparison.
+  const others = (cs: ClaimResult[]) => cs.filter((_c, i) => i !== 1).map((c) => [c.verdict, c.evidence]);
+  assert.deepEqual(others(evaluateInterventions([...base, ...fu(8, 0.5)], ctx)), others(first));
+  // Follow-up runs in a study file without follow_up: an error, not a default level.
+  assert.throws(
+    () => evaluateInterventions([...base, ...fu(8, 0.5)], ctxOf('interventions', true)),
+    /follow-up runs, but studies\/interventions\.yaml declares no follow_up/,
+  );
+});
+
+test('max-lr follow_up: only variant and train.seed, remedies of the grid, fresh seeds', () => {
+  const ctx = ctxOf('interventions-resnet', false);
+  const withFu = (grid: Record<string, unknown[]>) => ({
+    ...ctx,
+    file: { ...ctx.file, follow_up: { reason: 'r', alpha: 0.025, grid } } as typeof ctx.file,
+  });
+  assert.throws(
+    () => maxLrPlan(withFu({ variant: ['none'], 'train.seed': [6], lr_multiple: [2] })),
+    /follow_up\.grid: unknown key 'lr_multiple'/,
+  );
+  assert.throws(
+    () => maxLrPlan(withFu({ variant: ['none', 'dropout'], 'train.seed': [6] })),
+    /follow_up\.grid\.variant: must list remedies of grid\.variant/,
+  );
+  assert.throws(
+    () => maxLrPlan(withFu({ variant: ['none'], 'train.seed': [5, 6] })),
+    /follow_up\.grid\.train\.seed repeats the study's own seeds \(5\)/,
+  );
+  assert.throws(() => maxLrPlan(withFu({ variant: ['none'] })), /follow_up\.grid\.train\.seed: must list fresh seeds/);
+});
