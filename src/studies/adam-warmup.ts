@@ -14,6 +14,7 @@
  * of TOST: as good or better without warmup) and fails when it is shown above it.
  */
 import { equivalence } from './stats.ts';
+import { seedsText } from './followUp.ts';
 import type { ClaimResult, StudyContext, StudyDefinition, StudyRun } from './study.ts';
 import { ADAM_WARMUP_TOLERANCES, tolerancesOf } from './tolerances.ts';
 import {
@@ -42,7 +43,7 @@ export function evaluateAdamWarmup(
   loaded: readonly StudyRun[],
   ctx: Pick<StudyContext, 'file' | 'quick' | 'tolerances'>,
 ): ClaimResult[] {
-  const { plan, runs, cells, window, curves } = maxLrEvidence(loaded, ctx, 40);
+  const { plan, runs, cells, window, curves, followUp } = maxLrEvidence(loaded, ctx, 40);
   const t = tolerancesOf(ADAM_WARMUP_TOLERANCES, ctx.tolerances);
   const base = plan.variants.find((v) => v === 'none');
   const warm = plan.variants.find((v) => /^warmup/.test(v));
@@ -68,17 +69,29 @@ export function evaluateAdamWarmup(
   const preJ = preD.length > 0 ? judgeNotBelow(preD, Math.log2(noNeed), -1) : null;
   const preEq = preD.length >= 2 ? equivalence(preD, Math.log2(noNeed)) : null;
   // Early λ1(P⁻¹H)/threshold, post-LN over pre-LN, paired by seed (each run's max over the first window steps).
-  const failed = failedCurves(runs, [pre0.cell, post0.cell]);
-  const preRuns = curveRunsOf(runs, pre0.cell);
-  const early = judgeCurvePairs(
-    [...curveRunsOf(runs, post0.cell)].map(([seed, r]) => ({
-      seed,
-      a: runCurveStats(r, window).maxRatio,
-      b: preRuns.has(seed) ? runCurveStats(preRuns.get(seed)!, window).maxRatio : null,
-    })),
-    1 + margin,
-    failed.seeds,
-  );
+  const earlyOf = (rs: readonly StudyRun[], alpha?: number) => {
+    const failed = failedCurves(rs, [pre0.cell, post0.cell]);
+    const preRuns = curveRunsOf(rs, pre0.cell);
+    const judged = judgeCurvePairs(
+      [...curveRunsOf(rs, post0.cell)].map(([seed, r]) => ({
+        seed,
+        a: runCurveStats(r, window).maxRatio,
+        b: preRuns.has(seed) ? runCurveStats(preRuns.get(seed)!, window).maxRatio : null,
+      })),
+      1 + margin,
+      failed.seeds,
+      alpha,
+    );
+    return { failed, judged };
+  };
+  const { failed, judged: first } = earlyOf(runs);
+  // Undecided on the study's curve seeds: judged on the follow-up's fresh seeds alone, at its level.
+  const fu = first.verdict === 'inconclusive' && followUp ? earlyOf(followUp.runs, followUp.alpha) : null;
+  const early = fu && fu.judged.n > 0 ? fu.judged : first;
+  const fuText =
+    fu && followUp
+      ? ` Follow-up on fresh ${seedsText(followUp.runs.map((r) => r.config.train.seed))} at α = ${followUp.alpha} (held / did not hold at p < ${followUp.alpha}): post-LN over pre-LN, ${fu.judged.text}${fu.failed.text.length > 0 ? `; ${fu.failed.text.join(', ')}` : ''} → ${fu.judged.verdict}.`
+      : '';
   const status = (c: CurveStats | undefined) => (c && c.diverged > 0 ? ` (${c.diverged} of ${c.runs} diverged)` : '');
   const values = {
     pre_none_max_lr: pre0.maxStableLr,
@@ -89,7 +102,8 @@ export function evaluateAdamWarmup(
     post_none_max_trained_lr: post0.maxTrainedLr,
     pre_early_precond_ratio: ePre?.maxRatio ?? null,
     post_early_precond_ratio: ePost?.maxRatio ?? null,
-    early_ratio_p: early.p,
+    early_ratio_p: first.p,
+    ...(fu ? { follow_up_early_ratio_p: fu.judged.p, follow_up_early_ratio: fu.judged.ratio } : {}),
     post_lr_gain_log2_seed_mean: postPaired?.cmp.mean ?? null,
     post_lr_gain_p: postPaired?.cmp.pValue ?? null,
     pre_lr_gain_log2_seed_mean: preJ?.mean ?? null,
@@ -104,7 +118,7 @@ export function evaluateAdamWarmup(
     {
       claim:
         "Post-LN has the larger early preconditioned sharpness λ1(P⁻¹H), relative to Adam's threshold (2+2β1)/((1−β1)η).",
-      evidence: `At ${curveLrText(runs, post0.cell) ?? 'no curve run'}, without warmup, max over the first ${window} steps of λ1(P⁻¹H)/threshold, medians over seeds: post-LN ${g(ePost?.maxRatio)}${status(ePost)}, pre-LN ${g(ePre?.maxRatio)}${status(ePre)}; post-LN over pre-LN, ${early.text}${failed.text.length > 0 ? `; ${failed.text.join(', ')}` : ''} → ${early.verdict}. Held when the exact sign-flip test gives p < 0.05 with a geometric-mean ratio ≥ ${1 + margin}; did not hold when p < 0.05 the other way or the TOST test shows the ratio within ${1 + margin}^±1; else inconclusive; seeds where a run diverged or collapsed at the common η are left out.`,
+      evidence: `At ${curveLrText(runs, post0.cell) ?? 'no curve run'}, without warmup, max over the first ${window} steps of λ1(P⁻¹H)/threshold, medians over seeds: post-LN ${g(ePost?.maxRatio)}${status(ePost)}, pre-LN ${g(ePre?.maxRatio)}${status(ePre)}; post-LN over pre-LN, ${first.text}${failed.text.length > 0 ? `; ${failed.text.join(', ')}` : ''} → ${first.verdict}.${fuText} Held when the exact sign-flip test gives p < 0.05 with a geometric-mean ratio ≥ ${1 + margin}; did not hold when p < 0.05 the other way or the TOST test shows the ratio within ${1 + margin}^±1; else inconclusive; seeds where a run diverged or collapsed at the common η are left out.`,
       verdict: early.verdict,
       values,
     },

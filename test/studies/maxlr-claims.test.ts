@@ -865,3 +865,48 @@ test('max-lr follow_up: only variant and train.seed, remedies of the grid, fresh
   );
   assert.throws(() => maxLrPlan(withFu({ variant: ['none'] })), /follow_up\.grid\.train\.seed: must list fresh seeds/);
 });
+
+test('adam-warmup: post-LN vs pre-LN early curvature, undecided on the curve seeds, judged on follow-up seeds alone', () => {
+  const base = ctxOf('adam-warmup', false);
+  const ctx = {
+    ...base,
+    file: {
+      ...base.file,
+      follow_up: { reason: 'r', alpha: 0.025, grid: { variant: ['none'], 'train.seed': [6, 7, 8, 9, 10, 11, 12, 13] } },
+    } as typeof base.file,
+  };
+  const lrs = [0.0025, 0.005, 0.01, 0.02, 0.04];
+  const eta = 0.01;
+  const ad = (r: number) => (r * 38) / eta;
+  const asFollowUp = (rs: StudyRun[]) => rs.map((r) => ({ ...r, params: { ...r.params, kind: 'follow-up' } }));
+  const study = [
+    ...['post-ln_none', 'post-ln_warmup-50', 'pre-ln_none', 'pre-ln_warmup-50'].flatMap((c) =>
+      trials(ctx, c, lrs, above(0.04)),
+    ),
+    // Post-LN 4× pre-LN at even seeds, 1/4 at odd ones: undecided.
+    ...curve(ctx, 'post-ln_none', (_s, seed) => ad(seed % 2 ? 0.125 : 2)),
+    ...curve(ctx, 'pre-ln_none', () => ad(0.5)),
+  ];
+  const first = evaluateAdamWarmup(study, ctx);
+  assert.equal(first[0]!.verdict, 'inconclusive', why(first));
+  const fu = (seeds: number, post: number) =>
+    asFollowUp([
+      ...curve(ctx, 'post-ln_none', (_s, seed) => ad(post * (1 + 0.01 * seed)), { first: 6, seeds }),
+      ...curve(ctx, 'pre-ln_none', () => ad(0.5), { first: 6, seeds }),
+    ]);
+  const held = evaluateAdamWarmup([...study, ...fu(8, 2)], ctx);
+  assert.equal(held[0]!.verdict, 'held', why(held));
+  assert.match(
+    held[0]!.evidence,
+    /→ inconclusive\. Follow-up on fresh seeds 6–13 at α = 0\.025 \(held \/ did not hold at p < 0\.025\): post-LN over pre-LN, per seed log2 ratio 2\.\d+ .*sign-flip p = 0\.008 \(exact, n = 8\).* → held\./,
+  );
+  assert.equal(evaluateAdamWarmup([...study, ...fu(8, 0.125)], ctx)[0]!.verdict, 'did not hold');
+  assert.equal(evaluateAdamWarmup([...study, ...fu(6, 2)], ctx)[0]!.verdict, 'inconclusive');
+  // The η_max claims are the searches' alone.
+  assert.deepEqual(
+    evaluateAdamWarmup([...study, ...fu(8, 2)], ctx)
+      .slice(1)
+      .map((c) => c.evidence),
+    first.slice(1).map((c) => c.evidence),
+  );
+});
