@@ -55,8 +55,9 @@ export interface StudyResult {
   expectedFullMinutes?: number;
 }
 
-/** What a kind of run is, for the seeds line. */
-const kindWords = (kind: string): string =>
+/** What a kind of run (or kinds joined by '+') is, for the seeds line. */
+const kindWords = (kind: string): string => kind.split('+').map(oneKindWords).join(' and ');
+const oneKindWords = (kind: string): string =>
   ({
     trial: 'η_max searches',
     curve: 'early-curvature runs',

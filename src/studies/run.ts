@@ -53,7 +53,8 @@ const seedsOf = (runs: readonly StudyRun[]): number[] =>
 
 /**
  * The seeds of each kind of run (the `kind` param: a max-lr study's η_max searches 'trial' and
- * early-curvature runs 'curve'), when the kinds use different seeds; else nothing.
+ * early-curvature runs 'curve'; follow-up runs 'follow-up'), when the kinds use different seeds;
+ * else nothing. Kinds with the same seeds share a group ('trial+curve').
  */
 export function seedGroupsOf(runs: readonly StudyRun[]): { seed_groups?: Record<string, number[]> } {
   const kinds = new Map<string, StudyRun[]>();
@@ -69,9 +70,16 @@ export function seedGroupsOf(runs: readonly StudyRun[]): { seed_groups?: Record<
           : null;
     if (kind !== null) (kinds.get(kind) ?? kinds.set(kind, []).get(kind)!).push(r);
   }
-  const groups = Object.fromEntries([...kinds].map(([k, rs]) => [k, seedsOf(rs)] as const));
-  const distinct = new Set(Object.values(groups).map((g) => g.join(',')));
-  return distinct.size > 1 ? { seed_groups: groups } : {};
+  // Kinds with the same seeds form one group, keyed 'trial+curve'.
+  const bySeeds = new Map<string, { kinds: string[]; seeds: number[] }>();
+  for (const [k, rs] of kinds) {
+    const seeds = seedsOf(rs);
+    const g = bySeeds.get(seeds.join(','));
+    if (g) g.kinds.push(k);
+    else bySeeds.set(seeds.join(','), { kinds: [k], seeds });
+  }
+  if (bySeeds.size <= 1) return {};
+  return { seed_groups: Object.fromEntries([...bySeeds.values()].map((g) => [g.kinds.join('+'), g.seeds] as const)) };
 }
 
 /**

@@ -276,3 +276,16 @@ test('flatness-lr: "falls again", undecided on the study seeds, is judged on the
     others(evaluateFlatness(main, ctx)),
   );
 });
+
+test('seed groups: kinds with the same seeds share one group; the follow-up is its own', () => {
+  const r = (kind: string, seed: number) => ({ params: { kind }, config: { train: { seed } } }) as unknown as StudyRun;
+  const six = [0, 1, 2, 3, 4, 5];
+  const runs = [
+    ...six.map((s) => r('trial', s)),
+    ...six.map((s) => r('curve', s)),
+    r('follow-up', 6),
+    r('follow-up', 7),
+  ];
+  assert.deepEqual(seedGroupsOf(runs), { seed_groups: { 'trial+curve': six, 'follow-up': [6, 7] } });
+  assert.deepEqual(seedGroupsOf(runs.slice(0, 12)), {});
+});

@@ -175,6 +175,20 @@ test('seeds per kind of run: counted per kind in the table and listed in the sec
   assert.match(fuMd, /\| full \| 4 \+ 6 \|/);
   assert.match(fuMd, /- seeds: 12–21 \(the grid: 12–15; follow-up cells: 16–21\)/);
   assert.match(fuMd, /- follow-up \(judged at α = 0\.025\): B = 16 was undecided\.\n/);
+  const maxLrDir = studyDir(root, 'ir', {
+    study: 'interventions-resnet',
+    title: 'IR',
+    quick: false,
+    elapsed_s: 60,
+    seeds: [...Array(8).keys()],
+    seed_groups: { 'trial+curve': [0, 1, 2, 3, 4, 5], 'follow-up': [6, 7] },
+    claims: [{ claim: 'c', evidence: 'e', verdict: 'held' }],
+  });
+  writeResults([maxLrDir], out, 'edgewise results runs', new Date('2026-12-06T12:00:00Z'));
+  assert.match(
+    readFileSync(out, 'utf8'),
+    /- seeds: 0–7 \(η_max searches and early-curvature runs: 0–5; follow-up cells: 6, 7\)/,
+  );
 });
 
 test('formatDuration', () => {
