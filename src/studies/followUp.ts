@@ -4,31 +4,16 @@
  * chosen beforehand, from a power analysis of the first look's effect and spread; the follow-up
  * is judged on its own seeds alone (no pooling with the first look) at a stricter level `alpha`,
  * so that the two looks together are a Bonferroni pair: with the first look undecided also at
- * `alpha`, the chance that either look gives a false verdict is at most 2·alpha. The follow-up
- * runs are a variant sweep named `follow-up` (run.ts studySweeps); only the full version runs it.
+ * `alpha`, the chance that either look gives a false verdict is at most 2·alpha. In a grid study
+ * the follow-up runs are a variant sweep named `follow-up` (run.ts studySweeps); in a max-lr study
+ * curve runs of kind `follow-up` (warmup.ts). Only the full version runs them.
  */
-import { z } from 'zod';
 import type { StudyFile, StudyRun } from './study.ts';
+import type { FollowUp } from './schema.ts';
 import { seedRange } from './measures.ts';
 
 /** The variant name (and run-name prefix) of the follow-up runs. */
 export const FOLLOW_UP = 'follow-up';
-
-/** `follow_up:` of a study file. */
-export const followUpSchema = z.strictObject({
-  /** What the first look left undecided, and how the seed count was chosen (shown on the results page). */
-  reason: z.string({ error: 'must be a string' }),
-  /** The cells to run again (a sub-grid of the study's keys) with fresh seeds under `train.seed`. */
-  grid: z.record(z.string(), z.array(z.unknown(), { error: 'must be a list of values' }), {
-    error: 'must be a mapping of keys to lists',
-  }),
-  /** The test level of the follow-up (≤ 0.025 so that the two looks stay within 5 % together). */
-  alpha: z
-    .number({ error: 'must be a number in (0, 0.025]' })
-    .gt(0, { error: 'must be a number in (0, 0.025]' })
-    .lte(0.025, { error: 'must be a number in (0, 0.025]' }),
-});
-export type FollowUp = z.infer<typeof followUpSchema>;
 
 /** The study's follow-up (none under --quick, or where the file has none). */
 export function followUpOf(f: StudyFile, quick: boolean): FollowUp | null {

@@ -7,7 +7,6 @@
  */
 import { z } from 'zod';
 import { STUDY_TOLERANCES, type StudyName } from './tolerances.ts';
-import { followUpSchema } from './followUp.ts';
 
 /** A study file that does not match its schema; the message is one line naming the file and key. */
 export class StudyFileError extends Error {
@@ -77,6 +76,20 @@ const curvesSchema = z.strictObject({
     .optional(),
   cells: z.enum(['all', 'compared'], { error: 'must be all or compared' }).optional(),
 });
+
+/** `follow_up:` — follow-up cells on fresh seeds (src/studies/followUp.ts). */
+export const followUpSchema = z.strictObject({
+  /** What the first look left undecided, and how the seed count was chosen (shown on the results page). */
+  reason: z.string({ error: 'must be a string' }),
+  /** The cells to run again (a sub-grid of the study's keys) with fresh seeds under `train.seed`. */
+  grid: grid(),
+  /** The test level of the follow-up (≤ 0.025 so that the two looks stay within 5 % together). */
+  alpha: z
+    .number({ error: 'must be a number in (0, 0.025]' })
+    .gt(0, { error: 'must be a number in (0, 0.025]' })
+    .lte(0.025, { error: 'must be a number in (0, 0.025]' }),
+});
+export type FollowUp = z.infer<typeof followUpSchema>;
 
 /** flatness-lr's and sgd-batch's `settle:` (λ1 after GD at lr_multiple·2/λ0 for `steps` updates from the final checkpoint). */
 const settleSchema = z.strictObject({ lr_multiple: positive().optional(), steps: int(0).optional() });
