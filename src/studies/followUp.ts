@@ -13,7 +13,7 @@ import type { FollowUp } from './schema.ts';
 import { seedRange } from './measures.ts';
 
 /** The variant name (and run-name prefix) of the follow-up runs. */
-export const FOLLOW_UP = 'follow-up';
+export const FOLLOW_UP = 'follow-up' as const;
 
 /** The study's follow-up (none under --quick, or where the file has none). */
 export function followUpOf(f: StudyFile, quick: boolean): FollowUp | null {
@@ -22,21 +22,30 @@ export function followUpOf(f: StudyFile, quick: boolean): FollowUp | null {
   return fu ?? null;
 }
 
-/** Checks that the follow-up's seeds are fresh: none of them is a seed of the study's own grid. */
-export function checkFollowUpSeeds(f: StudyFile, fu: FollowUp): void {
-  const fresh = fu.grid['train.seed'];
-  if (!fresh || fresh.length === 0)
-    throw new Error(`studies/${f.name}.yaml: follow_up.grid must list its fresh seeds under train.seed`);
-  const main = new Set((f.grid['train.seed'] ?? []).map((s) => JSON.stringify(s)));
-  const reused = fresh.filter((s) => main.has(JSON.stringify(s)));
+/**
+ * The follow-up's seeds (`train.seed` of its grid), checked fresh: integers ≥ 0, none of them in
+ * `seen` (the seeds the study's own runs use). Throws an error naming the study file and key.
+ */
+export function freshSeeds(f: StudyFile, fu: FollowUp, seen: Iterable<number>): number[] {
+  const at = `studies/${f.name}.yaml: follow_up.grid.train.seed`;
+  const seeds = fu.grid['train.seed'] ?? [];
+  if (seeds.length === 0 || !seeds.every((x) => Number.isInteger(x) && (x as number) >= 0))
+    throw new Error(`${at}: must list fresh seeds (integers ≥ 0)`);
+  const used = new Set(seen);
+  const reused = (seeds as number[]).filter((x) => used.has(x));
   if (reused.length > 0)
-    throw new Error(
-      `studies/${f.name}.yaml: follow_up.grid train.seed repeats the study's own seeds (${reused.join(', ')}): a follow-up needs fresh seeds`,
-    );
+    throw new Error(`${at} repeats the study's own seeds (${reused.join(', ')}): a follow-up needs fresh seeds`);
+  return seeds as number[];
 }
 
-/** Whether a run belongs to the follow-up. */
-export const isFollowUp = (r: Pick<StudyRun, 'params'>): boolean => r.params.variant === FOLLOW_UP;
+/** Checks a grid study's follow-up seeds against the seeds of its own grid (freshSeeds). */
+export function checkFollowUpSeeds(f: StudyFile, fu: FollowUp): void {
+  freshSeeds(f, fu, (f.grid['train.seed'] ?? []) as number[]);
+}
+
+/** Whether a run belongs to the follow-up: variant `follow-up` in a grid study, kind `follow-up` in a max-lr study. */
+export const isFollowUp = (r: Pick<StudyRun, 'params'>): boolean =>
+  r.params.variant === FOLLOW_UP || r.params.kind === FOLLOW_UP;
 
 /** The study's own runs and the follow-up's. */
 export function splitFollowUp<R extends Pick<StudyRun, 'params'>>(runs: readonly R[]): { main: R[]; followUp: R[] } {

@@ -55,7 +55,7 @@ import {
 } from './claims/warmup.ts';
 import { ALPHA, equivalence, judgePaired, pairedComparison, pairedText, type PairedJudgement } from './stats.ts';
 import { loadStudyRun } from './run.ts';
-import { followUpOf } from './followUp.ts';
+import { FOLLOW_UP, followUpOf, freshSeeds, isFollowUp } from './followUp.ts';
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyFile, StudyRun, Verdict } from './study.ts';
 import { WARMUP_TOLERANCES, tolerancesOf } from './tolerances.ts';
 
@@ -181,16 +181,8 @@ function maxLrFollowUp(
     throw new Error(
       `${at}.variant: must list remedies of grid.variant (${variants.join(', ')}); got ${JSON.stringify(bad[0] ?? vs)}`,
     );
-  const seeds = (fu.grid['train.seed'] ?? []) as unknown[];
-  if (seeds.length === 0 || !seeds.every((x) => Number.isInteger(x) && (x as number) >= 0))
-    throw new Error(`${at}.train.seed: must list fresh seeds (integers ≥ 0)`);
-  const seen = new Set([...curveSeedsOf(curves), ...Array.from({ length: searchSeeds }, (_, i) => i)]);
-  const reused = (seeds as number[]).filter((x) => seen.has(x));
-  if (reused.length > 0)
-    throw new Error(
-      `${at}.train.seed repeats the study's own seeds (${reused.join(', ')}): a follow-up needs fresh seeds`,
-    );
-  return { variants: vs as string[], seeds: seeds as number[], alpha: fu.alpha };
+  const seeds = freshSeeds(f, fu, [...curveSeedsOf(curves), ...Array.from({ length: searchSeeds }, (_, i) => i)]);
+  return { variants: vs as string[], seeds, alpha: fu.alpha };
 }
 
 /** Reads the study file's sections (quick-reduced) into a plan. */
@@ -329,7 +321,7 @@ export function commonCurveLr(cells: readonly CellSummary[], model: string, curv
 export interface MaxLrRunParams {
   model: string;
   variant: string;
-  kind: 'trial' | 'curve' | 'follow-up';
+  kind: 'trial' | 'curve' | typeof FOLLOW_UP;
   'optimizer.lr': number;
   'train.seed': number;
   [key: string]: unknown;
@@ -437,7 +429,7 @@ export async function executeMaxLrStudy(ctx: StudyContext): Promise<StudyRun[]> 
           ...curveCells(plan.cells, common, plan.curves).flatMap((cell) =>
             curveSeeds.map((seed) => ({ cell, seed, kind: 'curve' as const })),
           ),
-          ...followUpCells.flatMap((cell) => fu!.seeds.map((seed) => ({ cell, seed, kind: 'follow-up' as const }))),
+          ...followUpCells.flatMap((cell) => fu!.seeds.map((seed) => ({ cell, seed, kind: FOLLOW_UP }))),
         ].map(async ({ cell, seed, kind }) => {
           const cv = plan.curves!;
           const basis = common.get(cell.model)!;
@@ -856,7 +848,6 @@ export function maxLrEvidence(
   followUp: { runs: StudyRun[]; alpha: number } | null;
 } {
   const plan = maxLrPlan(ctx);
-  const isFollowUp = (r: StudyRun) => r.params.kind === 'follow-up';
   const runs = plannedRuns(
     loaded.filter((r) => !isFollowUp(r)),
     plan.curves,

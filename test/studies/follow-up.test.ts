@@ -44,9 +44,9 @@ test('follow_up in a study file: a level above 0.025, an unknown key or reused s
   assert.throws(() => withFollowUp('rotation', good), /unknown key 'follow_up'/);
   // Seeds of the study's own grid are not fresh.
   const reused = withFollowUp('flatness-lr', { ...good, grid: { lr_multiple: [2], 'train.seed': [12, 200] } });
-  assert.throws(() => studySweeps(reused, false), /follow_up\.grid train\.seed repeats the study's own seeds \(12\)/);
+  assert.throws(() => studySweeps(reused, false), /follow_up\.grid\.train\.seed repeats the study's own seeds \(12\)/);
   const noSeeds = withFollowUp('flatness-lr', { ...good, grid: { lr_multiple: [2] } });
-  assert.throws(() => studySweeps(noSeeds, false), /must list its fresh seeds under train\.seed/);
+  assert.throws(() => studySweeps(noSeeds, false), /follow_up\.grid\.train\.seed: must list fresh seeds/);
 });
 
 test('follow_up runs as a variant sweep in the full version only; --seeds drops it', () => {
@@ -73,6 +73,22 @@ test('follow_up runs as a variant sweep in the full version only; --seeds drops 
   assert.equal(followUpAlpha({ file: f, quick: false }, [1]), 0.02);
   assert.equal(followUpAlpha({ file: f, quick: false }, []), null);
   assert.throws(() => followUpAlpha({}, [1]), /1 follow-up runs, but the study file declares no follow_up/);
+});
+
+/** A finished run's summary after `steps` updates. */
+const summaryOf = (
+  steps: number,
+  final: StudyRun['summary']['final'],
+  status: 'completed' | 'diverged' = 'completed',
+): StudyRun['summary'] => ({
+  status,
+  reason: null,
+  steps,
+  final,
+  started_at: '',
+  updated_at: '',
+  finished_at: '',
+  elapsed_s: 1,
 });
 
 // sgd-batch: settled λ1 and rotation per unit displacement, as in evaluators.test.ts.
@@ -103,16 +119,11 @@ function sgdRun(
       train: { seed },
     }),
     rows,
-    summary: {
-      status: o.status ?? 'completed',
-      reason: null,
-      steps: 10,
-      final: { train_loss: null, train_acc: null, test_loss: null, test_acc: null, sharpness: null },
-      started_at: '',
-      updated_at: '',
-      finished_at: '',
-      elapsed_s: 1,
-    },
+    summary: summaryOf(
+      10,
+      { train_loss: null, train_acc: null, test_loss: null, test_acc: null, sharpness: null },
+      o.status,
+    ),
   };
 }
 
@@ -220,16 +231,13 @@ function flatRun(m: number, seed: number, testAcc: number, followUp = false): St
       ...(s > 0 ? { eigvec_cos: 0.99 } : {}),
     })),
     config: resolveConfig({ optimizer: { name: 'gd', lr }, train: { seed, stop_train_acc: 0.95 } }),
-    summary: {
-      status: 'completed',
-      reason: null,
-      steps: 300,
-      final: { train_loss: 0.1, train_acc: 0.96, test_loss: null, test_acc: testAcc, sharpness: L0 / m },
-      started_at: '',
-      updated_at: '',
-      finished_at: '',
-      elapsed_s: 1,
-    },
+    summary: summaryOf(300, {
+      train_loss: 0.1,
+      train_acc: 0.96,
+      test_loss: null,
+      test_acc: testAcc,
+      sharpness: L0 / m,
+    }),
   };
 }
 
