@@ -28,7 +28,9 @@
  *      after_steps updates from any step of the phase; per seed as in 4, across seeds
  *      judgePaired (negative);
  *   6. the parameter norm grows during instabilities: Δ‖θ‖ of unstable minus stable updates in
- *      matched windows, per seed and across seeds as in 4 (positive).
+ *      matched windows, per seed and across seeds as in 4 (positive). When the study's seeds
+ *      leave it undecided, follow-up runs (followUp.ts) judge it again on their seeds alone, at
+ *      the follow-up's level; they enter no other claim and no figure.
  */
 import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun } from './study.ts';
 import { ROTATION_TOLERANCES, tolerancesOf } from './tolerances.ts';
@@ -57,7 +59,8 @@ import {
   type CoincidenceTest,
   type RotationStep,
 } from './claims/rotation.ts';
-import { judgePaired } from './stats.ts';
+import { judgePaired, type PairedJudgement } from './stats.ts';
+import { followUpAlpha, seedsText, splitFollowUp } from './followUp.ts';
 import { medianBandFigure, present } from './figures.ts';
 import { multipleOf, runMultiples } from './plan.ts';
 
@@ -121,7 +124,68 @@ interface RunRotation {
   overlap: number[];
 }
 
-export function evaluateRotation(runs: StudyRun[], ctx: Pick<StudyContext, 'tolerances'>): ClaimResult[] {
+/** The rotation material of the completed runs among `runs`. */
+function rotationInfo(runs: readonly StudyRun[], gapMin: number): RunRotation[] {
+  return runs
+    .filter((r) => r.summary.status === 'completed')
+    .map((r) => {
+      const { kept, degenerate } = splitDegenerate(rotationSteps(r.rows), gapMin);
+      return {
+        r,
+        ...multipleOf(r),
+        steps: kept,
+        degenerate,
+        overlap: seriesOf(r.rows, 'subspace_overlap').map((p) => p.value),
+        label: multipleLabel(r),
+      };
+    });
+}
+
+/** The runs above 2/λ0 that reached the edge of stability (from their first return to 0.9·2/η), and those that did not. */
+function edgePhases(above: readonly RunRotation[]): {
+  inPhase: { x: RunRotation; from: number }[];
+  phaseNote: string[];
+} {
+  const phases = above.map((x) => ({ x, from: edgeOfStability(x.r.rows, { fraction: 0.9 }).reachStep }));
+  return {
+    inPhase: phases.filter((p): p is { x: RunRotation; from: number } => p.from !== null),
+    phaseNote: phases.filter((p) => p.from === null).map((p) => `${p.x.label}: never returned to 0.9·2/η (left out)`),
+  };
+}
+
+/** Per seed, the mean of its runs' finite values (seeds in increasing order). */
+function bySeed(vals: readonly { x: RunRotation; v: number }[]): { seed: number; v: number }[] {
+  const m = new Map<number, number[]>();
+  for (const { x, v } of vals) {
+    const seed = x.r.config.train.seed;
+    if (Number.isFinite(v)) (m.get(seed) ?? m.set(seed, []).get(seed)!).push(v);
+  }
+  return [...m.entries()].sort((a, b) => a[0] - b[0]).map(([seed, v]) => ({ seed, v: mean(v) }));
+}
+
+/**
+ * Δ‖θ‖ per update of the unstable (λ1 ≥ 2/η before it) minus the stable updates within windows of
+ * `matchW` steps from `from` on, with its block-shuffle null p (claim 6).
+ */
+function normGrowth(x: RunRotation, from: number, matchW: number): { v: number; text: string } {
+  const norm = new Map(seriesOf(x.r.rows, 'param_norm').map((q) => [q.step, q.value]));
+  const unstable = new Set(unstableSteps(x.r.rows));
+  const xs = [...norm.keys()]
+    .filter((t) => t > from && norm.has(t - 1))
+    .sort((a, b) => a - b)
+    .map((t) => ({ step: t, value: norm.get(t)! - norm.get(t - 1)!, unstable: unstable.has(t - 1) }));
+  const m = matchedWindowDifference(xs, matchW);
+  const pNull = blockShuffleP(xs, matchW, matchW, { seed: x.r.config.train.seed + 7 });
+  return { v: m.diff, text: `${fmt(m.diff)} over ${m.windows} windows (block-shuffle p = ${fmt(pNull)})` };
+}
+
+export function evaluateRotation(
+  all: StudyRun[],
+  ctx: Pick<StudyContext, 'tolerances'> & Partial<Pick<StudyContext, 'file' | 'quick'>>,
+): ClaimResult[] {
+  // Follow-up runs (followUp.ts) enter claim 6 alone, and only when the study's seeds leave it undecided.
+  const { main: runs, followUp } = splitFollowUp(all);
+  const fuAlpha = followUpAlpha(ctx, followUp);
   const t = tolerancesOf(ROTATION_TOLERANCES, ctx.tolerances);
   const [matchW, afterK] = tols(t, 'match_window', 'after_steps');
   const [q05Min, drop, spikeRel, w, coinMin, spMin, gapMin, pMax] = tols(
@@ -135,18 +199,7 @@ export function evaluateRotation(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
     'gap_min',
     'p_max',
   );
-  const ok = runs.filter((r) => r.summary.status === 'completed');
-  const info: RunRotation[] = ok.map((r) => {
-    const { kept, degenerate } = splitDegenerate(rotationSteps(r.rows), gapMin);
-    return {
-      r,
-      ...multipleOf(r),
-      steps: kept,
-      degenerate,
-      overlap: seriesOf(r.rows, 'subspace_overlap').map((p) => p.value),
-      label: multipleLabel(r),
-    };
-  });
+  const info = rotationInfo(runs, gapMin);
   const excl = (x: RunRotation) =>
     `${x.degenerate.length} near-degenerate steps (relative eigengap < ${gapMin}) excluded`;
   const out: ClaimResult[] = [];
@@ -320,18 +373,7 @@ export function evaluateRotation(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
   }
 
   // 4–6. At the edge of stability (from the first return to 0.9·2/η after the catapult), within each run.
-  const phases = above.map((x) => ({ x, from: edgeOfStability(x.r.rows, { fraction: 0.9 }).reachStep }));
-  const inPhase = phases.filter((p): p is { x: RunRotation; from: number } => p.from !== null);
-  const phaseNote = phases
-    .filter((p) => p.from === null)
-    .map((p) => `${p.x.label}: never returned to 0.9·2/η (left out)`);
-  const bySeed = (vals: { x: RunRotation; v: number }[]) => {
-    const m = new Map<number, number[]>();
-    for (const { x, v } of vals)
-      if (Number.isFinite(v))
-        (m.get(x.r.config.train.seed) ?? m.set(x.r.config.train.seed, []).get(x.r.config.train.seed)!).push(v);
-    return [...m.entries()].sort((a, b) => a[0] - b[0]).map(([seed, v]) => ({ seed, v: mean(v) }));
-  };
+  const { inPhase, phaseNote } = edgePhases(above);
   const withinClaim = (o: {
     claim: string;
     unit: string;
@@ -416,25 +458,34 @@ export function evaluateRotation(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
       },
     }),
   );
+  const norm = withinClaim({
+    claim:
+      'The parameter norm grows during instabilities: unstable updates increase ‖θ‖ more than stable updates in the same time windows',
+    unit: `Δ‖θ‖ per update, unstable − stable updates within windows of ${matchW} steps`,
+    direction: 'positive',
+    key: 'mean_diff',
+    perRun: ({ x, from }) => normGrowth(x, from, matchW),
+  });
+  // Undecided on the study's seeds: judged again on the follow-up's seeds alone, at its level.
+  const fu =
+    norm.verdict === 'inconclusive' && fuAlpha !== null ? followUpNorm(followUp, gapMin, matchW, fuAlpha) : null;
   out.push(
-    withinClaim({
-      claim:
-        'The parameter norm grows during instabilities: unstable updates increase ‖θ‖ more than stable updates in the same time windows',
-      unit: `Δ‖θ‖ per update, unstable − stable updates within windows of ${matchW} steps`,
-      direction: 'positive',
-      key: 'mean_diff',
-      perRun: ({ x, from }) => {
-        const norm = new Map(seriesOf(x.r.rows, 'param_norm').map((q) => [q.step, q.value]));
-        const unstable = new Set(unstableSteps(x.r.rows));
-        const xs = [...norm.keys()]
-          .filter((t) => t > from && norm.has(t - 1))
-          .sort((a, b) => a - b)
-          .map((t) => ({ step: t, value: norm.get(t)! - norm.get(t - 1)!, unstable: unstable.has(t - 1) }));
-        const m = matchedWindowDifference(xs, matchW);
-        const pNull = blockShuffleP(xs, matchW, matchW, { seed: x.r.config.train.seed + 7 });
-        return { v: m.diff, text: `${fmt(m.diff)} over ${m.windows} windows (block-shuffle p = ${fmt(pNull)})` };
-      },
-    }),
+    fu
+      ? {
+          ...norm,
+          evidence: `${norm.evidence}. ${fu.text}`,
+          verdict: fu.j.verdict,
+          values: {
+            ...norm.values,
+            follow_up_n: fu.j.cmp.n,
+            follow_up_mean_diff: fu.j.cmp.mean,
+            follow_up_lo: fu.j.cmp.lo,
+            follow_up_hi: fu.j.cmp.hi,
+            follow_up_p: fu.j.cmp.pValue,
+            follow_up_alpha: fuAlpha!,
+          },
+        }
+      : norm,
   );
   // Runs that did not complete are listed, not judged.
   for (const r of runs.filter((x) => x.summary.status !== 'completed')) {
@@ -445,6 +496,40 @@ export function evaluateRotation(runs: StudyRun[], ctx: Pick<StudyContext, 'tole
     });
   }
   return out;
+}
+
+/**
+ * Claim 6 on the follow-up runs alone, at `alpha`: every follow-up run must have completed (else
+ * inconclusive, named); runs that never return to 0.9·2/η are left out, as in the study's own look.
+ */
+function followUpNorm(
+  runs: readonly StudyRun[],
+  gapMin: number,
+  matchW: number,
+  alpha: number,
+): { j: PairedJudgement; text: string } {
+  const head = `Follow-up on fresh ${seedsText(runs.map((r) => r.config.train.seed))} at α = ${alpha}`;
+  const bad = runs.filter((r) => r.summary.status !== 'completed');
+  if (bad.length > 0)
+    return {
+      j: judgePaired([], 'positive', fmt),
+      text: `${head}: not completed: ${bad.map((r) => `${multipleLabel(r)} (${r.summary.status})`).join(', ')} → inconclusive`,
+    };
+  const { inPhase, phaseNote } = edgePhases(rotationInfo(runs, gapMin).filter((x) => x.multiple > 1));
+  const perRun = inPhase.map((p) => ({ x: p.x, ...normGrowth(p.x, p.from, matchW) }));
+  const j = judgePaired(
+    bySeed(perRun).map((q) => q.v),
+    'positive',
+    fmt,
+    { alpha },
+  );
+  return {
+    j,
+    text: `${head}, judged on its own seeds: ${j.text} → ${j.verdict} (held: positive at p < ${alpha}; did not hold: the other sign at p < ${alpha}). Per run: ${[
+      ...perRun.map((r) => `${r.x.label}: ${r.text}`),
+      ...phaseNote,
+    ].join('; ')}`,
+  };
 }
 
 /** A run's cell: its multiple of 2/λ0 (seeds pooled). */
@@ -515,5 +600,5 @@ export const rotation: StudyDefinition = {
   name: 'rotation',
   execute: (ctx) => runMultiples(ctx),
   evaluate: evaluateRotation,
-  figures: (runs) => rotationFigures(runs),
+  figures: (runs) => rotationFigures(splitFollowUp(runs).main),
 };

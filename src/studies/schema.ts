@@ -150,7 +150,7 @@ const SPECS = {
   },
   interventions: maxLrStudy(STUDY_TOLERANCES.interventions),
   'interventions-resnet': maxLrStudy(STUDY_TOLERANCES['interventions-resnet']),
-  rotation: { tolerances: STUDY_TOLERANCES.rotation },
+  rotation: { sections: { follow_up: followUpSchema.optional() }, tolerances: STUDY_TOLERANCES.rotation },
   'sgd-batch': {
     sections: { sgd: sgdSchema.optional(), settle: settleSchema.optional(), follow_up: followUpSchema.optional() },
     quick: { sgd: sgdSchema.optional(), settle: settleSchema.optional() },

@@ -41,7 +41,7 @@ test('follow_up in a study file: a level above 0.025, an unknown key or reused s
   assert.throws(() => withFollowUp('flatness-lr', { ...good, seeds: 3 }), /unknown key 'follow_up\.seeds'/);
   assert.throws(() => withFollowUp('flatness-lr', { alpha: 0.01, grid: good.grid }), /missing 'follow_up\.reason'/);
   // A study that takes no follow-up rejects the key.
-  assert.throws(() => withFollowUp('rotation', good), /unknown key 'follow_up'/);
+  assert.throws(() => withFollowUp('eos-gd', good), /unknown key 'follow_up'/);
   // Seeds of the study's own grid are not fresh.
   const reused = withFollowUp('flatness-lr', { ...good, grid: { lr_multiple: [2], 'train.seed': [12, 200] } });
   assert.throws(() => studySweeps(reused, false), /follow_up\.grid\.train\.seed repeats the study's own seeds \(12\)/);

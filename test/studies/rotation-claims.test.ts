@@ -10,6 +10,7 @@ import type { MetricRow } from '../../src/experiments/metrics.ts';
 import type { StudyRun } from '../../src/studies/study.ts';
 import { loadStudyFile } from '../../src/studies/run.ts';
 import { evaluateRotation } from '../../src/studies/rotation.ts';
+import { FOLLOW_UP } from '../../src/studies/followUp.ts';
 import {
   blockShuffleP,
   coincidenceTest,
@@ -371,4 +372,60 @@ test('matched-window differences and their block-shuffle null', () => {
   const unrelated = linked.map((x, i) => ({ ...x, value: Math.sin(i * 12.9898) }));
   const p = blockShuffleP(unrelated, 10, 10, { seed: 3, resamples: 400 });
   assert.ok(p > 0.05, `p = ${p}`);
+});
+
+test('the norm claim left undecided by the study seeds is judged on the follow-up seeds alone, at its level', () => {
+  // The shipped study file declares the follow-up (α = 0.025); the oracle: n seeds of one sign give
+  // the exact two-sided sign-flip p = 2/2^n (8: 0.0078 < 0.025; 6: 0.031, held at 0.05 only).
+  const file = loadStudyFile('rotation');
+  const ctx = { tolerances: file.tolerances, file, quick: false };
+  const asFollowUp = (runs: StudyRun[]) =>
+    runs
+      .filter((r) => r.params.lr_multiple === 2)
+      .map((r) => ({ ...r, name: `follow-up_${r.name}`, params: { ...r.params, variant: FOLLOW_UP } }));
+  const shrinking = (r: StudyRun): StudyRun => ({
+    ...r,
+    rows: r.rows.map((row) =>
+      typeof row.param_norm === 'number' ? { ...row, param_norm: 3 - (row.param_norm as number) } : row,
+    ),
+  });
+  const above = (runs: StudyRun[]) => runs.filter((r) => (r.params.lr_multiple as number) > 1);
+  // The study's seeds: ‖θ‖ grows in unstable updates at even seeds, shrinks at odd ones (undecided).
+  const main = [...textbook([0, 2, 4]), ...above(textbook([1, 3, 5])).map(shrinking)];
+  const first = by(evaluateRotation(main, ctx), NORM);
+  assert.equal(first.verdict, 'inconclusive', first.evidence);
+  const eight = [100, 101, 102, 103, 104, 105, 106, 107];
+  const grows = evaluateRotation([...main, ...asFollowUp(textbook(eight))], ctx);
+  assert.equal(by(grows, NORM).verdict, 'held', by(grows, NORM).evidence);
+  assert.match(
+    by(grows, NORM).evidence,
+    /Follow-up on fresh seeds 100–107 at α = 0\.025, judged on its own seeds: [\d.e-]+ \[95 % t-CI [^\]]+\], sign-flip p = 0\.008 \(exact, n = 8\) → held/,
+  );
+  assert.equal(by(grows, NORM).values!.follow_up_n, 8);
+  // The study's own look stays on the page.
+  assert.ok(by(grows, NORM).evidence.startsWith(first.evidence), by(grows, NORM).evidence);
+  // The follow-up runs enter no other claim.
+  const own = evaluateRotation(main, ctx);
+  for (const [i, c] of own.entries()) if (!c.claim.startsWith(NORM)) assert.deepEqual(grows[i], c, c.claim);
+  // Shrinking at every fresh seed: did not hold; six seeds of one sign: inconclusive at 0.025.
+  const shrinks = evaluateRotation([...main, ...asFollowUp(textbook(eight)).map(shrinking)], ctx);
+  assert.equal(by(shrinks, NORM).verdict, 'did not hold', by(shrinks, NORM).evidence);
+  const six = evaluateRotation([...main, ...asFollowUp(textbook(eight.slice(0, 6)))], ctx);
+  assert.equal(by(six, NORM).verdict, 'inconclusive', by(six, NORM).evidence);
+  assert.match(by(six, NORM).evidence, /sign-flip p = 0\.031 \(exact, n = 6\) → inconclusive/);
+  // A follow-up run that did not complete leaves the follow-up inconclusive, named.
+  const fu = asFollowUp(textbook(eight));
+  fu[7] = { ...fu[7]!, summary: { ...fu[7]!.summary, status: 'diverged' } };
+  const div = by(evaluateRotation([...main, ...fu], ctx), NORM);
+  assert.equal(div.verdict, 'inconclusive', div.evidence);
+  assert.match(div.evidence, /not completed: η = 2·2\/λ0, seed 107 \(diverged\) → inconclusive/);
+  // Decided by the study's seeds: the follow-up is not looked at.
+  const kept = by(evaluateRotation([...textbook(), ...asFollowUp(textbook(eight)).map(shrinking)], ctx), NORM);
+  assert.equal(kept.verdict, 'held', kept.evidence);
+  assert.doesNotMatch(kept.evidence, /Follow-up/);
+  // Follow-up runs without a follow_up in the study file: an error, not a default level.
+  assert.throws(
+    () => evaluateRotation([...main, ...fu], { tolerances: t }),
+    /8 follow-up runs, but the study file declares no follow_up/,
+  );
 });
