@@ -18,6 +18,7 @@ import {
   evaluateDepthRotation,
   sharpnessDrift,
 } from '../../src/studies/depth-rotation.ts';
+import { finishedSummary } from './summaries.ts';
 
 const L0 = 20;
 const N = 40;
@@ -72,16 +73,12 @@ function mk(o: Spec): StudyRun {
     dir: '/nonexistent',
     rows,
     config: resolveConfig({ model: { widths }, optimizer: { name: 'gd', lr }, train: { seed: o.seed } }),
-    summary: {
+    summary: finishedSummary({
       status: o.divergeAt !== undefined ? 'diverged' : 'completed',
       reason: o.divergeAt !== undefined ? `train loss above 1000 at step ${o.divergeAt}` : null,
       steps: last,
       final: { train_loss: null, train_acc: null, test_loss: null, test_acc: null, sharpness: null },
-      started_at: '',
-      updated_at: '',
-      finished_at: '',
-      elapsed_s: 1,
-    },
+    }),
   };
 }
 

@@ -12,6 +12,7 @@ import { loadStudyFile } from '../../src/studies/run.ts';
 import { eosGdRunClaims, evaluateEosGd } from '../../src/studies/eos-gd.ts';
 import { restrictPhase, saturationStep } from '../../src/studies/claims/eos.ts';
 import { edgeOfStability } from '../../src/studies/measures.ts';
+import { finishedSummary } from './summaries.ts';
 
 const t = loadStudyFile('eos-gd').tolerances;
 
@@ -43,16 +44,12 @@ function synthetic(o: {
     dir: '',
     rows,
     config: resolveConfig({ loss: o.loss, optimizer: { name: 'gd', lr: o.lr }, train: { steps: o.steps, seed } }),
-    summary: {
+    summary: finishedSummary({
       status: 'completed',
       reason: null,
       steps: o.steps,
       final: { train_loss: null, train_acc: null, test_loss: null, test_acc: null, sharpness: null },
-      started_at: '',
-      updated_at: '',
-      finished_at: '',
-      elapsed_s: 1,
-    },
+    }),
   };
 }
 

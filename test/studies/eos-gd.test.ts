@@ -9,6 +9,7 @@ import { eosGdRunClaims } from '../../src/studies/eos-gd.ts';
 import { resolveConfig } from '../../src/experiments/config.ts';
 import type { StudyRun } from '../../src/studies/study.ts';
 import type { MetricRow } from '../../src/experiments/metrics.ts';
+import { finishedSummary } from './summaries.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgewise-eos-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -28,16 +29,12 @@ function synthetic(lr: number, sharp: (s: number) => number, loss: (s: number) =
     dir: '',
     rows,
     config: resolveConfig({ optimizer: { name: 'gd', lr }, train: { steps } }),
-    summary: {
+    summary: finishedSummary({
       status: 'completed',
       reason: null,
       steps,
       final,
-      started_at: '',
-      updated_at: '',
-      finished_at: '',
-      elapsed_s: 1,
-    },
+    }),
   };
 }
 

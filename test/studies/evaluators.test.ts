@@ -7,6 +7,7 @@ import { loadStudyFile } from '../../src/studies/run.ts';
 import { evaluateAdamClipped, sameCurve } from '../../src/studies/adam-clipped.ts';
 import { evaluateSgdBatch } from '../../src/studies/sgd-batch.ts';
 import { evaluateEosAdam } from '../../src/studies/eos-adam.ts';
+import { finishedSummary } from './summaries.ts';
 
 function run(
   name: string,
@@ -21,16 +22,12 @@ function run(
     dir: `/nonexistent/${name}`,
     config: c,
     rows,
-    summary: {
+    summary: finishedSummary({
       status: o.status ?? 'completed',
       reason: null,
       steps: rows.at(-1)?.step ?? 0,
       final: { train_loss: null, train_acc: null, test_loss: null, test_acc: o.testAcc ?? null, sharpness: null },
-      started_at: '',
-      updated_at: '',
-      finished_at: '',
-      elapsed_s: 1,
-    },
+    }),
   };
 }
 

@@ -13,6 +13,7 @@ import type { MetricRow } from '../../src/experiments/metrics.ts';
 import type { StudyRun } from '../../src/studies/study.ts';
 import { loadStudyFile } from '../../src/studies/run.ts';
 import { evaluateFlatness } from '../../src/studies/flatness-lr.ts';
+import { finishedSummary } from './summaries.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'edgewise-flat-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -75,7 +76,7 @@ function mk(m: number, seed: number, f: Final | 'diverged'): StudyRun {
     dir,
     rows,
     config: resolveConfig({ optimizer: { name: 'gd', lr }, train: { seed, stop_train_acc: 0.95 } }),
-    summary: {
+    summary: finishedSummary({
       status: f === 'diverged' ? 'diverged' : 'completed',
       reason: null,
       steps: STEP,
@@ -86,11 +87,7 @@ function mk(m: number, seed: number, f: Final | 'diverged'): StudyRun {
         test_acc: f === 'diverged' ? null : f.testAcc,
         sharpness: f === 'diverged' ? null : f.sharpness,
       },
-      started_at: '',
-      updated_at: '',
-      finished_at: '',
-      elapsed_s: 1,
-    },
+    }),
   };
 }
 

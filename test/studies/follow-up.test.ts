@@ -15,6 +15,7 @@ import { loadStudyFile, seedGroupsOf, studySweeps, withSeeds } from '../../src/s
 import { FOLLOW_UP, followUpAlpha, splitFollowUp } from '../../src/studies/followUp.ts';
 import { evaluateSgdBatch } from '../../src/studies/sgd-batch.ts';
 import { evaluateFlatness } from '../../src/studies/flatness-lr.ts';
+import { finishedSummary } from './summaries.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'edgewise-follow-up-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -80,16 +81,7 @@ const summaryOf = (
   steps: number,
   final: StudyRun['summary']['final'],
   status: 'completed' | 'diverged' = 'completed',
-): StudyRun['summary'] => ({
-  status,
-  reason: null,
-  steps,
-  final,
-  started_at: '',
-  updated_at: '',
-  finished_at: '',
-  elapsed_s: 1,
-});
+): StudyRun['summary'] => finishedSummary({ status, steps, final });
 
 // sgd-batch: settled λ1 and rotation per unit displacement, as in evaluators.test.ts.
 function sgdRun(

@@ -29,6 +29,7 @@ import { evaluateInterventions } from '../../src/studies/interventions.ts';
 import { evaluateAdamWarmup } from '../../src/studies/adam-warmup.ts';
 import { evaluateCatapult } from '../../src/studies/catapult.ts';
 import { mean } from '../../src/studies/measures.ts';
+import { finishedSummary } from './summaries.ts';
 
 type Status = 'completed' | 'diverged';
 
@@ -56,7 +57,7 @@ function mkRun(
     dir: `/nonexistent/${name}`,
     config,
     rows,
-    summary: {
+    summary: finishedSummary({
       status,
       reason: status === 'diverged' ? 'train loss above divergence_loss' : null,
       steps: last.step,
@@ -67,11 +68,7 @@ function mkRun(
         test_acc: null,
         sharpness: null,
       },
-      started_at: '',
-      updated_at: '',
-      finished_at: '',
-      elapsed_s: 1,
-    },
+    }),
   };
 }
 

@@ -20,6 +20,7 @@ import {
   rotationSteps,
   splitDegenerate,
 } from '../../src/studies/claims/rotation.ts';
+import { finishedSummary } from './summaries.ts';
 
 const L0 = 20;
 const N = 120;
@@ -74,16 +75,12 @@ function mk(o: Spec): StudyRun {
     dir: '/nonexistent',
     rows,
     config: resolveConfig({ optimizer: { name: 'gd', lr }, train: { seed } }),
-    summary: {
+    summary: finishedSummary({
       status: 'completed',
       reason: null,
       steps: N - 1,
       final: { train_loss: null, train_acc: null, test_loss: null, test_acc: null, sharpness: null },
-      started_at: '',
-      updated_at: '',
-      finished_at: '',
-      elapsed_s: 1,
-    },
+    }),
   };
 }
 

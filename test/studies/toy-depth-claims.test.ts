@@ -11,6 +11,7 @@ import type { MetricRow } from '../../src/experiments/metrics.ts';
 import type { StudyRun } from '../../src/studies/study.ts';
 import { loadStudyFile } from '../../src/studies/run.ts';
 import { evaluateToy } from '../../src/studies/toy-depth.ts';
+import { finishedSummary } from './summaries.ts';
 
 const t = loadStudyFile('toy-depth').tolerances;
 const L0 = 10;
@@ -40,16 +41,12 @@ function run(depth: number, mult: number, o: Traj): StudyRun {
     dir: '',
     rows,
     config: resolveConfig({ optimizer: { name: 'gd', lr } }),
-    summary: {
+    summary: finishedSummary({
       status: o.status ?? 'completed',
       reason: null,
       steps: n,
       final: { train_loss: null, train_acc: null, test_loss: null, test_acc: null, sharpness: null },
-      started_at: '',
-      updated_at: '',
-      finished_at: '',
-      elapsed_s: 1,
-    },
+    }),
   };
 }
 
