@@ -468,7 +468,9 @@ export function evaluateRotation(
   });
   // Undecided on the study's seeds: judged again on the follow-up's seeds alone, at its level.
   const fu =
-    norm.verdict === 'inconclusive' && fuAlpha !== null ? followUpNorm(followUp, gapMin, matchW, fuAlpha) : null;
+    norm.verdict === 'inconclusive' && fuAlpha !== null
+      ? { alpha: fuAlpha, ...followUpNorm(followUp, gapMin, matchW, fuAlpha) }
+      : null;
   out.push(
     fu
       ? {
@@ -482,7 +484,7 @@ export function evaluateRotation(
             follow_up_lo: fu.j.cmp.lo,
             follow_up_hi: fu.j.cmp.hi,
             follow_up_p: fu.j.cmp.pValue,
-            follow_up_alpha: fuAlpha!,
+            follow_up_alpha: fu.alpha,
           },
         }
       : norm,

@@ -123,6 +123,18 @@ function textbook(seeds: readonly number[] = SEEDS): StudyRun[] {
   );
 }
 
+/** The runs above 2/λ0. */
+const above = (runs: StudyRun[]) => runs.filter((r) => (r.params.lr_multiple as number) > 1);
+/** A run with `key` replaced by f(value, 2/η, step) at every step after the first. */
+const flip = (r: StudyRun, key: 'sharpness' | 'param_norm', f: (v: number, thr: number, step: number) => number) => ({
+  ...r,
+  rows: r.rows.map((row) =>
+    row.step > 0 && typeof row[key] === 'number'
+      ? { ...row, [key]: f(row[key] as number, row.threshold as number, row.step) }
+      : row,
+  ),
+});
+
 const WITHIN = 'At the edge of stability, updates from λ1 ≥ 2/η';
 const FLAT = 'Flatness follows rotation';
 const NORM = 'The parameter norm grows during instabilities';
@@ -153,15 +165,6 @@ test('rotation claims hold on the textbook picture', () => {
 });
 
 test('flatness after rotation and the growth of the norm: did not hold the other way, inconclusive when mixed', () => {
-  const above = (runs: StudyRun[]) => runs.filter((r) => (r.params.lr_multiple as number) > 1);
-  const flip = (r: StudyRun, key: 'sharpness' | 'param_norm', f: (v: number, thr: number, step: number) => number) => ({
-    ...r,
-    rows: r.rows.map((row) =>
-      row.step > 0 && typeof row[key] === 'number'
-        ? { ...row, [key]: f(row[key] as number, row.threshold as number, row.step) }
-        : row,
-    ),
-  });
   // λ1 rising after the drops (from 0.6 to 0.8 of 2/η) and ‖θ‖ shrinking in unstable updates, at every seed.
   const other = above(textbook()).map((r) =>
     flip(
@@ -380,13 +383,7 @@ test('the norm claim left undecided by the study seeds is judged on the follow-u
     runs
       .filter((r) => r.params.lr_multiple === 2)
       .map((r) => ({ ...r, name: `follow-up_${r.name}`, params: { ...r.params, variant: FOLLOW_UP } }));
-  const shrinking = (r: StudyRun): StudyRun => ({
-    ...r,
-    rows: r.rows.map((row) =>
-      typeof row.param_norm === 'number' ? { ...row, param_norm: 3 - (row.param_norm as number) } : row,
-    ),
-  });
-  const above = (runs: StudyRun[]) => runs.filter((r) => (r.params.lr_multiple as number) > 1);
+  const shrinking = (r: StudyRun) => flip(r, 'param_norm', (v) => 3 - v);
   // The study's seeds: ‖θ‖ grows in unstable updates at even seeds, shrinks at odd ones (undecided).
   const main = [...textbook([0, 2, 4]), ...above(textbook([1, 3, 5])).map(shrinking)];
   const first = by(evaluateRotation(main, ctx), NORM);

@@ -1,7 +1,6 @@
 // Run summaries for synthetic study runs: the evaluators read status, reason, steps and final
 // values; the times are fixed (a 1-second run at the epoch) so that runs are reproducible.
-import { runSummary, type RunSummary } from '../../src/experiments/runSink.ts';
-import type { FinalMetrics } from '../../src/experiments/runSink.ts';
+import { runSummary, type FinalMetrics, type RunSummary } from '../../src/experiments/runSink.ts';
 
 /** The summary of a finished synthetic run after `steps` updates (final values absent: null). */
 export function finishedSummary(o: {
