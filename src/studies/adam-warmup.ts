@@ -14,7 +14,7 @@
  * of TOST: as good or better without warmup) and fails when it is shown above it.
  */
 import { equivalence } from './stats.ts';
-import { seedsText } from './followUp.ts';
+import { followUpHead } from './followUp.ts';
 import type { ClaimResult, StudyContext, StudyDefinition, StudyRun } from './study.ts';
 import { ADAM_WARMUP_TOLERANCES, tolerancesOf } from './tolerances.ts';
 import {
@@ -90,7 +90,10 @@ export function evaluateAdamWarmup(
   const early = fu && fu.judged.n > 0 ? fu.judged : first;
   const fuText =
     fu && followUp
-      ? ` Follow-up on fresh ${seedsText(followUp.runs.map((r) => r.config.train.seed))} at α = ${followUp.alpha} (held / did not hold at p < ${followUp.alpha}): post-LN over pre-LN, ${fu.judged.text}${fu.failed.text.length > 0 ? `; ${fu.failed.text.join(', ')}` : ''} → ${fu.judged.verdict}.`
+      ? ` ${followUpHead(
+          followUp.runs.map((r) => r.config.train.seed),
+          followUp.alpha,
+        )} (held / did not hold at p < ${followUp.alpha}): post-LN over pre-LN, ${fu.judged.text}${fu.failed.text.length > 0 ? `; ${fu.failed.text.join(', ')}` : ''} → ${fu.judged.verdict}.`
       : '';
   const status = (c: CurveStats | undefined) => (c && c.diverged > 0 ? ` (${c.diverged} of ${c.runs} diverged)` : '');
   const values = {

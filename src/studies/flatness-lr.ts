@@ -41,7 +41,7 @@ import {
 } from './stats.ts';
 import { lineChart, PALETTE, THRESHOLD_COLOR, DASH } from '../report/spec.ts';
 import { present } from './figures.ts';
-import { followUpAlpha, seedsText, splitFollowUp } from './followUp.ts';
+import { followUpAlpha, followUpHead, splitFollowUp } from './followUp.ts';
 
 export interface FinalPoint {
   run: StudyRun;
@@ -196,7 +196,7 @@ function followUpAcc(
   return {
     j,
     c,
-    text: `Follow-up on fresh ${seedsText(seeds)} at α = ${alpha}: acc(${fmt(a)}×) − acc(${fmt(b)}×) in points ${j.text}, Cohen's d ${fmt(c.d)}${left > 0 ? `; ${left} seeds left out (not trained at ${fmt(a)}×: ${notTrained(a)}, at ${fmt(b)}×: ${notTrained(b)})` : ''} (${accRule(gain, alpha)})`,
+    text: `${followUpHead(seeds, alpha)}, judged on its own seeds: acc(${fmt(a)}×) − acc(${fmt(b)}×) in points ${j.text}, Cohen's d ${fmt(c.d)}${left > 0 ? `; ${left} seeds left out (not trained at ${fmt(a)}×: ${notTrained(a)}, at ${fmt(b)}×: ${notTrained(b)})` : ''} → ${j.verdict} (${accRule(gain, alpha)})`,
   };
 }
 

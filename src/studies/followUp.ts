@@ -11,6 +11,7 @@
 import type { StudyFile, StudyRun } from './study.ts';
 import type { FollowUp } from './schema.ts';
 import { seedRange } from './measures.ts';
+import { judgePaired, type PairedJudgement } from './stats.ts';
 
 /** The variant name (and run-name prefix) of the follow-up runs. */
 export const FOLLOW_UP = 'follow-up' as const;
@@ -71,6 +72,18 @@ export function followUpAlpha(
 export function seedsText(seeds: readonly number[]): string {
   const s = [...new Set(seeds)].sort((a, b) => a - b);
   return `seed${s.length === 1 ? '' : 's'} ${seedRange(s)}`;
+}
+
+/** The head of a follow-up's evidence: `Follow-up on fresh seeds 12–71 at α = 0.025`. */
+export const followUpHead = (seeds: readonly number[], alpha: number): string =>
+  `Follow-up on fresh ${seedsText(seeds)} at α = ${alpha}`;
+
+/**
+ * A follow-up that cannot be judged (a run that did not train, a seed without its pair): an empty
+ * paired judgement, so inconclusive, and `why` after the head.
+ */
+export function unjudgedFollowUp(head: string, why: string): { j: PairedJudgement; text: string } {
+  return { j: judgePaired([], 'positive', String), text: `${head}: ${why} → inconclusive` };
 }
 
 /** What claims.json records of the follow-up: its reason and level (nothing without one). */

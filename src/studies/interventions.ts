@@ -128,14 +128,18 @@ export function evaluateInterventions(
         const rule = windowRuleOf(plan.curves);
         const low = lowerCurvature(runs, none.cell, r.cell, window, drop, rule);
         // Undecided on the study's curve seeds: judged on the follow-up's fresh seeds alone, at its level.
-        const fuLow =
+        const fu =
           low?.judged.verdict === 'inconclusive' && followUp
-            ? lowerCurvature(followUp.runs, none.cell, r.cell, window, drop, rule, followUp.alpha)
+            ? {
+                alpha: followUp.alpha,
+                seeds: followUp.runs.map((x) => x.config.train.seed),
+                low: lowerCurvature(followUp.runs, none.cell, r.cell, window, drop, rule, followUp.alpha),
+              }
             : null;
-        const fuSeeds = fuLow ? [...new Set(followUp!.runs.map((x) => x.config.train.seed))] : [];
+        const fuLow = fu?.low ?? null;
         lowered.push(fuLow ? asItem(fuLow.judged.verdict) : low ? asItem(low.judged.verdict) : null);
         ls.push(
-          `${r.variant}: ${low ? low.text : 'no curve runs → inconclusive'}${fuLow ? `; follow-up on fresh ${seedsText(fuSeeds)} at α = ${followUp!.alpha} (held / did not hold at p < ${followUp!.alpha}): ${fuLow.text}` : ''}`,
+          `${r.variant}: ${low ? low.text : 'no curve runs → inconclusive'}${fu && fu.low ? `; follow-up on fresh ${seedsText(fu.seeds)} at α = ${fu.alpha} (held / did not hold at p < ${fu.alpha}): ${fu.low.text}` : ''}`,
         );
         if (fuLow) {
           values[`${model}.${r.variant}.follow_up_max_ratio_compared`] = fuLow.cellMedian;

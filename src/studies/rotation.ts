@@ -60,7 +60,7 @@ import {
   type RotationStep,
 } from './claims/rotation.ts';
 import { judgePaired, type PairedJudgement } from './stats.ts';
-import { followUpAlpha, seedsText, splitFollowUp } from './followUp.ts';
+import { followUpAlpha, followUpHead, splitFollowUp, unjudgedFollowUp } from './followUp.ts';
 import { medianBandFigure, present } from './figures.ts';
 import { multipleOf, runMultiples } from './plan.ts';
 
@@ -510,13 +510,16 @@ function followUpNorm(
   matchW: number,
   alpha: number,
 ): { j: PairedJudgement; text: string } {
-  const head = `Follow-up on fresh ${seedsText(runs.map((r) => r.config.train.seed))} at α = ${alpha}`;
+  const head = followUpHead(
+    runs.map((r) => r.config.train.seed),
+    alpha,
+  );
   const bad = runs.filter((r) => r.summary.status !== 'completed');
   if (bad.length > 0)
-    return {
-      j: judgePaired([], 'positive', fmt),
-      text: `${head}: not completed: ${bad.map((r) => `${multipleLabel(r)} (${r.summary.status})`).join(', ')} → inconclusive`,
-    };
+    return unjudgedFollowUp(
+      head,
+      `not completed: ${bad.map((r) => `${multipleLabel(r)} (${r.summary.status})`).join(', ')}`,
+    );
   const { inPhase, phaseNote } = edgePhases(rotationInfo(runs, gapMin).filter((x) => x.multiple > 1));
   const perRun = inPhase.map((p) => ({ x: p.x, ...normGrowth(p.x, p.from, matchW) }));
   const j = judgePaired(

@@ -25,7 +25,7 @@ import type { ClaimResult, StudyContext, StudyDefinition, StudyFigure, StudyRun,
 import { SGD_BATCH_TOLERANCES, tolerancesOf } from './tolerances.ts';
 import { combineVerdicts, fmt, mean, meanRotation, ratioSeries, seriesOf, tol, trainingOutcome } from './measures.ts';
 import { judgePaired, type PairedJudgement } from './stats.ts';
-import { followUpAlpha, seedsText, splitFollowUp } from './followUp.ts';
+import { followUpAlpha, followUpHead, splitFollowUp, unjudgedFollowUp } from './followUp.ts';
 import { multipleOf, planMultiples } from './plan.ts';
 import { runStudyRuns } from './run.ts';
 import { medianBandFigure, present } from './figures.ts';
@@ -194,7 +194,7 @@ export function evaluateSgdBatch(
         values[`follow_up_rotation_p_B${b}`] = fu.j.cmp.pValue;
         values[`follow_up_alpha`] = fuAlpha;
       }
-      rot.push({ text: fu ? `${first}; ${fu.text}` : first, v: fu ? fu.j.verdict : jr.j.verdict });
+      rot.push({ text: fu ? `${first}. ${fu.text}` : first, v: fu ? fu.j.verdict : jr.j.verdict });
     }
   }
   const count = (xs: { v: Verdict }[]) => xs.filter((x) => x.v === 'held').length;
@@ -251,14 +251,11 @@ function followUpRotation(
   if (runs.length === 0) return null;
   const seedOf = (r: StudyRun) => r.config.train.seed;
   const seeds = [...new Set(runs.map(seedOf))].sort((x, y) => x - y);
-  const head = `follow-up on fresh ${seedsText(seeds)} at α = ${alpha}`;
-  const verdictless = (why: string) => ({
-    j: judgePaired([], 'positive', fmt),
-    text: `${head}: ${why} (inconclusive)`,
-  });
+  const head = followUpHead(seeds, alpha);
   const bad = runs.filter((r) => notTrained(r) !== null);
   if (bad.length > 0)
-    return verdictless(
+    return unjudgedFollowUp(
+      head,
       `not trained: ${bad.map((r) => `${sgdLabel(r)}, seed ${seedOf(r)} (${notTrained(r)})`).join(', ')}`,
     );
   const pairs = seeds.flatMap((s) => {
@@ -266,12 +263,13 @@ function followUpRotation(
     const h = runs.find((r) => seedOf(r) === s && mOf(r) > 1);
     return c && h ? [{ c, h }] : [];
   });
-  if (pairs.length < seeds.length) return verdictless(`${seeds.length - pairs.length} seeds without both runs`);
+  if (pairs.length < seeds.length)
+    return unjudgedFollowUp(head, `${seeds.length - pairs.length} seeds without both runs`);
   const jr = rotationJudgement(pairs, gapMin, alpha);
-  if (jr === null) return verdictless('a run has no non-degenerate rotation measurement');
+  if (jr === null) return unjudgedFollowUp(head, 'a run has no non-degenerate rotation measurement');
   return {
     j: jr.j,
-    text: `${head}: ${jr.text} (${jr.j.verdict}; held: p < ${alpha} with more rotation above 2/λ0; did not hold: p < ${alpha} the other way)`,
+    text: `${head}, judged on its own seeds: ${jr.text} → ${jr.j.verdict} (held: p < ${alpha} with more rotation above 2/λ0; did not hold: p < ${alpha} the other way)`,
   };
 }
 

@@ -143,7 +143,7 @@ test('sgd-batch: a batch size the study seeds left undecided is judged on the fo
   assert.equal(more.verdict, 'held', more.evidence);
   assert.match(
     more.evidence,
-    /follow-up on fresh seeds 100–107 at α = 0\.025: .*sign-flip p = 0\.008 \(exact, n = 8\) \(held/,
+    /\. Follow-up on fresh seeds 100–107 at α = 0\.025, judged on its own seeds: .*sign-flip p = 0\.008 \(exact, n = 8\) → held \(held:/,
   );
   // The study's own undecided look is still shown.
   assert.match(more.evidence, /B = 16: rotation per unit ‖Δθ‖ .*\(inconclusive\)/);
@@ -153,7 +153,7 @@ test('sgd-batch: a batch size the study seeds left undecided is judged on the fo
   // Six seeds of one sign give p = 2/64 = 0.031: held at 0.05, not at the follow-up's 0.025.
   const six = evaluateSgdBatch([...main, ...fu(eight.slice(0, 6), (s) => 0.99 - 0.0001 * s)], ctx)[1]!;
   assert.equal(six.verdict, 'inconclusive', six.evidence);
-  assert.match(six.evidence, /sign-flip p = 0\.031 \(exact, n = 6\) \(inconclusive/);
+  assert.match(six.evidence, /sign-flip p = 0\.031 \(exact, n = 6\) → inconclusive \(held:/);
   // A follow-up run that diverged leaves the follow-up inconclusive, named.
   const div = [
     ...main,
@@ -163,7 +163,10 @@ test('sgd-batch: a batch size the study seeds left undecided is judged on the fo
   ];
   const d = evaluateSgdBatch(div, ctx)[1]!;
   assert.equal(d.verdict, 'inconclusive');
-  assert.match(d.evidence, /follow-up on fresh seeds 100–107 at α = 0\.025: not trained: .*seed 107 \(diverged\)/);
+  assert.match(
+    d.evidence,
+    /Follow-up on fresh seeds 100–107 at α = 0\.025: not trained: .*seed 107 \(diverged\) → inconclusive/,
+  );
   // A batch size the study's seeds decided keeps its verdict: the follow-up is not looked at.
   const decided = [
     ...SEEDS.flatMap((s) => [sgdRun(16, 0.5, s, 0.999), sgdRun(16, 2, s, 0.99 - 0.001 * s)]),
@@ -257,7 +260,7 @@ test('flatness-lr: "falls again", undecided on the study seeds, is judged on the
   assert.equal(held.verdict, 'held', held.evidence);
   assert.match(
     held.evidence,
-    /Follow-up on fresh seeds 100–107 at α = 0\.025: acc\(2×\) − acc\(6×\) in points 2\.\d+ .*sign-flip p = 0\.008 \(exact, n = 8\)/,
+    /Follow-up on fresh seeds 100–107 at α = 0\.025, judged on its own seeds: acc\(2×\) − acc\(6×\) in points 2\.\d+ .*sign-flip p = 0\.008 \(exact, n = 8\).* → held \(held:/,
   );
   // 6× above 2× in every fresh seed: did not hold; six seeds of one sign (p = 0.031) stay undecided at 0.025.
   assert.equal(
