@@ -113,13 +113,16 @@ function cellVerdict(
   if (diverged > 0 && divergedCounts === 'against')
     return { v: 'did not hold', text: d.length ? judgePaired(d, direction, f).text : 'n/a' };
   let all = d;
+  let entered = '';
   if (diverged > 0) {
-    const big = Math.max(0, ...d.map(Math.abs)) || 1;
-    all = [...d, ...Array.from({ length: diverged }, () => (direction === 'positive' ? big : -big))];
+    const big = (direction === 'positive' ? 1 : -1) * (Math.max(0, ...d.map(Math.abs)) || 1);
+    all = [...d, ...Array.from({ length: diverged }, () => big)];
+    // Say what the interval and p are made of: a divergence enters as a difference, not a measurement.
+    entered = ` (${diverged === 1 ? '1 diverged run entered as' : `${diverged} diverged runs entered as`} ${f(big)}${diverged === 1 ? '' : ' each'}, ${d.length > 0 ? 'the largest completed |difference|' : 'no completed pair to scale by'})`;
   }
   if (all.length === 0) return { v: 'inconclusive', text: 'n/a' };
   const j = judgePaired(all, direction, f, margin > 0 ? { margin, minEffect: margin } : {});
-  return { v: j.verdict, text: j.text };
+  return { v: j.verdict, text: `${j.text}${entered}` };
 }
 
 /** Over the judged cells: held if all hold, did not hold if none holds and one fails, else inconclusive. */

@@ -106,12 +106,20 @@ test('adam-clipped: paired by seed against the bias-corrected uncapped reference
   );
   // Capped runs that diverge: an instability, but they neither end flatter nor generalize better.
   const div = seeds.map((s) => ub(0.001, s, curve([1, 50], [10, 100], [1e4, 1e6]), Number.NaN, 'diverged'));
+  const divClaims = evaluateAdamClipped([...refs, ...div], { tolerances: t }).slice(0, 3);
   assert.deepEqual(
-    evaluateAdamClipped([...refs, ...div], { tolerances: t })
-      .slice(0, 3)
-      .map((x) => x.verdict),
+    divClaims.map((x) => x.verdict),
     ['held', 'did not hold', 'did not hold'],
   );
+  // The evidence says that its differences are stand-ins for divergences, not measurements.
+  assert.match(
+    divClaims[0]!.evidence,
+    new RegExp(`Δspikes [^;]*\\(${seeds.length} diverged runs entered as 1 each, no completed pair to scale by\\)`),
+  );
+  // Two of the six diverged: each enters at the largest completed |difference|, so it never weighs more than a measured seed.
+  const divAt01 = seeds.slice(4).map((s) => ub(0.01, s, curve([1, 50], [10, 100], [1e4, 1e6]), Number.NaN, 'diverged'));
+  const someDiv = evaluateAdamClipped([...refs, ...good.slice(0, 4), ...divAt01], { tolerances: t })[0]!;
+  assert.match(someDiv.evidence, /\(2 diverged runs entered as [\d.]+ each, the largest completed \|difference\|\)/);
   // Half the seeds better, half worse: inconclusive everywhere.
   const halves = seeds.map((s) => (s % 2 ? good[s]! : worse[s]!));
   assert.deepEqual(
