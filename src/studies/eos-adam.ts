@@ -8,7 +8,8 @@
  *      2/η (the raw threshold GD would have) — let alone of 38/η.
  * With several seeds, per (optimizer, β1, η) two more rows on the per-seed values: the preconditioned
  * ratio inside [ratio_lo, ratio_hi] (TOST, claims/eos.ts acrossSeedsBand) and the raw ratio below
- * raw_ratio_max (exact sign-flip test, acrossSeedsBelow); each with its t-interval and n.
+ * raw_ratio_max (exact sign-flip test, acrossSeedsBelow); each with its t-interval and n. The
+ * per-run rows of such a setting are then checks of single runs (scope 'run'), counted apart.
  */
 import type { ClaimResult, StudyContext, StudyDefinition, StudyRun } from './study.ts';
 import { EOS_ADAM_TOLERANCES, tolerancesOf } from './tolerances.ts';
@@ -30,10 +31,18 @@ export function evaluateEosAdam(runs: StudyRun[], ctx: Pick<StudyContext, 'toler
   const out: ClaimResult[] = [];
   // Per (optimizer, β1, η): each seed's median precond ratio and raw ratio, for the across-seed rows.
   const groups = new Map<string, { label: string; pre: number[]; raw: number[] }>();
+  // Each per-run row's group: its rows are checks of single runs where the group gets across-seed rows.
+  const groupOf = new Map<ClaimResult, string>();
+  const push = (gk: string, c: ClaimResult) => {
+    groupOf.set(c, gk);
+    out.push(c);
+  };
   for (const r of runs) {
     const label = adamLabel(r);
+    const o = r.config.optimizer;
+    const gk = `${o.name}|${o.beta1}|${o.lr}`;
     if (r.summary.status !== 'completed') {
-      out.push({
+      push(gk, {
         claim: `[${label}] run finished`,
         evidence: `status ${r.summary.status}: ${r.summary.reason ?? ''}`,
         verdict: 'inconclusive',
@@ -42,14 +51,14 @@ export function evaluateEosAdam(runs: StudyRun[], ctx: Pick<StudyContext, 'toler
     }
     const e = edgeOfStability(r.rows, { fraction: tol(t, 'reach_fraction'), key: 'precond_sharpness' });
     const hover = hoverClaim(label, e, t, '(2+2β1)/((1−β1)η)');
-    out.push({
+    push(gk, {
       ...hover,
       claim: hover.claim.replace('the sharpness hovers', 'the preconditioned sharpness λ1(P⁻¹H) hovers'),
     });
     const claim = `[${label}] The raw sharpness λ1(H) does not: it stays below ${rawMax}·2/η`;
     const from = e.reachStep;
     if (from === null) {
-      out.push({
+      push(gk, {
         claim,
         evidence: 'the preconditioned sharpness never reached its threshold, so there is no phase to compare',
         verdict: 'inconclusive',
@@ -65,13 +74,11 @@ export function evaluateEosAdam(runs: StudyRun[], ctx: Pick<StudyContext, 'toler
       .map((p) => p.value);
     const m = median(raw);
     const ratio = (m * lr) / 2;
-    const o = r.config.optimizer;
-    const gk = `${o.name}|${o.beta1}|${o.lr}`;
     if (!groups.has(gk)) groups.set(gk, { label: label.replace(/, seed \d+$/, ''), pre: [], raw: [] });
     if (e.after.length > 0) groups.get(gk)!.pre.push(e.median);
     if (Number.isFinite(ratio)) groups.get(gk)!.raw.push(ratio);
     const threshold = (2 + 2 * r.config.optimizer.beta1) / ((1 - r.config.optimizer.beta1) * lr);
-    out.push({
+    push(gk, {
       claim,
       evidence: `from step ${from}: median λ1(H) ${fmt(m)} (range ${fmt(Math.min(...raw))}–${fmt(Math.max(...raw))}) = ${fmt(ratio)}·2/η = ${fmt(m / threshold)}·${fmt(threshold)}, while median λ1(P⁻¹H) = ${fmt(median(pre))}`,
       verdict: Number.isFinite(ratio) ? (ratio <= rawMax ? 'held' : 'did not hold') : 'inconclusive',
@@ -81,7 +88,9 @@ export function evaluateEosAdam(runs: StudyRun[], ctx: Pick<StudyContext, 'toler
   // Across seeds: the per-seed values judged against the band (TOST) or the ceiling (sign-flip test).
   const lo = tol(t, 'ratio_lo');
   const hi = tol(t, 'ratio_hi');
-  for (const g of groups.values()) {
+  const acrossSeeds = new Set<string>();
+  for (const [gk, g] of groups) {
+    if (g.pre.length >= 2 || g.raw.length >= 2) acrossSeeds.add(gk);
     if (g.pre.length >= 2) {
       const j = acrossSeedsBand(g.pre, lo, hi, fmt);
       out.push({
@@ -107,7 +116,7 @@ export function evaluateEosAdam(runs: StudyRun[], ctx: Pick<StudyContext, 'toler
       });
     }
   }
-  return out;
+  return out.map((c) => (acrossSeeds.has(groupOf.get(c) ?? '') ? { ...c, scope: 'run' as const } : c));
 }
 
 const short = (r: StudyRun) => `${r.config.optimizer.name} η=${fmt(r.config.optimizer.lr)}`;

@@ -93,6 +93,10 @@ export function loadStudyResult(dir: string): StudyResult {
     if (c[key] === undefined) throw new Error(`${file}: missing key '${key}'`);
   }
   if (!Array.isArray(c.claims)) throw new Error(`${file}: 'claims' must be a list`);
+  c.claims.forEach((x, i) => {
+    if (x.scope !== undefined && x.scope !== 'run')
+      throw new Error(`${file}: claim ${i + 1} has scope '${String(x.scope)}' (only 'run' is known)`);
+  });
   const svgs = (d: string) => (existsSync(d) ? readdirSync(d).filter((f) => /^study-.*\.svg$/.test(f)) : []);
   const inReport = svgs(join(dir, 'report'));
   const figures = inReport.length > 0 ? inReport.sort().map((f) => join('report', f)) : svgs(dir).sort();
@@ -106,6 +110,27 @@ export function loadStudyResult(dir: string): StudyResult {
 }
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+/**
+ * Where some rows are checks of single runs (scope 'run') whose claim is also judged across seeds,
+ * the count of the claims judged per cell, so that replicated checks cannot carry the share decided.
+ */
+function perCellLine(results: readonly StudyResult[]): string[] {
+  const rows = results.flatMap((r) => r.claims.claims);
+  const perRun = rows.filter((x) => x.scope === 'run');
+  if (perRun.length === 0) return [];
+  const cells = rows.filter((x) => x.scope !== 'run');
+  const decided = cells.filter((x) => x.verdict !== 'inconclusive').length;
+  const where = results
+    .map((r) => ({ study: r.claims.study, n: r.claims.claims.filter((x) => x.scope === 'run').length }))
+    .filter((x) => x.n > 0)
+    .map((x) => `${x.study} ${x.n}`)
+    .join(', ');
+  return [
+    '',
+    `Of these ${rows.length} rows, ${perRun.length} check single runs (${where}: one per seed and setting), and the same claim is judged across those seeds in a row of its own. Counting only the ${cells.length} claims judged per cell: ${decided} decided, ${Math.round((100 * decided) / cells.length)} %.`,
+  ];
+}
 
 /** Formats seconds as "1 h 05 min", "12 min" or "40 s". */
 export function formatDuration(seconds: number): string {
@@ -167,6 +192,7 @@ export function renderResults(
     lines.push(
       `| **all** | | | ${results.reduce((n, r) => n + count(r.claims, 'held'), 0)} / ${total} | ${results.reduce((n, r) => n + count(r.claims, 'did not hold'), 0)} | ${undecided} | | ${Math.round((100 * (total - undecided)) / total)} % decided |`,
     );
+  lines.push(...perCellLine(results));
   for (const r of results) {
     const c = r.claims;
     lines.push('', `<a id="${c.study}"></a>`, `## ${c.study}: ${c.title}`, '');

@@ -19,6 +19,11 @@ export interface ClaimResult {
   verdict: Verdict;
   /** The numbers behind the verdict (for claims.json and tests). */
   values?: Record<string, number | string | boolean | null>;
+  /**
+   * 'run': a check of one run (one seed) whose claim the study also judges across seeds in a row
+   * of its own; the results page counts such checks apart from the claims judged per cell.
+   */
+  scope?: 'run';
 }
 
 /** One finished run of a study. */

@@ -309,6 +309,8 @@ test('eos-adam: the preconditioned sharpness hovers at 38/η while the raw sharp
     ['held', 'held'],
   );
   assert.ok(Math.abs((c[1]!.values!.raw_ratio_to_2_over_lr as number) - 0.03) < 1e-12);
+  // One run, no seeds to judge across: its rows are the claims themselves.
+  assert.ok(c.every((x) => x.scope === undefined));
   // Six seeds: two more rows from the per-seed values; a raw sharpness at 0.8·2/η fails the second.
   const SEEDS = [0, 1, 2, 3, 4, 5];
   const seeded = (seed: number, raw: number, pre = 1) =>
@@ -332,6 +334,15 @@ test('eos-adam: the preconditioned sharpness hovers at 38/η while the raw sharp
     ok.map((x) => x.evidence).join('\n'),
   );
   assert.equal(ok[0]!.values!.seeds, 6);
+  // With the across-seed rows, the per-seed rows are checks of single runs; the across-seed rows are the claims.
+  const all = evaluateEosAdam(
+    SEEDS.map((s) => seeded(s, 60)),
+    { tolerances: t },
+  );
+  assert.deepEqual(
+    all.map((x) => x.scope ?? 'cell'),
+    [...Array.from({ length: 12 }, () => 'run'), 'cell', 'cell'],
+  );
   assert.match(ok[0]!.evidence, /\[95 % t-CI [^\]]+\] \(n = 6\); inside \[0\.\d+, 1\.\d+\]: TOST p = /);
   assert.match(ok[1]!.evidence, /sign-flip p = 0\.031 \(exact, n = 6\)/);
   const sharp = across(SEEDS.map((s) => seeded(s, 1600)));

@@ -54,6 +54,8 @@ test('results document: a table per study, provenance, figures copied beside it'
   assert.match(md, /\| \[warmup\]\(#warmup\) \| reduced \(quick\) \| \? \| 0 \/ 1 \| 0 \| 1 \| 42 s \| unknown \|/);
   // Totals: 3 claims, 1 held, 1 did not hold, 1 inconclusive: 2 of 3 decided.
   assert.match(md, /\| \*\*all\*\* \| \| \| 1 \/ 3 \| 1 \| 1 \| \| 67 % decided \|/);
+  // No checks of single runs: no per-cell count.
+  assert.doesNotMatch(md, /claims judged per cell/);
   assert.ok(md.indexOf('## eos-gd') < md.indexOf('## warmup'), 'studies sorted by name');
   assert.match(md, /- seeds: 0–2\n/);
   // A reduced run names the full study's expected time, read from studies/warmup.yaml.
@@ -254,4 +256,56 @@ test('results document: rebuilt from the committed snapshots alone; a fresh run 
     JSON.parse(readFileSync(join(docs, 'results', 'rotation', 'claims.json'), 'utf8')).claims[0].verdict,
     'did not hold',
   );
+});
+
+test('results document: checks of single runs are counted apart from the claims judged per cell', () => {
+  const root = mkdtempSync(join(tmpdir(), 'edgewise-results-'));
+  const seedRow = (seed: number, verdict: string) => ({
+    claim: `[adam, seed ${seed}] hovers`,
+    evidence: 'e',
+    verdict,
+    scope: 'run',
+  });
+  const a = studyDir(root, 'eos-adam', {
+    study: 'eos-adam',
+    title: 'Adam',
+    quick: false,
+    elapsed_s: 1,
+    claims: [
+      ...[0, 1, 2, 3, 4, 5].map((s) => seedRow(s, 'held')),
+      { claim: '[adam] Across seeds, hovers', evidence: 'e', verdict: 'held' },
+    ],
+  });
+  const b = studyDir(root, 'warmup', {
+    study: 'warmup',
+    title: 'Warmup',
+    quick: false,
+    elapsed_s: 1,
+    claims: [
+      { claim: 'c', evidence: 'e', verdict: 'inconclusive' },
+      { claim: 'd', evidence: 'e', verdict: 'did not hold' },
+    ],
+  });
+  const out = join(root, 'results.md');
+  writeResults([a, b], out, 'edgewise results', new Date('2026-12-06T12:00:00Z'));
+  const md = readFileSync(out, 'utf8');
+  // 9 rows, 8 decided (89 %); per cell: 3 claims, 2 decided (67 %).
+  assert.match(md, /\| \*\*all\*\* \| \| \| 7 \/ 9 \| 1 \| 1 \| \| 89 % decided \|/);
+  assert.match(
+    md,
+    /Of these 9 rows, 6 check single runs \(eos-adam 6: one per seed and setting\).* Counting only the 3 claims judged per cell: 2 decided, 67 %\./,
+  );
+  // A scope other than 'run' is an error naming the file.
+  const bad = studyDir(root, 'bad', {
+    study: 'warmup',
+    title: 'W',
+    quick: false,
+    elapsed_s: 1,
+    claims: [{ claim: 'c', evidence: 'e', verdict: 'held', scope: 'seed' }],
+  });
+  assert.throws(
+    () => writeResults([bad], join(root, 'bad.md'), 'edgewise results', new Date()),
+    /bad\/claims\.json: claim 1 has scope 'seed' \(only 'run' is known\)/,
+  );
+  rmSync(root, { recursive: true, force: true });
 });
