@@ -284,6 +284,7 @@ export function evaluateFlatness(
       evidence: `${statusLine}${div.length > 0 ? `; smallest diverging multiple ${fmt(Math.min(...div))}×2/λ0` : ''}`,
       verdict: div.length > 0 ? 'held' : 'inconclusive',
       values: { smallest_diverging_multiple: div.length > 0 ? Math.min(...div) : null },
+      scope: 'design',
     });
   }
   // 2. Final sharpness ≈ 2/η past the threshold, judged on the runs back at the edge of stability

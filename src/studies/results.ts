@@ -94,8 +94,8 @@ export function loadStudyResult(dir: string): StudyResult {
   }
   if (!Array.isArray(c.claims)) throw new Error(`${file}: 'claims' must be a list`);
   c.claims.forEach((x, i) => {
-    if (x.scope !== undefined && x.scope !== 'run')
-      throw new Error(`${file}: claim ${i + 1} has scope '${String(x.scope)}' (only 'run' is known)`);
+    if (x.scope !== undefined && x.scope !== 'run' && x.scope !== 'design')
+      throw new Error(`${file}: claim ${i + 1} has scope '${String(x.scope)}' (known: 'run', 'design')`);
   });
   const svgs = (d: string) => (existsSync(d) ? readdirSync(d).filter((f) => /^study-.*\.svg$/.test(f)) : []);
   const inReport = svgs(join(dir, 'report'));
@@ -112,23 +112,36 @@ export function loadStudyResult(dir: string): StudyResult {
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 /**
- * Where some rows are checks of single runs (scope 'run') whose claim is also judged across seeds,
- * the count of the claims judged per cell, so that replicated checks cannot carry the share decided.
+ * Where some rows are not claims of the papers (scope 'run': checks of single runs whose claim is
+ * also judged across seeds; 'design': checks of a study's cells), the count of the claims alone,
+ * so that such rows cannot carry the share decided.
  */
-function perCellLine(results: readonly StudyResult[]): string[] {
+function claimsOnlyLine(results: readonly StudyResult[]): string[] {
   const rows = results.flatMap((r) => r.claims.claims);
-  const perRun = rows.filter((x) => x.scope === 'run');
-  if (perRun.length === 0) return [];
-  const cells = rows.filter((x) => x.scope !== 'run');
-  const decided = cells.filter((x) => x.verdict !== 'inconclusive').length;
-  const where = results
-    .map((r) => ({ study: r.claims.study, n: r.claims.claims.filter((x) => x.scope === 'run').length }))
-    .filter((x) => x.n > 0)
-    .map((x) => `${x.study} ${x.n}`)
-    .join(', ');
+  const claims = rows.filter((x) => x.scope === undefined);
+  if (claims.length === rows.length) return [];
+  const decided = claims.filter((x) => x.verdict !== 'inconclusive').length;
+  const apart = (scope: 'run' | 'design', what: (n: number) => string) => {
+    const n = rows.filter((x) => x.scope === scope).length;
+    if (n === 0) return [];
+    const where = results
+      .map((r) => ({ study: r.claims.study, n: r.claims.claims.filter((x) => x.scope === scope).length }))
+      .filter((x) => x.n > 0)
+      .map((x) => `${x.study} ${x.n}`)
+      .join(', ');
+    return [`${n} ${what(n)} (${where})`];
+  };
+  const parts = [
+    ...apart(
+      'run',
+      (n) =>
+        `check${n === 1 ? 's a single run' : ' single runs'}, one per seed and setting, whose claim is also judged across seeds in a row of its own`,
+    ),
+    ...apart('design', (n) => `check${n === 1 ? 's' : ''} a study's design, that its cells can show the phenomenon`),
+  ];
   return [
     '',
-    `Of these ${rows.length} rows, ${perRun.length} check single runs (${where}: one per seed and setting), and the same claim is judged across those seeds in a row of its own. Counting only the ${cells.length} claims judged per cell: ${decided} decided, ${Math.round((100 * decided) / cells.length)} %.`,
+    `Of these ${rows.length} rows, ${parts.join('; ')}. Counting the ${claims.length} claims of the papers alone: ${decided} decided, ${Math.round((100 * decided) / claims.length)} %.`,
   ];
 }
 
@@ -192,7 +205,7 @@ export function renderResults(
     lines.push(
       `| **all** | | | ${results.reduce((n, r) => n + count(r.claims, 'held'), 0)} / ${total} | ${results.reduce((n, r) => n + count(r.claims, 'did not hold'), 0)} | ${undecided} | | ${Math.round((100 * (total - undecided)) / total)} % decided |`,
     );
-  lines.push(...perCellLine(results));
+  lines.push(...claimsOnlyLine(results));
   for (const r of results) {
     const c = r.claims;
     lines.push('', `<a id="${c.study}"></a>`, `## ${c.study}: ${c.title}`, '');

@@ -20,10 +20,12 @@ export interface ClaimResult {
   /** The numbers behind the verdict (for claims.json and tests). */
   values?: Record<string, number | string | boolean | null>;
   /**
-   * 'run': a check of one run (one seed) whose claim the study also judges across seeds in a row
-   * of its own; the results page counts such checks apart from the claims judged per cell.
+   * Rows that are not claims of the papers, counted apart on the results page: 'run', a check of
+   * one run (one seed) whose claim the study also judges across seeds in a row of its own;
+   * 'design', a check that the study's cells can show the phenomenon (e.g. the sweep reaches
+   * divergence).
    */
-  scope?: 'run';
+  scope?: 'run' | 'design';
 }
 
 /** One finished run of a study. */

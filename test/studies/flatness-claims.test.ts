@@ -119,6 +119,11 @@ test('flatness-lr: the textbook picture holds (claims 1–6)', () => {
   assert.equal(c.length, 7);
   for (const x of c.slice(0, 6)) assert.equal(x.verdict, 'held', `${x.claim}: ${x.evidence}`);
   assert.ok(Math.abs((find(c, 'Past 2/λ0').values!.median_ratio as number) - 0.97) < 1e-9);
+  // The sweep check is a check of the design, counted apart from the claims; the claims carry no scope.
+  assert.deepEqual(
+    c.map((x) => x.scope ?? 'claim'),
+    ['design', ...Array.from({ length: 6 }, () => 'claim')],
+  );
   // The effect size is the mean paired difference, stated with its interval.
   const imp = find(c, 'Test accuracy improves');
   const expected =

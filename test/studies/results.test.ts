@@ -54,8 +54,8 @@ test('results document: a table per study, provenance, figures copied beside it'
   assert.match(md, /\| \[warmup\]\(#warmup\) \| reduced \(quick\) \| \? \| 0 \/ 1 \| 0 \| 1 \| 42 s \| unknown \|/);
   // Totals: 3 claims, 1 held, 1 did not hold, 1 inconclusive: 2 of 3 decided.
   assert.match(md, /\| \*\*all\*\* \| \| \| 1 \/ 3 \| 1 \| 1 \| \| 67 % decided \|/);
-  // No checks of single runs: no per-cell count.
-  assert.doesNotMatch(md, /claims judged per cell/);
+  // Every row a claim: no second count.
+  assert.doesNotMatch(md, /claims of the papers alone/);
   assert.ok(md.indexOf('## eos-gd') < md.indexOf('## warmup'), 'studies sorted by name');
   assert.match(md, /- seeds: 0–2\n/);
   // A reduced run names the full study's expected time, read from studies/warmup.yaml.
@@ -284,16 +284,17 @@ test('results document: checks of single runs are counted apart from the claims 
     claims: [
       { claim: 'c', evidence: 'e', verdict: 'inconclusive' },
       { claim: 'd', evidence: 'e', verdict: 'did not hold' },
+      { claim: '(Sweep check) reaches divergence', evidence: 'e', verdict: 'held', scope: 'design' },
     ],
   });
   const out = join(root, 'results.md');
   writeResults([a, b], out, 'edgewise results', new Date('2026-12-06T12:00:00Z'));
   const md = readFileSync(out, 'utf8');
-  // 9 rows, 8 decided (89 %); per cell: 3 claims, 2 decided (67 %).
-  assert.match(md, /\| \*\*all\*\* \| \| \| 7 \/ 9 \| 1 \| 1 \| \| 89 % decided \|/);
+  // 10 rows, 9 decided (90 %); the claims alone: 3, 2 decided (67 %).
+  assert.match(md, /\| \*\*all\*\* \| \| \| 8 \/ 10 \| 1 \| 1 \| \| 90 % decided \|/);
   assert.match(
     md,
-    /Of these 9 rows, 6 check single runs \(eos-adam 6: one per seed and setting\).* Counting only the 3 claims judged per cell: 2 decided, 67 %\./,
+    /Of these 10 rows, 6 check single runs, .* \(eos-adam 6\); 1 checks a study's design, .* \(warmup 1\)\. Counting the 3 claims of the papers alone: 2 decided, 67 %\./,
   );
   // A scope other than 'run' is an error naming the file.
   const bad = studyDir(root, 'bad', {
@@ -305,7 +306,7 @@ test('results document: checks of single runs are counted apart from the claims 
   });
   assert.throws(
     () => writeResults([bad], join(root, 'bad.md'), 'edgewise results', new Date()),
-    /bad\/claims\.json: claim 1 has scope 'seed' \(only 'run' is known\)/,
+    /bad\/claims\.json: claim 1 has scope 'seed' \(known: 'run', 'design'\)/,
   );
   rmSync(root, { recursive: true, force: true });
 });
