@@ -118,7 +118,9 @@ function cellVerdict(
     const big = (direction === 'positive' ? 1 : -1) * (Math.max(0, ...d.map(Math.abs)) || 1);
     all = [...d, ...Array.from({ length: diverged }, () => big)];
     // Say what the interval and p are made of: a divergence enters as a difference, not a measurement.
-    entered = ` (${diverged === 1 ? '1 diverged run entered as' : `${diverged} diverged runs entered as`} ${f(big)}${diverged === 1 ? '' : ' each'}, ${d.length > 0 ? 'the largest completed |difference|' : 'no completed pair to scale by'})`;
+    const what =
+      diverged === 1 ? `1 diverged run entered as ${f(big)}` : `${diverged} diverged runs entered as ${f(big)} each`;
+    entered = ` (${what}, ${d.length > 0 ? 'the largest completed |difference|' : 'no completed pair to scale by'})`;
   }
   if (all.length === 0) return { v: 'inconclusive', text: 'n/a' };
   const j = judgePaired(all, direction, f, margin > 0 ? { margin, minEffect: margin } : {});

@@ -139,7 +139,7 @@ export function evaluateInterventions(
         const fuLow = fu?.low ?? null;
         lowered.push(fuLow ? asItem(fuLow.judged.verdict) : low ? asItem(low.judged.verdict) : null);
         ls.push(
-          `${r.variant}: ${low ? low.text : 'no curve runs → inconclusive'}${fu && fu.low ? `; follow-up on fresh ${seedsText(fu.seeds)} at α = ${fu.alpha} (held / did not hold at p < ${fu.alpha}): ${fu.low.text}` : ''}`,
+          `${r.variant}: ${low ? low.text : 'no curve runs → inconclusive'}${fu?.low ? `; follow-up on fresh ${seedsText(fu.seeds)} at α = ${fu.alpha} (held / did not hold at p < ${fu.alpha}): ${fu.low.text}` : ''}`,
         );
         if (fuLow) {
           values[`${model}.${r.variant}.follow_up_max_ratio_compared`] = fuLow.cellMedian;

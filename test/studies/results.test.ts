@@ -258,7 +258,7 @@ test('results document: rebuilt from the committed snapshots alone; a fresh run 
   );
 });
 
-test('results document: checks of single runs are counted apart from the claims judged per cell', () => {
+test('results document: checks of single runs and of a design are counted apart from the claims of the papers', () => {
   const root = mkdtempSync(join(tmpdir(), 'edgewise-results-'));
   const seedRow = (seed: number, verdict: string) => ({
     claim: `[adam, seed ${seed}] hovers`,
@@ -296,7 +296,7 @@ test('results document: checks of single runs are counted apart from the claims 
     md,
     /Of these 10 rows, 6 check single runs, .* \(eos-adam 6\); 1 checks a study's design, .* \(warmup 1\)\. Counting the 3 claims of the papers alone: 2 decided, 67 %\./,
   );
-  // A scope other than 'run' is an error naming the file.
+  // A scope other than 'run' or 'design' is an error naming the file and row.
   const bad = studyDir(root, 'bad', {
     study: 'warmup',
     title: 'W',
